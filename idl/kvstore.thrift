@@ -1,0 +1,391 @@
+// kvstore.thrift: every message a node sends or receives, to clients and to peers.
+// Keys and values are binary and ordered by memcmp. Field names are snake_case.
+// Generated code is produced by codegen/ (thriftc) at build time; never edit it.
+
+namespace cpp kvstore
+namespace py kvstore
+
+// Stable error codes carried by every response's error_code field.
+enum ErrorCode {
+  OK = 0,
+  NOT_FOUND = 1,
+  NOT_LEADER = 2,            // retryable: see leader_hint
+  CONFLICT = 3,              // atomicCommit: a read-conflict key changed after read_version
+  TRANSACTION_TOO_OLD = 4,   // the read version is below the MVCC window
+  FUTURE_VERSION = 5,        // the read version is above what this node has applied
+  KEY_TOO_LARGE = 6,
+  VALUE_TOO_LARGE = 7,
+  TRANSACTION_TOO_LARGE = 8,
+  INVALID_ARGUMENT = 9,
+  UNAVAILABLE = 10,          // retryable: no leader known yet, or no quorum
+  TIMEOUT = 11,              // retryable: the outcome is unknown
+  BUSY = 12,                 // retryable: too many uncommitted proposals
+  UNAUTHORIZED = 13,         // peer method on a connection that did not authenticate
+  SHUTTING_DOWN = 14,
+  INTERNAL = 15
+}
+
+enum Consistency {
+  LINEARIZABLE = 0,          // served after a read index round: never stale
+  SERIALIZABLE = 1           // local state of the node asked: may be stale
+}
+
+enum OperationType {
+  SET = 0,
+  DELETE = 1,
+  CLEAR_RANGE = 2            // removes [key, end_key)
+}
+
+enum NodeRole {
+  FOLLOWER = 0,
+  CANDIDATE = 1,
+  LEADER = 2,
+  PRE_CANDIDATE = 3,
+  STANDALONE = 4
+}
+
+struct KeyValue {
+  1: required binary key,
+  2: required binary value
+}
+
+struct KeyRange {
+  1: required binary begin_key,
+  2: optional binary end_key   // unset: to the end of the key space
+}
+
+// ---------------------------------------------------------------- client API
+
+struct PingRequest {
+  1: optional string message
+}
+
+struct PingResponse {
+  1: required string message,
+  2: required i64 timestamp_us,
+  3: optional string node_id
+}
+
+struct GetRequest {
+  1: required binary key,
+  2: optional Consistency consistency = Consistency.LINEARIZABLE
+}
+
+struct GetResponse {
+  1: required bool found,
+  2: optional binary value,
+  3: required bool success,
+  4: optional string error,
+  5: optional ErrorCode error_code,
+  6: optional string leader_hint,
+  7: optional i64 version       // the version the read was served at
+}
+
+struct SetRequest {
+  1: required binary key,
+  2: required binary value
+}
+
+struct SetResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint,
+  5: optional i64 version       // the version the write committed at
+}
+
+struct DeleteRequest {
+  1: required binary key
+}
+
+struct DeleteResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint,
+  5: optional i64 version,
+  6: optional bool found        // whether the key existed before the delete
+}
+
+struct GetRangeRequest {
+  1: required binary begin_key,
+  2: optional binary end_key,   // exclusive; unset: to the end of the key space
+  3: optional i32 limit = 0,    // 0: the server's default limit
+  4: optional bool reverse = false,
+  5: optional Consistency consistency = Consistency.LINEARIZABLE
+}
+
+struct GetRangeResponse {
+  1: required list<KeyValue> key_values,
+  2: required bool has_more,
+  3: required bool success,
+  4: optional string error,
+  5: optional ErrorCode error_code,
+  6: optional string leader_hint,
+  7: optional i64 version
+}
+
+struct GetReadVersionRequest {
+  1: optional Consistency consistency = Consistency.LINEARIZABLE
+}
+
+struct GetReadVersionResponse {
+  1: required i64 version,
+  2: required bool success,
+  3: optional string error,
+  4: optional ErrorCode error_code,
+  5: optional string leader_hint
+}
+
+struct SnapshotReadRequest {
+  1: required binary key,
+  2: required i64 read_version
+}
+
+struct SnapshotReadResponse {
+  1: required bool found,
+  2: optional binary value,
+  3: required bool success,
+  4: optional string error,
+  5: optional ErrorCode error_code,
+  6: optional string leader_hint
+}
+
+struct SnapshotGetRangeRequest {
+  1: required binary begin_key,
+  2: optional binary end_key,
+  3: required i64 read_version,
+  4: optional i32 limit = 0,
+  5: optional bool reverse = false
+}
+
+struct Operation {
+  1: required OperationType type,
+  2: required binary key,
+  3: optional binary value,     // SET
+  4: optional binary end_key    // CLEAR_RANGE: exclusive end
+}
+
+struct AtomicCommitRequest {
+  1: required i64 read_version,
+  2: required list<Operation> operations,
+  3: optional list<binary> read_conflict_keys,
+  4: optional list<KeyRange> read_conflict_ranges
+}
+
+struct AtomicCommitResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint,
+  5: optional i64 committed_version
+}
+
+struct GetCommittedVersionRequest {
+}
+
+struct GetCommittedVersionResponse {
+  1: required i64 version,
+  2: required bool success,
+  3: optional string error,
+  4: optional ErrorCode error_code
+}
+
+struct NodeStatus {
+  1: required string node_id,
+  2: required string endpoint,
+  3: required NodeRole role,
+  4: required i64 term,
+  5: required i64 commit_index,
+  6: required i64 applied_index,
+  7: required i64 last_log_index,
+  8: optional i64 match_index,          // as the leader sees this node
+  9: optional i64 last_contact_ms,      // ms since the leader last heard from it
+  10: optional string state_digest,     // hex digest of the state at applied_index
+  11: required bool reachable
+}
+
+struct GetClusterHealthRequest {
+}
+
+struct ClusterHealth {
+  1: required bool healthy,             // a leader exists and a majority is reachable
+  2: optional string leader_id,
+  3: required i64 term,
+  4: required list<NodeStatus> nodes,
+  5: required bool success,
+  6: optional string error,
+  7: optional ErrorCode error_code
+}
+
+struct GetNodeInfoRequest {
+}
+
+struct NodeInfo {
+  1: required string node_id,
+  2: required string version,
+  3: required string mode,              // "standalone" or "replicated"
+  4: required NodeStatus status,
+  5: optional string leader_id,
+  6: required string data_dir,
+  7: required i64 uptime_ms,
+  8: required i64 keys,
+  9: required i64 memory_bytes,
+  10: required i64 snapshot_index,
+  11: required bool success,
+  12: optional string error,
+  13: optional ErrorCode error_code
+}
+
+// ------------------------------------------------------ the replicated command
+
+struct ClearRangeCommand {
+  1: required binary begin_key,
+  2: required binary end_key
+}
+
+struct NoopCommand {
+}
+
+// What a log entry's data holds: one command the KV state machine applies.
+union KvCommand {
+  1: SetRequest set_key,
+  2: DeleteRequest delete_key,
+  3: ClearRangeCommand clear_range,
+  4: AtomicCommitRequest atomic_commit,
+  5: NoopCommand noop               // a new leader's first entry
+}
+
+// ------------------------------------------------------------------ peer API
+
+struct ConsensusLogEntry {
+  1: required i64 index,
+  2: required i64 term,
+  3: required binary data,          // an encoded KvCommand
+  4: required i64 timestamp         // the leader's wall clock, microseconds
+}
+
+struct AppendEntryRequest {
+  1: required string leader_id,
+  2: optional ConsensusLogEntry entry,          // the seed plan's single entry
+  3: required i64 prev_log_index,
+  4: required i64 prev_log_term,
+  5: required i64 leader_term,
+  6: optional list<ConsensusLogEntry> entries,  // a batch, after entry if both are set
+  7: optional i64 leader_commit
+}
+
+struct AppendEntryResponse {
+  1: required string node_id,
+  2: required bool success,
+  3: required i64 index,              // success: last index matched; else the follower's last index
+  4: optional string error,
+  5: optional i64 term,               // the follower's current term
+  6: optional i64 reject_hint_index,  // first index of the conflicting term
+  7: optional i64 reject_hint_term    // the conflicting term
+}
+
+struct CommitNotificationRequest {
+  1: required string leader_id,
+  2: required i64 commit_index,
+  3: required i64 leader_term
+}
+
+struct CommitNotificationResponse {
+  1: required bool success,
+  2: optional i64 term
+}
+
+struct RequestVoteRequest {
+  1: required string candidate_id,
+  2: required i64 term,
+  3: required i64 last_log_index,
+  4: required i64 last_log_term,
+  5: optional bool pre_vote = false
+}
+
+struct RequestVoteResponse {
+  1: required string node_id,
+  2: required i64 term,
+  3: required bool vote_granted,
+  4: optional bool pre_vote = false
+}
+
+struct InstallSnapshotRequest {
+  1: required string leader_id,
+  2: required i64 leader_term,
+  3: required i64 last_included_index,
+  4: required i64 last_included_term,
+  5: required i64 offset,             // byte offset of this chunk
+  6: required binary data,
+  7: required bool done,              // last chunk
+  8: optional i64 total_size,
+  9: optional i32 crc32c              // of the whole snapshot, on the last chunk
+}
+
+struct InstallSnapshotResponse {
+  1: required string node_id,
+  2: required i64 term,
+  3: required bool success,
+  4: optional i64 next_offset
+}
+
+struct ReadIndexRequest {
+  1: required string node_id
+}
+
+struct ReadIndexResponse {
+  1: required bool success,
+  2: required i64 read_index,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint
+}
+
+struct PeerChallengeRequest {
+  1: required string node_id
+}
+
+struct PeerChallengeResponse {
+  1: required binary nonce
+}
+
+struct PeerAuthRequest {
+  1: required string node_id,
+  2: required binary nonce,
+  3: required binary mac              // HMAC-SHA256(cluster secret, nonce || node_id)
+}
+
+struct PeerAuthResponse {
+  1: required bool success
+}
+
+// Thrown by peer methods called on a connection that has not authenticated.
+exception PeerError {
+  1: required ErrorCode code,
+  2: required string message
+}
+
+service TransactionalKV {
+  // Client methods.
+  PingResponse ping(1: PingRequest request),
+  GetResponse get(1: GetRequest request),
+  SetResponse setKey(1: SetRequest request),
+  DeleteResponse deleteKey(1: DeleteRequest request),
+  GetRangeResponse getRange(1: GetRangeRequest request),
+  GetReadVersionResponse getReadVersion(1: GetReadVersionRequest request),
+  SnapshotReadResponse snapshotRead(1: SnapshotReadRequest request),
+  GetRangeResponse snapshotGetRange(1: SnapshotGetRangeRequest request),
+  AtomicCommitResponse atomicCommit(1: AtomicCommitRequest request),
+  GetCommittedVersionResponse getCommittedVersion(1: GetCommittedVersionRequest request),
+  ClusterHealth getClusterHealth(1: GetClusterHealthRequest request),
+  NodeInfo getNodeInfo(1: GetNodeInfoRequest request),
+
+  // Peer methods: accepted only on an authenticated connection.
+  PeerChallengeResponse peerChallenge(1: PeerChallengeRequest request),
+  PeerAuthResponse peerAuthenticate(1: PeerAuthRequest request) throws (1: PeerError error),
+  AppendEntryResponse appendEntry(1: AppendEntryRequest request) throws (1: PeerError error),
+  CommitNotificationResponse commitNotification(1: CommitNotificationRequest request) throws (1: PeerError error),
+  RequestVoteResponse requestVote(1: RequestVoteRequest request) throws (1: PeerError error),
+  InstallSnapshotResponse installSnapshot(1: InstallSnapshotRequest request) throws (1: PeerError error),
+  ReadIndexResponse readIndex(1: ReadIndexRequest request) throws (1: PeerError error)
+}
