@@ -1,0 +1,84 @@
+/* net.h: the node's listener and client connections: framing, ordered replies, limits. */
+#ifndef NET_H
+#define NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct bufferevent;
+
+#define NET_ERRORS(X) \
+    X(NET_OK, "ok") \
+    X(NET_ERR_ADDRESS, "bad address: want HOST:PORT") \
+    X(NET_ERR_RESOLVE, "cannot resolve host") \
+    X(NET_ERR_BIND, "cannot listen on the address") \
+    X(NET_ERR_NOMEM, "out of memory") \
+    X(NET_ERR_STATE, "not possible in the current state")
+
+enum net_error {
+#define NET_ERROR_ENUM(name, text) name,
+    NET_ERRORS(NET_ERROR_ENUM)
+#undef NET_ERROR_ENUM
+};
+
+const char *net_strerror(int code);
+
+/* Defaults, and the ceilings configs may not exceed. */
+#define NET_FRAME_BYTES_DEFAULT (16u * 1024 * 1024)
+#define NET_FRAME_BYTES_MAX (256u * 1024 * 1024)
+#define NET_CONNECTIONS_DEFAULT 1024u
+#define NET_IDLE_TIMEOUT_MS_DEFAULT 300000u
+#define NET_PENDING_REPLIES_DEFAULT 256u
+/* Output buffered for one client before its input stops being read. */
+#define NET_OUTPUT_HIGH_WATER_DEFAULT (4u * 1024 * 1024)
+
+struct net_limits {
+    uint32_t frame_bytes_max;      /* a frame (or unframed message) longer than this closes */
+    uint32_t connections_max;      /* accepted beyond this are closed at once */
+    uint32_t idle_timeout_ms;      /* no input (or no output progress) this long closes */
+    uint32_t pending_replies_max;  /* unanswered requests per connection before reads stop */
+    uint32_t output_high_water;    /* bytes queued to a client before its reads stop */
+};
+
+void net_limits_default(struct net_limits *limits);
+
+/* One answer slot, in request order on its connection. Each slot is answered exactly once,
+   by net_reply_send, net_reply_send_close or net_reply_none, whenever the handler is ready;
+   replies leave in request order. Slots outlive a closed connection (answers are dropped). */
+struct net_reply;
+
+/* A whole message (without its frame header) arrived. msg is valid only during the call. */
+typedef void (*net_message_cb)(void *ctx, struct net_reply *reply, const uint8_t *msg,
+                               size_t len);
+
+/* data is a whole Thrift message; the frame header is added when the client framed. */
+void net_reply_send(struct net_reply *reply, const void *data, size_t len);
+/* Sends, then closes the connection once the answer is written (bad input). */
+void net_reply_send_close(struct net_reply *reply, const void *data, size_t len);
+/* For oneway calls: the slot ends without output. */
+void net_reply_none(struct net_reply *reply);
+/* Stable id of the slot's connection (for logs and per-connection state); 0 once closed. */
+uint64_t net_reply_conn_id(const struct net_reply *reply);
+
+struct net_server;
+
+struct net_server *net_server_new(struct event_base *base, const struct net_limits *limits,
+                                  net_message_cb on_message, void *ctx);
+/* Starts accepting on HOST:PORT (port 0 picks one; see net_server_port). */
+int net_server_listen(struct net_server *srv, const char *host_port);
+uint16_t net_server_port(const struct net_server *srv);
+/* Serves an already connected bufferevent (a socket or one end of a pair). Takes ownership. */
+int net_server_adopt(struct net_server *srv, struct bufferevent *bev);
+size_t net_server_connection_count(const struct net_server *srv);
+/* Graceful stop: no new connections or requests; answers already asked for are written;
+   on_drained runs once every connection is gone (maybe before this returns); it must not
+   free the server itself (stop the loop instead). */
+void net_server_drain(struct net_server *srv, void (*on_drained)(void *ctx), void *ctx);
+void net_server_free(struct net_server *srv);
+
+/* Splits HOST:PORT ("[v6]:port" too) into host (NUL-terminated, host_size bytes) and port. */
+int net_split_host_port(const char *host_port, char *host, size_t host_size, uint16_t *port);
+
+#endif

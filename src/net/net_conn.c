@@ -1,0 +1,358 @@
+/* net_conn.c: one client connection: detects framing, hands whole messages up, writes the
+   answers in request order, and stops reading a client that floods or stops reading. */
+#include "net_internal.h"
+
+#include "log.h"
+
+#include <assert.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Chunks looked at per evbuffer_peek call while scanning an unframed message. */
+#define NET_PEEK_CHUNKS 8
+
+static void conn_set_phase(struct net_conn *c, enum net_conn_phase to)
+{
+    enum net_conn_phase from = c->phase;
+    switch (to) {
+    case NET_CONN_DETECT: assert(0 && "a connection never returns to DETECT"); break;
+    case NET_CONN_OPEN: assert(from == NET_CONN_DETECT); break;
+    case NET_CONN_DRAINING: assert(from == NET_CONN_DETECT || from == NET_CONN_OPEN); break;
+    case NET_CONN_CLOSING: assert(from != NET_CONN_CLOSED); break;
+    case NET_CONN_CLOSED: break;
+    }
+    assert(from != NET_CONN_CLOSED);
+    c->phase = to;
+}
+
+static size_t output_len(const struct net_conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+static bool conn_wants_input(const struct net_conn *c)
+{
+    return (c->phase == NET_CONN_DETECT || c->phase == NET_CONN_OPEN) &&
+           c->pending < c->srv->limits.pending_replies_max &&
+           output_len(c) < c->srv->limits.output_high_water;
+}
+
+static void conn_update_read(struct net_conn *c)
+{
+    bool want = c->phase != NET_CONN_CLOSED && conn_wants_input(c);
+    if (want == c->reading)
+        return;
+    c->reading = want;
+    if (want)
+        bufferevent_enable(c->bev, EV_READ);
+    else
+        bufferevent_disable(c->bev, EV_READ);
+}
+
+static void conn_free(struct net_conn *c)
+{
+    assert(c->phase == NET_CONN_CLOSED);
+    assert(c->busy == 0);
+    struct net_reply *r = c->head;
+    while (r) {
+        struct net_reply *next = r->next;
+        if (r->answered) {
+            free(r->data);
+            free(r);
+        } else {
+            r->conn = NULL;   /* the handler still holds it; net_reply_* frees it */
+            r->next = NULL;
+        }
+        r = next;
+    }
+    bufferevent_free(c->bev);
+    net_server_forget(c->srv, c);
+    free(c);
+}
+
+static void conn_enter(struct net_conn *c) { c->busy++; }
+
+static void conn_leave(struct net_conn *c)
+{
+    assert(c->busy > 0);
+    c->busy--;
+    if (c->busy == 0 && c->phase == NET_CONN_CLOSED)
+        conn_free(c);
+}
+
+void net_conn_close(struct net_conn *c, const char *reason)
+{
+    if (c->phase == NET_CONN_CLOSED)
+        return;
+    log_info("conn %llu: closed: %s", (unsigned long long)c->id, reason);
+    conn_set_phase(c, NET_CONN_CLOSED);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    c->reading = false;
+    if (c->busy == 0)
+        conn_free(c);
+}
+
+/* A draining or closing connection ends once nothing more will be written. */
+static void conn_check_done(struct net_conn *c)
+{
+    if (output_len(c) > 0)
+        return;
+    if (c->phase == NET_CONN_CLOSING)
+        net_conn_close(c, "after the last reply");
+    else if (c->phase == NET_CONN_DRAINING && c->pending == 0)
+        net_conn_close(c, "drained");
+}
+
+static void conn_flush_replies(struct net_conn *c)
+{
+    while (c->head && c->head->answered) {
+        struct net_reply *r = c->head;
+        c->head = r->next;
+        if (!c->head)
+            c->tail = NULL;
+        if (c->phase != NET_CONN_CLOSING && c->phase != NET_CONN_CLOSED) {
+            if (r->len > 0 && bufferevent_write(c->bev, r->data, r->len) != 0)
+                net_conn_close(c, "out of memory writing a reply");
+            else if (r->close_after) {
+                conn_set_phase(c, NET_CONN_CLOSING);
+                bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+            }
+        }
+        free(r->data);
+        free(r);
+    }
+}
+
+static void conn_deliver(struct net_conn *c, const uint8_t *msg, size_t len)
+{
+    struct net_reply *r = calloc(1, sizeof *r);
+    if (!r) {
+        net_conn_close(c, "out of memory for a request");
+        return;
+    }
+    r->conn = c;
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->pending++;
+    c->srv->on_message(c->srv->ctx, r, msg, len);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Returns the length of a whole framed message at the front (header excluded), 0 if more
+   bytes are needed, -1 after closing for an oversized frame. */
+static int64_t framed_ready(struct net_conn *c, struct evbuffer *in)
+{
+    uint8_t hdr[4];
+    if (evbuffer_copyout(in, hdr, 4) < 4)
+        return 0;
+    uint32_t n = be32(hdr);
+    if (n > c->srv->limits.frame_bytes_max) {
+        log_warn("conn %llu: frame of %u bytes is over the limit of %u", (unsigned long long)c->id,
+                 n, c->srv->limits.frame_bytes_max);
+        net_conn_close(c, "frame over the size limit");
+        return -1;
+    }
+    if (n == 0) {
+        net_conn_close(c, "empty frame");
+        return -1;
+    }
+    return evbuffer_get_length(in) - 4 >= n ? (int64_t)n : 0;
+}
+
+/* Scans unframed input from where the last scan stopped. Returns the message length, 0 if
+   more bytes are needed, -1 after closing for a malformed message. */
+static int64_t unframed_ready(struct net_conn *c, struct evbuffer *in)
+{
+    struct net_scan *s = &c->scan;
+    while (s->consumed < evbuffer_get_length(in)) {
+        struct evbuffer_ptr at;
+        struct evbuffer_iovec vec[NET_PEEK_CHUNKS];
+        evbuffer_ptr_set(in, &at, (size_t)s->consumed, EVBUFFER_PTR_SET);
+        int n = evbuffer_peek(in, -1, &at, vec, NET_PEEK_CHUNKS);
+        n = n < NET_PEEK_CHUNKS ? n : NET_PEEK_CHUNKS;
+        for (int i = 0; i < n; i++) {
+            size_t used;
+            enum net_scan_result r = net_scan_feed(s, vec[i].iov_base, vec[i].iov_len, &used);
+            if (r == NET_SCAN_DONE)
+                return (int64_t)s->consumed;
+            if (r != NET_SCAN_MORE) {
+                log_warn("conn %llu: unframed message: %s", (unsigned long long)c->id,
+                         net_scan_strerror(r));
+                net_conn_close(c, "malformed unframed message");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void conn_process_input(struct net_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (conn_wants_input(c) && evbuffer_get_length(in) > 0) {
+        if (c->phase == NET_CONN_DETECT) {
+            uint8_t first;
+            evbuffer_copyout(in, &first, 1);
+            c->framing = first == 0x80 ? NET_FRAMING_UNFRAMED : NET_FRAMING_FRAMED;
+            net_scan_init(&c->scan, c->srv->limits.frame_bytes_max);
+            conn_set_phase(c, NET_CONN_OPEN);
+        }
+        bool framed = c->framing == NET_FRAMING_FRAMED;
+        int64_t n = framed ? framed_ready(c, in) : unframed_ready(c, in);
+        if (n <= 0)
+            break;
+        size_t skip = framed ? 4 : 0;
+        const uint8_t *msg = evbuffer_pullup(in, (ssize_t)(skip + (size_t)n));
+        if (!msg) {
+            net_conn_close(c, "out of memory assembling a request");
+            break;
+        }
+        conn_deliver(c, msg + skip, (size_t)n);
+        evbuffer_drain(in, skip + (size_t)n);
+        net_scan_init(&c->scan, c->srv->limits.frame_bytes_max);
+    }
+    conn_update_read(c);
+}
+
+/* After any change to the reply queue: write what is in order, resume reading, maybe end. */
+static void conn_progress(struct net_conn *c)
+{
+    conn_flush_replies(c);
+    if (c->phase == NET_CONN_CLOSED)
+        return;
+    if (c->busy == 1)   /* not inside this connection's own input loop */
+        conn_process_input(c);
+    else
+        conn_update_read(c);
+    if (c->phase != NET_CONN_CLOSED)
+        conn_check_done(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct net_conn *c = arg;
+    (void)bev;
+    conn_enter(c);
+    if (c->phase != NET_CONN_CLOSED)
+        conn_progress(c);
+    conn_leave(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    conn_read_cb(bev, arg);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct net_conn *c = arg;
+    (void)bev;
+    conn_enter(c);
+    if (what & BEV_EVENT_TIMEOUT)
+        net_conn_close(c, "idle timeout");
+    else if (what & BEV_EVENT_ERROR)
+        net_conn_close(c, "socket error");
+    else if (what & BEV_EVENT_EOF) {
+        /* The client is done sending; it may still wait for the answers it asked for. */
+        if (c->phase == NET_CONN_DETECT || c->phase == NET_CONN_OPEN) {
+            conn_set_phase(c, NET_CONN_DRAINING);
+            bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        }
+        conn_update_read(c);
+        if (c->phase != NET_CONN_CLOSED)
+            conn_check_done(c);
+    }
+    conn_leave(c);
+}
+
+struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev)
+{
+    struct net_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->srv = srv;
+    c->bev = bev;
+    c->id = ++srv->next_conn_id;
+    c->phase = NET_CONN_DETECT;
+    c->framing = NET_FRAMING_UNKNOWN;
+    bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_setwatermark(bev, EV_WRITE, srv->limits.output_high_water / 2, 0);
+    struct timeval idle = {srv->limits.idle_timeout_ms / 1000,
+                           (srv->limits.idle_timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(bev, &idle, &idle);
+    c->reading = true;
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    return c;
+}
+
+void net_conn_drain(struct net_conn *c)
+{
+    if (c->phase != NET_CONN_DETECT && c->phase != NET_CONN_OPEN)
+        return;
+    conn_enter(c);
+    conn_set_phase(c, NET_CONN_DRAINING);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    conn_update_read(c);
+    conn_check_done(c);
+    conn_leave(c);
+}
+
+static void reply_answer(struct net_reply *r, const void *data, size_t len, bool close_after)
+{
+    assert(!r->answered);
+    struct net_conn *c = r->conn;
+    if (!c) {   /* the connection went away while the handler worked */
+        free(r);
+        return;
+    }
+    bool framed = c->framing == NET_FRAMING_FRAMED;
+    size_t hdr = framed && len > 0 ? 4 : 0;
+    assert(len <= UINT32_MAX);
+    r->answered = true;
+    r->close_after = close_after;
+    assert(c->pending > 0);
+    c->pending--;
+    conn_enter(c);
+    if (len > 0 && (r->data = malloc(hdr + len)) == NULL) {
+        net_conn_close(c, "out of memory for a reply");
+    } else if (len > 0) {
+        if (hdr) {
+            uint32_t n = (uint32_t)len;
+            uint8_t b[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+            memcpy(r->data, b, 4);
+        }
+        memcpy(r->data + hdr, data, len);
+        r->len = hdr + len;
+    }
+    if (c->phase != NET_CONN_CLOSED)
+        conn_progress(c);
+    conn_leave(c);
+}
+
+void net_reply_send(struct net_reply *reply, const void *data, size_t len)
+{
+    assert(len > 0);
+    reply_answer(reply, data, len, false);
+}
+
+void net_reply_send_close(struct net_reply *reply, const void *data, size_t len)
+{
+    reply_answer(reply, data, len, true);
+}
+
+void net_reply_none(struct net_reply *reply) { reply_answer(reply, NULL, 0, false); }
+
+uint64_t net_reply_conn_id(const struct net_reply *reply)
+{
+    return reply->conn ? reply->conn->id : 0;
+}

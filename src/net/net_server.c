@@ -1,0 +1,223 @@
+/* net_server.c: the listener: accepts clients up to the limit, tracks them, drains them. */
+#include "net_internal.h"
+
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+const char *net_strerror(int code)
+{
+    switch (code) {
+#define NET_ERROR_TEXT(name, text) case name: return text;
+        NET_ERRORS(NET_ERROR_TEXT)
+#undef NET_ERROR_TEXT
+    }
+    return "unknown net error";
+}
+
+void net_limits_default(struct net_limits *limits)
+{
+    *limits = (struct net_limits){
+        .frame_bytes_max = NET_FRAME_BYTES_DEFAULT,
+        .connections_max = NET_CONNECTIONS_DEFAULT,
+        .idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT,
+        .pending_replies_max = NET_PENDING_REPLIES_DEFAULT,
+        .output_high_water = NET_OUTPUT_HIGH_WATER_DEFAULT,
+    };
+}
+
+int net_split_host_port(const char *host_port, char *host, size_t host_size, uint16_t *port)
+{
+    const char *colon = strrchr(host_port, ':');
+    if (!colon || colon == host_port)
+        return NET_ERR_ADDRESS;
+    const char *h = host_port;
+    size_t hlen = (size_t)(colon - host_port);
+    if (h[0] == '[') {
+        if (hlen < 3 || h[hlen - 1] != ']')
+            return NET_ERR_ADDRESS;
+        h++;
+        hlen -= 2;
+    }
+    if (hlen + 1 > host_size)
+        return NET_ERR_ADDRESS;
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || errno != 0 || p > 65535 || colon[1] == '-' ||
+        colon[1] == '+')
+        return NET_ERR_ADDRESS;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)p;
+    return NET_OK;
+}
+
+struct net_server *net_server_new(struct event_base *base, const struct net_limits *limits,
+                                  net_message_cb on_message, void *ctx)
+{
+    assert(base);
+    assert(on_message);
+    assert(limits->frame_bytes_max > 0 && limits->frame_bytes_max <= NET_FRAME_BYTES_MAX);
+    assert(limits->connections_max > 0);
+    assert(limits->pending_replies_max > 0);
+    assert(limits->output_high_water > 0);
+    struct net_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return NULL;
+    srv->base = base;
+    srv->limits = *limits;
+    srv->on_message = on_message;
+    srv->ctx = ctx;
+    return srv;
+}
+
+int net_server_adopt(struct net_server *srv, struct bufferevent *bev)
+{
+    if (srv->draining) {
+        bufferevent_free(bev);
+        return NET_ERR_STATE;
+    }
+    struct net_conn *c = net_conn_new(srv, bev);
+    if (!c) {
+        bufferevent_free(bev);
+        return NET_ERR_NOMEM;
+    }
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->conn_count++;
+    return NET_OK;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int addr_len, void *arg)
+{
+    struct net_server *srv = arg;
+    (void)l;
+    (void)addr;
+    (void)addr_len;
+    if (srv->draining || srv->conn_count >= srv->limits.connections_max) {
+        log_warn("refusing a connection: %zu open, the limit is %u", srv->conn_count,
+                 srv->limits.connections_max);
+        evutil_closesocket(fd);
+        return;
+    }
+    struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (net_server_adopt(srv, bev) != NET_OK)
+        log_warn("dropping a connection: out of memory");
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    /* EMFILE and friends: the listener keeps going; the next accept may succeed. */
+    log_warn("accept failed: %s", strerror(errno));
+}
+
+int net_server_listen(struct net_server *srv, const char *host_port)
+{
+    assert(!srv->listener);
+    char host[256];
+    uint16_t port;
+    if (net_split_host_port(host_port, host, sizeof host, &port) != NET_OK)
+        return NET_ERR_ADDRESS;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai;
+    char port_text[8];
+    snprintf(port_text, sizeof port_text, "%u", port);
+    if (getaddrinfo(host, port_text, &hints, &ai) != 0)
+        return NET_ERR_RESOLVE;
+    srv->listener = evconnlistener_new_bind(srv->base, accept_cb, srv,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                                LEV_OPT_CLOSE_ON_EXEC,
+                                            -1, ai->ai_addr, (int)ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (!srv->listener)
+        return NET_ERR_BIND;
+    evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    evutil_socket_t fd = evconnlistener_get_fd(srv->listener);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    return NET_OK;
+}
+
+uint16_t net_server_port(const struct net_server *srv) { return srv->port; }
+
+size_t net_server_connection_count(const struct net_server *srv) { return srv->conn_count; }
+
+static void check_drained(struct net_server *srv)
+{
+    if (srv->draining && srv->conn_count == 0 && srv->on_drained) {
+        void (*cb)(void *) = srv->on_drained;
+        srv->on_drained = NULL;
+        cb(srv->drained_ctx);
+    }
+}
+
+void net_server_forget(struct net_server *srv, struct net_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    assert(srv->conn_count > 0);
+    srv->conn_count--;
+    check_drained(srv);
+}
+
+void net_server_drain(struct net_server *srv, void (*on_drained)(void *ctx), void *ctx)
+{
+    srv->draining = true;
+    srv->on_drained = on_drained;
+    srv->drained_ctx = ctx;
+    if (srv->listener)
+        evconnlistener_disable(srv->listener);
+    struct net_conn *c = srv->conns;
+    while (c) {
+        struct net_conn *next = c->next;   /* draining may free c */
+        net_conn_drain(c);
+        c = next;
+    }
+    check_drained(srv);
+}
+
+void net_server_free(struct net_server *srv)
+{
+    if (!srv)
+        return;
+    srv->on_drained = NULL;
+    while (srv->conns) {
+        assert(srv->conns->busy == 0);
+        net_conn_close(srv->conns, "server stopped");
+    }
+    if (srv->listener)
+        evconnlistener_free(srv->listener);
+    free(srv);
+}
