@@ -1,0 +1,100 @@
+/* kv_read.c: point reads, range scans and conflict checks at a version. */
+#include <assert.h>
+
+#include "kv_store_impl.h"
+
+static void fill_read(const struct kv_ver *v, struct kv_read *out)
+{
+    out->value = v->value;
+    out->value_len = kv_ver_len(v);
+    out->version = v->version;
+}
+
+int kv_store_get(const kv_store *s, const uint8_t *key, size_t klen, uint64_t version,
+                 struct kv_read *out)
+{
+    if (klen > s->cfg.key_max)
+        return KV_ERR_KEY_TOO_LARGE;
+    int err = kv_store_check_read_version(s, version);
+    if (err != 0)
+        return err;
+    const struct kv_node *n = kv_skip_find(&s->index, key, klen);
+    const struct kv_ver *v = n == NULL ? NULL : kv_node_at(n, version);
+    if (v == NULL || kv_ver_is_tombstone(v))
+        return KV_ERR_NOT_FOUND;
+    fill_read(v, out);
+    return 0;
+}
+
+/* The node a scan starts from, or NULL for an empty range. */
+static const struct kv_node *range_start(const kv_store *s, const struct kv_range *r)
+{
+    if (!r->reverse)
+        return kv_skip_ge(&s->index, r->begin, r->begin_len);
+    if (r->end_unbounded)
+        return kv_skip_last(&s->index);
+    return kv_skip_lt(&s->index, r->end, r->end_len);
+}
+
+static bool in_range(const struct kv_range *r, const struct kv_node *n)
+{
+    if (r->reverse)
+        return kv_key_cmp(kv_node_key(n), n->klen, r->begin, r->begin_len) >= 0;
+    return r->end_unbounded || kv_key_cmp(kv_node_key(n), n->klen, r->end, r->end_len) < 0;
+}
+
+int kv_store_range(const kv_store *s, const struct kv_range *r, kv_range_fn fn, void *ctx,
+                   uint32_t *count, bool *has_more)
+{
+    *count = 0;
+    *has_more = false;
+    if (r->begin_len > s->cfg.key_max)
+        return KV_ERR_KEY_TOO_LARGE;
+    if (!r->end_unbounded && r->end_len > (size_t)s->cfg.key_max + 1)
+        return KV_ERR_KEY_TOO_LARGE;
+    int err = kv_store_check_read_version(s, r->version);
+    if (err != 0)
+        return err;
+    if (!r->end_unbounded && kv_key_cmp(r->begin, r->begin_len, r->end, r->end_len) >= 0)
+        return 0;
+    const struct kv_node *n = range_start(s, r);
+    for (; n != NULL && in_range(r, n); n = r->reverse ? n->prev : n->next[0]) {
+        const struct kv_ver *v = kv_node_at(n, r->version);
+        if (v == NULL || kv_ver_is_tombstone(v))
+            continue;
+        if (r->limit != 0 && *count == r->limit) {
+            *has_more = true;
+            break;
+        }
+        struct kv_read out;
+        fill_read(v, &out);
+        int rc = fn(ctx, kv_node_key(n), n->klen, &out);
+        if (rc != 0)
+            return rc;
+        (*count)++;
+    }
+    return 0;
+}
+
+bool kv_store_key_written_after(const kv_store *s, const uint8_t *key, size_t klen,
+                                uint64_t version)
+{
+    assert(version >= s->floor_version);
+    const struct kv_node *n = kv_skip_find(&s->index, key, klen);
+    return n != NULL && n->newest->version > version;
+}
+
+bool kv_store_range_written_after(const kv_store *s, const uint8_t *begin, size_t blen,
+                                  const uint8_t *end, size_t elen, bool end_unbounded,
+                                  uint64_t version)
+{
+    assert(version >= s->floor_version);
+    const struct kv_node *n = kv_skip_ge(&s->index, begin, blen);
+    for (; n != NULL; n = n->next[0]) {
+        if (!end_unbounded && kv_key_cmp(kv_node_key(n), n->klen, end, elen) >= 0)
+            break;
+        if (n->newest->version > version)
+            return true;
+    }
+    return false;
+}

@@ -1,0 +1,102 @@
+/* kv_store.h: the ordered multi-version key-value store (reads, writes, MVCC window). */
+#ifndef KV_STORE_H
+#define KV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv_config.h"
+#include "kv_digest.h"
+#include "kv_err.h"
+
+typedef struct kv_store kv_store;
+
+/* NULL when out of memory or cfg is not kv_config_valid(). cfg NULL means the defaults. */
+kv_store *kv_store_new(const struct kv_config *cfg);
+void kv_store_free(kv_store *s);
+
+const struct kv_config *kv_store_config(const kv_store *s);
+uint64_t kv_store_applied_version(const kv_store *s);
+int64_t kv_store_applied_timestamp_us(const kv_store *s);
+/* The oldest readable version: reads need floor <= version <= applied. */
+uint64_t kv_store_floor_version(const kv_store *s);
+/* 0, KV_ERR_TRANSACTION_TOO_OLD or KV_ERR_FUTURE_VERSION. */
+int kv_store_check_read_version(const kv_store *s, uint64_t version);
+
+/* ------------------------------------------------------------------ reads */
+
+/* value points into the store and stays valid until the next write or kv_store_advance. */
+struct kv_read {
+    const uint8_t *value;
+    size_t value_len;
+    uint64_t version; /* the version that wrote the value */
+};
+
+/* 0 with *out filled, KV_ERR_NOT_FOUND, or a read-version / key-size error. */
+int kv_store_get(const kv_store *s, const uint8_t *key, size_t klen, uint64_t version,
+                 struct kv_read *out);
+
+struct kv_range {
+    const uint8_t *begin;
+    size_t begin_len;
+    const uint8_t *end; /* exclusive; ignored when end_unbounded */
+    size_t end_len;
+    bool end_unbounded;
+    uint64_t version;
+    uint32_t limit; /* 0: no limit */
+    bool reverse;   /* from the end down to begin */
+};
+
+/* Called for each live key in order; a non-zero return stops the scan and is returned. */
+typedef int (*kv_range_fn)(void *ctx, const uint8_t *key, size_t klen, const struct kv_read *r);
+
+/* Walks [begin, end) at r->version. *count gets the keys delivered; *has_more is true when the
+ * limit stopped the scan and another live key was in range. A range with begin >= end is empty.
+ * Keys: begin <= key_max bytes, end <= key_max + 1 (so "key + \0" works as an end). */
+int kv_store_range(const kv_store *s, const struct kv_range *r, kv_range_fn fn, void *ctx,
+                   uint32_t *count, bool *has_more);
+
+/* Conflict checks: was key (or any key in [begin, end)) written by a version > version?
+ * Writes count when they changed the key (a delete of an absent key writes nothing). The
+ * caller checks version >= floor first: history below the floor is gone. */
+bool kv_store_key_written_after(const kv_store *s, const uint8_t *key, size_t klen,
+                                uint64_t version);
+bool kv_store_range_written_after(const kv_store *s, const uint8_t *begin, size_t blen,
+                                  const uint8_t *end, size_t elen, bool end_unbounded,
+                                  uint64_t version);
+
+/* ----------------------------------------------------------------- writes */
+
+/* Writes happen at version > applied; several writes may share one version (a transaction,
+ * later ones win); then kv_store_advance(version) makes it the applied version. Writes check
+ * sizes (KEY_TOO_LARGE, VALUE_TOO_LARGE) and change nothing on error. */
+int kv_store_set(kv_store *s, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                 uint64_t version);
+/* *found (may be NULL): whether the key was live before. */
+int kv_store_delete(kv_store *s, const uint8_t *key, size_t klen, uint64_t version,
+                    bool *found);
+/* Deletes every live key in [begin, end); begin > end is KV_ERR_INVALID_ARGUMENT. */
+int kv_store_clear_range(kv_store *s, const uint8_t *begin, size_t blen, const uint8_t *end,
+                         size_t elen, uint64_t version, uint64_t *cleared);
+
+/* Marks version applied with the leader's entry timestamp, moves the floor of the window
+ * (a function of the applied stream only, never the local clock) and reclaims a bounded
+ * amount of history. version must be > applied. */
+void kv_store_advance(kv_store *s, uint64_t version, int64_t timestamp_us);
+
+/* ------------------------------------------------------------------ stats */
+
+struct kv_stats {
+    uint64_t live_keys;     /* keys with a value at the applied version */
+    uint64_t indexed_keys;  /* keys in the index, including those with only history */
+    uint64_t versions;      /* version records held */
+    uint64_t reclaim_pending;
+    uint64_t bytes;         /* heap bytes held, counted as the allocator charges them */
+};
+
+void kv_store_stats(const kv_store *s, struct kv_stats *out);
+/* The digest of the live state at the applied version. */
+struct kv_digest kv_store_digest(const kv_store *s);
+
+#endif

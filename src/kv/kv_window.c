@@ -1,0 +1,93 @@
+/* kv_window.c: the MVCC window: advancing the applied version, the floor, and reclaim. */
+#include <assert.h>
+
+#include "kv_store_impl.h"
+
+/* Reclaim work per advance: a fixed minimum plus twice the writes it follows, so reclaim
+ * outpaces the writes that create garbage while no single apply does unbounded work. */
+#define KV_RECLAIM_BUDGET_MIN 16u
+#define KV_RECLAIM_PER_WRITE 2u
+
+/* The floor the applied stream implies; it never moves back. */
+static uint64_t next_floor(kv_store *s)
+{
+    uint64_t floor = s->floor_version;
+    uint64_t wv = s->cfg.window_versions;
+    if (wv > 0 && s->applied_version > wv && s->applied_version - wv > floor)
+        floor = s->applied_version - wv;
+    if (s->cfg.window_us > 0) {
+        /* applied_ts_us >= 0 and window_us >= 0: no overflow. */
+        int64_t cutoff = s->applied_ts_us - s->cfg.window_us;
+        while (kv_ring_front(&s->clock)->ts_us < cutoff)
+            kv_ring_pop(&s->clock); /* the applied entry itself is never below the cutoff */
+        if (kv_ring_front(&s->clock)->version > floor)
+            floor = kv_ring_front(&s->clock)->version;
+    }
+    assert(floor <= s->applied_version);
+    return floor;
+}
+
+/* Drops what no read can see any more: versions older than the newest one at or below the
+ * floor, that one too when it is a tombstone, and the key when nothing is left. Returns false
+ * when node was removed. */
+static bool trim(kv_store *s, struct kv_node *n)
+{
+    struct kv_ver **link = &n->newest;
+    while (*link != NULL && (*link)->version > s->floor_version)
+        link = &(*link)->older;
+    struct kv_ver *keep = *link;
+    if (keep == NULL)
+        return true;
+    while (keep->older != NULL) {
+        struct kv_ver *old = keep->older;
+        keep->older = old->older;
+        kv_ver_free(s, old);
+    }
+    if (kv_ver_is_tombstone(keep)) {
+        *link = NULL;
+        kv_ver_free(s, keep);
+    }
+    if (n->newest != NULL)
+        return true;
+    kv_skip_remove(&s->index, n);
+    return false;
+}
+
+static void reclaim(kv_store *s)
+{
+    uint64_t budget = KV_RECLAIM_BUDGET_MIN + KV_RECLAIM_PER_WRITE * s->writes_pending;
+    s->writes_pending = 0;
+    for (; budget > 0; budget--) {
+        const struct kv_ring_entry *e = kv_ring_front(&s->reclaim);
+        if (e == NULL || e->version > s->floor_version)
+            break;
+        struct kv_node *n = e->node;
+        kv_ring_pop(&s->reclaim);
+        assert(n->queued);
+        n->queued = 0;
+        if (trim(s, n) && kv_node_reclaimable(n)) {
+            /* What is left becomes reclaimable once the floor passes today's version; one
+             * walk then frees a whole window of history, so the cost per version stays O(1). */
+            kv_ring_push(&s->reclaim,
+                         (struct kv_ring_entry){.version = s->applied_version, .node = n});
+            n->queued = 1;
+        }
+    }
+}
+
+void kv_store_advance(kv_store *s, uint64_t version, int64_t timestamp_us)
+{
+    assert(version > s->applied_version);
+    assert(version >= s->write_version);
+    s->applied_version = version;
+    s->write_version = version;
+    if (timestamp_us > s->applied_ts_us)
+        s->applied_ts_us = timestamp_us;
+    if (s->cfg.window_us > 0)
+        kv_ring_push(&s->clock, (struct kv_ring_entry){.version = version,
+                                                       .ts_us = s->applied_ts_us});
+    s->floor_version = next_floor(s);
+    while (s->clock.len > 1 && kv_ring_front(&s->clock)->version < s->floor_version)
+        kv_ring_pop(&s->clock);
+    reclaim(s);
+}
