@@ -1,0 +1,163 @@
+/* test_net_socket.c: the listener over real TCP sockets on 127.0.0.1. */
+#include "net_fixture.h"
+#include "thrift.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int connect_to(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "%s", strerror(errno));
+    return fd;
+}
+
+struct sock_wait {
+    int fd;
+    uint8_t buf[4096];
+    size_t len;
+    size_t want;
+    bool eof;
+};
+
+/* Reads whatever is there without blocking; true once want bytes or EOF arrived. */
+static bool sock_ready(void *arg)
+{
+    struct sock_wait *w = arg;
+    struct pollfd p = {.fd = w->fd, .events = POLLIN};
+    while (poll(&p, 1, 0) == 1) {
+        ssize_t n = read(w->fd, w->buf + w->len, sizeof w->buf - w->len);
+        if (n <= 0) {
+            w->eof = true;
+            break;
+        }
+        w->len += (size_t)n;
+    }
+    return w->eof || (w->want > 0 && w->len >= w->want);
+}
+
+static void make_call(tp_buf *b, int32_t n)
+{
+    tp_buf_reset(b);
+    tp_write_message_begin(b, "ping", 4, TP_CALL, n);
+    tp_write_field_stop(b);
+}
+
+static void start_listening(struct fix *f)
+{
+    fix_start(f);
+    cr_assert_eq(net_server_listen(f->srv, "127.0.0.1:0"), NET_OK);
+    cr_assert_gt(net_server_port(f->srv), 0);
+}
+
+Test(net_socket, framed_and_unframed_clients_get_answers_in_their_own_form)
+{
+    struct fix f;
+    fix_init(&f);
+    start_listening(&f);
+    tp_buf m;
+    tp_buf_init(&m);
+    make_call(&m, 5);
+    int framed = connect_to(net_server_port(f.srv));
+    int unframed = connect_to(net_server_port(f.srv));
+    uint8_t frame[4096];
+    put_be32(frame, (uint32_t)m.len);
+    memcpy(frame + 4, m.data, m.len);
+    cr_assert_eq(write(framed, frame, 4 + m.len), (ssize_t)(4 + m.len));
+    cr_assert_eq(write(unframed, m.data, m.len), (ssize_t)m.len);
+    struct sock_wait a = {.fd = framed, .want = 4 + m.len};
+    struct sock_wait b = {.fd = unframed, .want = m.len};
+    cr_assert(fix_pump(&f, sock_ready, &a, 5));
+    cr_assert(fix_pump(&f, sock_ready, &b, 5));
+    cr_assert_eq(a.len, 4 + m.len);
+    cr_assert_arr_eq(a.buf, frame, 4 + m.len);
+    cr_assert_eq(b.len, m.len);
+    cr_assert_arr_eq(b.buf, m.data, m.len);
+    close(framed);
+    close(unframed);
+    tp_buf_free(&m);
+    fix_fini(&f);
+}
+
+Test(net_socket, connections_over_the_limit_are_closed_and_the_others_keep_working)
+{
+    struct fix f;
+    fix_init(&f);
+    f.limits.connections_max = 2;
+    start_listening(&f);
+    int a = connect_to(net_server_port(f.srv));
+    int b = connect_to(net_server_port(f.srv));
+    struct sock_wait wa = {.fd = a}, wb = {.fd = b};
+    fix_settle(&f, 0.05);
+    int c = connect_to(net_server_port(f.srv));
+    struct sock_wait wc = {.fd = c};
+    cr_assert(fix_pump(&f, sock_ready, &wc, 5));
+    cr_assert(wc.eof, "the third connection is closed");
+    cr_assert(!sock_ready(&wa));
+    cr_assert(!sock_ready(&wb));
+    tp_buf m;
+    tp_buf_init(&m);
+    make_call(&m, 1);
+    cr_assert_eq(write(a, m.data, m.len), (ssize_t)m.len);
+    wa.want = m.len;
+    cr_assert(fix_pump(&f, sock_ready, &wa, 5));
+    cr_assert(!wa.eof);
+    cr_assert_eq(net_server_connection_count(f.srv), 2);
+    close(a);
+    close(b);
+    close(c);
+    tp_buf_free(&m);
+    fix_fini(&f);
+}
+
+Test(net_socket, a_client_gone_before_its_answer_costs_nothing)
+{
+    struct fix f;
+    fix_init(&f);
+    start_listening(&f);
+    f.hold = true;
+    int a = connect_to(net_server_port(f.srv));
+    tp_buf m;
+    tp_buf_init(&m);
+    make_call(&m, 1);
+    cr_assert_eq(write(a, m.data, m.len), (ssize_t)m.len);
+    double deadline = fix_now() + 5;
+    while (f.held_n == 0 && fix_now() < deadline)
+        fix_settle(&f, 0.01);
+    cr_assert_eq(f.held_n, 1);
+    close(a);
+    fix_settle(&f, 0.05);
+    fix_answer(&f, 0);   /* a write to a closed socket: an error closes, nothing leaks */
+    deadline = fix_now() + 5;
+    while (net_server_connection_count(f.srv) > 0 && fix_now() < deadline)
+        fix_settle(&f, 0.01);
+    cr_assert_eq(net_server_connection_count(f.srv), 0);
+    tp_buf_free(&m);
+    fix_fini(&f);
+}
+
+Test(net_socket, bad_addresses_are_refused)
+{
+    char host[64];
+    uint16_t port;
+    cr_assert_eq(net_split_host_port("127.0.0.1", host, sizeof host, &port), NET_ERR_ADDRESS);
+    cr_assert_eq(net_split_host_port("127.0.0.1:99999", host, sizeof host, &port),
+                 NET_ERR_ADDRESS);
+    cr_assert_eq(net_split_host_port("127.0.0.1:-1", host, sizeof host, &port), NET_ERR_ADDRESS);
+    cr_assert_eq(net_split_host_port("127.0.0.1:", host, sizeof host, &port), NET_ERR_ADDRESS);
+    cr_assert_eq(net_split_host_port("[::1]:80", host, sizeof host, &port), NET_OK);
+    cr_assert_str_eq(host, "::1");
+    cr_assert_eq(port, 80);
+    struct fix f;
+    fix_init(&f);
+    fix_start(&f);
+    cr_assert_eq(net_server_listen(f.srv, "no.such.host.invalid:1"), NET_ERR_RESOLVE);
+    fix_fini(&f);
+}
