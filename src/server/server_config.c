@@ -1,0 +1,350 @@
+/* server_config.c: loads the node's JSON config over defaults; every mistake names its key. */
+#include "server_config.h"
+
+#include "kv_config.h"
+#include "log.h"
+#include "net.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_FILE_MAX (1u << 20)
+#define CONFIG_KEY_MAX 128u
+
+enum field_kind { F_SECTION, F_STRING, F_U32, F_MODE, F_FSYNC, F_LOG_LEVEL, F_ENDPOINTS };
+
+struct field {
+    const char *key;
+    enum field_kind kind;
+    size_t offset;
+    uint32_t min, max;
+};
+
+#define AT(member) offsetof(struct server_config, member)
+
+/* The schema is data: every key a config may hold, its type and its range. */
+static const struct field fields[] = {
+    {"listen", F_STRING, AT(listen), 0, 0},
+    {"data_dir", F_STRING, AT(data_dir), 0, 0},
+    {"log_level", F_LOG_LEVEL, AT(log_level), 0, 0},
+    {"cluster_secret", F_STRING, AT(cluster_secret), 0, 0},
+    {"deployment", F_SECTION, 0, 0, 0},
+    {"deployment.mode", F_MODE, AT(mode), 0, 0},
+    {"deployment.instance_id", F_STRING, AT(instance_id), 0, 0},
+    {"deployment.replica_endpoints", F_ENDPOINTS, 0, 0, 0},
+    {"consensus", F_SECTION, 0, 0, 0},
+    {"consensus.election_timeout_ms", F_U32, AT(election_timeout_ms), 10, 600000},
+    {"consensus.heartbeat_interval_ms", F_U32, AT(heartbeat_interval_ms), 1, 60000},
+    {"storage", F_SECTION, 0, 0, 0},
+    {"storage.fsync", F_FSYNC, 0, 1, 3600000},
+    {"limits", F_SECTION, 0, 0, 0},
+    {"limits.max_frame_bytes", F_U32, AT(max_frame_bytes), 1024, NET_FRAME_BYTES_MAX},
+    {"limits.max_connections", F_U32, AT(max_connections), 1, 1000000},
+    {"limits.idle_timeout_ms", F_U32, AT(idle_timeout_ms), 10, 86400000},
+    {"limits.max_key_bytes", F_U32, AT(max_key_bytes), 1, KV_KEY_MAX_CEILING},
+    {"limits.max_value_bytes", F_U32, AT(max_value_bytes), 0, KV_VALUE_MAX_CEILING},
+    {"limits.max_txn_bytes", F_U32, AT(max_txn_bytes), 1, UINT32_MAX},
+    {"limits.max_txn_operations", F_U32, AT(max_txn_operations), 1, 10000000},
+    {"limits.max_range_results", F_U32, AT(max_range_results), 1, 10000000},
+    {"limits.mvcc_window_ms", F_U32, AT(mvcc_window_ms), 0, 86400000},
+    {"limits.mvcc_window_versions", F_U32, AT(mvcc_window_versions), 0, UINT32_MAX},
+};
+
+static const char *const kind_names[] = {
+    [F_SECTION] = "an object", [F_STRING] = "a string", [F_U32] = "a non-negative integer",
+    [F_MODE] = "\"standalone\" or \"replicated\"", [F_FSYNC] = "\"always\", \"never\" or a number of ms",
+    [F_LOG_LEVEL] = "\"debug\", \"info\", \"warn\" or \"error\"",
+    [F_ENDPOINTS] = "a list of HOST:PORT strings",
+};
+
+void server_config_default(struct server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_level = LOG_INFO;
+    cfg->mode = SERVER_MODE_STANDALONE;
+    cfg->election_timeout_ms = 1000;
+    cfg->heartbeat_interval_ms = 100;
+    cfg->fsync = SERVER_FSYNC_ALWAYS;
+    cfg->max_frame_bytes = NET_FRAME_BYTES_DEFAULT;
+    cfg->max_connections = NET_CONNECTIONS_DEFAULT;
+    cfg->idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT;
+    cfg->max_key_bytes = KV_KEY_MAX_DEFAULT;
+    cfg->max_value_bytes = KV_VALUE_MAX_DEFAULT;
+    cfg->max_txn_bytes = KV_TXN_BYTES_MAX_DEFAULT;
+    cfg->max_txn_operations = 10000;
+    cfg->max_range_results = 10000;
+    cfg->mvcc_window_ms = KV_WINDOW_US_DEFAULT / 1000;
+    cfg->mvcc_window_versions = KV_WINDOW_VERSIONS_DEFAULT;
+}
+
+const char *server_mode_name(enum server_mode mode)
+{
+    return mode == SERVER_MODE_REPLICATED ? "replicated" : "standalone";
+}
+
+void server_config_free(struct server_config *cfg)
+{
+    free(cfg->path);
+    free(cfg->listen);
+    free(cfg->data_dir);
+    free(cfg->instance_id);
+    free(cfg->cluster_secret);
+    for (uint32_t i = 0; i < cfg->replica_count; i++)
+        free(cfg->replica_endpoints[i]);
+    server_config_default(cfg);
+}
+
+/* Line of the first "name": in text, or 0. jansson keeps no positions after parsing. */
+static int key_line(const char *text, const char *dotted)
+{
+    const char *name = strrchr(dotted, '.');
+    name = name ? name + 1 : dotted;
+    size_t n = strlen(name);
+    for (const char *p = strchr(text, '"'); p; p = strchr(p + 1, '"')) {
+        if (strncmp(p + 1, name, n) != 0 || p[1 + n] != '"')
+            continue;
+        const char *q = p + 2 + n;
+        while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+            q++;
+        if (*q != ':')
+            continue;
+        int line = 1;
+        for (const char *c = text; c < p; c++)
+            line += *c == '\n';
+        return line;
+    }
+    return 0;
+}
+
+struct loader {
+    struct server_config *cfg;
+    const char *path;
+    const char *text;
+    char *err;
+    size_t err_size;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct loader *ld, const char *key,
+                                                       const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int line = key ? key_line(ld->text, key) : 0;
+    if (key && line > 0)
+        snprintf(ld->err, ld->err_size, "%s:%d: key '%s': %s", ld->path, line, key, what);
+    else if (key)
+        snprintf(ld->err, ld->err_size, "%s: key '%s': %s", ld->path, key, what);
+    else
+        snprintf(ld->err, ld->err_size, "%s: %s", ld->path, what);
+    return -1;
+}
+
+static const struct field *field_find(const char *key)
+{
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strcmp(fields[i].key, key) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+static int set_string(struct loader *ld, const char *key, char **slot, json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (s[0] == '\0' || strlen(s) != json_string_length(v))
+        return fail(ld, key, "must be a non-empty string without NUL bytes");
+    char *copy = strdup(s);
+    if (!copy)
+        return fail(ld, key, "out of memory");
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+static int set_u32(struct loader *ld, const struct field *f, uint32_t *slot, json_t *v)
+{
+    json_int_t n = json_integer_value(v);
+    if (n < (json_int_t)f->min || n > (json_int_t)f->max)
+        return fail(ld, f->key, "%lld is out of range [%u, %u]", (long long)n, f->min, f->max);
+    *slot = (uint32_t)n;
+    return 0;
+}
+
+static int set_endpoints(struct loader *ld, const char *key, json_t *v)
+{
+    struct server_config *cfg = ld->cfg;
+    if (json_array_size(v) < 1 || json_array_size(v) > SERVER_REPLICAS_MAX)
+        return fail(ld, key, "must list 1 to %u endpoints", SERVER_REPLICAS_MAX);
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        char host[256];
+        uint16_t port;
+        if (!json_is_string(e) ||
+            net_split_host_port(json_string_value(e), host, sizeof host, &port) != NET_OK)
+            return fail(ld, key, "item %zu is not a HOST:PORT string", i);
+        if (set_string(ld, key, &cfg->replica_endpoints[cfg->replica_count], e) != 0)
+            return -1;
+        cfg->replica_count++;
+    }
+    return 0;
+}
+
+static int set_field(struct loader *ld, const struct field *f, json_t *v);
+
+static int walk(struct loader *ld, json_t *obj, const char *prefix)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(obj, name, v) {
+        char key[CONFIG_KEY_MAX];
+        int n = snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "", name);
+        if (n < 0 || (size_t)n >= sizeof key)
+            return fail(ld, NULL, "key '%.40s...' is too long", name);
+        const struct field *f = field_find(key);
+        if (!f)
+            return fail(ld, key, "unknown key");
+        if (set_field(ld, f, v) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int set_field(struct loader *ld, const struct field *f, json_t *v)
+{
+    struct server_config *cfg = ld->cfg;
+    void *slot = (char *)cfg + f->offset;
+    const char *s = json_string_value(v);
+    switch (f->kind) {
+    case F_SECTION:
+        if (!json_is_object(v))
+            break;
+        return walk(ld, v, f->key);
+    case F_STRING:
+        if (!json_is_string(v))
+            break;
+        return set_string(ld, f->key, slot, v);
+    case F_U32:
+        if (!json_is_integer(v))
+            break;
+        return set_u32(ld, f, slot, v);
+    case F_MODE:
+        if (s && strcmp(s, "standalone") == 0)
+            cfg->mode = SERVER_MODE_STANDALONE;
+        else if (s && strcmp(s, "replicated") == 0)
+            cfg->mode = SERVER_MODE_REPLICATED;
+        else
+            break;
+        return 0;
+    case F_LOG_LEVEL:
+        if (!s || log_level_parse(s) < 0)
+            break;
+        cfg->log_level = log_level_parse(s);
+        return 0;
+    case F_FSYNC:
+        if (s && strcmp(s, "always") == 0)
+            cfg->fsync = SERVER_FSYNC_ALWAYS;
+        else if (s && strcmp(s, "never") == 0)
+            cfg->fsync = SERVER_FSYNC_NEVER;
+        else if (json_is_integer(v)) {
+            cfg->fsync = SERVER_FSYNC_INTERVAL;
+            return set_u32(ld, f, &cfg->fsync_interval_ms, v);
+        } else
+            break;
+        return 0;
+    case F_ENDPOINTS:
+        if (!json_is_array(v))
+            break;
+        return set_endpoints(ld, f->key, v);
+    }
+    return fail(ld, f->key, "must be %s", kind_names[f->kind]);
+}
+
+/* Relations between keys, checked once everything is read. */
+static int check_whole(struct loader *ld)
+{
+    struct server_config *cfg = ld->cfg;
+    char host[256];
+    uint16_t port;
+    if (!cfg->listen)
+        return fail(ld, "listen", "is required (HOST:PORT)");
+    if (net_split_host_port(cfg->listen, host, sizeof host, &port) != NET_OK)
+        return fail(ld, "listen", "'%s' is not HOST:PORT", cfg->listen);
+    if (!cfg->data_dir)
+        return fail(ld, "data_dir", "is required");
+    if (cfg->max_key_bytes + (uint64_t)cfg->max_value_bytes > cfg->max_txn_bytes)
+        return fail(ld, "limits.max_txn_bytes", "must hold one key and one value at their limits");
+    if (cfg->max_txn_bytes > cfg->max_frame_bytes)
+        return fail(ld, "limits.max_txn_bytes", "must not exceed limits.max_frame_bytes");
+    if (cfg->mode == SERVER_MODE_REPLICATED) {
+        if (!cfg->instance_id)
+            return fail(ld, "deployment.instance_id", "is required in replicated mode");
+        if (cfg->replica_count == 0)
+            return fail(ld, "deployment.replica_endpoints", "is required in replicated mode");
+        if (!cfg->cluster_secret)
+            return fail(ld, "cluster_secret", "is required in replicated mode");
+        if (cfg->heartbeat_interval_ms * 2 > cfg->election_timeout_ms)
+            return fail(ld, "consensus.heartbeat_interval_ms",
+                        "must be at most half of consensus.election_timeout_ms");
+    }
+    if (!cfg->instance_id && !(cfg->instance_id = strdup(cfg->listen)))
+        return fail(ld, NULL, "out of memory");
+    return 0;
+}
+
+int server_config_parse(struct server_config *cfg, const char *path, const char *text,
+                        char *err, size_t err_size)
+{
+    struct loader ld = {cfg, path, text, err, err_size};
+    server_config_default(cfg);
+    json_error_t je;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        snprintf(err, err_size, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        return -1;
+    }
+    int rc = json_is_object(root) ? walk(&ld, root, "") : fail(&ld, NULL, "must be a JSON object");
+    json_decref(root);
+    if (rc == 0)
+        rc = check_whole(&ld);
+    if (rc == 0 && !(cfg->path = strdup(path)))
+        rc = fail(&ld, NULL, "out of memory");
+    if (rc != 0)
+        server_config_free(cfg);
+    return rc;
+}
+
+int server_config_load(struct server_config *cfg, const char *path, char *err, size_t err_size)
+{
+    server_config_default(cfg);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = malloc(CONFIG_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, CONFIG_FILE_MAX + 1, f) : 0;
+    bool too_big = n > CONFIG_FILE_MAX, failed = ferror(f) != 0;
+    fclose(f);
+    int rc = -1;
+    if (!text)
+        snprintf(err, err_size, "%s: out of memory", path);
+    else if (failed)
+        snprintf(err, err_size, "%s: cannot read", path);
+    else if (too_big)
+        snprintf(err, err_size, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+    else if (memchr(text, '\0', n))
+        snprintf(err, err_size, "%s:1:1: NUL byte in the file", path);
+    else {
+        text[n] = '\0';
+        rc = server_config_parse(cfg, path, text, err, err_size);
+    }
+    free(text);
+    return rc;
+}

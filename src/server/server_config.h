@@ -1,0 +1,58 @@
+/* server_config.h: the node's JSON configuration: what it holds and how it is loaded. */
+#ifndef SERVER_CONFIG_H
+#define SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SERVER_REPLICAS_MAX 7u
+#define SERVER_CONFIG_ERR_MAX 512u
+
+enum server_mode { SERVER_MODE_STANDALONE, SERVER_MODE_REPLICATED };
+
+enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERVAL };
+
+struct server_config {
+    char *path;                  /* the file it came from */
+    char *listen;                /* HOST:PORT */
+    char *data_dir;
+    int log_level;               /* enum log_level */
+    enum server_mode mode;
+    char *instance_id;           /* node name; defaults to the listen address */
+    char *replica_endpoints[SERVER_REPLICAS_MAX];
+    uint32_t replica_count;
+    char *cluster_secret;
+    uint32_t election_timeout_ms;
+    uint32_t heartbeat_interval_ms;
+    enum server_fsync fsync;
+    uint32_t fsync_interval_ms;  /* SERVER_FSYNC_INTERVAL only */
+    /* limits */
+    uint32_t max_frame_bytes;
+    uint32_t max_connections;
+    uint32_t idle_timeout_ms;
+    uint32_t max_key_bytes;
+    uint32_t max_value_bytes;
+    uint32_t max_txn_bytes;
+    uint32_t max_txn_operations;
+    uint32_t max_range_results;  /* a getRange limit of 0 (or above this) means this many */
+    uint32_t mvcc_window_ms;
+    uint32_t mvcc_window_versions;
+};
+
+/* Every field at its default (and no strings). */
+void server_config_default(struct server_config *cfg);
+
+/* Loads path over the defaults. On error returns -1 with a one-line message in err naming
+   the file, the line (when known) and the key; cfg is then freed. */
+int server_config_load(struct server_config *cfg, const char *path, char *err, size_t err_size);
+
+/* Same, from text in memory (path only names it in messages). */
+int server_config_parse(struct server_config *cfg, const char *path, const char *text,
+                        char *err, size_t err_size);
+
+void server_config_free(struct server_config *cfg);
+
+const char *server_mode_name(enum server_mode mode);
+
+#endif

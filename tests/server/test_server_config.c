@@ -1,0 +1,96 @@
+/* test_server_config.c: the config loader: defaults, every kind of key, errors naming keys. */
+#include "server_config.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+static char err[SERVER_CONFIG_ERR_MAX];
+
+static int parse(struct server_config *cfg, const char *text)
+{
+    err[0] = '\0';
+    return server_config_parse(cfg, "test.json", text, err, sizeof err);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+    struct server_config cfg;
+    cr_assert_eq(parse(&cfg, text), -1, "accepted: %s", text);
+    cr_assert(strstr(err, needle), "message '%s' lacks '%s'", err, needle);
+    cr_assert(strncmp(err, "test.json", 9) == 0, "message '%s' must name the file", err);
+}
+
+Test(server_config, the_shipped_single_node_config_loads)
+{
+    struct server_config cfg;
+    cr_assert_eq(server_config_load(&cfg, CONFIG_DIR "/single.json", err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_str_eq(cfg.listen, "127.0.0.1:9090");
+    cr_assert_eq(cfg.mode, SERVER_MODE_STANDALONE);
+    cr_assert_eq(cfg.fsync, SERVER_FSYNC_ALWAYS);
+    cr_assert_eq(cfg.max_frame_bytes, 16u << 20);
+    server_config_free(&cfg);
+}
+
+Test(server_config, every_kind_of_value_is_read)
+{
+    struct server_config cfg;
+    const char *text =
+        "{\"listen\": \"0.0.0.0:7000\", \"data_dir\": \"/tmp/x\", \"log_level\": \"debug\",\n"
+        " \"cluster_secret\": \"s\",\n"
+        " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"n1\",\n"
+        "   \"replica_endpoints\": [\"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\"]},\n"
+        " \"consensus\": {\"election_timeout_ms\": 300, \"heartbeat_interval_ms\": 50},\n"
+        " \"storage\": {\"fsync\": 5},\n"
+        " \"limits\": {\"max_connections\": 7, \"mvcc_window_versions\": 100}}";
+    cr_assert_eq(parse(&cfg, text), 0, "%s", err);
+    cr_assert_str_eq(cfg.listen, "0.0.0.0:7000");
+    cr_assert_eq(cfg.log_level, 0);
+    cr_assert_eq(cfg.mode, SERVER_MODE_REPLICATED);
+    cr_assert_str_eq(cfg.instance_id, "n1");
+    cr_assert_eq(cfg.replica_count, 3);
+    cr_assert_str_eq(cfg.replica_endpoints[2], "127.0.0.1:3");
+    cr_assert_eq(cfg.election_timeout_ms, 300);
+    cr_assert_eq(cfg.fsync, SERVER_FSYNC_INTERVAL);
+    cr_assert_eq(cfg.fsync_interval_ms, 5);
+    cr_assert_eq(cfg.max_connections, 7);
+    cr_assert_eq(cfg.mvcc_window_versions, 100);
+    server_config_free(&cfg);
+}
+
+Test(server_config, errors_name_the_file_line_and_key)
+{
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\",\n \"limitz\": {}}",
+                 "test.json:2: key 'limitz': unknown key");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\",\n\"limits\": {\n"
+                 "  \"max_connections\": \"many\"}}",
+                 "test.json:3: key 'limits.max_connections': must be a non-negative integer");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"limits\": {\"bogus\": 1}}",
+                 "key 'limits.bogus': unknown key");
+    expect_error("{\"listen\": 9090, \"data_dir\": \"d\"}", "key 'listen': must be a string");
+    expect_error("{\"listen\": \"nohost\", \"data_dir\": \"d\"}", "key 'listen'");
+    expect_error("{\"data_dir\": \"d\"}", "key 'listen': is required");
+    expect_error("{\"listen\": \"127.0.0.1:1\"}", "key 'data_dir': is required");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"storage\": {\"fsync\": "
+                 "\"sometimes\"}}",
+                 "key 'storage.fsync'");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"limits\": "
+                 "{\"max_frame_bytes\": -1}}",
+                 "key 'limits.max_frame_bytes': -1 is out of range");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"deployment\": "
+                 "{\"mode\": \"replicated\"}}",
+                 "key 'deployment.instance_id': is required");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"deployment\": 3}",
+                 "key 'deployment': must be an object");
+    expect_error("{\"listen\": \"127.0.0.1:1\",\n \"data_dir\": }", "test.json:2:");
+    expect_error("[1]", "must be a JSON object");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\", \"data_dir\": \"d\"}",
+                 "duplicate");
+}
+
+Test(server_config, a_missing_file_is_named)
+{
+    struct server_config cfg;
+    cr_assert_eq(server_config_load(&cfg, "/nonexistent/kv.json", err, sizeof err), -1);
+    cr_assert(strstr(err, "/nonexistent/kv.json: cannot open"), "%s", err);
+}
