@@ -87,7 +87,9 @@ void kv_store_advance(kv_store *s, uint64_t version, int64_t timestamp_us)
         kv_ring_push(&s->clock, (struct kv_ring_entry){.version = version,
                                                        .ts_us = s->applied_ts_us});
     s->floor_version = next_floor(s);
-    while (s->clock.len > 1 && kv_ring_front(&s->clock)->version < s->floor_version)
+    /* Entries below the floor no longer matter, except the last of them: versions have gaps,
+     * and the time floor must still see where the window's time edge falls. */
+    while (s->clock.len > 1 && kv_ring_at(&s->clock, 1)->version <= s->floor_version)
         kv_ring_pop(&s->clock);
     reclaim(s);
 }
