@@ -94,7 +94,8 @@ static void model_write(struct model_key *k, const uint8_t *val, size_t vlen, bo
     last->version = version;
     last->tombstone = tomb;
     last->vlen = vlen;
-    memcpy(last->value, val, vlen);
+    if (vlen > 0)
+        memcpy(last->value, val, vlen);
 }
 
 static void model_advance(uint64_t version, int64_t ts)
