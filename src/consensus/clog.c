@@ -1,0 +1,199 @@
+/* clog.c: the core's in-memory log: append, truncate, compact, term lookups. */
+#include "clog.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xrealloc(void *p, size_t size)
+{
+    void *q = realloc(p, size);
+    /* The core aborts on memory exhaustion rather than half-applying a transition. */
+    assert(q != NULL);
+    if (q == NULL)
+        abort();
+    return q;
+}
+
+void clog_init(struct clog *log, uint64_t snap_index, uint64_t snap_term)
+{
+    memset(log, 0, sizeof *log);
+    log->snap_index = snap_index;
+    log->snap_term = snap_term;
+    log->commit = snap_index;
+    log->applied = snap_index;
+    log->unstable = snap_index + 1;
+    log->persisted = snap_index;
+}
+
+static void free_range(struct clog *log, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        free(log->ents[i].data);
+}
+
+void clog_free(struct clog *log)
+{
+    free_range(log, 0, log->count);
+    free(log->ents);
+    memset(log, 0, sizeof *log);
+}
+
+uint64_t clog_last_index(const struct clog *log)
+{
+    return log->snap_index + log->count;
+}
+
+uint64_t clog_last_term(const struct clog *log)
+{
+    return log->count == 0 ? log->snap_term : log->ents[log->count - 1].term;
+}
+
+bool clog_term(const struct clog *log, uint64_t index, uint64_t *term)
+{
+    if (index == log->snap_index) {
+        *term = log->snap_term;
+        return true;
+    }
+    if (index < log->snap_index || index > clog_last_index(log))
+        return false;
+    *term = clog_entry(log, index)->term;
+    return true;
+}
+
+const struct consensus_entry *clog_entry(const struct clog *log, uint64_t index)
+{
+    assert(index > log->snap_index);
+    assert(index <= clog_last_index(log));
+    const struct consensus_entry *e = &log->ents[index - log->snap_index - 1];
+    assert(e->index == index);
+    return e;
+}
+
+uint64_t clog_bytes(const struct clog *log, uint64_t from, uint64_t to)
+{
+    uint64_t bytes = 0;
+    for (uint64_t i = from + 1; i <= to; i++)
+        bytes += clog_entry(log, i)->len;
+    return bytes;
+}
+
+void clog_append(struct clog *log, uint64_t term, const void *data, uint32_t len)
+{
+    assert(term >= clog_last_term(log));
+    if (log->count == log->cap) {
+        log->cap = log->cap == 0 ? 64 : log->cap * 2;
+        log->ents = xrealloc(log->ents, log->cap * sizeof *log->ents);
+    }
+    struct consensus_entry *e = &log->ents[log->count++];
+    e->index = clog_last_index(log);
+    e->term = term;
+    e->len = len;
+    e->data = NULL;
+    if (len > 0) {
+        e->data = xrealloc(NULL, len);
+        memcpy(e->data, data, len);
+    }
+}
+
+void clog_truncate(struct clog *log, uint64_t from)
+{
+    assert(from > log->commit);
+    assert(from > log->snap_index);
+    if (from > clog_last_index(log))
+        return;
+    size_t keep = (size_t)(from - log->snap_index - 1);
+    free_range(log, keep, log->count);
+    log->count = keep;
+    if (log->unstable > from)
+        log->unstable = from;
+    if (log->persisted >= from)
+        log->persisted = from - 1;
+}
+
+void clog_compact(struct clog *log, uint64_t index, uint64_t term)
+{
+    assert(index > log->snap_index);
+    assert(index <= log->applied);
+    assert(clog_entry(log, index)->term == term);
+    size_t drop = (size_t)(index - log->snap_index);
+    free_range(log, 0, drop);
+    memmove(log->ents, log->ents + drop, (log->count - drop) * sizeof *log->ents);
+    log->count -= drop;
+    log->snap_index = index;
+    log->snap_term = term;
+    if (log->persisted < index)
+        log->persisted = index;
+    if (log->unstable <= index)
+        log->unstable = index + 1;
+}
+
+void clog_reset(struct clog *log, uint64_t index, uint64_t term)
+{
+    assert(index > log->commit);
+    free_range(log, 0, log->count);
+    log->count = 0;
+    log->snap_index = index;
+    log->snap_term = term;
+    log->commit = index;
+    log->applied = index;
+    log->unstable = index + 1;
+    log->persisted = index;
+}
+
+bool clog_up_to_date(const struct clog *log, uint64_t last_index, uint64_t last_term)
+{
+    uint64_t our_term = clog_last_term(log);
+    if (last_term != our_term)
+        return last_term > our_term;
+    return last_index >= clog_last_index(log);
+}
+
+uint64_t clog_find_conflict(const struct clog *log, uint64_t index, uint64_t term,
+                            uint64_t *term_out)
+{
+    uint64_t hi = index < clog_last_index(log) ? index : clog_last_index(log);
+    if (hi <= log->snap_index) {
+        *term_out = log->snap_term;
+        return log->snap_index;
+    }
+    /* Terms never decrease along the log: binary search for the last term <= term. */
+    uint64_t lo = log->snap_index; /* answer is in [lo, hi] */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (clog_entry(log, mid)->term <= term)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    bool ok = clog_term(log, lo, term_out);
+    assert(ok);
+    (void)ok;
+    return lo;
+}
+
+enum { clog_check_window = 64 };
+
+void clog_invariants(const struct clog *log, uint64_t current_term)
+{
+    uint64_t last = clog_last_index(log);
+    assert(log->snap_index <= log->applied);
+    assert(log->applied <= log->commit);
+    assert(log->commit <= last);
+    assert(log->persisted <= last);
+    assert(log->persisted >= log->snap_index);
+    assert(log->unstable >= log->snap_index + 1);
+    assert(log->unstable <= last + 1);
+    assert(log->persisted < log->unstable);
+    assert(log->count <= log->cap);
+    assert(clog_last_term(log) <= current_term);
+    /* A bounded tail window keeps the per-step cost flat; entries only change at the tail. */
+    size_t from = log->count > clog_check_window ? log->count - clog_check_window : 0;
+    uint64_t prev_term = from == 0 ? log->snap_term : log->ents[from - 1].term;
+    for (size_t i = from; i < log->count; i++) {
+        assert(log->ents[i].index == log->snap_index + 1 + i);
+        assert(log->ents[i].term >= prev_term);
+        assert((log->ents[i].len == 0) == (log->ents[i].data == NULL));
+        prev_term = log->ents[i].term;
+    }
+}

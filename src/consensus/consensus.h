@@ -1,0 +1,242 @@
+/* consensus.h: the pure replication core (Raft): config, messages, the ready batch, inputs. */
+#ifndef CONSENSUS_H
+#define CONSENSUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The core is pure: no sockets, no clock, no files, no rand(). It is driven by four inputs
+ * (consensus_tick, consensus_step, consensus_propose, consensus_read_index) and hands back
+ * its effects in one batch, struct consensus_ready (etcd-io/raft's Ready idea).
+ *
+ * Handling a batch, in this order:
+ *   0. messages with send_before_persist set may be sent at once (a leader's appends,
+ *      heartbeats, commit notifications and snapshot orders: Raft paper §10.2.1, the
+ *      leader writes its own log in parallel with replicating it);
+ *   1. persist: the hard state if hard_state_changed; if snapshot_apply, the received
+ *      snapshot (and drop every log entry); then the entries: the first one may have an
+ *      index at or below the WAL's last index, in which case the WAL drops everything from
+ *      that index on before appending. Then sync;
+ *   2. send every other message: they acknowledge what step 1 made durable (append and
+ *      vote responses), so they must never leave before it;
+ *   3. apply: the snapshot if snapshot_apply, then the committed entries in order;
+ *   4. answer the read states (ctx, index) once applied index >= index;
+ *   5. consensus_advance(). No other input may reach the core between consensus_ready()
+ *      and consensus_advance(): the batch's pointers stay valid until then.
+ *
+ * Entries are opaque bytes; an entry with an empty payload is a leader's no-op (the server
+ * maps it to KvCommand.noop) and consensus_propose() refuses empty payloads.
+ *
+ * Snapshots: the server owns snapshot data and its transfer. consensus_compact() tells the
+ * core a durable snapshot exists at (index, term); the core drops its log at and below it.
+ * When a follower needs entries below the leader's first index, the core emits
+ * CONSENSUS_MSG_SNAPSHOT (index, log_term): "send your snapshot at this index to `to`".
+ * The server streams it in InstallSnapshot chunks (offset/done/crc are the transport's
+ * business; a receiver checks chunk terms against consensus_term()), and once the last
+ * chunk arrived, steps the same CONSENSUS_MSG_SNAPSHOT into the receiving core. The core
+ * answers with CONSENSUS_MSG_SNAPSHOT_RESP and, if it accepts, sets snapshot_apply.
+ *
+ * Reads (Raft thesis §6.4): consensus_read_index(ctx) on the leader confirms leadership
+ * with a heartbeat round sent after the read arrived, then outputs (ctx, commit index).
+ * On a follower it emits CONSENSUS_MSG_READ_INDEX to the leader (ctx travels in `seq`,
+ * which the server maps to the readIndex RPC's seqid); the leader's READ_INDEX_RESP
+ * turns into a read state on the follower. A read that cannot complete (leadership lost)
+ * comes back as a read state with err set, so no caller waits forever.
+ *
+ * Heartbeat rounds: every APPEND carries `seq`, the leader's current round, and the
+ * response echoes it. The IDL's AppendEntry structs have no such field yet; until they
+ * do, the server fills the response's seq from the request it matched by RPC seqid.
+ */
+
+#define CONSENSUS_NODES_MAX 7u
+#define CONSENSUS_NONE UINT32_MAX
+
+/* Error codes: 0 or one of these. Retryable ones say so. */
+#define CONSENSUS_ERRORS(X)                                                                    \
+    X(CONSENSUS_OK, 0, "ok")                                                                   \
+    X(CONSENSUS_ERR_NOT_LEADER, 1, "not the leader (retryable: ask consensus_leader())")       \
+    X(CONSENSUS_ERR_NO_LEADER, 2, "no leader known (retryable)")                               \
+    X(CONSENSUS_ERR_BUSY, 3, "uncommitted bytes or pending reads over their bound (retryable)") \
+    X(CONSENSUS_ERR_TOO_LARGE, 4, "entry larger than entry_bytes_max")                         \
+    X(CONSENSUS_ERR_INVALID, 5, "invalid argument or malformed message")                       \
+    X(CONSENSUS_ERR_STALE, 6, "argument refers to state the core has already moved past")
+
+enum consensus_err {
+#define CONSENSUS_ERR_ENUM(name, value, text) name = value,
+    CONSENSUS_ERRORS(CONSENSUS_ERR_ENUM)
+#undef CONSENSUS_ERR_ENUM
+};
+
+const char *consensus_strerror(int err);
+
+enum consensus_role {
+    CONSENSUS_FOLLOWER = 0, /* numbered like the IDL's NodeRole */
+    CONSENSUS_CANDIDATE = 1,
+    CONSENSUS_LEADER = 2,
+    CONSENSUS_PRE_CANDIDATE = 3,
+};
+
+const char *consensus_role_name(enum consensus_role role);
+
+struct consensus_entry {
+    uint64_t index;
+    uint64_t term;
+    uint32_t len; /* 0: a leader's no-op */
+    uint8_t *data;
+};
+
+/* Message types and their IDL counterparts. from/to are node ids; term is the sender's. */
+enum consensus_msg_type {
+    CONSENSUS_MSG_APPEND = 0,      /* AppendEntryRequest */
+    CONSENSUS_MSG_APPEND_RESP,     /* AppendEntryResponse */
+    CONSENSUS_MSG_COMMIT,          /* CommitNotificationRequest */
+    CONSENSUS_MSG_COMMIT_RESP,     /* CommitNotificationResponse */
+    CONSENSUS_MSG_VOTE,            /* RequestVoteRequest (pre_vote flag) */
+    CONSENSUS_MSG_VOTE_RESP,       /* RequestVoteResponse */
+    CONSENSUS_MSG_SNAPSHOT,        /* InstallSnapshotRequest: order out, whole snapshot in */
+    CONSENSUS_MSG_SNAPSHOT_RESP,   /* InstallSnapshotResponse */
+    CONSENSUS_MSG_READ_INDEX,      /* ReadIndexRequest (term 0: not term-scoped) */
+    CONSENSUS_MSG_READ_INDEX_RESP, /* ReadIndexResponse (term 0) */
+    CONSENSUS_MSG_TYPE_COUNT,
+};
+
+const char *consensus_msg_type_name(enum consensus_msg_type type);
+
+/*
+ * One flat struct for every message; each type uses the fields listed here.
+ *   APPEND:          term=leader_term, prev_index, prev_term, commit=leader_commit,
+ *                    entries/entry_count, seq (heartbeat round)
+ *   APPEND_RESP:     term, success, index (success: last index matched; else the
+ *                    follower's last index), hint_index/hint_term (reject: the largest
+ *                    index <= prev_index whose term is <= prev_term, and that term:
+ *                    the leader backs up past every term it does not share in one trip),
+ *                    seq (echo)
+ *   COMMIT:          term=leader_term, commit=commit_index
+ *   COMMIT_RESP:     term, success
+ *   VOTE:            term, index=last_log_index, log_term=last_log_term, pre_vote
+ *   VOTE_RESP:       term, success=vote_granted, pre_vote
+ *   SNAPSHOT:        term=leader_term, index=last_included_index, log_term=last_included_term
+ *   SNAPSHOT_RESP:   term, success, index (the receiver's commit index after it)
+ *   READ_INDEX:      seq=the follower's ctx
+ *   READ_INDEX_RESP: success, index=read_index, seq=ctx, err (NOT_LEADER or BUSY)
+ */
+struct consensus_msg {
+    enum consensus_msg_type type;
+    uint32_t from;
+    uint32_t to;
+    uint64_t term;
+    uint64_t prev_index;
+    uint64_t prev_term;
+    uint64_t commit;
+    uint64_t index;
+    uint64_t log_term;
+    uint64_t hint_index;
+    uint64_t hint_term;
+    uint64_t seq;
+    const struct consensus_entry *entries;
+    uint32_t entry_count;
+    int err;
+    bool success;
+    bool pre_vote;
+    bool send_before_persist; /* set by the core on output; ignored on input */
+};
+
+/* Writes a one-line description (etcd's DescribeMessage); returns what snprintf returns. */
+int consensus_describe_msg(const struct consensus_msg *msg, char *buf, size_t cap);
+
+struct consensus_config {
+    uint32_t id;
+    uint32_t node_count;        /* odd, 1..CONSENSUS_NODES_MAX */
+    uint32_t election_ticks;    /* a follower's timeout is random in [e, 2e) */
+    uint32_t heartbeat_ticks;   /* < election_ticks */
+    uint32_t inflight_max;      /* append batches in flight per follower */
+    uint32_t batch_entries_max; /* entries per append message */
+    uint32_t batch_bytes_max;   /* payload bytes per append message (one entry may exceed) */
+    uint32_t entry_bytes_max;   /* largest proposal */
+    uint64_t uncommitted_bytes_max;
+    uint32_t read_pending_max;  /* reads waiting for their heartbeat round on the leader */
+    uint64_t (*rand_u64)(void *ctx); /* the caller's seeded generator */
+    void *rand_ctx;
+};
+
+/* A config with sensible bounds for everything but id, node_count and rand. */
+void consensus_config_default(struct consensus_config *cfg);
+
+struct consensus_hard_state {
+    uint64_t term;
+    uint32_t vote; /* CONSENSUS_NONE when none in this term */
+};
+
+/* The durable state a node restarts from. entries[i].index == snapshot_index + 1 + i. */
+struct consensus_restore {
+    struct consensus_hard_state hard_state;
+    uint64_t snapshot_index;
+    uint64_t snapshot_term;
+    const struct consensus_entry *entries;
+    size_t entry_count;
+};
+
+struct consensus_read_state {
+    uint64_t ctx;
+    uint64_t index;
+    int err; /* 0, or why the read failed (retryable) */
+};
+
+struct consensus_ready {
+    bool hard_state_changed;
+    struct consensus_hard_state hard_state;
+    bool snapshot_apply;
+    uint64_t snapshot_index;
+    uint64_t snapshot_term;
+    const struct consensus_entry *entries; /* to persist */
+    size_t entry_count;
+    const struct consensus_msg *msgs;
+    size_t msg_count;
+    const struct consensus_entry *committed; /* to apply */
+    size_t committed_count;
+    const struct consensus_read_state *reads;
+    size_t read_count;
+    bool role_changed;
+    enum consensus_role role;
+    uint64_t term;
+    uint32_t leader;
+};
+
+struct consensus_node;
+
+/* Returns 0 or CONSENSUS_ERR_INVALID (config or restored state inconsistent). */
+int consensus_new(const struct consensus_config *cfg, const struct consensus_restore *restore,
+                  struct consensus_node **out);
+void consensus_free(struct consensus_node *node);
+
+void consensus_tick(struct consensus_node *node);
+/* Returns 0, or CONSENSUS_ERR_INVALID for a malformed message (which changes nothing). */
+int consensus_step(struct consensus_node *node, const struct consensus_msg *msg);
+/* Appends data on the leader; *index_out is its log index. NOT_LEADER, BUSY, TOO_LARGE. */
+int consensus_propose(struct consensus_node *node, const void *data, uint32_t len,
+                      uint64_t *index_out);
+/* A read state for ctx comes out later. NO_LEADER, BUSY. */
+int consensus_read_index(struct consensus_node *node, uint64_t ctx);
+/* A durable snapshot exists at (index, term) with index <= applied: drop the log up to it. */
+int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term);
+
+bool consensus_has_ready(struct consensus_node *node);
+void consensus_ready(struct consensus_node *node, struct consensus_ready *out);
+void consensus_advance(struct consensus_node *node, const struct consensus_ready *rd);
+
+uint32_t consensus_id(const struct consensus_node *node);
+enum consensus_role consensus_role(const struct consensus_node *node);
+uint64_t consensus_term(const struct consensus_node *node);
+uint32_t consensus_leader(const struct consensus_node *node);
+uint64_t consensus_commit_index(const struct consensus_node *node);
+uint64_t consensus_applied_index(const struct consensus_node *node);
+uint64_t consensus_last_index(const struct consensus_node *node);
+uint64_t consensus_first_index(const struct consensus_node *node);
+/* The term of the entry at index, or 0 if the log no longer (or not yet) holds it. */
+uint64_t consensus_term_at(const struct consensus_node *node, uint64_t index);
+/* The leader's view of a follower, for getClusterHealth; 0 when not the leader. */
+uint64_t consensus_match_index(const struct consensus_node *node, uint32_t peer);
+
+#endif

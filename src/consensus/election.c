@@ -1,0 +1,184 @@
+/* election.c: terms, votes, pre-vote, election timeouts and the leader's check-quorum. */
+#include <assert.h>
+
+#include "internal.h"
+
+static bool is_request(enum consensus_msg_type type)
+{
+    return type == CONSENSUS_MSG_APPEND || type == CONSENSUS_MSG_COMMIT ||
+           type == CONSENSUS_MSG_VOTE || type == CONSENSUS_MSG_SNAPSHOT;
+}
+
+/* Answers a request from a stale term with our term, so its sender steps down. */
+static void reject_stale(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    static const enum consensus_msg_type resp[CONSENSUS_MSG_TYPE_COUNT] = {
+        [CONSENSUS_MSG_APPEND] = CONSENSUS_MSG_APPEND_RESP,
+        [CONSENSUS_MSG_COMMIT] = CONSENSUS_MSG_COMMIT_RESP,
+        [CONSENSUS_MSG_VOTE] = CONSENSUS_MSG_VOTE_RESP,
+        [CONSENSUS_MSG_SNAPSHOT] = CONSENSUS_MSG_SNAPSHOT_RESP,
+    };
+    assert(is_request(msg->type));
+    struct consensus_msg *out = outbox_push(node, resp[msg->type], msg->from);
+    out->success = false;
+    out->pre_vote = msg->pre_vote;
+    out->index = clog_last_index(&node->log);
+    out->seq = msg->seq;
+}
+
+/* With check-quorum, a node that heard from a live leader within the minimum election
+ * timeout ignores votes: a rejoining node cannot depose a healthy leader (thesis §9.6). */
+static bool in_lease(const struct consensus_node *node)
+{
+    return node->leader != CONSENSUS_NONE && node->election_elapsed < node->cfg.election_ticks;
+}
+
+int election_step_term(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    if (msg->term > node->term) {
+        if (msg->type == CONSENSUS_MSG_VOTE) {
+            if (in_lease(node)) {
+                reject_stale(node, msg);
+                return 1;
+            }
+            if (msg->pre_vote)
+                return 0; /* a pre-vote changes no term */
+        }
+        if (msg->type == CONSENSUS_MSG_VOTE_RESP && msg->pre_vote && msg->success)
+            return 0; /* granted pre-votes carry the term the candidate will use */
+        bool from_leader = msg->type == CONSENSUS_MSG_APPEND ||
+                           msg->type == CONSENSUS_MSG_COMMIT ||
+                           msg->type == CONSENSUS_MSG_SNAPSHOT;
+        role_become_follower(node, msg->term, from_leader ? msg->from : CONSENSUS_NONE);
+        return 0;
+    }
+    if (msg->term < node->term) {
+        if (is_request(msg->type))
+            reject_stale(node, msg);
+        return 1; /* stale responses are dropped */
+    }
+    return 0;
+}
+
+void election_handle_vote(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    assert(msg->type == CONSENSUS_MSG_VOTE);
+    bool can_vote;
+    if (msg->pre_vote)
+        can_vote = msg->term > node->term;
+    else
+        can_vote = msg->term == node->term &&
+                   (node->vote == msg->from ||
+                    (node->vote == CONSENSUS_NONE && node->leader == CONSENSUS_NONE));
+    /* "...the voter denies its vote if its own log is more up-to-date" (§5.4.1). */
+    bool grant = can_vote && clog_up_to_date(&node->log, msg->index, msg->log_term);
+    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_VOTE_RESP, msg->from);
+    out->success = grant;
+    out->pre_vote = msg->pre_vote;
+    if (grant && msg->pre_vote)
+        out->term = msg->term;
+    if (grant && !msg->pre_vote) {
+        node->vote = msg->from;
+        node->election_elapsed = 0;
+    }
+}
+
+void election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    bool pre = node->role == CONSENSUS_PRE_CANDIDATE;
+    assert(pre || node->role == CONSENSUS_CANDIDATE);
+    if (msg->pre_vote != pre)
+        return;
+    if (pre && msg->success && msg->term != node->term + 1)
+        return;
+    node->votes[msg->from] = msg->success ? QUORUM_VOTE_YES : QUORUM_VOTE_NO;
+    enum quorum_result res = quorum_vote_result(node->votes, node->cfg.node_count);
+    if (res == QUORUM_WON) {
+        if (pre)
+            election_campaign(node, false);
+        else
+            role_become_leader(node);
+    } else if (res == QUORUM_LOST) {
+        role_become_follower(node, node->term, CONSENSUS_NONE);
+    }
+}
+
+void election_campaign(struct consensus_node *node, bool pre_vote)
+{
+    if (pre_vote)
+        role_become_pre_candidate(node);
+    else
+        role_become_candidate(node);
+    node->votes[node->cfg.id] = QUORUM_VOTE_YES;
+    if (quorum_vote_result(node->votes, node->cfg.node_count) == QUORUM_WON) {
+        if (pre_vote)
+            election_campaign(node, false);
+        else
+            role_become_leader(node);
+        return;
+    }
+    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+        if (node_is_self(node, i))
+            continue;
+        struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_VOTE, i);
+        out->term = pre_vote ? node->term + 1 : node->term;
+        out->index = clog_last_index(&node->log);
+        out->log_term = clog_last_term(&node->log);
+        out->pre_vote = pre_vote;
+    }
+}
+
+/* Followers and candidates: "If election timeout elapses ... start new election" (§5.2). */
+void election_tick(struct consensus_node *node)
+{
+    assert(node->role != CONSENSUS_LEADER);
+    node->election_elapsed++;
+    if (node->election_elapsed >= node->randomized_timeout)
+        election_campaign(node, true);
+}
+
+/* A leader that has not heard from a majority for an election timeout steps down. */
+void election_tick_check_quorum(struct consensus_node *node)
+{
+    assert(node->role == CONSENSUS_LEADER);
+    node->election_elapsed++;
+    if (node->election_elapsed < node->cfg.election_ticks)
+        return;
+    node->election_elapsed = 0;
+    uint32_t active = 0;
+    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+        active += node_is_self(node, i) || node->prs[i].recent_active;
+        node->prs[i].recent_active = false;
+    }
+    if (active < quorum_majority(node->cfg.node_count))
+        role_become_follower(node, node->term, CONSENSUS_NONE);
+}
+
+void election_invariants(const struct consensus_node *node)
+{
+    assert(node->vote == CONSENSUS_NONE || node->vote < node->cfg.node_count);
+    assert(node->leader == CONSENSUS_NONE || node->leader < node->cfg.node_count);
+    assert(node->randomized_timeout >= node->cfg.election_ticks);
+    assert(node->randomized_timeout < 2 * node->cfg.election_ticks);
+    switch (node->role) {
+    case CONSENSUS_LEADER:
+        assert(node->leader == node->cfg.id);
+        assert(node->vote == node->cfg.id);
+        break;
+    case CONSENSUS_CANDIDATE:
+        assert(node->vote == node->cfg.id);
+        assert(node->leader == CONSENSUS_NONE);
+        assert(node->votes[node->cfg.id] == QUORUM_VOTE_YES);
+        break;
+    case CONSENSUS_PRE_CANDIDATE:
+        assert(node->leader == CONSENSUS_NONE);
+        assert(node->votes[node->cfg.id] == QUORUM_VOTE_YES);
+        break;
+    case CONSENSUS_FOLLOWER:
+        assert(node->leader != node->cfg.id);
+        break;
+    }
+    /* A leader of a term voted for itself in it, so every other vote in that term is lost. */
+    if (node->role != CONSENSUS_LEADER)
+        assert(node->log.count == 0 || node->term >= clog_last_term(&node->log));
+}

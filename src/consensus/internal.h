@@ -1,0 +1,114 @@
+/* internal.h: the node's state and the functions the core's files share (not for callers). */
+#ifndef CONSENSUS_INTERNAL_H
+#define CONSENSUS_INTERNAL_H
+
+#include "clog.h"
+#include "consensus.h"
+#include "progress.h"
+#include "quorum.h"
+
+#define CONSENSUS_READ_PENDING_MAX 4096u
+
+/* A read waiting for its heartbeat round: from is the node to answer (maybe ourselves). */
+struct read_req {
+    uint64_t ctx;
+    uint64_t seq;
+    uint32_t from;
+};
+
+typedef int (*role_step_fn)(struct consensus_node *node, const struct consensus_msg *msg);
+typedef void (*role_tick_fn)(struct consensus_node *node);
+
+struct consensus_node {
+    struct consensus_config cfg;
+    /* Durable: handed out in a ready's hard state before anything depends on it. */
+    uint64_t term;
+    uint32_t vote;
+    /* Volatile. */
+    enum consensus_role role;
+    uint32_t leader;
+    role_step_fn step_role;
+    role_tick_fn tick_role;
+    struct clog log;
+    uint32_t election_elapsed;
+    uint32_t heartbeat_elapsed;
+    uint32_t randomized_timeout;
+    uint8_t votes[CONSENSUS_NODES_MAX];
+    /* Leader only. */
+    struct progress prs[CONSENSUS_NODES_MAX];
+    uint64_t uncommitted_bytes;
+    bool committed_in_term;
+    uint64_t hb_seq;
+    bool send_pending;   /* new entries or acks: try appends at the next ready */
+    bool hb_pending;     /* a heartbeat round is due at the next ready */
+    bool commit_changed; /* followers may need a commit notification */
+    struct read_req *read_queue; /* ring of read_pending_max */
+    uint32_t read_head;
+    uint32_t read_count;
+    /* Output, until the next consensus_advance(). */
+    struct consensus_msg *msgs;
+    size_t msg_count;
+    size_t msg_cap;
+    struct consensus_read_state *reads;
+    size_t read_out_count;
+    size_t read_out_cap;
+    bool snapshot_apply;
+    struct consensus_hard_state hs_sent;
+    enum consensus_role role_sent;
+    uint64_t term_sent;
+    uint32_t leader_sent;
+    bool ready_outstanding;
+    uint64_t ready_entries_last;
+    uint64_t ready_committed_last;
+};
+
+/* ready.c */
+struct consensus_msg *outbox_push(struct consensus_node *node, enum consensus_msg_type type,
+                                  uint32_t to);
+void outbox_read_state(struct consensus_node *node, uint64_t ctx, uint64_t index, int err);
+
+/* role.c */
+void role_become_follower(struct consensus_node *node, uint64_t term, uint32_t leader);
+void role_become_pre_candidate(struct consensus_node *node);
+void role_become_candidate(struct consensus_node *node);
+void role_become_leader(struct consensus_node *node);
+void role_reset_election_timer(struct consensus_node *node);
+
+/* election.c */
+int election_step_term(struct consensus_node *node, const struct consensus_msg *msg);
+void election_handle_vote(struct consensus_node *node, const struct consensus_msg *msg);
+void election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg);
+void election_campaign(struct consensus_node *node, bool pre_vote);
+void election_tick(struct consensus_node *node);
+void election_tick_check_quorum(struct consensus_node *node);
+void election_invariants(const struct consensus_node *node);
+
+/* replication.c (leader) and follow.c (follower) */
+void replication_flush(struct consensus_node *node);
+void replication_handle_append_resp(struct consensus_node *node, const struct consensus_msg *msg);
+void replication_tick(struct consensus_node *node);
+void replication_maybe_commit(struct consensus_node *node);
+void replication_invariants(const struct consensus_node *node);
+int follow_handle_append(struct consensus_node *node, const struct consensus_msg *msg);
+void follow_handle_commit(struct consensus_node *node, const struct consensus_msg *msg);
+int follow_validate_append(const struct consensus_node *node, const struct consensus_msg *msg);
+
+/* read_index.c */
+int read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx);
+void read_index_handle(struct consensus_node *node, const struct consensus_msg *msg);
+void read_index_release(struct consensus_node *node);
+void read_index_fail_all(struct consensus_node *node);
+void read_index_invariants(const struct consensus_node *node);
+
+/* snapshot.c */
+void snapshot_send(struct consensus_node *node, uint32_t peer);
+void snapshot_handle(struct consensus_node *node, const struct consensus_msg *msg);
+void snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg);
+void snapshot_invariants(const struct consensus_node *node);
+
+static inline bool node_is_self(const struct consensus_node *node, uint32_t id)
+{
+    return id == node->cfg.id;
+}
+
+#endif

@@ -1,0 +1,220 @@
+/* node.c: a core's construction, its inputs (step, tick, propose, compact) and getters. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+_Static_assert(CONSENSUS_NODES_MAX <= 7, "vote and match arrays are sized for 7 nodes");
+
+void consensus_config_default(struct consensus_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->node_count = 1;
+    cfg->election_ticks = 10;
+    cfg->heartbeat_ticks = 1;
+    cfg->inflight_max = 8;
+    cfg->batch_entries_max = 64;
+    cfg->batch_bytes_max = 256 * 1024;
+    cfg->entry_bytes_max = 1024 * 1024;
+    cfg->uncommitted_bytes_max = 8 * 1024 * 1024;
+    cfg->read_pending_max = 1024;
+}
+
+static bool config_valid(const struct consensus_config *c)
+{
+    return c->node_count >= 1 && c->node_count <= CONSENSUS_NODES_MAX &&
+           c->node_count % 2 == 1 && c->id < c->node_count && c->election_ticks >= 2 &&
+           c->heartbeat_ticks >= 1 && c->heartbeat_ticks < c->election_ticks &&
+           c->inflight_max >= 1 && c->inflight_max <= CONSENSUS_INFLIGHT_MAX &&
+           c->batch_entries_max >= 1 && c->batch_bytes_max >= 1 && c->entry_bytes_max >= 1 &&
+           c->uncommitted_bytes_max >= c->entry_bytes_max && c->read_pending_max >= 1 &&
+           c->read_pending_max <= CONSENSUS_READ_PENDING_MAX && c->rand_u64 != NULL;
+}
+
+static bool restore_valid(const struct consensus_config *c, const struct consensus_restore *r)
+{
+    if (r->hard_state.vote != CONSENSUS_NONE && r->hard_state.vote >= c->node_count)
+        return false;
+    if (r->snapshot_term > r->hard_state.term)
+        return false;
+    uint64_t prev_term = r->snapshot_term;
+    for (size_t i = 0; i < r->entry_count; i++) {
+        const struct consensus_entry *e = &r->entries[i];
+        if (e->index != r->snapshot_index + 1 + i || e->term < prev_term ||
+            e->term > r->hard_state.term || e->len > c->entry_bytes_max ||
+            (e->len > 0 && e->data == NULL))
+            return false;
+        prev_term = e->term;
+    }
+    return true;
+}
+
+int consensus_new(const struct consensus_config *cfg, const struct consensus_restore *restore,
+                  struct consensus_node **out)
+{
+    if (!config_valid(cfg) || !restore_valid(cfg, restore))
+        return CONSENSUS_ERR_INVALID;
+    struct consensus_node *node = calloc(1, sizeof *node);
+    assert(node != NULL);
+    if (node == NULL)
+        abort();
+    node->cfg = *cfg;
+    node->term = restore->hard_state.term;
+    node->vote = restore->hard_state.vote;
+    node->hs_sent = restore->hard_state;
+    clog_init(&node->log, restore->snapshot_index, restore->snapshot_term);
+    for (size_t i = 0; i < restore->entry_count; i++) {
+        const struct consensus_entry *e = &restore->entries[i];
+        clog_append(&node->log, e->term, e->data, e->len);
+    }
+    /* What we restored is durable already. */
+    node->log.persisted = clog_last_index(&node->log);
+    node->log.unstable = node->log.persisted + 1;
+    node->read_queue = calloc(cfg->read_pending_max, sizeof *node->read_queue);
+    assert(node->read_queue != NULL);
+    role_become_follower(node, node->term, CONSENSUS_NONE);
+    node->role_sent = node->role;
+    node->term_sent = node->term;
+    node->leader_sent = node->leader;
+    *out = node;
+    return 0;
+}
+
+void consensus_free(struct consensus_node *node)
+{
+    if (node == NULL)
+        return;
+    clog_free(&node->log);
+    free(node->read_queue);
+    free(node->msgs);
+    free(node->reads);
+    free(node);
+}
+
+static void invariants(const struct consensus_node *node)
+{
+    assert(node->cfg.id < node->cfg.node_count);
+    clog_invariants(&node->log, node->term);
+    election_invariants(node);
+    replication_invariants(node);
+    read_index_invariants(node);
+    snapshot_invariants(node);
+    for (size_t i = 0; i < node->msg_count; i++) {
+        assert(node->msgs[i].from == node->cfg.id);
+        assert(node->msgs[i].to < node->cfg.node_count);
+        assert(node->msgs[i].to != node->cfg.id);
+    }
+}
+
+void consensus_tick(struct consensus_node *node)
+{
+    assert(!node->ready_outstanding);
+    node->tick_role(node);
+    invariants(node);
+}
+
+static int validate(const struct consensus_node *node, const struct consensus_msg *msg)
+{
+    if ((unsigned)msg->type >= CONSENSUS_MSG_TYPE_COUNT)
+        return CONSENSUS_ERR_INVALID;
+    if (msg->from >= node->cfg.node_count || node_is_self(node, msg->from))
+        return CONSENSUS_ERR_INVALID;
+    if (msg->to != node->cfg.id)
+        return CONSENSUS_ERR_INVALID;
+    if (msg->type == CONSENSUS_MSG_APPEND)
+        return follow_validate_append(node, msg);
+    if (msg->entry_count != 0)
+        return CONSENSUS_ERR_INVALID;
+    return 0;
+}
+
+int consensus_step(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    assert(!node->ready_outstanding);
+    int err = validate(node, msg);
+    if (err != 0)
+        return err;
+    if (msg->type == CONSENSUS_MSG_READ_INDEX || msg->type == CONSENSUS_MSG_READ_INDEX_RESP) {
+        read_index_handle(node, msg);
+    } else if (election_step_term(node, msg) == 0) {
+        err = node->step_role(node, msg);
+    }
+    invariants(node);
+    return err;
+}
+
+int consensus_propose(struct consensus_node *node, const void *data, uint32_t len,
+                      uint64_t *index_out)
+{
+    assert(!node->ready_outstanding);
+    if (node->role != CONSENSUS_LEADER)
+        return CONSENSUS_ERR_NOT_LEADER;
+    if (len == 0 || data == NULL)
+        return CONSENSUS_ERR_INVALID;
+    if (len > node->cfg.entry_bytes_max)
+        return CONSENSUS_ERR_TOO_LARGE;
+    if (node->uncommitted_bytes + len > node->cfg.uncommitted_bytes_max)
+        return CONSENSUS_ERR_BUSY;
+    clog_append(&node->log, node->term, data, len);
+    node->uncommitted_bytes += len;
+    node->send_pending = true;
+    *index_out = clog_last_index(&node->log);
+    invariants(node);
+    return 0;
+}
+
+int consensus_read_index(struct consensus_node *node, uint64_t ctx)
+{
+    assert(!node->ready_outstanding);
+    int err = read_index_request(node, node->cfg.id, ctx);
+    invariants(node);
+    return err;
+}
+
+int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term)
+{
+    assert(!node->ready_outstanding);
+    if (index <= node->log.snap_index)
+        return CONSENSUS_ERR_STALE;
+    if (index > node->log.applied)
+        return CONSENSUS_ERR_INVALID;
+    uint64_t have = 0;
+    if (!clog_term(&node->log, index, &have) || have != term)
+        return CONSENSUS_ERR_INVALID;
+    clog_compact(&node->log, index, term);
+    invariants(node);
+    return 0;
+}
+
+uint32_t consensus_id(const struct consensus_node *node) { return node->cfg.id; }
+enum consensus_role consensus_role(const struct consensus_node *node) { return node->role; }
+uint64_t consensus_term(const struct consensus_node *node) { return node->term; }
+uint32_t consensus_leader(const struct consensus_node *node) { return node->leader; }
+uint64_t consensus_commit_index(const struct consensus_node *node) { return node->log.commit; }
+uint64_t consensus_applied_index(const struct consensus_node *node) { return node->log.applied; }
+uint64_t consensus_last_index(const struct consensus_node *node)
+{
+    return clog_last_index(&node->log);
+}
+uint64_t consensus_first_index(const struct consensus_node *node)
+{
+    return node->log.snap_index + 1;
+}
+
+uint64_t consensus_term_at(const struct consensus_node *node, uint64_t index)
+{
+    uint64_t term = 0;
+    if (!clog_term(&node->log, index, &term))
+        return 0;
+    return term;
+}
+
+uint64_t consensus_match_index(const struct consensus_node *node, uint32_t peer)
+{
+    if (node->role != CONSENSUS_LEADER || peer >= node->cfg.node_count)
+        return 0;
+    if (node_is_self(node, peer))
+        return node->log.persisted;
+    return node->prs[peer].match;
+}

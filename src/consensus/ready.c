@@ -1,0 +1,132 @@
+/* ready.c: the output batch: collecting messages and read states, handing them out, advance. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void *grow(void *p, size_t *cap, size_t elem)
+{
+    *cap = *cap == 0 ? 16 : *cap * 2;
+    void *q = realloc(p, *cap * elem);
+    assert(q != NULL); /* the core aborts on memory exhaustion (see clog.c) */
+    if (q == NULL)
+        abort();
+    return q;
+}
+
+struct consensus_msg *outbox_push(struct consensus_node *node, enum consensus_msg_type type,
+                                  uint32_t to)
+{
+    assert(!node->ready_outstanding);
+    assert(to < node->cfg.node_count);
+    assert(!node_is_self(node, to));
+    if (node->msg_count == node->msg_cap)
+        node->msgs = grow(node->msgs, &node->msg_cap, sizeof *node->msgs);
+    struct consensus_msg *m = &node->msgs[node->msg_count++];
+    memset(m, 0, sizeof *m);
+    m->type = type;
+    m->from = node->cfg.id;
+    m->to = to;
+    m->term = node->term;
+    return m;
+}
+
+void outbox_read_state(struct consensus_node *node, uint64_t ctx, uint64_t index, int err)
+{
+    if (node->read_out_count == node->read_out_cap)
+        node->reads = grow(node->reads, &node->read_out_cap, sizeof *node->reads);
+    node->reads[node->read_out_count++] = (struct consensus_read_state){ctx, index, err};
+}
+
+static bool hard_state_changed(const struct consensus_node *node)
+{
+    return node->term != node->hs_sent.term || node->vote != node->hs_sent.vote;
+}
+
+static bool role_changed(const struct consensus_node *node)
+{
+    return node->role != node->role_sent || node->term != node->term_sent ||
+           node->leader != node->leader_sent;
+}
+
+bool consensus_has_ready(struct consensus_node *node)
+{
+    assert(!node->ready_outstanding);
+    const struct clog *log = &node->log;
+    bool leader_due = node->role == CONSENSUS_LEADER &&
+                      (node->send_pending || node->hb_pending || node->commit_changed);
+    return node->msg_count > 0 || node->read_out_count > 0 || node->snapshot_apply ||
+           log->unstable <= clog_last_index(log) || log->applied < log->commit ||
+           hard_state_changed(node) || role_changed(node) || leader_due;
+}
+
+/* Messages a leader may send while its own disk write is in flight (§10.2.1). */
+static bool may_send_early(const struct consensus_node *node, const struct consensus_msg *m)
+{
+    if (hard_state_changed(node))
+        return false;
+    return m->type == CONSENSUS_MSG_APPEND || m->type == CONSENSUS_MSG_COMMIT ||
+           m->type == CONSENSUS_MSG_SNAPSHOT;
+}
+
+void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
+{
+    assert(!node->ready_outstanding);
+    if (node->role == CONSENSUS_LEADER)
+        replication_flush(node);
+    struct clog *log = &node->log;
+    memset(rd, 0, sizeof *rd);
+    rd->hard_state_changed = hard_state_changed(node);
+    rd->hard_state = (struct consensus_hard_state){node->term, node->vote};
+    rd->snapshot_apply = node->snapshot_apply;
+    rd->snapshot_index = log->snap_index;
+    rd->snapshot_term = log->snap_term;
+    uint64_t last = clog_last_index(log);
+    if (log->unstable <= last) {
+        rd->entries = clog_entry(log, log->unstable);
+        rd->entry_count = (size_t)(last - log->unstable + 1);
+    }
+    if (log->applied < log->commit) {
+        rd->committed = clog_entry(log, log->applied + 1);
+        rd->committed_count = (size_t)(log->commit - log->applied);
+    }
+    for (size_t i = 0; i < node->msg_count; i++)
+        node->msgs[i].send_before_persist = may_send_early(node, &node->msgs[i]);
+    rd->msgs = node->msgs;
+    rd->msg_count = node->msg_count;
+    rd->reads = node->reads;
+    rd->read_count = node->read_out_count;
+    rd->role_changed = role_changed(node);
+    rd->role = node->role;
+    rd->term = node->term;
+    rd->leader = node->leader;
+    node->ready_entries_last = last;
+    node->ready_committed_last = log->commit;
+    node->ready_outstanding = true;
+}
+
+void consensus_advance(struct consensus_node *node, const struct consensus_ready *rd)
+{
+    assert(node->ready_outstanding);
+    struct clog *log = &node->log;
+    /* Nothing may change the log between ready and advance. */
+    assert(clog_last_index(log) == node->ready_entries_last);
+    if (rd->entry_count > 0) {
+        assert(rd->entries[0].index == log->unstable);
+        log->persisted = node->ready_entries_last;
+        log->unstable = node->ready_entries_last + 1;
+    }
+    log->applied = node->ready_committed_last;
+    node->hs_sent = rd->hard_state;
+    node->role_sent = rd->role;
+    node->term_sent = rd->term;
+    node->leader_sent = rd->leader;
+    node->snapshot_apply = false;
+    node->msg_count = 0;
+    node->read_out_count = 0;
+    node->ready_outstanding = false;
+    /* Our own log is durable now: it counts toward the commit (§10.2.1). */
+    if (node->role == CONSENSUS_LEADER)
+        replication_maybe_commit(node);
+}

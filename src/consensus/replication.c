@@ -1,0 +1,246 @@
+/* replication.c: the leader's side of log replication: appends, acks, commit by counting. */
+#include <assert.h>
+
+#include "internal.h"
+
+/* Entries from next, bounded in count and bytes (one entry may exceed the byte bound). */
+static uint32_t batch_count(const struct consensus_node *node, uint64_t next)
+{
+    uint64_t last = clog_last_index(&node->log);
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    for (uint64_t i = next; i <= last && n < node->cfg.batch_entries_max; i++) {
+        uint32_t len = clog_entry(&node->log, i)->len;
+        if (n > 0 && bytes + len > node->cfg.batch_bytes_max)
+            break;
+        bytes += len;
+        n++;
+    }
+    return n;
+}
+
+static void push_append(struct consensus_node *node, uint32_t peer, uint64_t prev, uint32_t n)
+{
+    struct progress *pr = &node->prs[peer];
+    uint64_t prev_term = 0;
+    bool known = clog_term(&node->log, prev, &prev_term);
+    assert(known);
+    (void)known;
+    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_APPEND, peer);
+    out->prev_index = prev;
+    out->prev_term = prev_term;
+    out->commit = node->log.commit;
+    out->entry_count = n;
+    out->entries = n > 0 ? clog_entry(&node->log, prev + 1) : NULL;
+    out->seq = node->hb_seq;
+    /* The follower takes min(leader_commit, its last new entry). */
+    uint64_t learned = node->log.commit < prev + n ? node->log.commit : prev + n;
+    if (learned > pr->commit_sent)
+        pr->commit_sent = learned;
+}
+
+/* Sends one append to peer if its state allows; true if one was sent. */
+static bool send_one(struct consensus_node *node, uint32_t peer)
+{
+    struct progress *pr = &node->prs[peer];
+    if (pr->state == PROGRESS_SNAPSHOT)
+        return false;
+    if (pr->state == PROGRESS_PROBE && pr->probe_sent)
+        return false;
+    if (pr->state == PROGRESS_REPLICATE && progress_inflight_full(pr, node->cfg.inflight_max))
+        return false;
+    if (pr->next <= node->log.snap_index) {
+        /* The entries it needs are compacted away: it needs the snapshot. */
+        snapshot_send(node, peer);
+        return false;
+    }
+    uint32_t n = batch_count(node, pr->next);
+    if (n == 0 && pr->state == PROGRESS_REPLICATE)
+        return false;
+    push_append(node, peer, pr->next - 1, n);
+    if (pr->state == PROGRESS_PROBE) {
+        pr->probe_sent = true;
+    } else {
+        pr->next += n;
+        progress_inflight_add(pr, pr->next - 1);
+    }
+    return true;
+}
+
+static bool send_appends(struct consensus_node *node, uint32_t peer)
+{
+    bool any = false;
+    while (send_one(node, peer)) {
+        any = true;
+        if (node->prs[peer].state != PROGRESS_REPLICATE)
+            break;
+    }
+    return any;
+}
+
+static void send_heartbeat(struct consensus_node *node, uint32_t peer)
+{
+    struct progress *pr = &node->prs[peer];
+    if (pr->state == PROGRESS_PROBE) {
+        pr->probe_sent = false; /* the probe doubles as the heartbeat */
+        return;
+    }
+    uint64_t prev = pr->match > node->log.snap_index ? pr->match : node->log.snap_index;
+    push_append(node, peer, prev, 0);
+}
+
+static void send_commit(struct consensus_node *node, uint32_t peer)
+{
+    struct progress *pr = &node->prs[peer];
+    /* Only up to match: the follower's entries beyond it may not be ours. */
+    uint64_t commit = node->log.commit < pr->match ? node->log.commit : pr->match;
+    if (commit <= pr->commit_sent)
+        return;
+    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_COMMIT, peer);
+    out->commit = commit;
+    pr->commit_sent = commit;
+}
+
+void replication_flush(struct consensus_node *node)
+{
+    assert(node->role == CONSENSUS_LEADER);
+    if (!node->hb_pending && !node->send_pending && !node->commit_changed)
+        return;
+    if (node->hb_pending)
+        node->hb_seq++;
+    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+        if (node_is_self(node, i))
+            continue;
+        if (node->hb_pending)
+            send_heartbeat(node, i);
+        bool sent = send_appends(node, i);
+        if (!sent && node->commit_changed)
+            send_commit(node, i);
+    }
+    node->hb_pending = false;
+    node->send_pending = false;
+    node->commit_changed = false;
+}
+
+void replication_maybe_commit(struct consensus_node *node)
+{
+    assert(node->role == CONSENSUS_LEADER);
+    uint64_t match[CONSENSUS_NODES_MAX];
+    for (uint32_t i = 0; i < node->cfg.node_count; i++)
+        match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match;
+    uint64_t q = quorum_commit_index(match, node->cfg.node_count);
+    if (q <= node->log.commit)
+        return;
+    /* "Raft never commits log entries from previous terms by counting replicas" (§5.4.2). */
+    if (clog_entry(&node->log, q)->term != node->term)
+        return;
+    for (uint64_t i = node->log.commit + 1; i <= q; i++) {
+        const struct consensus_entry *e = clog_entry(&node->log, i);
+        if (e->term == node->term) {
+            assert(node->uncommitted_bytes >= e->len);
+            node->uncommitted_bytes -= e->len;
+        }
+    }
+    node->log.commit = q;
+    node->committed_in_term = true;
+    node->commit_changed = true;
+    read_index_release(node);
+}
+
+static void handle_reject(struct consensus_node *node, struct progress *pr,
+                          const struct consensus_msg *msg)
+{
+    if (pr->state == PROGRESS_SNAPSHOT)
+        return;
+    /* Back up past every term the follower does not share, in one round trip. */
+    uint64_t match_guess = msg->hint_index;
+    if (msg->hint_index >= node->log.snap_index) {
+        uint64_t t = 0;
+        match_guess = clog_find_conflict(&node->log, msg->hint_index, msg->hint_term, &t);
+    }
+    if (match_guess < pr->match)
+        return; /* stale: the follower has since matched more */
+    progress_become_probe(pr);
+    pr->next = match_guess + 1;
+    node->send_pending = true;
+}
+
+void replication_handle_append_resp(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    struct progress *pr = &node->prs[msg->from];
+    if (msg->seq > pr->acked_seq && msg->seq <= node->hb_seq) {
+        pr->acked_seq = msg->seq;
+        read_index_release(node);
+    }
+    if (!msg->success) {
+        handle_reject(node, pr, msg);
+        return;
+    }
+    if (msg->index > clog_last_index(&node->log))
+        return; /* acknowledges entries we never had: a broken peer */
+    if (progress_update(pr, msg->index)) {
+        progress_inflight_free_to(pr, msg->index);
+        if (pr->state == PROGRESS_PROBE)
+            progress_become_replicate(pr);
+        else if (pr->state == PROGRESS_SNAPSHOT && pr->match >= pr->pending_snapshot)
+            progress_become_probe(pr);
+        replication_maybe_commit(node);
+        node->send_pending = true;
+    } else if (pr->state == PROGRESS_REPLICATE &&
+               progress_inflight_full(pr, node->cfg.inflight_max)) {
+        /* A heartbeat came back while the window is full: make room for one batch. */
+        progress_inflight_free_first(pr);
+        node->send_pending = true;
+    }
+}
+
+void replication_tick(struct consensus_node *node)
+{
+    assert(node->role == CONSENSUS_LEADER);
+    node->heartbeat_elapsed++;
+    if (node->heartbeat_elapsed >= node->cfg.heartbeat_ticks) {
+        node->heartbeat_elapsed = 0;
+        node->hb_pending = true;
+    }
+    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+        struct progress *pr = &node->prs[i];
+        if (node_is_self(node, i))
+            continue;
+        bool waiting = pr->state == PROGRESS_SNAPSHOT ||
+                       (pr->state == PROGRESS_REPLICATE && pr->inflight_count > 0);
+        if (!waiting)
+            continue;
+        /* Lost batches or a lost snapshot: fall back to probing from match. */
+        if (++pr->stall_ticks >= node->cfg.election_ticks) {
+            progress_become_probe(pr);
+            node->send_pending = true;
+        }
+    }
+}
+
+void replication_invariants(const struct consensus_node *node)
+{
+    if (node->role != CONSENSUS_LEADER) {
+        assert(!node->send_pending);
+        assert(!node->hb_pending);
+        assert(!node->commit_changed);
+        assert(node->uncommitted_bytes == 0);
+        return;
+    }
+    uint64_t last = clog_last_index(&node->log);
+    uint64_t match[CONSENSUS_NODES_MAX];
+    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+        match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match;
+        if (node_is_self(node, i))
+            continue;
+        progress_invariants(&node->prs[i], last, node->cfg.inflight_max);
+        assert(node->prs[i].acked_seq <= node->hb_seq);
+    }
+    assert(node->uncommitted_bytes <= node->cfg.uncommitted_bytes_max);
+    /* Quorum/commit: once the leader commits in its term, a majority holds the commit. */
+    if (node->committed_in_term) {
+        assert(node->log.commit <= quorum_commit_index(match, node->cfg.node_count));
+        assert(consensus_term_at(node, node->log.commit) == node->term ||
+               node->log.commit == node->log.snap_index);
+    }
+}

@@ -1,0 +1,85 @@
+/* snapshot.c: sending a follower to the snapshot, and installing one that arrived. */
+#include <assert.h>
+
+#include "internal.h"
+
+/*
+ * "the leader must occasionally send snapshots to followers that lag behind" (§7). The core
+ * only orders the transfer: CONSENSUS_MSG_SNAPSHOT names the snapshot (index, term); the
+ * server streams its data and steps the same message into the receiver when it is whole.
+ */
+
+void snapshot_send(struct consensus_node *node, uint32_t peer)
+{
+    assert(node->role == CONSENSUS_LEADER);
+    struct progress *pr = &node->prs[peer];
+    assert(pr->state != PROGRESS_SNAPSHOT);
+    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_SNAPSHOT, peer);
+    out->index = node->log.snap_index;
+    out->log_term = node->log.snap_term;
+    progress_become_snapshot(pr, node->log.snap_index);
+}
+
+static void respond(struct consensus_node *node, uint32_t to, bool success)
+{
+    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_SNAPSHOT_RESP, to);
+    out->success = success;
+    out->index = node->log.commit;
+}
+
+void snapshot_handle(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    assert(node->role == CONSENSUS_FOLLOWER);
+    assert(msg->term == node->term);
+    node->leader = msg->from;
+    node->election_elapsed = 0;
+    if (msg->log_term > msg->term) {
+        respond(node, msg->from, false);
+        return;
+    }
+    if (msg->index <= node->log.commit) {
+        respond(node, msg->from, true); /* we already have it: report how far we are */
+        return;
+    }
+    uint64_t have = 0;
+    if (clog_term(&node->log, msg->index, &have) && have == msg->log_term) {
+        /* Log matching: our prefix up to index is the snapshot's; just commit it. */
+        node->log.commit = msg->index;
+        respond(node, msg->from, true);
+        return;
+    }
+    clog_reset(&node->log, msg->index, msg->log_term);
+    node->snapshot_apply = true;
+    respond(node, msg->from, true);
+}
+
+void snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    assert(node->role == CONSENSUS_LEADER);
+    struct progress *pr = &node->prs[msg->from];
+    if (!msg->success || msg->index > clog_last_index(&node->log))
+        return;
+    if (progress_update(pr, msg->index)) {
+        progress_inflight_free_to(pr, msg->index);
+        replication_maybe_commit(node);
+    }
+    if (pr->state == PROGRESS_SNAPSHOT && pr->match >= pr->pending_snapshot)
+        progress_become_probe(pr);
+    node->send_pending = true;
+}
+
+void snapshot_invariants(const struct consensus_node *node)
+{
+    assert(node->log.snap_index <= node->log.commit);
+    assert(node->log.snap_term <= node->term);
+    if (node->snapshot_apply)
+        assert(node->log.applied == node->log.snap_index);
+    if (node->role == CONSENSUS_LEADER) {
+        for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+            if (node_is_self(node, i))
+                continue;
+            const struct progress *pr = &node->prs[i];
+            assert(pr->state != PROGRESS_SNAPSHOT || pr->pending_snapshot <= node->log.snap_index);
+        }
+    }
+}
