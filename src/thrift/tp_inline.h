@@ -127,6 +127,12 @@ static inline void tp_write_map_begin(tp_buf *b, uint8_t key_type, uint8_t value
     b->len += 6;
 }
 
+/* Bitwise equality, so that a NaN read back equals the NaN written. */
+static inline bool tp_double_equal(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
 /* ---------------------------------------------------------------- readers
  * Each returns 0 or a TP_ERR_* code and never reads past r->end. */
 
