@@ -1,0 +1,132 @@
+/* wal.h: the durable write-ahead log: log records in segment files, hard state, recovery. */
+#ifndef WAL_H
+#define WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wal_error.h"
+
+/*
+ * Usage from an event loop: in one turn, wal_append() every new entry (they are only
+ * written, never synced), then call wal_sync() (or wal_sync_due() with the current time
+ * under the interval policy) once; wal_durable_index() says up to where the caller may
+ * acknowledge. One sync covers every record appended before it (group commit).
+ *
+ * Threads: a struct wal is not thread-safe; every call below must come from one thread,
+ * except wal_sync_run(), which touches only its job and may run on any thread while the
+ * owner keeps appending. See wal_sync_begin().
+ *
+ * Indexes start at 1 and are consecutive. Index 0 with term 0 is the empty snapshot.
+ */
+
+enum wal_fsync_policy {
+    WAL_FSYNC_ALWAYS = 0, /* wal_sync() fdatasyncs; the default */
+    WAL_FSYNC_INTERVAL,   /* wal_sync_due() fdatasyncs at most every fsync_interval_ms */
+    WAL_FSYNC_NEVER,      /* no fdatasync at all (benchmarks): durable index is a lie */
+};
+
+struct wal_config {
+    const char *dir;                  /* created if missing (one level) */
+    enum wal_fsync_policy fsync;
+    uint32_t fsync_interval_ms;       /* WAL_FSYNC_INTERVAL only, > 0 */
+    uint64_t segment_size_max;        /* a segment rolls before growing past this */
+    uint32_t record_payload_max;      /* appends above it fail; disk lengths above it are corrupt */
+    uint32_t write_buffer_size;       /* appends collect here before write(2) */
+};
+
+/* Defaults: fsync always, 64 MiB segments, 16 MiB payload max, 256 KiB write buffer. */
+void wal_config_default(struct wal_config *cfg, const char *dir);
+/* "always", "interval", "never" -> policy; returns WAL_ERR_CONFIG for anything else. */
+int wal_fsync_policy_parse(const char *name, enum wal_fsync_policy *out);
+
+struct wal;
+
+/*
+ * Opens (creating if needed) the log in cfg->dir and recovers it: every record is verified;
+ * a torn tail of the last segment is cut and logged with log_warn; anything else that is bad
+ * refuses the open with a message naming the file and offset, written into *err if not NULL.
+ */
+int wal_open(const struct wal_config *cfg, struct wal **out, struct wal_errmsg *err);
+/* Writes out buffered records (no sync) and frees everything. NULL is fine. */
+void wal_close(struct wal *w);
+/* The detail of the last error this wal returned. */
+const char *wal_last_error(const struct wal *w);
+
+/* Appends (index, term, data[0..len)). index must be wal_last_index() + 1 and term must not
+ * be below the last entry's term. Written, not synced. */
+int wal_append(struct wal *w, uint64_t index, uint64_t term, const void *data, uint32_t len);
+
+/* Writes buffered records and, under the always and interval policies, fdatasyncs them (and
+ * the directory if segments were created); then every appended record is durable. */
+int wal_sync(struct wal *w);
+/* For the interval policy: calls wal_sync() if fsync_interval_ms passed since the last sync
+ * (now_ms is any monotonic clock), otherwise only writes buffered records. For the always and
+ * never policies it is wal_sync(). */
+int wal_sync_due(struct wal *w, uint64_t now_ms);
+
+/*
+ * wal_sync() in three steps, so the fdatasync can run on a background thread:
+ * begin (owner thread: writes the buffer, dups the descriptors), run (any thread, touches only
+ * the job), end (owner thread: advances the durable index, closes the dups). At most one job
+ * is in flight per wal. Appends and reads may go on between begin and end; truncation may too,
+ * in which case end leaves the durable index for the next sync to advance.
+ */
+struct wal_sync_job {
+    int file_fd;         /* dup of the active segment, or -1 */
+    int dir_fd;          /* dup of the directory when a segment was created or removed, or -1 */
+    uint64_t index;      /* everything up to here is durable once run succeeds */
+    uint64_t truncations; /* the wal's truncation count at begin */
+    int sys_errno;       /* set by run on failure */
+};
+int wal_sync_begin(struct wal *w, struct wal_sync_job *job);
+int wal_sync_run(struct wal_sync_job *job);
+int wal_sync_end(struct wal *w, struct wal_sync_job *job, int run_result);
+
+uint64_t wal_first_index(const struct wal *w); /* first entry present; last + 1 when empty */
+uint64_t wal_last_index(const struct wal *w);  /* snapshot index when empty */
+uint64_t wal_durable_index(const struct wal *w);
+/* Term of index, which may also be the snapshot index. WAL_ERR_COMPACTED below it,
+ * WAL_ERR_RANGE past the last entry. */
+int wal_term_at(const struct wal *w, uint64_t index, uint64_t *term);
+void wal_snapshot_point(const struct wal *w, uint64_t *index, uint64_t *term);
+
+/* One entry read back; data points into the caller's buffer. */
+struct wal_entry {
+    uint64_t index;
+    uint64_t term;
+    uint32_t len;
+    const uint8_t *data;
+};
+/*
+ * Reads consecutive entries from `from` into entries[0..entries_max), payloads into
+ * buf[0..buf_len), stopping at the end of the log, entries_max, or the first entry that does
+ * not fit. *count gets how many. Records are verified again (disk may rot after open).
+ * from == last + 1 gives 0 entries; WAL_ERR_NOSPACE when not even the first payload fits.
+ */
+int wal_read(struct wal *w, uint64_t from, struct wal_entry *entries, size_t entries_max,
+             void *buf, size_t buf_len, size_t *count);
+
+/* Removes entries from `from` to the end (a follower's conflicting suffix). Durable after the
+ * next wal_sync(); segments wholly removed are unlinked and the directory synced at once. */
+int wal_truncate_suffix(struct wal *w, uint64_t from);
+/* A snapshot covers everything up to (index, term), an entry in the log: drops every segment
+ * whose entries all lie at or below index. Entries of the partial segment stay readable. */
+int wal_compact(struct wal *w, uint64_t index, uint64_t term);
+/* A snapshot (index, term) replaces the whole log (a follower installing a leader's snapshot):
+ * drops every entry; the next append is index + 1. index must not be below the snapshot's. */
+int wal_reset(struct wal *w, uint64_t index, uint64_t term);
+
+/* Raft's persistent state; voted_for is a node id or -1. */
+struct wal_hard_state {
+    uint64_t term;
+    int64_t voted_for;
+    uint64_t commit_index;
+};
+/* What was loaded at open or last saved; {0, -1, 0} in a new directory. */
+void wal_hard_state_get(const struct wal *w, struct wal_hard_state *out);
+/* Saves atomically and durably (temp file, fsync, rename, directory fsync) before returning. */
+int wal_hard_state_save(struct wal *w, const struct wal_hard_state *hs);
+
+#endif

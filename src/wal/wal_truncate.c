@@ -1,0 +1,140 @@
+/* wal_truncate.c: removing a conflicting suffix, compaction below a snapshot, and reset. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "wal_internal.h"
+
+/* Unlinks segments after keep (newest first, so a crash leaves a prefix) and syncs the dir. */
+static int wal_unlink_after(struct wal *w, size_t keep)
+{
+    if (w->nsegs <= keep + 1)
+        return 0;
+    close(w->active_fd);
+    w->active_fd = -1;
+    w->buf_used = 0;
+    while (w->nsegs > keep + 1) {
+        int rc = wal_seg_unlink(w, w->nsegs - 1);
+        if (rc) {
+            w->failed = true;
+            return rc;
+        }
+    }
+    int rc = wal_dir_sync(w);
+    if (rc == 0)
+        rc = wal_seg_open_active(w);
+    if (rc)
+        w->failed = true;
+    return rc;
+}
+
+/*
+ * The cut is made durable at once: were it lost, records appended after it could end up next
+ * to stale ones past it, a log no leader ever sent. Conflicts are rare; the cost is one sync.
+ */
+int wal_truncate_suffix(struct wal *w, uint64_t from)
+{
+    if (w->failed)
+        return wal_fail(&w->err, WAL_ERR_FAILED, "%s", w->dir);
+    if (from > wal_last_index(w) + 1)
+        return wal_fail(&w->err, WAL_ERR_RANGE, "truncate from %" PRIu64 ", log ends at %" PRIu64,
+                        from, wal_last_index(w));
+    if (from <= w->snapshot_index || from < wal_first_index(w))
+        return wal_fail(&w->err, WAL_ERR_COMPACTED, "truncate from %" PRIu64 ", snapshot at %" PRIu64,
+                        from, w->snapshot_index);
+    if (from == wal_last_index(w) + 1)
+        return 0;
+    int rc = wal_flush(w);
+    if (rc)
+        return rc;
+    size_t k = wal_seg_find(w, from);
+    rc = wal_unlink_after(w, k);
+    if (rc)
+        return rc;
+    struct wal_seg *s = wal_active(w);
+    assert(from >= s->first_index);
+    assert(from - s->first_index < s->count);
+    uint64_t size = s->locs[from - s->first_index].offset;
+    if (ftruncate(w->active_fd, (off_t)size) != 0) {
+        w->failed = true;
+        return wal_fail_sys(&w->err, errno, "truncate segment %" PRIu64 " in %s", s->first_index,
+                            w->dir);
+    }
+    s->count = from - s->first_index;
+    s->size = size;
+    w->active_written = size;
+    w->truncations++;
+    if (w->durable_index >= from)
+        w->durable_index = from - 1;
+    return wal_data_sync(w, w->active_fd, "truncated segment");
+}
+
+int wal_compact(struct wal *w, uint64_t index, uint64_t term)
+{
+    if (w->failed)
+        return wal_fail(&w->err, WAL_ERR_FAILED, "%s", w->dir);
+    if (index <= w->snapshot_index)
+        return index == w->snapshot_index && term != w->snapshot_term
+                   ? wal_fail(&w->err, WAL_ERR_TERM, "compact at the snapshot with another term")
+                   : 0;
+    if (index > wal_last_index(w))
+        return wal_fail(&w->err, WAL_ERR_RANGE, "compact to %" PRIu64 ", log ends at %" PRIu64,
+                        index, wal_last_index(w));
+    uint64_t have;
+    int rc = wal_term_at(w, index, &have);
+    assert(rc == 0);
+    if (have != term)
+        return wal_fail(&w->err, WAL_ERR_TERM, "compact to %" PRIu64 " term %" PRIu64
+                        ", the log has term %" PRIu64, index, term, have);
+    /* The snapshot point goes first: a crash after it leaves segments recovery drops. */
+    rc = wal_snapshot_save(w, index, term);
+    if (rc)
+        return rc;
+    w->snapshot_index = index;
+    w->snapshot_term = term;
+    bool dropped = false;
+    while (w->nsegs > 1 && wal_seg_last(&w->segs[0]) <= index) {
+        rc = wal_seg_unlink(w, 0);
+        if (rc)
+            return rc;
+        dropped = true;
+    }
+    return dropped ? wal_dir_sync(w) : 0;
+}
+
+int wal_reset(struct wal *w, uint64_t index, uint64_t term)
+{
+    if (w->failed)
+        return wal_fail(&w->err, WAL_ERR_FAILED, "%s", w->dir);
+    if (index < w->snapshot_index || (index == w->snapshot_index && term != w->snapshot_term))
+        return wal_fail(&w->err, WAL_ERR_RANGE, "reset to %" PRIu64 " below snapshot %" PRIu64,
+                        index, w->snapshot_index);
+    int rc = wal_snapshot_save(w, index, term);
+    if (rc)
+        return rc;
+    w->snapshot_index = index;
+    w->snapshot_term = term;
+    /* Newest first: a crash leaves a prefix of the old log, which recovery checks against the
+       snapshot's term and discards unless it matches. */
+    rc = wal_unlink_after(w, 0);
+    if (rc)
+        return rc;
+    close(w->active_fd);
+    w->active_fd = -1;
+    w->buf_used = 0;
+    w->truncations++;
+    rc = wal_seg_unlink(w, 0);
+    if (rc == 0)
+        rc = wal_dir_sync(w);
+    if (rc == 0)
+        rc = wal_seg_create(w, index + 1);
+    if (rc) {
+        w->failed = true;
+        return rc;
+    }
+    w->durable_index = index;
+    log_info("wal: %s: reset to snapshot %" PRIu64 " term %" PRIu64, w->dir, index, term);
+    return 0;
+}
