@@ -78,7 +78,7 @@ struct kv_ver *kv_ver_new(kv_store *s, const uint8_t *val, size_t vlen, bool tom
     v->older = NULL;
     v->version = version;
     v->meta = (uint32_t)vlen | (tombstone ? KV_VER_TOMBSTONE : 0);
-    if (vlen > 0)
+    if (vlen > 0 && val != NULL)
         memcpy(v->value, val, vlen);
     s->versions++;
     s->version_bytes += kv_mem_charge(ver_size(vlen));

@@ -47,7 +47,8 @@ static inline const struct kv_ver *kv_node_at(const struct kv_node *n, uint64_t 
     return v;
 }
 
-/* A version record, or NULL when out of memory; counted in s. */
+/* A version record, or NULL when out of memory; counted in s. val NULL leaves the value bytes
+ * for the caller to fill (snapshot restore reads straight into them). */
 struct kv_ver *kv_ver_new(kv_store *s, const uint8_t *val, size_t vlen, bool tombstone,
                           uint64_t version);
 void kv_ver_free(kv_store *s, struct kv_ver *v);

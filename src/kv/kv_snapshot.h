@@ -1,0 +1,39 @@
+/* kv_snapshot.h: the whole store at its applied version, to and from a file or a buffer. */
+#ifndef KV_SNAPSHOT_H
+#define KV_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv_store.h"
+
+/* Format (all integers little-endian), version 1:
+ *   header  96 bytes: magic "KVSNAP\r\n", u32 format, u64 applied_version, i64 applied_ts_us,
+ *           u64 floor_version, u64 window_versions, i64 window_us, u64 keys, u64 versions,
+ *           u64 clock_entries, u64 digest[2], u32 crc32c of the bytes before it
+ *   clock   clock_entries x (u64 version, i64 ts_us): the window's time edge
+ *   keys    in key order: u32 klen, u32 nversions, key, then newest first
+ *           nversions x (u64 version, u32 meta: length | 1<<31 for a tombstone, value)
+ *   trailer u32 crc32c of everything before it, "KVSNAPND"
+ * Only history a read or conflict check can still see is written, so two replicas at the same
+ * applied version write byte-identical snapshots whatever their reclaim progress. */
+#define KV_SNAPSHOT_FORMAT 1u
+#define KV_SNAPSHOT_HEADER_BYTES 96u
+#define KV_SNAPSHOT_TRAILER_BYTES 12u
+
+/* Errors are KV_ERR_IO, KV_ERR_CORRUPT, KV_ERR_NOMEM or KV_ERR_CONFIG_MISMATCH; err (may be
+ * NULL) gets a sentence naming the file (or name) and the byte offset. */
+
+/* Writes path.tmp, fsyncs it, renames it over path, fsyncs the directory. */
+int kv_snapshot_save_file(const kv_store *s, const char *path, char *err, size_t err_len);
+/* A new store holding the snapshot, configured by cfg (NULL: defaults); the snapshot's window
+ * must equal cfg's, or replicas would reclaim differently. On error *out is untouched. */
+int kv_snapshot_load_file(const char *path, const struct kv_config *cfg, kv_store **out,
+                          char *err, size_t err_len);
+
+/* The same bytes in memory (malloc'd *data, free() it), for shipping in chunks. */
+int kv_snapshot_save_mem(const kv_store *s, uint8_t **data, size_t *len);
+int kv_snapshot_load_mem(const uint8_t *data, size_t len, const char *name,
+                         const struct kv_config *cfg, kv_store **out, char *err, size_t err_len);
+
+#endif
