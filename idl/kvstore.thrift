@@ -272,7 +272,8 @@ struct AppendEntryRequest {
   4: required i64 prev_log_term,
   5: required i64 leader_term,
   6: optional list<ConsensusLogEntry> entries,  // a batch, after entry if both are set
-  7: optional i64 leader_commit
+  7: optional i64 leader_commit,
+  8: optional i64 heartbeat_seq                 // the leader's heartbeat round (read index)
 }
 
 struct AppendEntryResponse {
@@ -282,7 +283,8 @@ struct AppendEntryResponse {
   4: optional string error,
   5: optional i64 term,               // the follower's current term
   6: optional i64 reject_hint_index,  // first index of the conflicting term
-  7: optional i64 reject_hint_term    // the conflicting term
+  7: optional i64 reject_hint_term,   // the conflicting term
+  8: optional i64 heartbeat_seq       // echoes the request's
 }
 
 struct CommitNotificationRequest {
