@@ -55,7 +55,7 @@ static int wal_list_segments(struct wal *w, uint64_t **firsts, size_t *n)
         (*firsts)[(*n)++] = first;
     }
     closedir(d);
-    if (rc == 0)
+    if (rc == 0 && *n > 1)
         qsort(*firsts, *n, sizeof **firsts, wal_cmp_u64);
     return rc;
 }

@@ -16,7 +16,8 @@ int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
     assert(w->active_written == wal_active(w)->size);
     job->index = wal_last_index(w);
     job->truncations = w->truncations;
-    if (w->cfg.fsync != WAL_FSYNC_NEVER) {
+    bool idle = job->index == w->durable_index && !w->dir_dirty; /* a timer found nothing */
+    if (w->cfg.fsync != WAL_FSYNC_NEVER && !idle) {
         /* Dups keep the files reachable even if the owner rolls or resets meanwhile. */
         job->file_fd = dup(w->active_fd);
         if (job->file_fd < 0)
