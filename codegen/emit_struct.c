@@ -159,11 +159,10 @@ static void emit_equal(emitter *e, const decl *d)
     for (int i = 0; i < d->nfields; i++) {
         const field *f = &d->fields[i];
         const char *eq = equal_expr(f->type, fmt("a->%s", f->name), fmt("b->%s", f->name));
-        if (has_flag(f))
-            fprintf(e->c, "    if (a->has_%s != b->has_%s)\n        return false;\n", f->name,
-                    f->name);
+        /* As Apache Thrift: has_ matters only where it decides whether a field is sent. */
         if (written_if_set(d, f))
-            fprintf(e->c, "    if (a->has_%s && !%s)\n        return false;\n", f->name, eq);
+            fprintf(e->c, "    if (a->has_%s != b->has_%s || (a->has_%s && !%s))\n"
+                          "        return false;\n", f->name, f->name, f->name, eq);
         else
             fprintf(e->c, "    if (!%s)\n        return false;\n", eq);
     }
