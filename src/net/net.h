@@ -15,7 +15,12 @@ struct bufferevent;
     X(NET_ERR_RESOLVE, "cannot resolve host") \
     X(NET_ERR_BIND, "cannot listen on the address") \
     X(NET_ERR_NOMEM, "out of memory") \
-    X(NET_ERR_STATE, "not possible in the current state")
+    X(NET_ERR_STATE, "not possible in the current state") \
+    X(NET_ERR_CONNECT, "cannot connect") \
+    X(NET_ERR_TIMEOUT, "timed out") \
+    X(NET_ERR_CLOSED, "connection closed by the server") \
+    X(NET_ERR_IO, "socket error") \
+    X(NET_ERR_FRAME, "bad or oversized reply")
 
 enum net_error {
 #define NET_ERROR_ENUM(name, text) name,

@@ -1,0 +1,147 @@
+/* server_dispatch.c: a whole message in, the method looked up in the table, a handler called;
+   bad messages get a TApplicationException (and a closed connection when malformed). */
+#include "server_request.h"
+
+#include "log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *server_error_text(int code)
+{
+    const char *name = ErrorCode_name(code);
+    return name ? name : "UNKNOWN_ERROR";
+}
+
+struct server_request *server_request_new(struct server_node *n, const tp_method *method,
+                                          int32_t seqid)
+{
+    struct server_request *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->args = calloc(1, method->args_size ? method->args_size : 1);
+    req->result = calloc(1, method->result_size ? method->result_size : 1);
+    if (!req->args || !req->result) {
+        free(req->args);
+        free(req->result);
+        free(req);
+        return NULL;
+    }
+    req->node = n;
+    req->method = method;
+    req->seqid = seqid;
+    method->args_init(req->args);
+    method->result_init(req->result);
+    return req;
+}
+
+void server_request_free(struct server_request *req)
+{
+    req->method->args_free(req->args);
+    req->method->result_free(req->result);
+    free(req->args);
+    free(req->result);
+    free(req);
+}
+
+void server_request_done(struct server_request *req)
+{
+    assert(req->finish);
+    req->finish(req);
+}
+
+/* Writes a TApplicationException for (name, seqid) and sends it. */
+static void send_app_exception(struct server_node *n, struct net_reply *reply, const char *name,
+                               uint32_t name_len, int32_t seqid, int type, const char *text,
+                               bool close_after)
+{
+    tp_buf *out = &n->reply_buf;
+    tp_buf_reset(out);
+    if (tp_write_app_exception(out, name, name_len, seqid, type, text) != 0 || out->failed) {
+        net_reply_send_close(reply, NULL, 0);
+        return;
+    }
+    if (close_after)
+        net_reply_send_close(reply, out->data, out->len);
+    else
+        net_reply_send(reply, out->data, out->len);
+}
+
+/* The finisher for requests that came off the network. */
+static void finish_to_net(struct server_request *req)
+{
+    struct server_node *n = req->node;
+    tp_buf *out = &n->reply_buf;
+    tp_buf_reset(out);
+    if (req->method->oneway) {
+        net_reply_none(req->reply);
+    } else if (tp_write_reply(out, req->method, req->seqid, req->result) == 0 && !out->failed) {
+        net_reply_send(req->reply, out->data, out->len);
+    } else {
+        log_error("encoding the %s reply failed", req->method->name);
+        send_app_exception(n, req->reply, req->method->name, (uint32_t)strlen(req->method->name),
+                           req->seqid, TP_APPEX_INTERNAL_ERROR, "cannot encode the reply", false);
+    }
+    server_request_free(req);
+}
+
+/* A method name quoted for a message: printable bytes only, cut at a sane length. */
+static void quote_name(char *out, size_t size, const char *name, uint32_t len)
+{
+    size_t j = 0;
+    for (uint32_t i = 0; i < len && j + 5 < size; i++) {
+        unsigned char c = (unsigned char)name[i];
+        j += (size_t)snprintf(out + j, size - j, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02x", c);
+    }
+    out[j] = '\0';
+}
+
+void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, size_t len)
+{
+    struct server_node *n = ctx;
+    tp_reader r;
+    tp_reader_init(&r, msg, len, &n->wire_limits);
+    tp_message m;
+    int rc = tp_read_message_begin(&r, &m);
+    char text[160], quoted[80];
+    if (rc != 0) {
+        snprintf(text, sizeof text, "bad message header: %s", tp_strerror(rc));
+        send_app_exception(n, reply, "", 0, 0, TP_APPEX_PROTOCOL_ERROR, text, true);
+        return;
+    }
+    if (m.type != TP_CALL && m.type != TP_ONEWAY) {
+        send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_INVALID_MESSAGE_TYPE,
+                           "expected a call", true);
+        return;
+    }
+    const tp_method *method = TransactionalKV_method_find(m.name, m.name_len);
+    if (!method) {
+        quote_name(quoted, sizeof quoted, m.name, m.name_len);
+        snprintf(text, sizeof text, "unknown method '%s'", quoted);
+        send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_UNKNOWN_METHOD, text,
+                           false);
+        return;
+    }
+    struct server_request *req = server_request_new(n, method, m.seqid);
+    if (!req) {
+        send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_INTERNAL_ERROR,
+                           "out of memory", true);
+        return;
+    }
+    rc = method->args_read(req->args, &r);
+    if (rc != 0) {
+        snprintf(text, sizeof text, "cannot decode %s arguments: %s", method->name,
+                 tp_strerror(rc));
+        log_info("conn %llu: %s", (unsigned long long)net_reply_conn_id(reply), text);
+        send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_PROTOCOL_ERROR, text,
+                           true);
+        server_request_free(req);
+        return;
+    }
+    req->reply = reply;
+    req->finish = finish_to_net;
+    assert(method->id >= 0 && method->id < TransactionalKV_METHOD_COUNT);
+    server_handlers[method->id](req);
+}

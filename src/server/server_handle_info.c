@@ -1,0 +1,128 @@
+/* server_handle_info.c: ping, node and cluster status, and the peer methods a standalone node
+   refuses. */
+#include "server_handlers.h"
+
+#include <stdlib.h>
+#include <sys/random.h>
+
+void server_handle_ping(struct server_request *req)
+{
+    TransactionalKV_ping_args *a = req->args;
+    TransactionalKV_ping_result *res = req->result;
+    PingResponse *out = &res->success;
+    res->has_success = true;
+    const PingRequest *q = &a->request;
+    int rc = a->has_request && q->has_message
+                 ? tp_bytes_set(&out->message, q->message.data, q->message.len)
+                 : tp_bytes_set_str(&out->message, "pong");
+    out->timestamp_us = server_wall_us();
+    out->has_node_id = tp_bytes_set_str(&out->node_id, req->node->cfg->instance_id) == 0;
+    (void)rc;   /* an empty message on allocation failure is still an answer */
+    server_request_done(req);
+}
+
+/* This node as one entry of a cluster status. */
+static int fill_status(const struct server_node *n, NodeStatus *st)
+{
+    uint64_t applied = kv_store_applied_version(n->store);
+    char digest[KV_DIGEST_HEX_LEN + 1];
+    struct kv_digest d = kv_store_digest(n->store);
+    kv_digest_hex(&d, digest);
+    st->role = NodeRole_STANDALONE;
+    st->term = 1;
+    st->commit_index = (int64_t)applied;
+    st->applied_index = (int64_t)applied;
+    st->last_log_index = (int64_t)wal_last_index(n->wal);
+    st->reachable = true;
+    st->has_state_digest = true;
+    if (tp_bytes_set_str(&st->node_id, n->cfg->instance_id) != 0 ||
+        tp_bytes_set_str(&st->endpoint, n->cfg->listen) != 0 ||
+        tp_bytes_set_str(&st->state_digest, digest) != 0)
+        return ErrorCode_INTERNAL;
+    return 0;
+}
+
+void server_handle_get_node_info(struct server_request *req)
+{
+    const struct server_node *n = req->node;
+    TransactionalKV_getNodeInfo_result *res = req->result;
+    NodeInfo *out = &res->success;
+    res->has_success = true;
+    struct kv_stats stats;
+    kv_store_stats(n->store, &stats);
+    uint64_t snap_index, snap_term;
+    wal_snapshot_point(n->wal, &snap_index, &snap_term);
+    out->uptime_ms = server_now_ms() - n->start_ms;
+    out->keys = (int64_t)stats.live_keys;
+    out->memory_bytes = (int64_t)stats.bytes;
+    out->snapshot_index = (int64_t)snap_index;
+    int rc = fill_status(n, &out->status);
+    if (rc == 0 && (tp_bytes_set_str(&out->node_id, n->cfg->instance_id) != 0 ||
+                    tp_bytes_set_str(&out->version, SERVER_VERSION) != 0 ||
+                    tp_bytes_set_str(&out->mode, server_mode_name(n->cfg->mode)) != 0 ||
+                    tp_bytes_set_str(&out->data_dir, n->cfg->data_dir) != 0))
+        rc = ErrorCode_INTERNAL;
+    out->success = rc == 0;
+    if (rc)
+        SERVER_SET_ERROR(out, rc);
+    server_request_done(req);
+}
+
+void server_handle_get_cluster_health(struct server_request *req)
+{
+    const struct server_node *n = req->node;
+    TransactionalKV_getClusterHealth_result *res = req->result;
+    ClusterHealth *out = &res->success;
+    res->has_success = true;
+    out->term = 1;
+    int rc = ErrorCode_INTERNAL;
+    out->nodes.items = calloc(1, sizeof *out->nodes.items);
+    if (out->nodes.items) {
+        NodeStatus_init(&out->nodes.items[0]);
+        out->nodes.count = 1;
+        rc = fill_status(n, &out->nodes.items[0]);
+    }
+    if (rc == 0 && tp_bytes_set_str(&out->leader_id, n->cfg->instance_id) == 0)
+        out->has_leader_id = true;
+    out->healthy = rc == 0;
+    out->success = rc == 0;
+    if (rc)
+        SERVER_SET_ERROR(out, rc);
+    server_request_done(req);
+}
+
+void server_handle_peer_challenge(struct server_request *req)
+{
+    TransactionalKV_peerChallenge_result *res = req->result;
+    uint8_t nonce[32];
+    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+        for (size_t i = 0; i < sizeof nonce; i++)
+            nonce[i] = (uint8_t)rand();
+    res->has_success = tp_bytes_set(&res->success.nonce, nonce, sizeof nonce) == 0;
+    server_request_done(req);
+}
+
+#define PEER_REFUSE(method)                                                              \
+    case TransactionalKV_METHOD_##method: {                                              \
+        TransactionalKV_##method##_result *res = req->result;                            \
+        res->has_error = true;                                                           \
+        res->error.code = ErrorCode_UNAUTHORIZED;                                        \
+        tp_bytes_set_str(&res->error.message, text);                                     \
+        break;                                                                           \
+    }
+
+void server_handle_peer_refused(struct server_request *req)
+{
+    static const char text[] = "UNAUTHORIZED: a standalone node takes no peers";
+    switch (req->method->id) {
+        PEER_REFUSE(peerAuthenticate)
+        PEER_REFUSE(appendEntry)
+        PEER_REFUSE(commitNotification)
+        PEER_REFUSE(requestVote)
+        PEER_REFUSE(installSnapshot)
+        PEER_REFUSE(readIndex)
+    default:
+        break;
+    }
+    server_request_done(req);
+}

@@ -1,0 +1,144 @@
+/* server_handle_read.c: reads served from the local store (standalone: always up to date). */
+#include "server_handlers.h"
+
+#include <stdlib.h>
+
+void server_handle_get(struct server_request *req)
+{
+    TransactionalKV_get_args *a = req->args;
+    TransactionalKV_get_result *res = req->result;
+    GetResponse *out = &res->success;
+    res->has_success = true;
+    const kv_store *s = req->node->store;
+    uint64_t v = kv_store_applied_version(s);
+    out->has_version = true;
+    out->version = (int64_t)v;
+    struct kv_read rd;
+    int rc = a->has_request ? kv_store_get(s, a->request.key.data, a->request.key.len, v, &rd)
+                            : ErrorCode_INVALID_ARGUMENT;
+    if (rc == 0) {
+        out->found = true;
+        out->has_value = true;
+        rc = tp_bytes_set(&out->value, rd.value, rd.value_len) == 0 ? 0 : ErrorCode_INTERNAL;
+    }
+    out->success = rc == 0 || rc == ErrorCode_NOT_FOUND;
+    if (!out->success)
+        SERVER_SET_ERROR(out, rc);
+    server_request_done(req);
+}
+
+void server_handle_snapshot_read(struct server_request *req)
+{
+    TransactionalKV_snapshotRead_args *a = req->args;
+    TransactionalKV_snapshotRead_result *res = req->result;
+    SnapshotReadResponse *out = &res->success;
+    res->has_success = true;
+    struct kv_read rd;
+    int rc = ErrorCode_INVALID_ARGUMENT;
+    if (a->has_request && a->request.read_version >= 0)
+        rc = kv_store_get(req->node->store, a->request.key.data, a->request.key.len,
+                          (uint64_t)a->request.read_version, &rd);
+    if (rc == 0) {
+        out->found = true;
+        out->has_value = true;
+        rc = tp_bytes_set(&out->value, rd.value, rd.value_len) == 0 ? 0 : ErrorCode_INTERNAL;
+    }
+    out->success = rc == 0 || rc == ErrorCode_NOT_FOUND;
+    if (!out->success)
+        SERVER_SET_ERROR(out, rc);
+    server_request_done(req);
+}
+
+struct range_collect {
+    GetRangeResponse *out;
+    uint32_t cap;
+};
+
+static int collect(void *ctx, const uint8_t *key, size_t klen, const struct kv_read *r)
+{
+    struct range_collect *c = ctx;
+    GetRangeResponse *out = c->out;
+    if (out->key_values.count == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 16;
+        void *items = realloc(out->key_values.items, cap * sizeof *out->key_values.items);
+        if (!items)
+            return ErrorCode_INTERNAL;
+        out->key_values.items = items;
+        c->cap = cap;
+    }
+    KeyValue *kv = &out->key_values.items[out->key_values.count];
+    KeyValue_init(kv);
+    out->key_values.count++;
+    if (tp_bytes_set(&kv->key, key, klen) != 0 || tp_bytes_set(&kv->value, r->value, r->value_len))
+        return ErrorCode_INTERNAL;
+    return 0;
+}
+
+/* The shared body of getRange and snapshotGetRange. */
+static void serve_range(struct server_request *req, const tp_bytes *begin, const tp_bytes *end,
+                        bool has_end, int64_t version, int32_t limit, bool reverse,
+                        GetRangeResponse *out)
+{
+    uint32_t max = req->node->cfg->max_range_results;
+    out->has_version = true;
+    out->version = version;
+    int rc = version < 0 || limit < 0 ? ErrorCode_INVALID_ARGUMENT : 0;
+    struct kv_range r = {
+        .begin = begin->data, .begin_len = begin->len,
+        .end = has_end ? end->data : NULL, .end_len = has_end ? end->len : 0,
+        .end_unbounded = !has_end, .version = (uint64_t)version,
+        .limit = limit == 0 || (uint32_t)limit > max ? max : (uint32_t)limit,
+        .reverse = reverse,
+    };
+    struct range_collect c = {out, 0};
+    uint32_t count = 0;
+    bool more = false;
+    if (rc == 0)
+        rc = kv_store_range(req->node->store, &r, collect, &c, &count, &more);
+    out->has_more = more;
+    out->success = rc == 0;
+    if (rc != 0)
+        SERVER_SET_ERROR(out, rc);
+    server_request_done(req);
+}
+
+void server_handle_get_range(struct server_request *req)
+{
+    TransactionalKV_getRange_args *a = req->args;
+    TransactionalKV_getRange_result *res = req->result;
+    res->has_success = true;
+    const GetRangeRequest *q = &a->request;
+    int64_t v = (int64_t)kv_store_applied_version(req->node->store);
+    if (!a->has_request)
+        v = -1;
+    serve_range(req, &q->begin_key, &q->end_key, q->has_end_key, v, q->limit, q->reverse,
+                &res->success);
+}
+
+void server_handle_snapshot_get_range(struct server_request *req)
+{
+    TransactionalKV_snapshotGetRange_args *a = req->args;
+    TransactionalKV_snapshotGetRange_result *res = req->result;
+    res->has_success = true;
+    const SnapshotGetRangeRequest *q = &a->request;
+    serve_range(req, &q->begin_key, &q->end_key, q->has_end_key,
+                a->has_request ? q->read_version : -1, q->limit, q->reverse, &res->success);
+}
+
+void server_handle_get_read_version(struct server_request *req)
+{
+    TransactionalKV_getReadVersion_result *res = req->result;
+    res->has_success = true;
+    res->success.version = (int64_t)kv_store_applied_version(req->node->store);
+    res->success.success = true;
+    server_request_done(req);
+}
+
+void server_handle_get_committed_version(struct server_request *req)
+{
+    TransactionalKV_getCommittedVersion_result *res = req->result;
+    res->has_success = true;
+    res->success.version = (int64_t)kv_store_applied_version(req->node->store);
+    res->success.success = true;
+    server_request_done(req);
+}

@@ -1,0 +1,103 @@
+/* server_main.c: kvnode: parse arguments, load the config, run one node until a signal. */
+#include "server_node.h"
+
+#include "log.h"
+
+#include <event2/event.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kvnode --config FILE\n"
+            "       kvnode --help | --version\n"
+            "Serves TransactionalKV (Apache Thrift binary protocol, framed or unframed) as\n"
+            "the config says. SIGTERM or SIGINT stops it gracefully.\n"
+            "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.\n");
+}
+
+/* Returns the config path, or NULL after printing why (exit code in *code). */
+static const char *parse_args(int argc, char **argv, int *code)
+{
+    const char *path = NULL;
+    *code = EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            *code = 0;
+            return NULL;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("kvnode %s\n", SERVER_VERSION);
+            *code = 0;
+            return NULL;
+        }
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+        else {
+            fprintf(stderr, "kvnode: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return NULL;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "kvnode: --config FILE is required\n");
+        usage(stderr);
+    }
+    return path;
+}
+
+static int run(const struct server_config *cfg)
+{
+    struct event_base *base = event_base_new();
+    if (!base) {
+        log_error("cannot create the event loop");
+        return 1;
+    }
+    struct server_node node;
+    int code = 1;
+    if (server_node_open(&node, cfg, base) == 0) {
+        event_base_dispatch(base);
+        code = node.exit_code;
+    }
+    server_node_close(&node);
+    event_base_free(base);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    int code;
+    const char *path = parse_args(argc, argv, &code);
+    if (!path)
+        return code;
+    struct server_config cfg;
+    char err[SERVER_CONFIG_ERR_MAX];
+    if (server_config_load(&cfg, path, err, sizeof err) != 0) {
+        fprintf(stderr, "kvnode: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (cfg.mode != SERVER_MODE_STANDALONE) {
+        fprintf(stderr, "kvnode: %s: key 'deployment.mode': \"replicated\" is not served by "
+                        "this build yet\n", path);
+        server_config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    log_set_level((enum log_level)cfg.log_level);
+    log_set_node(cfg.instance_id);
+    char abs_dir[PATH_MAX];
+    log_info("kvnode %s starting: config %s, listen %s, data_dir %s", SERVER_VERSION, path,
+             cfg.listen, realpath(cfg.data_dir, abs_dir) ? abs_dir : cfg.data_dir);
+    code = run(&cfg);
+    server_config_free(&cfg);
+    return code;
+}

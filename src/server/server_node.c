@@ -1,0 +1,255 @@
+/* server_node.c: a node's life: open the data dir, replay the log, listen, stop gracefully. */
+#include "server_node.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Entries read per batch during replay. */
+#define SERVER_REPLAY_BATCH 256u
+/* An entry is a frame's command plus the clock header; leave room for that. */
+#define SERVER_ENTRY_SLACK 64u
+/* Event priorities: 0 signals, 1 network (the default with 3 queues), 2 group commit. */
+#define SERVER_PRIORITIES 3
+#define SERVER_PRIORITY_COMMIT 2
+
+int64_t server_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t server_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int open_store(struct server_node *n)
+{
+    const struct server_config *cfg = n->cfg;
+    struct kv_config kc;
+    kv_config_default(&kc);
+    kc.key_max = cfg->max_key_bytes;
+    kc.value_max = cfg->max_value_bytes;
+    kc.txn_bytes_max = cfg->max_txn_bytes;
+    kc.window_versions = cfg->mvcc_window_versions;
+    kc.window_us = (int64_t)cfg->mvcc_window_ms * 1000;
+    n->store = kv_store_new(&kc);
+    if (!n->store) {
+        log_error("cannot create the store (limits out of range or no memory)");
+        return -1;
+    }
+    n->cmd_limits = (struct server_cmd_limits){cfg->max_txn_operations, cfg->max_txn_operations};
+    n->wire_limits = (tp_limits){cfg->max_frame_bytes, TP_CONTAINER_MAX_DEFAULT,
+                                 TP_DEPTH_MAX_DEFAULT};
+    return 0;
+}
+
+static int open_wal(struct server_node *n)
+{
+    const struct server_config *cfg = n->cfg;
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/wal", cfg->data_dir) >= (int)sizeof dir ||
+        make_dirs(dir) != 0) {
+        log_error("cannot create %s/wal: %s", cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    struct wal_config wc;
+    wal_config_default(&wc, dir);
+    wc.fsync = cfg->fsync == SERVER_FSYNC_ALWAYS  ? WAL_FSYNC_ALWAYS
+               : cfg->fsync == SERVER_FSYNC_NEVER ? WAL_FSYNC_NEVER
+                                                  : WAL_FSYNC_INTERVAL;
+    wc.fsync_interval_ms = cfg->fsync_interval_ms;
+    wc.record_payload_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
+    struct wal_errmsg err;
+    if (wal_open(&wc, &n->wal, &err) != 0) {
+        log_error("cannot open the log in %s: %s", dir, err.text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies every logged entry the store has not seen. */
+static int replay(struct server_node *n)
+{
+    uint64_t next = kv_store_applied_version(n->store) + 1;
+    if (wal_first_index(n->wal) > next) {
+        log_error("the log starts at %llu but the store is at %llu: entries are missing",
+                  (unsigned long long)wal_first_index(n->wal), (unsigned long long)next - 1);
+        return -1;
+    }
+    size_t buf_len = (size_t)n->cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
+    uint8_t *buf = malloc(buf_len);
+    struct wal_entry *e = calloc(SERVER_REPLAY_BATCH, sizeof *e);
+    int rc = buf && e ? 0 : -1;
+    while (rc == 0 && next <= wal_last_index(n->wal)) {
+        size_t count = 0;
+        if (wal_read(n->wal, next, e, SERVER_REPLAY_BATCH, buf, buf_len, &count) != 0 ||
+            count == 0) {
+            log_error("replay stopped at %llu: %s", (unsigned long long)next,
+                      wal_last_error(n->wal));
+            rc = -1;
+        }
+        for (size_t i = 0; rc == 0 && i < count; i++, next++) {
+            struct server_apply_result res;
+            if (server_apply_entry(n->store, &n->cmd_limits, e[i].index, e[i].data, e[i].len,
+                                   &res) != 0) {
+                log_error("entry %llu does not decode", (unsigned long long)e[i].index);
+                rc = -1;
+            }
+        }
+    }
+    free(buf);
+    free(e);
+    return rc;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: stopping", (int)sig);
+    server_node_stop(arg);
+}
+
+static int open_events(struct server_node *n)
+{
+    if (event_base_priority_init(n->base, SERVER_PRIORITIES) != 0)
+        log_warn("event priorities unavailable: group commit may run before reads finish");
+    n->commit_ev = event_new(n->base, -1, 0, server_commit_turn, n);
+    n->sig_term = evsignal_new(n->base, SIGTERM, on_signal, n);
+    n->sig_int = evsignal_new(n->base, SIGINT, on_signal, n);
+    if (!n->commit_ev || !n->sig_term || !n->sig_int)
+        return -1;
+    event_priority_set(n->commit_ev, SERVER_PRIORITY_COMMIT);
+    event_priority_set(n->sig_term, 0);
+    event_priority_set(n->sig_int, 0);
+    return evsignal_add(n->sig_term, NULL) || evsignal_add(n->sig_int, NULL) ? -1 : 0;
+}
+
+static int open_net(struct server_node *n)
+{
+    const struct server_config *cfg = n->cfg;
+    struct net_limits nl;
+    net_limits_default(&nl);
+    nl.frame_bytes_max = cfg->max_frame_bytes;
+    nl.connections_max = cfg->max_connections;
+    nl.idle_timeout_ms = cfg->idle_timeout_ms;
+    n->net = net_server_new(n->base, &nl, server_on_message, n);
+    if (!n->net)
+        return -1;
+    int rc = net_server_listen(n->net, cfg->listen);
+    if (rc != NET_OK) {
+        log_error("cannot listen on %s: %s (%s)", cfg->listen, net_strerror(rc), strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int server_node_open(struct server_node *n, const struct server_config *cfg,
+                     struct event_base *base)
+{
+    memset(n, 0, sizeof *n);
+    n->cfg = cfg;
+    n->base = base;
+    n->start_ms = server_now_ms();
+    tp_buf_init(&n->entry_buf);
+    tp_buf_init(&n->reply_buf);
+    if (make_dirs(cfg->data_dir) != 0) {
+        log_error("cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    if (open_store(n) != 0 || open_wal(n) != 0 || replay(n) != 0)
+        return -1;
+    log_info("recovered version %llu (log %llu..%llu)",
+             (unsigned long long)kv_store_applied_version(n->store),
+             (unsigned long long)wal_first_index(n->wal),
+             (unsigned long long)wal_last_index(n->wal));
+    if (open_events(n) != 0) {
+        log_error("cannot create events");
+        return -1;
+    }
+    if (open_net(n) != 0)
+        return -1;
+    log_info("listening on %s (port %u), mode %s", cfg->listen, net_server_port(n->net),
+             server_mode_name(cfg->mode));
+    return 0;
+}
+
+static void on_drained(void *arg)
+{
+    struct server_node *n = arg;
+    if (n->wal && wal_sync(n->wal) != 0) {
+        log_error("final log sync failed: %s", wal_last_error(n->wal));
+        n->exit_code = 1;
+    }
+    log_info("stopped at version %llu", (unsigned long long)kv_store_applied_version(n->store));
+    event_base_loopexit(n->base, NULL);
+}
+
+static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct server_node *n = arg;
+    (void)fd;
+    (void)what;
+    log_warn("requests still in flight after %u ms: exiting anyway", SERVER_STOP_DEADLINE_MS);
+    on_drained(n);
+}
+
+void server_node_stop(struct server_node *n)
+{
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    struct timeval tv = {SERVER_STOP_DEADLINE_MS / 1000, (SERVER_STOP_DEADLINE_MS % 1000) * 1000};
+    n->stop_ev = evtimer_new(n->base, on_stop_deadline, n);
+    if (n->stop_ev)
+        evtimer_add(n->stop_ev, &tv);
+    net_server_drain(n->net, on_drained, n);
+}
+
+void server_node_close(struct server_node *n)
+{
+    net_server_free(n->net);
+    if (n->pending_head)   /* only after a forced stop: answer nobody, but free */
+        server_commit_turn(-1, 0, n);
+    if (n->commit_ev)
+        event_free(n->commit_ev);
+    if (n->stop_ev)
+        event_free(n->stop_ev);
+    if (n->sig_term)
+        event_free(n->sig_term);
+    if (n->sig_int)
+        event_free(n->sig_int);
+    wal_close(n->wal);
+    kv_store_free(n->store);
+    tp_buf_free(&n->entry_buf);
+    tp_buf_free(&n->reply_buf);
+    memset(n, 0, sizeof *n);
+}

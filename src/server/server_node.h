@@ -1,0 +1,76 @@
+/* server_node.h: one kvnode: its config, store, log, network, and the write path. */
+#ifndef SERVER_NODE_H
+#define SERVER_NODE_H
+
+#include "kv_store.h"
+#include "kvstore.h"
+#include "net.h"
+#include "server_apply.h"
+#include "server_config.h"
+#include "thrift.h"
+#include "wal.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct event;
+
+#define SERVER_VERSION "0.1.0"
+/* Graceful stop gives in-flight requests this long before exiting anyway. */
+#define SERVER_STOP_DEADLINE_MS 10000u
+
+/* Called once the write is durable and applied (or failed); res->code is an ErrorCode. */
+typedef void (*server_commit_cb)(void *ctx, const struct server_apply_result *res);
+
+struct server_pending {
+    struct server_pending *next;
+    uint64_t index;
+    uint8_t *data;                  /* the encoded entry, applied once durable */
+    size_t len;
+    server_commit_cb cb;
+    void *ctx;
+};
+
+struct server_node {
+    const struct server_config *cfg;
+    struct event_base *base;
+    struct net_server *net;
+    kv_store *store;
+    struct wal *wal;
+    tp_limits wire_limits;          /* for decoding requests */
+    struct server_cmd_limits cmd_limits;
+    struct event *commit_ev;        /* group commit: runs once per loop turn with writes */
+    struct event *stop_ev;          /* deadline of a graceful stop */
+    struct event *sig_term, *sig_int;
+    struct server_pending *pending_head, *pending_tail;
+    tp_buf entry_buf;               /* one encoded entry at a time */
+    tp_buf reply_buf;               /* one encoded reply at a time */
+    int64_t start_ms;
+    bool failed;                    /* the log could not be synced: writes are refused */
+    bool stopping;
+    int exit_code;
+};
+
+/* Opens the data dir, recovers the log into the store, listens. 0 or -1 (logged). */
+int server_node_open(struct server_node *n, const struct server_config *cfg,
+                     struct event_base *base);
+/* Stops taking requests, finishes those in flight, syncs the log, then ends the loop. */
+void server_node_stop(struct server_node *n);
+void server_node_close(struct server_node *n);
+
+/* The write path, the one door consensus will stand behind: checks, logs and (in standalone
+   mode) commits cmd at the end of this loop turn; cb runs exactly once, maybe with an error
+   code. */
+void server_propose(struct server_node *n, const KvCommand *cmd, server_commit_cb cb, void *ctx);
+
+/* Called by net for each whole request (server_dispatch.c). */
+/* The group-commit event's callback (server_write.c). */
+void server_commit_turn(int fd, short what, void *arg);
+
+void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, size_t len);
+
+int64_t server_now_ms(void);
+int64_t server_wall_us(void);
+
+#endif

@@ -1,0 +1,46 @@
+/* server_request.h: one call in flight: what handlers get instead of a socket. */
+#ifndef SERVER_REQUEST_H
+#define SERVER_REQUEST_H
+
+#include "server_node.h"
+
+struct server_request;
+
+/* Delivers a finished request (encodes the result and replies, or lets a test look). */
+typedef void (*server_finish_fn)(struct server_request *req);
+
+struct server_request {
+    struct server_node *node;
+    const tp_method *method;
+    int32_t seqid;
+    void *args;                 /* method->args_size bytes, read off the wire */
+    void *result;               /* method->result_size bytes, filled by the handler */
+    struct net_reply *reply;    /* NULL when a test drives the handler */
+    server_finish_fn finish;
+    void *user;                 /* the finisher's own pointer */
+};
+
+/* Each handler fills req->result now or later, then calls server_request_done exactly once. */
+typedef void (*server_handler_fn)(struct server_request *req);
+
+/* The dispatch table, indexed by TransactionalKV_METHOD_*: data, as in redis' command table. */
+extern const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT];
+
+/* Allocates and initializes args and result for method; NULL when out of memory. */
+struct server_request *server_request_new(struct server_node *n, const tp_method *method,
+                                          int32_t seqid);
+void server_request_done(struct server_request *req);
+void server_request_free(struct server_request *req);
+
+/* Fills the usual success/error/error_code trio of a response. */
+#define SERVER_SET_ERROR(resp, code)                                                 \
+    do {                                                                             \
+        (resp)->success = false;                                                     \
+        (resp)->has_error = tp_bytes_set_str(&(resp)->error, server_error_text(code)) == 0; \
+        (resp)->has_error_code = true;                                               \
+        (resp)->error_code = (ErrorCode)(code);                                      \
+    } while (0)
+
+const char *server_error_text(int code);
+
+#endif

@@ -1,0 +1,100 @@
+/* server_write.c: the standalone write path: log, one fsync per loop turn, apply, answer. */
+#include "server_node.h"
+
+#include "log.h"
+
+#include <assert.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fail_now(server_commit_cb cb, void *ctx, int code)
+{
+    struct server_apply_result res = {.code = code};
+    cb(ctx, &res);
+}
+
+/* Logs cmd and queues it for this turn's commit; an ErrorCode when it cannot be. */
+static int propose_queue(struct server_node *n, const KvCommand *cmd, server_commit_cb cb,
+                         void *ctx)
+{
+    if (n->stopping)
+        return ErrorCode_SHUTTING_DOWN;
+    if (n->failed)
+        return ErrorCode_INTERNAL;
+    int code = server_cmd_check(n->store, &n->cmd_limits, cmd);
+    if (code)
+        return code;
+    struct server_pending *p = calloc(1, sizeof *p);
+    if (!p || server_entry_encode(&n->entry_buf, server_wall_us(), cmd) != 0) {
+        free(p);
+        return ErrorCode_INTERNAL;
+    }
+    if (n->entry_buf.len > UINT32_MAX) {
+        free(p);
+        return ErrorCode_TRANSACTION_TOO_LARGE;
+    }
+    p->data = malloc(n->entry_buf.len);
+    if (!p->data) {
+        free(p);
+        return ErrorCode_INTERNAL;
+    }
+    memcpy(p->data, n->entry_buf.data, n->entry_buf.len);
+    p->len = n->entry_buf.len;
+    p->index = wal_last_index(n->wal) + 1;
+    int rc = wal_append(n->wal, p->index, 1, n->entry_buf.data, (uint32_t)n->entry_buf.len);
+    if (rc != 0) {
+        log_error("wal append of %llu failed: %s", (unsigned long long)p->index,
+                  wal_last_error(n->wal));
+        free(p->data);
+        free(p);
+        return ErrorCode_INTERNAL;
+    }
+    p->cb = cb;
+    p->ctx = ctx;
+    if (n->pending_tail)
+        n->pending_tail->next = p;
+    else
+        n->pending_head = p;
+    n->pending_tail = p;
+    event_active(n->commit_ev, EV_TIMEOUT, 0);
+    return 0;
+}
+
+void server_propose(struct server_node *n, const KvCommand *cmd, server_commit_cb cb, void *ctx)
+{
+    int code = propose_queue(n, cmd, cb, ctx);
+    if (code)
+        fail_now(cb, ctx, code);
+}
+
+/* Runs after every other callback of the loop turn: one sync covers every write of the turn,
+   then each is applied in log order and answered. */
+void server_commit_turn(int fd, short what, void *arg)
+{
+    struct server_node *n = arg;
+    (void)fd;
+    (void)what;
+    int rc = n->cfg->fsync == SERVER_FSYNC_INTERVAL ? wal_sync_due(n->wal, (uint64_t)server_now_ms())
+                                                    : wal_sync(n->wal);
+    if (rc != 0) {
+        log_error("wal sync failed, refusing writes from now on: %s", wal_last_error(n->wal));
+        n->failed = true;
+    }
+    while (n->pending_head) {
+        struct server_pending *p = n->pending_head;
+        n->pending_head = p->next;
+        if (!n->pending_head)
+            n->pending_tail = NULL;
+        struct server_apply_result res = {.code = ErrorCode_INTERNAL};
+        if (!n->failed &&
+            server_apply_entry(n->store, &n->cmd_limits, p->index, p->data, p->len, &res) != 0) {
+            log_error("entry %llu does not decode", (unsigned long long)p->index);
+            n->failed = true;
+            res.code = ErrorCode_INTERNAL;
+        }
+        p->cb(p->ctx, &res);
+        free(p->data);
+        free(p);
+    }
+}
