@@ -1,0 +1,195 @@
+/* kv_sm.c: applies committed commands: checks, conflict detection, then writes at one version. */
+#include "kv_sm.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "kv_sm_check.h"
+
+#define KV_SAME_CODE(name) _Static_assert((int)KV_ERR_##name == (int)ErrorCode_##name, #name)
+KV_SAME_CODE(NOT_FOUND);
+KV_SAME_CODE(CONFLICT);
+KV_SAME_CODE(TRANSACTION_TOO_OLD);
+KV_SAME_CODE(FUTURE_VERSION);
+KV_SAME_CODE(KEY_TOO_LARGE);
+KV_SAME_CODE(VALUE_TOO_LARGE);
+KV_SAME_CODE(TRANSACTION_TOO_LARGE);
+KV_SAME_CODE(INVALID_ARGUMENT);
+KV_SAME_CODE(INTERNAL);
+_Static_assert((int)KV_OK == (int)ErrorCode_OK, "OK");
+
+struct kv_sm {
+    kv_store *store;
+};
+
+kv_sm *kv_sm_new(const struct kv_config *cfg)
+{
+    kv_sm *sm = calloc(1, sizeof *sm);
+    if (sm == NULL)
+        return NULL;
+    sm->store = kv_store_new(cfg);
+    if (sm->store == NULL) {
+        free(sm);
+        return NULL;
+    }
+    return sm;
+}
+
+void kv_sm_free(kv_sm *sm)
+{
+    if (sm == NULL)
+        return;
+    kv_store_free(sm->store);
+    free(sm);
+}
+
+const kv_store *kv_sm_store(const kv_sm *sm) { return sm->store; }
+uint64_t kv_sm_applied_version(const kv_sm *sm) { return kv_store_applied_version(sm->store); }
+
+void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1])
+{
+    struct kv_digest d = kv_store_digest(sm->store);
+    kv_digest_hex(&d, out);
+}
+
+/* CONFLICT when any read-conflict key or range was written after the read version. */
+static int check_conflicts(const kv_store *s, const AtomicCommitRequest *c)
+{
+    uint64_t rv = (uint64_t)c->read_version;
+    for (uint32_t i = 0; c->has_read_conflict_keys && i < c->read_conflict_keys.count; i++) {
+        const tp_bytes *k = &c->read_conflict_keys.items[i];
+        if (kv_store_key_written_after(s, k->data, k->len, rv))
+            return KV_ERR_CONFLICT;
+    }
+    for (uint32_t i = 0; c->has_read_conflict_ranges && i < c->read_conflict_ranges.count; i++) {
+        const KeyRange *r = &c->read_conflict_ranges.items[i];
+        if (kv_store_range_written_after(s, r->begin_key.data, r->begin_key.len,
+                                         r->end_key.data, r->end_key.len, !r->has_end_key, rv))
+            return KV_ERR_CONFLICT;
+    }
+    return 0;
+}
+
+/* Writes of a checked command cannot fail: sizes were validated before the first one. */
+static void must(int err)
+{
+    assert(err == 0);
+    (void)err;
+}
+
+static void apply_operations(kv_store *s, const AtomicCommitRequest *c, uint64_t version)
+{
+    for (uint32_t i = 0; i < c->operations.count; i++) {
+        const Operation *op = &c->operations.items[i];
+        if (op->type == OperationType_SET)
+            must(kv_store_set(s, op->key.data, op->key.len, op->value.data, op->value.len,
+                              version));
+        else if (op->type == OperationType_DELETE)
+            must(kv_store_delete(s, op->key.data, op->key.len, version, NULL));
+        else
+            must(kv_store_clear_range(s, op->key.data, op->key.len, op->end_key.data,
+                                      op->end_key.len, version, NULL));
+    }
+}
+
+static int apply_commit(kv_store *s, const AtomicCommitRequest *c, uint64_t version)
+{
+    int err = kv_store_check_read_version(s, (uint64_t)c->read_version);
+    if (err == 0)
+        err = check_conflicts(s, c);
+    if (err == 0)
+        apply_operations(s, c, version);
+    return err;
+}
+
+static int apply_checked(kv_store *s, const KvCommand *cmd, uint64_t version, bool *found)
+{
+    if (cmd->has_set_key)
+        return kv_store_set(s, cmd->set_key.key.data, cmd->set_key.key.len,
+                            cmd->set_key.value.data, cmd->set_key.value.len, version);
+    if (cmd->has_delete_key)
+        return kv_store_delete(s, cmd->delete_key.key.data, cmd->delete_key.key.len, version,
+                               found);
+    if (cmd->has_clear_range)
+        return kv_store_clear_range(s, cmd->clear_range.begin_key.data,
+                                    cmd->clear_range.begin_key.len,
+                                    cmd->clear_range.end_key.data, cmd->clear_range.end_key.len,
+                                    version, NULL);
+    if (cmd->has_atomic_commit)
+        return apply_commit(s, &cmd->atomic_commit, version);
+    return 0; /* noop */
+}
+
+int kv_sm_apply(kv_sm *sm, const KvCommand *cmd, uint64_t version, int64_t timestamp_us,
+                struct kv_sm_result *res)
+{
+    assert(version > kv_store_applied_version(sm->store));
+    res->found = false;
+    res->version = version;
+    res->error = kv_sm_check_command(kv_store_config(sm->store), cmd);
+    if (res->error == 0)
+        res->error = apply_checked(sm->store, cmd, version, &res->found);
+    kv_store_advance(sm->store, version, timestamp_us);
+    return res->error;
+}
+
+int kv_sm_apply_bytes(kv_sm *sm, const uint8_t *data, size_t len, uint64_t version,
+                      int64_t timestamp_us, struct kv_sm_result *res)
+{
+    const struct kv_config *cfg = kv_store_config(sm->store);
+    uint64_t string_max = cfg->txn_bytes_max < UINT32_MAX ? cfg->txn_bytes_max : UINT32_MAX;
+    tp_limits limits = {.string_max = (uint32_t)string_max,
+                        .container_max = KV_SM_CONTAINER_MAX,
+                        .depth_max = KV_SM_DEPTH_MAX};
+    tp_reader r;
+    tp_reader_init(&r, data, len, &limits);
+    KvCommand cmd;
+    KvCommand_init(&cmd);
+    int rc;
+    if (KvCommand_read(&cmd, &r) == 0 && r.pos == r.end) {
+        rc = kv_sm_apply(sm, &cmd, version, timestamp_us, res);
+    } else {
+        /* Every replica holds the same bytes, so every replica rejects them alike. */
+        res->found = false;
+        res->version = version;
+        res->error = rc = KV_ERR_INVALID_ARGUMENT;
+        kv_store_advance(sm->store, version, timestamp_us);
+    }
+    KvCommand_free(&cmd);
+    return rc;
+}
+
+static void replace_store(kv_sm *sm, kv_store *fresh)
+{
+    kv_store_free(sm->store);
+    sm->store = fresh;
+}
+
+int kv_sm_save_file(const kv_sm *sm, const char *path, char *err, size_t err_len)
+{
+    return kv_snapshot_save_file(sm->store, path, err, err_len);
+}
+
+int kv_sm_restore_file(kv_sm *sm, const char *path, char *err, size_t err_len)
+{
+    kv_store *fresh = NULL;
+    int rc = kv_snapshot_load_file(path, kv_store_config(sm->store), &fresh, err, err_len);
+    if (rc == 0)
+        replace_store(sm, fresh);
+    return rc;
+}
+
+int kv_sm_save_mem(const kv_sm *sm, uint8_t **data, size_t *len)
+{
+    return kv_snapshot_save_mem(sm->store, data, len);
+}
+
+int kv_sm_restore_mem(kv_sm *sm, const uint8_t *data, size_t len, char *err, size_t err_len)
+{
+    kv_store *fresh = NULL;
+    int rc = kv_snapshot_load_mem(data, len, NULL, kv_store_config(sm->store), &fresh, err,
+                                  err_len);
+    if (rc == 0)
+        replace_store(sm, fresh);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* kv_sm.h: the KV state machine: applies committed KvCommands (IDL) to the store, in order. */
+#ifndef KV_SM_H
+#define KV_SM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv_snapshot.h"
+#include "kv_store.h"
+#include "kvstore.h"
+
+/* Decoding a log entry: a command's strings are bounded by the transaction limit and by the
+ * entry's own length; lists are bounded so a small entry cannot claim a huge array. */
+#define KV_SM_CONTAINER_MAX 100000u
+#define KV_SM_DEPTH_MAX 8u
+
+typedef struct kv_sm kv_sm;
+
+struct kv_sm_result {
+    int error;        /* 0 or a KV_ERR_* code (numbers equal the IDL ErrorCode) */
+    bool found;       /* delete_key: the key was live before */
+    uint64_t version; /* the version the command consumed: every entry consumes its index */
+};
+
+/* NULL when out of memory or cfg is invalid; cfg NULL means the defaults. */
+kv_sm *kv_sm_new(const struct kv_config *cfg);
+void kv_sm_free(kv_sm *sm);
+/* The store, for reads. Pointers into it stay valid until the next apply or restore. */
+const kv_store *kv_sm_store(const kv_sm *sm);
+uint64_t kv_sm_applied_version(const kv_sm *sm);
+
+/* Applies cmd at version (> applied) with the leader's entry timestamp. A command that fails
+ * (limits, CONFLICT, TRANSACTION_TOO_OLD, ...) changes no key but still consumes the version.
+ * Returns res->error. Deterministic: equal command streams give equal state on every replica. */
+int kv_sm_apply(kv_sm *sm, const KvCommand *cmd, uint64_t version, int64_t timestamp_us,
+                struct kv_sm_result *res);
+/* The same for an encoded entry; bytes that do not decode are INVALID_ARGUMENT. */
+int kv_sm_apply_bytes(kv_sm *sm, const uint8_t *data, size_t len, uint64_t version,
+                      int64_t timestamp_us, struct kv_sm_result *res);
+
+/* Hex digest of the live state at the applied version, for getClusterHealth's state_digest. */
+void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1]);
+
+/* Snapshots of the whole machine; a restore replaces the state only when the snapshot is
+ * whole and valid, otherwise the machine is untouched. */
+int kv_sm_save_file(const kv_sm *sm, const char *path, char *err, size_t err_len);
+int kv_sm_restore_file(kv_sm *sm, const char *path, char *err, size_t err_len);
+int kv_sm_save_mem(const kv_sm *sm, uint8_t **data, size_t *len);
+int kv_sm_restore_mem(kv_sm *sm, const uint8_t *data, size_t len, char *err, size_t err_len);
+
+#endif
