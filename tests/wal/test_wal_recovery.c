@@ -1,12 +1,14 @@
 /* test_wal_recovery.c: recovery cuts torn tails, refuses corruption before the tail, and
    finishes compactions and resets a crash cut short. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "wal.h"
 #include "wal_test_util.h"
 
@@ -37,6 +39,7 @@ static size_t make_log(const char *dir, uint64_t last, char names[][64])
 
 Test(wal_recovery, torn_tail_at_every_byte_of_the_last_record)
 {
+    log_set_level(LOG_ERROR); /* one warning per iteration otherwise; see a_cut_tail_... */
     char *dir = wt_tmpdir();
     char names[64][64];
     size_t nseg = make_log(dir, 60, names);
@@ -89,6 +92,7 @@ Test(wal_recovery, zeroed_tail_is_cut)
 
 Test(wal_recovery, unfinished_segment_creation_is_removed)
 {
+    log_set_level(LOG_ERROR); /* one warning per iteration otherwise; see a_cut_tail_... */
     char *dir = wt_tmpdir();
     char names[64][64];
     size_t nseg = make_log(dir, 30, names);
@@ -143,6 +147,7 @@ static void flip_and_check(const char *dir, char names[][64], size_t nseg, size_
 
 Test(wal_recovery, flipped_bits_are_detected_everywhere)
 {
+    log_set_level(LOG_ERROR); /* one warning per iteration otherwise; see a_cut_tail_... */
     uint64_t seed = wt_seed("flipped_bits_are_detected_everywhere");
     char *dir = wt_tmpdir();
     char names[64][64];
@@ -301,5 +306,31 @@ Test(wal_recovery, reset_cut_short_keeps_a_matching_log)
     cr_assert_leq(wal_first_index(w), 101);
     wt_check_range(w, 101, kept_last, 11);
     wal_close(w);
+    wt_rmdir(dir);
+}
+
+static void redirect_stderr(void) { cr_redirect_stderr(); }
+
+Test(wal_recovery, a_cut_tail_is_reported_with_file_and_offset, .init = redirect_stderr)
+{
+    char *dir = wt_tmpdir();
+    char names[64][64];
+    size_t nseg = make_log(dir, 30, names);
+    size_t len;
+    uint8_t *data = wt_read_file(dir, names[nseg - 1], &len);
+    wt_write_file(dir, names[nseg - 1], data, len - 1);
+    struct wal *w = wt_open(dir, WAL_FSYNC_NEVER, seg_size);
+    cr_assert_eq(wal_last_index(w), 29);
+    wal_close(w);
+    fflush(stderr);
+    char want[128];
+    snprintf(want, sizeof want, "%s offset ", names[nseg - 1]);
+    FILE *err = cr_get_redirected_stderr();
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, err))
+        found = strstr(line, "WARN") && strstr(line, want) && strstr(line, "torn tail");
+    cr_assert(found, "no warning naming %s", want);
+    free(data);
     wt_rmdir(dir);
 }
