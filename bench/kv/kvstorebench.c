@@ -1,0 +1,135 @@
+/* kvstorebench.c: store throughput (set, get, update, 1,000-key scans) and memory per key. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kv_store.h"
+
+#define BENCH_KEY_BYTES 16
+#define BENCH_VALUE_BYTES 100
+#define BENCH_SCAN_KEYS 1000u
+#define BENCH_SCANS 1000u
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* Key i: 16 pseudo-random bytes, so insertion order is random with respect to key order. */
+static void make_key(uint64_t i, uint8_t key[BENCH_KEY_BYTES])
+{
+    uint64_t a = mix(i), b = mix(i ^ 0xABCDEF);
+    memcpy(key, &a, 8);
+    memcpy(key + 8, &b, 8);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kib;
+}
+
+static int count_key(void *ctx, const uint8_t *key, size_t klen, const struct kv_read *r)
+{
+    (void)key;
+    (void)klen;
+    *(uint64_t *)ctx += r->value_len;
+    return 0;
+}
+
+static void scan_bench(kv_store *s, uint64_t n)
+{
+    uint64_t total = 0;
+    double t0 = now_s();
+    for (uint64_t i = 0; i < BENCH_SCANS; i++) {
+        uint8_t begin[BENCH_KEY_BYTES];
+        make_key(mix(i) % n, begin);
+        struct kv_range r = {.begin = begin, .begin_len = sizeof begin, .end_unbounded = true,
+                             .version = kv_store_applied_version(s), .limit = BENCH_SCAN_KEYS,
+                             .reverse = i % 2 == 1};
+        uint32_t count;
+        bool more;
+        if (kv_store_range(s, &r, count_key, &total, &count, &more) != 0)
+            abort();
+    }
+    double dt = now_s() - t0;
+    printf("scan %u keys:   %.1f us per scan (forward and reverse alternate; %" PRIu64 " bytes read)\n",
+           BENCH_SCAN_KEYS, dt / BENCH_SCANS * 1e6, total);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    struct kv_config cfg;
+    kv_config_default(&cfg);
+    cfg.window_us = 10000; /* entry timestamps advance 1 us per version: 10,000 versions kept */
+    uint8_t key[BENCH_KEY_BYTES], value[BENCH_VALUE_BYTES];
+    memset(value, 'v', sizeof value);
+    long rss0 = rss_kib();
+    kv_store *s = kv_store_new(&cfg);
+    uint64_t v = 0;
+    double t0 = now_s();
+    for (uint64_t i = 0; i < n; i++) {
+        make_key(i, key);
+        v++;
+        if (kv_store_set(s, key, sizeof key, value, sizeof value, v) != 0)
+            abort();
+        kv_store_advance(s, v, (int64_t)v);
+    }
+    double dt = now_s() - t0;
+    printf("keys %" PRIu64 " (16-byte keys, 100-byte values, one version each)\n", n);
+    printf("set (insert):  %.0f per second\n", (double)n / dt);
+    struct kv_stats st;
+    kv_store_stats(s, &st);
+    double raw = (double)n * (BENCH_KEY_BYTES + BENCH_VALUE_BYTES);
+    long rss = rss_kib() - rss0;
+    printf("memory:        accounted %.1f MB (%.1f B/key, %.2fx raw), RSS growth %.1f MB "
+           "(%.1f B/key, %.2fx raw), raw %.1f MB\n",
+           (double)st.bytes / 1e6, (double)st.bytes / (double)n, (double)st.bytes / raw,
+           (double)rss * 1024 / 1e6, (double)rss * 1024 / (double)n, (double)rss * 1024 / raw,
+           raw / 1e6);
+    t0 = now_s();
+    uint64_t found = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        make_key(mix(i) % n, key);
+        struct kv_read r;
+        found += kv_store_get(s, key, sizeof key, v, &r) == 0;
+    }
+    dt = now_s() - t0;
+    printf("get (random):  %.0f per second (%" PRIu64 " found)\n", (double)n / dt, found);
+    scan_bench(s, n);
+    t0 = now_s();
+    for (uint64_t i = 0; i < n; i++) {
+        make_key(mix(i ^ 77) % n, key);
+        v++;
+        if (kv_store_set(s, key, sizeof key, value, sizeof value, v) != 0)
+            abort();
+        kv_store_advance(s, v, (int64_t)v);
+    }
+    dt = now_s() - t0;
+    kv_store_stats(s, &st);
+    printf("set (update):  %.0f per second, window of 10,000 versions; after: %" PRIu64
+           " versions, %" PRIu64 " pending reclaim, %.1f MB accounted\n",
+           (double)n / dt, st.versions, st.reclaim_pending, (double)st.bytes / 1e6);
+    kv_store_free(s);
+    return 0;
+}
