@@ -1,0 +1,214 @@
+/* node_proc.c: spawn, wait for, stop and talk to a kvnode process. */
+#include "node_proc.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NODE_START_SECONDS 15.0
+
+double node_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *kvnode_path(void)
+{
+    const char *path = getenv("KVNODE");
+    cr_assert(path, "KVNODE must name the built kvnode (meson sets it)");
+    return path;
+}
+
+uint16_t node_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void spawn(struct node_proc *p)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+        }
+        execl(kvnode_path(), "kvnode", "--config", p->config, (char *)NULL);
+        _exit(127);
+    }
+    p->pid = pid;
+    double deadline = node_now() + NODE_START_SECONDS;
+    for (;;) {
+        struct net_client c;
+        if (net_client_connect(&c, p->addr, true, 1000) == NET_OK) {
+            net_client_close(&c);
+            return;
+        }
+        net_client_close(&c);
+        int status;
+        cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "kvnode exited at start; see %s", p->log);
+        cr_assert_lt(node_now(), deadline, "kvnode did not listen within %.0f s", NODE_START_SECONDS);
+        usleep(10000);   /* polling a condition with a deadline, not a guess */
+    }
+}
+
+void node_start(struct node_proc *p, const char *extra)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->dir, sizeof p->dir, "/tmp/kvnode-test-XXXXXX");
+    cr_assert(mkdtemp(p->dir));
+    snprintf(p->config, sizeof p->config, "%s/config.json", p->dir);
+    snprintf(p->log, sizeof p->log, "%s/log", p->dir);
+    p->port = node_free_port();
+    snprintf(p->addr, sizeof p->addr, "127.0.0.1:%u", p->port);
+    FILE *f = fopen(p->config, "w");
+    cr_assert(f);
+    fprintf(f, "{\"listen\": \"%s\", \"data_dir\": \"%s/data\", \"log_level\": \"warn\"%s%s}\n",
+            p->addr, p->dir, extra[0] ? ", " : "", extra);
+    fclose(f);
+    spawn(p);
+}
+
+void node_restart(struct node_proc *p) { spawn(p); }
+
+int node_stop(struct node_proc *p, int sig)
+{
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, sig);
+    int status;
+    cr_assert_eq(waitpid(p->pid, &status, 0), p->pid);
+    p->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void node_cleanup(struct node_proc *p)
+{
+    if (p->pid > 0)
+        node_stop(p, SIGKILL);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+int node_run_once(const char *const *args, char *err, size_t err_size)
+{
+    int pipefd[2];
+    cr_assert_eq(pipe(pipefd), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(pipefd[1], 2);
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        const char *argv[16] = {"kvnode"};
+        for (int i = 0; args[i] && i < 14; i++)
+            argv[i + 1] = args[i];
+        execv(kvnode_path(), (char *const *)argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < err_size && (n = read(pipefd[0], err + len, err_size - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(pipefd[0]);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void node_connect(const struct node_proc *p, struct net_client *c, bool framed)
+{
+    int rc = net_client_connect(c, p->addr, framed, 5000);
+    cr_assert_eq(rc, NET_OK, "connect %s: %s", p->addr, net_strerror(rc));
+}
+
+static int32_t next_seqid = 1;
+
+#define NODE_CALL(c, method, req, result)                                                  \
+    do {                                                                                   \
+        tp_buf b_;                                                                         \
+        tp_buf_init(&b_);                                                                  \
+        int32_t seq_ = next_seqid++;                                                       \
+        cr_assert_eq(TransactionalKV_##method##_send(&b_, seq_, req), 0);                  \
+        int rc_ = net_client_send(c, b_.data, b_.len);                                     \
+        cr_assert_eq(rc_, NET_OK, "send: %s", net_strerror(rc_));                          \
+        tp_buf_free(&b_);                                                                  \
+        const uint8_t *m_;                                                                 \
+        size_t n_;                                                                         \
+        rc_ = net_client_recv(c, &m_, &n_);                                                \
+        cr_assert_eq(rc_, NET_OK, "recv: %s", net_strerror(rc_));                          \
+        tp_reader r_;                                                                      \
+        tp_reader_init(&r_, m_, n_, NULL);                                                 \
+        tp_app_exception ax_;                                                              \
+        tp_app_exception_init(&ax_);                                                       \
+        rc_ = TransactionalKV_##method##_recv(&r_, seq_, result, &ax_);                    \
+        cr_assert_eq(rc_, 0, "recv " #method ": %s", tp_strerror(rc_));                    \
+        tp_app_exception_free(&ax_);                                                       \
+    } while (0)
+
+void node_set(struct net_client *c, const char *key, const char *value, SetResponse *out)
+{
+    SetRequest req;
+    SetRequest_init(&req);
+    tp_bytes_set_str(&req.key, key);
+    tp_bytes_set_str(&req.value, value);
+    TransactionalKV_setKey_result res;
+    TransactionalKV_setKey_result_init(&res);
+    NODE_CALL(c, setKey, &req, &res);
+    cr_assert(res.has_success);
+    *out = res.success;   /* moved out: not freed here */
+    SetRequest_free(&req);
+}
+
+bool node_get(struct net_client *c, const char *key, char *value, size_t size)
+{
+    GetRequest req;
+    GetRequest_init(&req);
+    tp_bytes_set_str(&req.key, key);
+    TransactionalKV_get_result res;
+    TransactionalKV_get_result_init(&res);
+    NODE_CALL(c, get, &req, &res);
+    cr_assert(res.has_success);
+    cr_assert(res.success.success, "get failed");
+    bool found = res.success.found;
+    if (found)
+        snprintf(value, size, "%.*s", (int)res.success.value.len,
+                 res.success.value.data ? (const char *)res.success.value.data : "");
+    TransactionalKV_get_result_free(&res);
+    GetRequest_free(&req);
+    return found;
+}
+
+void node_info(struct net_client *c, NodeInfo *out)
+{
+    GetNodeInfoRequest req;
+    GetNodeInfoRequest_init(&req);
+    TransactionalKV_getNodeInfo_result res;
+    TransactionalKV_getNodeInfo_result_init(&res);
+    NODE_CALL(c, getNodeInfo, &req, &res);
+    cr_assert(res.has_success);
+    *out = res.success;
+}

@@ -1,0 +1,44 @@
+/* node_proc.h: run a real kvnode process for a test: temp data dir, free port, a client. */
+#ifndef TESTS_NODE_PROC_H
+#define TESTS_NODE_PROC_H
+
+#include "kvstore.h"
+#include "net_client.h"
+#include "thrift.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct node_proc {
+    pid_t pid;
+    char dir[256];        /* temp dir: config.json, data/, log */
+    char config[300];
+    char log[300];
+    char addr[64];        /* 127.0.0.1:PORT */
+    uint16_t port;
+};
+
+/* Picks a free port, writes a config (extra is more JSON members, may be ""), starts kvnode
+   and waits until it accepts connections. */
+void node_start(struct node_proc *p, const char *extra);
+/* Starts again with the same dir, port and config. */
+void node_restart(struct node_proc *p);
+/* Sends sig and waits for the exit; returns the exit status (128 + signal if killed). */
+int node_stop(struct node_proc *p, int sig);
+/* Removes the temp dir. */
+void node_cleanup(struct node_proc *p);
+/* Runs kvnode with args and returns its exit code; its stderr goes to err (NUL-ended). */
+int node_run_once(const char *const *args, char *err, size_t err_size);
+
+/* A connected client (framed unless said otherwise). */
+void node_connect(const struct node_proc *p, struct net_client *c, bool framed);
+
+/* Typed helpers over the generated send/recv; each asserts the transport worked. */
+void node_set(struct net_client *c, const char *key, const char *value, SetResponse *out);
+bool node_get(struct net_client *c, const char *key, char *value, size_t size);
+void node_info(struct net_client *c, NodeInfo *out);
+
+uint16_t node_free_port(void);
+double node_now(void);
+
+#endif
