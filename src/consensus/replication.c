@@ -186,6 +186,11 @@ void replication_handle_append_resp(struct consensus_node *node, const struct co
             progress_become_probe(pr);
         replication_maybe_commit(node);
         node->send_pending = true;
+    } else if (pr->state == PROGRESS_REPLICATE && pr->inflight_count == 0 &&
+               pr->next > pr->match + 1) {
+        /* Nothing in flight, yet the follower lacks what we sent: it was lost. */
+        progress_become_probe(pr);
+        node->send_pending = true;
     } else if (pr->state == PROGRESS_REPLICATE &&
                progress_inflight_full(pr, node->cfg.inflight_max)) {
         /* A heartbeat came back while the window is full: make room for one batch. */
@@ -207,7 +212,7 @@ void replication_tick(struct consensus_node *node)
         if (node_is_self(node, i))
             continue;
         bool waiting = pr->state == PROGRESS_SNAPSHOT ||
-                       (pr->state == PROGRESS_REPLICATE && pr->inflight_count > 0);
+                       (pr->state == PROGRESS_REPLICATE && pr->match < clog_last_index(&node->log));
         if (!waiting)
             continue;
         /* Lost batches or a lost snapshot: fall back to probing from match. */

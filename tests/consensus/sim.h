@@ -1,0 +1,264 @@
+/* sim.h: the deterministic cluster simulator: disks, the message bus, checkers, the world. */
+#ifndef CONSENSUS_SIM_H
+#define CONSENSUS_SIM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus.h"
+
+/* ---------------------------------------------------------------- randomness */
+
+struct sim_rng {
+    uint64_t state;
+};
+
+uint64_t sim_rng_next(struct sim_rng *rng);
+uint64_t sim_rng_below(struct sim_rng *rng, uint64_t n); /* uniform in [0, n) */
+bool sim_rng_chance(struct sim_rng *rng, uint32_t per_million);
+uint64_t sim_rng_u64(void *rng); /* adapter for consensus_config.rand_u64 */
+
+/* ------------------------------------------------------------ state machine */
+
+/* A KV-ish state machine reduced to what checking needs: a digest of applied payloads. */
+struct sim_sm {
+    uint64_t applied;
+    uint64_t digest;
+};
+
+void sim_sm_apply(struct sim_sm *sm, const struct consensus_entry *e);
+
+/* ---------------------------------------------------------------------- disk */
+
+/*
+ * A node's disk: the synced state (hard state, snapshot, entries after it) and at most one
+ * batch written but not yet synced. The batch is an ordered record stream (hard state,
+ * snapshot, entries); a crash before sync keeps a random prefix of it (a torn tail).
+ */
+struct sim_disk {
+    struct consensus_hard_state hs;
+    uint64_t snap_index;
+    uint64_t snap_term;
+    struct sim_sm snap_sm;
+    struct consensus_entry *ents;
+    size_t count;
+    size_t cap;
+    /* the unsynced batch */
+    bool pending;
+    bool pend_hs_set;
+    struct consensus_hard_state pend_hs;
+    bool pend_snap_set;
+    uint64_t pend_snap_index;
+    uint64_t pend_snap_term;
+    struct sim_sm pend_snap_sm;
+    struct consensus_entry *pend_ents;
+    size_t pend_count;
+};
+
+void sim_disk_init(struct sim_disk *d);
+void sim_disk_free(struct sim_disk *d);
+void sim_disk_write(struct sim_disk *d, const struct consensus_ready *rd, const struct sim_sm *snap);
+void sim_disk_sync(struct sim_disk *d);
+/* A crash: keeps `keep` records of the unsynced batch and drops the rest. */
+void sim_disk_crash(struct sim_disk *d, size_t keep);
+size_t sim_disk_pending_records(const struct sim_disk *d);
+uint64_t sim_disk_last_index(const struct sim_disk *d);
+/* True if index is covered: by the snapshot, or by an entry of that term. */
+bool sim_disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term);
+void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const struct sim_sm *sm);
+
+/* ------------------------------------------------------------------- the bus */
+
+/* What travels: the message, a deep copy of its entries, a snapshot's data. */
+struct bus_msg {
+    uint64_t deliver_at;
+    uint64_t order;
+    struct consensus_msg m;
+    struct consensus_entry *ents;
+    struct sim_sm snap;
+};
+
+struct bus_faults {
+    uint32_t drop_ppm; /* per million messages */
+    uint32_t dup_ppm;
+    uint32_t delay_min; /* time units */
+    uint32_t delay_max;
+};
+
+/* ConsensusMessageBus: an in-process network with delay, drop, duplication, reordering
+ * (random delays), and partitions of any shape: cut[from][to] drops one direction. */
+struct bus {
+    struct bus_msg *heap;
+    size_t count;
+    size_t cap;
+    uint64_t order_next;
+    struct bus_faults faults;
+    bool cut[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
+    uint64_t sent;
+    uint64_t dropped;
+};
+
+void bus_init(struct bus *b);
+void bus_free(struct bus *b);
+void bus_send(struct bus *b, struct sim_rng *rng, uint64_t now, const struct consensus_msg *m,
+              const struct sim_sm *snap);
+/* Pops the next message due at or before now into *out (caller frees out->ents). */
+bool bus_pop_due(struct bus *b, uint64_t now, struct bus_msg *out);
+void bus_push_back(struct bus *b, struct bus_msg *msg, uint64_t deliver_at);
+void bus_msg_free(struct bus_msg *msg);
+void bus_heal(struct bus *b);
+void bus_isolate(struct bus *b, uint32_t node, uint32_t node_count);
+
+/* --------------------------------------------------------------------- trace */
+
+#define SIM_TRACE_MAX 256u
+
+struct sim_trace_event {
+    uint64_t time;
+    char text[160];
+};
+
+struct sim_trace {
+    struct sim_trace_event ev[SIM_TRACE_MAX];
+    uint32_t next;
+    uint32_t count;
+    bool verbose;  /* print each event as it happens */
+    bool messages; /* record every delivery, not only role changes and faults */
+};
+
+void sim_trace_add(struct sim_trace *t, uint64_t time, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sim_trace_dump(const struct sim_trace *t, uint32_t last);
+
+/* ------------------------------------------------------------------- checker */
+
+struct sim_history_entry {
+    uint64_t term;
+    uint64_t payload_hash;
+    uint64_t digest; /* the state machine's digest after applying it */
+};
+
+struct sim_checker {
+    struct sim_history_entry *hist; /* hist[i-1] is index i */
+    uint64_t len;
+    uint64_t cap;
+    uint32_t *leader_of_term; /* CONSENSUS_NONE or the leader */
+    uint64_t terms_cap;
+    uint64_t acked;
+};
+
+/* -------------------------------------------------------------------- world */
+
+struct sim_node {
+    uint32_t id;
+    struct consensus_node *core; /* NULL while crashed */
+    struct sim_rng rng;
+    struct sim_disk disk;
+    struct sim_sm sm;
+    bool syncing;
+    uint64_t sync_done_at;
+    struct consensus_ready rd;
+    uint32_t pending_ticks;
+    struct sim_sm recv_snap; /* the last snapshot that arrived whole */
+};
+
+struct sim_proposal {
+    uint64_t index;
+    uint64_t payload_hash;
+    uint32_t node;
+    bool pending; /* not yet applied at its index on its node */
+    bool acked;   /* applied there with its payload: the client got "committed" */
+};
+
+struct sim_read {
+    uint64_t ctx;
+    uint64_t floor; /* the read must see at least this index */
+    uint32_t node;
+};
+
+struct sim_world {
+    uint64_t seed;
+    struct sim_rng rng;
+    uint32_t node_count;
+    struct consensus_config cfg;
+    struct sim_node nodes[CONSENSUS_NODES_MAX];
+    struct bus bus;
+    struct sim_checker check;
+    struct sim_trace trace;
+    uint64_t now;
+    uint32_t tick_units;
+    uint32_t sync_delay_max;
+    uint32_t torn_ppm; /* chance a crash tears the unsynced batch instead of dropping it */
+    struct sim_proposal *props;
+    size_t prop_count;
+    size_t prop_cap;
+    struct sim_read *reads;
+    size_t read_count;
+    size_t read_cap;
+    uint64_t read_ctx_next;
+    uint64_t reads_done;
+    uint64_t payload_next;
+    uint64_t core_inputs;
+    bool failed;
+    char failure[256];
+};
+
+/* Builds a world of n nodes with cfg's bounds (id, node_count and rand are set per node). */
+void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
+                    const struct consensus_config *cfg);
+void sim_world_free(struct sim_world *w);
+/* One time unit: deliveries, ticks, syncs, batches, then every check. */
+void sim_world_step(struct sim_world *w);
+void sim_world_run_ticks(struct sim_world *w, uint32_t ticks);
+void sim_world_crash(struct sim_world *w, uint32_t node);
+void sim_world_restart(struct sim_world *w, uint32_t node);
+/* Proposes a fresh payload at node; returns the core's result. */
+int sim_world_propose(struct sim_world *w, uint32_t node, uint64_t *index_out);
+int sim_world_read(struct sim_world *w, uint32_t node);
+void sim_world_compact(struct sim_world *w, uint32_t node);
+/* The leader of the highest term among live nodes, or CONSENSUS_NONE. */
+uint32_t sim_world_leader(const struct sim_world *w);
+/* True if a leader exists and every live node applied exactly its whole log. */
+bool sim_world_converged(const struct sim_world *w);
+void sim_world_fail(struct sim_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the seed, the failure and the trace tail. */
+void sim_world_report(const struct sim_world *w);
+uint64_t sim_payload_hash(const uint8_t *data, uint32_t len);
+
+/* checker hooks, called by the world */
+void sim_check_init(struct sim_checker *c);
+void sim_check_free(struct sim_checker *c);
+void sim_check_committed(struct sim_world *w, uint32_t node, const struct consensus_entry *e);
+void sim_check_applied(struct sim_world *w, uint32_t node);
+void sim_check_before_send(struct sim_world *w, uint32_t node, const struct consensus_msg *m);
+void sim_check_read(struct sim_world *w, uint32_t node, const struct consensus_read_state *r);
+void sim_check_step(struct sim_world *w);
+void sim_check_final(struct sim_world *w);
+
+/* ------------------------------------------------------------- chaos runs */
+
+struct sim_chaos_config {
+    uint32_t nodes;
+    uint32_t chaos_ticks;
+    uint32_t heal_ticks_max;
+    uint32_t failover_ticks_max;
+    bool verbose;
+};
+
+struct sim_chaos_result {
+    bool ok;
+    uint64_t steps;       /* world time units */
+    uint64_t core_inputs; /* ticks, messages, proposals and reads fed to cores */
+    uint64_t committed;
+    uint64_t acked;
+    uint64_t reads;
+    uint32_t heal_ticks;     /* from heal to convergence */
+    uint32_t failover_ticks; /* from the leader's crash to a new leader */
+};
+
+void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes);
+/* Runs one seed; on failure reports (seed, failure, trace) on stderr and returns false. */
+bool sim_chaos_run(uint64_t seed, const struct sim_chaos_config *cfg, struct sim_chaos_result *out);
+
+#endif

@@ -1,0 +1,102 @@
+/* sim_batch.c: handling a ready batch in the order consensus.h prescribes to the server. */
+#include <assert.h>
+
+#include "sim.h"
+
+void sim_batch_begin(struct sim_world *w, uint32_t i);
+void sim_batch_finish(struct sim_world *w, uint32_t i);
+
+static void send(struct sim_world *w, uint32_t i, const struct consensus_msg *m)
+{
+    const struct sim_node *n = &w->nodes[i];
+    const struct sim_sm *snap = NULL;
+    if (m->type == CONSENSUS_MSG_SNAPSHOT) {
+        /* The server would stream its snapshot file: here, the state it holds. */
+        assert(n->disk.snap_index == m->index);
+        snap = &n->disk.snap_sm;
+    }
+    if (w->trace.messages) {
+        char buf[140];
+        consensus_describe_msg(m, buf, sizeof buf);
+        sim_trace_add(&w->trace, w->now, "send %s", buf);
+    }
+    bus_send(&w->bus, &w->rng, w->now, m, snap);
+}
+
+static void trace_role(struct sim_world *w, uint32_t i, const struct consensus_ready *rd)
+{
+    if (!rd->role_changed)
+        return;
+    sim_trace_add(&w->trace, w->now, "node %u is %s in term %llu (leader %d) last %llu commit %llu",
+                  i, consensus_role_name(rd->role), (unsigned long long)rd->term,
+                  rd->leader == CONSENSUS_NONE ? -1 : (int)rd->leader,
+                  (unsigned long long)consensus_last_index(w->nodes[i].core),
+                  (unsigned long long)consensus_commit_index(w->nodes[i].core));
+}
+
+/* Steps 0 and 1: early messages out, then the write (synced later, or now). */
+void sim_batch_begin(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    assert(n->core != NULL && !n->syncing);
+    consensus_ready(n->core, &n->rd);
+    trace_role(w, i, &n->rd);
+    for (size_t k = 0; k < n->rd.msg_count; k++)
+        if (n->rd.msgs[k].send_before_persist)
+            send(w, i, &n->rd.msgs[k]);
+    if (n->rd.snapshot_apply && n->recv_snap.applied != n->rd.snapshot_index)
+        sim_world_fail(w, "node %u told to apply snapshot %llu it never received", i,
+                       (unsigned long long)n->rd.snapshot_index);
+    sim_disk_write(&n->disk, &n->rd, n->rd.snapshot_apply ? &n->recv_snap : NULL);
+    n->syncing = true;
+    n->sync_done_at = w->now + sim_rng_below(&w->rng, w->sync_delay_max + 1);
+    if (n->sync_done_at == w->now)
+        sim_batch_finish(w, i);
+}
+
+static void acknowledge(struct sim_world *w, uint32_t i, const struct consensus_entry *e)
+{
+    for (size_t p = 0; p < w->prop_count; p++) {
+        struct sim_proposal *pr = &w->props[p];
+        if (!pr->pending || pr->node != i || pr->index != e->index)
+            continue;
+        pr->pending = false;
+        pr->acked = pr->payload_hash == sim_payload_hash(e->data, e->len) && e->len > 0;
+        w->check.acked += pr->acked;
+    }
+}
+
+/* Steps 2 to 5: after the sync, acknowledgements out, apply, reads, advance. */
+void sim_batch_finish(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    assert(n->syncing);
+    sim_disk_sync(&n->disk);
+    const struct consensus_ready *rd = &n->rd;
+    for (size_t k = 0; k < rd->msg_count; k++) {
+        if (rd->msgs[k].send_before_persist)
+            continue;
+        sim_check_before_send(w, i, &rd->msgs[k]);
+        send(w, i, &rd->msgs[k]);
+    }
+    if (rd->snapshot_apply) {
+        n->sm = n->recv_snap;
+        sim_check_applied(w, i);
+    }
+    for (size_t k = 0; k < rd->committed_count; k++) {
+        sim_check_committed(w, i, &rd->committed[k]);
+        sim_sm_apply(&n->sm, &rd->committed[k]);
+        acknowledge(w, i, &rd->committed[k]);
+    }
+    if (rd->committed_count > 0)
+        sim_check_applied(w, i);
+    for (size_t k = 0; k < rd->read_count; k++)
+        sim_check_read(w, i, &rd->reads[k]);
+    consensus_advance(n->core, rd);
+    n->syncing = false;
+    while (n->pending_ticks > 0) {
+        n->pending_ticks--;
+        consensus_tick(n->core);
+        w->core_inputs++;
+    }
+}

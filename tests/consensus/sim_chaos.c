@@ -1,0 +1,177 @@
+/* sim_chaos.c: one seeded run: random proposals and faults, then heal, converge, fail over. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->nodes = nodes;
+    cfg->chaos_ticks = 200;
+    cfg->heal_ticks_max = 400;
+    cfg->failover_ticks_max = 200;
+}
+
+static void world_config(struct consensus_config *cfg, struct sim_rng *rng)
+{
+    consensus_config_default(cfg);
+    cfg->election_ticks = 10;
+    cfg->heartbeat_ticks = 2;
+    cfg->inflight_max = 1 + (uint32_t)sim_rng_below(rng, 4);
+    cfg->batch_entries_max = 1 + (uint32_t)sim_rng_below(rng, 8);
+    cfg->batch_bytes_max = 64 + (uint32_t)sim_rng_below(rng, 256);
+    cfg->entry_bytes_max = 64;
+    cfg->uncommitted_bytes_max = 64 * (2 + sim_rng_below(rng, 30));
+    cfg->read_pending_max = 8;
+}
+
+/* One random fault or repair. */
+static void fault(struct sim_world *w)
+{
+    uint32_t n = w->node_count;
+    uint32_t a = (uint32_t)sim_rng_below(&w->rng, n);
+    uint32_t b = (uint32_t)sim_rng_below(&w->rng, n);
+    switch (sim_rng_below(&w->rng, 8)) {
+    case 0:
+        sim_world_crash(w, a);
+        break;
+    case 1:
+    case 2:
+        sim_world_restart(w, a);
+        break;
+    case 3:
+        if (a != b)
+            w->bus.cut[a][b] = true; /* one way */
+        sim_trace_add(&w->trace, w->now, "CUT %u->%u", a, b);
+        break;
+    case 4:
+        bus_isolate(&w->bus, a, n);
+        sim_trace_add(&w->trace, w->now, "ISOLATE %u", a);
+        break;
+    case 5:
+        bus_heal(&w->bus);
+        sim_trace_add(&w->trace, w->now, "HEAL network");
+        break;
+    case 6:
+        sim_world_crash(w, sim_world_leader(w) == CONSENSUS_NONE ? a : sim_world_leader(w));
+        break;
+    default:
+        sim_world_compact(w, a);
+        break;
+    }
+}
+
+static void client_load(struct sim_world *w)
+{
+    uint32_t l = sim_world_leader(w);
+    if (l != CONSENSUS_NONE && sim_rng_chance(&w->rng, 300000))
+        sim_world_propose(w, l, NULL);
+    if (sim_rng_chance(&w->rng, 20000))
+        sim_world_read(w, (uint32_t)sim_rng_below(&w->rng, w->node_count));
+}
+
+static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
+{
+    w->bus.faults = (struct bus_faults){
+        .drop_ppm = (uint32_t)sim_rng_below(&w->rng, 200000),
+        .dup_ppm = (uint32_t)sim_rng_below(&w->rng, 50000),
+        .delay_min = 1,
+        .delay_max = 2 + (uint32_t)sim_rng_below(&w->rng, 20),
+    };
+    uint32_t fault_ppm = 2000 + (uint32_t)sim_rng_below(&w->rng, 8000);
+    uint64_t end = w->now + (uint64_t)cfg->chaos_ticks * w->tick_units;
+    while (w->now < end && !w->failed) {
+        client_load(w);
+        if (sim_rng_chance(&w->rng, fault_ppm))
+            fault(w);
+        sim_world_step(w);
+    }
+}
+
+/* Heal everything; count ticks until a leader serves all nodes a common, applied log. */
+static uint32_t heal(struct sim_world *w, const struct sim_chaos_config *cfg)
+{
+    bus_heal(&w->bus);
+    w->bus.faults.drop_ppm = 0;
+    sim_trace_add(&w->trace, w->now, "HEAL all");
+    for (uint32_t i = 0; i < w->node_count; i++)
+        sim_world_restart(w, i);
+    uint64_t start = w->now;
+    uint64_t limit = start + (uint64_t)cfg->heal_ticks_max * w->tick_units;
+    while (!w->failed && !sim_world_converged(w)) {
+        if (w->now >= limit) {
+            sim_world_fail(w, "no convergence %u ticks after healing", cfg->heal_ticks_max);
+            break;
+        }
+        sim_world_step(w);
+    }
+    return (uint32_t)((w->now - start) / w->tick_units);
+}
+
+/* Crash the leader of a healthy cluster; count ticks until another node leads. */
+static uint32_t failover(struct sim_world *w, const struct sim_chaos_config *cfg)
+{
+    uint32_t old = sim_world_leader(w);
+    if (old == CONSENSUS_NONE || w->node_count < 3)
+        return 0;
+    sim_world_crash(w, old);
+    uint64_t start = w->now;
+    uint64_t limit = start + (uint64_t)cfg->failover_ticks_max * w->tick_units;
+    while (!w->failed && sim_world_leader(w) == CONSENSUS_NONE) {
+        if (w->now >= limit) {
+            sim_world_fail(w, "no leader %u ticks after the leader crashed",
+                           cfg->failover_ticks_max);
+            break;
+        }
+        sim_world_step(w);
+    }
+    uint32_t ticks = (uint32_t)((w->now - start + w->tick_units - 1) / w->tick_units);
+    sim_world_restart(w, old);
+    return ticks;
+}
+
+static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
+                     struct sim_chaos_result *out, bool messages)
+{
+    struct sim_world w;
+    struct sim_rng cfg_rng = {seed ^ 0xA5A5A5A5u};
+    struct consensus_config ccfg;
+    world_config(&ccfg, &cfg_rng);
+    sim_world_init(&w, seed, cfg->nodes, &ccfg);
+    w.trace.messages = messages;
+    w.trace.verbose = cfg->verbose;
+    chaos(&w, cfg);
+    if (!w.failed)
+        out->heal_ticks = heal(&w, cfg);
+    if (!w.failed)
+        out->failover_ticks = failover(&w, cfg);
+    if (!w.failed)
+        sim_world_run_ticks(&w, 50); /* the old leader rejoins */
+    if (!w.failed)
+        sim_check_final(&w);
+    out->ok = !w.failed;
+    out->steps = w.now;
+    out->core_inputs = w.core_inputs;
+    out->committed = w.check.len;
+    out->acked = w.check.acked;
+    out->reads = w.reads_done;
+    if (w.failed && messages)
+        sim_world_report(&w);
+    sim_world_free(&w);
+    return out->ok;
+}
+
+bool sim_chaos_run(uint64_t seed, const struct sim_chaos_config *cfg, struct sim_chaos_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (run_once(seed, cfg, out, cfg->verbose))
+        return true;
+    if (!cfg->verbose) {
+        /* Deterministic: run it again recording every message for the report. */
+        struct sim_chaos_result again;
+        memset(&again, 0, sizeof again);
+        run_once(seed, cfg, &again, true);
+    }
+    return false;
+}

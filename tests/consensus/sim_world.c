@@ -1,0 +1,293 @@
+/* sim_world.c: N cores on the bus with simulated disks: batches, crashes, restarts, time. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+static void start(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    assert(n->core == NULL);
+    assert(!n->disk.pending);
+    struct consensus_config cfg = w->cfg;
+    cfg.id = i;
+    cfg.node_count = w->node_count;
+    cfg.rand_u64 = sim_rng_u64;
+    cfg.rand_ctx = &n->rng;
+    struct consensus_restore r = {
+        .hard_state = n->disk.hs,
+        .snapshot_index = n->disk.snap_index,
+        .snapshot_term = n->disk.snap_term,
+        .entries = n->disk.ents,
+        .entry_count = n->disk.count,
+    };
+    int err = consensus_new(&cfg, &r, &n->core);
+    assert(err == 0);
+    (void)err;
+    n->sm = n->disk.snap_sm;
+    n->syncing = false;
+    n->pending_ticks = 0;
+    memset(&n->recv_snap, 0, sizeof n->recv_snap);
+}
+
+void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
+                    const struct consensus_config *cfg)
+{
+    assert(n >= 1 && n <= CONSENSUS_NODES_MAX);
+    memset(w, 0, sizeof *w);
+    w->seed = seed;
+    w->rng.state = seed;
+    w->node_count = n;
+    w->cfg = *cfg;
+    w->tick_units = 10;
+    w->sync_delay_max = 2;
+    w->torn_ppm = 500000;
+    bus_init(&w->bus);
+    sim_check_init(&w->check);
+    for (uint32_t i = 0; i < n; i++) {
+        struct sim_node *node = &w->nodes[i];
+        node->id = i;
+        node->rng.state = seed * 0x2545F4914F6CDD1Dull + i + 1;
+        sim_disk_init(&node->disk);
+        start(w, i);
+    }
+}
+
+void sim_world_free(struct sim_world *w)
+{
+    for (uint32_t i = 0; i < w->node_count; i++) {
+        consensus_free(w->nodes[i].core);
+        sim_disk_free(&w->nodes[i].disk);
+    }
+    bus_free(&w->bus);
+    sim_check_free(&w->check);
+    free(w->props);
+    free(w->reads);
+    memset(w, 0, sizeof *w);
+}
+
+void sim_world_fail(struct sim_world *w, const char *fmt, ...)
+{
+    if (w->failed)
+        return;
+    w->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->failure, sizeof w->failure, fmt, ap);
+    va_end(ap);
+    sim_trace_add(&w->trace, w->now, "FAIL %s", w->failure);
+}
+
+void sim_world_report(const struct sim_world *w)
+{
+    fprintf(stderr, "consensus sim: seed %llu FAILED at t=%llu: %s\n",
+            (unsigned long long)w->seed, (unsigned long long)w->now, w->failure);
+    fprintf(stderr, "  replay: consensus_sim --seed %llu --nodes %u --verbose\n",
+            (unsigned long long)w->seed, w->node_count);
+    sim_trace_dump(&w->trace, SIM_TRACE_MAX);
+}
+
+void sim_world_crash(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (n->core == NULL)
+        return;
+    size_t records = sim_disk_pending_records(&n->disk);
+    size_t keep = 0;
+    if (records > 0 && sim_rng_chance(&w->rng, w->torn_ppm))
+        keep = (size_t)sim_rng_below(&w->rng, records + 1);
+    sim_trace_add(&w->trace, w->now, "node %u CRASH (unsynced records kept %zu of %zu)", i,
+                  keep, records);
+    sim_disk_crash(&n->disk, keep);
+    consensus_free(n->core);
+    n->core = NULL;
+    n->syncing = false;
+    for (size_t p = 0; p < w->prop_count; p++)
+        if (w->props[p].node == i)
+            w->props[p].pending = false; /* its client connection is gone */
+}
+
+void sim_world_restart(struct sim_world *w, uint32_t i)
+{
+    if (w->nodes[i].core != NULL)
+        return;
+    start(w, i);
+    sim_trace_add(&w->trace, w->now, "node %u RESTART term %llu log %llu..%llu", i,
+                  (unsigned long long)consensus_term(w->nodes[i].core),
+                  (unsigned long long)consensus_first_index(w->nodes[i].core),
+                  (unsigned long long)consensus_last_index(w->nodes[i].core));
+}
+
+static void trace_msg(struct sim_world *w, const char *what, const struct consensus_msg *m)
+{
+    if (!w->trace.messages)
+        return;
+    char buf[140];
+    consensus_describe_msg(m, buf, sizeof buf);
+    sim_trace_add(&w->trace, w->now, "%s %s", what, buf);
+}
+
+static void deliver(struct sim_world *w, struct bus_msg *bm)
+{
+    struct sim_node *n = &w->nodes[bm->m.to];
+    if (n->core == NULL) {
+        bus_msg_free(bm);
+        return;
+    }
+    if (n->syncing) {
+        bus_push_back(&w->bus, bm, n->sync_done_at);
+        return;
+    }
+    if (bm->m.type == CONSENSUS_MSG_SNAPSHOT)
+        n->recv_snap = bm->snap; /* every chunk arrived: the server hands it to the core */
+    trace_msg(w, "recv", &bm->m);
+    int err = consensus_step(n->core, &bm->m);
+    w->core_inputs++;
+    if (err != 0)
+        sim_world_fail(w, "node %u refused a peer message: %s", n->id, consensus_strerror(err));
+    bus_msg_free(bm);
+}
+
+void sim_batch_begin(struct sim_world *w, uint32_t i);
+void sim_batch_finish(struct sim_world *w, uint32_t i);
+
+static void tick(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (n->core == NULL)
+        return;
+    if (n->syncing) {
+        n->pending_ticks++;
+        return;
+    }
+    consensus_tick(n->core);
+    w->core_inputs++;
+}
+
+void sim_world_step(struct sim_world *w)
+{
+    w->now++;
+    for (uint32_t i = 0; i < w->node_count; i++)
+        if (w->nodes[i].core != NULL && w->nodes[i].syncing && w->nodes[i].sync_done_at <= w->now)
+            sim_batch_finish(w, i);
+    struct bus_msg bm;
+    while (bus_pop_due(&w->bus, w->now, &bm))
+        deliver(w, &bm);
+    /* Nodes tick at staggered offsets within each tick period. */
+    for (uint32_t i = 0; i < w->node_count; i++)
+        if ((w->now + i * 3) % w->tick_units == 0)
+            tick(w, i);
+    for (uint32_t i = 0; i < w->node_count; i++) {
+        struct sim_node *n = &w->nodes[i];
+        while (n->core != NULL && !n->syncing && consensus_has_ready(n->core))
+            sim_batch_begin(w, i);
+    }
+    sim_check_step(w);
+}
+
+void sim_world_run_ticks(struct sim_world *w, uint32_t ticks)
+{
+    for (uint64_t end = w->now + (uint64_t)ticks * w->tick_units; w->now < end && !w->failed;)
+        sim_world_step(w);
+}
+
+int sim_world_propose(struct sim_world *w, uint32_t i, uint64_t *index_out)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (n->core == NULL || n->syncing)
+        return CONSENSUS_ERR_NOT_LEADER;
+    uint8_t payload[24];
+    uint64_t id = ++w->payload_next;
+    for (size_t k = 0; k < sizeof payload; k++)
+        payload[k] = (uint8_t)(k < 8 ? id >> (8 * k) : sim_rng_next(&w->rng));
+    uint64_t index = 0;
+    int err = consensus_propose(n->core, payload, sizeof payload, &index);
+    w->core_inputs++;
+    if (err != 0)
+        return err;
+    if (w->prop_count == w->prop_cap) {
+        w->prop_cap = w->prop_cap ? w->prop_cap * 2 : 256;
+        w->props = realloc(w->props, w->prop_cap * sizeof *w->props);
+        assert(w->props != NULL);
+    }
+    w->props[w->prop_count++] = (struct sim_proposal){
+        .index = index, .payload_hash = sim_payload_hash(payload, sizeof payload),
+        .node = i, .pending = true};
+    if (index_out != NULL)
+        *index_out = index;
+    return 0;
+}
+
+int sim_world_read(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (n->core == NULL || n->syncing)
+        return CONSENSUS_ERR_NO_LEADER;
+    uint64_t floor = w->check.len;
+    for (uint32_t k = 0; k < w->node_count; k++)
+        if (w->nodes[k].core != NULL && consensus_commit_index(w->nodes[k].core) > floor)
+            floor = consensus_commit_index(w->nodes[k].core);
+    uint64_t ctx = ++w->read_ctx_next;
+    int err = consensus_read_index(n->core, ctx);
+    w->core_inputs++;
+    if (err != 0)
+        return err;
+    if (w->read_count == w->read_cap) {
+        w->read_cap = w->read_cap ? w->read_cap * 2 : 64;
+        w->reads = realloc(w->reads, w->read_cap * sizeof *w->reads);
+        assert(w->reads != NULL);
+    }
+    w->reads[w->read_count++] = (struct sim_read){.ctx = ctx, .floor = floor, .node = i};
+    return 0;
+}
+
+void sim_world_compact(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (n->core == NULL || n->syncing || n->sm.applied <= n->disk.snap_index)
+        return;
+    uint64_t index = n->sm.applied;
+    uint64_t term = consensus_term_at(n->core, index);
+    assert(term != 0);
+    sim_disk_compact(&n->disk, index, term, &n->sm);
+    int err = consensus_compact(n->core, index, term);
+    if (err != 0)
+        sim_world_fail(w, "node %u compact at %llu: %s", i, (unsigned long long)index,
+                       consensus_strerror(err));
+    sim_trace_add(&w->trace, w->now, "node %u COMPACT at %llu/%llu", i,
+                  (unsigned long long)index, (unsigned long long)term);
+}
+
+uint32_t sim_world_leader(const struct sim_world *w)
+{
+    uint32_t leader = CONSENSUS_NONE;
+    uint64_t term = 0;
+    for (uint32_t i = 0; i < w->node_count; i++) {
+        const struct consensus_node *c = w->nodes[i].core;
+        if (c != NULL && consensus_role(c) == CONSENSUS_LEADER && consensus_term(c) >= term) {
+            leader = i;
+            term = consensus_term(c);
+        }
+    }
+    return leader;
+}
+
+bool sim_world_converged(const struct sim_world *w)
+{
+    uint32_t l = sim_world_leader(w);
+    if (l == CONSENSUS_NONE)
+        return false;
+    const struct consensus_node *lc = w->nodes[l].core;
+    uint64_t last = consensus_last_index(lc);
+    if (consensus_commit_index(lc) != last || consensus_term_at(lc, last) != consensus_term(lc))
+        return false;
+    for (uint32_t i = 0; i < w->node_count; i++) {
+        const struct sim_node *n = &w->nodes[i];
+        if (n->core == NULL || n->syncing || n->sm.applied != last ||
+            consensus_last_index(n->core) != last || consensus_term(n->core) != consensus_term(lc))
+            return false;
+    }
+    return true;
+}
