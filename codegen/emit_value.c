@@ -131,8 +131,11 @@ const char *literal(const type *t, const value *v)
     case TK_I16:
     case TK_I32:
         return v->i == INT32_MIN ? "INT32_MIN" : fmt("%" PRId64, v->i);
-    case TK_DOUBLE:
-        return fmt("%.17g", v->d);
+    case TK_DOUBLE: {
+        /* Keep it a double literal in C: 2 would otherwise be an int. */
+        const char *text = fmt("%.17g", v->d);
+        return strpbrk(text, ".eEni") != NULL ? text : fmt("%s.0", text);
+    }
     case TK_STRING:
     case TK_BINARY:
         return string_literal(v->s, v->s_len);

@@ -83,6 +83,7 @@ Test(codegen_everything, defaults_and_constants)
     cr_assert_eq(SAME_ANSWER, 42);
     cr_assert_eq(BIG, 0x7fffffffffffLL);
     cr_assert_eq(HALF, 0.5);
+    cr_assert_eq(TWO / 4, 0.5); /* a double, not an int */
     cr_assert_str_eq(GREETING, "hello \"world\"\n");
     cr_assert(YES);
     cr_assert_eq(SMALL, -8);

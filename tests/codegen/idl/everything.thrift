@@ -8,6 +8,7 @@ include "shared.thrift"
 const i32 ANSWER = 42
 const i64 BIG = 0x7fffffffffff
 const double HALF = 0.5
+const double TWO = 2
 const string GREETING = "hello \"world\"\n"
 const bool YES = true
 const i8 SMALL = -8
