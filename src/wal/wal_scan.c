@@ -94,6 +94,12 @@ int wal_scan_segment(struct wal *w, const char *name, const uint8_t *data, size_
             next++;
             continue;
         }
+        /* A whole, checksummed record above the limit is data, not a tear: the limit shrank. */
+        if (d == WAL_DECODE_BAD_LENGTH &&
+            wal_record_decode(data + off, size - off, WAL_RECORD_PAYLOAD_LIMIT, &v) == WAL_DECODE_OK)
+            return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": record of %" PRIu32
+                            " bytes above record_payload_max %" PRIu32 " (was the limit lowered?)",
+                            w->dir, name, off, v.len, payload_max);
         if (!is_last)
             return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": %s (index %" PRIu64
                             ") in a segment that is not the last", w->dir, name, off,

@@ -1,6 +1,7 @@
 /* test_wal.c: every WAL operation, and that a reopen keeps what it did. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "wal.h"
@@ -339,4 +340,44 @@ Test(wal, config_and_policy_names)
     cr_assert(strstr(err.text, "No such file") != NULL, "errno detail kept: %s", err.text);
     cr_assert_str_eq(wal_strerror(WAL_ERR_CORRUPT), "corrupt data on disk");
     cr_assert_str_eq(wal_strerror(0), "ok");
+}
+
+struct sync_thread_arg {
+    struct wal_sync_job *job;
+    int result;
+};
+
+static void *sync_thread(void *p)
+{
+    struct sync_thread_arg *a = p;
+    a->result = wal_sync_run(a->job);
+    return NULL;
+}
+
+Test(wal, sync_job_runs_on_another_thread_while_the_owner_appends)
+{
+    char *dir = wt_tmpdir();
+    struct wal *w = wt_open(dir, WAL_FSYNC_ALWAYS, 4096);
+    uint64_t next = 1;
+    for (int round = 0; round < 20; round++) {
+        wt_append_range(w, next, next + 4, 3);
+        next += 5;
+        struct wal_sync_job job;
+        cr_assert_eq(wal_sync_begin(w, &job), 0);
+        struct sync_thread_arg arg = {.job = &job};
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, sync_thread, &arg), 0);
+        wt_append_range(w, next, next + 9, 3); /* rolls segments meanwhile, too */
+        next += 10;
+        cr_assert_eq(pthread_join(t, NULL), 0);
+        cr_assert_eq(wal_sync_end(w, &job, arg.result), 0, "%s", wal_last_error(w));
+        cr_assert_geq(wal_durable_index(w), job.index);
+    }
+    cr_assert_eq(wal_sync(w), 0);
+    cr_assert_eq(wal_durable_index(w), next - 1);
+    wal_close(w);
+    w = wt_open(dir, WAL_FSYNC_ALWAYS, 4096);
+    wt_check_range(w, 1, next - 1, 3);
+    wal_close(w);
+    wt_rmdir(dir);
 }

@@ -334,3 +334,22 @@ Test(wal_recovery, a_cut_tail_is_reported_with_file_and_offset, .init = redirect
     free(data);
     wt_rmdir(dir);
 }
+
+Test(wal_recovery, a_record_above_a_lowered_limit_is_refused_not_cut)
+{
+    char *dir = wt_tmpdir();
+    struct wal *w = wt_open(dir, WAL_FSYNC_NEVER, seg_size);
+    uint8_t big[2000] = {0};
+    cr_assert_eq(wal_append(w, 1, 1, big, sizeof big), 0);
+    wal_close(w);
+    struct wal_config cfg;
+    wal_config_default(&cfg, dir);
+    cfg.record_payload_max = 1000;
+    struct wal_errmsg err;
+    cr_assert_eq(wal_open(&cfg, &w, &err), WAL_ERR_CORRUPT);
+    cr_assert(strstr(err.text, "above record_payload_max 1000") != NULL, "%s", err.text);
+    w = wt_open(dir, WAL_FSYNC_NEVER, seg_size);
+    cr_assert_eq(wal_last_index(w), 1, "the record is still there");
+    wal_close(w);
+    wt_rmdir(dir);
+}
