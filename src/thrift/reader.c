@@ -18,7 +18,7 @@ void tp_reader_init(tp_reader *r, const void *data, size_t len, const tp_limits 
 {
     assert(data != NULL || len == 0);
     r->pos = data;
-    r->end = r->pos + len;
+    r->end = len > 0 ? r->pos + len : r->pos; /* no arithmetic on a NULL pointer */
     r->limits = limits != NULL ? limits : &tp_limits_default;
     r->depth = 0;
 }

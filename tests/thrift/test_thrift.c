@@ -50,6 +50,18 @@ Test(thrift, scalars_round_trip_big_endian)
     cr_assert_eq(tp_read_byte(&r, &i8), TP_ERR_TRUNCATED);
 }
 
+Test(thrift, empty_input_is_truncated)
+{
+    tp_reader r;
+    tp_reader_init(&r, NULL, 0, NULL);
+    uint8_t type;
+    int16_t id;
+    cr_assert_eq(tp_read_field_begin(&r, &type, &id), TP_ERR_TRUNCATED);
+    cr_assert_eq(tp_skip(&r, TP_T_STRUCT), TP_ERR_TRUNCATED);
+    tp_message m;
+    cr_assert_eq(tp_read_message_begin(&r, &m), TP_ERR_TRUNCATED);
+}
+
 Test(thrift, bytes_round_trip_and_nul_terminated)
 {
     tp_write_binary(&out, "hello", 5);
