@@ -1,0 +1,67 @@
+/* kvctl.h: what the kvctl command-line client's files share. */
+#ifndef KVCTL_H
+#define KVCTL_H
+
+#include "kvstore.h"
+#include "net_client.h"
+#include "thrift.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum kvctl_exit { KVCTL_OK = 0, KVCTL_NOT_FOUND = 1, KVCTL_USAGE = 2, KVCTL_SERVER = 3 };
+
+#define KVCTL_TIMEOUT_MS 10000
+#define KVCTL_LINE_MAX 65536
+
+struct kvctl {
+    const char *endpoints;    /* HOST:PORT[,HOST:PORT...] */
+    bool hex;                 /* keys and values in and out as hex */
+    bool json;
+    bool framed;
+    struct net_client client;
+    bool connected;
+    int32_t seqid;
+    tp_buf out;
+};
+
+/* Connects to the first endpoint that answers; KVCTL_OK or KVCTL_SERVER (message printed). */
+int kvctl_connect(struct kvctl *k);
+/* Sends the encoded call in k->out and points r at the reply; KVCTL_SERVER on failure. */
+int kvctl_roundtrip(struct kvctl *k, tp_reader *r);
+/* Prints the one-line error for a failed call and returns KVCTL_SERVER. */
+int kvctl_call_failed(const char *method, int rc, const tp_app_exception *ax);
+
+/* Parses a key or value argument (text, or hex with --hex); KVCTL_USAGE when bad hex. */
+int kvctl_parse_bytes(const struct kvctl *k, const char *text, tp_bytes *out);
+/* Prints bytes as text (escaped when not printable), hex, or a JSON string. */
+void kvctl_print_bytes(const struct kvctl *k, FILE *f, const tp_bytes *b);
+/* A server response's error, printed as one line; returns KVCTL_SERVER. */
+int kvctl_server_error(const char *what, bool has_error, const tp_bytes *error,
+                       bool has_code, int code);
+
+int kvctl_txn(struct kvctl *k, FILE *in);
+
+/* One blocking call: encode with method_send, round-trip, decode with method_recv; the
+   outcome (KVCTL_OK or KVCTL_SERVER, message printed) lands in rc. */
+#define KVCTL_CALL(rc, k, method, req, result)                                           \
+    do {                                                                                 \
+        (rc) = KVCTL_OK;                                                                 \
+        tp_buf_reset(&(k)->out);                                                         \
+        int32_t seq_ = ++(k)->seqid;                                                     \
+        if (TransactionalKV_##method##_send(&(k)->out, seq_, (req)) != 0)                \
+            (rc) = kvctl_call_failed(#method, TP_ERR_NOMEM, NULL);                       \
+        tp_reader r_;                                                                    \
+        if ((rc) == KVCTL_OK)                                                            \
+            (rc) = kvctl_roundtrip((k), &r_);                                            \
+        if ((rc) == KVCTL_OK) {                                                          \
+            tp_app_exception ax_;                                                        \
+            tp_app_exception_init(&ax_);                                                 \
+            int e_ = TransactionalKV_##method##_recv(&r_, seq_, (result), &ax_);         \
+            if (e_ != 0)                                                                 \
+                (rc) = kvctl_call_failed(#method, e_, &ax_);                             \
+            tp_app_exception_free(&ax_);                                                 \
+        }                                                                                \
+    } while (0)
+
+#endif

@@ -1,0 +1,222 @@
+/* kvctl_cmds.c: kvctl's one-shot commands: ping, get, set, del, range, version, status. */
+#include "kvctl_cmds.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int kvctl_cmd_ping(struct kvctl *k, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    PingRequest q;
+    PingRequest_init(&q);
+    TransactionalKV_ping_result res;
+    TransactionalKV_ping_result_init(&res);
+    int rc;
+    KVCTL_CALL(rc, k, ping, &q, &res);
+    if (rc == KVCTL_OK) {
+        const PingResponse *p = &res.success;
+        const char *node = p->has_node_id && p->node_id.data ? (const char *)p->node_id.data : "?";
+        if (k->json)
+            printf("{\"message\": \"%s\", \"node_id\": \"%s\", \"timestamp_us\": %lld}\n",
+                   p->message.data ? (const char *)p->message.data : "", node,
+                   (long long)p->timestamp_us);
+        else
+            printf("%s from %s\n", p->message.data ? (const char *)p->message.data : "", node);
+    }
+    TransactionalKV_ping_result_free(&res);
+    return rc;
+}
+
+int kvctl_cmd_get(struct kvctl *k, int argc, char **argv)
+{
+    GetRequest q;
+    GetRequest_init(&q);
+    int rc = argc == 1 ? kvctl_parse_bytes(k, argv[0], &q.key) : KVCTL_USAGE;
+    TransactionalKV_get_result res;
+    TransactionalKV_get_result_init(&res);
+    if (rc == KVCTL_OK)
+        KVCTL_CALL(rc, k, get, &q, &res);
+    const GetResponse *g = &res.success;
+    if (rc == KVCTL_OK && !g->success)
+        rc = kvctl_server_error("get", g->has_error, &g->error, g->has_error_code, g->error_code);
+    else if (rc == KVCTL_OK && !g->found) {
+        if (k->json)
+            printf("{\"found\": false, \"version\": %lld}\n", (long long)g->version);
+        else
+            fprintf(stderr, "kvctl: key not found\n");
+        rc = KVCTL_NOT_FOUND;
+    } else if (rc == KVCTL_OK) {
+        if (k->json) {
+            printf("{\"found\": true, \"value\": ");
+            kvctl_print_bytes(k, stdout, &g->value);
+            printf(", \"version\": %lld}\n", (long long)g->version);
+        } else {
+            kvctl_print_bytes(k, stdout, &g->value);
+            putchar('\n');
+        }
+    }
+    TransactionalKV_get_result_free(&res);
+    GetRequest_free(&q);
+    return rc;
+}
+
+static void print_written(const struct kvctl *k, int64_t version, int found)
+{
+    if (k->json)
+        printf("{\"version\": %lld%s}\n", (long long)version,
+               found < 0 ? "" : found ? ", \"found\": true" : ", \"found\": false");
+    else
+        printf("OK version %lld\n", (long long)version);
+}
+
+int kvctl_cmd_set(struct kvctl *k, int argc, char **argv)
+{
+    SetRequest q;
+    SetRequest_init(&q);
+    int rc = argc == 2 ? kvctl_parse_bytes(k, argv[0], &q.key) : KVCTL_USAGE;
+    if (rc == KVCTL_OK)
+        rc = kvctl_parse_bytes(k, argv[1], &q.value);
+    TransactionalKV_setKey_result res;
+    TransactionalKV_setKey_result_init(&res);
+    if (rc == KVCTL_OK)
+        KVCTL_CALL(rc, k, setKey, &q, &res);
+    const SetResponse *s = &res.success;
+    if (rc == KVCTL_OK && !s->success)
+        rc = kvctl_server_error("set", s->has_error, &s->error, s->has_error_code, s->error_code);
+    else if (rc == KVCTL_OK)
+        print_written(k, s->version, -1);
+    TransactionalKV_setKey_result_free(&res);
+    SetRequest_free(&q);
+    return rc;
+}
+
+int kvctl_cmd_del(struct kvctl *k, int argc, char **argv)
+{
+    DeleteRequest q;
+    DeleteRequest_init(&q);
+    int rc = argc == 1 ? kvctl_parse_bytes(k, argv[0], &q.key) : KVCTL_USAGE;
+    TransactionalKV_deleteKey_result res;
+    TransactionalKV_deleteKey_result_init(&res);
+    if (rc == KVCTL_OK)
+        KVCTL_CALL(rc, k, deleteKey, &q, &res);
+    const DeleteResponse *d = &res.success;
+    if (rc == KVCTL_OK && !d->success)
+        rc = kvctl_server_error("del", d->has_error, &d->error, d->has_error_code, d->error_code);
+    else if (rc == KVCTL_OK) {
+        print_written(k, d->version, d->found);
+        if (!d->found) {
+            if (!k->json)
+                fprintf(stderr, "kvctl: key not found\n");
+            rc = KVCTL_NOT_FOUND;
+        }
+    }
+    TransactionalKV_deleteKey_result_free(&res);
+    DeleteRequest_free(&q);
+    return rc;
+}
+
+static void print_range(const struct kvctl *k, const GetRangeResponse *g)
+{
+    if (k->json)
+        printf("{\"version\": %lld, \"has_more\": %s, \"key_values\": [", (long long)g->version,
+               g->has_more ? "true" : "false");
+    for (uint32_t i = 0; i < g->key_values.count; i++) {
+        const KeyValue *kv = &g->key_values.items[i];
+        if (k->json)
+            printf("%s{\"key\": ", i ? ", " : "");
+        kvctl_print_bytes(k, stdout, &kv->key);
+        printf(k->json ? ", \"value\": " : "\t");
+        kvctl_print_bytes(k, stdout, &kv->value);
+        printf(k->json ? "}" : "\n");
+    }
+    if (k->json)
+        printf("]}\n");
+}
+
+int kvctl_cmd_range(struct kvctl *k, int argc, char **argv)
+{
+    GetRangeRequest q;
+    GetRangeRequest_init(&q);
+    int rc = KVCTL_OK, pos = 0;
+    for (int i = 0; i < argc && rc == KVCTL_OK; i++) {
+        char *end;
+        if (strcmp(argv[i], "--reverse") == 0)
+            q.has_reverse = q.reverse = true;
+        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            long n = strtol(argv[++i], &end, 10);
+            rc = *end || n < 0 || n > INT32_MAX ? KVCTL_USAGE : KVCTL_OK;
+            q.has_limit = true;
+            q.limit = (int32_t)n;
+        } else if (pos == 0 && ++pos)
+            rc = kvctl_parse_bytes(k, argv[i], &q.begin_key);
+        else if (pos == 1 && ++pos) {
+            q.has_end_key = argv[i][0] != '\0';   /* "" reads to the end of the key space */
+            rc = q.has_end_key ? kvctl_parse_bytes(k, argv[i], &q.end_key) : KVCTL_OK;
+        } else
+            rc = KVCTL_USAGE;
+    }
+    if (pos != 2)
+        rc = KVCTL_USAGE;
+    TransactionalKV_getRange_result res;
+    TransactionalKV_getRange_result_init(&res);
+    if (rc == KVCTL_OK)
+        KVCTL_CALL(rc, k, getRange, &q, &res);
+    const GetRangeResponse *g = &res.success;
+    if (rc == KVCTL_OK && !g->success)
+        rc = kvctl_server_error("range", g->has_error, &g->error, g->has_error_code, g->error_code);
+    else if (rc == KVCTL_OK)
+        print_range(k, g);
+    TransactionalKV_getRange_result_free(&res);
+    GetRangeRequest_free(&q);
+    return rc;
+}
+
+int kvctl_cmd_version(struct kvctl *k, int argc, char **argv)
+{
+    (void)argv;
+    GetReadVersionRequest q;
+    GetReadVersionRequest_init(&q);
+    TransactionalKV_getReadVersion_result res;
+    TransactionalKV_getReadVersion_result_init(&res);
+    int rc = argc == 0 ? KVCTL_OK : KVCTL_USAGE;
+    if (rc == KVCTL_OK)
+        KVCTL_CALL(rc, k, getReadVersion, &q, &res);
+    const GetReadVersionResponse *g = &res.success;
+    if (rc == KVCTL_OK && !g->success)
+        rc = kvctl_server_error("version", g->has_error, &g->error, g->has_error_code,
+                                g->error_code);
+    else if (rc == KVCTL_OK)
+        printf(k->json ? "{\"version\": %lld}\n" : "%lld\n", (long long)g->version);
+    TransactionalKV_getReadVersion_result_free(&res);
+    return rc;
+}
+
+int kvctl_cmd_status(struct kvctl *k, int argc, char **argv)
+{
+    (void)argv;
+    GetNodeInfoRequest q;
+    GetNodeInfoRequest_init(&q);
+    TransactionalKV_getNodeInfo_result res;
+    TransactionalKV_getNodeInfo_result_init(&res);
+    int rc = argc == 0 ? KVCTL_OK : KVCTL_USAGE;
+    if (rc == KVCTL_OK)
+        KVCTL_CALL(rc, k, getNodeInfo, &q, &res);
+    const NodeInfo *n = &res.success;
+#define S(b) ((b).data ? (const char *)(b).data : "")
+    if (rc == KVCTL_OK && !n->success)
+        rc = kvctl_server_error("status", n->has_error, &n->error, n->has_error_code, n->error_code);
+    else if (rc == KVCTL_OK)
+        printf(k->json ? "{\"node_id\": \"%s\", \"version\": \"%s\", \"mode\": \"%s\", "
+                         "\"role\": \"%s\", \"applied_index\": %lld, \"keys\": %lld, "
+                         "\"memory_bytes\": %lld, \"uptime_ms\": %lld, \"digest\": \"%s\"}\n"
+                       : "node %s\nversion %s\nmode %s\nrole %s\napplied_index %lld\nkeys %lld\n"
+                         "memory_bytes %lld\nuptime_ms %lld\ndigest %s\n",
+               S(n->node_id), S(n->version), S(n->mode),
+               NodeRole_name(n->status.role) ? NodeRole_name(n->status.role) : "?",
+               (long long)n->status.applied_index, (long long)n->keys,
+               (long long)n->memory_bytes, (long long)n->uptime_ms, S(n->status.state_digest));
+#undef S
+    TransactionalKV_getNodeInfo_result_free(&res);
+    return rc;
+}
