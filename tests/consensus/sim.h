@@ -66,6 +66,8 @@ size_t sim_disk_pending_records(const struct sim_disk *d);
 uint64_t sim_disk_last_index(const struct sim_disk *d);
 /* True if index is covered: by the snapshot, or by an entry of that term. */
 bool sim_disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term);
+/* Named tests: replaces the synced state with a log of the given terms (index 1..n). */
+void sim_disk_load(struct sim_disk *d, uint64_t term, const uint64_t *terms, size_t n);
 void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const struct sim_sm *sm);
 
 /* ------------------------------------------------------------------- the bus */
@@ -200,6 +202,11 @@ struct sim_world {
     uint64_t reads_done;
     uint64_t payload_next;
     uint64_t core_inputs;
+    bool no_tick[CONSENSUS_NODES_MAX];           /* named tests: this node's clock stops */
+    uint64_t delivered[CONSENSUS_MSG_TYPE_COUNT]; /* by message type */
+    uint64_t rejects[CONSENSUS_NODES_MAX];        /* APPEND_RESP rejections, by sender */
+    struct consensus_read_state answered[64];     /* the latest read states, any node */
+    uint32_t answered_count;
     bool failed;
     char failure[256];
 };

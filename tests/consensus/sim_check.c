@@ -102,6 +102,7 @@ void sim_check_before_send(struct sim_world *w, uint32_t node, const struct cons
 
 void sim_check_read(struct sim_world *w, uint32_t node, const struct consensus_read_state *r)
 {
+    w->answered[w->answered_count++ % 64] = *r;
     for (size_t i = 0; i < w->read_count; i++) {
         struct sim_read *rd = &w->reads[i];
         if (rd->ctx != r->ctx)

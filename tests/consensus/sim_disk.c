@@ -145,3 +145,18 @@ void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const s
     d->snap_term = term;
     d->snap_sm = *sm;
 }
+
+void sim_disk_load(struct sim_disk *d, uint64_t term, const uint64_t *terms, size_t n)
+{
+    sim_disk_free(d);
+    sim_disk_init(d);
+    d->hs.term = term;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t payload[16] = {(uint8_t)(i + 1), (uint8_t)terms[i], 0xF7};
+        struct consensus_entry e = {.index = i + 1, .term = terms[i], .len = sizeof payload,
+                                    .data = malloc(sizeof payload)};
+        assert(e.data != NULL);
+        memcpy(e.data, payload, sizeof payload);
+        append(d, &e);
+    }
+}

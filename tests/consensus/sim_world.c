@@ -143,6 +143,9 @@ static void deliver(struct sim_world *w, struct bus_msg *bm)
     if (bm->m.type == CONSENSUS_MSG_SNAPSHOT)
         n->recv_snap = bm->snap; /* every chunk arrived: the server hands it to the core */
     trace_msg(w, "recv", &bm->m);
+    w->delivered[bm->m.type]++;
+    if (bm->m.type == CONSENSUS_MSG_APPEND_RESP && !bm->m.success)
+        w->rejects[bm->m.from]++;
     int err = consensus_step(n->core, &bm->m);
     w->core_inputs++;
     if (err != 0)
@@ -177,7 +180,7 @@ void sim_world_step(struct sim_world *w)
         deliver(w, &bm);
     /* Nodes tick at staggered offsets within each tick period. */
     for (uint32_t i = 0; i < w->node_count; i++)
-        if ((w->now + i * 3) % w->tick_units == 0)
+        if ((w->now + i * 3) % w->tick_units == 0 && !w->no_tick[i])
             tick(w, i);
     for (uint32_t i = 0; i < w->node_count; i++) {
         struct sim_node *n = &w->nodes[i];
