@@ -6,24 +6,27 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Small enough that a call would cost more than the body: always inline. */
+#define TP_INLINE static inline __attribute__((always_inline))
+
 /* ---------------------------------------------------------------- writers
  * Writers return nothing: a failed allocation sets b->failed, later writes do nothing, and
  * the caller checks b->failed once at the end (generated *_write functions do). */
 
-static inline bool tp_buf_reserve(tp_buf *b, size_t need)
+TP_INLINE bool tp_buf_reserve(tp_buf *b, size_t need)
 {
     if (b->cap - b->len >= need)
         return !b->failed;
     return tp_buf_grow(b, need);
 }
 
-static inline void tp_put_u16_(uint8_t *p, uint16_t v)
+TP_INLINE void tp_put_u16_(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
 
-static inline void tp_put_u32_(uint8_t *p, uint32_t v)
+TP_INLINE void tp_put_u32_(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);
@@ -31,22 +34,22 @@ static inline void tp_put_u32_(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-static inline void tp_put_u64_(uint8_t *p, uint64_t v)
+TP_INLINE void tp_put_u64_(uint8_t *p, uint64_t v)
 {
     tp_put_u32_(p, (uint32_t)(v >> 32));
     tp_put_u32_(p + 4, (uint32_t)v);
 }
 
-static inline void tp_write_byte(tp_buf *b, int8_t v)
+TP_INLINE void tp_write_byte(tp_buf *b, int8_t v)
 {
     if (!tp_buf_reserve(b, 1))
         return;
     b->data[b->len++] = (uint8_t)v;
 }
 
-static inline void tp_write_bool(tp_buf *b, bool v) { tp_write_byte(b, v ? 1 : 0); }
+TP_INLINE void tp_write_bool(tp_buf *b, bool v) { tp_write_byte(b, v ? 1 : 0); }
 
-static inline void tp_write_i16(tp_buf *b, int16_t v)
+TP_INLINE void tp_write_i16(tp_buf *b, int16_t v)
 {
     if (!tp_buf_reserve(b, 2))
         return;
@@ -54,7 +57,7 @@ static inline void tp_write_i16(tp_buf *b, int16_t v)
     b->len += 2;
 }
 
-static inline void tp_write_i32(tp_buf *b, int32_t v)
+TP_INLINE void tp_write_i32(tp_buf *b, int32_t v)
 {
     if (!tp_buf_reserve(b, 4))
         return;
@@ -62,7 +65,7 @@ static inline void tp_write_i32(tp_buf *b, int32_t v)
     b->len += 4;
 }
 
-static inline void tp_write_i64(tp_buf *b, int64_t v)
+TP_INLINE void tp_write_i64(tp_buf *b, int64_t v)
 {
     if (!tp_buf_reserve(b, 8))
         return;
@@ -70,14 +73,14 @@ static inline void tp_write_i64(tp_buf *b, int64_t v)
     b->len += 8;
 }
 
-static inline void tp_write_double(tp_buf *b, double v)
+TP_INLINE void tp_write_double(tp_buf *b, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     tp_write_i64(b, (int64_t)bits);
 }
 
-static inline void tp_write_binary(tp_buf *b, const void *data, uint32_t len)
+TP_INLINE void tp_write_binary(tp_buf *b, const void *data, uint32_t len)
 {
     assert(len <= INT32_MAX);
     if (!tp_buf_reserve(b, 4 + (size_t)len))
@@ -88,12 +91,12 @@ static inline void tp_write_binary(tp_buf *b, const void *data, uint32_t len)
     b->len += 4 + (size_t)len;
 }
 
-static inline void tp_write_bytes(tp_buf *b, const tp_bytes *v)
+TP_INLINE void tp_write_bytes(tp_buf *b, const tp_bytes *v)
 {
     tp_write_binary(b, v->data, v->len);
 }
 
-static inline void tp_write_field_begin(tp_buf *b, uint8_t type, int16_t id)
+TP_INLINE void tp_write_field_begin(tp_buf *b, uint8_t type, int16_t id)
 {
     if (!tp_buf_reserve(b, 3))
         return;
@@ -102,10 +105,10 @@ static inline void tp_write_field_begin(tp_buf *b, uint8_t type, int16_t id)
     b->len += 3;
 }
 
-static inline void tp_write_field_stop(tp_buf *b) { tp_write_byte(b, TP_T_STOP); }
+TP_INLINE void tp_write_field_stop(tp_buf *b) { tp_write_byte(b, TP_T_STOP); }
 
 /* Lists and sets share one header: element type, then count. */
-static inline void tp_write_list_begin(tp_buf *b, uint8_t elem_type, uint32_t count)
+TP_INLINE void tp_write_list_begin(tp_buf *b, uint8_t elem_type, uint32_t count)
 {
     assert(count <= INT32_MAX);
     if (!tp_buf_reserve(b, 5))
@@ -115,7 +118,7 @@ static inline void tp_write_list_begin(tp_buf *b, uint8_t elem_type, uint32_t co
     b->len += 5;
 }
 
-static inline void tp_write_map_begin(tp_buf *b, uint8_t key_type, uint8_t value_type,
+TP_INLINE void tp_write_map_begin(tp_buf *b, uint8_t key_type, uint8_t value_type,
                                       uint32_t count)
 {
     assert(count <= INT32_MAX);
@@ -128,7 +131,7 @@ static inline void tp_write_map_begin(tp_buf *b, uint8_t key_type, uint8_t value
 }
 
 /* Bitwise equality, so that a NaN read back equals the NaN written. */
-static inline bool tp_double_equal(double a, double b)
+TP_INLINE bool tp_double_equal(double a, double b)
 {
     return memcmp(&a, &b, sizeof a) == 0;
 }
@@ -136,21 +139,21 @@ static inline bool tp_double_equal(double a, double b)
 /* ---------------------------------------------------------------- readers
  * Each returns 0 or a TP_ERR_* code and never reads past r->end. */
 
-static inline uint16_t tp_get_u16_(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+TP_INLINE uint16_t tp_get_u16_(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 
-static inline uint32_t tp_get_u32_(const uint8_t *p)
+TP_INLINE uint32_t tp_get_u32_(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-static inline uint64_t tp_get_u64_(const uint8_t *p)
+TP_INLINE uint64_t tp_get_u64_(const uint8_t *p)
 {
     return ((uint64_t)tp_get_u32_(p) << 32) | tp_get_u32_(p + 4);
 }
 
-static inline size_t tp_reader_remaining(const tp_reader *r) { return (size_t)(r->end - r->pos); }
+TP_INLINE size_t tp_reader_remaining(const tp_reader *r) { return (size_t)(r->end - r->pos); }
 
-static inline int tp_read_byte(tp_reader *r, int8_t *out)
+TP_INLINE int tp_read_byte(tp_reader *r, int8_t *out)
 {
     if (r->pos == r->end)
         return TP_ERR_TRUNCATED;
@@ -158,7 +161,7 @@ static inline int tp_read_byte(tp_reader *r, int8_t *out)
     return 0;
 }
 
-static inline int tp_read_bool(tp_reader *r, bool *out)
+TP_INLINE int tp_read_bool(tp_reader *r, bool *out)
 {
     if (r->pos == r->end)
         return TP_ERR_TRUNCATED;
@@ -166,7 +169,7 @@ static inline int tp_read_bool(tp_reader *r, bool *out)
     return 0;
 }
 
-static inline int tp_read_i16(tp_reader *r, int16_t *out)
+TP_INLINE int tp_read_i16(tp_reader *r, int16_t *out)
 {
     if (tp_reader_remaining(r) < 2)
         return TP_ERR_TRUNCATED;
@@ -175,7 +178,7 @@ static inline int tp_read_i16(tp_reader *r, int16_t *out)
     return 0;
 }
 
-static inline int tp_read_i32(tp_reader *r, int32_t *out)
+TP_INLINE int tp_read_i32(tp_reader *r, int32_t *out)
 {
     if (tp_reader_remaining(r) < 4)
         return TP_ERR_TRUNCATED;
@@ -184,7 +187,7 @@ static inline int tp_read_i32(tp_reader *r, int32_t *out)
     return 0;
 }
 
-static inline int tp_read_i64(tp_reader *r, int64_t *out)
+TP_INLINE int tp_read_i64(tp_reader *r, int64_t *out)
 {
     if (tp_reader_remaining(r) < 8)
         return TP_ERR_TRUNCATED;
@@ -193,7 +196,7 @@ static inline int tp_read_i64(tp_reader *r, int64_t *out)
     return 0;
 }
 
-static inline int tp_read_double(tp_reader *r, double *out)
+TP_INLINE int tp_read_double(tp_reader *r, double *out)
 {
     if (tp_reader_remaining(r) < 8)
         return TP_ERR_TRUNCATED;
@@ -204,7 +207,7 @@ static inline int tp_read_double(tp_reader *r, double *out)
 }
 
 /* Reads an enum's i32 into any enum lvalue's storage. */
-static inline int tp_read_enum(tp_reader *r, void *out, size_t size)
+TP_INLINE int tp_read_enum(tp_reader *r, void *out, size_t size)
 {
     int32_t v;
     int rc = tp_read_i32(r, &v);
@@ -216,7 +219,7 @@ static inline int tp_read_enum(tp_reader *r, void *out, size_t size)
 }
 
 /* Reads a field header; *type is TP_T_STOP (and *id 0) at the end of a struct. */
-static inline int tp_read_field_begin(tp_reader *r, uint8_t *type, int16_t *id)
+TP_INLINE int tp_read_field_begin(tp_reader *r, uint8_t *type, int16_t *id)
 {
     if (r->pos == r->end)
         return TP_ERR_TRUNCATED;
@@ -234,7 +237,7 @@ static inline int tp_read_field_begin(tp_reader *r, uint8_t *type, int16_t *id)
 }
 
 /* Enters a struct or container: fails past limits->depth_max. Pair with tp_reader_leave. */
-static inline int tp_reader_enter(tp_reader *r)
+TP_INLINE int tp_reader_enter(tp_reader *r)
 {
     if (r->depth >= r->limits->depth_max)
         return TP_ERR_DEPTH_LIMIT;
@@ -242,7 +245,7 @@ static inline int tp_reader_enter(tp_reader *r)
     return 0;
 }
 
-static inline void tp_reader_leave(tp_reader *r)
+TP_INLINE void tp_reader_leave(tp_reader *r)
 {
     assert(r->depth > 0);
     r->depth--;
