@@ -157,6 +157,9 @@ static void handle_reject(struct consensus_node *node, struct progress *pr,
     if (msg->hint_index >= node->log.snap_index) {
         uint64_t t = 0;
         match_guess = clog_find_conflict(&node->log, msg->hint_index, msg->hint_term, &t);
+        /* Nothing we still hold matches: the follower needs the snapshot (next <= it). */
+        if (t > msg->hint_term)
+            match_guess = node->log.snap_index - 1;
     }
     if (match_guess < pr->match)
         return; /* stale: the follower has since matched more */

@@ -8,7 +8,7 @@ void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->nodes = nodes;
-    cfg->chaos_ticks = 200;
+    cfg->chaos_ticks = 120;
     cfg->heal_ticks_max = 400;
     cfg->failover_ticks_max = 200;
 }
