@@ -11,17 +11,17 @@ void sim_disk_init(struct sim_disk *d)
     d->hs.vote = CONSENSUS_NONE;
 }
 
-static void free_ents(struct consensus_entry *ents, size_t count)
+static void free_ents(struct consensus_entry *ents, size_t from, size_t to)
 {
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = from; i < to; i++)
         free(ents[i].data);
 }
 
 void sim_disk_free(struct sim_disk *d)
 {
-    free_ents(d->ents, d->count);
+    free_ents(d->ents, 0, d->count);
     free(d->ents);
-    free_ents(d->pend_ents, d->pend_count);
+    free_ents(d->pend_ents, 0, d->pend_count);
     free(d->pend_ents);
     memset(d, 0, sizeof *d);
 }
@@ -70,7 +70,7 @@ size_t sim_disk_pending_records(const struct sim_disk *d)
 
 static void install_snapshot(struct sim_disk *d)
 {
-    free_ents(d->ents, d->count);
+    free_ents(d->ents, 0, d->count);
     d->count = 0;
     d->snap_index = d->pend_snap_index;
     d->snap_term = d->pend_snap_term;
@@ -83,7 +83,7 @@ static void append(struct sim_disk *d, struct consensus_entry *e)
     assert(e->index > d->snap_index);
     assert(e->index <= sim_disk_last_index(d) + 1);
     size_t keep = (size_t)(e->index - d->snap_index - 1);
-    free_ents(d->ents + keep, d->count - keep);
+    free_ents(d->ents, keep, d->count);
     d->count = keep;
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 64;
@@ -109,7 +109,7 @@ void sim_disk_crash(struct sim_disk *d, size_t keep)
     }
     for (size_t i = 0; i < d->pend_count && i < keep; i++)
         append(d, &d->pend_ents[i]);
-    free_ents(d->pend_ents, d->pend_count);
+    free_ents(d->pend_ents, 0, d->pend_count);
     free(d->pend_ents);
     d->pend_ents = NULL;
     d->pend_count = 0;
@@ -138,7 +138,7 @@ void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const s
     assert(d->ents[index - d->snap_index - 1].term == term);
     assert(sm->applied == index);
     size_t drop = (size_t)(index - d->snap_index);
-    free_ents(d->ents, drop);
+    free_ents(d->ents, 0, drop);
     memmove(d->ents, d->ents + drop, (d->count - drop) * sizeof *d->ents);
     d->count -= drop;
     d->snap_index = index;
