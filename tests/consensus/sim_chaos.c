@@ -8,7 +8,7 @@ void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->nodes = nodes;
-    cfg->chaos_ticks = 120;
+    cfg->chaos_ticks = 300;
     cfg->heal_ticks_max = 400;
     cfg->failover_ticks_max = 200;
 }
@@ -79,7 +79,7 @@ static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
         .delay_min = 1,
         .delay_max = 2 + (uint32_t)sim_rng_below(&w->rng, 20),
     };
-    uint32_t fault_ppm = 2000 + (uint32_t)sim_rng_below(&w->rng, 8000);
+    uint32_t fault_ppm = 3000 + (uint32_t)sim_rng_below(&w->rng, 12000);
     uint64_t end = w->now + (uint64_t)cfg->chaos_ticks * w->tick_units;
     while (w->now < end && !w->failed) {
         client_load(w);
