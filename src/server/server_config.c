@@ -48,7 +48,7 @@ static const struct field fields[] = {
     {"limits.max_key_bytes", F_U32, AT(max_key_bytes), 1, KV_KEY_MAX_CEILING},
     {"limits.max_value_bytes", F_U32, AT(max_value_bytes), 0, KV_VALUE_MAX_CEILING},
     {"limits.max_txn_bytes", F_U32, AT(max_txn_bytes), 1, UINT32_MAX},
-    {"limits.max_txn_operations", F_U32, AT(max_txn_operations), 1, 10000000},
+    {"limits.max_txn_operations", F_U32, AT(max_txn_operations), 1, SERVER_TXN_OPERATIONS_CEILING},
     {"limits.max_range_results", F_U32, AT(max_range_results), 1, 10000000},
     {"limits.mvcc_window_ms", F_U32, AT(mvcc_window_ms), 0, 86400000},
     {"limits.mvcc_window_versions", F_U32, AT(mvcc_window_versions), 0, UINT32_MAX},

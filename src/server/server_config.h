@@ -8,6 +8,9 @@
 
 #define SERVER_REPLICAS_MAX 7u
 #define SERVER_CONFIG_ERR_MAX 512u
+/* Operations (and read-conflict entries) of one transaction at most; a log entry's lists must
+   also decode within the state machine's container bound (asserted in server_write.c). */
+#define SERVER_TXN_OPERATIONS_CEILING 100000u
 
 enum server_mode { SERVER_MODE_STANDALONE, SERVER_MODE_REPLICATED };
 

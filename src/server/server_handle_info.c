@@ -24,9 +24,9 @@ void server_handle_ping(struct server_request *req)
 /* This node as one entry of a cluster status. */
 static int fill_status(const struct server_node *n, NodeStatus *st)
 {
-    uint64_t applied = kv_store_applied_version(n->store);
+    uint64_t applied = kv_sm_applied_version(n->sm);
     char digest[KV_DIGEST_HEX_LEN + 1];
-    struct kv_digest d = kv_store_digest(n->store);
+    struct kv_digest d = kv_store_digest(server_store(n));
     kv_digest_hex(&d, digest);
     st->role = NodeRole_STANDALONE;
     st->term = 1;
@@ -49,7 +49,7 @@ void server_handle_get_node_info(struct server_request *req)
     NodeInfo *out = &res->success;
     res->has_success = true;
     struct kv_stats stats;
-    kv_store_stats(n->store, &stats);
+    kv_store_stats(server_store(n), &stats);
     uint64_t snap_index, snap_term;
     wal_snapshot_point(n->wal, &snap_index, &snap_term);
     out->uptime_ms = server_now_ms() - n->start_ms;

@@ -3,24 +3,31 @@
 
 #include <stdlib.h>
 
+/* A found value copied into a response (get and snapshotRead share the three fields). */
+static int copy_value(int rc, const struct kv_read *rd, bool *found, bool *has_value,
+                      tp_bytes *value)
+{
+    if (rc != 0)
+        return rc;
+    *found = true;
+    *has_value = true;
+    return tp_bytes_set(value, rd->value, rd->value_len) == 0 ? 0 : ErrorCode_INTERNAL;
+}
+
 void server_handle_get(struct server_request *req)
 {
     TransactionalKV_get_args *a = req->args;
     TransactionalKV_get_result *res = req->result;
     GetResponse *out = &res->success;
     res->has_success = true;
-    const kv_store *s = req->node->store;
+    const kv_store *s = server_store(req->node);
     uint64_t v = kv_store_applied_version(s);
     out->has_version = true;
     out->version = (int64_t)v;
     struct kv_read rd;
     int rc = a->has_request ? kv_store_get(s, a->request.key.data, a->request.key.len, v, &rd)
                             : ErrorCode_INVALID_ARGUMENT;
-    if (rc == 0) {
-        out->found = true;
-        out->has_value = true;
-        rc = tp_bytes_set(&out->value, rd.value, rd.value_len) == 0 ? 0 : ErrorCode_INTERNAL;
-    }
+    rc = copy_value(rc, &rd, &out->found, &out->has_value, &out->value);
     out->success = rc == 0 || rc == ErrorCode_NOT_FOUND;
     if (!out->success)
         SERVER_SET_ERROR(out, rc);
@@ -36,13 +43,9 @@ void server_handle_snapshot_read(struct server_request *req)
     struct kv_read rd;
     int rc = ErrorCode_INVALID_ARGUMENT;
     if (a->has_request && a->request.read_version >= 0)
-        rc = kv_store_get(req->node->store, a->request.key.data, a->request.key.len,
+        rc = kv_store_get(server_store(req->node), a->request.key.data, a->request.key.len,
                           (uint64_t)a->request.read_version, &rd);
-    if (rc == 0) {
-        out->found = true;
-        out->has_value = true;
-        rc = tp_bytes_set(&out->value, rd.value, rd.value_len) == 0 ? 0 : ErrorCode_INTERNAL;
-    }
+    rc = copy_value(rc, &rd, &out->found, &out->has_value, &out->value);
     out->success = rc == 0 || rc == ErrorCode_NOT_FOUND;
     if (!out->success)
         SERVER_SET_ERROR(out, rc);
@@ -94,7 +97,7 @@ static void serve_range(struct server_request *req, const tp_bytes *begin, const
     uint32_t count = 0;
     bool more = false;
     if (rc == 0)
-        rc = kv_store_range(req->node->store, &r, collect, &c, &count, &more);
+        rc = kv_store_range(server_store(req->node), &r, collect, &c, &count, &more);
     out->has_more = more;
     out->success = rc == 0;
     if (rc != 0)
@@ -108,7 +111,7 @@ void server_handle_get_range(struct server_request *req)
     TransactionalKV_getRange_result *res = req->result;
     res->has_success = true;
     const GetRangeRequest *q = &a->request;
-    int64_t v = (int64_t)kv_store_applied_version(req->node->store);
+    int64_t v = (int64_t)kv_store_applied_version(server_store(req->node));
     if (!a->has_request)
         v = -1;
     serve_range(req, &q->begin_key, &q->end_key, q->has_end_key, v, q->limit, q->reverse,
@@ -129,7 +132,7 @@ void server_handle_get_read_version(struct server_request *req)
 {
     TransactionalKV_getReadVersion_result *res = req->result;
     res->has_success = true;
-    res->success.version = (int64_t)kv_store_applied_version(req->node->store);
+    res->success.version = (int64_t)kv_store_applied_version(server_store(req->node));
     res->success.success = true;
     server_request_done(req);
 }
@@ -138,7 +141,7 @@ void server_handle_get_committed_version(struct server_request *req)
 {
     TransactionalKV_getCommittedVersion_result *res = req->result;
     res->has_success = true;
-    res->success.version = (int64_t)kv_store_applied_version(req->node->store);
+    res->success.version = (int64_t)kv_store_applied_version(server_store(req->node));
     res->success.success = true;
     server_request_done(req);
 }

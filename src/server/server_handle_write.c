@@ -87,7 +87,7 @@ void server_handle_atomic_commit(struct server_request *req)
         return;
     }
     /* Fail fast on a stale version; the apply step checks again, deterministically. */
-    r.code = kv_store_check_read_version(req->node->store, (uint64_t)a->request.read_version);
+    r.code = kv_store_check_read_version(server_store(req->node), (uint64_t)a->request.read_version);
     if (r.code) {
         commit_done(req, &r);
         return;

@@ -61,12 +61,12 @@ static int open_store(struct server_node *n)
     kc.txn_bytes_max = cfg->max_txn_bytes;
     kc.window_versions = cfg->mvcc_window_versions;
     kc.window_us = (int64_t)cfg->mvcc_window_ms * 1000;
-    n->store = kv_store_new(&kc);
-    if (!n->store) {
+    n->sm = kv_sm_new(&kc);
+    if (!n->sm) {
         log_error("cannot create the store (limits out of range or no memory)");
         return -1;
     }
-    n->cmd_limits = (struct server_cmd_limits){cfg->max_txn_operations, cfg->max_txn_operations};
+    n->txn_operations_max = cfg->max_txn_operations;
     n->wire_limits = (tp_limits){cfg->max_frame_bytes, TP_CONTAINER_MAX_DEFAULT,
                                  TP_DEPTH_MAX_DEFAULT};
     return 0;
@@ -99,7 +99,7 @@ static int open_wal(struct server_node *n)
 /* Applies every logged entry the store has not seen. */
 static int replay(struct server_node *n)
 {
-    uint64_t next = kv_store_applied_version(n->store) + 1;
+    uint64_t next = kv_sm_applied_version(n->sm) + 1;
     if (wal_first_index(n->wal) > next) {
         log_error("the log starts at %llu but the store is at %llu: entries are missing",
                   (unsigned long long)wal_first_index(n->wal), (unsigned long long)next - 1);
@@ -119,8 +119,7 @@ static int replay(struct server_node *n)
         }
         for (size_t i = 0; rc == 0 && i < count; i++, next++) {
             struct server_apply_result res;
-            if (server_apply_entry(n->store, &n->cmd_limits, e[i].index, e[i].data, e[i].len,
-                                   &res) != 0) {
+            if (server_entry_apply(n->sm, e[i].index, e[i].data, e[i].len, &res) != 0) {
                 log_error("entry %llu does not decode", (unsigned long long)e[i].index);
                 rc = -1;
             }
@@ -188,7 +187,7 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
     if (open_store(n) != 0 || open_wal(n) != 0 || replay(n) != 0)
         return -1;
     log_info("recovered version %llu (log %llu..%llu)",
-             (unsigned long long)kv_store_applied_version(n->store),
+             (unsigned long long)kv_sm_applied_version(n->sm),
              (unsigned long long)wal_first_index(n->wal),
              (unsigned long long)wal_last_index(n->wal));
     if (open_events(n) != 0) {
@@ -209,7 +208,7 @@ static void on_drained(void *arg)
         log_error("final log sync failed: %s", wal_last_error(n->wal));
         n->exit_code = 1;
     }
-    log_info("stopped at version %llu", (unsigned long long)kv_store_applied_version(n->store));
+    log_info("stopped at version %llu", (unsigned long long)kv_sm_applied_version(n->sm));
     event_base_loopexit(n->base, NULL);
 }
 
@@ -248,7 +247,7 @@ void server_node_close(struct server_node *n)
     if (n->sig_int)
         event_free(n->sig_int);
     wal_close(n->wal);
-    kv_store_free(n->store);
+    kv_sm_free(n->sm);
     tp_buf_free(&n->entry_buf);
     tp_buf_free(&n->reply_buf);
     memset(n, 0, sizeof *n);

@@ -2,10 +2,10 @@
 #ifndef SERVER_NODE_H
 #define SERVER_NODE_H
 
-#include "kv_store.h"
+#include "kv_sm.h"
 #include "kvstore.h"
 #include "net.h"
-#include "server_apply.h"
+#include "server_entry.h"
 #include "server_config.h"
 #include "thrift.h"
 #include "wal.h"
@@ -36,10 +36,10 @@ struct server_node {
     const struct server_config *cfg;
     struct event_base *base;
     struct net_server *net;
-    kv_store *store;
+    kv_sm *sm;                      /* the KV state machine: every write goes through it */
     struct wal *wal;
     tp_limits wire_limits;          /* for decoding requests */
-    struct server_cmd_limits cmd_limits;
+    uint32_t txn_operations_max;    /* admission limit, checked before proposing */
     struct event *commit_ev;        /* group commit: runs once per loop turn with writes */
     struct event *stop_ev;          /* deadline of a graceful stop */
     struct event *sig_term, *sig_int;
@@ -69,6 +69,12 @@ void server_propose(struct server_node *n, const KvCommand *cmd, server_commit_c
 void server_commit_turn(int fd, short what, void *arg);
 
 void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, size_t len);
+
+/* The store behind the state machine, for reads; valid until the next apply or restore. */
+static inline const kv_store *server_store(const struct server_node *n)
+{
+    return kv_sm_store(n->sm);
+}
 
 int64_t server_now_ms(void);
 int64_t server_wall_us(void);

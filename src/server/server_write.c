@@ -1,6 +1,7 @@
 /* server_write.c: the standalone write path: log, one fsync per loop turn, apply, answer. */
 #include "server_node.h"
 
+#include "kv_sm_check.h"
 #include "log.h"
 
 #include <assert.h>
@@ -14,6 +15,23 @@ static void fail_now(server_commit_cb cb, void *ctx, int code)
     cb(ctx, &res);
 }
 
+_Static_assert(SERVER_TXN_OPERATIONS_CEILING <= KV_SM_CONTAINER_MAX,
+               "a transaction the server admits must decode when applied");
+
+/* Admission before proposing: the server's own count limits (a log entry must decode within
+   kv_sm's container bound), then the state machine's checks, which apply will repeat. */
+static int check_command(const struct server_node *n, const KvCommand *cmd)
+{
+    if (cmd->has_atomic_commit) {
+        const AtomicCommitRequest *a = &cmd->atomic_commit;
+        uint64_t conflicts = (a->has_read_conflict_keys ? a->read_conflict_keys.count : 0) +
+                             (uint64_t)(a->has_read_conflict_ranges ? a->read_conflict_ranges.count : 0);
+        if (a->operations.count > n->txn_operations_max || conflicts > n->txn_operations_max)
+            return ErrorCode_TRANSACTION_TOO_LARGE;
+    }
+    return server_code_from_kv(kv_sm_check_command(kv_store_config(server_store(n)), cmd));
+}
+
 /* Logs cmd and queues it for this turn's commit; an ErrorCode when it cannot be. */
 static int propose_queue(struct server_node *n, const KvCommand *cmd, server_commit_cb cb,
                          void *ctx)
@@ -22,7 +40,7 @@ static int propose_queue(struct server_node *n, const KvCommand *cmd, server_com
         return ErrorCode_SHUTTING_DOWN;
     if (n->failed)
         return ErrorCode_INTERNAL;
-    int code = server_cmd_check(n->store, &n->cmd_limits, cmd);
+    int code = check_command(n, cmd);
     if (code)
         return code;
     struct server_pending *p = calloc(1, sizeof *p);
@@ -88,7 +106,7 @@ void server_commit_turn(int fd, short what, void *arg)
             n->pending_tail = NULL;
         struct server_apply_result res = {.code = ErrorCode_INTERNAL};
         if (!n->failed &&
-            server_apply_entry(n->store, &n->cmd_limits, p->index, p->data, p->len, &res) != 0) {
+            server_entry_apply(n->sm, p->index, p->data, p->len, &res) != 0) {
             log_error("entry %llu does not decode", (unsigned long long)p->index);
             n->failed = true;
             res.code = ErrorCode_INTERNAL;
