@@ -1,0 +1,150 @@
+/* cluster.h: replicated mode: drives the consensus core on an event loop (WAL, peers, apply). */
+#ifndef CLUSTER_H
+#define CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus.h"
+
+struct event_base;
+struct wal;
+struct cluster_transport;
+
+/*
+ * A cluster_node owns one consensus core on an event_base. Inputs (ticks, peer calls,
+ * proposals, reads) only step the core and schedule one deferred "ready" turn; that turn runs
+ * consensus.h's batch protocol: send the leader's messages at once, persist hard state and
+ * entries to the WAL with ONE wal_sync for the whole batch (group commit), then send the
+ * acknowledgements, apply committed entries through the server's apply callback, answer reads,
+ * and advance.
+ *
+ * Node ids are 0..node_count-1 in the core and on the wire ("0".."6": the decimal id, the
+ * same number as deployment.instance_id). Entries are the server's bytes (its 8-byte clock
+ * header and an encoded KvCommand); an empty entry is a new leader's no-op.
+ */
+
+#define CLUSTER_ERRORS(X)                                                       \
+    X(CLUSTER_OK, 0, "ok")                                                      \
+    X(CLUSTER_ERR_INVALID, 1, "invalid argument or malformed peer message")    \
+    X(CLUSTER_ERR_NOT_LEADER, 2, "not the leader (retryable: see leader)")     \
+    X(CLUSTER_ERR_NO_LEADER, 3, "no leader known (retryable)")                 \
+    X(CLUSTER_ERR_BUSY, 4, "too much in flight (retryable)")                   \
+    X(CLUSTER_ERR_LOST, 5, "leadership lost: the entry was overwritten")       \
+    X(CLUSTER_ERR_TOO_LARGE, 6, "entry larger than the limit")                 \
+    X(CLUSTER_ERR_TIMEOUT, 7, "peer call timed out")                           \
+    X(CLUSTER_ERR_UNREACHABLE, 8, "peer not connected")                        \
+    X(CLUSTER_ERR_CLOSED, 9, "node or transport closed")                       \
+    X(CLUSTER_ERR_NOMEM, 10, "out of memory")                                  \
+    X(CLUSTER_ERR_IO, 11, "log or snapshot storage failed")                    \
+    X(CLUSTER_ERR_UNAUTHORIZED, 12, "peer not authenticated")                  \
+    X(CLUSTER_ERR_IGNORED, 13, "the core had no answer for this message")
+
+enum cluster_err {
+#define CLUSTER_ERR_ENUM(name, value, text) name = value,
+    CLUSTER_ERRORS(CLUSTER_ERR_ENUM)
+#undef CLUSTER_ERR_ENUM
+};
+
+const char *cluster_strerror(int err);
+/* The IDL ErrorCode for a cluster error (NOT_LEADER, BUSY, UNAVAILABLE, TIMEOUT, ...). */
+int cluster_err_to_error_code(int err);
+
+/* Snapshot chunks: at most this many bytes of data per InstallSnapshot call. */
+#define CLUSTER_SNAPSHOT_CHUNK_BYTES (256u * 1024)
+/* A received snapshot larger than this is refused. */
+#define CLUSTER_SNAPSHOT_BYTES_MAX (1024u * 1024 * 1024)
+/* Pending proposals and reads per node. */
+#define CLUSTER_WAITERS_MAX 65536u
+
+/* The server's side of the driver. Every callback runs on the loop thread. */
+struct cluster_callbacks {
+    /* Applies committed entry index (term) to the state machine; data may be empty (no-op).
+     * Returns 0, or non-zero when the entry cannot be applied (the node then stops). */
+    int (*apply)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len);
+    /* Optional: writes a durable snapshot of the state at the applied index into malloc'd
+     * *data (the driver frees it), or returns non-zero. Used to compact and to feed
+     * followers that fell behind. NULL: no snapshots. */
+    int (*snapshot_save)(void *ctx, uint64_t index, uint8_t **data, size_t *len);
+    /* Optional: replaces the state with a received snapshot at (index, term), durably.
+     * Non-zero refuses it. Required when snapshot_save is set. */
+    int (*snapshot_restore)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data,
+                            size_t len);
+    /* Optional: role, term or leader changed (for logs and routing). */
+    void (*role_changed)(void *ctx, enum consensus_role role, uint64_t term, uint32_t leader);
+    void *ctx;
+};
+
+struct cluster_config {
+    uint32_t id;
+    uint32_t node_count;            /* odd, 1..CONSENSUS_NODES_MAX */
+    uint32_t election_timeout_ms;   /* consensus.election_timeout_ms */
+    uint32_t heartbeat_interval_ms; /* consensus.heartbeat_interval_ms, < election timeout */
+    uint64_t seed;                  /* the core's randomness; print it when a test fails */
+    uint64_t snapshot_every;        /* applied entries between snapshots; 0: never */
+    /* The state the server restored before opening (its snapshot), index 0 when none. */
+    uint64_t applied_index;
+    uint64_t applied_term;
+    uint32_t entry_bytes_max;       /* largest proposal */
+};
+
+/* Timeouts 1000/100 ms, no snapshots, 1 MiB entries; id, node_count and seed are zero. */
+void cluster_config_default(struct cluster_config *cfg);
+
+struct cluster_node;
+
+/* Recovers hard state and entries from wal (which the node then uses but does not own), binds
+ * the transport's replies to the node and starts ticking. 0 or a CLUSTER_ERR_* (logged). */
+int cluster_node_open(const struct cluster_config *cfg, struct event_base *base, struct wal *wal,
+                      struct cluster_transport *transport, const struct cluster_callbacks *cb,
+                      struct cluster_node **out);
+/* Stops ticking and fails every waiter with CLUSTER_ERR_CLOSED. Free the transport after. */
+void cluster_node_close(struct cluster_node *n);
+
+/* Proposal outcome: err 0 with the entry's index once it is applied (done runs right after
+ * apply(index) returned, so the server can read what applying it did), or an error:
+ * NOT_LEADER (leader: the id, or CONSENSUS_NONE), BUSY, TOO_LARGE, LOST, CLOSED, IO. */
+typedef void (*cluster_propose_fn)(void *ctx, int err, uint64_t index, uint32_t leader);
+/* done always runs exactly once, never before this returns. */
+void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,
+                     cluster_propose_fn done, void *ctx);
+
+/* Linearizable read: err 0 once applied >= a read index confirmed by the leader (index is
+ * that read index), or NOT_LEADER/NO_LEADER/BUSY/TIMEOUT/CLOSED. Runs once, never inline. */
+typedef void (*cluster_read_fn)(void *ctx, int err, uint64_t index);
+void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx);
+
+struct cluster_peer_status {
+    uint64_t match_index;    /* the leader's view; 0 elsewhere */
+    int64_t last_contact_ms; /* since the last reply or call from it; -1: never */
+    bool reachable;          /* heard from within the election timeout */
+};
+
+struct cluster_status {
+    uint32_t id;
+    uint32_t node_count;
+    enum consensus_role role;
+    uint64_t term;
+    uint32_t leader; /* CONSENSUS_NONE when unknown */
+    uint64_t commit_index;
+    uint64_t applied_index;
+    uint64_t last_index;
+    uint64_t snapshot_index;
+    bool failed; /* storage failed: the node refuses everything */
+    struct cluster_peer_status peers[CONSENSUS_NODES_MAX];
+};
+
+void cluster_status(const struct cluster_node *n, struct cluster_status *out);
+
+/* An inbound peer call (method is TransactionalKV_METHOD_appendEntry, commitNotification,
+ * requestVote, installSnapshot or readIndex; request and response point to that method's
+ * Request and initialized Response structs) from peer `from`, as authenticated. Returns 0 and
+ * later calls done(ctx, 0) once *response is filled (after the WAL sync that makes it true),
+ * or done(ctx, err) with nothing to send; never before returning. A non-zero return (a bad
+ * message, a wrong sender) means done will not run. */
+typedef void (*cluster_done_fn)(void *ctx, int err);
+int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const void *request,
+                        void *response, cluster_done_fn done, void *ctx);
+
+#endif

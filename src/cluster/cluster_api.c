@@ -1,0 +1,190 @@
+/* cluster_api.c: what the server calls: propose, read index, status and inbound peer calls. */
+#include "cluster_internal.h"
+
+#include "log.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int propose_err(int consensus_err)
+{
+    switch (consensus_err) {
+    case CONSENSUS_ERR_NOT_LEADER: return CLUSTER_ERR_NOT_LEADER;
+    case CONSENSUS_ERR_NO_LEADER: return CLUSTER_ERR_NO_LEADER;
+    case CONSENSUS_ERR_BUSY: return CLUSTER_ERR_BUSY;
+    case CONSENSUS_ERR_TOO_LARGE: return CLUSTER_ERR_TOO_LARGE;
+    default: return CLUSTER_ERR_INVALID;
+    }
+}
+
+/* Hands a proposal to the core and files its waiter by index, or finishes it with the error. */
+void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w)
+{
+    uint64_t index = 0;
+    int rc = consensus_propose(n->core, w->data, w->len, &index);
+    free(w->data);
+    w->data = NULL;
+    if (rc != 0) {
+        w->leader = consensus_leader(n->core);
+        cluster_waiter_finish(n, w, propose_err(rc));
+        return;
+    }
+    w->index = index;
+    w->term = consensus_term(n->core);
+    struct cluster_waiter **p = &n->proposals;
+    while (*p && (*p)->index <= index)
+        p = &(*p)->next;
+    w->next = *p;
+    *p = w;
+    cluster_schedule(n);
+}
+
+void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,
+                     cluster_propose_fn done, void *ctx)
+{
+    struct cluster_waiter *w = calloc(1, sizeof *w);
+    if (!w || n->closing) {
+        free(w);
+        done(ctx, n->closing ? CLUSTER_ERR_CLOSED : CLUSTER_ERR_NOMEM, 0, CONSENSUS_NONE);
+        return;
+    }
+    n->waiter_count++;
+    w->propose_done = done;
+    w->ctx = ctx;
+    w->leader = CONSENSUS_NONE;
+    if (n->failed || len == 0 || len > n->cfg.entry_bytes_max ||
+        n->waiter_count > CLUSTER_WAITERS_MAX) {
+        cluster_waiter_finish(n, w, n->failed ? CLUSTER_ERR_IO
+                                    : len == 0 ? CLUSTER_ERR_INVALID
+                                    : len > n->cfg.entry_bytes_max ? CLUSTER_ERR_TOO_LARGE
+                                                                   : CLUSTER_ERR_BUSY);
+        return;
+    }
+    w->data = malloc(len);
+    if (!w->data) {
+        cluster_waiter_finish(n, w, CLUSTER_ERR_NOMEM);
+        return;
+    }
+    memcpy(w->data, data, len);
+    w->len = len;
+    if (n->in_ready) { /* no input may reach the core between ready and advance */
+        *n->deferred_tail = w;
+        n->deferred_tail = &w->next;
+        cluster_schedule(n);
+        return;
+    }
+    cluster_propose_submit(n, w);
+}
+
+void cluster_read_submit(struct cluster_node *n, struct cluster_waiter *w)
+{
+    w->submitted = true;
+    int rc = consensus_read_index(n->core, w->id);
+    if (rc != 0) {
+        /* unlink from the reads list and finish */
+        for (struct cluster_waiter **p = &n->reads; *p; p = &(*p)->next)
+            if (*p == w) {
+                *p = w->next;
+                break;
+            }
+        w->leader = consensus_leader(n->core);
+        cluster_waiter_finish(n, w, propose_err(rc));
+        return;
+    }
+    cluster_schedule(n);
+}
+
+void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx)
+{
+    struct cluster_waiter *w = calloc(1, sizeof *w);
+    if (!w || n->closing) {
+        free(w);
+        done(ctx, n->closing ? CLUSTER_ERR_CLOSED : CLUSTER_ERR_NOMEM, 0);
+        return;
+    }
+    n->waiter_count++;
+    w->read_done = done;
+    w->ctx = ctx;
+    w->id = ++n->next_id;
+    w->deadline_ms = cluster_now_ms() + 2 * (int64_t)n->cfg.election_timeout_ms;
+    if (n->failed || n->waiter_count > CLUSTER_WAITERS_MAX) {
+        cluster_waiter_finish(n, w, n->failed ? CLUSTER_ERR_IO : CLUSTER_ERR_BUSY);
+        return;
+    }
+    w->next = n->reads;
+    n->reads = w;
+    if (n->in_ready)
+        cluster_schedule(n); /* submitted at the start of the next turn */
+    else
+        cluster_read_submit(n, w);
+}
+
+void cluster_status(const struct cluster_node *n, struct cluster_status *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = n->cfg.id;
+    out->node_count = n->cfg.node_count;
+    out->role = consensus_role(n->core);
+    out->term = consensus_term(n->core);
+    out->leader = consensus_leader(n->core);
+    out->commit_index = consensus_commit_index(n->core);
+    out->applied_index = consensus_applied_index(n->core);
+    out->last_index = consensus_last_index(n->core);
+    out->snapshot_index = n->snapshot_index;
+    out->failed = n->failed;
+    int64_t now = cluster_now_ms();
+    for (uint32_t i = 0; i < n->cfg.node_count; i++) {
+        struct cluster_peer_status *p = &out->peers[i];
+        p->match_index = consensus_match_index(n->core, i);
+        if (i == n->cfg.id) {
+            p->last_contact_ms = 0;
+            p->reachable = true;
+            continue;
+        }
+        p->last_contact_ms = n->last_heard_ms[i] < 0 ? -1 : now - n->last_heard_ms[i];
+        p->reachable = p->last_contact_ms >= 0 &&
+                       p->last_contact_ms <= (int64_t)n->cfg.election_timeout_ms;
+    }
+}
+
+int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const void *request,
+                        void *response, cluster_done_fn done, void *ctx)
+{
+    assert(!n->in_ready);
+    if (n->failed || n->closing)
+        return CLUSTER_ERR_IO;
+    if (from >= n->cfg.node_count || from == n->cfg.id)
+        return CLUSTER_ERR_INVALID;
+    if (method == TransactionalKV_METHOD_installSnapshot)
+        return cluster_snap_receive(n, from, request, response, done, ctx);
+    struct cluster_wire_in in;
+    int rc = cluster_wire_request_in(method, request, from, n->cfg.id, n->cfg.node_count,
+                                     n->cfg.entry_bytes_max, &in);
+    if (rc != 0)
+        return rc;
+    struct cluster_inbound *ib = calloc(1, sizeof *ib);
+    if (!ib) {
+        cluster_wire_in_release(&in);
+        return CLUSTER_ERR_NOMEM;
+    }
+    ib->from = from;
+    ib->method = method;
+    ib->response = response;
+    ib->done = done;
+    ib->ctx = ctx;
+    ib->gen = ++n->step_gen;
+    ib->deadline_ms = cluster_now_ms() + 2 * (int64_t)n->cfg.election_timeout_ms;
+    if (method == TransactionalKV_METHOD_readIndex)
+        in.msg.seq = ib->seq = ++n->next_id;
+    rc = consensus_step(n->core, &in.msg);
+    cluster_wire_in_release(&in);
+    if (rc != 0) {
+        free(ib);
+        return CLUSTER_ERR_INVALID;
+    }
+    n->last_heard_ms[from] = cluster_now_ms();
+    cluster_inbound_add(n, ib);
+    cluster_schedule(n);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* cluster_err.c: names of the cluster errors, and their IDL ErrorCode. */
+#include "cluster.h"
+
+#include "kvstore.h"
+
+const char *cluster_strerror(int err)
+{
+    switch (err) {
+#define CLUSTER_ERR_TEXT(name, value, text) \
+    case value:                             \
+        return text;
+        CLUSTER_ERRORS(CLUSTER_ERR_TEXT)
+#undef CLUSTER_ERR_TEXT
+    default:
+        return "unknown cluster error";
+    }
+}
+
+int cluster_err_to_error_code(int err)
+{
+    switch (err) {
+    case CLUSTER_OK: return ErrorCode_OK;
+    case CLUSTER_ERR_INVALID: return ErrorCode_INVALID_ARGUMENT;
+    case CLUSTER_ERR_NOT_LEADER: return ErrorCode_NOT_LEADER;
+    case CLUSTER_ERR_BUSY: return ErrorCode_BUSY;
+    case CLUSTER_ERR_TOO_LARGE: return ErrorCode_TRANSACTION_TOO_LARGE;
+    case CLUSTER_ERR_TIMEOUT: return ErrorCode_TIMEOUT;
+    case CLUSTER_ERR_LOST: return ErrorCode_TIMEOUT; /* outcome unknown to the client */
+    case CLUSTER_ERR_UNAUTHORIZED: return ErrorCode_UNAUTHORIZED;
+    case CLUSTER_ERR_CLOSED: return ErrorCode_SHUTTING_DOWN;
+    case CLUSTER_ERR_NO_LEADER:
+    case CLUSTER_ERR_UNREACHABLE:
+    case CLUSTER_ERR_IGNORED: return ErrorCode_UNAVAILABLE;
+    default: return ErrorCode_INTERNAL;
+    }
+}

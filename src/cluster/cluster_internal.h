@@ -1,0 +1,126 @@
+/* cluster_internal.h: the cluster_node's state, shared by the driver's files. */
+#ifndef CLUSTER_INTERNAL_H
+#define CLUSTER_INTERNAL_H
+
+#include "cluster.h"
+#include "cluster_transport.h"
+#include "cluster_wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event;
+
+/* A proposal or a local read waiting for its outcome. */
+struct cluster_waiter {
+    struct cluster_waiter *next;
+    uint64_t id;        /* reads: the ctx given to the core */
+    uint64_t index;     /* proposals: the entry's index; reads: the read index once known */
+    uint64_t term;      /* proposals: the term it was proposed in */
+    int64_t deadline_ms;
+    bool index_known;   /* reads: the core answered */
+    bool submitted;     /* reads: handed to the core */
+    int err;            /* finished with this error (delivered in the next turn) */
+    uint32_t leader;
+    cluster_propose_fn propose_done;
+    cluster_read_fn read_done;
+    void *ctx;
+    uint8_t *data;      /* proposals made during a ready turn, submitted in the next */
+    uint32_t len;
+};
+
+/* A peer's call waiting for the core's answer. */
+struct cluster_inbound {
+    struct cluster_inbound *next;
+    uint32_t from;
+    int method;
+    uint64_t seq;       /* readIndex: the ctx the core echoes */
+    uint64_t gen;       /* the step that carried it */
+    int64_t deadline_ms;
+    void *response;
+    cluster_done_fn done;
+    void *ctx;
+};
+
+struct cluster_snap_out; /* cluster_snap.c */
+struct cluster_snap_in;
+
+struct cluster_node {
+    struct cluster_config cfg;
+    struct cluster_callbacks cb;
+    struct event_base *base;
+    struct wal *wal;
+    struct cluster_transport *tp;
+    struct consensus_node *core;
+    struct event *tick_ev;
+    struct event *ready_ev;
+    uint64_t rng;
+    uint32_t tick_ms;
+    uint32_t election_ticks;
+    bool in_ready;
+    bool failed;
+    bool closing;
+    struct cluster_waiter *proposals; /* by index */
+    struct cluster_waiter *reads;
+    struct cluster_waiter *finished;  /* outcomes to deliver in the next turn */
+    struct cluster_waiter *deferred;  /* proposals made during a ready turn */
+    struct cluster_waiter **deferred_tail;
+    uint32_t waiter_count;
+    struct cluster_inbound *inbound;
+    uint64_t step_gen;
+    uint64_t next_id;
+    int64_t last_heard_ms[CONSENSUS_NODES_MAX];
+    uint64_t snapshot_index;          /* the last durable snapshot (compaction point) */
+    uint64_t snapshot_term;
+    struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
+    struct cluster_snap_in *snap_in;
+};
+
+int64_t cluster_now_ms(void);
+void cluster_schedule(struct cluster_node *n);
+/* Storage failed: refuse everything from now on. */
+void cluster_fail(struct cluster_node *n, const char *what);
+
+/* cluster_ready.c */
+void cluster_ready_turn(int fd, short what, void *arg);
+
+/* cluster_waiters.c */
+void cluster_waiter_finish(struct cluster_node *n, struct cluster_waiter *w, int err);
+void cluster_waiters_deliver(struct cluster_node *n);
+void cluster_proposals_applied(struct cluster_node *n, uint64_t index, uint64_t term);
+void cluster_reads_state(struct cluster_node *n, const struct consensus_read_state *rs);
+void cluster_reads_applied(struct cluster_node *n);
+void cluster_read_failed(struct cluster_node *n, uint64_t id, int err);
+void cluster_waiters_expire(struct cluster_node *n, int64_t now_ms);
+void cluster_waiters_fail_all(struct cluster_node *n, int err);
+void cluster_submit_deferred(struct cluster_node *n);
+
+/* cluster_api.c */
+void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w);
+void cluster_read_submit(struct cluster_node *n, struct cluster_waiter *w);
+
+/* cluster_inbound.c */
+void cluster_inbound_add(struct cluster_node *n, struct cluster_inbound *ib);
+/* A response message from the core: the waiting call it answers gets it. */
+void cluster_inbound_answer(struct cluster_node *n, const struct consensus_msg *m);
+/* Calls stepped up to gen that the core did not answer get CLUSTER_ERR_IGNORED. */
+void cluster_inbound_flush(struct cluster_node *n, uint64_t gen);
+void cluster_inbound_expire(struct cluster_node *n, int64_t now_ms);
+void cluster_inbound_fail_all(struct cluster_node *n, int err);
+
+/* cluster_recover.c */
+int cluster_recover(struct cluster_node *n, struct consensus_config *ccfg);
+
+/* cluster_snap.c */
+void cluster_snap_send_start(struct cluster_node *n, const struct consensus_msg *m);
+void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, int err,
+                           const InstallSnapshotResponse *resp);
+int cluster_snap_receive(struct cluster_node *n, uint32_t from,
+                         const InstallSnapshotRequest *req, InstallSnapshotResponse *resp,
+                         cluster_done_fn done, void *ctx);
+/* Persists an accepted snapshot (ready step 1): restore callback, then the WAL reset. */
+int cluster_snap_persist(struct cluster_node *n, uint64_t index, uint64_t term);
+void cluster_snap_maybe_take(struct cluster_node *n);
+void cluster_snap_free_all(struct cluster_node *n);
+
+#endif

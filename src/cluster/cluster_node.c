@@ -1,0 +1,200 @@
+/* cluster_node.c: the driver's life cycle and inputs: open, tick, propose, read, peer calls. */
+#include "cluster_internal.h"
+
+#include "log.h"
+#include "wal.h"
+
+#include <assert.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void cluster_config_default(struct cluster_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->election_timeout_ms = 1000;
+    cfg->heartbeat_interval_ms = 100;
+    cfg->entry_bytes_max = 1024 * 1024;
+}
+
+int64_t cluster_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* splitmix64: the core's randomness, seeded per node so a failing run can be replayed. */
+static uint64_t node_rand(void *ctx)
+{
+    uint64_t *s = ctx;
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void cluster_schedule(struct cluster_node *n)
+{
+    if (!n->closing)
+        event_active(n->ready_ev, EV_TIMEOUT, 0);
+}
+
+void cluster_fail(struct cluster_node *n, const char *what)
+{
+    if (n->failed)
+        return;
+    log_error("cluster: %s failed (%s); this node refuses everything from now on", what,
+              wal_last_error(n->wal));
+    n->failed = true;
+    event_del(n->tick_ev);
+    cluster_waiters_fail_all(n, CLUSTER_ERR_IO);
+    cluster_schedule(n);
+}
+
+static void on_tick(int fd, short what, void *arg)
+{
+    struct cluster_node *n = arg;
+    (void)fd;
+    (void)what;
+    if (n->failed)
+        return;
+    assert(!n->in_ready);
+    consensus_tick(n->core);
+    int64_t now = cluster_now_ms();
+    cluster_waiters_expire(n, now);
+    cluster_inbound_expire(n, now);
+    cluster_schedule(n);
+}
+
+static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err,
+                     const void *response)
+{
+    struct cluster_node *n = ctx;
+    assert(!n->in_ready);
+    if (n->failed || peer >= n->cfg.node_count)
+        return;
+    if (method == TransactionalKV_METHOD_installSnapshot) {
+        if (err == 0)
+            n->last_heard_ms[peer] = cluster_now_ms();
+        cluster_snap_on_reply(n, peer, tag, err, response);
+        cluster_schedule(n);
+        return;
+    }
+    if (err != 0) {
+        if (method == TransactionalKV_METHOD_readIndex)
+            cluster_read_failed(n, tag, err == CLUSTER_ERR_TIMEOUT ? err : CLUSTER_ERR_NO_LEADER);
+        return;
+    }
+    struct consensus_msg m;
+    if (cluster_wire_response_in(method, response, peer, n->cfg.id, n->cfg.node_count, tag, &m) !=
+        0) {
+        log_warn("cluster: dropping a malformed %s reply from node %u",
+                 TransactionalKV_methods[method].name, peer);
+        return;
+    }
+    n->last_heard_ms[peer] = cluster_now_ms();
+    if (consensus_step(n->core, &m) != 0)
+        log_warn("cluster: the core refused a %s reply from node %u",
+                 TransactionalKV_methods[method].name, peer);
+    cluster_schedule(n);
+}
+
+static bool config_ok(const struct cluster_config *c)
+{
+    return c->node_count >= 1 && c->node_count <= CONSENSUS_NODES_MAX && c->node_count % 2 == 1 &&
+           c->id < c->node_count && c->heartbeat_interval_ms >= 2 &&
+           c->election_timeout_ms > c->heartbeat_interval_ms && c->entry_bytes_max >= 1;
+}
+
+/* Ticks are a fraction of the heartbeat interval so heartbeats and elections stay precise. */
+static void core_config(struct cluster_node *n, struct consensus_config *cc)
+{
+    consensus_config_default(cc);
+    cc->id = n->cfg.id;
+    cc->node_count = n->cfg.node_count;
+    n->tick_ms = n->cfg.heartbeat_interval_ms / 2;
+    cc->heartbeat_ticks = 2;
+    cc->election_ticks = n->cfg.election_timeout_ms / n->tick_ms;
+    if (cc->election_ticks <= cc->heartbeat_ticks)
+        cc->election_ticks = cc->heartbeat_ticks + 1;
+    n->election_ticks = cc->election_ticks;
+    cc->entry_bytes_max = n->cfg.entry_bytes_max;
+    if (cc->uncommitted_bytes_max < cc->entry_bytes_max)
+        cc->uncommitted_bytes_max = cc->entry_bytes_max;
+    if (cc->batch_entries_max > CLUSTER_WIRE_ENTRIES_MAX)
+        cc->batch_entries_max = CLUSTER_WIRE_ENTRIES_MAX;
+    n->rng = n->cfg.seed;
+    cc->rand_u64 = node_rand;
+    cc->rand_ctx = &n->rng;
+}
+
+static int node_start(struct cluster_node *n)
+{
+    n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
+    n->ready_ev = event_new(n->base, -1, 0, cluster_ready_turn, n);
+    if (!n->tick_ev || !n->ready_ev)
+        return CLUSTER_ERR_NOMEM;
+    struct timeval tv = {.tv_sec = n->tick_ms / 1000, .tv_usec = (n->tick_ms % 1000) * 1000};
+    if (event_add(n->tick_ev, &tv) != 0)
+        return CLUSTER_ERR_NOMEM;
+    cluster_transport_bind(n->tp, on_reply, n);
+    cluster_schedule(n);
+    return 0;
+}
+
+int cluster_node_open(const struct cluster_config *cfg, struct event_base *base, struct wal *wal,
+                      struct cluster_transport *transport, const struct cluster_callbacks *cb,
+                      struct cluster_node **out)
+{
+    assert(cb && cb->apply);
+    assert(!cb->snapshot_save || cb->snapshot_restore);
+    if (!config_ok(cfg) || transport->self != cfg->id || transport->node_count != cfg->node_count)
+        return CLUSTER_ERR_INVALID;
+    struct cluster_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return CLUSTER_ERR_NOMEM;
+    n->cfg = *cfg;
+    n->cb = *cb;
+    n->base = base;
+    n->wal = wal;
+    n->tp = transport;
+    n->deferred_tail = &n->deferred;
+    for (uint32_t i = 0; i < CONSENSUS_NODES_MAX; i++)
+        n->last_heard_ms[i] = -1;
+    struct consensus_config cc;
+    core_config(n, &cc);
+    int rc = cluster_recover(n, &cc);
+    if (rc == 0)
+        rc = node_start(n);
+    if (rc != 0) {
+        cluster_node_close(n);
+        return rc;
+    }
+    log_info("cluster: node %u of %u open, term %llu, last index %llu, tick %u ms", cfg->id,
+             cfg->node_count, (unsigned long long)consensus_term(n->core),
+             (unsigned long long)consensus_last_index(n->core), n->tick_ms);
+    *out = n;
+    return 0;
+}
+
+void cluster_node_close(struct cluster_node *n)
+{
+    if (!n)
+        return;
+    assert(!n->in_ready);
+    n->closing = true;
+    if (n->tp)
+        cluster_transport_bind(n->tp, NULL, NULL);
+    cluster_waiters_fail_all(n, CLUSTER_ERR_CLOSED);
+    cluster_waiters_deliver(n);
+    cluster_inbound_fail_all(n, CLUSTER_ERR_CLOSED);
+    cluster_snap_free_all(n);
+    if (n->tick_ev)
+        event_free(n->tick_ev);
+    if (n->ready_ev)
+        event_free(n->ready_ev);
+    consensus_free(n->core);
+    free(n);
+}

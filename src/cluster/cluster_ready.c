@@ -1,0 +1,136 @@
+/* cluster_ready.c: one ready batch handled as consensus.h prescribes: send, persist, sync once,
+   acknowledge, apply, answer reads, advance. */
+#include "cluster_internal.h"
+
+#include "log.h"
+#include "wal.h"
+
+#include <assert.h>
+#include <event2/event.h>
+#include <stdlib.h>
+
+static bool is_response(enum consensus_msg_type t)
+{
+    return cluster_wire_response_method(t) >= 0;
+}
+
+static void send_msg(struct cluster_node *n, const struct consensus_msg *m)
+{
+    if (is_response(m->type)) {
+        cluster_inbound_answer(n, m);
+        return;
+    }
+    if (m->type == CONSENSUS_MSG_SNAPSHOT) {
+        cluster_snap_send_start(n, m);
+        return;
+    }
+    union cluster_wire_request req;
+    int method = -1;
+    int rc = cluster_wire_request_out(m, &method, &req);
+    if (rc == 0)
+        rc = cluster_transport_call(n->tp, m->to, method, &req,
+                                    m->type == CONSENSUS_MSG_READ_INDEX ? m->seq : 0);
+    cluster_wire_request_release(method, &req);
+    if (rc != 0 && m->type == CONSENSUS_MSG_READ_INDEX)
+        cluster_read_failed(n, m->seq, CLUSTER_ERR_NO_LEADER);
+    /* Anything else lost is retried by the core (heartbeats, elections). */
+}
+
+static int persist_entries(struct cluster_node *n, const struct consensus_ready *rd)
+{
+    if (rd->entry_count == 0)
+        return 0;
+    uint64_t first = rd->entries[0].index;
+    if (first <= wal_last_index(n->wal) && wal_truncate_suffix(n->wal, first) != 0)
+        return CLUSTER_ERR_IO;
+    for (size_t i = 0; i < rd->entry_count; i++) {
+        const struct consensus_entry *e = &rd->entries[i];
+        if (wal_append(n->wal, e->index, e->term, e->data, e->len) != 0)
+            return CLUSTER_ERR_IO;
+    }
+    return wal_sync(n->wal) == 0 ? 0 : CLUSTER_ERR_IO;
+}
+
+static int persist(struct cluster_node *n, const struct consensus_ready *rd)
+{
+    if (rd->hard_state_changed) {
+        struct wal_hard_state hs = {
+            .term = rd->hard_state.term,
+            .voted_for = rd->hard_state.vote == CONSENSUS_NONE ? -1 : (int64_t)rd->hard_state.vote,
+            .commit_index = 0,
+        };
+        if (wal_hard_state_save(n->wal, &hs) != 0)
+            return CLUSTER_ERR_IO;
+    }
+    if (rd->snapshot_apply && cluster_snap_persist(n, rd->snapshot_index, rd->snapshot_term) != 0)
+        return CLUSTER_ERR_IO;
+    return persist_entries(n, rd);
+}
+
+static int apply_committed(struct cluster_node *n, const struct consensus_ready *rd)
+{
+    if (rd->snapshot_apply)
+        cluster_proposals_applied(n, rd->snapshot_index, 0); /* covered ones are lost */
+    for (size_t i = 0; i < rd->committed_count; i++) {
+        const struct consensus_entry *e = &rd->committed[i];
+        if (n->cb.apply(n->cb.ctx, e->index, e->term, e->data, e->len) != 0)
+            return CLUSTER_ERR_IO;
+        cluster_proposals_applied(n, e->index, e->term);
+    }
+    return 0;
+}
+
+/* One batch; false when storage failed (nothing after the failure leaves the node). */
+static bool handle_ready(struct cluster_node *n)
+{
+    struct consensus_ready rd;
+    consensus_ready(n->core, &rd);
+    n->in_ready = true;
+    for (size_t i = 0; i < rd.msg_count; i++)
+        if (rd.msgs[i].send_before_persist)
+            send_msg(n, &rd.msgs[i]);
+    if (persist(n, &rd) != 0) {
+        n->in_ready = false;
+        cluster_fail(n, "persisting to the log");
+        return false;
+    }
+    for (size_t i = 0; i < rd.msg_count; i++)
+        if (!rd.msgs[i].send_before_persist)
+            send_msg(n, &rd.msgs[i]);
+    if (apply_committed(n, &rd) != 0) {
+        n->in_ready = false;
+        cluster_fail(n, "applying a committed entry");
+        return false;
+    }
+    for (size_t i = 0; i < rd.read_count; i++)
+        cluster_reads_state(n, &rd.reads[i]);
+    n->in_ready = false;
+    bool role_changed = rd.role_changed;
+    enum consensus_role role = rd.role;
+    uint64_t term = rd.term;
+    uint32_t leader = rd.leader;
+    consensus_advance(n->core, &rd);
+    cluster_reads_applied(n);
+    if (role_changed && n->cb.role_changed)
+        n->cb.role_changed(n->cb.ctx, role, term, leader);
+    return true;
+}
+
+void cluster_ready_turn(int fd, short what, void *arg)
+{
+    struct cluster_node *n = arg;
+    (void)fd;
+    (void)what;
+    assert(!n->in_ready);
+    uint64_t gen = n->step_gen;
+    if (!n->failed) {
+        cluster_submit_deferred(n);
+        while (consensus_has_ready(n->core))
+            if (!handle_ready(n))
+                break;
+        if (!n->failed)
+            cluster_snap_maybe_take(n);
+    }
+    cluster_inbound_flush(n, n->failed ? UINT64_MAX : gen);
+    cluster_waiters_deliver(n);
+}

@@ -1,0 +1,307 @@
+/* cluster_fixture.c: N cluster_nodes in one process (bus or TCP), a hashing state machine, waits. */
+#include "cluster_fixture.h"
+
+#include "fx_listener.h"
+#include "wal.h"
+
+#include <criterion/criterion.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t hash_step(uint64_t h, uint64_t index, const uint8_t *data, uint32_t len)
+{
+    h ^= index * 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ data[i]) * 0x100000001b3ull;
+    return h * 0xff51afd7ed558ccdull + len;
+}
+
+static void record(struct fx_node *fn, uint64_t index, uint64_t digest)
+{
+    if (index >= fn->digests_cap) {
+        uint64_t cap = fn->digests_cap ? fn->digests_cap * 2 : 1024;
+        while (cap <= index)
+            cap *= 2;
+        fn->digests = realloc(fn->digests, cap * sizeof *fn->digests);
+        cr_assert(fn->digests);
+        memset(fn->digests + fn->digests_cap, 0, (cap - fn->digests_cap) * sizeof *fn->digests);
+        fn->digests_cap = cap;
+    }
+    fn->digests[index] = digest;
+}
+
+static int sm_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len)
+{
+    struct fx_node *fn = ctx;
+    cr_assert_eq(index, fn->applied + 1, "node %u applies %llu after %llu", fn->id,
+                 (unsigned long long)index, (unsigned long long)fn->applied);
+    uint64_t prev = fn->applied ? fn->digests[fn->applied] : 0;
+    record(fn, index, hash_step(prev, index, data, len));
+    fn->applied = index;
+    fn->applied_term = term;
+    return 0;
+}
+
+/* The "state" is the digest chain; a snapshot carries the digest at its index. */
+static int sm_save(void *ctx, uint64_t index, uint8_t **data, size_t *len)
+{
+    struct fx_node *fn = ctx;
+    cr_assert_eq(index, fn->applied);
+    *data = malloc(16);
+    memcpy(*data, &index, 8);
+    memcpy(*data + 8, &fn->digests[index], 8);
+    *len = 16;
+    fn->snapshots_taken++;
+    return 0;
+}
+
+static int sm_restore(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, size_t len)
+{
+    struct fx_node *fn = ctx;
+    uint64_t at, digest;
+    if (len != 16)
+        return -1;
+    memcpy(&at, data, 8);
+    memcpy(&digest, data + 8, 8);
+    if (at != index)
+        return -1;
+    record(fn, index, digest);
+    fn->applied = index;
+    fn->applied_term = term;
+    fn->snapshots_restored++;
+    return 0;
+}
+
+void fx_init(struct fixture *fx, enum fx_mode mode, uint32_t n, const char *test_name)
+{
+    memset(fx, 0, sizeof *fx);
+    const char *env = getenv("CLUSTER_TEST_SEED");
+    fx->seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)clock();
+    fprintf(stderr, "%s: seed %llu (CLUSTER_TEST_SEED to replay)\n", test_name,
+            (unsigned long long)fx->seed);
+    fx->mode = mode;
+    fx->n = n;
+    fx->base = event_base_new();
+    cr_assert(fx->base);
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(fx->root, sizeof fx->root, "%s/cluster-test-XXXXXX", tmp);
+    cr_assert(mkdtemp(fx->root));
+    cr_assert_eq(cluster_secret_set(&fx->secret, "test secret, sixteen+", 21), 0);
+    if (mode == FX_BUS) {
+        fx->bus = cluster_bus_new(fx->base, n);
+        cr_assert(fx->bus);
+    } else {
+        fx_listeners_reserve(fx);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct fx_node *fn = &fx->nodes[i];
+        fn->fx = fx;
+        fn->id = i;
+        snprintf(fn->dir, sizeof fn->dir, "%s/node%u", fx->root, i);
+    }
+}
+
+void fx_open(struct fixture *fx, uint32_t id)
+{
+    struct fx_node *fn = &fx->nodes[id];
+    cr_assert_null(fn->node);
+    struct wal_config wc;
+    wal_config_default(&wc, fn->dir);
+    struct wal_errmsg err;
+    cr_assert_eq(wal_open(&wc, &fn->wal, &err), 0, "wal_open %s", fn->dir);
+    /* The state machine restarts empty: replay comes from the log (or a snapshot). */
+    fn->applied = 0;
+    uint64_t snap_index, snap_term;
+    wal_snapshot_point(fn->wal, &snap_index, &snap_term);
+    if (snap_index > 0) { /* the fixture keeps digests in memory across a restart */
+        fn->applied = snap_index;
+        fn->applied_term = snap_term;
+    }
+    fn->tp = fx->mode == FX_BUS ? cluster_bus_transport(fx->bus, id) : fx_net_transport(fx, id);
+    cr_assert(fn->tp);
+    struct cluster_config cfg;
+    cluster_config_default(&cfg);
+    cfg.id = id;
+    cfg.node_count = fx->n;
+    cfg.election_timeout_ms = 300;
+    cfg.heartbeat_interval_ms = 50;
+    cfg.seed = fx->seed * 31 + id;
+    cfg.snapshot_every = fx->snapshot_every;
+    cfg.applied_index = fn->applied;
+    cfg.applied_term = fn->applied_term;
+    struct cluster_callbacks cb = {
+        .apply = sm_apply, .snapshot_save = sm_save, .snapshot_restore = sm_restore, .ctx = fn};
+    cr_assert_eq(cluster_node_open(&cfg, fx->base, fn->wal, fn->tp, &cb, &fn->node), 0);
+    if (fx->mode == FX_BUS)
+        cluster_bus_attach(fx->bus, id, fn->node);
+    else
+        fx_listener_start(fx, id);
+}
+
+void fx_open_all(struct fixture *fx)
+{
+    for (uint32_t i = 0; i < fx->n; i++)
+        fx_open(fx, i);
+}
+
+void fx_close(struct fixture *fx, uint32_t id)
+{
+    struct fx_node *fn = &fx->nodes[id];
+    if (!fn->node)
+        return;
+    if (fx->mode == FX_BUS)
+        cluster_bus_attach(fx->bus, id, NULL);
+    else
+        fx_listener_stop(fx, id);
+    cluster_node_close(fn->node);
+    fn->node = NULL;
+    cluster_transport_free(fn->tp);
+    fn->tp = NULL;
+    wal_close(fn->wal);
+    fn->wal = NULL;
+}
+
+void fx_fini(struct fixture *fx)
+{
+    for (uint32_t i = 0; i < fx->n; i++)
+        fx_close(fx, i);
+    /* Let queued replies and closes run out before freeing the loop. */
+    event_base_loop(fx->base, EVLOOP_NONBLOCK);
+    cluster_bus_free(fx->bus);
+    for (uint32_t i = 0; i < fx->n; i++)
+        free(fx->nodes[i].digests);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->root);
+    cr_assert_eq(system(cmd), 0);
+    event_base_free(fx->base);
+}
+
+bool fx_wait(struct fixture *fx, bool (*cond)(struct fixture *fx, void *arg), void *arg,
+             int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+    while (!cond(fx, arg)) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >= deadline)
+            return false;
+        event_base_loop(fx->base, EVLOOP_ONCE); /* the tick timers bound each turn */
+    }
+    return true;
+}
+
+int fx_leader(struct fixture *fx)
+{
+    int best = -1;
+    uint64_t best_term = 0;
+    for (uint32_t i = 0; i < fx->n; i++) {
+        if (!fx->nodes[i].node)
+            continue;
+        struct cluster_status st;
+        cluster_status(fx->nodes[i].node, &st);
+        if (st.role == CONSENSUS_LEADER && st.term >= best_term) {
+            cr_assert(best < 0 || st.term > best_term, "two leaders in term %llu",
+                      (unsigned long long)st.term);
+            best = (int)i;
+            best_term = st.term;
+        }
+    }
+    return best;
+}
+
+static bool has_leader(struct fixture *fx, void *arg)
+{
+    (void)arg;
+    return fx_leader(fx) >= 0;
+}
+
+uint32_t fx_wait_leader(struct fixture *fx, int timeout_ms)
+{
+    cr_assert(fx_wait(fx, has_leader, NULL, timeout_ms), "no leader within %d ms (seed %llu)",
+              timeout_ms, (unsigned long long)fx->seed);
+    return (uint32_t)fx_leader(fx);
+}
+
+struct propose_count {
+    uint32_t done, ok, want;
+};
+
+static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
+{
+    struct propose_count *pc = ctx;
+    (void)index;
+    (void)leader;
+    pc->done++;
+    if (err == 0)
+        pc->ok++;
+}
+
+static bool all_proposed(struct fixture *fx, void *arg)
+{
+    (void)fx;
+    struct propose_count *pc = arg;
+    return pc->done == pc->want;
+}
+
+uint32_t fx_propose_n(struct fixture *fx, uint32_t id, uint32_t count, int timeout_ms)
+{
+    struct propose_count pc = {0, 0, count};
+    for (uint32_t i = 0; i < count; i++) {
+        char data[64];
+        int len = snprintf(data, sizeof data, "entry %u from %u seed %llu", i, id,
+                           (unsigned long long)fx->seed);
+        cluster_propose(fx->nodes[id].node, data, (uint32_t)len, on_proposed, &pc);
+    }
+    cr_assert(fx_wait(fx, all_proposed, &pc, timeout_ms), "%u of %u proposals done (seed %llu)",
+              pc.done, count, (unsigned long long)fx->seed);
+    return pc.ok;
+}
+
+static bool applied_at_least(struct fixture *fx, void *arg)
+{
+    uint64_t index = *(uint64_t *)arg;
+    for (uint32_t i = 0; i < fx->n; i++)
+        if (fx->nodes[i].node && fx->nodes[i].applied < index)
+            return false;
+    return true;
+}
+
+bool fx_wait_applied(struct fixture *fx, uint64_t index, int timeout_ms)
+{
+    return fx_wait(fx, applied_at_least, &index, timeout_ms);
+}
+
+void fx_check_same(struct fixture *fx)
+{
+    uint64_t low = UINT64_MAX;
+    for (uint32_t i = 0; i < fx->n; i++)
+        if (fx->nodes[i].node && fx->nodes[i].applied < low)
+            low = fx->nodes[i].applied;
+    cr_assert(low != UINT64_MAX && low > 0);
+    int ref = -1;
+    for (uint32_t i = 0; i < fx->n; i++) {
+        if (!fx->nodes[i].node)
+            continue;
+        if (ref < 0)
+            ref = (int)i;
+        cr_assert_eq(fx->nodes[i].digests[low], fx->nodes[ref].digests[low],
+                     "node %u differs from node %d at %llu (seed %llu)", i, ref,
+                     (unsigned long long)low, (unsigned long long)fx->seed);
+    }
+}
+
+void fx_isolate(struct fixture *fx, uint32_t id, bool cut)
+{
+    for (uint32_t i = 0; i < fx->n; i++) {
+        if (i == id)
+            continue;
+        if (fx->nodes[i].tp)
+            cluster_transport_drop(fx->nodes[i].tp, id, cut, cut);
+        if (fx->nodes[id].tp)
+            cluster_transport_drop(fx->nodes[id].tp, i, cut, cut);
+    }
+}

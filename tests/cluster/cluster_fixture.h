@@ -1,0 +1,70 @@
+/* cluster_fixture.h: N cluster_nodes in one process (bus or TCP), a hashing state machine, waits. */
+#ifndef CLUSTER_FIXTURE_H
+#define CLUSTER_FIXTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "cluster_auth.h"
+#include "cluster_bus.h"
+#include "cluster_transport.h"
+
+struct fixture;
+
+struct fx_node {
+    struct fixture *fx;
+    uint32_t id;
+    char dir[256];
+    struct wal *wal;
+    struct cluster_transport *tp;
+    struct cluster_node *node;
+    struct fx_listener *listener; /* TCP mode */
+    uint64_t applied;
+    uint64_t applied_term;
+    uint64_t *digests; /* digests[i]: the state after applying index i */
+    uint64_t digests_cap;
+    uint64_t snapshots_taken;
+    uint64_t snapshots_restored;
+};
+
+enum fx_mode { FX_BUS, FX_TCP };
+
+struct fixture {
+    struct event_base *base;
+    enum fx_mode mode;
+    struct cluster_bus *bus;
+    uint32_t n;
+    uint64_t seed;
+    uint64_t snapshot_every;
+    char root[200];
+    struct cluster_secret secret;
+    char endpoints[CONSENSUS_NODES_MAX][64];
+    struct fx_node nodes[CONSENSUS_NODES_MAX];
+};
+
+/* A fresh cluster directory and event base; nodes are not open yet. Prints the seed. */
+void fx_init(struct fixture *fx, enum fx_mode mode, uint32_t n, const char *test_name);
+void fx_open(struct fixture *fx, uint32_t id);
+void fx_open_all(struct fixture *fx);
+/* Closes the node (its WAL stays on disk for a restart). */
+void fx_close(struct fixture *fx, uint32_t id);
+void fx_fini(struct fixture *fx);
+
+/* Drives the loop until cond holds or timeout_ms passes; returns whether it held. */
+bool fx_wait(struct fixture *fx, bool (*cond)(struct fixture *fx, void *arg), void *arg,
+             int timeout_ms);
+/* The one open leader of the highest term, or -1. */
+int fx_leader(struct fixture *fx);
+/* Waits for a leader; fails the test after timeout_ms. */
+uint32_t fx_wait_leader(struct fixture *fx, int timeout_ms);
+/* Proposes count entries on node id and waits until all are done; returns how many succeeded. */
+uint32_t fx_propose_n(struct fixture *fx, uint32_t id, uint32_t count, int timeout_ms);
+/* Waits until every open node applied at least index. */
+bool fx_wait_applied(struct fixture *fx, uint64_t index, int timeout_ms);
+/* Asserts every open node holds the same state at the lowest applied index among them. */
+void fx_check_same(struct fixture *fx);
+/* Cuts node id off (both ways) from every other node, or heals it. */
+void fx_isolate(struct fixture *fx, uint32_t id, bool cut);
+
+#endif

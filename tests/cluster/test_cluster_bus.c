@@ -1,0 +1,110 @@
+/* test_cluster_bus.c: three cluster_nodes over the in-memory bus: election, replication, faults. */
+#include "cluster_fixture.h"
+
+#include <criterion/criterion.h>
+
+/* Raft §5.2: one leader is elected; §5.3: entries commit and apply in one order everywhere. */
+Test(cluster_bus, elects_a_leader_and_replicates_in_order, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "elects_a_leader_and_replicates_in_order");
+    fx_open_all(&fx);
+    uint32_t leader = fx_wait_leader(&fx, 5000);
+    cr_assert_eq(fx_propose_n(&fx, leader, 200, 10000), 200);
+    struct cluster_status st;
+    cluster_status(fx.nodes[leader].node, &st);
+    cr_assert(fx_wait_applied(&fx, st.last_index, 5000));
+    fx_check_same(&fx);
+    fx_fini(&fx);
+}
+
+static bool new_leader_not(struct fixture *fx, void *arg)
+{
+    int l = fx_leader(fx);
+    return l >= 0 && (uint32_t)l != *(uint32_t *)arg;
+}
+
+/* §5.2: when the leader stops, another is elected within a few election timeouts. */
+Test(cluster_bus, a_stopped_leader_is_replaced, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "a_stopped_leader_is_replaced");
+    fx_open_all(&fx);
+    uint32_t old = fx_wait_leader(&fx, 5000);
+    cr_assert_eq(fx_propose_n(&fx, old, 20, 5000), 20);
+    fx_close(&fx, old);
+    cr_assert(fx_wait(&fx, new_leader_not, &old, 3000), "no new leader in 3 s (seed %llu)",
+              (unsigned long long)fx.seed);
+    uint32_t leader = (uint32_t)fx_leader(&fx);
+    cr_assert_eq(fx_propose_n(&fx, leader, 20, 5000), 20);
+    /* The old leader comes back as a follower and catches up. */
+    fx_open(&fx, old);
+    struct cluster_status st;
+    cluster_status(fx.nodes[leader].node, &st);
+    cr_assert(fx_wait_applied(&fx, st.last_index, 5000));
+    fx_check_same(&fx);
+    fx_fini(&fx);
+}
+
+/* A follower that was down replays its own log and receives what it missed. */
+Test(cluster_bus, a_restarted_follower_catches_up, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "a_restarted_follower_catches_up");
+    fx_open_all(&fx);
+    uint32_t leader = fx_wait_leader(&fx, 5000);
+    uint32_t down = (leader + 1) % 3;
+    cr_assert_eq(fx_propose_n(&fx, leader, 30, 5000), 30);
+    fx_close(&fx, down);
+    cr_assert_eq(fx_propose_n(&fx, leader, 100, 5000), 100);
+    fx_open(&fx, down);
+    struct cluster_status st;
+    cluster_status(fx.nodes[leader].node, &st);
+    cr_assert(fx_wait_applied(&fx, st.last_index, 5000));
+    fx_check_same(&fx);
+    fx_fini(&fx);
+}
+
+struct partition_probe {
+    uint32_t old;
+    uint32_t done, ok;
+};
+
+static void count_done(void *ctx, int err, uint64_t index, uint32_t leader)
+{
+    struct partition_probe *p = ctx;
+    (void)index, (void)leader;
+    p->done++;
+    p->ok += err == 0;
+}
+
+/* §5.4 / thesis §6.2: a minority commits nothing; after healing, everyone converges. */
+Test(cluster_bus, a_partitioned_minority_commits_nothing, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "a_partitioned_minority_commits_nothing");
+    fx_open_all(&fx);
+    uint32_t old = fx_wait_leader(&fx, 5000);
+    cr_assert_eq(fx_propose_n(&fx, old, 10, 5000), 10);
+    struct cluster_status before;
+    cluster_status(fx.nodes[old].node, &before);
+    fx_isolate(&fx, old, true);
+    struct partition_probe probe = {.old = old};
+    for (int i = 0; i < 5; i++)
+        cluster_propose(fx.nodes[old].node, "minority", 8, count_done, &probe);
+    cr_assert(fx_wait(&fx, new_leader_not, &old, 3000), "majority elected no leader");
+    uint32_t leader = (uint32_t)fx_leader(&fx);
+    cr_assert_eq(fx_propose_n(&fx, leader, 20, 5000), 20);
+    struct cluster_status iso;
+    cluster_status(fx.nodes[old].node, &iso);
+    cr_assert_eq(iso.commit_index, before.commit_index, "the minority committed");
+    cr_assert_eq(probe.ok, 0);
+    fx_isolate(&fx, old, false);
+    struct cluster_status st;
+    cluster_status(fx.nodes[leader].node, &st);
+    cr_assert(fx_wait_applied(&fx, st.last_index, 5000));
+    fx_check_same(&fx);
+    cr_assert(fx_wait(&fx, new_leader_not, &old, 1000));
+    cr_assert_eq(probe.ok, 0, "a minority proposal reported success");
+    fx_fini(&fx);
+}
