@@ -154,10 +154,10 @@ void fx_close(struct fixture *fx, uint32_t id)
         return;
     if (fx->mode == FX_BUS)
         cluster_bus_attach(fx->bus, id, NULL);
-    else
-        fx_listener_stop(fx, id);
-    cluster_node_close(fn->node);
+    cluster_node_close(fn->node); /* answers the calls it holds */
     fn->node = NULL;
+    if (fx->mode == FX_TCP)
+        fx_listener_stop(fx, id);
     cluster_transport_free(fn->tp);
     fn->tp = NULL;
     wal_close(fn->wal);

@@ -12,5 +12,7 @@ void fx_listeners_reserve(struct fixture *fx);
 struct cluster_transport *fx_net_transport(struct fixture *fx, uint32_t id);
 void fx_listener_start(struct fixture *fx, uint32_t id);
 void fx_listener_stop(struct fixture *fx, uint32_t id);
+/* Peer calls node id's listener refused as unauthenticated. */
+uint32_t fx_listener_refused(uint32_t id);
 
 #endif

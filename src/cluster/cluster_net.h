@@ -1,0 +1,39 @@
+/* cluster_net.h: the NetworkTransport: one authenticated TCP connection per peer, framed Thrift. */
+#ifndef CLUSTER_NET_H
+#define CLUSTER_NET_H
+
+#include <stdint.h>
+
+#include "cluster_auth.h"
+#include "cluster_transport.h"
+
+struct event_base;
+
+/*
+ * Each peer gets one persistent outbound connection (a bufferevent). On connect it calls
+ * peerChallenge then peerAuthenticate; only then do peer calls flow. Calls are pipelined
+ * (framed CALL messages written at once, replies matched by seqid), each with a deadline;
+ * calls made while the link is down wait in a bounded queue until it is up, or fail. A
+ * broken link reconnects after a jittered exponential backoff. Peers never wait on each other.
+ */
+#define CLUSTER_NET_QUEUED_CALLS_MAX 1024u
+
+struct cluster_net_config {
+    uint32_t self;
+    uint32_t node_count;
+    const char *endpoints[CONSENSUS_NODES_MAX]; /* "HOST:PORT" per node id (self's unused) */
+    const struct cluster_secret *secret;
+    uint32_t call_timeout_ms;   /* a reply later than this is a TIMEOUT */
+    uint32_t backoff_min_ms;
+    uint32_t backoff_max_ms;
+    uint32_t frame_bytes_max;   /* replies longer than this break the link */
+    uint64_t seed;              /* backoff jitter */
+};
+
+/* Timeouts 1000 ms, backoff 50..2000 ms, 64 MiB frames; the rest is the caller's. */
+void cluster_net_config_default(struct cluster_net_config *cfg);
+/* NULL when out of memory or an endpoint is not HOST:PORT. Connects lazily (first call). */
+struct cluster_transport *cluster_net_new(struct event_base *base,
+                                          const struct cluster_net_config *cfg);
+
+#endif

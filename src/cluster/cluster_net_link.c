@@ -1,0 +1,350 @@
+/* cluster_net_link.c: one peer link: connect, authenticate, pipeline calls, match replies. */
+#include "cluster_net_link.h"
+
+#include "cluster_codec.h"
+#include "log.h"
+
+#include <assert.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int32_t next_seqid(struct cluster_net *net)
+{
+    net->seqid = net->seqid == INT32_MAX ? 1 : net->seqid + 1;
+    return net->seqid;
+}
+
+static void calls_push(struct net_link *l, struct net_call *c)
+{
+    c->next = NULL;
+    *l->calls_tail = c;
+    l->calls_tail = &c->next;
+    l->call_count++;
+}
+
+static struct net_call *calls_take(struct net_link *l, int32_t seqid)
+{
+    for (struct net_call **p = &l->calls; *p; p = &(*p)->next) {
+        if ((*p)->seqid != seqid)
+            continue;
+        struct net_call *c = *p;
+        *p = c->next;
+        if (!*p)
+            l->calls_tail = p;
+        l->call_count--;
+        return c;
+    }
+    return NULL;
+}
+
+static void fail_all(struct net_link *l, int err)
+{
+    while (l->calls) {
+        struct net_call *c = l->calls;
+        l->calls = c->next;
+        net_call_fail(l->net, c, err);
+    }
+    l->calls_tail = &l->calls;
+    l->call_count = 0;
+    evbuffer_drain(l->queued, evbuffer_get_length(l->queued));
+}
+
+/* Jittered exponential backoff: half the current delay plus a random part of the other half. */
+static void link_broken(struct net_link *l, const char *why)
+{
+    if (l->state == LINK_READY)
+        log_info("cluster: link to node %u down: %s", l->peer, why);
+    if (l->bev)
+        bufferevent_free(l->bev);
+    l->bev = NULL;
+    l->state = LINK_IDLE;
+    fail_all(l, CLUSTER_ERR_UNREACHABLE);
+    uint64_t r = l->net->rng = l->net->rng * 6364136223846793005ull + 1442695040888963407ull;
+    uint32_t half = l->backoff_ms / 2;
+    uint32_t delay = half + (uint32_t)((r >> 33) % (half + 1));
+    struct timeval tv = {.tv_sec = delay / 1000, .tv_usec = (delay % 1000) * 1000};
+    l->backing_off = true;
+    event_add(l->retry_ev, &tv);
+    l->backoff_ms = l->backoff_ms * 2 > l->net->cfg.backoff_max_ms ? l->net->cfg.backoff_max_ms
+                                                                    : l->backoff_ms * 2;
+}
+
+/* Frames one CALL into dst. */
+static int frame_call(struct evbuffer *dst, int method, int32_t seqid, const void *request)
+{
+    tp_buf b;
+    tp_buf_init(&b);
+    size_t at = tp_frame_begin(&b);
+    int rc = cluster_codec_call(&b, method, seqid, request);
+    if (rc == 0) {
+        tp_frame_end(&b, at);
+        rc = b.failed || evbuffer_add(dst, b.data, b.len) != 0 ? CLUSTER_ERR_NOMEM : 0;
+    }
+    tp_buf_free(&b);
+    return rc;
+}
+
+static int internal_call(struct net_link *l, int method, const void *request)
+{
+    struct net_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return CLUSTER_ERR_NOMEM;
+    *c = (struct net_call){.peer = l->peer, .method = method, .internal = true,
+                           .seqid = next_seqid(l->net),
+                           .deadline_ms = cluster_now_ms() + l->net->cfg.call_timeout_ms};
+    int rc = frame_call(bufferevent_get_output(l->bev), method, c->seqid, request);
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    calls_push(l, c);
+    return 0;
+}
+
+static void send_challenge(struct net_link *l)
+{
+    PeerChallengeRequest req;
+    PeerChallengeRequest_init(&req);
+    int rc = cluster_id_set(&req.node_id, l->net->cfg.self);
+    if (rc == 0)
+        rc = internal_call(l, TransactionalKV_METHOD_peerChallenge, &req);
+    PeerChallengeRequest_free(&req);
+    if (rc != 0)
+        link_broken(l, "cannot send the challenge");
+}
+
+static void on_challenge(struct net_link *l, const PeerChallengeResponse *resp)
+{
+    uint8_t mac[CLUSTER_MAC_BYTES];
+    PeerAuthRequest req;
+    PeerAuthRequest_init(&req);
+    int rc = cluster_auth_mac(l->net->cfg.secret, resp->nonce.data, resp->nonce.len,
+                              l->net->cfg.self, mac);
+    if (rc == 0)
+        rc = cluster_id_set(&req.node_id, l->net->cfg.self) ||
+             tp_bytes_set(&req.nonce, resp->nonce.data, resp->nonce.len) ||
+             tp_bytes_set(&req.mac, mac, sizeof mac);
+    if (rc == 0)
+        rc = internal_call(l, TransactionalKV_METHOD_peerAuthenticate, &req);
+    PeerAuthRequest_free(&req);
+    if (rc != 0)
+        link_broken(l, "bad challenge");
+}
+
+static void on_ready(struct net_link *l)
+{
+    l->state = LINK_READY;
+    l->backoff_ms = l->net->cfg.backoff_min_ms;
+    log_info("cluster: link to node %u up", l->peer);
+    bufferevent_write_buffer(l->bev, l->queued);
+}
+
+static void handshake_reply(struct net_link *l, struct net_call *c, const struct cluster_codec_reply *rep)
+{
+    if (rep->err != 0) {
+        log_warn("cluster: node %u refused our authentication (%s)", l->peer,
+                 cluster_strerror(rep->err));
+        link_broken(l, "authentication refused");
+    } else if (c->method == TransactionalKV_METHOD_peerChallenge) {
+        on_challenge(l, rep->response);
+    } else if (((const PeerAuthResponse *)rep->response)->success) {
+        on_ready(l);
+    } else {
+        link_broken(l, "authentication refused");
+    }
+}
+
+/* One whole reply message. Returns false when the link broke. */
+static bool on_message(struct net_link *l, const uint8_t *msg, size_t len)
+{
+    tp_reader r;
+    tp_reader_init(&r, msg, len, NULL);
+    tp_message m;
+    if (tp_read_message_begin(&r, &m) != 0) {
+        link_broken(l, "bad reply header");
+        return false;
+    }
+    struct net_call *c = calls_take(l, m.seqid);
+    if (!c)
+        return true; /* timed out already */
+    struct cluster_codec_reply rep = {0};
+    if (cluster_codec_reply_read(c->method, c->seqid, msg, len, NULL, &rep) != 0) {
+        free(c);
+        link_broken(l, "out of memory");
+        return false;
+    }
+    struct cluster_transport *t = &l->net->t;
+    enum link_state before = l->state;
+    if (c->internal)
+        handshake_reply(l, c, &rep);
+    else if (t->drop_from[l->peer])
+        net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT), c = NULL; /* fault injection */
+    else if (t->on_reply)
+        t->on_reply(t->reply_ctx, l->peer, c->method, c->tag, rep.err, rep.response);
+    cluster_codec_reply_free(&rep);
+    free(c);
+    return !(before != LINK_IDLE && l->state == LINK_IDLE);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct net_link *l = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    for (;;) {
+        size_t have = evbuffer_get_length(in);
+        uint8_t hdr[4];
+        if (have < 4 || evbuffer_copyout(in, hdr, 4) != 4)
+            return;
+        uint32_t len = tp_frame_get_len(hdr);
+        if (len == 0 || len > l->net->cfg.frame_bytes_max) {
+            link_broken(l, "bad frame length");
+            return;
+        }
+        if (have < 4 + (size_t)len)
+            return;
+        uint8_t *msg = evbuffer_pullup(in, 4 + (ssize_t)len);
+        if (!msg) {
+            link_broken(l, "out of memory");
+            return;
+        }
+        bool alive = on_message(l, msg + 4, len);
+        if (!alive)
+            return;
+        evbuffer_drain(in, 4 + (size_t)len);
+    }
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct net_link *l = arg;
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        l->state = LINK_HANDSHAKE;
+        send_challenge(l);
+        return;
+    }
+    link_broken(l, what & BEV_EVENT_EOF ? "closed by the peer" : "socket error");
+}
+
+static void start_connect(struct net_link *l)
+{
+    assert(!l->bev);
+    l->backing_off = false;
+    l->bev = bufferevent_socket_new(l->net->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!l->bev) {
+        link_broken(l, "out of memory");
+        return;
+    }
+    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
+    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+    l->state = LINK_CONNECTING;
+    if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&l->addr, l->addr_len) != 0)
+        link_broken(l, "connect failed");
+}
+
+static void on_retry(int fd, short what, void *arg)
+{
+    struct net_link *l = arg;
+    (void)fd, (void)what;
+    l->backing_off = false;
+    if (l->state == LINK_IDLE && l->call_count > 0)
+        start_connect(l);
+}
+
+int net_link_call(struct net_link *l, struct net_call *c, const void *request)
+{
+    if (l->call_count >= CLUSTER_NET_QUEUED_CALLS_MAX) {
+        net_call_fail(l->net, c, CLUSTER_ERR_BUSY);
+        return 0;
+    }
+    c->seqid = next_seqid(l->net);
+    c->deadline_ms = cluster_now_ms() + l->net->cfg.call_timeout_ms;
+    struct evbuffer *dst = l->state == LINK_READY ? bufferevent_get_output(l->bev) : l->queued;
+    int rc = frame_call(dst, c->method, c->seqid, request);
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    calls_push(l, c);
+    if (l->state == LINK_IDLE && !l->backing_off)
+        start_connect(l);
+    return 0;
+}
+
+void net_link_expire(struct net_link *l, int64_t now_ms)
+{
+    for (struct net_call **p = &l->calls; *p;) {
+        struct net_call *c = *p;
+        if (c->deadline_ms > now_ms) {
+            p = &c->next;
+            continue;
+        }
+        if (c->internal) { /* a peer that cannot finish the handshake in time */
+            link_broken(l, "handshake timed out");
+            return;
+        }
+        *p = c->next;
+        if (!*p)
+            l->calls_tail = p;
+        l->call_count--;
+        net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT);
+    }
+}
+
+/* HOST:PORT as an address: numeric forms directly, names through the resolver once. */
+static int resolve(struct net_link *l, const char *endpoint)
+{
+    l->addr_len = (int)sizeof l->addr;
+    if (evutil_parse_sockaddr_port(endpoint, (struct sockaddr *)&l->addr, &l->addr_len) == 0)
+        return 0;
+    const char *colon = strrchr(endpoint, ':');
+    if (!colon || colon == endpoint || (size_t)(colon - endpoint) >= 256)
+        return CLUSTER_ERR_INVALID;
+    char host[256];
+    memcpy(host, endpoint, (size_t)(colon - endpoint));
+    host[colon - endpoint] = '\0';
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
+        return CLUSTER_ERR_INVALID;
+    memcpy(&l->addr, res->ai_addr, res->ai_addrlen);
+    l->addr_len = (int)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int net_link_init(struct net_link *l, struct cluster_net *net, uint32_t peer,
+                  const char *endpoint)
+{
+    memset(l, 0, sizeof *l);
+    l->net = net;
+    l->peer = peer;
+    l->calls_tail = &l->calls;
+    l->backoff_ms = net->cfg.backoff_min_ms ? net->cfg.backoff_min_ms : 1;
+    l->queued = evbuffer_new();
+    l->retry_ev = event_new(net->base, -1, 0, on_retry, l);
+    if (!l->queued || !l->retry_ev || !endpoint)
+        return CLUSTER_ERR_NOMEM;
+    return resolve(l, endpoint);
+}
+
+void net_link_free(struct net_link *l)
+{
+    if (l->bev)
+        bufferevent_free(l->bev);
+    while (l->calls) {
+        struct net_call *c = l->calls;
+        l->calls = c->next;
+        free(c);
+    }
+    if (l->queued)
+        evbuffer_free(l->queued);
+    if (l->retry_ev)
+        event_free(l->retry_ev);
+    memset(l, 0, sizeof *l);
+}

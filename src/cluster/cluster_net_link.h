@@ -1,0 +1,71 @@
+/* cluster_net_link.h: one peer's outbound connection inside the NetworkTransport. */
+#ifndef CLUSTER_NET_LINK_H
+#define CLUSTER_NET_LINK_H
+
+#include "cluster_internal.h"
+#include "cluster_net.h"
+
+#include <sys/socket.h>
+
+struct bufferevent;
+struct evbuffer;
+
+/* A call waiting for its reply (or for the link to come up). */
+struct net_call {
+    struct net_call *next;
+    uint32_t peer;
+    int32_t seqid;
+    int method;
+    uint64_t tag;
+    int64_t deadline_ms;
+    bool internal; /* the handshake's own calls */
+    int err;
+};
+
+enum link_state {
+    LINK_IDLE = 0,   /* never used, or waiting for the backoff */
+    LINK_CONNECTING,
+    LINK_HANDSHAKE,  /* peerChallenge / peerAuthenticate in flight */
+    LINK_READY,
+};
+
+struct cluster_net;
+
+struct net_link {
+    struct cluster_net *net;
+    uint32_t peer;
+    enum link_state state;
+    bool backing_off;
+    struct bufferevent *bev;
+    struct event *retry_ev;
+    struct sockaddr_storage addr;
+    int addr_len;
+    uint32_t backoff_ms;
+    struct net_call *calls; /* in seqid order: queued and in flight */
+    struct net_call **calls_tail;
+    uint32_t call_count;
+    struct evbuffer *queued; /* frames written before the link was ready */
+};
+
+struct cluster_net {
+    struct cluster_transport t; /* first: the transport's address is the net's */
+    struct cluster_net_config cfg;
+    struct event_base *base;
+    struct event *fail_ev;
+    struct event *sweep_ev;
+    struct net_call *failed, **failed_tail;
+    int32_t seqid;
+    uint64_t rng;
+    struct net_link links[CONSENSUS_NODES_MAX];
+};
+
+void net_call_fail(struct cluster_net *net, struct net_call *c, int err);
+
+int net_link_init(struct net_link *l, struct cluster_net *net, uint32_t peer,
+                  const char *endpoint);
+void net_link_free(struct net_link *l);
+/* Takes c; 0, or an error (c freed, no reply) when the request cannot be encoded. */
+int net_link_call(struct net_link *l, struct net_call *c, const void *request);
+void net_link_expire(struct net_link *l, int64_t now_ms);
+
+#endif
