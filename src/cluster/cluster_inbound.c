@@ -25,7 +25,7 @@ void cluster_inbound_answer(struct cluster_node *n, const struct consensus_msg *
     int method = cluster_wire_response_method(m->type);
     for (struct cluster_inbound **p = &n->inbound; *p; p = &(*p)->next) {
         struct cluster_inbound *ib = *p;
-        if (ib->from != m->to || ib->method != method)
+        if (ib->from != m->to || ib->method != method || ib->answered)
             continue;
         if (method == TransactionalKV_METHOD_readIndex && ib->seq != m->seq)
             continue;
@@ -44,7 +44,7 @@ void cluster_inbound_flush(struct cluster_node *n, uint64_t gen)
         struct cluster_inbound *ib = *p;
         if (ib->gen <= gen && ib->method != TransactionalKV_METHOD_readIndex) {
             *p = ib->next;
-            finish(ib, CLUSTER_ERR_IGNORED);
+            finish(ib, ib->answered ? 0 : CLUSTER_ERR_IGNORED);
         } else {
             p = &ib->next;
         }

@@ -40,6 +40,7 @@ struct cluster_inbound {
     void *response;
     cluster_done_fn done;
     void *ctx;
+    bool answered;      /* response already filled (snapshot chunks): flush sends it */
 };
 
 struct cluster_snap_out; /* cluster_snap.c */
@@ -72,6 +73,8 @@ struct cluster_node {
     int64_t last_heard_ms[CONSENSUS_NODES_MAX];
     uint64_t snapshot_index;          /* the last durable snapshot (compaction point) */
     uint64_t snapshot_term;
+    uint8_t *snap_data;               /* the bytes of that snapshot, for lagging followers */
+    size_t snap_len;
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
 };

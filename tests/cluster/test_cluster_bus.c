@@ -108,3 +108,27 @@ Test(cluster_bus, a_partitioned_minority_commits_nothing, .timeout = 30)
     cr_assert_eq(probe.ok, 0, "a minority proposal reported success");
     fx_fini(&fx);
 }
+
+/* §7: a follower behind the leader's compacted log gets the snapshot, then the rest. */
+Test(cluster_bus, a_far_behind_follower_catches_up_by_snapshot, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "a_far_behind_follower_catches_up_by_snapshot");
+    fx.snapshot_every = 40;
+    fx_open_all(&fx);
+    uint32_t leader = fx_wait_leader(&fx, 5000);
+    uint32_t down = (leader + 1) % 3;
+    cr_assert_eq(fx_propose_n(&fx, leader, 10, 5000), 10);
+    fx_close(&fx, down);
+    cr_assert_eq(fx_propose_n(&fx, leader, 150, 10000), 150);
+    struct cluster_status st;
+    cluster_status(fx.nodes[leader].node, &st);
+    cr_assert_gt(st.snapshot_index, 40, "the leader never compacted");
+    fx_open(&fx, down);
+    cr_assert(fx_wait_applied(&fx, st.last_index, 5000), "seed %llu",
+              (unsigned long long)fx.seed);
+    cr_assert_geq(fx.nodes[down].snapshots_restored, 1);
+    fx_check_same(&fx);
+    cr_assert_eq(fx_propose_n(&fx, leader, 10, 5000), 10);
+    fx_fini(&fx);
+}
