@@ -132,3 +132,46 @@ Test(cluster_bus, a_far_behind_follower_catches_up_by_snapshot, .timeout = 30)
     cr_assert_eq(fx_propose_n(&fx, leader, 10, 5000), 10);
     fx_fini(&fx);
 }
+
+struct read_probe {
+    int err;
+    uint64_t index;
+    bool done;
+};
+
+static void on_read(void *ctx, int err, uint64_t index)
+{
+    struct read_probe *p = ctx;
+    p->err = err;
+    p->index = index;
+    p->done = true;
+}
+
+static bool read_done(struct fixture *fx, void *arg)
+{
+    (void)fx;
+    return ((struct read_probe *)arg)->done;
+}
+
+/* Thesis §6.4: a read index covers every write acknowledged before the read, on any node. */
+Test(cluster_bus, read_index_on_leader_and_follower_covers_acknowledged_writes, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "read_index_on_leader_and_follower");
+    fx_open_all(&fx);
+    uint32_t leader = fx_wait_leader(&fx, 5000);
+    cr_assert_eq(fx_propose_n(&fx, leader, 20, 5000), 20);
+    struct cluster_status st;
+    cluster_status(fx.nodes[leader].node, &st);
+    for (uint32_t k = 0; k < 3; k++) {
+        uint32_t id = (leader + k) % 3;
+        struct read_probe p = {0};
+        cluster_read_index(fx.nodes[id].node, on_read, &p);
+        cr_assert_not(p.done, "a read finished inline");
+        cr_assert(fx_wait(&fx, read_done, &p, 3000), "read on node %u never finished", id);
+        cr_assert_eq(p.err, 0, "read on node %u: %s", id, cluster_strerror(p.err));
+        cr_assert_geq(p.index, st.commit_index);
+        cr_assert_geq(fx.nodes[id].applied, p.index);
+    }
+    fx_fini(&fx);
+}
