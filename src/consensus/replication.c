@@ -113,8 +113,9 @@ void replication_flush(struct consensus_node *node)
             continue;
         if (node->hb_pending)
             send_heartbeat(node, i);
-        bool sent = send_appends(node, i);
-        if (!sent && node->commit_changed)
+        /* A follower learns the commit from the next append, or else from a notification
+         * as soon as the commit passes what it was told (an ack can do that, too). */
+        if (!send_appends(node, i))
             send_commit(node, i);
     }
     node->hb_pending = false;
