@@ -44,6 +44,9 @@ static void enqueue(const struct consensus_msg *m)
         assert(q->ents != NULL);
         for (uint32_t i = 0; i < m->entry_count; i++) {
             q->ents[i] = m->entries[i];
+            q->ents[i].data = NULL;
+            if (m->entries[i].len == 0)
+                continue; /* a leader's no-op */
             q->ents[i].data = malloc(m->entries[i].len);
             assert(q->ents[i].data != NULL);
             memcpy(q->ents[i].data, m->entries[i].data, m->entries[i].len);
