@@ -282,8 +282,8 @@ struct AppendEntryResponse {
   3: required i64 index,              // success: last index matched; else the follower's last index
   4: optional string error,
   5: optional i64 term,               // the follower's current term
-  6: optional i64 reject_hint_index,  // first index of the conflicting term
-  7: optional i64 reject_hint_term,   // the conflicting term
+  6: optional i64 reject_hint_index,  // largest index <= prev_log_index whose term <= prev_log_term
+  7: optional i64 reject_hint_term,   // the term at reject_hint_index
   8: optional i64 heartbeat_seq       // echoes the request's
 }
 
