@@ -1,0 +1,18 @@
+/* hist_build.h: writing small histories by hand in tests: one line per op. */
+#ifndef TORTURE_HIST_BUILD_H
+#define TORTURE_HIST_BUILD_H
+
+#include "history.h"
+#include "lin.h"
+
+/* Appends an op on key 0 (process p) that ran over [from, to]. */
+void hb_read(struct kvt_history *h, uint32_t p, enum kvt_outcome o, int64_t value, int64_t from,
+             int64_t to);
+void hb_write(struct kvt_history *h, uint32_t p, enum kvt_outcome o, int64_t value, int64_t from,
+              int64_t to);
+void hb_cas(struct kvt_history *h, uint32_t p, enum kvt_outcome o, int64_t expected,
+            int64_t value, int64_t from, int64_t to);
+/* Sorts h and checks key 0 with the default limits. */
+enum kvt_lin_verdict hb_check(struct kvt_history *h, struct kvt_lin_result *r);
+
+#endif
