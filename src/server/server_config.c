@@ -41,6 +41,9 @@ static const struct field fields[] = {
     {"consensus.heartbeat_interval_ms", F_U32, AT(heartbeat_interval_ms), 1, 60000},
     {"storage", F_SECTION, 0, 0, 0},
     {"storage.fsync", F_FSYNC, 0, 1, 3600000},
+    {"storage.snapshot_every_entries", F_U32, AT(snapshot_every_entries), 0, UINT32_MAX},
+    {"storage.wal_segment_bytes", F_U32, AT(wal_segment_bytes), SERVER_WAL_SEGMENT_BYTES_MIN,
+     UINT32_MAX},
     {"limits", F_SECTION, 0, 0, 0},
     {"limits.max_frame_bytes", F_U32, AT(max_frame_bytes), 1024, NET_FRAME_BYTES_MAX},
     {"limits.max_connections", F_U32, AT(max_connections), 1, 1000000},
@@ -69,6 +72,8 @@ void server_config_default(struct server_config *cfg)
     cfg->election_timeout_ms = 1000;
     cfg->heartbeat_interval_ms = 100;
     cfg->fsync = SERVER_FSYNC_ALWAYS;
+    cfg->snapshot_every_entries = SERVER_SNAPSHOT_EVERY_DEFAULT;
+    cfg->wal_segment_bytes = SERVER_WAL_SEGMENT_BYTES_DEFAULT;
     cfg->max_frame_bytes = NET_FRAME_BYTES_DEFAULT;
     cfg->max_connections = NET_CONNECTIONS_DEFAULT;
     cfg->idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT;

@@ -14,7 +14,16 @@
 
 enum server_mode { SERVER_MODE_STANDALONE, SERVER_MODE_REPLICATED };
 
+/* storage.fsync: "always" (the default) acknowledges a write only after the log is fsynced;
+   a number N of ms is Redis' "appendfsync everysec" with N ms: writes are acknowledged at once
+   and fsynced at most N ms later, so a machine crash (not a process crash: the page cache
+   survives that) may lose the writes of the last N ms; "never" leaves syncing to the kernel
+   (benchmarks only). */
 enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERVAL };
+
+#define SERVER_SNAPSHOT_EVERY_DEFAULT 10000u
+#define SERVER_WAL_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)
+#define SERVER_WAL_SEGMENT_BYTES_MIN 4096u
 
 struct server_config {
     char *path;                  /* the file it came from */
@@ -30,6 +39,8 @@ struct server_config {
     uint32_t heartbeat_interval_ms;
     enum server_fsync fsync;
     uint32_t fsync_interval_ms;  /* SERVER_FSYNC_INTERVAL only */
+    uint32_t snapshot_every_entries; /* applied entries between snapshots; 0: never */
+    uint32_t wal_segment_bytes;  /* a log segment rolls before growing past this */
     /* limits */
     uint32_t max_frame_bytes;
     uint32_t max_connections;

@@ -50,12 +50,10 @@ void server_handle_get_node_info(struct server_request *req)
     res->has_success = true;
     struct kv_stats stats;
     kv_store_stats(server_store(n), &stats);
-    uint64_t snap_index, snap_term;
-    wal_snapshot_point(n->wal, &snap_index, &snap_term);
     out->uptime_ms = server_now_ms() - n->start_ms;
     out->keys = (int64_t)stats.live_keys;
     out->memory_bytes = (int64_t)stats.bytes;
-    out->snapshot_index = (int64_t)snap_index;
+    out->snapshot_index = (int64_t)n->snapshot_index;
     int rc = fill_status(n, &out->status);
     if (rc == 0 && (tp_bytes_set_str(&out->node_id, n->cfg->instance_id) != 0 ||
                     tp_bytes_set_str(&out->version, SERVER_VERSION) != 0 ||

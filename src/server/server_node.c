@@ -2,6 +2,7 @@
 #include "server_node.h"
 
 #include "log.h"
+#include "server_snap.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -87,6 +88,7 @@ static int open_wal(struct server_node *n)
                : cfg->fsync == SERVER_FSYNC_NEVER ? WAL_FSYNC_NEVER
                                                   : WAL_FSYNC_INTERVAL;
     wc.fsync_interval_ms = cfg->fsync_interval_ms;
+    wc.segment_size_max = cfg->wal_segment_bytes;
     wc.record_payload_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
     struct wal_errmsg err;
     if (wal_open(&wc, &n->wal, &err) != 0) {
@@ -96,10 +98,25 @@ static int open_wal(struct server_node *n)
     return 0;
 }
 
-/* Applies every logged entry the store has not seen. */
-static int replay(struct server_node *n)
+/* A snapshot newer than the whole log (its tail was never synced, or the log is new): the
+   log restarts right after the snapshot, so the next append takes the next version. */
+static int align_wal(struct server_node *n)
 {
-    uint64_t next = kv_sm_applied_version(n->sm) + 1;
+    if (wal_last_index(n->wal) >= n->snapshot_index)
+        return 0;
+    log_warn("the log ends at %llu, before snapshot %llu: restarting it after the snapshot",
+             (unsigned long long)wal_last_index(n->wal), (unsigned long long)n->snapshot_index);
+    if (wal_reset(n->wal, n->snapshot_index, 1) != 0) {
+        log_error("cannot reset the log: %s", wal_last_error(n->wal));
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies every logged entry the store has not seen; *replayed counts them. */
+static int replay(struct server_node *n, uint64_t *replayed)
+{
+    uint64_t first = kv_sm_applied_version(n->sm) + 1, next = first;
     if (wal_first_index(n->wal) > next) {
         log_error("the log starts at %llu but the store is at %llu: entries are missing",
                   (unsigned long long)wal_first_index(n->wal), (unsigned long long)next - 1);
@@ -127,6 +144,7 @@ static int replay(struct server_node *n)
     }
     free(buf);
     free(e);
+    *replayed = next - first;
     return rc;
 }
 
@@ -184,10 +202,14 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
         log_error("cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
         return -1;
     }
-    if (open_store(n) != 0 || open_wal(n) != 0 || replay(n) != 0)
+    uint64_t replayed = 0;
+    if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0 ||
+        align_wal(n) != 0 || replay(n, &replayed) != 0)
         return -1;
-    log_info("recovered version %llu (log %llu..%llu)",
+    n->snapshot_attempt_index = n->snapshot_index;
+    log_info("recovered version %llu: snapshot %llu, %llu log entries replayed (log %llu..%llu)",
              (unsigned long long)kv_sm_applied_version(n->sm),
+             (unsigned long long)n->snapshot_index, (unsigned long long)replayed,
              (unsigned long long)wal_first_index(n->wal),
              (unsigned long long)wal_last_index(n->wal));
     if (open_events(n) != 0) {

@@ -46,6 +46,8 @@ struct server_node {
     struct server_pending *pending_head, *pending_tail;
     tp_buf entry_buf;               /* one encoded entry at a time */
     tp_buf reply_buf;               /* one encoded reply at a time */
+    uint64_t snapshot_index;        /* of the newest snapshot file; 0: none */
+    uint64_t snapshot_attempt_index;   /* applied index of the last snapshot attempt */
     int64_t start_ms;
     bool failed;                    /* the log could not be synced: writes are refused */
     bool stopping;

@@ -3,6 +3,7 @@
 
 #include "kv_sm_check.h"
 #include "log.h"
+#include "server_snap.h"
 
 #include <assert.h>
 #include <event2/event.h>
@@ -115,4 +116,5 @@ void server_commit_turn(int fd, short what, void *arg)
         free(p->data);
         free(p);
     }
+    server_snap_maybe(n);
 }

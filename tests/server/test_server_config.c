@@ -29,6 +29,8 @@ Test(server_config, the_shipped_single_node_config_loads)
     cr_assert_eq(cfg.mode, SERVER_MODE_STANDALONE);
     cr_assert_eq(cfg.fsync, SERVER_FSYNC_ALWAYS);
     cr_assert_eq(cfg.max_frame_bytes, 16u << 20);
+    cr_assert_eq(cfg.snapshot_every_entries, 10000);
+    cr_assert_eq(cfg.wal_segment_bytes, 64u << 20);
     server_config_free(&cfg);
 }
 
@@ -41,7 +43,8 @@ Test(server_config, every_kind_of_value_is_read)
         " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"n1\",\n"
         "   \"replica_endpoints\": [\"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\"]},\n"
         " \"consensus\": {\"election_timeout_ms\": 300, \"heartbeat_interval_ms\": 50},\n"
-        " \"storage\": {\"fsync\": 5},\n"
+        " \"storage\": {\"fsync\": 5, \"snapshot_every_entries\": 0,\n"
+        "   \"wal_segment_bytes\": 4096},\n"
         " \"limits\": {\"max_connections\": 7, \"mvcc_window_versions\": 100}}";
     cr_assert_eq(parse(&cfg, text), 0, "%s", err);
     cr_assert_str_eq(cfg.listen, "0.0.0.0:7000");
@@ -53,6 +56,8 @@ Test(server_config, every_kind_of_value_is_read)
     cr_assert_eq(cfg.election_timeout_ms, 300);
     cr_assert_eq(cfg.fsync, SERVER_FSYNC_INTERVAL);
     cr_assert_eq(cfg.fsync_interval_ms, 5);
+    cr_assert_eq(cfg.snapshot_every_entries, 0, "0 turns snapshots off");
+    cr_assert_eq(cfg.wal_segment_bytes, 4096);
     cr_assert_eq(cfg.max_connections, 7);
     cr_assert_eq(cfg.mvcc_window_versions, 100);
     server_config_free(&cfg);
@@ -83,6 +88,12 @@ Test(server_config, errors_name_the_file_line_and_key)
     expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"deployment\": 3}",
                  "key 'deployment': must be an object");
     expect_error("{\"listen\": \"127.0.0.1:1\",\n \"data_dir\": }", "test.json:2:");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"storage\": "
+                 "{\"wal_segment_bytes\": 100}}",
+                 "key 'storage.wal_segment_bytes': 100 is out of range");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"limits\": "
+                 "{\"max_txn_operations\": 100001}}",
+                 "key 'limits.max_txn_operations': 100001 is out of range");
     expect_error("[1]", "must be a JSON object");
     expect_error("{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\", \"data_dir\": \"d\"}",
                  "duplicate");

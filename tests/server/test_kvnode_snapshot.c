@@ -1,0 +1,175 @@
+/* test_kvnode_snapshot.c: a real kvnode's snapshots: the log is compacted below the newest,
+   kill -9 and restart restore it plus the log after it, and a corrupt one refuses the start. */
+#include "node_proc.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SNAP_CONFIG "\"storage\": {\"snapshot_every_entries\": 50, \"wal_segment_bytes\": 4096}"
+
+struct dir_census {
+    int snapshots;
+    char snapshot[256];       /* the last snapshot file name seen */
+    int segments;
+    uint64_t segment_first_min;
+    int segments_at_or_below; /* segments starting at or below `below` */
+};
+
+static uint64_t leading_number(const char *s, size_t digits)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < digits; i++)
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    return v;
+}
+
+static void census(const struct node_proc *p, uint64_t below, struct dir_census *c)
+{
+    memset(c, 0, sizeof *c);
+    c->segment_first_min = UINT64_MAX;
+    char path[400];
+    snprintf(path, sizeof path, "%s/data", p->dir);
+    DIR *d = opendir(path);
+    cr_assert(d);
+    for (struct dirent *de; (de = readdir(d)) != NULL;)
+        if (strncmp(de->d_name, "snapshot-", 9) == 0) {
+            c->snapshots++;
+            snprintf(c->snapshot, sizeof c->snapshot, "%s", de->d_name);
+        }
+    closedir(d);
+    snprintf(path, sizeof path, "%s/data/wal", p->dir);
+    d = opendir(path);
+    cr_assert(d);
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        size_t len = strlen(de->d_name);
+        if (len != 24 || strcmp(de->d_name + 20, ".wal") != 0)
+            continue;
+        uint64_t first = leading_number(de->d_name, 20);
+        c->segments++;
+        c->segment_first_min = first < c->segment_first_min ? first : c->segment_first_min;
+        c->segments_at_or_below += first <= below;
+    }
+    closedir(d);
+}
+
+static void write_keys(struct net_client *c, int n)
+{
+    char key[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "snap-%05d", i);
+        SetResponse s;
+        node_set(c, key, key, &s);
+        cr_assert(s.success, "set %s", key);
+        cr_assert_eq(s.version, i + 1);
+        SetResponse_free(&s);
+    }
+}
+
+/* Rewrites the config so the next start logs at info level (recovery counts). */
+static void log_info_level(const struct node_proc *p)
+{
+    char text[2048];
+    FILE *f = fopen(p->config, "r");
+    cr_assert(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, "\"warn\"");
+    cr_assert(at);
+    memcpy(at, "\"info\"", 6);
+    f = fopen(p->config, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool log_contains(const struct node_proc *p, const char *what)
+{
+    static char text[1 << 20];
+    FILE *f = fopen(p->log, "r");
+    cr_assert(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return strstr(text, what) != NULL;
+}
+
+Test(kvnode_snapshot, compacts_the_log_and_kill_9_restart_keeps_every_write)
+{
+    struct node_proc p;
+    node_start(&p, SNAP_CONFIG);
+    struct net_client c;
+    node_connect(&p, &c, true);
+    enum { N = 1030, SNAP = 1000 };
+    write_keys(&c, N);
+    NodeInfo before;
+    node_info(&c, &before);
+    cr_assert_eq(before.snapshot_index, SNAP, "a snapshot every 50 entries");
+    struct dir_census dc;
+    census(&p, SNAP, &dc);
+    cr_assert_eq(dc.snapshots, 1, "only the newest snapshot is kept");
+    cr_assert_str_eq(dc.snapshot, "snapshot-00000000000000001000.kvsnap");
+    cr_assert_gt(dc.segment_first_min, 1, "the first segments are gone");
+    cr_assert_leq(dc.segments_at_or_below, 1, "only the segment holding %d may stay", SNAP);
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&p, SIGKILL), 128 + SIGKILL);
+
+    log_info_level(&p);
+    node_restart(&p);
+    node_connect(&p, &c, true);
+    char key[32], value[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "snap-%05d", i);
+        cr_assert(node_get(&c, key, value, sizeof value), "lost %s", key);
+        cr_assert_str_eq(value, key);
+    }
+    NodeInfo after;
+    node_info(&c, &after);
+    cr_assert_eq(after.status.applied_index, before.status.applied_index);
+    cr_assert(tp_bytes_equal(&after.status.state_digest, &before.status.state_digest));
+    cr_assert_eq(after.snapshot_index, SNAP);
+    cr_assert_eq(after.keys, N);
+    cr_assert(log_contains(&p, "recovered version 1030: snapshot 1000, 30 log entries replayed"),
+              "see %s", p.log);
+    NodeInfo_free(&before);
+    NodeInfo_free(&after);
+    net_client_close(&c);
+    node_cleanup(&p);
+}
+
+Test(kvnode_snapshot, a_flipped_byte_in_the_snapshot_refuses_the_start_and_names_the_file)
+{
+    struct node_proc p;
+    node_start(&p, SNAP_CONFIG);
+    struct net_client c;
+    node_connect(&p, &c, true);
+    write_keys(&c, 120);
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+    struct dir_census dc;
+    census(&p, 100, &dc);
+    cr_assert_eq(dc.snapshots, 1);
+    char path[600];
+    snprintf(path, sizeof path, "%s/data/%s", p.dir, dc.snapshot);
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0);
+    off_t size = lseek(fd, 0, SEEK_END);
+    uint8_t b;
+    off_t at = size / 2;
+    cr_assert_eq(pread(fd, &b, 1, at), 1);
+    b ^= 0x40;
+    cr_assert_eq(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+    char err[8192];
+    const char *args[] = {"--config", p.config, NULL};
+    int code = node_run_once(args, err, sizeof err);
+    cr_assert_neq(code, 0, "a corrupt snapshot must not start: %s", err);
+    cr_assert(strstr(err, path), "the message names %s: %s", path, err);
+    node_cleanup(&p);
+}
