@@ -19,7 +19,19 @@ static void usage(FILE *out)
             "       kvnode --help | --version\n"
             "Serves TransactionalKV (Apache Thrift binary protocol, framed or unframed) as\n"
             "the config says. SIGTERM or SIGINT stops it gracefully.\n"
-            "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.\n");
+            "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.\n"
+            "\n"
+            "storage.fsync (durability of acknowledged writes):\n"
+            "  \"always\"  (default) a write is acknowledged only after the log is fsynced;\n"
+            "            writes arriving together share one fsync (group commit).\n"
+            "  N (ms)    like Redis 'appendfsync everysec' with N ms: writes are acknowledged\n"
+            "            before their fsync, which follows within N ms, so a machine crash or\n"
+            "            power loss can lose up to the last N ms of acknowledged writes (a\n"
+            "            crash of kvnode alone loses nothing: the kernel holds the data).\n"
+            "  \"never\"   no fsync at all (benchmarks only).\n"
+            "storage.snapshot_every_entries (default 10000; 0: never): after that many\n"
+            "  applied writes a snapshot goes to data_dir and the log below it is removed;\n"
+            "  a start restores the newest snapshot, then replays the log after it.\n");
 }
 
 /* Returns the config path, or NULL after printing why (exit code in *code). */

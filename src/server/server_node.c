@@ -160,9 +160,10 @@ static int open_events(struct server_node *n)
     if (event_base_priority_init(n->base, SERVER_PRIORITIES) != 0)
         log_warn("event priorities unavailable: group commit may run before reads finish");
     n->commit_ev = event_new(n->base, -1, 0, server_commit_turn, n);
+    n->sync_ev = evtimer_new(n->base, server_sync_due, n);
     n->sig_term = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->sig_int = evsignal_new(n->base, SIGINT, on_signal, n);
-    if (!n->commit_ev || !n->sig_term || !n->sig_int)
+    if (!n->commit_ev || !n->sync_ev || !n->sig_term || !n->sig_int)
         return -1;
     event_priority_set(n->commit_ev, SERVER_PRIORITY_COMMIT);
     event_priority_set(n->sig_term, 0);
@@ -262,6 +263,8 @@ void server_node_close(struct server_node *n)
         server_commit_turn(-1, 0, n);
     if (n->commit_ev)
         event_free(n->commit_ev);
+    if (n->sync_ev)
+        event_free(n->sync_ev);
     if (n->stop_ev)
         event_free(n->stop_ev);
     if (n->sig_term)

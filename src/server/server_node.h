@@ -41,6 +41,7 @@ struct server_node {
     tp_limits wire_limits;          /* for decoding requests */
     uint32_t txn_operations_max;    /* admission limit, checked before proposing */
     struct event *commit_ev;        /* group commit: runs once per loop turn with writes */
+    struct event *sync_ev;          /* fsync N ms: syncs what the last writes left unsynced */
     struct event *stop_ev;          /* deadline of a graceful stop */
     struct event *sig_term, *sig_int;
     struct server_pending *pending_head, *pending_tail;
@@ -69,6 +70,8 @@ void server_propose(struct server_node *n, const KvCommand *cmd, server_commit_c
 /* Called by net for each whole request (server_dispatch.c). */
 /* The group-commit event's callback (server_write.c). */
 void server_commit_turn(int fd, short what, void *arg);
+/* The fsync-interval timer's callback (server_write.c). */
+void server_sync_due(int fd, short what, void *arg);
 
 void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, size_t len);
 

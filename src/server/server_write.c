@@ -87,6 +87,23 @@ void server_propose(struct server_node *n, const KvCommand *cmd, server_commit_c
         fail_now(cb, ctx, code);
 }
 
+static void sync_checked(struct server_node *n, int rc)
+{
+    if (rc != 0 && !n->failed) {
+        log_error("wal sync failed, refusing writes from now on: %s", wal_last_error(n->wal));
+        n->failed = true;
+    }
+}
+
+void server_sync_due(int fd, short what, void *arg)
+{
+    struct server_node *n = arg;
+    (void)fd;
+    (void)what;
+    if (!n->failed)
+        sync_checked(n, wal_sync(n->wal));
+}
+
 /* Runs after every other callback of the loop turn: one sync covers every write of the turn,
    then each is applied in log order and answered. */
 void server_commit_turn(int fd, short what, void *arg)
@@ -94,11 +111,15 @@ void server_commit_turn(int fd, short what, void *arg)
     struct server_node *n = arg;
     (void)fd;
     (void)what;
-    int rc = n->cfg->fsync == SERVER_FSYNC_INTERVAL ? wal_sync_due(n->wal, (uint64_t)server_now_ms())
-                                                    : wal_sync(n->wal);
-    if (rc != 0) {
-        log_error("wal sync failed, refusing writes from now on: %s", wal_last_error(n->wal));
-        n->failed = true;
+    bool interval = n->cfg->fsync == SERVER_FSYNC_INTERVAL;
+    sync_checked(n, interval ? wal_sync_due(n->wal, (uint64_t)server_now_ms()) : wal_sync(n->wal));
+    /* fsync N ms acknowledges before syncing: the timer bounds how long that lasts even when
+       no more writes come to trigger the next sync. */
+    if (interval && !n->failed && wal_durable_index(n->wal) < wal_last_index(n->wal) &&
+        !evtimer_pending(n->sync_ev, NULL)) {
+        uint32_t ms = n->cfg->fsync_interval_ms;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        evtimer_add(n->sync_ev, &tv);
     }
     while (n->pending_head) {
         struct server_pending *p = n->pending_head;
