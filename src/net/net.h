@@ -67,6 +67,20 @@ void net_reply_none(struct net_reply *reply);
 /* Stable id of the slot's connection (for logs and per-connection state); 0 once closed. */
 uint64_t net_reply_conn_id(const struct net_reply *reply);
 
+/* The layer above may keep one pointer per connection (a peer's authenticated id, a nonce it
+   issued). free_fn (may be NULL) runs exactly once for it: when the connection is freed or
+   another pointer replaces it. On a closed connection nothing is attached, NET_ERR_CLOSED is
+   returned and the caller keeps user. */
+typedef void (*net_user_free_fn)(void *user);
+int net_reply_conn_set_user(struct net_reply *reply, void *user, net_user_free_fn free_fn);
+/* The attached pointer; NULL when none or once the connection is closed. */
+void *net_reply_conn_user(const struct net_reply *reply);
+
+/* The connection's remote end as "HOST:PORT" ("[v6]:PORT"), for logs: "local" for a
+   connection without a socket (a bufferevent pair), "closed" once the connection is gone. */
+#define NET_PEER_ADDR_MAX 64u
+const char *net_reply_peer(const struct net_reply *reply);
+
 struct net_server;
 
 struct net_server *net_server_new(struct event_base *base, const struct net_limits *limits,

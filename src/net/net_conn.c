@@ -68,6 +68,8 @@ static void conn_free(struct net_conn *c)
         }
         r = next;
     }
+    if (c->user_free)
+        c->user_free(c->user);
     bufferevent_free(c->bev);
     net_server_forget(c->srv, c);
     free(c);
@@ -87,7 +89,7 @@ void net_conn_close(struct net_conn *c, const char *reason)
 {
     if (c->phase == NET_CONN_CLOSED)
         return;
-    log_info("conn %llu: closed: %s", (unsigned long long)c->id, reason);
+    log_info("conn %llu (%s): closed: %s", (unsigned long long)c->id, c->peer, reason);
     conn_set_phase(c, NET_CONN_CLOSED);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     c->reading = false;
@@ -285,6 +287,7 @@ struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev)
     c->id = ++srv->next_conn_id;
     c->phase = NET_CONN_DETECT;
     c->framing = NET_FRAMING_UNKNOWN;
+    net_peer_format(bufferevent_getfd(bev), c->peer, sizeof c->peer);
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_setwatermark(bev, EV_WRITE, srv->limits.output_high_water / 2, 0);
     struct timeval idle = {srv->limits.idle_timeout_ms / 1000,
@@ -355,4 +358,27 @@ void net_reply_none(struct net_reply *reply) { reply_answer(reply, NULL, 0, fals
 uint64_t net_reply_conn_id(const struct net_reply *reply)
 {
     return reply->conn ? reply->conn->id : 0;
+}
+
+int net_reply_conn_set_user(struct net_reply *reply, void *user, net_user_free_fn free_fn)
+{
+    struct net_conn *c = reply->conn;
+    if (!c || c->phase == NET_CONN_CLOSED)
+        return NET_ERR_CLOSED;
+    if (c->user_free && c->user != user)
+        c->user_free(c->user);
+    c->user = user;
+    c->user_free = free_fn;
+    return NET_OK;
+}
+
+void *net_reply_conn_user(const struct net_reply *reply)
+{
+    const struct net_conn *c = reply->conn;
+    return c && c->phase != NET_CONN_CLOSED ? c->user : NULL;
+}
+
+const char *net_reply_peer(const struct net_reply *reply)
+{
+    return reply->conn ? reply->conn->peer : "closed";
 }

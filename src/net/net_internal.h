@@ -39,6 +39,9 @@ struct net_conn {
     uint32_t pending;        /* slots not yet answered */
     uint32_t busy;           /* callbacks running on this connection */
     bool reading;            /* EV_READ enabled */
+    void *user;              /* the layer above's per-connection state */
+    net_user_free_fn user_free;
+    char peer[NET_PEER_ADDR_MAX];
 };
 
 struct net_server {
@@ -56,6 +59,8 @@ struct net_server {
     void *drained_ctx;
 };
 
+/* Writes fd's remote address as HOST:PORT into out ("local" when fd has none). */
+void net_peer_format(int fd, char *out, size_t size);
 struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev);
 void net_conn_drain(struct net_conn *c);
 /* Closes now (or as soon as the running callback returns), logging why. */

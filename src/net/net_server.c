@@ -65,6 +65,28 @@ int net_split_host_port(const char *host_port, char *host, size_t host_size, uin
     return NET_OK;
 }
 
+_Static_assert(NET_PEER_ADDR_MAX >= INET6_ADDRSTRLEN + sizeof "[]:65535",
+               "a peer address always fits");
+
+void net_peer_format(int fd, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN];
+    snprintf(out, size, "local");
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof host))
+            snprintf(out, size, "%s:%u", host, ntohs(in->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host))
+            snprintf(out, size, "[%s]:%u", host, ntohs(in6->sin6_port));
+    }
+}
+
 struct net_server *net_server_new(struct event_base *base, const struct net_limits *limits,
                                   net_message_cb on_message, void *ctx)
 {

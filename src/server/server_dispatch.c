@@ -134,7 +134,8 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
     if (rc != 0) {
         snprintf(text, sizeof text, "cannot decode %s arguments: %s", method->name,
                  tp_strerror(rc));
-        log_info("conn %llu: %s", (unsigned long long)net_reply_conn_id(reply), text);
+        log_info("conn %llu (%s): %s", (unsigned long long)net_reply_conn_id(reply),
+                 net_reply_peer(reply), text);
         send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_PROTOCOL_ERROR, text,
                            true);
         server_request_free(req);

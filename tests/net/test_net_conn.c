@@ -353,3 +353,113 @@ Test(net_conn, idle_connections_are_closed)
     bufferevent_free(c.bev);
     fix_fini(&f);
 }
+
+/* A handler that attaches per-connection state on the first message and checks it after. */
+struct user_fix {
+    struct fix f;
+    int *attached;
+    int same;                   /* later messages that found the same pointer */
+    int frees;
+    char peer[NET_PEER_ADDR_MAX];
+    struct net_reply *held;     /* hold_next: keep the next slot unanswered */
+    bool hold_next;
+};
+
+static struct user_fix *freeing_fix;
+
+static void user_free(void *user)
+{
+    freeing_fix->frees++;
+    free(user);
+}
+
+static void user_on_message(void *ctx, struct net_reply *r, const uint8_t *msg, size_t len)
+{
+    struct user_fix *u = ctx;
+    int *have = net_reply_conn_user(r);
+    if (!have) {
+        u->attached = malloc(sizeof *u->attached);
+        cr_assert(u->attached);
+        cr_assert_eq(net_reply_conn_set_user(r, u->attached, user_free), NET_OK);
+    } else if (have == u->attached) {
+        u->same++;
+    }
+    snprintf(u->peer, sizeof u->peer, "%s", net_reply_peer(r));
+    if (u->hold_next) {
+        u->held = r;
+        u->hold_next = false;
+    } else {
+        net_reply_send(r, msg, len);
+    }
+}
+
+static bool has_held(void *arg)
+{
+    return ((struct user_fix *)arg)->held != NULL;
+}
+
+static void user_start(struct user_fix *u)
+{
+    memset(u, 0, sizeof *u);
+    fix_init(&u->f);
+    freeing_fix = u;
+    u->f.srv = net_server_new(u->f.base, &u->f.limits, user_on_message, u);
+    cr_assert(u->f.srv);
+}
+
+Test(net_conn, per_connection_user_state_lives_as_long_as_the_connection)
+{
+    struct user_fix u;
+    user_start(&u);
+    struct client c;
+    connect_pair(&u.f, &c);
+    tp_buf m;
+    tp_buf_init(&m);
+    make_call(&m, 1);
+    for (int i = 0; i < 3; i++)
+        send_frame(&c, m.data, (uint32_t)m.len);
+    struct want w = {&c, 3 * (4 + m.len)};
+    cr_assert(fix_pump(&u.f, has_bytes, &w, 5));
+    cr_assert_eq(u.same, 2, "the second and third calls see what the first attached");
+    cr_assert_str_eq(u.peer, "local", "a pair has no socket address");
+    cr_assert_eq(u.frees, 0);
+    tp_buf_free(&m);
+    bufferevent_free(c.bev);
+    fix_fini(&u.f);
+    cr_assert_eq(u.frees, 1, "freed once, with the connection");
+}
+
+Test(net_conn, replacing_user_state_frees_the_old_and_a_closed_connection_takes_none)
+{
+    struct user_fix u;
+    user_start(&u);
+    u.f.limits.frame_bytes_max = 64;
+    net_server_free(u.f.srv);
+    u.f.srv = net_server_new(u.f.base, &u.f.limits, user_on_message, &u);
+    struct client c;
+    connect_pair(&u.f, &c);
+    tp_buf m;
+    tp_buf_init(&m);
+    make_call(&m, 1);
+    u.hold_next = true;
+    send_frame(&c, m.data, (uint32_t)m.len);
+    cr_assert(fix_pump(&u.f, has_held, &u, 5));
+    int *second = malloc(sizeof *second);
+    cr_assert_eq(net_reply_conn_set_user(u.held, second, user_free), NET_OK);
+    cr_assert_eq(u.frees, 1, "the replaced pointer is freed");
+    cr_assert_eq(net_reply_conn_user(u.held), second);
+    uint8_t hdr[4];
+    put_be32(hdr, 1000);   /* over the 64-byte limit: the server closes */
+    bufferevent_write(c.bev, hdr, 4);
+    cr_assert(fix_pump(&u.f, has_eof, &c, 5));
+    cr_assert_eq(u.frees, 2, "the connection's end frees what is attached");
+    cr_assert_null(net_reply_conn_user(u.held));
+    cr_assert_str_eq(net_reply_peer(u.held), "closed");
+    int stay;
+    cr_assert_eq(net_reply_conn_set_user(u.held, &stay, user_free), NET_ERR_CLOSED);
+    net_reply_send(u.held, m.data, m.len);   /* dropped; frees the slot */
+    tp_buf_free(&m);
+    bufferevent_free(c.bev);
+    fix_fini(&u.f);
+    cr_assert_eq(u.frees, 2);
+}

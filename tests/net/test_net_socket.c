@@ -161,3 +161,37 @@ Test(net_socket, bad_addresses_are_refused)
     cr_assert_eq(net_server_listen(f.srv, "no.such.host.invalid:1"), NET_ERR_RESOLVE);
     fix_fini(&f);
 }
+
+static char seen_peer[NET_PEER_ADDR_MAX];
+
+static void peer_on_message(void *ctx, struct net_reply *r, const uint8_t *msg, size_t len)
+{
+    (void)ctx;
+    snprintf(seen_peer, sizeof seen_peer, "%s", net_reply_peer(r));
+    net_reply_send(r, msg, len);
+}
+
+Test(net_socket, a_connection_knows_its_peer_address)
+{
+    struct fix f;
+    fix_init(&f);
+    f.srv = net_server_new(f.base, &f.limits, peer_on_message, NULL);
+    cr_assert(f.srv);
+    cr_assert_eq(net_server_listen(f.srv, "127.0.0.1:0"), NET_OK);
+    int fd = connect_to(net_server_port(f.srv));
+    struct sockaddr_in me;
+    socklen_t me_len = sizeof me;
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&me, &me_len), 0);
+    char want[NET_PEER_ADDR_MAX];
+    snprintf(want, sizeof want, "127.0.0.1:%u", ntohs(me.sin_port));
+    tp_buf m;
+    tp_buf_init(&m);
+    make_call(&m, 1);
+    cr_assert_eq(write(fd, m.data, m.len), (ssize_t)m.len);
+    struct sock_wait w = {.fd = fd, .want = m.len};
+    cr_assert(fix_pump(&f, sock_ready, &w, 5));
+    cr_assert_str_eq(seen_peer, want);
+    close(fd);
+    tp_buf_free(&m);
+    fix_fini(&f);
+}
