@@ -119,9 +119,10 @@ int kb_report_plot(const struct kb_bench *b, const char *png_path)
         return -1;
     fprintf(g, "set terminal pngcairo size 900,500 noenhanced\nset output '%s'\n"
                "set datafile separator ','\nset logscale x\nset logscale y\n"
-               "set xlabel 'percentile'\nset ylabel 'latency (us)'\nset grid\n"
-               "set xtics ('50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, "
-               "'99.999%%' 100000)\nset title '%s'\n"
+               "set xlabel 'percentile'\nset ylabel 'latency (us)'\nset grid\nset key left top\n"
+               /* tic labels are formats to gnuplot: %%%% prints one percent sign */
+               "set xtics ('50%%%%' 2, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, "
+               "'99.99%%%%' 10000, '99.999%%%%' 100000)\nset title '%s'\n"
                "plot '%s' every ::1 using (1/(1-($3<1?$3:0.999999))):1 with steps title "
                "'latency'\n", png_path, b->opt.label, csv);
     int rc = pclose(g);

@@ -10,7 +10,7 @@
 static const char usage_text[] =
     "usage: kvbench [options]            load a kvnode (or cluster) and report latency\n"
     "       kvbench probe-rtt [N]         loopback TCP round trip (the network floor)\n"
-    "       kvbench probe-fsync DIR [N]   one 4 KiB write + fdatasync (the disk floor)\n"
+    "       kvbench probe-fsync DIR [N]   one 128 B append + fdatasync (the disk floor)\n"
     "       kvbench --self-test\n"
     "  -e, --endpoints H:P,...   nodes to talk to (default 127.0.0.1:9090)\n"
     "      --config FILE         take them from a node config (listen, replica_endpoints)\n"
