@@ -16,7 +16,8 @@ import random
 import subprocess
 import sys
 
-import kvgen
+sys.dont_write_bytecode = True  # never leave __pycache__ in the source tree
+import kvgen  # noqa: E402
 
 T = None  # ttypes of the stock generated code
 S = None  # TransactionalKV module
