@@ -155,3 +155,23 @@ bench_json_field() {
 bench_machine() {
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr), $(df -T "$bench_tmp" | awk 'NR == 2 {print $2}') under $bench_tmp"
 }
+
+# bench_row NAME JSON: one summary line from a kvbench --json result.
+bench_row() {
+  printf '%-40s %10.0f %9s %9s %9s %9s %s\n' "$1" "$(bench_json_field "$2" ops_per_s)" \
+    "$(bench_json_field "$2" p50_us)" "$(bench_json_field "$2" p99_us)" \
+    "$(bench_json_field "$2" p999_us)" "$(bench_json_field "$2" max_us)" \
+    "$(grep -o '"errors": {[^}]*}' <<<"$2" | sed 's/"errors": //' | tr '\n' ' ')"
+}
+
+bench_header() {
+  printf '%-40s %10s %9s %9s %9s %9s %s\n' run ops/s p50_us p99_us p99.9_us max_us errors
+}
+
+# bench_split INFLIGHT: "CONNECTIONS DEPTH" spreading INFLIGHT requests (a square or near it).
+bench_split() {
+  case $1 in
+    1) echo "1 1" ;; 4) echo "2 2" ;; 16) echo "4 4" ;; 64) echo "8 8" ;; 256) echo "16 16" ;;
+    *) echo "1 $1" ;;
+  esac
+}
