@@ -1,10 +1,14 @@
 /* test_kvctl.c: kvctl against a real kvnode: outputs and exit codes. */
 #include "node_proc.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,5 +70,107 @@ Test(kvctl, commands_print_and_exit_as_documented)
     node_stop(&p, SIGTERM);
     cr_assert_eq(kvctl(&p, NULL, "ping"), 3, "a stopped node is a connection error");
     cr_assert(strstr(out, "cannot connect"), "%s", out);
+    node_cleanup(&p);
+}
+
+/* A fake node: answers setKey calls on one connection from a script of error codes; a
+   NOT_LEADER answer carries hint as its leader_hint. */
+struct fake_node {
+    int listen_fd;
+    uint16_t port;
+    const int *script;
+    size_t script_len;
+    const char *hint;
+    size_t answered;
+};
+
+static bool read_all(int fd, uint8_t *buf, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n <= 0)
+            return false;
+        got += (size_t)n;
+    }
+    return true;
+}
+
+static void fake_answer(struct fake_node *f, int fd, int32_t seqid, int code)
+{
+    TransactionalKV_setKey_result res;
+    TransactionalKV_setKey_result_init(&res);
+    res.has_success = true;
+    res.success.has_error_code = true;
+    res.success.error_code = (ErrorCode)code;
+    if (code == ErrorCode_NOT_LEADER) {
+        res.success.has_leader_hint = true;
+        tp_bytes_set_str(&res.success.leader_hint, f->hint);
+    }
+    tp_buf b;
+    tp_buf_init(&b);
+    size_t at = tp_frame_begin(&b);
+    cr_assert_eq(tp_write_reply(&b, &TransactionalKV_methods[TransactionalKV_METHOD_setKey],
+                                seqid, &res), 0);
+    tp_frame_end(&b, at);
+    cr_assert_eq(write(fd, b.data, b.len), (ssize_t)b.len);
+    tp_buf_free(&b);
+    TransactionalKV_setKey_result_free(&res);
+}
+
+static void *fake_serve(void *arg)
+{
+    struct fake_node *f = arg;
+    int fd = accept(f->listen_fd, NULL, NULL);
+    uint8_t hdr[4], body[4096];
+    while (fd >= 0 && f->answered < f->script_len && read_all(fd, hdr, 4)) {
+        uint32_t len = tp_frame_get_len(hdr);
+        if (len > sizeof body || !read_all(fd, body, len))
+            break;
+        tp_reader r;
+        tp_reader_init(&r, body, len, NULL);
+        tp_message m;
+        if (tp_read_message_begin(&r, &m) != 0)
+            break;
+        fake_answer(f, fd, m.seqid, f->script[f->answered++]);
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+static void fake_start(struct fake_node *f, pthread_t *t)
+{
+    f->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(f->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(f->listen_fd, 4), 0);
+    cr_assert_eq(getsockname(f->listen_fd, (struct sockaddr *)&sa, &len), 0);
+    f->port = ntohs(sa.sin_port);
+    cr_assert_eq(pthread_create(t, NULL, fake_serve, f), 0);
+}
+
+Test(kvctl, a_busy_answer_is_retried_and_a_leader_hint_followed)
+{
+    struct node_proc p;
+    node_start(&p, "");
+    static const int script[] = {ErrorCode_BUSY, ErrorCode_NOT_LEADER};
+    struct fake_node fake = {.script = script, .script_len = 2, .hint = p.addr};
+    pthread_t t;
+    fake_start(&fake, &t);
+    struct node_proc via = p;   /* kvctl -e FAKE,NODE: the fake comes first */
+    int n = snprintf(via.addr, sizeof via.addr, "127.0.0.1:%u,%.40s", fake.port, p.addr);
+    cr_assert_lt(n, (int)sizeof via.addr);
+    double t0 = node_now();
+    cr_assert_eq(kvctl(&via, NULL, "set redirected yes"), 0, "%s", out);
+    cr_assert(strstr(out, "OK version 1"), "%s", out);
+    cr_assert_lt(node_now() - t0, 5.0, "one short backoff, then straight to the leader");
+    pthread_join(t, NULL);
+    cr_assert_eq(fake.answered, 2, "BUSY was retried on the fake, then the hint was followed");
+    close(fake.listen_fd);
+    cr_assert_eq(kvctl(&p, NULL, "get redirected"), 0);
+    cr_assert_str_eq(out, "yes\n");
+    cr_assert_eq(kvctl(&p, NULL, "-e nohost get x"), 2, "a bad endpoint is a usage error");
     node_cleanup(&p);
 }

@@ -2,6 +2,7 @@
 #ifndef KVCTL_H
 #define KVCTL_H
 
+#include "kvctl_retry.h"
 #include "kvstore.h"
 #include "net_client.h"
 #include "thrift.h"
@@ -15,17 +16,21 @@ enum kvctl_exit { KVCTL_OK = 0, KVCTL_NOT_FOUND = 1, KVCTL_USAGE = 2, KVCTL_SERV
 #define KVCTL_LINE_MAX 65536
 
 struct kvctl {
-    const char *endpoints;    /* HOST:PORT[,HOST:PORT...] */
+    const char *endpoints;    /* HOST:PORT[,HOST:PORT...] as given */
+    struct kvctl_endpoints eps;   /* parsed; a leader hint moves (or adds) the current one */
     bool hex;                 /* keys and values in and out as hex */
     bool json;
     bool framed;
     struct net_client client;
     bool connected;
+    bool sent;                /* the last round trip's request left (the server may have it) */
+    bool lost;                /* the last round trip's connection failed after connecting */
     int32_t seqid;
     tp_buf out;
 };
 
-/* Connects to the first endpoint that answers; KVCTL_OK or KVCTL_SERVER (message printed). */
+/* Connects to the current endpoint, else the next ones that answer; KVCTL_OK or KVCTL_SERVER
+   (message printed). */
 int kvctl_connect(struct kvctl *k);
 /* Sends the encoded call in k->out and points r at the reply; KVCTL_SERVER on failure. */
 int kvctl_roundtrip(struct kvctl *k, tp_reader *r);
@@ -41,6 +46,12 @@ int kvctl_server_error(const char *what, bool has_error, const tp_bytes *error,
                        bool has_code, int code);
 
 int kvctl_txn(struct kvctl *k, FILE *in);
+
+/* After one call (rc from KVCTL_CALL; code the answer's ErrorCode, hint its leader_hint or
+   NULL): true when the call should be made again; the connection is moved and the backoff
+   slept here. Not-leader answers are followed, UNAVAILABLE/BUSY (and, for idempotent calls,
+   TIMEOUT or a lost reply) are retried within KVCTL_RETRY_BUDGET_MS. */
+bool kvctl_again(struct kvctl *k, struct kvctl_retry *r, int rc, int code, const tp_bytes *hint);
 
 /* One blocking call: encode with method_send, round-trip, decode with method_recv; the
    outcome (KVCTL_OK or KVCTL_SERVER, message printed) lands in rc. */
@@ -61,6 +72,29 @@ int kvctl_txn(struct kvctl *k, FILE *in);
             if (e_ != 0)                                                                 \
                 (rc) = kvctl_call_failed(#method, e_, &ax_);                             \
             tp_app_exception_free(&ax_);                                                 \
+        }                                                                                \
+    } while (0)
+
+/* KVCTL_CALL, retried as kvctl_again says; the response (result->success) must have the
+   success, error_code and leader_hint fields. */
+#define KVCTL_CALL_RETRY(rc, k, method, req, result, idempotent)                         \
+    do {                                                                                 \
+        struct kvctl_retry rt_;                                                          \
+        kvctl_retry_init(&rt_, (idempotent));                                            \
+        for (;;) {                                                                       \
+            KVCTL_CALL(rc, k, method, req, result);                                      \
+            bool answered_ = (rc) == KVCTL_OK && (result)->has_success;                  \
+            int code_ = answered_ && !(result)->success.success &&                       \
+                                (result)->success.has_error_code                         \
+                            ? (int)(result)->success.error_code                          \
+                            : 0;                                                         \
+            const tp_bytes *hint_ = answered_ && (result)->success.has_leader_hint       \
+                                        ? &(result)->success.leader_hint                 \
+                                        : NULL;                                          \
+            if (!kvctl_again((k), &rt_, (rc), code_, hint_))                             \
+                break;                                                                   \
+            TransactionalKV_##method##_result_free(result);                              \
+            TransactionalKV_##method##_result_init(result);                              \
         }                                                                                \
     } while (0)
 

@@ -36,7 +36,7 @@ int kvctl_cmd_get(struct kvctl *k, int argc, char **argv)
     TransactionalKV_get_result res;
     TransactionalKV_get_result_init(&res);
     if (rc == KVCTL_OK)
-        KVCTL_CALL(rc, k, get, &q, &res);
+        KVCTL_CALL_RETRY(rc, k, get, &q, &res, true);
     const GetResponse *g = &res.success;
     if (rc == KVCTL_OK && !g->success)
         rc = kvctl_server_error("get", g->has_error, &g->error, g->has_error_code, g->error_code);
@@ -80,7 +80,7 @@ int kvctl_cmd_set(struct kvctl *k, int argc, char **argv)
     TransactionalKV_setKey_result res;
     TransactionalKV_setKey_result_init(&res);
     if (rc == KVCTL_OK)
-        KVCTL_CALL(rc, k, setKey, &q, &res);
+        KVCTL_CALL_RETRY(rc, k, setKey, &q, &res, true);
     const SetResponse *s = &res.success;
     if (rc == KVCTL_OK && !s->success)
         rc = kvctl_server_error("set", s->has_error, &s->error, s->has_error_code, s->error_code);
@@ -99,7 +99,7 @@ int kvctl_cmd_del(struct kvctl *k, int argc, char **argv)
     TransactionalKV_deleteKey_result res;
     TransactionalKV_deleteKey_result_init(&res);
     if (rc == KVCTL_OK)
-        KVCTL_CALL(rc, k, deleteKey, &q, &res);
+        KVCTL_CALL_RETRY(rc, k, deleteKey, &q, &res, false);
     const DeleteResponse *d = &res.success;
     if (rc == KVCTL_OK && !d->success)
         rc = kvctl_server_error("del", d->has_error, &d->error, d->has_error_code, d->error_code);
@@ -161,7 +161,7 @@ int kvctl_cmd_range(struct kvctl *k, int argc, char **argv)
     TransactionalKV_getRange_result res;
     TransactionalKV_getRange_result_init(&res);
     if (rc == KVCTL_OK)
-        KVCTL_CALL(rc, k, getRange, &q, &res);
+        KVCTL_CALL_RETRY(rc, k, getRange, &q, &res, true);
     const GetRangeResponse *g = &res.success;
     if (rc == KVCTL_OK && !g->success)
         rc = kvctl_server_error("range", g->has_error, &g->error, g->has_error_code, g->error_code);
@@ -181,7 +181,7 @@ int kvctl_cmd_version(struct kvctl *k, int argc, char **argv)
     TransactionalKV_getReadVersion_result_init(&res);
     int rc = argc == 0 ? KVCTL_OK : KVCTL_USAGE;
     if (rc == KVCTL_OK)
-        KVCTL_CALL(rc, k, getReadVersion, &q, &res);
+        KVCTL_CALL_RETRY(rc, k, getReadVersion, &q, &res, true);
     const GetReadVersionResponse *g = &res.success;
     if (rc == KVCTL_OK && !g->success)
         rc = kvctl_server_error("version", g->has_error, &g->error, g->has_error_code,

@@ -2,44 +2,89 @@
 #include "kvctl.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int kvctl_connect(struct kvctl *k)
 {
     if (k->connected)
         return KVCTL_OK;
-    char list[1024];
-    snprintf(list, sizeof list, "%s", k->endpoints);
     int rc = NET_ERR_ADDRESS;
-    for (char *save, *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save)) {
+    for (uint32_t i = 0; i < k->eps.count; i++) {
+        const char *ep = k->eps.items[k->eps.current];
         rc = net_client_connect(&k->client, ep, k->framed, KVCTL_TIMEOUT_MS);
         if (rc == NET_OK) {
             k->connected = true;
             return KVCTL_OK;
         }
         net_client_close(&k->client);
+        kvctl_endpoints_next(&k->eps);
     }
     fprintf(stderr, "kvctl: cannot connect to %s: %s\n", k->endpoints, net_strerror(rc));
     return KVCTL_SERVER;
 }
 
+static void disconnect(struct kvctl *k)
+{
+    if (k->connected)
+        net_client_close(&k->client);
+    k->connected = false;
+}
+
 int kvctl_roundtrip(struct kvctl *k, tp_reader *r)
 {
+    k->sent = k->lost = false;
     int rc = kvctl_connect(k);
     if (rc != KVCTL_OK)
         return rc;
     const uint8_t *msg;
     size_t len;
     int e = net_client_send(&k->client, k->out.data, k->out.len);
+    k->sent = e == NET_OK;
     if (e == NET_OK)
         e = net_client_recv(&k->client, &msg, &len);
     if (e != NET_OK) {
-        fprintf(stderr, "kvctl: %s: %s\n", k->endpoints, net_strerror(e));
+        fprintf(stderr, "kvctl: %s: %s\n", k->eps.items[k->eps.current], net_strerror(e));
+        k->lost = true;
+        disconnect(k);
         return KVCTL_SERVER;
     }
     tp_reader_init(r, msg, len, NULL);
     return KVCTL_OK;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        continue;
+}
+
+bool kvctl_again(struct kvctl *k, struct kvctl_retry *r, int rc, int code, const tp_bytes *hint)
+{
+    uint32_t wait_ms;
+    enum kvctl_action a;
+    if (rc != KVCTL_OK && !k->lost)
+        return false;   /* no endpoint answers, or a reply that does not decode */
+    a = rc != KVCTL_OK ? kvctl_retry_lost(r, k->sent, &wait_ms)
+                       : kvctl_retry_answer(r, code, hint != NULL, &wait_ms);
+    if (a == KVCTL_ACT_DONE)
+        return false;
+    if (a == KVCTL_ACT_GIVE_UP) {
+        fprintf(stderr, "kvctl: still failing after %u ms of retries\n", r->waited_ms);
+        return false;
+    }
+    if (a == KVCTL_ACT_FOLLOW &&
+        kvctl_endpoints_follow(&k->eps, (const char *)hint->data, hint->len) != 0)
+        a = KVCTL_ACT_NEXT;   /* a hint that is not HOST:PORT: try the others */
+    if (a == KVCTL_ACT_NEXT)
+        kvctl_endpoints_next(&k->eps);
+    if (a != KVCTL_ACT_SAME)
+        disconnect(k);
+    sleep_ms(wait_ms);
+    return true;
 }
 
 int kvctl_call_failed(const char *method, int rc, const tp_app_exception *ax)

@@ -34,7 +34,10 @@ static void usage(FILE *f)
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].args);
     fprintf(f, "exit codes: 0 ok, 1 key not found, 2 usage error, 3 server or connection "
-               "error\nthe endpoint defaults to $KVCTL_ENDPOINTS or 127.0.0.1:9090\n");
+               "error\nthe endpoint defaults to $KVCTL_ENDPOINTS or 127.0.0.1:9090; with several, the\n"
+               "first that answers is used, a NOT_LEADER answer's leader hint is followed, and\n"
+               "UNAVAILABLE, BUSY and (for reads and sets) TIMEOUT are retried with backoff for\n"
+               "up to %u ms\n", KVCTL_RETRY_BUDGET_MS);
 }
 
 static int run_command(struct kvctl *k, const struct command *c, int argc, char **argv)
@@ -75,6 +78,11 @@ int main(int argc, char **argv)
     }
     if (i == argc) {
         usage(stderr);
+        return KVCTL_USAGE;
+    }
+    char err[256];
+    if (kvctl_endpoints_parse(k.endpoints, &k.eps, err, sizeof err) != 0) {
+        fprintf(stderr, "kvctl: %s: %s\n", k.endpoints, err);
         return KVCTL_USAGE;
     }
     tp_buf_init(&k.out);

@@ -21,7 +21,7 @@ static int txn_get(struct kvctl *k, int64_t rv, const char *key, AtomicCommitReq
     TransactionalKV_snapshotRead_result res;
     TransactionalKV_snapshotRead_result_init(&res);
     if (rc == KVCTL_OK)
-        KVCTL_CALL(rc, k, snapshotRead, &q, &res);
+        KVCTL_CALL_RETRY(rc, k, snapshotRead, &q, &res, true);
     const SnapshotReadResponse *s = &res.success;
     if (rc == KVCTL_OK && !s->success)
         rc = kvctl_server_error("txn get", s->has_error, &s->error, s->has_error_code,
@@ -105,7 +105,7 @@ static int txn_commit(struct kvctl *k, AtomicCommitRequest *c)
     TransactionalKV_atomicCommit_result res;
     TransactionalKV_atomicCommit_result_init(&res);
     int rc;
-    KVCTL_CALL(rc, k, atomicCommit, c, &res);
+    KVCTL_CALL_RETRY(rc, k, atomicCommit, c, &res, false);
     const AtomicCommitResponse *a = &res.success;
     if (rc == KVCTL_OK && !a->success)
         rc = kvctl_server_error("txn commit", a->has_error, &a->error, a->has_error_code,
@@ -124,7 +124,7 @@ int kvctl_txn(struct kvctl *k, FILE *in)
     TransactionalKV_getReadVersion_result vr;
     TransactionalKV_getReadVersion_result_init(&vr);
     int rc;
-    KVCTL_CALL(rc, k, getReadVersion, &vq, &vr);
+    KVCTL_CALL_RETRY(rc, k, getReadVersion, &vq, &vr, true);
     if (rc != KVCTL_OK)
         return rc;
     AtomicCommitRequest c;
