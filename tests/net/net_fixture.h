@@ -89,6 +89,10 @@ static inline void fix_fini(struct fix *f)
         if (f->held[i])
             fix_answer(f, i);
     net_server_free(f->srv);
+    /* Pair ends freed with deferred callbacks pending are released by the loop, not by
+       bufferevent_free: let it run them, or they leak with the base. */
+    for (int i = 0; i < 4; i++)
+        event_base_loop(f->base, EVLOOP_NONBLOCK);
     event_base_free(f->base);
 }
 
