@@ -1,0 +1,238 @@
+/* cluster.c: kvnode processes for a run: configs in a temp dir, start, kill, pause, wipe. */
+#include "kvtorture.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NODE_LISTEN_S 15.0
+#define ELECTION_TIMEOUT_MS_DEFAULT 1000u
+
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Maps every replica endpoint from the shipped configs' addresses to this run's. */
+static int rewrite_endpoints(json_t *eps, char old[][64], const struct kvt_cluster *c)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(eps, i, v) {
+        unsigned j = 0;
+        while (j < c->count && !(json_is_string(v) && strcmp(json_string_value(v), old[j]) == 0))
+            j++;
+        if (j == c->count) {
+            fprintf(stderr, "kvtorture: replica endpoint %zu names no node's listen address\n", i);
+            return -1;
+        }
+        json_array_set_new(eps, i, json_string(c->nodes[j].addr));
+    }
+    return 0;
+}
+
+static int read_config(struct kvt_cluster *c, unsigned i, const char *path, json_t **out,
+                       char old[][64])
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    const char *listen = root ? json_string_value(json_object_get(root, "listen")) : NULL;
+    if (!listen) {
+        fprintf(stderr, "kvtorture: %s: %s\n", path, root ? "no \"listen\"" : je.text);
+        json_decref(root);
+        return -1;
+    }
+    snprintf(old[i], 64, "%s", listen);
+    json_t *dep = json_object_get(root, "deployment");
+    const char *id = json_string_value(json_object_get(dep, "instance_id"));
+    json_t *cons = json_object_get(root, "consensus");
+    json_int_t et = json_integer_value(json_object_get(cons, "election_timeout_ms"));
+    if (et > 0)
+        c->election_timeout_ms = (unsigned)et;
+    c->replicated = c->replicated || json_object_get(dep, "replica_endpoints") != NULL;
+    snprintf(c->nodes[i].id, sizeof c->nodes[i].id, "%s", id ? id : "");
+    *out = root;
+    return 0;
+}
+
+static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char old[][64])
+{
+    struct kvt_node *n = &c->nodes[i];
+    char dir[KVT_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/node%u", c->dir, i);
+    snprintf(n->data_dir, sizeof n->data_dir, "%s/data", dir);
+    snprintf(n->config, sizeof n->config, "%s/config.json", dir);
+    snprintf(n->log, sizeof n->log, "%s/log", dir);
+    if (!n->id[0])
+        snprintf(n->id, sizeof n->id, "%s", n->addr);
+    json_object_set_new(root, "listen", json_string(n->addr));
+    json_object_set_new(root, "data_dir", json_string(n->data_dir));
+    json_object_set_new(root, "log_level", json_string("warn"));
+    json_t *eps = json_object_get(json_object_get(root, "deployment"), "replica_endpoints");
+    if (eps && rewrite_endpoints(eps, old, c) != 0)
+        return -1;
+    if (mkdir(dir, 0700) != 0 || json_dump_file(root, n->config, JSON_INDENT(2)) != 0) {
+        fprintf(stderr, "kvtorture: cannot write %s: %s\n", n->config, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_configs(struct kvt_cluster *c, const struct kvt_options *o)
+{
+    json_t *roots[KVT_NODES_MAX] = {0};
+    char old[KVT_NODES_MAX][64];
+    int rc = 0;
+    c->election_timeout_ms = ELECTION_TIMEOUT_MS_DEFAULT;
+    for (unsigned i = 0; rc == 0 && i < (o->single ? 1u : KVT_NODES_MAX); i++) {
+        char path[KVT_PATH_MAX + 32];
+        if (o->single)
+            snprintf(path, sizeof path, "%s/single.json", o->config_dir);
+        else
+            snprintf(path, sizeof path, "%s/node%u.json", o->config_dir, i);
+        if (!o->single && i > 0 && access(path, R_OK) != 0)
+            break;
+        rc = read_config(c, i, path, &roots[i], old);
+        snprintf(c->nodes[i].addr, sizeof c->nodes[i].addr, "127.0.0.1:%u", free_port());
+        c->count = rc == 0 ? i + 1 : c->count;
+    }
+    for (unsigned i = 0; rc == 0 && i < c->count; i++)
+        rc = write_config(c, i, roots[i], old);
+    for (unsigned i = 0; i < KVT_NODES_MAX; i++)
+        json_decref(roots[i]);
+    return rc;
+}
+
+static bool listening(const char *addr)
+{
+    struct net_client cl;
+    bool ok = net_client_connect(&cl, addr, true, 500) == NET_OK;
+    net_client_close(&cl);
+    return ok;
+}
+
+int kvt_node_start(struct kvt_cluster *c, unsigned i)
+{
+    struct kvt_node *n = &c->nodes[i];
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* never outlive the tool */
+        close_range(3, ~0u, 0);             /* no worker's socket stays open in a node */
+        int fd = open(n->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(c->kvnode, "kvnode", "--config", n->config, (char *)NULL);
+        _exit(127);
+    }
+    n->pid = pid;
+    n->paused = false;
+    for (int64_t deadline = kvt_now_ns() + (int64_t)(NODE_LISTEN_S * 1e9);;) {
+        if (listening(n->addr))
+            return 0;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            n->pid = 0;
+            fprintf(stderr, "kvtorture: node %u exited at start; see %s\n", i, n->log);
+            return -1;
+        }
+        if (kvt_now_ns() > deadline) {
+            fprintf(stderr, "kvtorture: node %u did not listen within %.0f s\n", i, NODE_LISTEN_S);
+            return -1;
+        }
+        usleep(10000);   /* polling a condition under a deadline */
+    }
+}
+
+void kvt_node_kill(struct kvt_node *n)
+{
+    if (n->pid <= 0)
+        return;
+    kill(n->pid, SIGKILL);
+    waitpid(n->pid, NULL, 0);
+    n->pid = 0;
+    n->paused = false;
+}
+
+void kvt_node_pause(struct kvt_node *n, bool pause)
+{
+    if (n->pid > 0 && kill(n->pid, pause ? SIGSTOP : SIGCONT) == 0)
+        n->paused = pause;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int rm_tree(const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return 0;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int kvt_node_wipe(struct kvt_node *n) { return rm_tree(n->data_dir); }
+
+int kvt_cluster_up(struct kvt_cluster *c, const struct kvt_options *o)
+{
+    memset(c, 0, sizeof *c);
+    c->kvnode = o->kvnode;
+    snprintf(c->dir, sizeof c->dir, "/tmp/kvtorture-XXXXXX");
+    if (!mkdtemp(c->dir)) {
+        fprintf(stderr, "kvtorture: mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+    int rc = write_configs(c, o);
+    for (unsigned i = 0; rc == 0 && i < c->count; i++)
+        rc = kvt_node_start(c, i);
+    if (rc != 0)
+        kvt_cluster_down(c, c->count > 0);   /* keep logs of nodes that ran */
+    return rc;
+}
+
+void kvt_cluster_down(struct kvt_cluster *c, bool keep)
+{
+    for (unsigned i = 0; i < c->count; i++)
+        kvt_node_kill(&c->nodes[i]);
+    if (c->dir[0] && !keep)
+        rm_tree(c->dir);
+    else if (c->dir[0])
+        fprintf(stderr, "kvtorture: logs and data kept in %s\n", c->dir);
+}
+
+int kvt_cluster_node_of(const struct kvt_cluster *c, const char *hint, size_t len)
+{
+    for (unsigned i = 0; i < c->count; i++) {
+        const struct kvt_node *n = &c->nodes[i];
+        if ((strlen(n->id) == len && memcmp(n->id, hint, len) == 0) ||
+            (strlen(n->addr) == len && memcmp(n->addr, hint, len) == 0))
+            return (int)i;
+    }
+    return -1;
+}

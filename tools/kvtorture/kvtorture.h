@@ -1,0 +1,134 @@
+/* kvtorture.h: what the torture tool's files share: options, nodes, clients, workers. */
+#ifndef KVTORTURE_H
+#define KVTORTURE_H
+
+#include "history.h"
+#include "net_client.h"
+#include "thrift.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum kvt_exit { KVT_EXIT_CLEAN = 0, KVT_EXIT_VIOLATION = 1, KVT_EXIT_USAGE = 2, KVT_EXIT_SETUP = 3 };
+
+#define KVT_NODES_MAX 7
+#define KVT_WORKERS_MAX 64
+#define KVT_KEYS_MAX 1000
+#define KVT_DURATION_S_MAX 3600
+#define KVT_OPS_PER_WORKER_MAX 1000000
+#define KVT_PATH_MAX 512
+
+enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
+                 KVT_FAULTS };
+
+struct kvt_options {
+    double duration_s;
+    uint64_t seed;
+    unsigned workers, keys;
+    bool faults[KVT_FAULTS];
+    bool single;
+    int timeout_ms;              /* per request */
+    double nemesis_interval_s;   /* between the start of one fault and the next */
+    const char *history;         /* NULL: written only on a violation, to a temp path */
+    const char *config_dir;
+    const char *kvnode;
+    bool keep;                   /* keep the temp dir (logs, data) */
+};
+
+/* Parses argv; KVT_EXIT_CLEAN, or KVT_EXIT_USAGE (message printed). */
+int kvt_options_parse(struct kvt_options *o, int argc, char **argv);
+const char *kvt_fault_name(enum kvt_fault f);
+
+struct kvt_node {
+    pid_t pid;                   /* 0 when not running */
+    bool paused;
+    char addr[64];               /* 127.0.0.1:PORT */
+    char id[32];                 /* deployment.instance_id (the decimal id in a cluster) */
+    char config[KVT_PATH_MAX + 64];
+    char data_dir[KVT_PATH_MAX + 64];
+    char log[KVT_PATH_MAX + 64];
+};
+
+struct kvt_cluster {
+    struct kvt_node nodes[KVT_NODES_MAX];
+    unsigned count;
+    bool replicated;
+    unsigned election_timeout_ms;
+    char dir[KVT_PATH_MAX];      /* temp dir holding configs, data and logs */
+    const char *kvnode;
+};
+
+/* Copies the configs (node*.json, or single.json) into a temp dir with free ports and temp
+   data dirs, and starts every node. 0, or -1 (message printed; what started is stopped). */
+int kvt_cluster_up(struct kvt_cluster *c, const struct kvt_options *o);
+/* Stops every node (SIGCONT first if paused, then SIGKILL) and removes the temp dir. */
+void kvt_cluster_down(struct kvt_cluster *c, bool keep);
+int kvt_node_start(struct kvt_cluster *c, unsigned i);
+void kvt_node_kill(struct kvt_node *n);
+void kvt_node_pause(struct kvt_node *n, bool pause);
+int kvt_node_wipe(struct kvt_node *n);
+/* The leader's node index from any node's getClusterHealth; -1 when unknown. */
+int kvt_cluster_leader(const struct kvt_cluster *c, int timeout_ms);
+/* Node index for a leader hint (an instance id or an address); -1 when unknown. */
+int kvt_cluster_node_of(const struct kvt_cluster *c, const char *hint, size_t len);
+
+/* One worker's connection; calls go to node `node`. */
+struct kvt_conn {
+    const struct kvt_cluster *cluster;
+    struct net_client client;
+    bool connected;
+    int node;
+    int timeout_ms;
+    int32_t seqid;
+    tp_buf out;
+    int leader_hint;             /* node a NOT_LEADER pointed at, or -1 */
+};
+
+void kvt_conn_init(struct kvt_conn *k, const struct kvt_cluster *c, int node, int timeout_ms);
+void kvt_conn_free(struct kvt_conn *k);
+/* Closes the connection (the next call reconnects). */
+void kvt_conn_drop(struct kvt_conn *k);
+/* Each fills op->outcome (and op->value for a read) and op->node. */
+void kvt_op_read(struct kvt_conn *k, struct kvt_op *op);
+void kvt_op_write(struct kvt_conn *k, struct kvt_op *op);
+void kvt_op_cas(struct kvt_conn *k, struct kvt_op *op);
+/* Serializable read on the connection's node; 0 with *value, or -1. */
+int kvt_read_local(struct kvt_conn *k, uint32_t key, int64_t *value);
+/* The node's applied index; -1 when it does not answer. */
+int64_t kvt_applied_index(struct kvt_conn *k);
+
+int64_t kvt_now_ns(void);
+uint64_t kvt_rand(uint64_t *state);
+
+/* Set by SIGINT/SIGTERM and at the end of the run: workers and nemesis stop. */
+extern atomic_bool kvt_stop;
+
+struct kvt_run {
+    const struct kvt_options *o;
+    struct kvt_cluster *cluster;
+    int64_t start_ns, end_ns;
+    atomic_llong next_value;
+};
+
+struct kvt_workers;
+/* Starts the worker threads; they stop at end_ns or on kvt_stop. NULL when none started. */
+struct kvt_workers *kvt_workers_start(struct kvt_run *run);
+/* Joins them; their ops land in h (sorted). 0 or -1 (memory). */
+int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h);
+/* Faults on a schedule, each healed before the next, until end_ns. It runs on the main thread
+   because nodes are children of the thread that forks them (PR_SET_PDEATHSIG). */
+void kvt_nemesis_run(struct kvt_run *run);
+/* Restarts or continues any node left down. */
+void kvt_nemesis_heal(struct kvt_run *run);
+
+struct kvt_final;
+/* Waits until every node applied the same index, then reads every key on every node.
+   0; 1 when the nodes did not converge (reads done anyway); -1 (memory). */
+int kvt_final_reads(struct kvt_run *run, struct kvt_final *f);
+void kvt_final_free(struct kvt_final *f);
+
+#endif

@@ -1,0 +1,108 @@
+/* options.c: kvtorture's command line. */
+#include "kvtorture.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef KVT_KVNODE_PATH
+#define KVT_KVNODE_PATH "kvnode"
+#endif
+#ifndef KVT_CONFIG_DIR
+#define KVT_CONFIG_DIR "config"
+#endif
+
+static const char usage_text[] =
+    "usage: kvtorture [--single] [--duration S] [--seed N] [--nemesis LIST] [--workers W]\n"
+    "                 [--keys K] [--history FILE] [--timeout-ms MS] [--interval S]\n"
+    "                 [--kvnode PATH] [--config-dir DIR] [--keep]\n"
+    "  Runs W workers (default 8) for S seconds (default 30) against real kvnode processes\n"
+    "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5),\n"
+    "  injects faults from LIST (kill,pause,restart-wipe,partition,none; default none) every\n"
+    "  ~S seconds (--interval, default 5), then checks linearizability per key and the final\n"
+    "  state. Exit 0 clean, 1 violation, 2 usage, 3 setup failure.\n";
+
+const char *kvt_fault_name(enum kvt_fault f)
+{
+    static const char *const names[KVT_FAULTS] = {"kill", "pause", "restart-wipe", "partition"};
+    return (unsigned)f < KVT_FAULTS ? names[f] : "?";
+}
+
+static int parse_faults(struct kvt_options *o, const char *list)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    memset(o->faults, 0, sizeof o->faults);
+    for (char *save, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int f = 0;
+        while (f < KVT_FAULTS && strcmp(w, kvt_fault_name((enum kvt_fault)f)) != 0)
+            f++;
+        if (f < KVT_FAULTS)
+            o->faults[f] = true;
+        else if (strcmp(w, "none") != 0) {
+            fprintf(stderr, "kvtorture: unknown nemesis '%s'\n", w);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int number(const char *text, double min, double max, double *out)
+{
+    char *end;
+    *out = strtod(text, &end);
+    if (*text == '\0' || *end || *out < min || *out > max) {
+        fprintf(stderr, "kvtorture: '%s' is not a number in [%g, %g]\n", text, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+static void defaults(struct kvt_options *o)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const char *env = getenv("KVNODE");
+    *o = (struct kvt_options){.duration_s = 30, .workers = 8, .keys = 5, .timeout_ms = 2000,
+                              .nemesis_interval_s = 5, .config_dir = KVT_CONFIG_DIR,
+                              .kvnode = env ? env : KVT_KVNODE_PATH,
+                              .seed = (uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec};
+}
+
+static const struct option longs[] = {
+    {"duration", 1, 0, 'd'}, {"seed", 1, 0, 's'},     {"nemesis", 1, 0, 'n'},
+    {"workers", 1, 0, 'w'},  {"keys", 1, 0, 'k'},     {"history", 1, 0, 'H'},
+    {"single", 0, 0, '1'},   {"timeout-ms", 1, 0, 't'}, {"interval", 1, 0, 'i'},
+    {"kvnode", 1, 0, 'K'},   {"config-dir", 1, 0, 'C'}, {"keep", 0, 0, 'P'},
+    {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+
+int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
+{
+    defaults(o);
+    double v;
+    int c, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'd': rc = number(optarg, 1, KVT_DURATION_S_MAX, &o->duration_s); break;
+        case 's': rc = number(optarg, 0, 1.8e19, &v); o->seed = strtoull(optarg, NULL, 10); break;
+        case 'n': rc = parse_faults(o, optarg); break;
+        case 'w': rc = number(optarg, 1, KVT_WORKERS_MAX, &v); o->workers = (unsigned)v; break;
+        case 'k': rc = number(optarg, 1, KVT_KEYS_MAX, &v); o->keys = (unsigned)v; break;
+        case 't': rc = number(optarg, 10, 600000, &v); o->timeout_ms = (int)v; break;
+        case 'i': rc = number(optarg, 0.5, 3600, &o->nemesis_interval_s); break;
+        case 'H': o->history = optarg; break;
+        case '1': o->single = true; break;
+        case 'K': o->kvnode = optarg; break;
+        case 'C': o->config_dir = optarg; break;
+        case 'P': o->keep = true; break;
+        default: rc = -1; break;
+        }
+    }
+    if (rc != 0 || optind != argc) {
+        fputs(usage_text, stderr);
+        return KVT_EXIT_USAGE;
+    }
+    return KVT_EXIT_CLEAN;
+}

@@ -1,0 +1,140 @@
+/* worker.c: client workers: random reads, unique writes and cas on a few keys, each op
+   recorded with its invocation and completion times. */
+#include "kvtorture.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* After an op that did not succeed, a short pause keeps a dead node from flooding the
+   history with refused connections. */
+#define WORKER_BACKOFF_NS (20 * 1000 * 1000)
+
+struct worker {
+    struct kvt_run *run;
+    unsigned id;
+    uint64_t rng;
+    int64_t *known;          /* per key: the value this worker last saw or wrote */
+    struct kvt_history h;
+    int rc;
+    pthread_t thread;
+};
+
+static void nap_ns(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+    nanosleep(&ts, NULL);
+}
+
+static void one_op(struct worker *w, struct kvt_conn *k, struct kvt_op *op)
+{
+    uint64_t roll = kvt_rand(&w->rng) % 100;
+    op->type = roll < 50 ? KVT_READ : roll < 80 ? KVT_WRITE : KVT_CAS;
+    if (op->type != KVT_READ)
+        op->value = atomic_fetch_add(&w->run->next_value, 1);
+    if (op->type == KVT_CAS)
+        op->expected = w->known[op->key];
+    op->invoke_ns = kvt_now_ns();
+    if (op->type == KVT_READ)
+        kvt_op_read(k, op);
+    else if (op->type == KVT_WRITE)
+        kvt_op_write(k, op);
+    else
+        kvt_op_cas(k, op);
+    op->complete_ns = kvt_now_ns();
+    if (op->outcome == KVT_OK)
+        w->known[op->key] = op->value;
+}
+
+/* Where the next op goes: the leader a refusal named, or (after a lost connection) another
+   node; otherwise the same one. */
+static void reroute(struct worker *w, struct kvt_conn *k)
+{
+    int next = k->leader_hint;
+    unsigned count = w->run->cluster->count;
+    if (next < 0 && !k->connected && count > 1)
+        next = (int)(kvt_rand(&w->rng) % count);
+    k->leader_hint = -1;
+    if (next >= 0 && next != k->node) {
+        kvt_conn_drop(k);
+        k->node = next;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    const struct kvt_options *o = w->run->o;
+    struct kvt_conn k;
+    kvt_conn_init(&k, w->run->cluster, (int)(w->id % w->run->cluster->count), o->timeout_ms);
+    for (unsigned n = 0; n < KVT_OPS_PER_WORKER_MAX && w->rc == 0; n++) {
+        if (atomic_load(&kvt_stop) || kvt_now_ns() >= w->run->end_ns)
+            break;
+        struct kvt_op op = {.process = w->id, .key = (uint32_t)(kvt_rand(&w->rng) % o->keys)};
+        one_op(w, &k, &op);
+        w->rc = kvt_history_add(&w->h, &op);
+        if (op.outcome != KVT_OK) {
+            reroute(w, &k);
+            nap_ns(WORKER_BACKOFF_NS);
+        }
+    }
+    kvt_conn_free(&k);
+    return NULL;
+}
+
+static int merge(struct worker *ws, unsigned count, struct kvt_history *h)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < count; i++) {
+        rc |= ws[i].rc;
+        for (size_t j = 0; rc == 0 && j < ws[i].h.count; j++)
+            rc = kvt_history_add(h, &ws[i].h.ops[j]);
+    }
+    kvt_history_sort(h);
+    return rc;
+}
+
+struct kvt_workers {
+    struct worker *w;
+    unsigned started;
+    int rc;
+};
+
+struct kvt_workers *kvt_workers_start(struct kvt_run *run)
+{
+    unsigned count = run->o->workers;
+    struct kvt_workers *ws = calloc(1, sizeof *ws);
+    if (ws && !(ws->w = calloc(count, sizeof *ws->w))) {
+        free(ws);
+        ws = NULL;
+    }
+    for (; ws && ws->started < count; ws->started++) {
+        struct worker *w = &ws->w[ws->started];
+        *w = (struct worker){.run = run, .id = ws->started,
+                             .rng = run->o->seed * 1000003u + ws->started};
+        kvt_history_init(&w->h);
+        w->known = calloc(run->o->keys, sizeof *w->known);
+        if (!w->known || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            free(w->known);
+            ws->rc = -1;
+            break;
+        }
+    }
+    return ws;
+}
+
+int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h)
+{
+    if (!ws)
+        return -1;
+    for (unsigned i = 0; i < ws->started; i++)
+        pthread_join(ws->w[i].thread, NULL);
+    int rc = ws->rc == 0 ? merge(ws->w, ws->started, h) : -1;
+    for (unsigned i = 0; i < ws->started; i++) {
+        kvt_history_free(&ws->w[i].h);
+        free(ws->w[i].known);
+    }
+    free(ws->w);
+    free(ws);
+    return rc;
+}
