@@ -13,6 +13,7 @@
 
 #define CHECK_TIME_BUDGET_NS (60LL * 1000 * 1000 * 1000)
 #define FINAL_ISSUES_MAX 32
+#define LEADER_WAIT_NS (30LL * 1000 * 1000 * 1000)
 
 atomic_bool kvt_stop;
 
@@ -35,6 +36,22 @@ static void on_signal(int sig)
 {
     (void)sig;
     atomic_store(&kvt_stop, true);
+}
+
+/* A cluster is ready once some node names a leader. */
+static int wait_leader(const struct kvt_cluster *c, int timeout_ms)
+{
+    for (int64_t deadline = kvt_now_ns() + LEADER_WAIT_NS; kvt_now_ns() < deadline;) {
+        int leader = kvt_cluster_leader(c, timeout_ms);
+        if (leader >= 0) {
+            printf("kvtorture: node %d leads\n", leader);
+            return 0;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "kvtorture: no leader within %lld s\n", LEADER_WAIT_NS / 1000000000);
+    return -1;
 }
 
 /* Workers and nemesis for the run's duration, then every fault healed. */
@@ -129,6 +146,10 @@ int main(int argc, char **argv)
         return KVT_EXIT_SETUP;
     printf("kvtorture: %u node(s) up (%s) in %s\n", c.count,
            c.replicated ? "replicated" : "standalone", c.dir);
+    if (c.replicated && wait_leader(&c, o.timeout_ms) != 0) {
+        kvt_cluster_down(&c, true);
+        return KVT_EXIT_SETUP;
+    }
     struct kvt_run run = {.o = &o, .cluster = &c, .start_ns = kvt_now_ns()};
     run.end_ns = run.start_ns + (int64_t)(o.duration_s * 1e9);
     atomic_init(&run.next_value, 1);
