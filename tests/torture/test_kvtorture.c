@@ -33,6 +33,29 @@ Test(kvtorture, single_node_with_kill_and_restart_checks_clean, .timeout = 100)
     cr_assert_null(strstr(out, "NOT LINEARIZABLE"), "%s", out);
 }
 
+Test(kvtorture, a_saved_history_with_a_stale_read_is_a_violation_with_its_window)
+{
+    char path[] = "/tmp/kvt-stale-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# process type outcome key value expected invoke_ns complete_ns node\n"
+          "0 write ok 3 11 0 1000 2000 0\n"
+          "1 write ok 3 12 0 3000 4000 0\n"
+          "2 read ok 3 11 0 5000 6000 0\n", f);
+    fclose(f);
+    int rc = kvtorture(path[0] ? "--check" : "");
+    cr_assert_eq(rc, 2, "--check needs a file");
+    char args[128];
+    snprintf(args, sizeof args, "--check %s", path);
+    rc = kvtorture(args);
+    remove(path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "key 3: NOT LINEARIZABLE"), "%s", out);
+    cr_assert(strstr(out, "the register holds 12"), "%s", out);
+    cr_assert(strstr(out, "!  p2"), "the stale read is marked:\n%s", out);
+}
+
 Test(kvtorture, bad_usage_exits_2)
 {
     cr_assert_eq(kvtorture("--nemesis frobnicate"), 2, "%s", out);

@@ -37,6 +37,7 @@ struct kvt_options {
     const char *config_dir;
     const char *kvnode;
     bool keep;                   /* keep the temp dir (logs, data) */
+    const char *check;           /* re-check a saved history instead of running */
 };
 
 /* Parses argv; KVT_EXIT_CLEAN, or KVT_EXIT_USAGE (message printed). */

@@ -129,12 +129,38 @@ static int check(const struct kvt_options *o, const struct kvt_history *h,
     return lin && fin ? KVT_EXIT_CLEAN : KVT_EXIT_VIOLATION;
 }
 
+/* --check: a saved history's linearizability, every key it names. */
+static int check_saved(const char *path)
+{
+    struct kvt_history h;
+    kvt_history_init(&h);
+    long bad = kvt_history_read(path, &h);
+    if (bad != 0) {
+        fprintf(stderr, "kvtorture: %s: %s %ld\n", path, bad < 0 ? "cannot read" : "bad line",
+                bad);
+        kvt_history_free(&h);
+        return KVT_EXIT_USAGE;
+    }
+    kvt_history_sort(&h);
+    uint32_t keys = 0;
+    for (size_t i = 0; i < h.count; i++)
+        keys = h.ops[i].key >= keys ? h.ops[i].key + 1 : keys;
+    size_t unknown;
+    bool clean = check_keys(&h, keys, &unknown);
+    kvt_report_counts(stdout, &h);
+    printf("kvtorture: %s: %s\n", path, clean ? "linearizable" : "VIOLATION");
+    kvt_history_free(&h);
+    return clean ? KVT_EXIT_CLEAN : KVT_EXIT_VIOLATION;
+}
+
 int main(int argc, char **argv)
 {
     struct kvt_options o;
     int rc = kvt_options_parse(&o, argc, argv);
     if (rc != KVT_EXIT_CLEAN)
         return rc;
+    if (o.check)
+        return check_saved(o.check);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

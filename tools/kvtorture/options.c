@@ -18,6 +18,7 @@ static const char usage_text[] =
     "usage: kvtorture [--single] [--duration S] [--seed N] [--nemesis LIST] [--workers W]\n"
     "                 [--keys K] [--history FILE] [--timeout-ms MS] [--interval S]\n"
     "                 [--kvnode PATH] [--config-dir DIR] [--keep]\n"
+    "       kvtorture --check HISTORY   (linearizability of a saved history only)\n"
     "  Runs W workers (default 8) for S seconds (default 30) against real kvnode processes\n"
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5),\n"
     "  injects faults from LIST (kill,pause,restart-wipe,partition,none; default none) every\n"
@@ -75,7 +76,7 @@ static const struct option longs[] = {
     {"duration", 1, 0, 'd'}, {"seed", 1, 0, 's'},     {"nemesis", 1, 0, 'n'},
     {"workers", 1, 0, 'w'},  {"keys", 1, 0, 'k'},     {"history", 1, 0, 'H'},
     {"single", 0, 0, '1'},   {"timeout-ms", 1, 0, 't'}, {"interval", 1, 0, 'i'},
-    {"kvnode", 1, 0, 'K'},   {"config-dir", 1, 0, 'C'}, {"keep", 0, 0, 'P'},
+    {"kvnode", 1, 0, 'K'},   {"config-dir", 1, 0, 'C'}, {"keep", 0, 0, 'P'},     {"check", 1, 0, 'c'},
     {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
 
 int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
@@ -97,6 +98,7 @@ int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
         case 'K': o->kvnode = optarg; break;
         case 'C': o->config_dir = optarg; break;
         case 'P': o->keep = true; break;
+        case 'c': o->check = optarg; break;
         default: rc = -1; break;
         }
     }
