@@ -33,6 +33,11 @@ void emit_write_value(FILE *f, int indent, const type *t, const char *expr);
 /* Sets rc. */
 void emit_read_value(FILE *f, int indent, const type *t, const char *expr);
 void emit_free_value(FILE *f, int indent, const type *t, const char *expr);
+/* Frees expr only when the reader `r` has no arena (arena memory is never freed piecemeal). */
+void emit_free_value_unless_arena(FILE *f, int indent, const type *t, const char *expr);
+/* Initializes struct lvalue expr of type t before reading into it: Foo_init, or with the
+ * reader's arena Foo_init_arena. */
+void emit_init_for_read(FILE *f, int indent, const type *t, const char *expr);
 bool needs_free(const type *t);
 const char *equal_expr(const type *t, const char *a, const char *b);
 /* A C literal for a checked constant value of a base or enum type. */
@@ -46,7 +51,8 @@ void emit_containers(emitter *e);
 void emit_container_functions(emitter *e);
 void emit_struct_decls(emitter *e);
 void emit_struct_functions(emitter *e, const decl *d);
-void emit_struct_init(emitter *e, const decl *d);
+/* String and container defaults: malloc'ed when arena is NULL, else from the arena named. */
+void emit_struct_init(emitter *e, const decl *d, const char *arena);
 void emit_services(emitter *e);
 
 #endif

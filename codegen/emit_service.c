@@ -84,6 +84,8 @@ static void emit_thunks(emitter *e, const decl *svc, const svc_method *sm)
     fprintf(e->c, "static int %s_args_read(void *p, tp_reader *r) { return %s_args_read(p, r); }\n",
             t, o);
     fprintf(e->c, "static void %s_args_free(void *p) { %s_args_free(p); }\n", t, o);
+    fprintf(e->c, "static void %s_args_init_arena(void *p, tp_arena *a)\n"
+                  "{\n    %s_args_init_arena(p, a);\n}\n", t, o);
     if (sm->m->oneway)
         return;
     fprintf(e->c, "static void %s_result_init(void *p) { %s_result_init(p); }\n", t, o);
@@ -102,7 +104,8 @@ static void emit_table_entry(emitter *e, const decl *svc, const svc_method *sm)
     fprintf(e->c, "        .oneway = %s,\n", sm->m->oneway ? "true" : "false");
     fprintf(e->c, "        .args_size = sizeof(%s_args),\n", o);
     fprintf(e->c, "        .args_init = %s_args_init,\n        .args_read = %s_args_read,\n"
-                  "        .args_free = %s_args_free,\n", t, t, t);
+                  "        .args_free = %s_args_free,\n"
+                  "        .args_init_arena = %s_args_init_arena,\n", t, t, t, t);
     if (!sm->m->oneway) {
         fprintf(e->c, "        .result_size = sizeof(%s_result),\n", o);
         fprintf(e->c, "        .result_init = %s_result_init,\n"

@@ -32,6 +32,7 @@ static void emit_struct_type(emitter *e, const decl *d)
     fprintf(e->h, "};\n");
     const char *n = d->name;
     fprintf(e->h, "void %s_init(%s *s);\n", n, n);
+    fprintf(e->h, "void %s_init_arena(%s *s, tp_arena *a);\n", n, n);
     fprintf(e->h, "void %s_free(%s *s);\n", n, n);
     fprintf(e->h, "int %s_write(const %s *s, tp_buf *b);\n", n, n);
     fprintf(e->h, "int %s_read(%s *s, tp_reader *r);\n", n, n);
@@ -57,7 +58,30 @@ static void emit_init(emitter *e, const decl *d)
         if (is_struct(f->type))
             fprintf(e->c, "    %s_init(&s->%s);\n", c_type(f->type), f->name);
     }
-    emit_struct_init(e, d);
+    emit_struct_init(e, d, NULL);
+    fprintf(e->c, "}\n\n");
+}
+
+/* As init, with string and container defaults from arena a; a NULL leaves them empty. */
+static void emit_init_arena(emitter *e, const decl *d)
+{
+    fprintf(e->c, "void %s_init_arena(%s *s, tp_arena *a)\n{\n    memset(s, 0, sizeof *s);\n",
+            d->name, d->name);
+    emit_scalar_defaults(e, d);
+    for (int i = 0; i < d->nfields; i++) {
+        const field *f = &d->fields[i];
+        if (is_struct(f->type))
+            fprintf(e->c, "    %s_init_arena(&s->%s, a);\n", c_type(f->type), f->name);
+    }
+    bool allocated = false;
+    for (int i = 0; i < d->nfields; i++)
+        allocated = allocated || (d->fields[i].def != NULL && needs_free(d->fields[i].type));
+    if (!allocated) {
+        fprintf(e->c, "    (void)a;\n}\n\n");
+        return;
+    }
+    fprintf(e->c, "    if (a == NULL)\n        return;\n");
+    emit_struct_init(e, d, "a");
     fprintf(e->c, "}\n\n");
 }
 
@@ -147,7 +171,10 @@ static void emit_read(emitter *e, const decl *d)
     if (d->kind == D_UNION)
         fprintf(e->c, "    if (rc == 0 && %s != 1)\n        rc = TP_ERR_UNION;\n",
                 union_count(d, "s"));
-    fprintf(e->c, "    if (rc != 0) {\n        %s_free(s);\n        return rc;\n    }\n", d->name);
+    /* With an arena nothing is freed: the struct only forgets what it pointed to. */
+    fprintf(e->c, "    if (rc != 0) {\n        if (r->arena == NULL)\n            %s_free(s);\n"
+                  "        else\n            %s_init_arena(s, NULL);\n        return rc;\n    }\n",
+            d->name, d->name);
     fprintf(e->c, "    tp_reader_leave(r);\n    return 0;\n}\n\n");
 }
 
@@ -173,6 +200,7 @@ void emit_struct_functions(emitter *e, const decl *d)
 {
     emit_struct_type(e, d);
     emit_init(e, d);
+    emit_init_arena(e, d);
     emit_free(e, d);
     emit_write(e, d);
     emit_read(e, d);

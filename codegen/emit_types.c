@@ -105,11 +105,19 @@ static void emit_container_write(emitter *e, const type *t)
 static void emit_element_read(emitter *e, const type *t, const char *expr)
 {
     if (is_struct(t))
-        fprintf(e->c, "        %s_init(&%s);\n", c_type(t), expr);
+        emit_init_for_read(e->c, 2, t, expr);
     emit_read_value(e->c, 2, t, expr);
     fprintf(e->c, "        if (rc != 0) {\n");
-    emit_free_value(e->c, 3, t, expr);
+    emit_free_value_unless_arena(e->c, 3, t, expr);
     fprintf(e->c, "            return rc;\n        }\n");
+}
+
+/* Drops what v held; with an arena by forgetting it, as arena memory is never freed alone. */
+static void emit_container_drop(emitter *e, const type *t)
+{
+    const char *m = mangle(t);
+    fprintf(e->c, "    if (r->arena == NULL)\n        tpc_free_%s(v);\n"
+                  "    else\n        memset(v, 0, sizeof *v);\n", m);
 }
 
 static void emit_container_read(emitter *e, const type *t)
@@ -117,7 +125,8 @@ static void emit_container_read(emitter *e, const type *t)
     const char *m = mangle(t);
     bool map = t->kind == TK_MAP;
     fprintf(e->c, "TPC_HELPER int tpc_read_%s(%s *v, tp_reader *r)\n{\n", m, c_type(t));
-    fprintf(e->c, "    uint32_t n;\n    int rc;\n    tpc_free_%s(v);\n", m);
+    fprintf(e->c, "    uint32_t n;\n    int rc;\n");
+    emit_container_drop(e, t);
     fprintf(e->c, "    if ((rc = tp_reader_enter(r)) != 0)\n        return rc;\n");
     if (map)
         fprintf(e->c, "    if ((rc = tp_read_map_begin(r, %s, %s, &n)) != 0)\n        return rc;\n",
@@ -127,22 +136,22 @@ static void emit_container_read(emitter *e, const type *t)
                 wire_type(t->elem));
     fprintf(e->c, "    if (n > 0) {\n");
     if (map)
-        fprintf(e->c, "        v->keys = calloc(n, sizeof *v->keys);\n"
-                      "        v->values = calloc(n, sizeof *v->values);\n"
+        fprintf(e->c, "        v->keys = tp_reader_array(r, n, sizeof *v->keys);\n"
+                      "        v->values = tp_reader_array(r, n, sizeof *v->values);\n"
                       "        if (v->keys == NULL || v->values == NULL)\n"
                       "            return TP_ERR_NOMEM;\n");
     else
-        fprintf(e->c, "        v->items = calloc(n, sizeof *v->items);\n"
+        fprintf(e->c, "        v->items = tp_reader_array(r, n, sizeof *v->items);\n"
                       "        if (v->items == NULL)\n            return TP_ERR_NOMEM;\n");
     fprintf(e->c, "    }\n    for (uint32_t i = 0; i < n; i++) {\n");
     if (map) {
         emit_element_read(e, t->key, "v->keys[i]");
         if (is_struct(t->elem))
-            fprintf(e->c, "        %s_init(&v->values[i]);\n", c_type(t->elem));
+            emit_init_for_read(e->c, 2, t->elem, "v->values[i]");
         emit_read_value(e->c, 2, t->elem, "v->values[i]");
         fprintf(e->c, "        if (rc != 0) {\n");
-        emit_free_value(e->c, 3, t->elem, "v->values[i]");
-        emit_free_value(e->c, 3, t->key, "v->keys[i]");
+        emit_free_value_unless_arena(e->c, 3, t->elem, "v->values[i]");
+        emit_free_value_unless_arena(e->c, 3, t->key, "v->keys[i]");
         fprintf(e->c, "            return rc;\n        }\n");
     } else {
         emit_element_read(e, t->elem, "v->items[i]");

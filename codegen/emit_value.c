@@ -61,8 +61,12 @@ void emit_read_value(FILE *f, int indent, const type *t, const char *expr)
     } else if (is_enum(t)) {
         line(f, indent, fmt("rc = tp_read_enum(r, &%s, sizeof %s);", expr, expr));
     } else if (is_struct(t)) {
-        /* A repeated field id keeps the last value: drop the earlier one first. */
-        line(f, indent, fmt("%s_free(&%s);", c_type(t), expr));
+        /* A repeated field id keeps the last value: drop the earlier one first (with an
+         * arena, by forgetting it: Foo_init_arena(s, NULL) leaves what Foo_free leaves). */
+        line(f, indent, "if (r->arena != NULL)");
+        line(f, indent + 1, fmt("%s_init_arena(&%s, NULL);", c_type(t), expr));
+        line(f, indent, "else");
+        line(f, indent + 1, fmt("%s_free(&%s);", c_type(t), expr));
         line(f, indent, fmt("rc = %s_read(&%s, r);", c_type(t), expr));
     } else {
         line(f, indent, fmt("rc = tpc_read_%s(&%s, r);", mangle(t), expr));
@@ -84,6 +88,23 @@ void emit_free_value(FILE *f, int indent, const type *t, const char *expr)
         line(f, indent, fmt("%s_free(&%s);", c_type(t), expr));
     else if (is_container(t))
         line(f, indent, fmt("tpc_free_%s(&%s);", mangle(t), expr));
+}
+
+void emit_free_value_unless_arena(FILE *f, int indent, const type *t, const char *expr)
+{
+    if (!needs_free(t))
+        return;
+    line(f, indent, "if (r->arena == NULL)");
+    emit_free_value(f, indent + 1, t, expr);
+}
+
+void emit_init_for_read(FILE *f, int indent, const type *t, const char *expr)
+{
+    assert(is_struct(t));
+    line(f, indent, "if (r->arena != NULL)");
+    line(f, indent + 1, fmt("%s_init_arena(&%s, r->arena);", c_type(t), expr));
+    line(f, indent, "else");
+    line(f, indent + 1, fmt("%s_init(&%s);", c_type(t), expr));
 }
 
 const char *equal_expr(const type *t, const char *a, const char *b)

@@ -40,6 +40,26 @@ int tp_bytes_set(tp_bytes *b, const void *data, size_t len)
     return 0;
 }
 
+int tp_bytes_set_arena(tp_bytes *b, tp_arena *a, const void *data, size_t len)
+{
+    assert(len == 0 || data != NULL);
+    if (len > INT32_MAX)
+        return TP_ERR_SIZE_LIMIT;
+    if (len == 0) {
+        b->data = NULL;
+        b->len = 0;
+        return 0;
+    }
+    uint8_t *copy = tp_arena_alloc(a, len + 1, 1);
+    if (copy == NULL)
+        return TP_ERR_NOMEM;
+    memcpy(copy, data, len);
+    copy[len] = 0;
+    b->data = copy;
+    b->len = (uint32_t)len;
+    return 0;
+}
+
 int tp_bytes_set_str(tp_bytes *b, const char *text)
 {
     assert(text != NULL);

@@ -47,7 +47,10 @@ int tp_app_exception_read(tp_app_exception *e, tp_reader *r)
             rc = tp_skip(r, type);
     }
     if (rc != 0) {
-        tp_app_exception_free(e);
+        if (r->arena == NULL)
+            tp_app_exception_free(e);
+        else /* the message is arena memory: drop it, never free it */
+            tp_app_exception_init(e);
         return rc;
     }
     tp_reader_leave(r);

@@ -21,6 +21,15 @@ void tp_reader_init(tp_reader *r, const void *data, size_t len, const tp_limits 
     r->end = len > 0 ? r->pos + len : r->pos; /* no arithmetic on a NULL pointer */
     r->limits = limits != NULL ? limits : &tp_limits_default;
     r->depth = 0;
+    r->arena = NULL;
+}
+
+void tp_reader_init_arena(tp_reader *r, const void *data, size_t len, const tp_limits *limits,
+                          tp_arena *arena)
+{
+    assert(arena != NULL);
+    tp_reader_init(r, data, len, limits);
+    r->arena = arena;
 }
 
 uint32_t tp_type_size_min(uint8_t type)
@@ -71,11 +80,12 @@ int tp_read_bytes(tp_reader *r, tp_bytes *out)
     int rc = read_size(r, r->limits->string_max, 1, &len);
     if (rc != 0)
         return rc;
-    if (len == 0) {
+    if (r->arena != NULL) /* never frees: what out held may be arena memory */
+        rc = tp_bytes_set_arena(out, r->arena, r->pos, len);
+    else if (len == 0)
         tp_bytes_free(out);
-        return 0;
-    }
-    rc = tp_bytes_set(out, r->pos, len);
+    else
+        rc = tp_bytes_set(out, r->pos, len);
     if (rc != 0)
         return rc;
     r->pos += len;

@@ -52,6 +52,9 @@ enum tp_type {
 /* Message types. */
 enum tp_message_type { TP_CALL = 1, TP_REPLY = 2, TP_EXCEPTION = 3, TP_ONEWAY = 4 };
 
+/* The per-message bump allocator a reader may decode into. */
+#include "tp_arena.h"
+
 /* Every string and binary value. Owned; data, when non-NULL, holds len + 1 bytes ending in 0. */
 typedef struct tp_bytes {
     uint8_t *data;
@@ -60,6 +63,9 @@ typedef struct tp_bytes {
 
 /* Copies len bytes in (replacing what was there): 0 or TP_ERR_NOMEM. */
 int tp_bytes_set(tp_bytes *b, const void *data, size_t len);
+/* Copies len bytes into memory from arena a (len + 1 bytes ending in 0; NULL data when len is
+ * 0), never freeing what b held: 0 or TP_ERR_NOMEM. */
+int tp_bytes_set_arena(tp_bytes *b, tp_arena *a, const void *data, size_t len);
 int tp_bytes_set_str(tp_bytes *b, const char *text);
 void tp_bytes_free(tp_bytes *b);
 bool tp_bytes_equal(const tp_bytes *a, const tp_bytes *b);
@@ -94,9 +100,15 @@ typedef struct tp_reader {
     const uint8_t *pos, *end;
     const tp_limits *limits;
     uint32_t depth;
+    /* NULL: every string and container is malloc'ed and owned by its struct (Foo_free).
+     * Otherwise they come from this arena and are released only by tp_arena_reset/free. */
+    tp_arena *arena;
 } tp_reader;
 
 void tp_reader_init(tp_reader *r, const void *data, size_t len, const tp_limits *limits);
+/* tp_reader_init, decoding strings and containers into arena (see codegen/README.md). */
+void tp_reader_init_arena(tp_reader *r, const void *data, size_t len, const tp_limits *limits,
+                          tp_arena *arena);
 
 /* Message header; name points into the reader's input. */
 typedef struct tp_message {
@@ -161,6 +173,8 @@ typedef struct tp_method {
     void (*result_init)(void *);
     int (*result_write)(const void *, tp_buf *);
     void (*result_free)(void *);
+    /* args_init for a read with an arena: string and container defaults from the arena. */
+    void (*args_init_arena)(void *, tp_arena *);
 } tp_method;
 
 /* Writes a whole REPLY message for method carrying result. */

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Small enough that a call would cost more than the body: always inline. */
@@ -249,6 +250,14 @@ TP_INLINE void tp_reader_leave(tp_reader *r)
 {
     assert(r->depth > 0);
     r->depth--;
+}
+
+/* n > 0 elements of size bytes for a generated container: from the reader's arena (not
+ * zeroed: the generated code writes each element before counting it), else calloc. */
+TP_INLINE void *tp_reader_array(tp_reader *r, uint32_t n, size_t size)
+{
+    assert(n > 0);
+    return r->arena != NULL ? tp_arena_array(r->arena, n, size) : calloc(n, size);
 }
 
 /* Out of line (reader.c): they allocate or check several limits. */

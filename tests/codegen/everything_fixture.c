@@ -7,6 +7,37 @@
 
 static uint64_t state;
 
+/* Small on purpose: decodes grow it, so growth is exercised too. */
+#define FIXTURE_ARENA_HINT 64u
+
+tp_arena *fixture_arena_;
+static tp_arena arena;
+
+tp_arena *fixture_mode(int mode)
+{
+    fixture_mode_end();
+    if (mode == FIXTURE_ARENA) {
+        tp_arena_init(&arena, FIXTURE_ARENA_HINT, TP_ARENA_LIMIT_DEFAULT);
+        fixture_arena_ = &arena;
+    }
+    return fixture_arena_;
+}
+
+void fixture_mode_end(void)
+{
+    if (fixture_arena_ != NULL)
+        tp_arena_free(fixture_arena_);
+    fixture_arena_ = NULL;
+}
+
+void fixture_reader(tp_reader *r, const void *data, size_t len, const tp_limits *limits)
+{
+    if (fixture_arena_ != NULL)
+        tp_reader_init_arena(r, data, len, limits, fixture_arena_);
+    else
+        tp_reader_init(r, data, len, limits);
+}
+
 uint64_t fixture_seed(void)
 {
     const char *env = getenv("SEED");

@@ -55,6 +55,44 @@ Test(codegen_kvstore, atomic_commit_round_trip)
     tp_buf_free(&b);
 }
 
+Test(codegen_kvstore, atomic_commit_round_trip_into_an_arena)
+{
+    AtomicCommitRequest in, heap, out;
+    fill_commit(&in);
+    AtomicCommitRequest_init(&heap);
+    tp_buf b;
+    tp_buf_init(&b);
+    cr_assert_eq(AtomicCommitRequest_write(&in, &b), 0);
+    tp_arena a;
+    tp_arena_init(&a, b.len, TP_ARENA_LIMIT_DEFAULT);
+    AtomicCommitRequest_init_arena(&out, &a);
+    tp_reader r;
+    tp_reader_init_arena(&r, b.data, b.len, NULL, &a);
+    cr_assert_eq(AtomicCommitRequest_read(&out, &r), 0);
+    cr_assert_eq(tp_reader_remaining(&r), 0);
+    cr_assert(AtomicCommitRequest_equal(&in, &out));
+    tp_reader_init(&r, b.data, b.len, NULL);
+    cr_assert_eq(AtomicCommitRequest_read(&heap, &r), 0);
+    cr_assert(AtomicCommitRequest_equal(&heap, &out));
+    cr_assert_eq(out.operations.items[0].value.len, 3);
+    cr_assert_eq(out.operations.items[0].value.data[3], 0);
+    cr_assert_not(out.has_read_conflict_ranges);
+    tp_arena_reset(&a);
+    /* Every truncation is an error and leaves the struct empty; the arena frees it all. */
+    for (size_t cut = 0; cut < b.len; cut++) {
+        AtomicCommitRequest part;
+        AtomicCommitRequest_init_arena(&part, &a);
+        tp_reader_init_arena(&r, b.data, cut, NULL, &a);
+        cr_assert_neq(AtomicCommitRequest_read(&part, &r), 0, "cut %zu", cut);
+        cr_assert_null(part.operations.items, "cut %zu", cut);
+        tp_arena_reset(&a);
+    }
+    tp_arena_free(&a);
+    AtomicCommitRequest_free(&in);
+    AtomicCommitRequest_free(&heap);
+    tp_buf_free(&b);
+}
+
 Test(codegen_kvstore, defaults_and_union)
 {
     GetRangeRequest g;
