@@ -18,7 +18,7 @@ int kv_store_get(const kv_store *s, const uint8_t *key, size_t klen, uint64_t ve
     int err = kv_store_check_read_version(s, version);
     if (err != 0)
         return err;
-    const struct kv_node *n = kv_skip_find(&s->index, key, klen);
+    const struct kv_node *n = kv_index_find(s->index, key, klen);
     const struct kv_ver *v = n == NULL ? NULL : kv_node_at(n, version);
     if (v == NULL || kv_ver_is_tombstone(v))
         return KV_ERR_NOT_FOUND;
@@ -26,14 +26,14 @@ int kv_store_get(const kv_store *s, const uint8_t *key, size_t klen, uint64_t ve
     return 0;
 }
 
-/* The node a scan starts from, or NULL for an empty range. */
-static const struct kv_node *range_start(const kv_store *s, const struct kv_range *r)
+/* Where a scan starts; its node is NULL for an empty range. */
+static struct kv_cursor range_start(const kv_store *s, const struct kv_range *r)
 {
     if (!r->reverse)
-        return kv_skip_ge(&s->index, r->begin, r->begin_len);
+        return kv_index_ge(s->index, r->begin, r->begin_len);
     if (r->end_unbounded)
-        return kv_skip_last(&s->index);
-    return kv_skip_lt(&s->index, r->end, r->end_len);
+        return kv_index_last(s->index);
+    return kv_index_lt(s->index, r->end, r->end_len);
 }
 
 static bool in_range(const struct kv_range *r, const struct kv_node *n)
@@ -57,8 +57,9 @@ int kv_store_range(const kv_store *s, const struct kv_range *r, kv_range_fn fn, 
         return err;
     if (!r->end_unbounded && kv_key_cmp(r->begin, r->begin_len, r->end, r->end_len) >= 0)
         return 0;
-    const struct kv_node *n = range_start(s, r);
-    for (; n != NULL && in_range(r, n); n = r->reverse ? n->prev : n->next[0]) {
+    for (struct kv_cursor c = range_start(s, r); c.node != NULL && in_range(r, c.node);
+         r->reverse ? kv_index_prev(&c) : kv_index_next(&c)) {
+        const struct kv_node *n = c.node;
         const struct kv_ver *v = kv_node_at(n, r->version);
         if (v == NULL || kv_ver_is_tombstone(v))
             continue;
@@ -80,7 +81,7 @@ bool kv_store_key_written_after(const kv_store *s, const uint8_t *key, size_t kl
                                 uint64_t version)
 {
     assert(version >= s->floor_version);
-    const struct kv_node *n = kv_skip_find(&s->index, key, klen);
+    const struct kv_node *n = kv_index_find(s->index, key, klen);
     return n != NULL && n->newest->version > version;
 }
 
@@ -89,8 +90,9 @@ bool kv_store_range_written_after(const kv_store *s, const uint8_t *begin, size_
                                   uint64_t version)
 {
     assert(version >= s->floor_version);
-    const struct kv_node *n = kv_skip_ge(&s->index, begin, blen);
-    for (; n != NULL; n = n->next[0]) {
+    for (struct kv_cursor c = kv_index_ge(s->index, begin, blen); c.node != NULL;
+         kv_index_next(&c)) {
+        const struct kv_node *n = c.node;
         if (!end_unbounded && kv_key_cmp(kv_node_key(n), n->klen, end, elen) >= 0)
             break;
         if (n->newest->version > version)

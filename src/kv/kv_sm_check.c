@@ -4,7 +4,7 @@
 #include <assert.h>
 
 #include "kv_err.h"
-#include "kv_skip.h"
+#include "kv_index.h"
 
 static int check_key(const struct kv_config *cfg, const tp_bytes *key)
 {

@@ -169,7 +169,7 @@ static int read_key(struct decoder *d)
     if (d->last != NULL && kv_key_cmp(kv_node_key(d->last), d->last->klen, d->key, klen) >= 0)
         return fail(d, "keys out of order");
     bool created;
-    struct kv_node *n = kv_skip_insert(&d->s->index, d->key, klen, &created);
+    struct kv_node *n = kv_index_insert(d->s->index, d->key, klen, &created);
     if (n == NULL)
         return kv_snap_in_fail(d->in, KV_ERR_NOMEM, "no memory for a key");
     d->last = n;
@@ -214,7 +214,8 @@ static int finish(struct decoder *d)
     s->floor_version = d->h.floor;
     if (kv_ring_reserve(&s->reclaim, d->reclaimable) != 0)
         return kv_snap_in_fail(d->in, KV_ERR_NOMEM, "no memory for the reclaim queue");
-    for (struct kv_node *n = kv_skip_first(&s->index); n != NULL; n = n->next[0]) {
+    for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
+        struct kv_node *n = c.node;
         if (!kv_node_reclaimable(n))
             continue;
         kv_ring_push(&s->reclaim, (struct kv_ring_entry){.version = s->applied_version, .node = n});

@@ -27,7 +27,8 @@ static uint32_t observable_versions(const struct kv_node *n, uint64_t floor)
 static void encode_header(const kv_store *s, struct kv_snap_out *o)
 {
     uint64_t keys = 0, versions = 0;
-    for (const struct kv_node *n = kv_skip_first(&s->index); n != NULL; n = n->next[0]) {
+    for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
+        const struct kv_node *n = c.node;
         uint32_t c = observable_versions(n, s->floor_version);
         keys += c > 0;
         versions += c;
@@ -71,7 +72,8 @@ int kv_snapshot_encode(const kv_store *s, struct kv_snap_out *o)
         kv_snap_out_u64(o, kv_ring_at(&s->clock, i)->version);
         kv_snap_out_u64(o, (uint64_t)kv_ring_at(&s->clock, i)->ts_us);
     }
-    for (const struct kv_node *n = kv_skip_first(&s->index); n != NULL; n = n->next[0]) {
+    for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
+        const struct kv_node *n = c.node;
         uint32_t count = observable_versions(n, s->floor_version);
         if (count > 0)
             encode_key(n, count, o);

@@ -20,7 +20,8 @@ kv_store *kv_store_new(const struct kv_config *cfg)
     if (s == NULL)
         return NULL;
     s->cfg = *cfg;
-    if (kv_skip_init(&s->index) != 0) {
+    s->index = kv_index_new();
+    if (s->index == NULL) {
         free(s);
         return NULL;
     }
@@ -33,14 +34,15 @@ void kv_store_free(kv_store *s)
 {
     if (s == NULL)
         return;
-    for (struct kv_node *n = kv_skip_first(&s->index); n != NULL; n = n->next[0]) {
+    for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
+        struct kv_node *n = c.node;
         while (n->newest != NULL) {
             struct kv_ver *older = n->newest->older;
             kv_ver_free(s, n->newest);
             n->newest = older;
         }
     }
-    kv_skip_free(&s->index);
+    kv_index_free(s->index);
     kv_ring_free(&s->clock);
     kv_ring_free(&s->reclaim);
     free(s);
@@ -142,7 +144,7 @@ int kv_store_set(kv_store *s, const uint8_t *key, size_t klen, const uint8_t *va
     if (vlen > s->cfg.value_max)
         return KV_ERR_VALUE_TOO_LARGE;
     bool created;
-    struct kv_node *n = kv_skip_insert(&s->index, key, klen, &created);
+    struct kv_node *n = kv_index_insert(s->index, key, klen, &created);
     if (n == NULL)
         kv_die_oom(klen);
     write_node(s, n, val, vlen, false, version);
@@ -153,7 +155,7 @@ int kv_store_delete(kv_store *s, const uint8_t *key, size_t klen, uint64_t versi
 {
     if (klen > s->cfg.key_max)
         return KV_ERR_KEY_TOO_LARGE;
-    struct kv_node *n = kv_skip_find(&s->index, key, klen);
+    struct kv_node *n = kv_index_find(s->index, key, klen);
     bool live = n != NULL && !kv_ver_is_tombstone(n->newest);
     if (found != NULL)
         *found = live;
@@ -170,8 +172,11 @@ int kv_store_clear_range(kv_store *s, const uint8_t *begin, size_t blen, const u
     if (kv_key_cmp(begin, blen, end, elen) > 0)
         return KV_ERR_INVALID_ARGUMENT;
     uint64_t n_cleared = 0;
-    struct kv_node *n = kv_skip_ge(&s->index, begin, blen);
-    for (; n != NULL && kv_key_cmp(kv_node_key(n), n->klen, end, elen) < 0; n = n->next[0]) {
+    struct kv_cursor c = kv_index_ge(s->index, begin, blen);
+    for (; c.node != NULL; kv_index_next(&c)) {
+        struct kv_node *n = c.node;
+        if (kv_key_cmp(kv_node_key(n), n->klen, end, elen) >= 0)
+            break;
         if (kv_ver_is_tombstone(n->newest))
             continue;
         write_node(s, n, NULL, 0, true, version);
@@ -185,9 +190,9 @@ int kv_store_clear_range(kv_store *s, const uint8_t *begin, size_t blen, const u
 void kv_store_stats(const kv_store *s, struct kv_stats *out)
 {
     out->live_keys = s->live_keys;
-    out->indexed_keys = s->index.count;
+    out->indexed_keys = kv_index_count(s->index);
     out->versions = s->versions;
     out->reclaim_pending = s->reclaim.len;
-    out->bytes = kv_mem_charge(sizeof *s) + s->index.bytes + s->version_bytes +
+    out->bytes = kv_mem_charge(sizeof *s) + kv_index_bytes(s->index) + s->version_bytes +
                  kv_ring_bytes(&s->clock) + kv_ring_bytes(&s->reclaim);
 }

@@ -3,7 +3,7 @@
 #define KV_STORE_IMPL_H
 
 #include "kv_ring.h"
-#include "kv_skip.h"
+#include "kv_index.h"
 #include "kv_store.h"
 
 #define KV_VER_TOMBSTONE 0x80000000u
@@ -23,7 +23,7 @@ static inline uint32_t kv_ver_len(const struct kv_ver *v) { return v->meta & KV_
 
 struct kv_store {
     struct kv_config cfg;
-    struct kv_skip index;
+    struct kv_index *index;
     uint64_t applied_version;
     int64_t applied_ts_us;   /* the largest entry timestamp seen: leader clocks may step back */
     uint64_t floor_version;

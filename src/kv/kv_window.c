@@ -49,7 +49,7 @@ static bool trim(kv_store *s, struct kv_node *n)
     }
     if (n->newest != NULL)
         return true;
-    kv_skip_remove(&s->index, n);
+    kv_index_remove(s->index, n);
     return false;
 }
 

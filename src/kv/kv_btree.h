@@ -1,0 +1,67 @@
+/* kv_btree.h: the B+tree index's layout, shared by its search/insert and removal files. */
+#ifndef KV_BTREE_H
+#define KV_BTREE_H
+
+#include <stdint.h>
+
+#include "kv_index.h"
+
+/* Leaves: 32 x (8-byte prefix + 8-byte node pointer), the prefixes in 4 cache lines, so a
+ * binary search touches at most 4 lines before the one node it dereferences. Inner nodes:
+ * 32 children. 1,000,000 keys need 4 levels. Measured in bench/kv/kvstorebench.c. */
+#define KV_BTREE_LEAF_MAX 32u
+#define KV_BTREE_INNER_MAX 32u
+/* A node below a third full merges with a sibling when both fit in one. */
+#define KV_BTREE_LEAF_MIN (KV_BTREE_LEAF_MAX / 3u)
+#define KV_BTREE_INNER_MIN (KV_BTREE_INNER_MAX / 3u)
+/* Root splits need a full root, so depth grows like log base 16 of the keys ever held. */
+#define KV_BTREE_DEPTH_MAX 16u
+_Static_assert(KV_BTREE_LEAF_MIN >= 1 && KV_BTREE_INNER_MIN >= 2, "minimums must be useful");
+
+/* Keys sort by prefix first: their first 8 bytes, big-endian, zero-padded. Equal prefixes
+ * fall back to the full key (node key in a leaf, separator copy in an inner node). */
+struct kv_btree_leaf {
+    uint32_t count;
+    struct kv_btree_leaf *prev, *next;
+    uint64_t prefix[KV_BTREE_LEAF_MAX];
+    struct kv_node *node[KV_BTREE_LEAF_MAX];
+};
+
+/* A separator: a copy of the first key of the subtree on its right when it was made. Every key
+ * left of it is smaller, every key right of it is greater or equal. */
+struct kv_btree_sep {
+    uint32_t klen;
+    uint8_t key[];
+};
+
+struct kv_btree_inner {
+    uint32_t count; /* children; count - 1 separators */
+    uint64_t prefix[KV_BTREE_INNER_MAX - 1];
+    struct kv_btree_sep *sep[KV_BTREE_INNER_MAX - 1];
+    void *child[KV_BTREE_INNER_MAX]; /* inner nodes above depth, leaves at it */
+};
+
+struct kv_index {
+    void *root;     /* a leaf when depth is 0 */
+    uint32_t depth; /* inner levels above the leaves */
+    uint64_t count;
+    uint64_t bytes;
+};
+
+/* The inner nodes and child slots a descent went through, root first. */
+struct kv_btree_path {
+    struct kv_btree_inner *inner[KV_BTREE_DEPTH_MAX];
+    uint32_t slot[KV_BTREE_DEPTH_MAX];
+};
+
+uint64_t kv_btree_prefix(const uint8_t *key, size_t klen);
+/* The leaf where key belongs, filling path when not NULL. */
+struct kv_btree_leaf *kv_btree_descend(const struct kv_index *x, uint64_t kp, const uint8_t *key,
+                                       size_t klen, struct kv_btree_path *path);
+/* The first slot of leaf whose key is >= key. */
+uint32_t kv_btree_leaf_lower(const struct kv_btree_leaf *l, uint64_t kp, const uint8_t *key,
+                             size_t klen);
+size_t kv_btree_node_size(size_t klen);
+size_t kv_btree_sep_size(size_t klen);
+
+#endif
