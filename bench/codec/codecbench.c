@@ -1,9 +1,12 @@
 /* codecbench: ns per encode and per decode of our generated codec, and, when built with it,
  * of Apache Thrift's C++ library on the same values (bench/codec/meson.build).
- *   codecbench [--ms MS_PER_REPEAT] [--repeats N] [--profile set|range encode|decode]
+ *   codecbench [--ms MS_PER_REPEAT] [--repeats N]
+ *              [--profile set|range encode|decode|decode-arena]
  * --profile times one operation of ours alone (for perf record), nothing else.
  * Encode reuses one output buffer (reset per call); decode includes init and free, as a
- * server decoding a request into fresh memory does. Each figure is the best of the repeats.
+ * server decoding a request into fresh memory does; arena decode includes init_arena and
+ * tp_arena_reset of one arena kept across messages, as a server's request slot would.
+ * Each figure is the best of the repeats.
  * Both sides must produce the same bytes, or the run fails before timing anything. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +63,7 @@ typedef struct cb_type {
     void (*free)(void *);
     int (*write)(const void *, tp_buf *);
     int (*read)(void *, tp_reader *);
+    void (*init_arena)(void *, tp_arena *);
 } cb_type;
 
 #define CB_WRAP(T)                                                                           \
@@ -67,8 +71,9 @@ typedef struct cb_type {
     static void T##_free_v(void *p) { T##_free(p); }                                         \
     static int T##_write_v(const void *p, tp_buf *b) { return T##_write(p, b); }             \
     static int T##_read_v(void *p, tp_reader *r) { return T##_read(p, r); }                  \
+    static void T##_init_arena_v(void *p, tp_arena *a) { T##_init_arena(p, a); }            \
     static const cb_type T##_type = {sizeof(T), T##_init_v, T##_free_v, T##_write_v,         \
-                                     T##_read_v};
+                                     T##_read_v, T##_init_arena_v};
 CB_WRAP(SetRequest)
 CB_WRAP(GetRangeResponse)
 
@@ -80,6 +85,7 @@ typedef struct cb_job {
     tp_buf *buf;      /* encode target */
     const tp_buf *in; /* decode source */
     void *scratch;    /* decode target */
+    tp_arena *arena;  /* arena decode: reset after each message, as a server would */
 } cb_job;
 
 static void op_encode(cb_job *j)
@@ -98,6 +104,17 @@ static void op_decode(cb_job *j)
     if (j->type->read(j->scratch, &r) != 0)
         abort();
     j->type->free(j->scratch);
+    cb_sink += (size_t)(r.end - r.pos);
+}
+
+static void op_decode_arena(cb_job *j)
+{
+    tp_reader r;
+    tp_reader_init_arena(&r, j->in->data, j->in->len, NULL, j->arena);
+    j->type->init_arena(j->scratch, j->arena);
+    if (j->type->read(j->scratch, &r) != 0)
+        abort();
+    tp_arena_reset(j->arena);
     cb_sink += (size_t)(r.end - r.pos);
 }
 
@@ -125,10 +142,16 @@ static double time_op(const cb_config *cfg, void (*op)(cb_job *), cb_job *j)
     return best;
 }
 
+/* Our figures for one value: decode into malloc'ed memory, and decode into an arena. */
+typedef struct cb_ours {
+    cb_timing heap;
+    cb_timing arena; /* encode_ns is the same as heap's: encoding has no arena mode */
+} cb_ours;
+
 /* Times our codec on value; leaves its encoding in enc. */
-static cb_timing bench_ours(const cb_config *cfg, const cb_type *t, const void *value, tp_buf *enc)
+static cb_ours bench_ours(const cb_config *cfg, const cb_type *t, const void *value, tp_buf *enc)
 {
-    cb_timing out;
+    cb_ours out;
     tp_buf_reset(enc);
     if (t->write(value, enc) != 0)
         abort();
@@ -137,10 +160,16 @@ static cb_timing bench_ours(const cb_config *cfg, const cb_type *t, const void *
     void *scratch = malloc(t->size);
     if (scratch == NULL)
         abort();
-    cb_job j = {.type = t, .value = value, .buf = &scratch_buf, .in = enc, .scratch = scratch};
-    out.bytes = enc->len;
-    out.encode_ns = time_op(cfg, op_encode, &j);
-    out.decode_ns = time_op(cfg, op_decode, &j);
+    tp_arena arena;
+    tp_arena_init(&arena, enc->len, TP_ARENA_LIMIT_DEFAULT);
+    cb_job j = {.type = t, .value = value, .buf = &scratch_buf, .in = enc, .scratch = scratch,
+                .arena = &arena};
+    out.heap.bytes = enc->len;
+    out.heap.encode_ns = time_op(cfg, op_encode, &j);
+    out.heap.decode_ns = time_op(cfg, op_decode, &j);
+    out.arena = out.heap;
+    out.arena.decode_ns = time_op(cfg, op_decode_arena, &j);
+    tp_arena_free(&arena);
     free(scratch);
     tp_buf_free(&scratch_buf);
     return out;
@@ -152,8 +181,9 @@ static int profile_one(const cb_config *cfg, const char *which, const char *op,
 {
     bool is_set = strcmp(which, "set") == 0, is_range = strcmp(which, "range") == 0;
     bool enc = strcmp(op, "encode") == 0, dec = strcmp(op, "decode") == 0;
-    if (!(is_set || is_range) || !(enc || dec)) {
-        fprintf(stderr, "codecbench: --profile set|range encode|decode\n");
+    bool dec_arena = strcmp(op, "decode-arena") == 0;
+    if (!(is_set || is_range) || !(enc || dec || dec_arena)) {
+        fprintf(stderr, "codecbench: --profile set|range encode|decode|decode-arena\n");
         return 2;
     }
     const cb_type *t = is_set ? &SetRequest_type : &GetRangeResponse_type;
@@ -166,9 +196,13 @@ static int profile_one(const cb_config *cfg, const char *which, const char *op,
     void *scratch = malloc(t->size);
     if (scratch == NULL)
         abort();
-    cb_job j = {.type = t, .value = value, .buf = &out, .in = &in, .scratch = scratch};
-    double ns = time_op(cfg, enc ? op_encode : op_decode, &j);
+    tp_arena arena;
+    tp_arena_init(&arena, in.len, TP_ARENA_LIMIT_DEFAULT);
+    cb_job j = {.type = t, .value = value, .buf = &out, .in = &in, .scratch = scratch,
+                .arena = &arena};
+    double ns = time_op(cfg, enc ? op_encode : dec ? op_decode : op_decode_arena, &j);
     printf("ours %s %s: %.1f ns\n", which, op, ns);
+    tp_arena_free(&arena);
     free(scratch);
     tp_buf_free(&in);
     tp_buf_free(&out);
@@ -202,7 +236,7 @@ static void print_ratio(const char *what, const char *against, const cb_timing *
 }
 
 static int bench_cpp(const cb_config *cfg, const tp_buf *set_enc, const tp_buf *range_enc,
-                     const cb_timing *set, const cb_timing *range)
+                     const cb_ours *set, const cb_ours *range)
 {
     static const char *const names[] = {"thrift-cpp TBinaryProtocol",
                                          "thrift-cpp BinaryProtocolT"};
@@ -218,11 +252,16 @@ static int bench_cpp(const cb_config *cfg, const tp_buf *set_enc, const tp_buf *
         print_row("GetRangeResponse", names[v], &cr[v]);
     }
     printf("\n");
-    print_ratio("SetRequest", "TBinaryProtocol", set, &cs[CB_CPP_GENERIC], true);
-    print_ratio("GetRangeResponse", "TBinaryProtocol", range, &cr[CB_CPP_GENERIC], true);
-    print_ratio("SetRequest", "TBinaryProtocolT<TMemBuf>", set, &cs[CB_CPP_TEMPLATED], false);
-    print_ratio("GetRangeResponse", "TBinaryProtocolT<TMemBuf>", range, &cr[CB_CPP_TEMPLATED],
+    printf("ours, malloc decode:\n");
+    print_ratio("SetRequest", "TBinaryProtocol", &set->heap, &cs[CB_CPP_GENERIC], false);
+    print_ratio("GetRangeResponse", "TBinaryProtocol", &range->heap, &cr[CB_CPP_GENERIC], false);
+    printf("ours, arena decode (the targets apply to this mode):\n");
+    print_ratio("SetRequest", "TBinaryProtocol", &set->arena, &cs[CB_CPP_GENERIC], true);
+    print_ratio("GetRangeResponse", "TBinaryProtocol", &range->arena, &cr[CB_CPP_GENERIC], true);
+    print_ratio("SetRequest", "TBinaryProtocolT<TMemBuf>", &set->arena, &cs[CB_CPP_TEMPLATED],
                 false);
+    print_ratio("GetRangeResponse", "TBinaryProtocolT<TMemBuf>", &range->arena,
+                &cr[CB_CPP_TEMPLATED], false);
     return 0;
 }
 #endif
@@ -241,7 +280,7 @@ int main(int argc, char **argv)
             cfg.repeats = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: codecbench [--ms MS_PER_REPEAT] [--repeats N] "
-                            "[--profile set|range encode|decode]\n");
+                            "[--profile set|range encode|decode|decode-arena]\n");
             return 2;
         }
     }
@@ -267,10 +306,12 @@ int main(int argc, char **argv)
            CB_KEY_LEN, CB_VALUE_LEN, CB_RANGE_PAIRS, cfg.repeats, cfg.run_ms);
     printf("%-18s %-26s %10s %10s %8s\n", "value", "implementation", "encode ns", "decode ns",
            "bytes");
-    cb_timing ts = bench_ours(&cfg, &SetRequest_type, &set, &set_enc);
-    cb_timing tr = bench_ours(&cfg, &GetRangeResponse_type, &range, &range_enc);
-    print_row("SetRequest", "ours (thriftc)", &ts);
-    print_row("GetRangeResponse", "ours (thriftc)", &tr);
+    cb_ours ts = bench_ours(&cfg, &SetRequest_type, &set, &set_enc);
+    cb_ours tr = bench_ours(&cfg, &GetRangeResponse_type, &range, &range_enc);
+    print_row("SetRequest", "ours (thriftc)", &ts.heap);
+    print_row("GetRangeResponse", "ours (thriftc)", &tr.heap);
+    print_row("SetRequest", "ours, arena decode", &ts.arena);
+    print_row("GetRangeResponse", "ours, arena decode", &tr.arena);
     int rc = 0;
 #ifdef CODECBENCH_HAVE_CPP
     rc = bench_cpp(&cfg, &set_enc, &range_enc, &ts, &tr);
