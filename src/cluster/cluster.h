@@ -104,7 +104,9 @@ void cluster_node_close(struct cluster_node *n);
 
 /* Proposal outcome: err 0 with the entry's index once it is applied (done runs right after
  * apply(index) returned, so the server can read what applying it did), or an error:
- * NOT_LEADER (leader: the id, or CONSENSUS_NONE), BUSY, TOO_LARGE, LOST, CLOSED, IO. */
+ * NOT_LEADER (leader: the id, or CONSENSUS_NONE), BUSY, TOO_LARGE, LOST (a different entry
+ * was applied at its index: it never will be), TIMEOUT (a received snapshot covered it: the
+ * outcome is unknown), CLOSED, IO. */
 typedef void (*cluster_propose_fn)(void *ctx, int err, uint64_t index, uint32_t leader);
 /* done always runs exactly once, never before this returns. */
 void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,

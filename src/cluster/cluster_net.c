@@ -33,6 +33,12 @@ void net_call_fail(struct cluster_net *net, struct net_call *c, int err)
     event_active(net->fail_ev, EV_TIMEOUT, 0);
 }
 
+/* A forwarded call that may have reached the peer has an unknown outcome: TIMEOUT. */
+static int forward_err(const struct net_call *c)
+{
+    return c->sent && c->err == CLUSTER_ERR_UNREACHABLE ? CLUSTER_ERR_TIMEOUT : c->err;
+}
+
 static void deliver_failures(int fd, short what, void *arg)
 {
     struct cluster_net *net = arg;
@@ -42,7 +48,9 @@ static void deliver_failures(int fd, short what, void *arg)
         net->failed = c->next;
         if (!net->failed)
             net->failed_tail = &net->failed;
-        if (!c->internal && net->t.on_reply)
+        if (c->fwd_done)
+            c->fwd_done(c->fwd_ctx, forward_err(c), c->seqid, NULL, 0);
+        else if (!c->internal && net->t.on_reply)
             net->t.on_reply(net->t.reply_ctx, c->peer, c->method, c->tag, c->err, NULL);
         free(c);
     }
@@ -91,6 +99,8 @@ static void net_free(struct cluster_transport *t)
     while (net->failed) {
         struct net_call *c = net->failed;
         net->failed = c->next;
+        if (c->fwd_done)
+            c->fwd_done(c->fwd_ctx, CLUSTER_ERR_CLOSED, c->seqid, NULL, 0);
         free(c);
     }
     if (net->fail_ev)
@@ -105,6 +115,28 @@ static const struct cluster_transport_ops net_ops = {
     .connected = net_connected,
     .free = net_free,
 };
+
+int cluster_net_forward(struct cluster_transport *t, uint32_t peer, uint32_t timeout_ms,
+                        cluster_forward_encode_fn enc, void *enc_ctx,
+                        cluster_forward_done_fn done, void *done_ctx)
+{
+    if (t->ops != &net_ops || peer >= t->node_count || peer == t->self)
+        return CLUSTER_ERR_INVALID;
+    struct cluster_net *net = (struct cluster_net *)t;
+    struct net_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return CLUSTER_ERR_NOMEM;
+    c->peer = peer;
+    c->method = -1;
+    c->fwd_done = done;
+    c->fwd_ctx = done_ctx;
+    c->deadline_ms = cluster_now_ms() + timeout_ms;
+    if (t->drop_to[peer]) {
+        net_call_fail(net, c, CLUSTER_ERR_UNREACHABLE);
+        return 0;
+    }
+    return net_link_forward(&net->links[peer], c, enc, enc_ctx);
+}
 
 struct cluster_transport *cluster_net_new(struct event_base *base,
                                           const struct cluster_net_config *cfg)

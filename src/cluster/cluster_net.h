@@ -2,7 +2,10 @@
 #ifndef CLUSTER_NET_H
 #define CLUSTER_NET_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "thrift.h"
 
 #include "cluster_auth.h"
 #include "cluster_transport.h"
@@ -35,5 +38,22 @@ void cluster_net_config_default(struct cluster_net_config *cfg);
 /* NULL when out of memory or an endpoint is not HOST:PORT. Connects lazily (first call). */
 struct cluster_transport *cluster_net_new(struct event_base *base,
                                           const struct cluster_net_config *cfg);
+
+/*
+ * Forwarding: a follower sends a client's call to the leader over the same authenticated
+ * link, so the leader knows it came from a peer (and never forwards it again). enc(enc_ctx)
+ * writes one whole CALL message with the seqid given, before this returns. done runs exactly once, never inside this call:
+ * err 0 with the whole reply message (valid during the call only), UNREACHABLE or BUSY when
+ * the call never left this node (the peer cannot have it), TIMEOUT when it may have arrived
+ * (no reply in timeout_ms, or the link broke after sending), CLOSED when the transport is
+ * freed first. Returns 0, or an error (INVALID: not a network transport; NOMEM) and done
+ * never runs.
+ */
+typedef int (*cluster_forward_encode_fn)(void *ctx, tp_buf *out, int32_t seqid);
+typedef void (*cluster_forward_done_fn)(void *ctx, int err, int32_t seqid, const uint8_t *msg,
+                                        size_t len);
+int cluster_net_forward(struct cluster_transport *t, uint32_t peer, uint32_t timeout_ms,
+                        cluster_forward_encode_fn enc, void *enc_ctx,
+                        cluster_forward_done_fn done, void *done_ctx);
 
 #endif

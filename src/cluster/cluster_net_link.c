@@ -74,19 +74,37 @@ static void link_broken(struct net_link *l, const char *why)
                                                                     : l->backoff_ms * 2;
 }
 
-/* Frames one CALL into dst. */
-static int frame_call(struct evbuffer *dst, int method, int32_t seqid, const void *request)
+struct peer_call_enc {
+    int method;
+    const void *request;
+};
+
+static int encode_peer_call(void *ctx, tp_buf *out, int32_t seqid)
+{
+    const struct peer_call_enc *e = ctx;
+    return cluster_codec_call(out, e->method, seqid, e->request);
+}
+
+/* Frames one CALL, written by enc, into dst. */
+static int frame_with(struct evbuffer *dst, cluster_forward_encode_fn enc, void *ctx,
+                      int32_t seqid)
 {
     tp_buf b;
     tp_buf_init(&b);
     size_t at = tp_frame_begin(&b);
-    int rc = cluster_codec_call(&b, method, seqid, request);
+    int rc = enc(ctx, &b, seqid) == 0 ? 0 : CLUSTER_ERR_INVALID;
     if (rc == 0) {
         tp_frame_end(&b, at);
         rc = b.failed || evbuffer_add(dst, b.data, b.len) != 0 ? CLUSTER_ERR_NOMEM : 0;
     }
     tp_buf_free(&b);
     return rc;
+}
+
+static int frame_call(struct evbuffer *dst, int method, int32_t seqid, const void *request)
+{
+    struct peer_call_enc e = {method, request};
+    return frame_with(dst, encode_peer_call, &e, seqid);
 }
 
 static int internal_call(struct net_link *l, int method, const void *request)
@@ -141,6 +159,8 @@ static void on_ready(struct net_link *l)
     l->state = LINK_READY;
     l->backoff_ms = l->net->cfg.backoff_min_ms;
     log_info("cluster: link to node %u up", l->peer);
+    for (struct net_call *c = l->calls; c; c = c->next)
+        c->sent = true;
     bufferevent_write_buffer(l->bev, l->queued);
 }
 
@@ -172,6 +192,15 @@ static bool on_message(struct net_link *l, const uint8_t *msg, size_t len)
     struct net_call *c = calls_take(l, m.seqid);
     if (!c)
         return true; /* timed out already */
+    if (c->fwd_done) {
+        if (l->net->t.drop_from[l->peer]) { /* fault injection: the reply is lost */
+            net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT);
+            return true;
+        }
+        c->fwd_done(c->fwd_ctx, 0, c->seqid, msg, len);
+        free(c);
+        return true;
+    }
     struct cluster_codec_reply rep = {0};
     if (cluster_codec_reply_read(c->method, c->seqid, msg, len, NULL, &rep) != 0) {
         free(c);
@@ -256,16 +285,18 @@ static void on_retry(int fd, short what, void *arg)
         start_connect(l);
 }
 
-int net_link_call(struct net_link *l, struct net_call *c, const void *request)
+/* Queues c framed by enc (sent at once when the link is up); c->deadline_ms is set. */
+static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_encode_fn enc,
+                        void *ctx)
 {
     if (l->call_count >= CLUSTER_NET_QUEUED_CALLS_MAX) {
         net_call_fail(l->net, c, CLUSTER_ERR_BUSY);
         return 0;
     }
     c->seqid = next_seqid(l->net);
-    c->deadline_ms = cluster_now_ms() + l->net->cfg.call_timeout_ms;
-    struct evbuffer *dst = l->state == LINK_READY ? bufferevent_get_output(l->bev) : l->queued;
-    int rc = frame_call(dst, c->method, c->seqid, request);
+    c->sent = l->state == LINK_READY;
+    struct evbuffer *dst = c->sent ? bufferevent_get_output(l->bev) : l->queued;
+    int rc = frame_with(dst, enc, ctx, c->seqid);
     if (rc != 0) {
         free(c);
         return rc;
@@ -274,6 +305,20 @@ int net_link_call(struct net_link *l, struct net_call *c, const void *request)
     if (l->state == LINK_IDLE && !l->backing_off)
         start_connect(l);
     return 0;
+}
+
+int net_link_call(struct net_link *l, struct net_call *c, const void *request)
+{
+    c->deadline_ms = cluster_now_ms() + l->net->cfg.call_timeout_ms;
+    struct peer_call_enc e = {c->method, request};
+    return link_enqueue(l, c, encode_peer_call, &e);
+}
+
+int net_link_forward(struct net_link *l, struct net_call *c, cluster_forward_encode_fn enc,
+                     void *enc_ctx)
+{
+    assert(c->fwd_done);
+    return link_enqueue(l, c, enc, enc_ctx);
 }
 
 void net_link_expire(struct net_link *l, int64_t now_ms)
@@ -340,6 +385,8 @@ void net_link_free(struct net_link *l)
     while (l->calls) {
         struct net_call *c = l->calls;
         l->calls = c->next;
+        if (c->fwd_done)
+            c->fwd_done(c->fwd_ctx, CLUSTER_ERR_CLOSED, c->seqid, NULL, 0);
         free(c);
     }
     if (l->queued)

@@ -19,7 +19,10 @@ struct net_call {
     uint64_t tag;
     int64_t deadline_ms;
     bool internal; /* the handshake's own calls */
+    bool sent;     /* written to the socket's output: the peer may have it */
     int err;
+    cluster_forward_done_fn fwd_done; /* a forwarded client call: raw reply to here */
+    void *fwd_ctx;
 };
 
 enum link_state {
@@ -66,6 +69,9 @@ int net_link_init(struct net_link *l, struct cluster_net *net, uint32_t peer,
 void net_link_free(struct net_link *l);
 /* Takes c; 0, or an error (c freed, no reply) when the request cannot be encoded. */
 int net_link_call(struct net_link *l, struct net_call *c, const void *request);
+/* The same for a forwarded client call, framed by enc (cluster_net_forward). */
+int net_link_forward(struct net_link *l, struct net_call *c, cluster_forward_encode_fn enc,
+                     void *enc_ctx);
 void net_link_expire(struct net_link *l, int64_t now_ms);
 
 #endif

@@ -54,8 +54,9 @@ void cluster_proposals_applied(struct cluster_node *n, uint64_t index, uint64_t 
         w->leader = consensus_leader(n->core);
         if (!mine)
             w->index = 0;
-        /* Delivered now, right after apply(index), as cluster.h promises. */
-        w->err = mine ? 0 : CLUSTER_ERR_LOST;
+        /* Delivered now, right after apply(index), as cluster.h promises. A snapshot (term 0)
+           says nothing about which entries it holds: their outcome is unknown. */
+        w->err = mine ? 0 : term == 0 ? CLUSTER_ERR_TIMEOUT : CLUSTER_ERR_LOST;
         deliver_one(n, w);
     }
 }

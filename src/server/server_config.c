@@ -15,7 +15,7 @@
 #define CONFIG_FILE_MAX (1u << 20)
 #define CONFIG_KEY_MAX 128u
 
-enum field_kind { F_SECTION, F_STRING, F_U32, F_MODE, F_FSYNC, F_LOG_LEVEL, F_ENDPOINTS };
+enum field_kind { F_SECTION, F_STRING, F_U32, F_BOOL, F_MODE, F_FSYNC, F_LOG_LEVEL, F_ENDPOINTS };
 
 struct field {
     const char *key;
@@ -32,6 +32,7 @@ static const struct field fields[] = {
     {"data_dir", F_STRING, AT(data_dir), 0, 0},
     {"log_level", F_LOG_LEVEL, AT(log_level), 0, 0},
     {"cluster_secret", F_STRING, AT(cluster_secret), 0, 0},
+    {"cluster_secret_file", F_STRING, AT(cluster_secret_file), 0, 0},
     {"deployment", F_SECTION, 0, 0, 0},
     {"deployment.mode", F_MODE, AT(mode), 0, 0},
     {"deployment.instance_id", F_STRING, AT(instance_id), 0, 0},
@@ -39,6 +40,10 @@ static const struct field fields[] = {
     {"consensus", F_SECTION, 0, 0, 0},
     {"consensus.election_timeout_ms", F_U32, AT(election_timeout_ms), 10, 600000},
     {"consensus.heartbeat_interval_ms", F_U32, AT(heartbeat_interval_ms), 1, 60000},
+    {"consensus.request_timeout_ms", F_U32, AT(request_timeout_ms), 10, 600000},
+    {"consensus.peer_call_timeout_ms", F_U32, AT(peer_call_timeout_ms), 10, 600000},
+    {"debug", F_SECTION, 0, 0, 0},
+    {"debug.fault_injection", F_BOOL, AT(fault_injection), 0, 0},
     {"storage", F_SECTION, 0, 0, 0},
     {"storage.fsync", F_FSYNC, 0, 1, 3600000},
     {"storage.snapshot_every_entries", F_U32, AT(snapshot_every_entries), 0, UINT32_MAX},
@@ -59,6 +64,7 @@ static const struct field fields[] = {
 
 static const char *const kind_names[] = {
     [F_SECTION] = "an object", [F_STRING] = "a string", [F_U32] = "a non-negative integer",
+    [F_BOOL] = "true or false",
     [F_MODE] = "\"standalone\" or \"replicated\"", [F_FSYNC] = "\"always\", \"never\" or a number of ms",
     [F_LOG_LEVEL] = "\"debug\", \"info\", \"warn\" or \"error\"",
     [F_ENDPOINTS] = "a list of HOST:PORT strings",
@@ -71,6 +77,8 @@ void server_config_default(struct server_config *cfg)
     cfg->mode = SERVER_MODE_STANDALONE;
     cfg->election_timeout_ms = 1000;
     cfg->heartbeat_interval_ms = 100;
+    cfg->request_timeout_ms = 2000;
+    cfg->peer_call_timeout_ms = 1000;
     cfg->fsync = SERVER_FSYNC_ALWAYS;
     cfg->snapshot_every_entries = SERVER_SNAPSHOT_EVERY_DEFAULT;
     cfg->wal_segment_bytes = SERVER_WAL_SEGMENT_BYTES_DEFAULT;
@@ -98,6 +106,7 @@ void server_config_free(struct server_config *cfg)
     free(cfg->data_dir);
     free(cfg->instance_id);
     free(cfg->cluster_secret);
+    free(cfg->cluster_secret_file);
     for (uint32_t i = 0; i < cfg->replica_count; i++)
         free(cfg->replica_endpoints[i]);
     server_config_default(cfg);
@@ -239,6 +248,11 @@ static int set_field(struct loader *ld, const struct field *f, json_t *v)
         if (!json_is_integer(v))
             break;
         return set_u32(ld, f, slot, v);
+    case F_BOOL:
+        if (!json_is_boolean(v))
+            break;
+        *(bool *)slot = json_is_true(v);
+        return 0;
     case F_MODE:
         if (s && strcmp(s, "standalone") == 0)
             cfg->mode = SERVER_MODE_STANDALONE;
@@ -271,6 +285,59 @@ static int set_field(struct loader *ld, const struct field *f, json_t *v)
     return fail(ld, f->key, "must be %s", kind_names[f->kind]);
 }
 
+/* cluster_secret_file: the secret is the file's content without a trailing newline. */
+static int read_secret_file(struct loader *ld)
+{
+    struct server_config *cfg = ld->cfg;
+    const char *key = "cluster_secret_file";
+    if (cfg->cluster_secret)
+        return fail(ld, key, "give cluster_secret or cluster_secret_file, not both");
+    FILE *f = fopen(cfg->cluster_secret_file, "rb");
+    if (!f)
+        return fail(ld, key, "cannot open %s: %s", cfg->cluster_secret_file, strerror(errno));
+    char buf[SERVER_SECRET_BYTES_MAX + 2];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    if (memchr(buf, '\0', n))
+        return fail(ld, key, "the secret must not hold NUL bytes");
+    if (!(cfg->cluster_secret = strdup(buf)))
+        return fail(ld, NULL, "out of memory");
+    return 0;
+}
+
+static int check_replicated(struct loader *ld)
+{
+    struct server_config *cfg = ld->cfg;
+    if (!cfg->instance_id)
+        return fail(ld, "deployment.instance_id", "is required in replicated mode");
+    if (cfg->replica_count == 0 || cfg->replica_count % 2 == 0)
+        return fail(ld, "deployment.replica_endpoints",
+                    "must list an odd number of endpoints in replicated mode");
+    char *end;
+    errno = 0;
+    unsigned long id = strtoul(cfg->instance_id, &end, 10);
+    if (*end || errno || cfg->instance_id[0] < '0' || cfg->instance_id[0] > '9' ||
+        id >= cfg->replica_count)
+        return fail(ld, "deployment.instance_id",
+                    "must be this node's index in deployment.replica_endpoints (0..%u)",
+                    cfg->replica_count - 1);
+    cfg->instance_index = (uint32_t)id;
+    if (cfg->cluster_secret_file && read_secret_file(ld) != 0)
+        return -1;
+    size_t len = cfg->cluster_secret ? strlen(cfg->cluster_secret) : 0;
+    if (len < SERVER_SECRET_BYTES_MIN || len > SERVER_SECRET_BYTES_MAX)
+        return fail(ld, cfg->cluster_secret_file ? "cluster_secret_file" : "cluster_secret",
+                    "replicated mode needs a secret of %u to %u bytes", SERVER_SECRET_BYTES_MIN,
+                    SERVER_SECRET_BYTES_MAX);
+    if (cfg->heartbeat_interval_ms * 2 > cfg->election_timeout_ms)
+        return fail(ld, "consensus.heartbeat_interval_ms",
+                    "must be at most half of consensus.election_timeout_ms");
+    return 0;
+}
+
 /* Relations between keys, checked once everything is read. */
 static int check_whole(struct loader *ld)
 {
@@ -287,17 +354,8 @@ static int check_whole(struct loader *ld)
         return fail(ld, "limits.max_txn_bytes", "must hold one key and one value at their limits");
     if (cfg->max_txn_bytes > cfg->max_frame_bytes)
         return fail(ld, "limits.max_txn_bytes", "must not exceed limits.max_frame_bytes");
-    if (cfg->mode == SERVER_MODE_REPLICATED) {
-        if (!cfg->instance_id)
-            return fail(ld, "deployment.instance_id", "is required in replicated mode");
-        if (cfg->replica_count == 0)
-            return fail(ld, "deployment.replica_endpoints", "is required in replicated mode");
-        if (!cfg->cluster_secret)
-            return fail(ld, "cluster_secret", "is required in replicated mode");
-        if (cfg->heartbeat_interval_ms * 2 > cfg->election_timeout_ms)
-            return fail(ld, "consensus.heartbeat_interval_ms",
-                        "must be at most half of consensus.election_timeout_ms");
-    }
+    if (cfg->mode == SERVER_MODE_REPLICATED && check_replicated(ld) != 0)
+        return -1;
     if (!cfg->instance_id && !(cfg->instance_id = strdup(cfg->listen)))
         return fail(ld, NULL, "out of memory");
     return 0;

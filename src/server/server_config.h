@@ -22,6 +22,9 @@ enum server_mode { SERVER_MODE_STANDALONE, SERVER_MODE_REPLICATED };
 enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERVAL };
 
 #define SERVER_SNAPSHOT_EVERY_DEFAULT 10000u
+/* The cluster secret's length bounds (the HMAC key of peer authentication). */
+#define SERVER_SECRET_BYTES_MIN 16u
+#define SERVER_SECRET_BYTES_MAX 256u
 #define SERVER_WAL_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)
 #define SERVER_WAL_SEGMENT_BYTES_MIN 4096u
 
@@ -34,9 +37,14 @@ struct server_config {
     char *instance_id;           /* node name; defaults to the listen address */
     char *replica_endpoints[SERVER_REPLICAS_MAX];
     uint32_t replica_count;
-    char *cluster_secret;
+    uint32_t instance_index;     /* replicated: instance_id as a number, < replica_count */
+    char *cluster_secret;        /* replicated: from cluster_secret or cluster_secret_file */
+    char *cluster_secret_file;
     uint32_t election_timeout_ms;
     uint32_t heartbeat_interval_ms;
+    uint32_t request_timeout_ms; /* how long a request may wait for a leader and its commit */
+    uint32_t peer_call_timeout_ms; /* a peer's reply later than this is lost */
+    bool fault_injection;        /* debug.fault_injection: obey data_dir/faults */
     enum server_fsync fsync;
     uint32_t fsync_interval_ms;  /* SERVER_FSYNC_INTERVAL only */
     uint32_t snapshot_every_entries; /* applied entries between snapshots; 0: never */

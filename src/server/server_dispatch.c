@@ -2,7 +2,9 @@
    bad messages get a TApplicationException (and a closed connection when malformed). */
 #include "server_request.h"
 
+#include "cluster_codec.h"
 #include "log.h"
+#include "server_rep.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -75,7 +77,10 @@ static void finish_to_net(struct server_request *req)
     struct server_node *n = req->node;
     tp_buf *out = &n->reply_buf;
     tp_buf_reset(out);
-    if (req->method->oneway) {
+    if (req->app_error) {
+        send_app_exception(n, req->reply, req->method->name, (uint32_t)strlen(req->method->name),
+                           req->seqid, TP_APPEX_INTERNAL_ERROR, "the call failed", true);
+    } else if (req->method->oneway) {
         net_reply_none(req->reply);
     } else if (tp_write_reply(out, req->method, req->seqid, req->result) == 0 && !out->failed) {
         net_reply_send(req->reply, out->data, out->len);
@@ -144,5 +149,13 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
     req->reply = reply;
     req->finish = finish_to_net;
     assert(method->id >= 0 && method->id < TransactionalKV_METHOD_COUNT);
+    if (n->rep) {
+        const struct cluster_peer_conn *pc = net_reply_conn_user(reply);
+        req->from_peer = pc && pc->authenticated;
+        if (cluster_codec_is_peer_method(method->id)) {
+            server_rep_serve_peer(req);
+            return;
+        }
+    }
     server_handlers[method->id](req);
 }

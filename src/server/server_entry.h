@@ -19,6 +19,7 @@ struct server_apply_result {
     int code;
     bool found;       /* delete: the key was live before */
     uint64_t version; /* the entry's index */
+    const char *leader_hint; /* NOT_LEADER, UNAVAILABLE: the leader's endpoint if known */
 };
 
 /* Encodes (timestamp, cmd) into out (reset first). 0 or a TP_ERR_* code. */

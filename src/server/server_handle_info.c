@@ -2,6 +2,9 @@
    refuses. */
 #include "server_handlers.h"
 
+#include "server_rep.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -21,23 +24,55 @@ void server_handle_ping(struct server_request *req)
     server_request_done(req);
 }
 
-/* This node as one entry of a cluster status. */
+/* This node as one entry of a cluster status: its own view, with the digest of its state. */
 static int fill_status(const struct server_node *n, NodeStatus *st)
 {
     uint64_t applied = kv_sm_applied_version(n->sm);
     char digest[KV_DIGEST_HEX_LEN + 1];
-    struct kv_digest d = kv_store_digest(server_store(n));
-    kv_digest_hex(&d, digest);
+    kv_sm_digest_hex(n->sm, digest);
     st->role = NodeRole_STANDALONE;
     st->term = 1;
     st->commit_index = (int64_t)applied;
     st->applied_index = (int64_t)applied;
     st->last_log_index = (int64_t)wal_last_index(n->wal);
+    if (n->rep) {
+        struct cluster_status cs;
+        cluster_status(n->rep->cluster, &cs);
+        st->role = (NodeRole)cs.role;
+        st->term = (int64_t)cs.term;
+        st->commit_index = (int64_t)cs.commit_index;
+        st->last_log_index = (int64_t)cs.last_index;
+    }
     st->reachable = true;
     st->has_state_digest = true;
     if (tp_bytes_set_str(&st->node_id, n->cfg->instance_id) != 0 ||
-        tp_bytes_set_str(&st->endpoint, n->cfg->listen) != 0 ||
+        tp_bytes_set_str(&st->endpoint, n->rep ? n->cfg->replica_endpoints[n->cfg->instance_index]
+                                               : n->cfg->listen) != 0 ||
         tp_bytes_set_str(&st->state_digest, digest) != 0)
+        return ErrorCode_INTERNAL;
+    return 0;
+}
+
+/* Another node as this one sees it (replicated): the leader knows how far each follower's
+   log matches its own (match_index) and when it last heard from it; a follower knows only
+   the leader's contact. Indexes this node cannot know are the match index (0 when unknown);
+   the state digest is left unset: ask that node's getNodeInfo for it. */
+static int fill_peer(const struct server_node *n, const struct cluster_status *cs, uint32_t i,
+                     NodeStatus *st)
+{
+    const struct cluster_peer_status *p = &cs->peers[i];
+    char id[16];
+    snprintf(id, sizeof id, "%u", i);
+    st->role = i == cs->leader ? NodeRole_LEADER : NodeRole_FOLLOWER;
+    st->term = (int64_t)cs->term;
+    st->commit_index = st->applied_index = st->last_log_index = (int64_t)p->match_index;
+    st->has_match_index = true;
+    st->match_index = (int64_t)p->match_index;
+    st->has_last_contact_ms = p->last_contact_ms >= 0;
+    st->last_contact_ms = p->last_contact_ms;
+    st->reachable = p->reachable;
+    if (tp_bytes_set_str(&st->node_id, id) != 0 ||
+        tp_bytes_set_str(&st->endpoint, n->cfg->replica_endpoints[i]) != 0)
         return ErrorCode_INTERNAL;
     return 0;
 }
@@ -55,6 +90,18 @@ void server_handle_get_node_info(struct server_request *req)
     out->memory_bytes = (int64_t)stats.bytes;
     out->snapshot_index = (int64_t)n->snapshot_index;
     int rc = fill_status(n, &out->status);
+    const char *leader = NULL;
+    char id[16];
+    if (n->rep) {
+        struct cluster_status cs;
+        cluster_status(n->rep->cluster, &cs);
+        snprintf(id, sizeof id, "%u", cs.leader);
+        leader = cs.leader == CONSENSUS_NONE ? NULL : id;
+    } else {
+        leader = n->cfg->instance_id;
+    }
+    if (rc == 0 && leader)
+        out->has_leader_id = tp_bytes_set_str(&out->leader_id, leader) == 0;
     if (rc == 0 && (tp_bytes_set_str(&out->node_id, n->cfg->instance_id) != 0 ||
                     tp_bytes_set_str(&out->version, SERVER_VERSION) != 0 ||
                     tp_bytes_set_str(&out->mode, server_mode_name(n->cfg->mode)) != 0 ||
@@ -66,23 +113,64 @@ void server_handle_get_node_info(struct server_request *req)
     server_request_done(req);
 }
 
+/* A leader exists and (as far as this node can tell) a majority hears it. */
+static bool healthy(const struct cluster_status *cs)
+{
+    if (cs->leader == CONSENSUS_NONE || cs->failed)
+        return false;
+    if (cs->leader != cs->id)
+        return cs->peers[cs->leader].reachable;
+    uint32_t reachable = 0;
+    for (uint32_t i = 0; i < cs->node_count; i++)
+        reachable += cs->peers[i].reachable;
+    return reachable * 2 > cs->node_count;
+}
+
+static int fill_health(const struct server_node *n, ClusterHealth *out)
+{
+    struct cluster_status cs;
+    cluster_status(n->rep->cluster, &cs);
+    out->term = (int64_t)cs.term;
+    out->nodes.items = calloc(cs.node_count, sizeof *out->nodes.items);
+    if (!out->nodes.items)
+        return ErrorCode_INTERNAL;
+    int rc = 0;
+    for (uint32_t i = 0; i < cs.node_count; i++) {
+        NodeStatus *st = &out->nodes.items[i];
+        NodeStatus_init(st);
+        out->nodes.count++;
+        if (rc == 0)
+            rc = i == cs.id ? fill_status(n, st) : fill_peer(n, &cs, i, st);
+    }
+    char id[16];
+    snprintf(id, sizeof id, "%u", cs.leader);
+    if (rc == 0 && cs.leader != CONSENSUS_NONE)
+        out->has_leader_id = tp_bytes_set_str(&out->leader_id, id) == 0;
+    out->healthy = rc == 0 && healthy(&cs);
+    return rc;
+}
+
 void server_handle_get_cluster_health(struct server_request *req)
 {
     const struct server_node *n = req->node;
     TransactionalKV_getClusterHealth_result *res = req->result;
     ClusterHealth *out = &res->success;
     res->has_success = true;
-    out->term = 1;
     int rc = ErrorCode_INTERNAL;
-    out->nodes.items = calloc(1, sizeof *out->nodes.items);
-    if (out->nodes.items) {
-        NodeStatus_init(&out->nodes.items[0]);
-        out->nodes.count = 1;
-        rc = fill_status(n, &out->nodes.items[0]);
+    if (n->rep) {
+        rc = fill_health(n, out);
+    } else {
+        out->term = 1;
+        out->nodes.items = calloc(1, sizeof *out->nodes.items);
+        if (out->nodes.items) {
+            NodeStatus_init(&out->nodes.items[0]);
+            out->nodes.count = 1;
+            rc = fill_status(n, &out->nodes.items[0]);
+        }
+        if (rc == 0 && tp_bytes_set_str(&out->leader_id, n->cfg->instance_id) == 0)
+            out->has_leader_id = true;
+        out->healthy = rc == 0;
     }
-    if (rc == 0 && tp_bytes_set_str(&out->leader_id, n->cfg->instance_id) == 0)
-        out->has_leader_id = true;
-    out->healthy = rc == 0;
     out->success = rc == 0;
     if (rc)
         SERVER_SET_ERROR(out, rc);

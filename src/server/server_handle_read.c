@@ -1,5 +1,8 @@
-/* server_handle_read.c: reads served from the local store (standalone: always up to date). */
+/* server_handle_read.c: reads served from the local store, after the linearizable gate when
+   the client asks for it in replicated mode. */
 #include "server_handlers.h"
+
+#include "server_rep.h"
 
 #include <stdlib.h>
 
@@ -14,7 +17,7 @@ static int copy_value(int rc, const struct kv_read *rd, bool *found, bool *has_v
     return tp_bytes_set(value, rd->value, rd->value_len) == 0 ? 0 : ErrorCode_INTERNAL;
 }
 
-void server_handle_get(struct server_request *req)
+static void serve_get(struct server_request *req, int code, const char *hint)
 {
     TransactionalKV_get_args *a = req->args;
     TransactionalKV_get_result *res = req->result;
@@ -25,13 +28,23 @@ void server_handle_get(struct server_request *req)
     out->has_version = true;
     out->version = (int64_t)v;
     struct kv_read rd;
-    int rc = a->has_request ? kv_store_get(s, a->request.key.data, a->request.key.len, v, &rd)
-                            : ErrorCode_INVALID_ARGUMENT;
-    rc = copy_value(rc, &rd, &out->found, &out->has_value, &out->value);
+    int rc = code ? code
+             : a->has_request ? kv_store_get(s, a->request.key.data, a->request.key.len, v, &rd)
+                              : ErrorCode_INVALID_ARGUMENT;
+    if (!code)
+        rc = copy_value(rc, &rd, &out->found, &out->has_value, &out->value);
     out->success = rc == 0 || rc == ErrorCode_NOT_FOUND;
-    if (!out->success)
+    if (!out->success) {
         SERVER_SET_ERROR(out, rc);
+        SERVER_SET_HINT(out, hint);
+    }
     server_request_done(req);
+}
+
+void server_handle_get(struct server_request *req)
+{
+    TransactionalKV_get_args *a = req->args;
+    server_read_gate(req, a->request.consistency != Consistency_SERIALIZABLE, serve_get);
 }
 
 void server_handle_snapshot_read(struct server_request *req)
@@ -105,17 +118,29 @@ static void serve_range(struct server_request *req, const tp_bytes *begin, const
     server_request_done(req);
 }
 
-void server_handle_get_range(struct server_request *req)
+static void serve_get_range(struct server_request *req, int code, const char *hint)
 {
     TransactionalKV_getRange_args *a = req->args;
     TransactionalKV_getRange_result *res = req->result;
     res->has_success = true;
+    if (code) {
+        SERVER_SET_ERROR(&res->success, code);
+        SERVER_SET_HINT(&res->success, hint);
+        server_request_done(req);
+        return;
+    }
     const GetRangeRequest *q = &a->request;
     int64_t v = (int64_t)kv_store_applied_version(server_store(req->node));
     if (!a->has_request)
         v = -1;
     serve_range(req, &q->begin_key, &q->end_key, q->has_end_key, v, q->limit, q->reverse,
                 &res->success);
+}
+
+void server_handle_get_range(struct server_request *req)
+{
+    TransactionalKV_getRange_args *a = req->args;
+    server_read_gate(req, a->request.consistency != Consistency_SERIALIZABLE, serve_get_range);
 }
 
 void server_handle_snapshot_get_range(struct server_request *req)
@@ -128,13 +153,40 @@ void server_handle_snapshot_get_range(struct server_request *req)
                 a->has_request ? q->read_version : -1, q->limit, q->reverse, &res->success);
 }
 
-void server_handle_get_read_version(struct server_request *req)
+static void serve_read_version(struct server_request *req, int code, const char *hint)
 {
     TransactionalKV_getReadVersion_result *res = req->result;
     res->has_success = true;
     res->success.version = (int64_t)kv_store_applied_version(server_store(req->node));
-    res->success.success = true;
+    res->success.success = code == 0;
+    if (code) {
+        SERVER_SET_ERROR(&res->success, code);
+        SERVER_SET_HINT(&res->success, hint);
+    }
     server_request_done(req);
+}
+
+void server_handle_get_read_version(struct server_request *req)
+{
+    TransactionalKV_getReadVersion_args *a = req->args;
+    server_read_gate(req, a->request.consistency != Consistency_SERIALIZABLE, serve_read_version);
+}
+
+static void gate_done(void *ctx, int code, const char *hint)
+{
+    struct server_request *req = ctx;
+    req->gate_next(req, code, hint);
+}
+
+void server_read_gate(struct server_request *req, bool linearizable,
+                      void (*next)(struct server_request *req, int code, const char *hint))
+{
+    if (!req->node->rep || !linearizable) {
+        next(req, 0, NULL);
+        return;
+    }
+    req->gate_next = next;
+    server_rep_read(req->node, gate_done, req);
 }
 
 void server_handle_get_committed_version(struct server_request *req)

@@ -12,6 +12,7 @@ static void set_done(void *ctx, const struct server_apply_result *r)
         res->success.version = (int64_t)r->version;
     } else {
         SERVER_SET_ERROR(&res->success, r->code);
+        SERVER_SET_HINT(&res->success, r->leader_hint);
     }
     server_request_done(req);
 }
@@ -28,7 +29,7 @@ void server_handle_set_key(struct server_request *req)
     KvCommand_init(&cmd);
     cmd.has_set_key = true;
     cmd.set_key = a->request;   /* borrowed: cmd is only encoded, never freed */
-    server_propose(req->node, &cmd, set_done, req);
+    server_propose(req->node, &cmd, req->from_peer, set_done, req);
 }
 
 static void delete_done(void *ctx, const struct server_apply_result *r)
@@ -44,6 +45,7 @@ static void delete_done(void *ctx, const struct server_apply_result *r)
         res->success.found = r->found;
     } else {
         SERVER_SET_ERROR(&res->success, r->code);
+        SERVER_SET_HINT(&res->success, r->leader_hint);
     }
     server_request_done(req);
 }
@@ -60,7 +62,7 @@ void server_handle_delete_key(struct server_request *req)
     KvCommand_init(&cmd);
     cmd.has_delete_key = true;
     cmd.delete_key = a->request;
-    server_propose(req->node, &cmd, delete_done, req);
+    server_propose(req->node, &cmd, req->from_peer, delete_done, req);
 }
 
 static void commit_done(void *ctx, const struct server_apply_result *r)
@@ -74,6 +76,7 @@ static void commit_done(void *ctx, const struct server_apply_result *r)
         res->success.committed_version = (int64_t)r->version;
     } else {
         SERVER_SET_ERROR(&res->success, r->code);
+        SERVER_SET_HINT(&res->success, r->leader_hint);
     }
     server_request_done(req);
 }
@@ -86,8 +89,11 @@ void server_handle_atomic_commit(struct server_request *req)
         commit_done(req, &r);
         return;
     }
-    /* Fail fast on a stale version; the apply step checks again, deterministically. */
-    r.code = kv_store_check_read_version(server_store(req->node), (uint64_t)a->request.read_version);
+    /* Fail fast on a stale version; the apply step checks again, deterministically. A
+       replica's own store may lag the leader's: only a standalone node can tell here. */
+    r.code = req->node->rep ? 0
+                            : kv_store_check_read_version(server_store(req->node),
+                                                          (uint64_t)a->request.read_version);
     if (r.code) {
         commit_done(req, &r);
         return;
@@ -96,5 +102,5 @@ void server_handle_atomic_commit(struct server_request *req)
     KvCommand_init(&cmd);
     cmd.has_atomic_commit = true;
     cmd.atomic_commit = a->request;
-    server_propose(req->node, &cmd, commit_done, req);
+    server_propose(req->node, &cmd, req->from_peer, commit_done, req);
 }

@@ -97,12 +97,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvnode: %s\n", err);
         return EXIT_USAGE;
     }
-    if (cfg.mode != SERVER_MODE_STANDALONE) {
-        fprintf(stderr, "kvnode: %s: key 'deployment.mode': \"replicated\" is not served by "
-                        "this build yet\n", path);
-        server_config_free(&cfg);
-        return EXIT_USAGE;
-    }
     signal(SIGPIPE, SIG_IGN);
     log_set_level((enum log_level)cfg.log_level);
     log_set_node(cfg.instance_id);

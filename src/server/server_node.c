@@ -2,6 +2,7 @@
 #include "server_node.h"
 
 #include "log.h"
+#include "server_rep.h"
 #include "server_snap.h"
 
 #include <errno.h>
@@ -16,8 +17,8 @@
 
 /* Entries read per batch during replay. */
 #define SERVER_REPLAY_BATCH 256u
-/* An entry is a frame's command plus the clock header; leave room for that. */
-#define SERVER_ENTRY_SLACK 64u
+/* Peer frames may exceed the client frame limit by one append batch's byte budget. */
+#define SERVER_PEER_FRAME_SLACK (512u * 1024)
 /* Event priorities: 0 signals, 1 network (the default with 3 queues), 2 group commit. */
 #define SERVER_PRIORITIES 3
 #define SERVER_PRIORITY_COMMIT 2
@@ -68,8 +69,8 @@ static int open_store(struct server_node *n)
         return -1;
     }
     n->txn_operations_max = cfg->max_txn_operations;
-    n->wire_limits = (tp_limits){cfg->max_frame_bytes, TP_CONTAINER_MAX_DEFAULT,
-                                 TP_DEPTH_MAX_DEFAULT};
+    n->wire_limits = (tp_limits){cfg->max_frame_bytes + SERVER_ENTRY_SLACK,
+                                 TP_CONTAINER_MAX_DEFAULT, TP_DEPTH_MAX_DEFAULT};
     return 0;
 }
 
@@ -177,6 +178,12 @@ static int open_net(struct server_node *n)
     struct net_limits nl;
     net_limits_default(&nl);
     nl.frame_bytes_max = cfg->max_frame_bytes;
+    if (cfg->mode == SERVER_MODE_REPLICATED) {
+        /* A peer's append batch holds up to one entry past its byte budget. */
+        uint64_t peer_max = (uint64_t)cfg->max_frame_bytes + SERVER_PEER_FRAME_SLACK;
+        nl.frame_bytes_max = peer_max > NET_FRAME_BYTES_MAX ? NET_FRAME_BYTES_MAX
+                                                            : (uint32_t)peer_max;
+    }
     nl.connections_max = cfg->max_connections;
     nl.idle_timeout_ms = cfg->idle_timeout_ms;
     n->net = net_server_new(n->base, &nl, server_on_message, n);
@@ -204,8 +211,15 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
         return -1;
     }
     uint64_t replayed = 0;
-    if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0 ||
-        align_wal(n) != 0 || replay(n, &replayed) != 0)
+    bool replicated = cfg->mode == SERVER_MODE_REPLICATED;
+    if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0)
+        return -1;
+    if (open_events(n) != 0) { /* first: priorities must be set before any event exists */
+        log_error("cannot create events");
+        return -1;
+    }
+    /* Replicated: the cluster replays the log itself, as the leader tells it what committed. */
+    if (replicated ? server_rep_open(n) != 0 : align_wal(n) != 0 || replay(n, &replayed) != 0)
         return -1;
     n->snapshot_attempt_index = n->snapshot_index;
     log_info("recovered version %llu: snapshot %llu, %llu log entries replayed (log %llu..%llu)",
@@ -213,10 +227,6 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
              (unsigned long long)n->snapshot_index, (unsigned long long)replayed,
              (unsigned long long)wal_first_index(n->wal),
              (unsigned long long)wal_last_index(n->wal));
-    if (open_events(n) != 0) {
-        log_error("cannot create events");
-        return -1;
-    }
     if (open_net(n) != 0)
         return -1;
     log_info("listening on %s (port %u), mode %s", cfg->listen, net_server_port(n->net),
@@ -258,6 +268,7 @@ void server_node_stop(struct server_node *n)
 
 void server_node_close(struct server_node *n)
 {
+    server_rep_close(n); /* answers what still waits, so before the listener goes */
     net_server_free(n->net);
     if (n->pending_head)   /* only after a forced stop: answer nobody, but free */
         server_commit_turn(-1, 0, n);

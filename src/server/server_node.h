@@ -15,10 +15,13 @@
 
 struct event_base;
 struct event;
+struct server_rep;
 
 #define SERVER_VERSION "0.1.0"
 /* Graceful stop gives in-flight requests this long before exiting anyway. */
 #define SERVER_STOP_DEADLINE_MS 10000u
+/* An entry is a frame's command plus the clock header; leave room for that. */
+#define SERVER_ENTRY_SLACK 64u
 
 /* Called once the write is durable and applied (or failed); res->code is an ErrorCode. */
 typedef void (*server_commit_cb)(void *ctx, const struct server_apply_result *res);
@@ -50,6 +53,7 @@ struct server_node {
     uint64_t snapshot_index;        /* of the newest snapshot file; 0: none */
     uint64_t snapshot_attempt_index;   /* applied index of the last snapshot attempt */
     int64_t start_ms;
+    struct server_rep *rep;         /* replicated mode; NULL when standalone */
     bool failed;                    /* the log could not be synced: writes are refused */
     bool stopping;
     int exit_code;
@@ -63,9 +67,11 @@ void server_node_stop(struct server_node *n);
 void server_node_close(struct server_node *n);
 
 /* The write path, the one door consensus will stand behind: checks, logs and (in standalone
-   mode) commits cmd at the end of this loop turn; cb runs exactly once, maybe with an error
-   code. */
-void server_propose(struct server_node *n, const KvCommand *cmd, server_commit_cb cb, void *ctx);
+   mode) commits cmd at the end of this loop turn, or (replicated) routes it to the leader's
+   log (server_rep.h); cb runs exactly once, maybe with an error code. from_peer: the call
+   was forwarded by a peer (it is never forwarded again). */
+void server_propose(struct server_node *n, const KvCommand *cmd, bool from_peer,
+                    server_commit_cb cb, void *ctx);
 
 /* Called by net for each whole request (server_dispatch.c). */
 /* The group-commit event's callback (server_write.c). */

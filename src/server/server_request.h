@@ -18,6 +18,10 @@ struct server_request {
     struct net_reply *reply;    /* NULL when a test drives the handler */
     server_finish_fn finish;
     void *user;                 /* the finisher's own pointer */
+    bool from_peer;             /* came over an authenticated peer link (a forwarded write) */
+    bool app_error;             /* no result to send: answer with an exception and close */
+    /* A read waiting for its linearizable gate: serves it (code 0) or answers the error. */
+    void (*gate_next)(struct server_request *req, int code, const char *leader_hint);
 };
 
 /* Each handler fills req->result now or later, then calls server_request_done exactly once. */
@@ -42,5 +46,18 @@ void server_request_free(struct server_request *req);
     } while (0)
 
 const char *server_error_text(int code);
+
+/* Runs next(req, 0, NULL) once a read at the consistency asked for may be served locally:
+   at once in standalone mode and for SERIALIZABLE reads, after the read index round for
+   LINEARIZABLE ones in replicated mode (next gets the error and leader hint if it fails). */
+void server_read_gate(struct server_request *req, bool linearizable,
+                      void (*next)(struct server_request *req, int code, const char *hint));
+
+/* Sets a response's leader_hint (NULL: none). */
+#define SERVER_SET_HINT(resp, hint)                                                   \
+    do {                                                                              \
+        if (hint)                                                                     \
+            (resp)->has_leader_hint = tp_bytes_set_str(&(resp)->leader_hint, hint) == 0; \
+    } while (0)
 
 #endif

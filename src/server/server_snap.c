@@ -110,14 +110,9 @@ static void compact_log(struct server_node *n, uint64_t index)
                  wal_last_error(n->wal));
 }
 
-void server_snap_maybe(struct server_node *n)
+int server_snap_save(struct server_node *n, uint64_t keep_from)
 {
-    uint64_t every = n->cfg->snapshot_every_entries;
     uint64_t applied = kv_sm_applied_version(n->sm);
-    if (every == 0 || n->failed || applied - n->snapshot_attempt_index < every)
-        return;
-    assert(applied > n->snapshot_index);
-    n->snapshot_attempt_index = applied;
     char path[PATH_MAX], err[SERVER_SNAP_ERR_MAX] = "";
     int64_t t0 = server_now_ms();
     int rc = snap_path(n, applied, path, sizeof path) != 0
@@ -126,13 +121,26 @@ void server_snap_maybe(struct server_node *n)
     if (rc != 0) {
         log_error("snapshot at %llu failed: %s (%s)", (unsigned long long)applied,
                   kv_strerror(rc), err);
-        return;
+        return -1;
     }
     n->snapshot_index = applied;
     uint64_t newest;
-    snap_scan(n, applied, &newest);
+    snap_scan(n, keep_from, &newest);
+    log_info("snapshot %s written in %lld ms", path, (long long)(server_now_ms() - t0));
+    return 0;
+}
+
+void server_snap_maybe(struct server_node *n)
+{
+    uint64_t every = n->cfg->snapshot_every_entries;
+    uint64_t applied = kv_sm_applied_version(n->sm);
+    if (every == 0 || n->failed || applied - n->snapshot_attempt_index < every)
+        return;
+    assert(applied > n->snapshot_index);
+    n->snapshot_attempt_index = applied;
+    if (server_snap_save(n, applied) != 0)
+        return;
     compact_log(n, applied);
-    log_info("snapshot %s written in %lld ms; log now %llu..%llu", path,
-             (long long)(server_now_ms() - t0), (unsigned long long)wal_first_index(n->wal),
+    log_info("log now %llu..%llu", (unsigned long long)wal_first_index(n->wal),
              (unsigned long long)wal_last_index(n->wal));
 }

@@ -1,4 +1,4 @@
-/* server_snap.h: standalone snapshots in data_dir: take the newest, restore it at start. */
+/* server_snap.h: snapshots in data_dir: take the newest, restore it at start. */
 #ifndef SERVER_SNAP_H
 #define SERVER_SNAP_H
 
@@ -17,6 +17,10 @@ bool server_snap_name_parse(const char *name, uint64_t *index);
    into n->sm and sets n->snapshot_index. A snapshot that cannot be read or is corrupt refuses
    the start (logged, naming the file): -1. */
 int server_snap_restore(struct server_node *n);
+
+/* Writes a snapshot of the state at its applied version, sets n->snapshot_index and removes
+   the snapshot files older than keep_from. 0, or -1 (logged; nothing changed). */
+int server_snap_save(struct server_node *n, uint64_t keep_from);
 
 /* After a commit turn: writes a snapshot when snapshot_every_entries entries were applied
    since the last one, deletes older snapshots and compacts the log below it. Failures are

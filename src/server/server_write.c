@@ -1,8 +1,10 @@
-/* server_write.c: the standalone write path: log, one fsync per loop turn, apply, answer. */
+/* server_write.c: the write path: admission; standalone: log, one fsync per loop turn, apply,
+   answer; replicated: handed to the routes of server_route.c. */
 #include "server_node.h"
 
 #include "kv_sm_check.h"
 #include "log.h"
+#include "server_rep.h"
 #include "server_snap.h"
 
 #include <assert.h>
@@ -34,8 +36,8 @@ static int check_command(const struct server_node *n, const KvCommand *cmd)
 }
 
 /* Logs cmd and queues it for this turn's commit; an ErrorCode when it cannot be. */
-static int propose_queue(struct server_node *n, const KvCommand *cmd, server_commit_cb cb,
-                         void *ctx)
+static int propose_queue(struct server_node *n, const KvCommand *cmd, bool from_peer,
+                         server_commit_cb cb, void *ctx)
 {
     if (n->stopping)
         return ErrorCode_SHUTTING_DOWN;
@@ -44,6 +46,12 @@ static int propose_queue(struct server_node *n, const KvCommand *cmd, server_com
     int code = check_command(n, cmd);
     if (code)
         return code;
+    if (n->rep) {
+        if (server_entry_encode(&n->entry_buf, server_wall_us(), cmd) != 0)
+            return ErrorCode_INTERNAL;
+        server_rep_propose(n, n->entry_buf.data, n->entry_buf.len, from_peer, cb, ctx);
+        return 0;
+    }
     struct server_pending *p = calloc(1, sizeof *p);
     if (!p || server_entry_encode(&n->entry_buf, server_wall_us(), cmd) != 0) {
         free(p);
@@ -80,9 +88,10 @@ static int propose_queue(struct server_node *n, const KvCommand *cmd, server_com
     return 0;
 }
 
-void server_propose(struct server_node *n, const KvCommand *cmd, server_commit_cb cb, void *ctx)
+void server_propose(struct server_node *n, const KvCommand *cmd, bool from_peer,
+                    server_commit_cb cb, void *ctx)
 {
-    int code = propose_queue(n, cmd, cb, ctx);
+    int code = propose_queue(n, cmd, from_peer, cb, ctx);
     if (code)
         fail_now(cb, ctx, code);
 }

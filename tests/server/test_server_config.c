@@ -2,7 +2,10 @@
 #include "server_config.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char err[SERVER_CONFIG_ERR_MAX];
 
@@ -39,10 +42,11 @@ Test(server_config, every_kind_of_value_is_read)
     struct server_config cfg;
     const char *text =
         "{\"listen\": \"0.0.0.0:7000\", \"data_dir\": \"/tmp/x\", \"log_level\": \"debug\",\n"
-        " \"cluster_secret\": \"s\",\n"
-        " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"n1\",\n"
+        " \"cluster_secret\": \"sixteen-byte-key\", \"debug\": {\"fault_injection\": true},\n"
+        " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"1\",\n"
         "   \"replica_endpoints\": [\"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\"]},\n"
-        " \"consensus\": {\"election_timeout_ms\": 300, \"heartbeat_interval_ms\": 50},\n"
+        " \"consensus\": {\"election_timeout_ms\": 300, \"heartbeat_interval_ms\": 50,\n"
+        "   \"request_timeout_ms\": 1500, \"peer_call_timeout_ms\": 400},\n"
         " \"storage\": {\"fsync\": 5, \"snapshot_every_entries\": 0,\n"
         "   \"wal_segment_bytes\": 4096},\n"
         " \"limits\": {\"max_connections\": 7, \"mvcc_window_versions\": 100}}";
@@ -50,7 +54,12 @@ Test(server_config, every_kind_of_value_is_read)
     cr_assert_str_eq(cfg.listen, "0.0.0.0:7000");
     cr_assert_eq(cfg.log_level, 0);
     cr_assert_eq(cfg.mode, SERVER_MODE_REPLICATED);
-    cr_assert_str_eq(cfg.instance_id, "n1");
+    cr_assert_str_eq(cfg.instance_id, "1");
+    cr_assert_eq(cfg.instance_index, 1);
+    cr_assert_str_eq(cfg.cluster_secret, "sixteen-byte-key");
+    cr_assert(cfg.fault_injection);
+    cr_assert_eq(cfg.request_timeout_ms, 1500);
+    cr_assert_eq(cfg.peer_call_timeout_ms, 400);
     cr_assert_eq(cfg.replica_count, 3);
     cr_assert_str_eq(cfg.replica_endpoints[2], "127.0.0.1:3");
     cr_assert_eq(cfg.election_timeout_ms, 300);
@@ -104,4 +113,61 @@ Test(server_config, a_missing_file_is_named)
     struct server_config cfg;
     cr_assert_eq(server_config_load(&cfg, "/nonexistent/kv.json", err, sizeof err), -1);
     cr_assert(strstr(err, "/nonexistent/kv.json: cannot open"), "%s", err);
+}
+
+#define REPLICATED(extra)                                                                  \
+    "{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", " extra                           \
+    " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"0\", "                 \
+    "\"replica_endpoints\": [\"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\"]}}"
+
+Test(server_config, replicated_mode_checks_id_endpoints_and_secret)
+{
+    expect_error(REPLICATED(""), "key 'cluster_secret': replicated mode needs a secret of 16");
+    expect_error(REPLICATED("\"cluster_secret\": \"short\","), "key 'cluster_secret'");
+    expect_error(REPLICATED("\"cluster_secret_file\": \"/nonexistent/secret\","),
+                 "key 'cluster_secret_file': cannot open /nonexistent/secret");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"cluster_secret\": "
+                 "\"0123456789abcdef\", \"deployment\": {\"mode\": \"replicated\", "
+                 "\"instance_id\": \"3\", \"replica_endpoints\": [\"127.0.0.1:1\", "
+                 "\"127.0.0.1:2\", \"127.0.0.1:3\"]}}",
+                 "key 'deployment.instance_id': must be this node's index");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"cluster_secret\": "
+                 "\"0123456789abcdef\", \"deployment\": {\"mode\": \"replicated\", "
+                 "\"instance_id\": \"0\", \"replica_endpoints\": [\"127.0.0.1:1\", "
+                 "\"127.0.0.1:2\"]}}",
+                 "key 'deployment.replica_endpoints': must list an odd number");
+    expect_error(REPLICATED("\"debug\": {\"fault_injection\": 1},"),
+                 "key 'debug.fault_injection': must be true or false");
+}
+
+Test(server_config, the_secret_may_come_from_a_file)
+{
+    char path[] = "/tmp/kv-secret-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, "0123456789abcdefXYZ\n", 20), 20);
+    close(fd);
+    char text[512];
+    snprintf(text, sizeof text, REPLICATED("\"cluster_secret_file\": \"%s\","), path);
+    struct server_config cfg;
+    cr_assert_eq(parse(&cfg, text), 0, "%s", err);
+    cr_assert_str_eq(cfg.cluster_secret, "0123456789abcdefXYZ", "the trailing newline is cut");
+    server_config_free(&cfg);
+    unlink(path);
+}
+
+Test(server_config, the_shipped_cluster_configs_load)
+{
+    for (unsigned i = 0; i < 3; i++) {
+        char path[256];
+        snprintf(path, sizeof path, CONFIG_DIR "/node%u.json", i);
+        struct server_config cfg;
+        cr_assert_eq(server_config_load(&cfg, path, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(cfg.mode, SERVER_MODE_REPLICATED);
+        cr_assert_eq(cfg.instance_index, i);
+        cr_assert_eq(cfg.replica_count, 3);
+        cr_assert_str_eq(cfg.replica_endpoints[i], cfg.listen);
+        cr_assert_lt(cfg.election_timeout_ms, 1000, "a leader is replaced in under a second");
+        server_config_free(&cfg);
+    }
 }

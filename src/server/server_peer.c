@@ -1,0 +1,51 @@
+/* server_peer.c: peer methods on the client port (replicated mode): each connection keeps its
+   own authentication state; calls go to cluster_serve_peer, which refuses them with PeerError
+   UNAUTHORIZED until the connection proved it holds the cluster secret. */
+#include "server_rep.h"
+
+#include "cluster_serve.h"
+#include "server_request.h"
+
+#include <stdlib.h>
+
+static void conn_state_free(void *p)
+{
+    free(p);
+}
+
+/* The connection's auth state, created on its first peer call; NULL when closed or no memory. */
+static struct cluster_peer_conn *conn_state(struct net_reply *reply)
+{
+    struct cluster_peer_conn *pc = net_reply_conn_user(reply);
+    if (pc)
+        return pc;
+    pc = malloc(sizeof *pc);
+    if (!pc)
+        return NULL;
+    cluster_peer_conn_init(pc);
+    if (net_reply_conn_set_user(reply, pc, conn_state_free) != NET_OK) {
+        free(pc);
+        return NULL;
+    }
+    return pc;
+}
+
+static void peer_done(void *ctx, int err)
+{
+    struct server_request *req = ctx;
+    req->app_error = err != 0;
+    server_request_done(req);
+}
+
+void server_rep_serve_peer(struct server_request *req)
+{
+    struct server_node *n = req->node;
+    /* Without a connection there is nobody to authenticate: refuse rather than trust. */
+    struct cluster_peer_conn *pc = req->reply ? conn_state(req->reply) : NULL;
+    if (!pc) {
+        peer_done(req, CLUSTER_ERR_UNAUTHORIZED);
+        return;
+    }
+    cluster_serve_peer(n->rep->cluster, &n->rep->secret, pc, 0, req->method->id, req->args,
+                       req->result, peer_done, req);
+}

@@ -1,0 +1,190 @@
+/* server_rep.c: replicated mode's life cycle: the cluster over the node's WAL and store, and
+   the callbacks through which the cluster applies, snapshots and reports leadership. */
+#include "server_rep.h"
+
+#include "cluster_net.h"
+#include "log.h"
+#include "server_snap.h"
+
+#include <assert.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Peer links back off between these after a failure. */
+#define REP_BACKOFF_MIN_MS 20u
+#define REP_BACKOFF_MAX_MS 500u
+
+static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len)
+{
+    struct server_node *n = ctx;
+    (void)term;
+    struct server_apply_result res = {.version = index};
+    if (len == 0) { /* a new leader's no-op still takes its version */
+        KvCommand cmd;
+        KvCommand_init(&cmd);
+        cmd.has_noop = true;
+        struct kv_sm_result kr;
+        kv_sm_apply(n->sm, &cmd, index, 0, &kr);
+    } else if (server_entry_apply(n->sm, index, data, len, &res) != 0) {
+        log_error("entry %llu does not decode", (unsigned long long)index);
+        return -1;
+    }
+    assert(kv_sm_applied_version(n->sm) == index);
+    n->rep->apply_index = index;
+    n->rep->apply_res = res;
+    return 0;
+}
+
+/* The cluster compacts its log below index once this returns: the file is durable first. */
+static int rep_snapshot_save(void *ctx, uint64_t index, uint8_t **data, size_t *len)
+{
+    struct server_node *n = ctx;
+    assert(kv_sm_applied_version(n->sm) == index);
+    if (server_snap_save(n, n->snapshot_index) != 0)
+        return -1;
+    return kv_sm_save_mem(n->sm, data, len) == 0 ? 0 : -1;
+}
+
+/* A leader's snapshot replaces the state; the previous snapshot file stays until the next. */
+static int rep_snapshot_restore(void *ctx, uint64_t index, uint64_t term, const uint8_t *data,
+                                size_t len)
+{
+    struct server_node *n = ctx;
+    char err[256] = "";
+    int rc = kv_sm_restore_mem(n->sm, data, len, err, sizeof err);
+    if (rc != 0 || kv_sm_applied_version(n->sm) != index) {
+        log_error("cannot install the leader's snapshot at %llu (term %llu): %s",
+                  (unsigned long long)index, (unsigned long long)term,
+                  rc ? err : "wrong version");
+        return -1;
+    }
+    return server_snap_save(n, n->snapshot_index);
+}
+
+static void rep_role_changed(void *ctx, enum consensus_role role, uint64_t term, uint32_t leader)
+{
+    struct server_node *n = ctx;
+    if (leader == CONSENSUS_NONE)
+        log_info("now %s in term %llu, no leader known", consensus_role_name(role),
+                 (unsigned long long)term);
+    else
+        log_info("now %s in term %llu, leader %u (%s)", consensus_role_name(role),
+                 (unsigned long long)term, leader, n->cfg->replica_endpoints[leader]);
+    server_route_wake(n);
+}
+
+/* The term of the restored snapshot's last entry: the WAL's snapshot point, or an entry the
+   WAL still holds. -1 when neither (a crash while installing a leader's snapshot). */
+static int snapshot_term(const struct server_node *n, uint64_t *term)
+{
+    uint64_t index, t;
+    *term = 0;
+    wal_snapshot_point(n->wal, &index, &t);
+    if (n->snapshot_index == 0 || index == n->snapshot_index) {
+        *term = n->snapshot_index ? t : 0;
+        return 0;
+    }
+    if (n->snapshot_index > index && wal_term_at(n->wal, n->snapshot_index, term) == 0)
+        return 0;
+    log_error("snapshot %llu is not covered by the log (which ends at %llu): an install was cut "
+              "short; remove the newest snapshot file in %s to start from the one before",
+              (unsigned long long)n->snapshot_index, (unsigned long long)wal_last_index(n->wal),
+              n->cfg->data_dir);
+    return -1;
+}
+
+static uint64_t rep_seed(void)
+{
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    return seed;
+}
+
+static struct cluster_transport *open_transport(struct server_node *n, uint64_t seed)
+{
+    const struct server_config *cfg = n->cfg;
+    struct cluster_net_config nc;
+    cluster_net_config_default(&nc);
+    nc.self = cfg->instance_index;
+    nc.node_count = cfg->replica_count;
+    for (uint32_t i = 0; i < cfg->replica_count; i++)
+        nc.endpoints[i] = cfg->replica_endpoints[i];
+    nc.secret = &n->rep->secret;
+    nc.call_timeout_ms = cfg->peer_call_timeout_ms;
+    nc.backoff_min_ms = REP_BACKOFF_MIN_MS;
+    nc.backoff_max_ms = REP_BACKOFF_MAX_MS;
+    nc.seed = seed;
+    return cluster_net_new(n->base, &nc);
+}
+
+static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
+{
+    const struct server_config *cfg = n->cfg;
+    struct cluster_config cc;
+    cluster_config_default(&cc);
+    cc.id = cfg->instance_index;
+    cc.node_count = cfg->replica_count;
+    cc.election_timeout_ms = cfg->election_timeout_ms;
+    cc.heartbeat_interval_ms = cfg->heartbeat_interval_ms;
+    cc.seed = seed;
+    cc.snapshot_every = cfg->snapshot_every_entries;
+    cc.applied_index = n->snapshot_index;
+    cc.applied_term = term;
+    cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
+    struct cluster_callbacks cb = {
+        .apply = rep_apply,
+        .snapshot_save = rep_snapshot_save,
+        .snapshot_restore = rep_snapshot_restore,
+        .role_changed = rep_role_changed,
+        .ctx = n,
+    };
+    int rc = cluster_node_open(&cc, n->base, n->wal, n->rep->tp, &cb, &n->rep->cluster);
+    if (rc != 0)
+        log_error("cannot start the cluster: %s", cluster_strerror(rc));
+    return rc == 0 ? 0 : -1;
+}
+
+int server_rep_open(struct server_node *n)
+{
+    const struct server_config *cfg = n->cfg;
+    _Static_assert(SERVER_SECRET_BYTES_MIN >= CLUSTER_SECRET_BYTES_MIN, "secret bounds");
+    _Static_assert(SERVER_SECRET_BYTES_MAX <= CLUSTER_SECRET_BYTES_MAX, "secret bounds");
+    n->rep = calloc(1, sizeof *n->rep);
+    if (!n->rep)
+        return -1;
+    n->rep->node = n;
+    uint64_t term, seed = rep_seed();
+    if (cluster_secret_set(&n->rep->secret, cfg->cluster_secret, strlen(cfg->cluster_secret)) ||
+        snapshot_term(n, &term) != 0)
+        return -1;
+    n->rep->tp = open_transport(n, seed);
+    if (!n->rep->tp || open_cluster(n, term, seed) != 0 || server_route_start(n) != 0)
+        return -1;
+    if (cfg->fault_injection && server_faults_start(n) != 0)
+        return -1;
+    log_info("replicated: node %u of %u, seed %llu, snapshot %llu (term %llu)",
+             cfg->instance_index, cfg->replica_count, (unsigned long long)seed,
+             (unsigned long long)n->snapshot_index, (unsigned long long)term);
+    return 0;
+}
+
+void server_rep_close(struct server_node *n)
+{
+    struct server_rep *rep = n->rep;
+    if (!rep)
+        return;
+    server_route_stop(n);
+    cluster_node_close(rep->cluster);
+    cluster_transport_free(rep->tp);
+    assert(rep->route_count == 0);
+    if (rep->fault_ev)
+        event_free(rep->fault_ev);
+    memset(&rep->secret, 0, sizeof rep->secret);
+    free(rep);
+    n->rep = NULL;
+}

@@ -1,0 +1,80 @@
+/* server_rep.h: replicated mode: the node's cluster driver, routing of writes and reads. */
+#ifndef SERVER_REP_H
+#define SERVER_REP_H
+
+#include "cluster.h"
+#include "cluster_auth.h"
+#include "cluster_transport.h"
+#include "server_node.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct server_route;
+
+/*
+ * In replicated mode the cluster driver (src/cluster) is the only writer of the WAL; the
+ * state machine is fed through its apply callback. A write becomes a route:
+ *   WAITING    no leader known (or the last try was refused before any log had it): tried
+ *              again on every routing tick and when the leader changes, until its deadline
+ *              (consensus.request_timeout_ms), then UNAVAILABLE with the leader hint;
+ *   PROPOSED   this node leads and cluster_propose has it: the reply waits for the apply;
+ *   FORWARDED  a follower sent it to the leader over the authenticated peer link
+ *              (cluster_net_forward) and relays the leader's reply.
+ * NOT_LEADER, UNAVAILABLE and BUSY are answered only for writes that no log ever held;
+ * once proposed or sent, the answer is the outcome, LOST (as NOT_LEADER), or TIMEOUT.
+ * A call that came from a peer (a forwarded write) is never forwarded again and never waits:
+ * it is refused at once with NOT_LEADER when this node does not lead.
+ * Linearizable reads are routes too: cluster_read_index, retried like writes.
+ */
+struct server_rep {
+    struct server_node *node;
+    struct cluster_node *cluster;
+    struct cluster_transport *tp;
+    struct cluster_secret secret;
+    struct server_route *routes;    /* every live route, answered or not */
+    uint32_t route_count;
+    struct event *route_tick_ev;    /* retries waiting routes, expires deadlines */
+    struct event *route_wake_ev;    /* the leader changed: retry waiting routes now */
+    struct event *fault_ev;         /* debug.fault_injection: polls data_dir/faults */
+    char fault_path[PATH_MAX];
+    char fault_text[256];           /* what was last applied */
+    uint64_t apply_index;           /* the last applied entry and what applying it did */
+    struct server_apply_result apply_res;
+};
+
+/* Routes alive at once; past it new requests get BUSY before anything is proposed. */
+#define SERVER_ROUTES_MAX 65536u
+
+/* Opens the cluster over the node's store and WAL (both open, snapshot restored). 0 or -1. */
+int server_rep_open(struct server_node *n);
+/* Fails every waiter, frees the cluster and the transport (before the listener goes). */
+void server_rep_close(struct server_node *n);
+
+/* The leader's endpoint (a client's leader hint), or NULL when no leader is known. */
+const char *server_rep_leader_hint(const struct server_node *n);
+
+/* Write path in replicated mode: entry is the encoded log entry (copied), cmd the command it
+   holds (for forwarding). from_peer: the call came over a peer link. */
+void server_rep_propose(struct server_node *n, const uint8_t *entry, size_t len,
+                        bool from_peer, server_commit_cb cb, void *ctx);
+
+/* A linearizable read's gate: cb(ctx, 0, NULL) once this node applied everything committed
+   before the call (serve locally then), or cb(ctx, code, hint) (UNAVAILABLE, ...). */
+typedef void (*server_read_cb)(void *ctx, int code, const char *leader_hint);
+void server_rep_read(struct server_node *n, server_read_cb cb, void *ctx);
+
+/* Inbound peer method (server_peer.c). */
+struct server_request;
+void server_rep_serve_peer(struct server_request *req);
+
+/* The fault file (server_faults.c): started when debug.fault_injection is on. */
+int server_faults_start(struct server_node *n);
+
+/* Routes (server_route.c). */
+int server_route_start(struct server_node *n);
+void server_route_stop(struct server_node *n);
+void server_route_wake(struct server_node *n);
+
+#endif

@@ -1,0 +1,304 @@
+/* server_route.c: replicated writes and linearizable reads: wait for a leader, propose or
+   forward, answer exactly once; deadlines from consensus.request_timeout_ms. */
+#include "server_rep.h"
+
+#include "server_forward.h"
+
+#include <assert.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Waiting routes are retried this often (at most), and deadlines checked. */
+#define ROUTE_TICK_MS_MIN 5u
+
+enum route_kind { ROUTE_WRITE, ROUTE_READ };
+enum route_state { ROUTE_WAITING, ROUTE_PROPOSED, ROUTE_FORWARDED, ROUTE_READING };
+
+struct server_route {
+    struct server_route *next, **pprev;
+    struct server_node *n;
+    enum route_kind kind;
+    enum route_state state;
+    int64_t deadline_ms;
+    bool answered;
+    bool held;          /* a cluster or transport callback is still to come */
+    bool from_peer;     /* a forwarded write: never forwarded again, never waits */
+    uint8_t *entry;     /* writes: the encoded log entry */
+    size_t len;
+    server_commit_cb write_cb;
+    server_read_cb read_cb;
+    void *ctx;
+};
+
+static uint32_t leader_of(const struct server_node *n)
+{
+    struct cluster_status st;
+    cluster_status(n->rep->cluster, &st);
+    return st.leader;
+}
+
+const char *server_rep_leader_hint(const struct server_node *n)
+{
+    uint32_t leader = n->rep ? leader_of(n) : CONSENSUS_NONE;
+    return leader < n->cfg->replica_count ? n->cfg->replica_endpoints[leader] : NULL;
+}
+
+static void route_free_if_done(struct server_route *r)
+{
+    if (!r->answered || r->held)
+        return;
+    *r->pprev = r->next;
+    if (r->next)
+        r->next->pprev = r->pprev;
+    assert(r->n->rep->route_count > 0);
+    r->n->rep->route_count--;
+    free(r->entry);
+    free(r);
+}
+
+static void answer_write(struct server_route *r, const struct server_apply_result *res)
+{
+    assert(r->kind == ROUTE_WRITE && !r->answered);
+    r->answered = true;
+    r->write_cb(r->ctx, res);
+}
+
+static void answer_code(struct server_route *r, int code)
+{
+    const char *hint = NULL;
+    if (code == ErrorCode_NOT_LEADER || code == ErrorCode_UNAVAILABLE)
+        hint = server_rep_leader_hint(r->n);
+    if (r->kind == ROUTE_READ) {
+        assert(!r->answered);
+        r->answered = true;
+        r->read_cb(r->ctx, code, hint);
+        return;
+    }
+    struct server_apply_result res = {.code = code, .leader_hint = hint};
+    answer_write(r, &res);
+}
+
+static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader);
+static void on_forwarded(void *ctx, int err, int32_t seqid, const uint8_t *msg, size_t len);
+static void on_read(void *ctx, int err, uint64_t index);
+
+/* One try: propose (leader), forward (follower), read index, or wait for a leader. */
+static void attempt(struct server_route *r)
+{
+    struct server_node *n = r->n;
+    const struct server_config *cfg = n->cfg;
+    uint32_t leader = leader_of(n);
+    assert(!r->held && !r->answered);
+    r->state = ROUTE_WAITING;
+    if (r->kind == ROUTE_READ) {
+        if (leader == CONSENSUS_NONE)
+            return;
+        r->state = ROUTE_READING;
+        r->held = true;
+        cluster_read_index(n->rep->cluster, on_read, r);
+    } else if (leader == cfg->instance_index) {
+        r->state = ROUTE_PROPOSED;
+        r->held = true;
+        r->deadline_ms = server_now_ms() + cfg->request_timeout_ms;
+        cluster_propose(n->rep->cluster, r->entry, (uint32_t)r->len, on_proposed, r);
+    } else if (r->from_peer) {
+        answer_code(r, leader == CONSENSUS_NONE ? ErrorCode_UNAVAILABLE : ErrorCode_NOT_LEADER);
+    } else if (leader != CONSENSUS_NONE) {
+        r->state = ROUTE_FORWARDED;
+        r->held = true;
+        uint32_t timeout_ms = cfg->request_timeout_ms + cfg->peer_call_timeout_ms;
+        if (server_forward(n, leader, timeout_ms, r->entry, r->len, on_forwarded, r) != 0) {
+            r->held = false;
+            r->state = ROUTE_WAITING;
+        }
+    }
+}
+
+/* Refused before any log held it: a peer's call is answered, ours waits for the next try. */
+static void refused(struct server_route *r, int code)
+{
+    if (r->from_peer)
+        answer_code(r, code);
+    else
+        r->state = ROUTE_WAITING;
+}
+
+static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
+{
+    struct server_route *r = ctx;
+    struct server_rep *rep = r->n->rep;
+    (void)leader;
+    r->held = false;
+    if (!r->answered) {
+        switch (err) {
+        case CLUSTER_OK:
+            assert(rep->apply_index == index);
+            answer_write(r, &rep->apply_res);
+            break;
+        case CLUSTER_ERR_NOT_LEADER:
+        case CLUSTER_ERR_LOST: /* a different entry took its index: never applied */
+            refused(r, ErrorCode_NOT_LEADER);
+            break;
+        case CLUSTER_ERR_NO_LEADER: refused(r, ErrorCode_UNAVAILABLE); break;
+        case CLUSTER_ERR_BUSY: answer_code(r, ErrorCode_BUSY); break;
+        case CLUSTER_ERR_TOO_LARGE: answer_code(r, ErrorCode_TRANSACTION_TOO_LARGE); break;
+        case CLUSTER_ERR_CLOSED: answer_code(r, ErrorCode_SHUTTING_DOWN); break;
+        case CLUSTER_ERR_TIMEOUT: answer_code(r, ErrorCode_TIMEOUT); break;
+        default: answer_code(r, ErrorCode_INTERNAL); break;
+        }
+    }
+    route_free_if_done(r);
+}
+
+static void on_forwarded(void *ctx, int err, int32_t seqid, const uint8_t *msg, size_t len)
+{
+    struct server_route *r = ctx;
+    r->held = false;
+    struct server_apply_result res = {.code = ErrorCode_TIMEOUT};
+    if (r->answered) {
+        /* answered at shutdown already */
+    } else if (err == CLUSTER_ERR_UNREACHABLE || err == CLUSTER_ERR_BUSY) {
+        r->state = ROUTE_WAITING; /* it never left this node */
+    } else if (err != 0 || server_forward_decode(r->entry, r->len, seqid, msg, len, &res) != 0) {
+        answer_code(r, ErrorCode_TIMEOUT); /* it may have arrived: the outcome is unknown */
+    } else if (res.code == ErrorCode_NOT_LEADER || res.code == ErrorCode_UNAVAILABLE) {
+        r->state = ROUTE_WAITING; /* the leader refused it before proposing */
+    } else {
+        answer_write(r, &res);
+    }
+    route_free_if_done(r);
+}
+
+static void on_read(void *ctx, int err, uint64_t index)
+{
+    struct server_route *r = ctx;
+    (void)index;
+    r->held = false;
+    if (!r->answered) {
+        if (err == 0)
+            answer_code(r, 0);
+        else if (err == CLUSTER_ERR_CLOSED)
+            answer_code(r, ErrorCode_SHUTTING_DOWN);
+        else
+            r->state = ROUTE_WAITING;
+    }
+    route_free_if_done(r);
+}
+
+static struct server_route *route_new(struct server_node *n, enum route_kind kind, void *ctx)
+{
+    struct server_rep *rep = n->rep;
+    if (rep->route_count >= SERVER_ROUTES_MAX || n->stopping)
+        return NULL;
+    struct server_route *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->n = n;
+    r->kind = kind;
+    r->ctx = ctx;
+    r->deadline_ms = server_now_ms() + n->cfg->request_timeout_ms;
+    r->next = rep->routes;
+    if (r->next)
+        r->next->pprev = &r->next;
+    r->pprev = &rep->routes;
+    rep->routes = r;
+    rep->route_count++;
+    return r;
+}
+
+void server_rep_propose(struct server_node *n, const uint8_t *entry, size_t len,
+                        bool from_peer, server_commit_cb cb, void *ctx)
+{
+    struct server_route *r = route_new(n, ROUTE_WRITE, ctx);
+    uint8_t *copy = r ? malloc(len) : NULL;
+    if (!copy) {
+        if (r) {
+            r->answered = true;
+            route_free_if_done(r);
+        }
+        struct server_apply_result res = {.code = n->stopping ? ErrorCode_SHUTTING_DOWN
+                                                               : ErrorCode_BUSY};
+        cb(ctx, &res);
+        return;
+    }
+    memcpy(copy, entry, len);
+    r->entry = copy;
+    r->len = len;
+    r->write_cb = cb;
+    r->from_peer = from_peer;
+    attempt(r);
+    route_free_if_done(r);
+}
+
+void server_rep_read(struct server_node *n, server_read_cb cb, void *ctx)
+{
+    struct server_route *r = route_new(n, ROUTE_READ, ctx);
+    if (!r) {
+        cb(ctx, n->stopping ? ErrorCode_SHUTTING_DOWN : ErrorCode_BUSY, NULL);
+        return;
+    }
+    r->read_cb = cb;
+    attempt(r);
+    route_free_if_done(r);
+}
+
+/* Every route that waits is tried again (or, past its deadline, refused); a proposal whose
+   commit did not come in time is answered TIMEOUT (its callback still frees it later). */
+static void route_tick(int fd, short what, void *arg)
+{
+    struct server_node *n = arg;
+    (void)fd;
+    (void)what;
+    int64_t now = server_now_ms();
+    for (struct server_route *r = n->rep->routes, *next; r; r = next) {
+        next = r->next;
+        if (r->answered)
+            continue;
+        if (r->state == ROUTE_WAITING && now >= r->deadline_ms)
+            answer_code(r, ErrorCode_UNAVAILABLE);
+        else if (r->state == ROUTE_WAITING)
+            attempt(r);
+        else if (r->state == ROUTE_PROPOSED && now >= r->deadline_ms)
+            answer_code(r, ErrorCode_TIMEOUT);
+        route_free_if_done(r);
+    }
+}
+
+void server_route_wake(struct server_node *n)
+{
+    if (n->rep && n->rep->route_wake_ev)
+        event_active(n->rep->route_wake_ev, EV_TIMEOUT, 0);
+}
+
+int server_route_start(struct server_node *n)
+{
+    struct server_rep *rep = n->rep;
+    uint32_t ms = n->cfg->heartbeat_interval_ms / 2;
+    if (ms < ROUTE_TICK_MS_MIN)
+        ms = ROUTE_TICK_MS_MIN;
+    rep->route_tick_ev = event_new(n->base, -1, EV_PERSIST, route_tick, n);
+    rep->route_wake_ev = event_new(n->base, -1, 0, route_tick, n);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (!rep->route_tick_ev || !rep->route_wake_ev || event_add(rep->route_tick_ev, &tv) != 0)
+        return -1;
+    return 0;
+}
+
+/* Before the cluster closes: every route still unanswered gets SHUTTING_DOWN; the cluster's
+   and the transport's last callbacks (CLOSED) then free the held ones. */
+void server_route_stop(struct server_node *n)
+{
+    struct server_rep *rep = n->rep;
+    for (struct server_route *r = rep->routes, *next; r; r = next) {
+        next = r->next;
+        if (!r->answered)
+            answer_code(r, ErrorCode_SHUTTING_DOWN);
+        route_free_if_done(r);
+    }
+    if (rep->route_tick_ev)
+        event_free(rep->route_tick_ev);
+    if (rep->route_wake_ev)
+        event_free(rep->route_wake_ev);
+    rep->route_tick_ev = rep->route_wake_ev = NULL;
+}
