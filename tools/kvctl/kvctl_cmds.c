@@ -1,4 +1,4 @@
-/* kvctl_cmds.c: kvctl's one-shot commands: ping, get, set, del, range, version, status. */
+/* kvctl_cmds.c: kvctl's one-shot commands: ping, get, set, del, range, version. */
 #include "kvctl_cmds.h"
 
 #include <stdlib.h>
@@ -189,34 +189,5 @@ int kvctl_cmd_version(struct kvctl *k, int argc, char **argv)
     else if (rc == KVCTL_OK)
         printf(k->json ? "{\"version\": %lld}\n" : "%lld\n", (long long)g->version);
     TransactionalKV_getReadVersion_result_free(&res);
-    return rc;
-}
-
-int kvctl_cmd_status(struct kvctl *k, int argc, char **argv)
-{
-    (void)argv;
-    GetNodeInfoRequest q;
-    GetNodeInfoRequest_init(&q);
-    TransactionalKV_getNodeInfo_result res;
-    TransactionalKV_getNodeInfo_result_init(&res);
-    int rc = argc == 0 ? KVCTL_OK : KVCTL_USAGE;
-    if (rc == KVCTL_OK)
-        KVCTL_CALL(rc, k, getNodeInfo, &q, &res);
-    const NodeInfo *n = &res.success;
-#define S(b) ((b).data ? (const char *)(b).data : "")
-    if (rc == KVCTL_OK && !n->success)
-        rc = kvctl_server_error("status", n->has_error, &n->error, n->has_error_code, n->error_code);
-    else if (rc == KVCTL_OK)
-        printf(k->json ? "{\"node_id\": \"%s\", \"version\": \"%s\", \"mode\": \"%s\", "
-                         "\"role\": \"%s\", \"applied_index\": %lld, \"keys\": %lld, "
-                         "\"memory_bytes\": %lld, \"uptime_ms\": %lld, \"digest\": \"%s\"}\n"
-                       : "node %s\nversion %s\nmode %s\nrole %s\napplied_index %lld\nkeys %lld\n"
-                         "memory_bytes %lld\nuptime_ms %lld\ndigest %s\n",
-               S(n->node_id), S(n->version), S(n->mode),
-               NodeRole_name(n->status.role) ? NodeRole_name(n->status.role) : "?",
-               (long long)n->status.applied_index, (long long)n->keys,
-               (long long)n->memory_bytes, (long long)n->uptime_ms, S(n->status.state_digest));
-#undef S
-    TransactionalKV_getNodeInfo_result_free(&res);
     return rc;
 }

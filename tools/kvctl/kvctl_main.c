@@ -22,7 +22,7 @@ static const struct command commands[] = {
      "read lines 'get K', 'set K V', 'del K', 'clear-range B E' and commit them atomically at "
      "one read version (the gets are conflict keys; CONFLICT exits 3)"},
     {"version", kvctl_cmd_version, "", "print the current read version"},
-    {"status", kvctl_cmd_status, "", "print the node's role, versions, keys, memory, digest"},
+    {"status", kvctl_cmd_status, "", "print the node's role, versions, keys, digest (a table with several endpoints)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
