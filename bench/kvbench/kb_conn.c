@@ -81,12 +81,31 @@ void kb_conn_requeue(struct kb_conn *c, struct kb_slot *s, bool backoff)
         arm(c);
 }
 
+/* Ops waiting for this connection spend one try on each failed attempt, so a run against
+   nodes that are all down ends once their retries are exhausted. */
+static void charge_queued(struct kb_conn *c)
+{
+    struct kb_slot *list[KB_DEPTH_MAX];
+    uint32_t n = c->retry_count;
+    memcpy(list, c->retry, n * sizeof *list);
+    c->retry_count = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        list[i]->queued = false;
+        if (kb_slot_may_retry(c->b, list[i], KB_CODE_TRANSPORT))
+            kb_conn_requeue(c, list[i], false);
+        else
+            kb_slot_done(c->b, list[i], KB_CODE_TRANSPORT, false);
+    }
+}
+
 /* The connection is gone: every op on it starts over elsewhere (or fails when out of tries). */
 static void lost(struct kb_conn *c)
 {
     struct kb_bench *b = c->b;
     bufferevent_free(c->bev);
     c->bev = NULL;
+    if (!c->connected && !c->redirect[0])
+        charge_queued(c);
     c->connected = false;
     for (uint32_t i = 0; i < c->pending; i++) {
         struct kb_slot *s = c->ring[(c->head + i) % c->ring_cap].slot;

@@ -97,10 +97,11 @@ static int report(struct kb_bench *b)
         rc = fprintf(stderr, "kvbench: cannot write %s\n", b->opt.timeline_path) > 0;
     if (b->opt.plot_path && kb_report_plot(b, b->opt.plot_path) != 0)
         rc = fprintf(stderr, "kvbench: cannot plot %s\n", b->opt.plot_path) > 0;
-    struct kb_hist total;
-    kb_total_hist(&b->stats, &total);
-    if (total.total == 0) {
-        fprintf(stderr, "kvbench: no operation completed\n");
+    uint64_t ok = 0;
+    for (int op = 0; op < KB_OP_COUNT; op++)
+        ok += b->stats.op[op].ok;
+    if (ok == 0) {
+        fprintf(stderr, "kvbench: no operation succeeded\n");
         rc = 1;
     }
     return rc;
