@@ -7,7 +7,9 @@
  *   2  the args struct of the method picked by the second byte
  *   3  the result struct of the method picked by the second byte
  * Whatever decodes must re-encode to a fixed point: decode, encode to y, decode y, encode
- * again: the same bytes, and the two decoded structs _equal. Any violation traps. */
+ * again: the same bytes, and the two decoded structs _equal. Every struct is also decoded
+ * into an arena: the same result code and, on success, an _equal struct. Any violation
+ * traps. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,38 @@ static void value_delete(const im_type *t, void *v)
 {
     t->free(v);
     free(v);
+}
+
+/* One arena for every input, reset after each, as a server's request slot would do. */
+static tp_arena *fuzz_arena(void)
+{
+    static tp_arena arena;
+    static bool ready;
+    if (!ready) {
+        tp_arena_init(&arena, 4096, TP_ARENA_LIMIT_DEFAULT);
+        ready = true;
+    }
+    return &arena;
+}
+
+/* Decodes from *from (copied: the caller's reader is untouched) into an arena-backed value
+ * of t, and checks the outcome against the malloc'ed decode: heap_rc, and heap if 0. The
+ * kvstore types have no string or container defaults, so t->init (Foo_init) allocates
+ * nothing and is what Foo_init_arena would do. */
+static void check_arena_decode(const im_type *t, const tp_reader *from, int heap_rc,
+                               const void *heap)
+{
+    tp_arena *a = fuzz_arena();
+    void *v = tp_arena_alloc(a, t->size, TP_ARENA_ALIGN);
+    FUZZ_CHECK(v != NULL);
+    t->init(v);
+    tp_reader r = *from;
+    r.arena = a;
+    int rc = t->read(v, &r);
+    FUZZ_CHECK(rc == heap_rc);
+    if (rc == 0)
+        FUZZ_CHECK(t->equal(v, heap) && t->equal(heap, v));
+    tp_arena_reset(a);
 }
 
 /* decoded came from untrusted bytes: its encoding must be a fixed point of decode+encode. */
@@ -60,14 +94,16 @@ static void check_fixed_point(const im_type *t, const void *decoded)
 static void fuzz_struct(const im_type *t, const uint8_t *data, size_t size)
 {
     void *v = value_new(t);
-    tp_reader r;
+    tp_reader r, start;
     tp_reader_init(&r, data, size, NULL);
+    start = r;
     int rc = t->read(v, &r);
     FUZZ_CHECK(r.pos <= r.end);
     if (rc == 0) {
         FUZZ_CHECK(r.depth == 0);
         check_fixed_point(t, v);
     }
+    check_arena_decode(t, &start, rc, v);
     value_delete(t, v); /* after an error the contract says free is still safe */
 }
 
@@ -80,8 +116,20 @@ static void fuzz_call(const tp_message *m, tp_reader *r)
     void *args = malloc(method->args_size);
     FUZZ_CHECK(args != NULL);
     method->args_init(args);
-    if (method->args_read(args, r) == 0)
+    tp_reader start = *r;
+    int rc = method->args_read(args, r);
+    if (rc == 0)
         check_fixed_point(&im_methods[method->id].args, args);
+    /* The server's arena path: args struct and contents from the arena, reset after. */
+    tp_arena *a = fuzz_arena();
+    void *in_arena = tp_arena_alloc(a, method->args_size, TP_ARENA_ALIGN);
+    FUZZ_CHECK(in_arena != NULL);
+    method->args_init_arena(in_arena, a);
+    start.arena = a;
+    FUZZ_CHECK(method->args_read(in_arena, &start) == rc);
+    if (rc == 0)
+        FUZZ_CHECK(im_methods[method->id].args.equal(in_arena, args));
+    tp_arena_reset(a);
     method->args_free(args);
     free(args);
 }
