@@ -23,12 +23,15 @@ static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *da
     struct server_node *n = ctx;
     (void)term;
     struct server_apply_result res = {.version = index};
-    if (len == 0) { /* a new leader's no-op still takes its version */
+    if (len == 0) {
+        /* A new leader's no-op still takes its version. It carries no clock, so it keeps the
+           last entry's (deterministic on every replica; a fresh cluster's first no-op is at
+           time 0, below any MVCC time window). */
         KvCommand cmd;
         KvCommand_init(&cmd);
         cmd.has_noop = true;
         struct kv_sm_result kr;
-        kv_sm_apply(n->sm, &cmd, index, 0, &kr);
+        kv_sm_apply(n->sm, &cmd, index, kv_store_applied_timestamp_us(server_store(n)), &kr);
     } else if (server_entry_apply(n->sm, index, data, len, &res) != 0) {
         log_error("entry %llu does not decode", (unsigned long long)index);
         return -1;

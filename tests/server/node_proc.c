@@ -74,12 +74,17 @@ static void spawn(struct node_proc *p)
 
 void node_start(struct node_proc *p, const char *extra)
 {
+    node_start_at(p, node_free_port(), extra);
+}
+
+void node_start_at(struct node_proc *p, uint16_t port, const char *extra)
+{
     memset(p, 0, sizeof *p);
     snprintf(p->dir, sizeof p->dir, "/tmp/kvnode-test-XXXXXX");
     cr_assert(mkdtemp(p->dir));
     snprintf(p->config, sizeof p->config, "%s/config.json", p->dir);
     snprintf(p->log, sizeof p->log, "%s/log", p->dir);
-    p->port = node_free_port();
+    p->port = port;
     snprintf(p->addr, sizeof p->addr, "127.0.0.1:%u", p->port);
     FILE *f = fopen(p->config, "w");
     cr_assert(f);

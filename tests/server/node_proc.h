@@ -21,6 +21,8 @@ struct node_proc {
 /* Picks a free port, writes a config (extra is more JSON members, may be ""), starts kvnode
    and waits until it accepts connections. */
 void node_start(struct node_proc *p, const char *extra);
+/* The same on a port chosen before (a cluster's configs name every node's port). */
+void node_start_at(struct node_proc *p, uint16_t port, const char *extra);
 /* Starts again with the same dir, port and config. */
 void node_restart(struct node_proc *p);
 /* Sends sig and waits for the exit; returns the exit status (128 + signal if killed). */

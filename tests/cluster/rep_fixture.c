@@ -1,0 +1,249 @@
+/* rep_fixture.c: start, stop, fault and call a real 3-node kvnode cluster. */
+#include "rep_fixture.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REP_CALL_TIMEOUT_MS 8000
+#define REP_RANGE_MAX 100000
+
+static const char rep_config[] =
+    "\"cluster_secret\": \"test-cluster-secret-0123\", \"debug\": {\"fault_injection\": true},"
+    " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"%d\","
+    " \"replica_endpoints\": [\"127.0.0.1:%u\", \"127.0.0.1:%u\", \"127.0.0.1:%u\"]},"
+    " \"consensus\": {\"election_timeout_ms\": 400, \"heartbeat_interval_ms\": 50,"
+    " \"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500}%s%s";
+
+void rep_start(struct rep *r, const char *extra)
+{
+    memset(r, 0, sizeof *r);
+    uint16_t ports[REP_NODES];
+    for (int i = 0; i < REP_NODES; i++) {
+        ports[i] = node_free_port();
+        for (int j = 0; j < i; j++)
+            if (ports[j] == ports[i])
+                i--, j = i; /* the kernel handed out the same port twice: pick again */
+    }
+    for (int i = 0; i < REP_NODES; i++) {
+        char cfg[1024];
+        snprintf(cfg, sizeof cfg, rep_config, i, ports[0], ports[1], ports[2],
+                 extra[0] ? ", " : "", extra);
+        node_start_at(&r->nodes[i], ports[i], cfg);
+    }
+}
+
+void rep_disconnect(struct rep *r, int node)
+{
+    if (r->connected[node])
+        net_client_close(&r->cl[node]);
+    r->connected[node] = false;
+}
+
+void rep_cleanup(struct rep *r)
+{
+    for (int i = 0; i < REP_NODES; i++) {
+        rep_disconnect(r, i);
+        node_cleanup(&r->nodes[i]);
+    }
+}
+
+void rep_kill(struct rep *r, int node)
+{
+    rep_disconnect(r, node);
+    node_stop(&r->nodes[node], SIGKILL);
+}
+
+void rep_restart(struct rep *r, int node)
+{
+    node_restart(&r->nodes[node]);
+}
+
+struct net_client *rep_client(struct rep *r, int node)
+{
+    if (!r->connected[node]) {
+        if (net_client_connect(&r->cl[node], r->nodes[node].addr, true, REP_CALL_TIMEOUT_MS) !=
+            NET_OK) {
+            net_client_close(&r->cl[node]);
+            return NULL;
+        }
+        r->connected[node] = true;
+    }
+    return &r->cl[node];
+}
+
+#define REP_CALL(r, node, method, req, result, rc)                                          \
+    do {                                                                                    \
+        struct net_client *c_ = rep_client(r, node);                                        \
+        tp_buf b_;                                                                          \
+        tp_buf_init(&b_);                                                                   \
+        int32_t seq_ = ++(r)->seqid;                                                        \
+        const uint8_t *m_;                                                                  \
+        size_t n_;                                                                          \
+        (rc) = -1;                                                                          \
+        if (c_ && TransactionalKV_##method##_send(&b_, seq_, req) == 0 &&                   \
+            net_client_send(c_, b_.data, b_.len) == NET_OK &&                              \
+            net_client_recv(c_, &m_, &n_) == NET_OK) {                                      \
+            tp_reader r_;                                                                   \
+            tp_reader_init(&r_, m_, n_, NULL);                                              \
+            tp_app_exception ax_;                                                           \
+            tp_app_exception_init(&ax_);                                                    \
+            (rc) = TransactionalKV_##method##_recv(&r_, seq_, result, &ax_) == 0 &&         \
+                           (result)->has_success                                            \
+                       ? 0                                                                  \
+                       : -1;                                                                \
+            tp_app_exception_free(&ax_);                                                    \
+        }                                                                                   \
+        if ((rc) != 0)                                                                      \
+            rep_disconnect(r, node);                                                        \
+        tp_buf_free(&b_);                                                                   \
+    } while (0)
+
+int rep_set(struct rep *r, int node, const char *key, const char *value, SetResponse *out)
+{
+    SetRequest q;
+    SetRequest_init(&q);
+    tp_bytes_set_str(&q.key, key);
+    tp_bytes_set_str(&q.value, value);
+    TransactionalKV_setKey_result res;
+    TransactionalKV_setKey_result_init(&res);
+    int rc;
+    REP_CALL(r, node, setKey, &q, &res, rc);
+    *out = res.success; /* moved out */
+    if (rc != 0)
+        TransactionalKV_setKey_result_free(&res);
+    SetRequest_free(&q);
+    return rc;
+}
+
+int rep_get(struct rep *r, int node, const char *key, bool linearizable, GetResponse *out)
+{
+    GetRequest q;
+    GetRequest_init(&q);
+    tp_bytes_set_str(&q.key, key);
+    q.has_consistency = true;
+    q.consistency = linearizable ? Consistency_LINEARIZABLE : Consistency_SERIALIZABLE;
+    TransactionalKV_get_result res;
+    TransactionalKV_get_result_init(&res);
+    int rc;
+    REP_CALL(r, node, get, &q, &res, rc);
+    *out = res.success;
+    if (rc != 0)
+        TransactionalKV_get_result_free(&res);
+    GetRequest_free(&q);
+    return rc;
+}
+
+int rep_info(struct rep *r, int node, NodeInfo *out)
+{
+    GetNodeInfoRequest q;
+    GetNodeInfoRequest_init(&q);
+    TransactionalKV_getNodeInfo_result res;
+    TransactionalKV_getNodeInfo_result_init(&res);
+    int rc;
+    REP_CALL(r, node, getNodeInfo, &q, &res, rc);
+    *out = res.success;
+    if (rc != 0)
+        TransactionalKV_getNodeInfo_result_free(&res);
+    return rc;
+}
+
+int rep_range(struct rep *r, int node, GetRangeResponse *out)
+{
+    GetRangeRequest q;
+    GetRangeRequest_init(&q);
+    q.has_limit = true;
+    q.limit = REP_RANGE_MAX;
+    q.has_consistency = true;
+    q.consistency = Consistency_SERIALIZABLE;
+    TransactionalKV_getRange_result res;
+    TransactionalKV_getRange_result_init(&res);
+    int rc;
+    REP_CALL(r, node, getRange, &q, &res, rc);
+    *out = res.success;
+    if (rc != 0)
+        TransactionalKV_getRange_result_free(&res);
+    GetRangeRequest_free(&q);
+    return rc;
+}
+
+int rep_leader_seen_by(struct rep *r, int i)
+{
+    NodeInfo info;
+    if (r->nodes[i].pid <= 0 || rep_info(r, i, &info) != 0)
+        return -1;
+    int leader = info.has_leader_id && info.leader_id.data ? atoi((char *)info.leader_id.data)
+                                                           : -1;
+    if (leader == i && info.status.role != NodeRole_LEADER)
+        leader = -1;
+    NodeInfo_free(&info);
+    return leader;
+}
+
+int rep_wait_leader(struct rep *r)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        int agreed = -2;
+        for (int i = 0; i < REP_NODES && agreed != -1; i++) {
+            if (r->nodes[i].pid <= 0)
+                continue;
+            int l = rep_leader_seen_by(r, i);
+            agreed = agreed == -2 || agreed == l ? l : -1;
+        }
+        if (agreed >= 0 && rep_leader_seen_by(r, agreed) == agreed)
+            return agreed;
+        cr_assert_lt(node_now(), deadline, "no leader all live nodes agree on");
+        usleep(20000);
+    }
+}
+
+void rep_wait_converged(struct rep *r)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        bool same = true;
+        int64_t applied = -1;
+        char digest[64] = "";
+        for (int i = 0; i < REP_NODES && same; i++) {
+            NodeInfo info;
+            if (r->nodes[i].pid <= 0)
+                continue;
+            same = rep_info(r, i, &info) == 0;
+            if (!same)
+                break;
+            const char *d = info.status.state_digest.data ? (char *)info.status.state_digest.data
+                                                          : "";
+            same = applied < 0 || (info.status.applied_index == applied && !strcmp(d, digest));
+            applied = info.status.applied_index;
+            snprintf(digest, sizeof digest, "%s", d);
+            NodeInfo_free(&info);
+        }
+        if (same)
+            return;
+        cr_assert_lt(node_now(), deadline, "the nodes' states did not converge");
+        usleep(20000);
+    }
+}
+
+void rep_faults(struct rep *r, int node, const char *text)
+{
+    char tmp[420], path[400];
+    snprintf(path, sizeof path, "%s/data/faults", r->nodes[node].dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    cr_assert(f);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(rename(tmp, path), 0);
+}
+
+bool rep_refused(bool success, bool has_code, int code)
+{
+    return !success && has_code &&
+           (code == ErrorCode_NOT_LEADER || code == ErrorCode_UNAVAILABLE ||
+            code == ErrorCode_BUSY);
+}

@@ -1,0 +1,51 @@
+/* rep_fixture.h: a real 3-node replicated cluster of kvnode processes on 127.0.0.1 for tests. */
+#ifndef REP_FIXTURE_H
+#define REP_FIXTURE_H
+
+#include "node_proc.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define REP_NODES 3
+/* Every wait in these tests polls a condition against a deadline this long at most. */
+#define REP_WAIT_S 20.0
+
+struct rep {
+    struct node_proc nodes[REP_NODES];
+    struct net_client cl[REP_NODES];
+    bool connected[REP_NODES];
+    int32_t seqid;
+};
+
+/* Picks three free ports, writes each node's config (extra: more JSON members, may be ""),
+   starts all three. Fault injection is on: rep_faults writes a node's fault file. */
+void rep_start(struct rep *r, const char *extra);
+void rep_cleanup(struct rep *r);
+void rep_kill(struct rep *r, int node);      /* SIGKILL, waited for */
+void rep_restart(struct rep *r, int node);
+
+/* The leader node names (-1 when none known, or the node is down). */
+int rep_leader_seen_by(struct rep *r, int node);
+/* The node that says it leads and that every other live node names as leader; asserts. */
+int rep_wait_leader(struct rep *r);
+/* Waits until every live node applied the same index with the same digest; asserts. */
+void rep_wait_converged(struct rep *r);
+/* data_dir/faults of node, written atomically ("" heals). */
+void rep_faults(struct rep *r, int node, const char *text);
+
+/* Calls; 0 with the response filled (free it), or -1 when the connection failed (the
+   outcome of a write is then unknown). */
+int rep_set(struct rep *r, int node, const char *key, const char *value, SetResponse *out);
+int rep_get(struct rep *r, int node, const char *key, bool linearizable, GetResponse *out);
+int rep_info(struct rep *r, int node, NodeInfo *out);
+/* Every key and value (serializable, local state), up to 100000 pairs. */
+int rep_range(struct rep *r, int node, GetRangeResponse *out);
+/* For the transaction test: raw access to a node's connection. */
+struct net_client *rep_client(struct rep *r, int node);
+void rep_disconnect(struct rep *r, int node);
+
+/* A write's answer is a definite refusal (nothing was applied): retry is safe. */
+bool rep_refused(bool success, bool has_code, int code);
+
+#endif

@@ -1,0 +1,162 @@
+/* test_rep_partition.c: partitions through the fault file: an isolated follower commits
+   nothing and serves stale serializable reads while linearizable ones fail; a leader cut off
+   steps down, a new one takes over, and nothing written to the old one after the cut exists. */
+#include "rep_fixture.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CUT_WRITES 3
+
+static void set_acked(struct rep *r, int node, const char *key, const char *value)
+{
+    SetResponse s;
+    cr_assert_eq(rep_set(r, node, key, value, &s), 0);
+    cr_assert(s.success, "set %s=%s via node %d: %s", key, value, node,
+              s.error.data ? (char *)s.error.data : "?");
+    SetResponse_free(&s);
+}
+
+/* The fault text that cuts node off from both others. */
+static void isolate(struct rep *r, int node)
+{
+    int a = (node + 1) % REP_NODES, b = (node + 2) % REP_NODES;
+    char text[64];
+    snprintf(text, sizeof text, "drop_to=%d,%d\ndrop_from=%d,%d\n", a, b, a, b);
+    rep_faults(r, node, text);
+}
+
+/* Waits until node heard from neither peer for longer than a few heartbeats: the cut holds. */
+static void wait_cut(struct rep *r, int node)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        GetClusterHealthRequest q;
+        GetClusterHealthRequest_init(&q);
+        struct net_client *c = rep_client(r, node); /* its own view of its peers */
+        cr_assert(c);
+        tp_buf b;
+        tp_buf_init(&b);
+        cr_assert_eq(TransactionalKV_getClusterHealth_send(&b, 9, &q), 0);
+        cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
+        const uint8_t *msg;
+        size_t len;
+        cr_assert_eq(net_client_recv(c, &msg, &len), NET_OK);
+        tp_reader rd;
+        tp_reader_init(&rd, msg, len, NULL);
+        TransactionalKV_getClusterHealth_result res;
+        TransactionalKV_getClusterHealth_result_init(&res);
+        tp_app_exception ax;
+        tp_app_exception_init(&ax);
+        cr_assert_eq(TransactionalKV_getClusterHealth_recv(&rd, 9, &res, &ax), 0);
+        bool cut = true;
+        for (uint32_t i = 0; i < res.success.nodes.count; i++) {
+            const NodeStatus *st = &res.success.nodes.items[i];
+            if ((int)i != node)
+                cut = cut && (!st->has_last_contact_ms || st->last_contact_ms > 200);
+        }
+        TransactionalKV_getClusterHealth_result_free(&res);
+        tp_app_exception_free(&ax);
+        tp_buf_free(&b);
+        if (cut)
+            return;
+        cr_assert_lt(node_now(), deadline, "node %d still hears its peers", node);
+        usleep(20000);
+    }
+}
+
+static bool get_value(struct rep *r, int node, const char *key, bool lin, char *out, size_t size,
+                      int *code)
+{
+    GetResponse g;
+    cr_assert_eq(rep_get(r, node, key, lin, &g), 0);
+    *code = g.success ? 0 : g.has_error_code ? (int)g.error_code : -1;
+    bool ok = g.success && g.found;
+    if (ok)
+        snprintf(out, size, "%.*s", (int)g.value.len, (char *)g.value.data);
+    GetResponse_free(&g);
+    return ok;
+}
+
+Test(rep_partition, an_isolated_follower_commits_nothing_and_serves_stale_reads)
+{
+    struct rep r;
+    rep_start(&r, "");
+    int leader = rep_wait_leader(&r);
+    int lone = (leader + 1) % REP_NODES;
+    set_acked(&r, leader, "a", "1");
+    rep_wait_converged(&r);
+    isolate(&r, lone);
+    wait_cut(&r, lone);
+    NodeInfo before;
+    cr_assert_eq(rep_info(&r, lone, &before), 0);
+    set_acked(&r, leader, "a", "2"); /* the majority goes on */
+    set_acked(&r, (leader + 2) % REP_NODES, "b", "1");
+    char v[16];
+    int code;
+    cr_assert(get_value(&r, lone, "a", false, v, sizeof v, &code), "served serializable");
+    cr_assert_str_eq(v, "1", "the minority's serializable read is stale");
+    cr_assert(!get_value(&r, lone, "a", true, v, sizeof v, &code), "no linearizable read");
+    cr_assert_eq(code, ErrorCode_UNAVAILABLE);
+    SetResponse s;
+    cr_assert_eq(rep_set(&r, lone, "c", "1", &s), 0);
+    cr_assert(!s.success, "the minority acknowledges no write");
+    SetResponse_free(&s);
+    NodeInfo after;
+    cr_assert_eq(rep_info(&r, lone, &after), 0);
+    cr_assert_eq(after.status.commit_index, before.status.commit_index, "it committed nothing");
+    NodeInfo_free(&before);
+    NodeInfo_free(&after);
+    rep_faults(&r, lone, "");
+    rep_wait_converged(&r);
+    cr_assert(get_value(&r, lone, "a", true, v, sizeof v, &code));
+    cr_assert_str_eq(v, "2");
+    rep_cleanup(&r);
+}
+
+Test(rep_partition, a_leader_cut_off_steps_down_and_its_late_writes_vanish)
+{
+    struct rep r;
+    rep_start(&r, "");
+    int old = rep_wait_leader(&r);
+    set_acked(&r, old, "before", "1");
+    isolate(&r, old);
+    wait_cut(&r, old);
+    /* Written to the old leader after the cut: none may be acknowledged, none may exist. */
+    char key[16];
+    for (int i = 0; i < CUT_WRITES; i++) {
+        snprintf(key, sizeof key, "late%d", i);
+        SetResponse s;
+        cr_assert_eq(rep_set(&r, old, key, key, &s), 0);
+        cr_assert(!s.success, "the cut-off leader acknowledged %s", key);
+        SetResponse_free(&s);
+    }
+    double deadline = node_now() + REP_WAIT_S;
+    int fresh = -1;
+    while (fresh < 0 || fresh == old) {
+        int a = rep_leader_seen_by(&r, (old + 1) % REP_NODES);
+        fresh = a == rep_leader_seen_by(&r, (old + 2) % REP_NODES) ? a : -1;
+        cr_assert_lt(node_now(), deadline, "the majority elected no new leader");
+        usleep(20000);
+    }
+    NodeInfo info;
+    cr_assert_eq(rep_info(&r, old, &info), 0);
+    cr_assert_neq(info.status.role, NodeRole_LEADER, "the old leader stepped down");
+    NodeInfo_free(&info);
+    set_acked(&r, fresh, "after", "1");
+    rep_faults(&r, old, "");
+    rep_wait_converged(&r);
+    char v[16];
+    int code;
+    for (int n = 0; n < REP_NODES; n++) {
+        for (int i = 0; i < CUT_WRITES; i++) {
+            snprintf(key, sizeof key, "late%d", i);
+            cr_assert(!get_value(&r, n, key, false, v, sizeof v, &code), "%s exists", key);
+        }
+        cr_assert(get_value(&r, n, "after", false, v, sizeof v, &code));
+        cr_assert(get_value(&r, n, "before", false, v, sizeof v, &code));
+    }
+    rep_cleanup(&r);
+}
