@@ -75,31 +75,19 @@ struct net_client *rep_client(struct rep *r, int node)
     return &r->cl[node];
 }
 
+/* One call on node's connection; rc 0 when a success came back (the connection is dropped
+   on any failure, so the next call starts clean). */
 #define REP_CALL(r, node, method, req, result, rc)                                          \
     do {                                                                                    \
         struct net_client *c_ = rep_client(r, node);                                        \
-        tp_buf b_;                                                                          \
-        tp_buf_init(&b_);                                                                   \
         int32_t seq_ = ++(r)->seqid;                                                        \
-        const uint8_t *m_;                                                                  \
-        size_t n_;                                                                          \
-        (rc) = -1;                                                                          \
-        if (c_ && TransactionalKV_##method##_send(&b_, seq_, req) == 0 &&                   \
-            net_client_send(c_, b_.data, b_.len) == NET_OK &&                              \
-            net_client_recv(c_, &m_, &n_) == NET_OK) {                                      \
-            tp_reader r_;                                                                   \
-            tp_reader_init(&r_, m_, n_, NULL);                                              \
-            tp_app_exception ax_;                                                           \
-            tp_app_exception_init(&ax_);                                                    \
-            (rc) = TransactionalKV_##method##_recv(&r_, seq_, result, &ax_) == 0 &&         \
-                           (result)->has_success                                            \
-                       ? 0                                                                  \
-                       : -1;                                                                \
-            tp_app_exception_free(&ax_);                                                    \
-        }                                                                                   \
+        REP_SEND(c_, method, seq_, req, rc);                                                \
+        if ((rc) == 0)                                                                      \
+            REP_RECV(c_, method, seq_, result, rc);                                         \
+        if ((rc) == 0 && !(result)->has_success)                                            \
+            (rc) = -1;                                                                      \
         if ((rc) != 0)                                                                      \
             rep_disconnect(r, node);                                                        \
-        tp_buf_free(&b_);                                                                   \
     } while (0)
 
 int rep_set(struct rep *r, int node, const char *key, const char *value, SetResponse *out)

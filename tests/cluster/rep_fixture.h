@@ -45,6 +45,34 @@ int rep_range(struct rep *r, int node, GetRangeResponse *out);
 struct net_client *rep_client(struct rep *r, int node);
 void rep_disconnect(struct rep *r, int node);
 
+/* One call's halves on a connection (c may be NULL: -1): rc 0 once sent, or once the reply
+   to seq decoded into result (initialized; a PeerError counts), else -1. */
+#define REP_SEND(c, method, seq, req, rc)                                                  \
+    do {                                                                                   \
+        tp_buf b_;                                                                         \
+        tp_buf_init(&b_);                                                                  \
+        (rc) = (c) && TransactionalKV_##method##_send(&b_, seq, req) == 0 &&               \
+                       net_client_send(c, b_.data, b_.len) == NET_OK                       \
+                   ? 0                                                                     \
+                   : -1;                                                                   \
+        tp_buf_free(&b_);                                                                  \
+    } while (0)
+
+#define REP_RECV(c, method, seq, result, rc)                                               \
+    do {                                                                                   \
+        const uint8_t *m_;                                                                 \
+        size_t n_;                                                                         \
+        (rc) = -1;                                                                         \
+        if (net_client_recv(c, &m_, &n_) == NET_OK) {                                      \
+            tp_reader r_;                                                                  \
+            tp_reader_init(&r_, m_, n_, NULL);                                             \
+            tp_app_exception ax_;                                                          \
+            tp_app_exception_init(&ax_);                                                   \
+            (rc) = TransactionalKV_##method##_recv(&r_, seq, result, &ax_) == 0 ? 0 : -1;  \
+            tp_app_exception_free(&ax_);                                                   \
+        }                                                                                  \
+    } while (0)
+
 /* A write's answer is a definite refusal (nothing was applied): retry is safe. */
 bool rep_refused(bool success, bool has_code, int code);
 

@@ -85,22 +85,14 @@ Test(rep_agreement, a_client_connection_cannot_append_entries)
     q.prev_log_term = before.status.term;
     q.has_leader_commit = true;
     q.leader_commit = before.status.commit_index;
-    tp_buf b;
-    tp_buf_init(&b);
-    cr_assert_eq(TransactionalKV_appendEntry_send(&b, 77, &q), 0);
     struct net_client *c = rep_client(&r, follower);
-    cr_assert(c);
-    cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
-    const uint8_t *msg;
-    size_t len;
-    cr_assert_eq(net_client_recv(c, &msg, &len), NET_OK);
-    tp_reader rd;
-    tp_reader_init(&rd, msg, len, NULL);
     TransactionalKV_appendEntry_result res;
     TransactionalKV_appendEntry_result_init(&res);
-    tp_app_exception ax;
-    tp_app_exception_init(&ax);
-    cr_assert_eq(TransactionalKV_appendEntry_recv(&rd, 77, &res, &ax), 0);
+    int rc;
+    REP_SEND(c, appendEntry, 77, &q, rc);
+    cr_assert_eq(rc, 0);
+    REP_RECV(c, appendEntry, 77, &res, rc);
+    cr_assert_eq(rc, 0);
     cr_assert(res.has_error && !res.has_success, "a PeerError, not a response");
     cr_assert_eq(res.error.code, ErrorCode_UNAUTHORIZED);
     NodeInfo after;
@@ -110,10 +102,8 @@ Test(rep_agreement, a_client_connection_cannot_append_entries)
     cr_assert_eq(after.status.role, NodeRole_FOLLOWER);
     cr_assert_eq(rep_wait_leader(&r), leader, "the leader is still the leader");
     TransactionalKV_appendEntry_result_free(&res);
-    tp_app_exception_free(&ax);
     AppendEntryRequest_free(&q);
     NodeInfo_free(&before);
     NodeInfo_free(&after);
-    tp_buf_free(&b);
     rep_cleanup(&r);
 }

@@ -105,13 +105,9 @@ static void send_only(struct rep *r, int node, const char *key)
     SetRequest_init(&q);
     tp_bytes_set_str(&q.key, key);
     tp_bytes_set_str(&q.value, key);
-    tp_buf b;
-    tp_buf_init(&b);
-    cr_assert_eq(TransactionalKV_setKey_send(&b, 1, &q), 0);
-    struct net_client *c = rep_client(r, node);
-    cr_assert(c);
-    cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
-    tp_buf_free(&b);
+    int rc;
+    REP_SEND(rep_client(r, node), setKey, 1, &q, rc);
+    cr_assert_eq(rc, 0);
     SetRequest_free(&q);
 }
 

@@ -36,21 +36,13 @@ static void wait_cut(struct rep *r, int node)
         GetClusterHealthRequest q;
         GetClusterHealthRequest_init(&q);
         struct net_client *c = rep_client(r, node); /* its own view of its peers */
-        cr_assert(c);
-        tp_buf b;
-        tp_buf_init(&b);
-        cr_assert_eq(TransactionalKV_getClusterHealth_send(&b, 9, &q), 0);
-        cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
-        const uint8_t *msg;
-        size_t len;
-        cr_assert_eq(net_client_recv(c, &msg, &len), NET_OK);
-        tp_reader rd;
-        tp_reader_init(&rd, msg, len, NULL);
         TransactionalKV_getClusterHealth_result res;
         TransactionalKV_getClusterHealth_result_init(&res);
-        tp_app_exception ax;
-        tp_app_exception_init(&ax);
-        cr_assert_eq(TransactionalKV_getClusterHealth_recv(&rd, 9, &res, &ax), 0);
+        int rc;
+        REP_SEND(c, getClusterHealth, 9, &q, rc);
+        cr_assert_eq(rc, 0);
+        REP_RECV(c, getClusterHealth, 9, &res, rc);
+        cr_assert(rc == 0 && res.has_success);
         bool cut = true;
         for (uint32_t i = 0; i < res.success.nodes.count; i++) {
             const NodeStatus *st = &res.success.nodes.items[i];
@@ -58,8 +50,6 @@ static void wait_cut(struct rep *r, int node)
                 cut = cut && (!st->has_last_contact_ms || st->last_contact_ms > 200);
         }
         TransactionalKV_getClusterHealth_result_free(&res);
-        tp_app_exception_free(&ax);
-        tp_buf_free(&b);
         if (cut)
             return;
         cr_assert_lt(node_now(), deadline, "node %d still hears its peers", node);

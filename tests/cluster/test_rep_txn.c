@@ -37,27 +37,19 @@ static uint64_t next_rand(uint64_t *s)
     return *s;
 }
 
+/* A call's halves on client c; any failure fails the test (the cluster stays healthy). */
 #define TXN_SEND(c, method, seq, req)                                                   \
     do {                                                                                \
-        tp_buf b_;                                                                      \
-        tp_buf_init(&b_);                                                               \
-        cr_assert_eq(TransactionalKV_##method##_send(&b_, seq, req), 0);                \
-        cr_assert_eq(net_client_send(c, b_.data, b_.len), NET_OK);                      \
-        tp_buf_free(&b_);                                                               \
+        int rc_;                                                                        \
+        REP_SEND(c, method, seq, req, rc_);                                             \
+        cr_assert_eq(rc_, 0);                                                           \
     } while (0)
 
 #define TXN_RECV(c, method, seq, result)                                                \
     do {                                                                                \
-        const uint8_t *m_;                                                              \
-        size_t n_;                                                                      \
-        cr_assert_eq(net_client_recv(c, &m_, &n_), NET_OK);                             \
-        tp_reader r_;                                                                   \
-        tp_reader_init(&r_, m_, n_, NULL);                                              \
-        tp_app_exception ax_;                                                           \
-        tp_app_exception_init(&ax_);                                                    \
-        cr_assert_eq(TransactionalKV_##method##_recv(&r_, seq, result, &ax_), 0);       \
-        cr_assert((result)->has_success);                                               \
-        tp_app_exception_free(&ax_);                                                    \
+        int rc_;                                                                        \
+        REP_RECV(c, method, seq, result, rc_);                                          \
+        cr_assert(rc_ == 0 && (result)->has_success);                                   \
     } while (0)
 
 static int64_t read_version(struct txn_run *t, int c)
