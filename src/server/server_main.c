@@ -31,7 +31,17 @@ static void usage(FILE *out)
             "  \"never\"   no fsync at all (benchmarks only).\n"
             "storage.snapshot_every_entries (default 10000; 0: never): after that many\n"
             "  applied writes a snapshot goes to data_dir and the log below it is removed;\n"
-            "  a start restores the newest snapshot, then replays the log after it.\n");
+            "  a start restores the newest snapshot, then replays the log after it.\n"
+            "\n"
+            "deployment.mode \"replicated\": deployment.instance_id is this node's index in\n"
+            "  deployment.replica_endpoints (HOST:PORT, an odd count); cluster_secret (16 to\n"
+            "  256 bytes) or cluster_secret_file authenticates peers; consensus.\n"
+            "  election_timeout_ms, heartbeat_interval_ms, request_timeout_ms (how long a request\n"
+            "  waits for a leader and its commit; default 2000) and peer_call_timeout_ms.\n"
+            "  Writes on a follower are forwarded to the leader; reads are LINEARIZABLE (read\n"
+            "  index) unless the request asks for SERIALIZABLE (local state).\n"
+            "debug.fault_injection true: the node obeys data_dir/faults (lines drop_to=1,2 and\n"
+            "  drop_from=2; see src/server/server_faults.c). Tests only.\n");
 }
 
 /* Returns the config path, or NULL after printing why (exit code in *code). */
