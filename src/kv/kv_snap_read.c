@@ -86,6 +86,8 @@ static int check_header(struct decoder *d)
 static int read_clock(struct decoder *d)
 {
     kv_store *s = d->s;
+    while (s->clock.len > 0) /* the new store's own start entry: the snapshot's clock replaces it */
+        kv_ring_pop(&s->clock);
     if (kv_ring_reserve(&s->clock, d->h.clock) != 0)
         return kv_snap_in_fail(d->in, KV_ERR_NOMEM, "no memory for the clock");
     uint64_t prev_version = 0, prev_ts = 0;

@@ -27,6 +27,10 @@ kv_store *kv_store_new(const struct kv_config *cfg)
     }
     kv_ring_init(&s->clock);
     kv_ring_init(&s->reclaim);
+    /* Version 0 (the empty store) is the newest until the first write: it starts the clock,
+     * so a read version of 0 lasts the window after that write like any other. */
+    if (s->cfg.window_us > 0)
+        kv_ring_push(&s->clock, (struct kv_ring_entry){.version = 0, .ts_us = 0});
     return s;
 }
 

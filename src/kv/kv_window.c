@@ -16,10 +16,15 @@ static uint64_t next_floor(kv_store *s)
     if (wv > 0 && s->applied_version > wv && s->applied_version - wv > floor)
         floor = s->applied_version - wv;
     if (s->cfg.window_us > 0) {
-        /* applied_ts_us >= 0 and window_us >= 0: no overflow. */
+        /* A version stays readable for window_us after the version that replaced it was
+         * applied, as FoundationDB keeps a read version valid for 5 s after it was handed
+         * out: a version that was the newest when a client took it must not expire at the
+         * next write merely because the system had been idle. So the front entry goes once
+         * its successor is older than the cutoff. applied_ts_us >= 0 and window_us >= 0: no
+         * overflow. */
         int64_t cutoff = s->applied_ts_us - s->cfg.window_us;
-        while (kv_ring_front(&s->clock)->ts_us < cutoff)
-            kv_ring_pop(&s->clock); /* the applied entry itself is never below the cutoff */
+        while (s->clock.len > 1 && kv_ring_at(&s->clock, 1)->ts_us < cutoff)
+            kv_ring_pop(&s->clock);
         if (kv_ring_front(&s->clock)->version > floor)
             floor = kv_ring_front(&s->clock)->version;
     }

@@ -110,8 +110,10 @@ static void model_advance(uint64_t version, int64_t ts)
         version - m.window_versions > floor)
         floor = version - m.window_versions;
     if (m.window_us) {
+        /* Version clock_version[i] is readable until window_us after clock_ts[i + 1], the
+         * time the version that replaced it was applied; index 0 is the empty store. */
         size_t i = 0;
-        while (m.clock_ts[i] < m.ts - m.window_us)
+        while (i + 1 < m.nclock && m.clock_ts[i + 1] < m.ts - m.window_us)
             i++;
         if (m.clock_version[i] > floor)
             floor = m.clock_version[i];
@@ -331,6 +333,7 @@ static void run_sequence(uint64_t seed)
     struct test_rng r = {seed};
     seed_now = seed;
     memset(&m, 0, sizeof m);
+    m.nclock = 1; /* version 0, the empty store, at time 0 */
     m.window_versions = windows_v[test_rng_below(&r, 4)];
     m.window_us = windows_us[test_rng_below(&r, 3)];
     struct kv_config cfg;

@@ -253,21 +253,45 @@ Test(kv_store, version_window_edge)
 
 Test(kv_store, time_window_uses_entry_timestamps)
 {
+    /* A version is readable until window_us after the version that replaced it. */
     kv_store *s = store_with(0, 1000);
     cr_assert_eq(kv_store_set(s, K("k"), K("a"), 1), 0);
-    kv_store_advance(s, 1, 10000);
+    kv_store_advance(s, 1, 10000);      /* version 0 replaced at 10000 */
     cr_assert_eq(kv_store_set(s, K("k"), K("b"), 2), 0);
-    kv_store_advance(s, 2, 10500);
-    cr_assert_eq(kv_store_floor_version(s), 1);
-    kv_store_advance(s, 3, 11000);      /* version 1 is exactly 1000 us old: still readable */
-    cr_assert_eq(kv_store_floor_version(s), 1);
+    kv_store_advance(s, 2, 10500);      /* version 1 replaced at 10500 */
+    cr_assert_eq(kv_store_floor_version(s), 0);
+    kv_store_advance(s, 3, 11000);      /* version 0 was replaced exactly 1000 us ago */
+    cr_assert_eq(kv_store_floor_version(s), 0);
     kv_store_advance(s, 4, 5);          /* a leader clock stepping back does not move time */
-    cr_assert_eq(kv_store_floor_version(s), 1);
+    cr_assert_eq(kv_store_floor_version(s), 0);
     kv_store_advance(s, 5, 11001);
-    cr_assert_eq(kv_store_floor_version(s), 2);
-    expect_value(s, "k", 1, 2, "b");
+    cr_assert_eq(kv_store_floor_version(s), 1);
     struct kv_read r;
+    cr_assert_eq(kv_store_get(s, K("k"), 0, &r), KV_ERR_TRANSACTION_TOO_OLD);
+    expect_value(s, "k", 1, 1, "a");
+    kv_store_advance(s, 6, 11501);
+    cr_assert_eq(kv_store_floor_version(s), 2);
     cr_assert_eq(kv_store_get(s, K("k"), 1, &r), KV_ERR_TRANSACTION_TOO_OLD);
+    expect_value(s, "k", 1, 2, "b");
+    kv_store_free(s);
+}
+
+Test(kv_store, read_version_taken_while_idle_survives_the_next_write)
+{
+    /* FoundationDB's promise: a read version lasts the window from when it was handed out.
+     * Taken on an idle store (even a fresh one, version 0), it must not expire at the next
+     * write however long ago its own write was. */
+    kv_store *s = store_with(0, 1000);
+    cr_assert_eq(kv_store_check_read_version(s, 0), 0);
+    cr_assert_eq(kv_store_set(s, K("k"), K("a"), 1), 0);
+    kv_store_advance(s, 1, 5000000);    /* first write, long after time 0 */
+    cr_assert_eq(kv_store_check_read_version(s, 0), 0);
+    expect_value(s, "k", 1, 0, NULL);
+    cr_assert_eq(kv_store_set(s, K("k"), K("b"), 2), 0);
+    kv_store_advance(s, 2, 9000000);    /* idle for 4 s, then a write */
+    cr_assert_eq(kv_store_check_read_version(s, 1), 0);
+    expect_value(s, "k", 1, 1, "a");
+    cr_assert_eq(kv_store_check_read_version(s, 0), KV_ERR_TRANSACTION_TOO_OLD);
     kv_store_free(s);
 }
 
