@@ -391,11 +391,10 @@ class Run:
         self.delete(self.k(b"never\x00"))      # never written: found false
         self.set(k3, b"")
         expect(self.c.get(T.GetRequest(key=k2)).found, False, self.what("get after delete"))
-        # The oldest version read is the node's first write. Version 0 (a fresh node's empty
-        # state, which getReadVersion hands out before any write) turns TRANSACTION_TOO_OLD at
-        # the first write however wide the MVCC window: the window's clock seems to start at
-        # (version 0, time 0). Reported with issue 4; read here once that is fixed.
-        first = self.m.history[1][0]
+        # The oldest version read is the one before the node's first write: version 0 on a
+        # fresh node, the empty state getReadVersion hands out before any write. It must stay
+        # readable for the MVCC window after the write that replaced it.
+        first = self.m.history[1][0] - 1
         for v in sorted({max(first, self.run_start), v_old, v_old + 1, self.m.version}):
             for key in (k1, k2, k3, self.k(b"\x00"), b"\x00", self.k(b"missing")):
                 self.check_snapshot_read(key, v)
