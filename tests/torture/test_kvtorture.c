@@ -1,5 +1,6 @@
-/* test_kvtorture.c: the kvtorture tool end to end against a real single kvnode: a run with
-   kill -9 and restart checks clean; bad usage and missing configs exit as documented. */
+/* test_kvtorture.c: the kvtorture tool end to end against real kvnodes: a single node with
+   kill -9 and restart, and a 3-node cluster with partitions, check clean; bad usage and
+   missing configs exit as documented. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,16 @@ Test(kvtorture, single_node_with_kill_and_restart_checks_clean, .timeout = 100)
     cr_assert(strstr(out, "no acknowledged write lost"), "%s", out);
     cr_assert(strstr(out, "CLEAN (seed 7)"), "%s", out);
     cr_assert_null(strstr(out, "NOT LINEARIZABLE"), "%s", out);
+}
+
+Test(kvtorture, cluster_with_partitions_through_the_fault_files_checks_clean, .timeout = 100)
+{
+    int rc = kvtorture("--duration 10 --interval 2 --nemesis partition --workers 4 --seed 11");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "partition: node"), "the nemesis cut nothing:\n%s", out);
+    cr_assert(strstr(out, "healed node"), "%s", out);
+    cr_assert(strstr(out, "3 node(s) up (replicated)"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 11)"), "%s", out);
 }
 
 Test(kvtorture, a_saved_history_with_a_stale_read_is_a_violation_with_its_window)

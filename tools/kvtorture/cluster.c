@@ -76,6 +76,15 @@ static int read_config(struct kvt_cluster *c, unsigned i, const char *path, json
     return 0;
 }
 
+/* The partition nemesis writes data_dir/faults; a replica obeys it only with this set. */
+static int enable_fault_file(json_t *root)
+{
+    json_t *debug = json_object_get(root, "debug");
+    if (!debug && json_object_set_new(root, "debug", debug = json_object()) != 0)
+        return -1;
+    return json_object_set_new(debug, "fault_injection", json_true());
+}
+
 static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char old[][64])
 {
     struct kvt_node *n = &c->nodes[i];
@@ -91,6 +100,8 @@ static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char ol
     json_object_set_new(root, "log_level", json_string("warn"));
     json_t *eps = json_object_get(json_object_get(root, "deployment"), "replica_endpoints");
     if (eps && rewrite_endpoints(eps, old, c) != 0)
+        return -1;
+    if (eps && enable_fault_file(root) != 0)
         return -1;
     if (mkdir(dir, 0700) != 0 || json_dump_file(root, n->config, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "kvtorture: cannot write %s: %s\n", n->config, strerror(errno));

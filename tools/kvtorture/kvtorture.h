@@ -72,6 +72,15 @@ int kvt_node_start(struct kvt_cluster *c, unsigned i);
 void kvt_node_kill(struct kvt_node *n);
 void kvt_node_pause(struct kvt_node *n, bool pause);
 int kvt_node_wipe(struct kvt_node *n);
+/* Partitions through the nodes' fault files: `target` cut off from every other node both
+   ways, or only its sends (mute), or only what it receives (deaf). */
+enum kvt_partition { KVT_PARTITION_ISOLATE, KVT_PARTITION_MUTE, KVT_PARTITION_DEAF,
+                     KVT_PARTITIONS };
+const char *kvt_partition_name(enum kvt_partition p);
+/* 0, or -1 (message printed; what was written stays until the heal). */
+int kvt_partition_apply(const struct kvt_cluster *c, enum kvt_partition p, unsigned target);
+/* Removes every node's fault file: nothing is dropped any more. */
+void kvt_partition_heal(const struct kvt_cluster *c);
 /* The leader's node index from any node's getClusterHealth; -1 when unknown. */
 int kvt_cluster_leader(const struct kvt_cluster *c, int timeout_ms);
 /* Node index for a leader hint (an instance id or an address); -1 when unknown. */

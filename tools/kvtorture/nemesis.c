@@ -1,5 +1,5 @@
-/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir), each healed
-   before the run ends. */
+/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition),
+   each healed before the next and before the run ends. */
 #include "kvtorture.h"
 
 #include <stdio.h>
@@ -50,7 +50,22 @@ static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
 {
     if (f == KVT_FAULT_PAUSE)   /* long enough for the others to elect without it */
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 500000000;
+    if (f == KVT_FAULT_PARTITION)   /* an election, then requests outlive their timeouts */
+        return 2LL * run->cluster->election_timeout_ms * 1000000 + 2500000000;
     return NEMESIS_DOWN_NS;
+}
+
+/* One node (random or the leader) cut off in one of the shapes, then every link healed. */
+static void partition(struct nemesis *n, unsigned i, const char *why)
+{
+    const struct kvt_cluster *c = n->run->cluster;
+    enum kvt_partition p = (enum kvt_partition)(kvt_rand(&n->rng) % KVT_PARTITIONS);
+    printf("nemesis %7.2f s: partition: node %u (%s) %s\n", since_start(n->run), i, why,
+           kvt_partition_name(p));
+    fflush(stdout);
+    if (kvt_partition_apply(c, p, i) == 0)
+        hold(fault_length_ns(n->run, KVT_FAULT_PARTITION));
+    kvt_partition_heal(c);
 }
 
 static void apply(struct nemesis *n, enum kvt_fault f)
@@ -59,9 +74,13 @@ static void apply(struct nemesis *n, enum kvt_fault f)
     const char *why;
     unsigned i = pick_node(n, &why);
     struct kvt_node *node = &c->nodes[i];
-    printf("nemesis %7.2f s: %s node %u (%s)\n", since_start(n->run), kvt_fault_name(f), i, why);
+    if (f != KVT_FAULT_PARTITION)
+        printf("nemesis %7.2f s: %s node %u (%s)\n", since_start(n->run), kvt_fault_name(f), i,
+               why);
     fflush(stdout);
-    if (f == KVT_FAULT_PAUSE) {
+    if (f == KVT_FAULT_PARTITION) {
+        partition(n, i, why);
+    } else if (f == KVT_FAULT_PAUSE) {
         kvt_node_pause(node, true);
         hold(fault_length_ns(n->run, f));
         kvt_node_pause(node, false);
@@ -84,9 +103,8 @@ static unsigned usable_faults(const struct kvt_run *run, enum kvt_fault *out)
     for (int f = 0; f < KVT_FAULTS; f++) {
         if (!run->o->faults[f])
             continue;
-        if (f == KVT_FAULT_PARTITION)
-            printf("nemesis: partition skipped: no out-of-process trigger yet "
-                   "(cluster_transport_drop is in-process only)\n");
+        if (f == KVT_FAULT_PARTITION && !run->cluster->replicated)
+            printf("nemesis: partition skipped: a single node has no links to cut\n");
         else if (f == KVT_FAULT_WIPE && run->cluster->count == 1)
             printf("nemesis: restart-wipe skipped: wiping the only node loses data by design\n");
         else
@@ -113,6 +131,8 @@ void kvt_nemesis_run(struct kvt_run *run)
 void kvt_nemesis_heal(struct kvt_run *run)
 {
     struct kvt_cluster *c = run->cluster;
+    if (c->replicated)
+        kvt_partition_heal(c);
     for (unsigned i = 0; i < c->count; i++) {
         if (c->nodes[i].paused)
             kvt_node_pause(&c->nodes[i], false);
