@@ -115,3 +115,22 @@ Test(kvctl_retry, leader_hints_are_followed_at_once_a_few_times_then_with_backof
     while (kvctl_retry_answer(&r, ErrorCode_NOT_LEADER, true, &wait) != KVCTL_ACT_GIVE_UP)
         cr_assert_lt(++guard, 100);
 }
+
+Test(kvctl_retry, time_spent_in_failed_calls_counts_against_the_budget)
+{
+    /* A node that holds each call for its own 2 s request timeout before answering
+       UNAVAILABLE: waits plus calls stay within the budget (it was 22 s before). */
+    struct kvctl_retry r;
+    kvctl_retry_init(&r, true);
+    uint32_t wait, total = 0, tries = 0;
+    kvctl_retry_spent(&r, 2000);
+    while (kvctl_retry_answer(&r, ErrorCode_UNAVAILABLE, false, &wait) == KVCTL_ACT_SAME) {
+        total += 2000 + wait;
+        tries++;
+        kvctl_retry_spent(&r, 2000);
+    }
+    cr_assert_leq(total, KVCTL_RETRY_BUDGET_MS, "spent %u ms", total);
+    cr_assert_eq(tries, 2, "2000+50, 2000+100, then 2000 more would pass 5000: %u", tries);
+    kvctl_retry_spent(&r, UINT64_MAX); /* saturates */
+    cr_assert_eq(r.waited_ms, KVCTL_RETRY_BUDGET_MS);
+}

@@ -21,11 +21,13 @@ struct kvctl {
     bool hex;                 /* keys and values in and out as hex */
     bool json;
     bool framed;
+    bool serializable;        /* reads from the node asked (may be stale), not via read index */
     struct net_client client;
     bool connected;
     bool sent;                /* the last round trip's request left (the server may have it) */
     bool lost;                /* the last round trip's connection failed after connecting */
     int32_t seqid;
+    uint64_t attempt_start_ms; /* monotonic: when the last round trip began */
     tp_buf out;
 };
 

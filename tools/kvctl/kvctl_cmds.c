@@ -33,6 +33,8 @@ int kvctl_cmd_get(struct kvctl *k, int argc, char **argv)
     GetRequest q;
     GetRequest_init(&q);
     int rc = argc == 1 ? kvctl_parse_bytes(k, argv[0], &q.key) : KVCTL_USAGE;
+    q.has_consistency = true;
+    q.consistency = k->serializable ? Consistency_SERIALIZABLE : Consistency_LINEARIZABLE;
     TransactionalKV_get_result res;
     TransactionalKV_get_result_init(&res);
     if (rc == KVCTL_OK)
@@ -158,6 +160,8 @@ int kvctl_cmd_range(struct kvctl *k, int argc, char **argv)
     }
     if (pos != 2)
         rc = KVCTL_USAGE;
+    q.has_consistency = true;
+    q.consistency = k->serializable ? Consistency_SERIALIZABLE : Consistency_LINEARIZABLE;
     TransactionalKV_getRange_result res;
     TransactionalKV_getRange_result_init(&res);
     if (rc == KVCTL_OK)

@@ -33,8 +33,16 @@ static void disconnect(struct kvctl *k)
     k->connected = false;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 int kvctl_roundtrip(struct kvctl *k, tp_reader *r)
 {
+    k->attempt_start_ms = now_ms();
     k->sent = k->lost = false;
     int rc = kvctl_connect(k);
     if (rc != KVCTL_OK)
@@ -68,6 +76,7 @@ bool kvctl_again(struct kvctl *k, struct kvctl_retry *r, int rc, int code, const
     enum kvctl_action a;
     if (rc != KVCTL_OK && !k->lost)
         return false;   /* no endpoint answers, or a reply that does not decode */
+    kvctl_retry_spent(r, now_ms() - k->attempt_start_ms);
     a = rc != KVCTL_OK ? kvctl_retry_lost(r, k->sent, &wait_ms)
                        : kvctl_retry_answer(r, code, hint != NULL, &wait_ms);
     if (a == KVCTL_ACT_DONE)

@@ -30,14 +30,16 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: kvctl [-e HOST:PORT[,HOST:PORT...]] [--hex] [--json] [--unframed] "
-               "COMMAND [ARGS]\n       kvctl COMMAND --help\ncommands:\n");
+               "[--serializable] COMMAND [ARGS]\n       kvctl COMMAND --help\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].args);
     fprintf(f, "exit codes: 0 ok, 1 key not found, 2 usage error, 3 server or connection "
                "error\nthe endpoint defaults to $KVCTL_ENDPOINTS or 127.0.0.1:9090; with several, the\n"
                "first that answers is used, a NOT_LEADER answer's leader hint is followed, and\n"
                "UNAVAILABLE, BUSY and (for reads and sets) TIMEOUT are retried with backoff for\n"
-               "up to %u ms\n", KVCTL_RETRY_BUDGET_MS);
+               "up to %u ms\n"
+               "reads are linearizable; --serializable serves get and range from the node asked\n"
+               "(any node, no leader round trip, possibly stale)\n", KVCTL_RETRY_BUDGET_MS);
 }
 
 static int run_command(struct kvctl *k, const struct command *c, int argc, char **argv)
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
             k.json = true;
         else if (strcmp(argv[i], "--unframed") == 0)
             k.framed = false;
+        else if (strcmp(argv[i], "--serializable") == 0)
+            k.serializable = true;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return KVCTL_OK;

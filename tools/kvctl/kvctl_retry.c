@@ -78,6 +78,12 @@ void kvctl_retry_init(struct kvctl_retry *r, bool idempotent)
     *r = (struct kvctl_retry){.idempotent = idempotent, .backoff_ms = KVCTL_BACKOFF_FIRST_MS};
 }
 
+void kvctl_retry_spent(struct kvctl_retry *r, uint64_t ms)
+{
+    r->waited_ms = ms >= KVCTL_RETRY_BUDGET_MS - r->waited_ms ? KVCTL_RETRY_BUDGET_MS
+                                                                : r->waited_ms + (uint32_t)ms;
+}
+
 /* The next wait, or false when it would pass the budget. */
 static bool backoff(struct kvctl_retry *r, uint32_t *wait_ms)
 {

@@ -8,7 +8,8 @@
 
 #define KVCTL_ENDPOINTS_MAX 16u
 #define KVCTL_ENDPOINT_BYTES_MAX 272u      /* "[host]:port" with a 255-byte host, and NUL */
-/* Retrying stops once the waits would pass this budget. */
+/* Retrying stops once the time spent (waits and the failed calls themselves) would pass this
+   budget: a call the server holds for its own request timeout counts too. */
 #define KVCTL_RETRY_BUDGET_MS 5000u
 #define KVCTL_BACKOFF_FIRST_MS 50u
 #define KVCTL_BACKOFF_MAX_MS 1000u
@@ -43,12 +44,14 @@ enum kvctl_action {
 
 struct kvctl_retry {
     bool idempotent;       /* false: an unknown outcome (TIMEOUT, a lost reply) is not retried */
-    uint32_t waited_ms;
+    uint32_t waited_ms;    /* time spent so far: backoff waits plus failed attempts */
     uint32_t backoff_ms;   /* the next wait */
     uint32_t hops;         /* leader hints followed */
 };
 
 void kvctl_retry_init(struct kvctl_retry *r, bool idempotent);
+/* Counts ms spent in an attempt that is about to be judged (saturating). */
+void kvctl_retry_spent(struct kvctl_retry *r, uint64_t ms);
 /* After an answer with ErrorCode code (0: success) and whether it carried a leader hint. */
 enum kvctl_action kvctl_retry_answer(struct kvctl_retry *r, int code, bool has_hint,
                                      uint32_t *wait_ms);
