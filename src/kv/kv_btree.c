@@ -10,7 +10,8 @@
 uint64_t kv_btree_prefix(const uint8_t *key, size_t klen)
 {
     uint8_t b[8] = {0};
-    memcpy(b, key, klen < 8 ? klen : 8);
+    if (klen > 0) /* an empty key may come as NULL */
+        memcpy(b, key, klen < 8 ? klen : 8);
     uint64_t p;
     memcpy(&p, b, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

@@ -1,4 +1,4 @@
-/* kv_index.h: the ordered index of keys the store uses; one implementation is linked. */
+/* kv_index.h: the ordered index of keys the store uses, a B+tree (kv_btree*.c). */
 #ifndef KV_INDEX_H
 #define KV_INDEX_H
 
@@ -13,9 +13,8 @@ struct kv_ver;
 struct kv_node {
     struct kv_ver *newest; /* the key's versions, newest first; the store's payload */
     uint32_t klen;
-    uint8_t queued;  /* the store's: the node has its one entry in the reclaim queue */
-    uint8_t aux;     /* the index implementation's own byte */
-    uint8_t key[];   /* klen bytes */
+    uint8_t queued; /* the store's: the node has its one entry in the reclaim queue */
+    uint8_t key[];  /* klen bytes */
 };
 
 static inline const uint8_t *kv_node_key(const struct kv_node *n) { return n->key; }
@@ -24,16 +23,16 @@ static inline const uint8_t *kv_node_key(const struct kv_node *n) { return n->ke
 int kv_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
 struct kv_index;
+struct kv_btree_leaf;
 
-/* A position in key order: node is NULL past either end. leaf and slot are the
- * implementation's. */
+/* A position in key order: node is NULL past either end. */
 struct kv_cursor {
     struct kv_node *node;
-    void *leaf;
+    struct kv_btree_leaf *leaf;
     uint32_t slot;
 };
 
-/* The implementation linked in, for reports ("btree", "skiplist"). */
+/* The index's kind, for benchmark reports. */
 const char *kv_index_kind(void);
 /* NULL when out of memory. */
 struct kv_index *kv_index_new(void);
