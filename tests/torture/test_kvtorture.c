@@ -1,6 +1,7 @@
 /* test_kvtorture.c: the kvtorture tool end to end against real kvnodes: a single node with
-   kill -9 and restart, and a 3-node cluster with partitions, check clean; bad usage and
-   missing configs exit as documented. */
+   kill -9 and restart (register and list-append workloads), and a 3-node cluster with
+   partitions, check clean; saved histories with a violation exit 1; bad usage and missing
+   configs exit as documented. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,11 +68,46 @@ Test(kvtorture, a_saved_history_with_a_stale_read_is_a_violation_with_its_window
     cr_assert(strstr(out, "!  p2"), "the stale read is marked:\n%s", out);
 }
 
+Test(kvtorture, list_append_txns_on_a_single_node_with_kill_check_clean, .timeout = 100)
+{
+    int rc = kvtorture("--single --workload append --duration 6 --interval 1 --nemesis kill "
+                       "--workers 4 --seed 9");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "kill node 0"), "the nemesis killed nothing:\n%s", out);
+    cr_assert(strstr(out, " 0 cycles"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 9, append workload)"), "%s", out);
+    unsigned ok = 0;
+    const char *row = strstr(out, "\ntxn ");
+    cr_assert(row && sscanf(row, " txn %u", &ok) == 1 && ok > 0, "no txn committed:\n%s", out);
+}
+
+Test(kvtorture, a_saved_append_history_with_write_skew_is_a_g2_violation)
+{
+    char path[] = "/tmp/kvt-skew-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# kvtorture append history: hand-written\n"
+          "0 ok 0 10 0 r1= r2= a1+1\n"
+          "1 ok 0 10 0 r1= r2= a2+2\n"
+          "2 ok 20 30 0 r1=1 r2=2\n", f);
+    fclose(f);
+    char args[128];
+    snprintf(args, sizeof args, "--check %s", path);
+    int rc = kvtorture(args);
+    remove(path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "anomaly G2: a cycle"), "%s", out);
+    cr_assert(strstr(out, "-rw->"), "%s", out);
+    cr_assert(strstr(out, "VIOLATION"), "%s", out);
+}
+
 Test(kvtorture, bad_usage_exits_2)
 {
     cr_assert_eq(kvtorture("--nemesis frobnicate"), 2, "%s", out);
     cr_assert_eq(kvtorture("--workers 0"), 2, "%s", out);
     cr_assert_eq(kvtorture("stray"), 2, "%s", out);
+    cr_assert_eq(kvtorture("--workload bank"), 2, "%s", out);
 }
 
 Test(kvtorture, missing_configs_exit_3)

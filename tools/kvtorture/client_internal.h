@@ -18,6 +18,8 @@ int64_t kvt_parse_value(bool found, const tp_bytes *b);
 enum kvt_outcome kvt_write_error(struct kvt_conn *k, bool has_code, int code, bool has_hint,
                                  const tp_bytes *hint);
 enum kvt_outcome kvt_transport_outcome(enum call_status st);
+/* A linearizable read version from the connection's node; -1 when none. */
+int64_t kvt_read_version(struct kvt_conn *k);
 
 #define KVT_CALL(st, k, method, req, result)                                             \
     do {                                                                                 \

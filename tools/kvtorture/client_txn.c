@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 /* Step 1: a linearizable read version; -1 when none (the cas then did not happen). */
-static int64_t read_version(struct kvt_conn *k)
+int64_t kvt_read_version(struct kvt_conn *k)
 {
     GetReadVersionRequest req;
     GetReadVersionRequest_init(&req);
@@ -79,7 +79,7 @@ void kvt_op_cas(struct kvt_conn *k, struct kvt_op *op)
     op->outcome = KVT_FAIL;   /* until the commit is sent, nothing can have happened */
     tp_bytes key = {NULL, 0};
     kvt_key_bytes(op->key, &key);
-    int64_t rv = read_version(k), seen;
+    int64_t rv = kvt_read_version(k), seen;
     if (rv >= 0 && snapshot_read(k, &key, rv, &seen) == 0 && seen == op->expected)
         op->outcome = commit(k, &key, rv, op->value);
     tp_bytes_free(&key);

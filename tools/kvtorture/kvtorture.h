@@ -3,6 +3,7 @@
 #define KVTORTURE_H
 
 #include "history.h"
+#include "txn.h"
 #include "net_client.h"
 #include "thrift.h"
 
@@ -21,6 +22,14 @@ enum kvt_exit { KVT_EXIT_CLEAN = 0, KVT_EXIT_VIOLATION = 1, KVT_EXIT_USAGE = 2, 
 #define KVT_DURATION_S_MAX 3600
 #define KVT_OPS_PER_WORKER_MAX 1000000
 #define KVT_PATH_MAX 512
+/* A list-append txn reads 1..3 keys and appends to the first 1..2 of them. */
+#define KVT_TXN_READS_MAX 3
+#define KVT_TXN_APPENDS_MAX 2
+/* The append workload moves its window of active keys on every this many txns, so lists stay
+   short (about 1.5 appends per txn over the window). */
+#define KVT_APPEND_TXNS_PER_KEY_STEP 64
+
+enum kvt_workload { KVT_WORKLOAD_REGISTER, KVT_WORKLOAD_APPEND };
 
 enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
                  KVT_FAULTS };
@@ -30,6 +39,7 @@ struct kvt_options {
     uint64_t seed;
     unsigned workers, keys;
     bool faults[KVT_FAULTS];
+    enum kvt_workload workload;
     bool single;
     int timeout_ms;              /* per request */
     double nemesis_interval_s;   /* between the start of one fault and the next */
@@ -106,6 +116,14 @@ void kvt_conn_drop(struct kvt_conn *k);
 void kvt_op_read(struct kvt_conn *k, struct kvt_op *op);
 void kvt_op_write(struct kvt_conn *k, struct kvt_op *op);
 void kvt_op_cas(struct kvt_conn *k, struct kvt_op *op);
+/* A list-append txn: reads keys reads[0..nreads) at one read version, appends elements[i] to
+   reads[i] for i < nappends, commits with every read key as a read conflict; fills t (reads,
+   appends, node, outcome). 0, or -1 (memory). */
+int kvt_op_append(struct kvt_conn *k, struct kvt_txn *t, const uint32_t *reads, uint32_t nreads,
+                  const int64_t *elements, uint32_t nappends);
+/* A read-only txn of keys [0, keys) at one linearizable read version; t->outcome ok when
+   every read answered. 0, or -1 (memory). */
+int kvt_read_all(struct kvt_conn *k, struct kvt_txn *t, uint32_t keys);
 /* Serializable read on the connection's node; 0 with *value, or -1. */
 int kvt_read_local(struct kvt_conn *k, uint32_t key, int64_t *value);
 /* The node's applied index; -1 when it does not answer. */
@@ -122,13 +140,26 @@ struct kvt_run {
     struct kvt_cluster *cluster;
     int64_t start_ns, end_ns;
     atomic_llong next_value;
+    atomic_llong next_txn;       /* append workload: txns begun (moves the key window) */
 };
 
 struct kvt_workers;
 /* Starts the worker threads; they stop at end_ns or on kvt_stop. NULL when none started. */
 struct kvt_workers *kvt_workers_start(struct kvt_run *run);
-/* Joins them; their ops land in h (sorted). 0 or -1 (memory). */
-int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h);
+/* Joins them; their ops land in h and their txns in t (each sorted). 0 or -1 (memory). */
+int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h, struct kvt_txns *t);
+/* One random list-append txn by worker `process` on the run's active keys, into out. 0, or
+   -1 (memory). */
+int kvt_append_one(struct kvt_run *run, struct kvt_conn *k, uint64_t *rng, uint32_t process,
+                   struct kvt_txns *out, enum kvt_outcome *outcome);
+/* After the run: one read-only txn of every key the append workload used, from the first
+   node that answers (retried until a deadline), added to out. 0, 1 (none answered), -1. */
+int kvt_append_final(struct kvt_run *run, struct kvt_txns *out);
+/* Checks a run's txns, prints the verdict, saves the history (always with --history, else on
+   a violation); the exit code. */
+int kvt_append_verdict(const struct kvt_options *o, const struct kvt_txns *t);
+/* --check on a saved append history; the exit code. */
+int kvt_append_check_saved(const char *path);
 /* Faults on a schedule, each healed before the next, until end_ns. It runs on the main thread
    because nodes are children of the thread that forks them (PR_SET_PDEATHSIG). */
 void kvt_nemesis_run(struct kvt_run *run);

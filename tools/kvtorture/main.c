@@ -55,15 +55,25 @@ static int wait_leader(const struct kvt_cluster *c, int timeout_ms)
 }
 
 /* Workers and nemesis for the run's duration, then every fault healed. */
-static int run_load(struct kvt_run *run, struct kvt_history *h)
+static int run_load(struct kvt_run *run, struct kvt_history *h, struct kvt_txns *t)
 {
     struct kvt_workers *ws = kvt_workers_start(run);
     if (ws)
         kvt_nemesis_run(run);
     atomic_store(&kvt_stop, true);
-    int rc = kvt_workers_join(ws, h);
+    int rc = kvt_workers_join(ws, h, t);
     kvt_nemesis_heal(run);
     return rc;
+}
+
+/* The append workload after the load: the final reads, the nodes stopped, the check. */
+static int finish_append(struct kvt_run *run, struct kvt_txns *t, int load_rc)
+{
+    int rc = load_rc != 0 ? -1 : kvt_append_final(run, t);
+    kvt_cluster_down(run->cluster, run->o->keep);
+    if (rc < 0)
+        fprintf(stderr, "kvtorture: out of memory during the run\n");
+    return rc < 0 ? KVT_EXIT_SETUP : kvt_append_verdict(run->o, t);
 }
 
 /* Linearizability of every key; true when no key is violated (unknown keys are said). */
@@ -129,9 +139,12 @@ static int check(const struct kvt_options *o, const struct kvt_history *h,
     return lin && fin ? KVT_EXIT_CLEAN : KVT_EXIT_VIOLATION;
 }
 
-/* --check: a saved history's linearizability, every key it names. */
+/* --check: a saved history's linearizability, every key it names (or an append history's
+   strict serializability). */
 static int check_saved(const char *path)
 {
+    if (kvt_txns_is_file(path))
+        return kvt_append_check_saved(path);
     struct kvt_history h;
     kvt_history_init(&h);
     long bad = kvt_history_read(path, &h);
@@ -179,10 +192,20 @@ int main(int argc, char **argv)
     struct kvt_run run = {.o = &o, .cluster = &c, .start_ns = kvt_now_ns()};
     run.end_ns = run.start_ns + (int64_t)(o.duration_s * 1e9);
     atomic_init(&run.next_value, 1);
+    atomic_init(&run.next_txn, 0);
     struct kvt_history h;
     kvt_history_init(&h);
+    struct kvt_txns t;
+    kvt_txns_init(&t);
+    int load_rc = run_load(&run, &h, &t);
+    if (o.workload == KVT_WORKLOAD_APPEND) {
+        rc = finish_append(&run, &t, load_rc);
+        kvt_txns_free(&t);
+        kvt_history_free(&h);
+        return rc;
+    }
     struct kvt_final f = {0};
-    rc = run_load(&run, &h) != 0 || kvt_final_reads(&run, &f) < 0 ? KVT_EXIT_SETUP : 0;
+    rc = load_rc != 0 || kvt_final_reads(&run, &f) < 0 ? KVT_EXIT_SETUP : 0;
     kvt_cluster_down(&c, o.keep);
     if (rc == 0)
         rc = check(&o, &h, &f);
@@ -190,5 +213,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvtorture: out of memory during the run\n");
     kvt_final_free(&f);
     kvt_history_free(&h);
+    kvt_txns_free(&t);
     return rc;
 }

@@ -17,13 +17,16 @@
 static const char usage_text[] =
     "usage: kvtorture [--single] [--duration S] [--seed N] [--nemesis LIST] [--workers W]\n"
     "                 [--keys K] [--history FILE] [--timeout-ms MS] [--interval S]\n"
-    "                 [--kvnode PATH] [--config-dir DIR] [--keep]\n"
-    "       kvtorture --check HISTORY   (linearizability of a saved history only)\n"
+    "                 [--kvnode PATH] [--config-dir DIR] [--keep] [--workload register|append]\n"
+    "       kvtorture --check HISTORY   (re-check a saved history of either workload)\n"
     "  Runs W workers (default 8) for S seconds (default 30) against real kvnode processes\n"
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5),\n"
     "  injects faults from LIST (kill,pause,restart-wipe,partition,none; default none) every\n"
     "  ~S seconds (--interval, default 5), then checks linearizability per key and the final\n"
-    "  state. Exit 0 clean, 1 violation, 2 usage, 3 setup failure.\n";
+    "  state. --workload append: txns read 1-3 keys holding lists and append unique elements\n"
+    "  to 1-2 of them; checked for strict serializability (Elle's anomalies: G0, G1a, G1b,\n"
+    "  G1c, G2, their real-time variants, lost updates). K is then the active key window.\n"
+    "  Exit 0 clean, 1 violation, 2 usage, 3 setup failure.\n";
 
 const char *kvt_fault_name(enum kvt_fault f)
 {
@@ -46,6 +49,19 @@ static int parse_faults(struct kvt_options *o, const char *list)
             fprintf(stderr, "kvtorture: unknown nemesis '%s'\n", w);
             return -1;
         }
+    }
+    return 0;
+}
+
+static int parse_workload(struct kvt_options *o, const char *name)
+{
+    if (strcmp(name, "register") == 0)
+        o->workload = KVT_WORKLOAD_REGISTER;
+    else if (strcmp(name, "append") == 0)
+        o->workload = KVT_WORKLOAD_APPEND;
+    else {
+        fprintf(stderr, "kvtorture: unknown workload '%s'\n", name);
+        return -1;
     }
     return 0;
 }
@@ -77,7 +93,7 @@ static const struct option longs[] = {
     {"workers", 1, 0, 'w'},  {"keys", 1, 0, 'k'},     {"history", 1, 0, 'H'},
     {"single", 0, 0, '1'},   {"timeout-ms", 1, 0, 't'}, {"interval", 1, 0, 'i'},
     {"kvnode", 1, 0, 'K'},   {"config-dir", 1, 0, 'C'}, {"keep", 0, 0, 'P'},     {"check", 1, 0, 'c'},
-    {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    {"workload", 1, 0, 'W'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
 
 int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
 {
@@ -99,6 +115,7 @@ int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
         case 'C': o->config_dir = optarg; break;
         case 'P': o->keep = true; break;
         case 'c': o->check = optarg; break;
+        case 'W': rc = parse_workload(o, optarg); break;
         default: rc = -1; break;
         }
     }

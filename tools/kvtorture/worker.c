@@ -1,5 +1,5 @@
-/* worker.c: client workers: random reads, unique writes and cas on a few keys, each op
-   recorded with its invocation and completion times. */
+/* worker.c: client workers: random reads, unique writes and cas on a few keys (or list-append
+   txns), each recorded with its invocation and completion times. */
 #include "kvtorture.h"
 
 #include <stdlib.h>
@@ -16,6 +16,7 @@ struct worker {
     uint64_t rng;
     int64_t *known;          /* per key: the value this worker last saw or wrote */
     struct kvt_history h;
+    struct kvt_txns t;
     int rc;
     pthread_t thread;
 };
@@ -70,10 +71,17 @@ static void *worker_main(void *arg)
     for (unsigned n = 0; n < KVT_OPS_PER_WORKER_MAX && w->rc == 0; n++) {
         if (atomic_load(&kvt_stop) || kvt_now_ns() >= w->run->end_ns)
             break;
-        struct kvt_op op = {.process = w->id, .key = (uint32_t)(kvt_rand(&w->rng) % o->keys)};
-        one_op(w, &k, &op);
-        w->rc = kvt_history_add(&w->h, &op);
-        if (op.outcome != KVT_OK) {
+        enum kvt_outcome outcome;
+        if (o->workload == KVT_WORKLOAD_APPEND) {
+            w->rc = kvt_append_one(w->run, &k, &w->rng, w->id, &w->t, &outcome);
+        } else {
+            struct kvt_op op = {.process = w->id,
+                                .key = (uint32_t)(kvt_rand(&w->rng) % o->keys)};
+            one_op(w, &k, &op);
+            w->rc = kvt_history_add(&w->h, &op);
+            outcome = op.outcome;
+        }
+        if (outcome != KVT_OK) {
             reroute(w, &k);
             nap_ns(WORKER_BACKOFF_NS);
         }
@@ -82,15 +90,18 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int merge(struct worker *ws, unsigned count, struct kvt_history *h)
+static int merge(struct worker *ws, unsigned count, struct kvt_history *h, struct kvt_txns *t)
 {
     int rc = 0;
     for (unsigned i = 0; i < count; i++) {
         rc |= ws[i].rc;
         for (size_t j = 0; rc == 0 && j < ws[i].h.count; j++)
             rc = kvt_history_add(h, &ws[i].h.ops[j]);
+        for (size_t j = 0; rc == 0 && j < ws[i].t.count; j++)
+            rc = kvt_txns_add(t, &ws[i].t.txns[j]);   /* moves the mops */
     }
     kvt_history_sort(h);
+    kvt_txns_sort(t);
     return rc;
 }
 
@@ -113,6 +124,7 @@ struct kvt_workers *kvt_workers_start(struct kvt_run *run)
         *w = (struct worker){.run = run, .id = ws->started,
                              .rng = run->o->seed * 1000003u + ws->started};
         kvt_history_init(&w->h);
+        kvt_txns_init(&w->t);
         w->known = calloc(run->o->keys, sizeof *w->known);
         if (!w->known || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             free(w->known);
@@ -123,15 +135,16 @@ struct kvt_workers *kvt_workers_start(struct kvt_run *run)
     return ws;
 }
 
-int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h)
+int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h, struct kvt_txns *t)
 {
     if (!ws)
         return -1;
     for (unsigned i = 0; i < ws->started; i++)
         pthread_join(ws->w[i].thread, NULL);
-    int rc = ws->rc == 0 ? merge(ws->w, ws->started, h) : -1;
+    int rc = ws->rc == 0 ? merge(ws->w, ws->started, h, t) : -1;
     for (unsigned i = 0; i < ws->started; i++) {
         kvt_history_free(&ws->w[i].h);
+        kvt_txns_free(&ws->w[i].t);
         free(ws->w[i].known);
     }
     free(ws->w);
