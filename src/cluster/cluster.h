@@ -67,8 +67,19 @@ struct cluster_callbacks {
      * *data (the driver frees it), or returns non-zero. Used to compact and to feed
      * followers that fell behind. NULL: no snapshots. */
     int (*snapshot_save)(void *ctx, uint64_t index, uint8_t **data, size_t *len);
+    /* Optional, instead of snapshot_save: starts writing a durable snapshot of the state at
+     * the applied index (whose entry has term) in the background, then calls
+     * cluster_snapshot_done. Returns 0 when started, non-zero when not now (one is running, it
+     * is not worth it yet, it failed: the driver asks again after a later turn). force: a peer
+     * needs a snapshot and there is none, so the server's own size rule does not apply. */
+    int (*snapshot_begin)(void *ctx, uint64_t index, uint64_t term, bool force);
+    /* Required with snapshot_begin: up to cap bytes at offset of the durable snapshot at
+     * index, for a lagging peer (*got is 0 only past the end; *total is its size). Non-zero:
+     * that snapshot is gone (a newer one replaced it); the transfer restarts with the newest. */
+    int (*snapshot_read)(void *ctx, uint64_t index, uint64_t offset, uint8_t *buf, size_t cap,
+                         size_t *got, uint64_t *total);
     /* Optional: replaces the state with a received snapshot at (index, term), durably.
-     * Non-zero refuses it. Required when snapshot_save is set. */
+     * Non-zero refuses it. Required when snapshot_save or snapshot_begin is set. */
     int (*snapshot_restore)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data,
                             size_t len);
     /* Optional: role, term or leader changed (for logs and routing). */
@@ -138,6 +149,10 @@ struct cluster_status {
 };
 
 void cluster_status(const struct cluster_node *n, struct cluster_status *out);
+
+/* The background snapshot snapshot_begin started at index finished: ok, it is durable (the
+ * driver compacts its log below it); otherwise it failed and the driver asks again later. */
+void cluster_snapshot_done(struct cluster_node *n, uint64_t index, bool ok);
 
 /* An inbound peer call (method is TransactionalKV_METHOD_appendEntry, commitNotification,
  * requestVote, installSnapshot or readIndex; request and response point to that method's

@@ -73,8 +73,11 @@ struct cluster_node {
     int64_t last_heard_ms[CONSENSUS_NODES_MAX];
     uint64_t snapshot_index;          /* the last durable snapshot (compaction point) */
     uint64_t snapshot_term;
-    uint8_t *snap_data;               /* the bytes of that snapshot, for lagging followers */
-    size_t snap_len;
+    uint8_t *snap_data;               /* snapshot_save: that snapshot's bytes, for lagging */
+    size_t snap_len;                  /* followers (snapshot_begin: read from the server) */
+    bool snap_taking;                 /* snapshot_begin: one is being written, at: */
+    uint64_t snap_taking_index, snap_taking_term;
+    uint8_t *snap_chunk;              /* snapshot_read's buffer, one chunk */
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
 };

@@ -150,6 +150,8 @@ int cluster_node_open(const struct cluster_config *cfg, struct event_base *base,
 {
     assert(cb && cb->apply);
     assert(!cb->snapshot_save || cb->snapshot_restore);
+    assert(!cb->snapshot_begin || (cb->snapshot_restore && cb->snapshot_read));
+    assert(!cb->snapshot_begin || !cb->snapshot_save);
     if (!config_ok(cfg) || transport->self != cfg->id || transport->node_count != cfg->node_count)
         return CLUSTER_ERR_INVALID;
     struct cluster_node *n = calloc(1, sizeof *n);

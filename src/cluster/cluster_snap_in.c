@@ -136,10 +136,13 @@ int cluster_snap_persist(struct cluster_node *n, uint64_t index, uint64_t term)
     if (rc == 0)
         rc = wal_reset(n->wal, index, term) == 0 ? 0 : CLUSTER_ERR_IO;
     if (rc == 0) {
-        free(n->snap_data); /* keep what we installed, to feed others if we lead */
-        n->snap_data = in->data;
+        free(n->snap_data); /* keep what we installed, to feed others if we lead (the */
+        n->snap_data = NULL; /* server's file does when snapshot_read is there) */
         n->snap_len = in->len;
-        in->data = NULL;
+        if (!n->cb.snapshot_read) {
+            n->snap_data = in->data;
+            in->data = NULL;
+        }
         n->snapshot_index = index;
         n->snapshot_term = term;
         log_info("cluster: installed snapshot at %llu from node %u", (unsigned long long)index,
@@ -158,4 +161,6 @@ void cluster_snap_free_all(struct cluster_node *n)
     }
     free(n->snap_data);
     n->snap_data = NULL;
+    free(n->snap_chunk);
+    n->snap_chunk = NULL;
 }

@@ -21,7 +21,12 @@ enum server_mode { SERVER_MODE_STANDALONE, SERVER_MODE_REPLICATED };
    (benchmarks only). */
 enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERVAL };
 
+/* A snapshot is due when both hold: storage.snapshot_every_entries entries were applied since
+   the last one, and the log written since then is at least storage.snapshot_log_growth_percent
+   of the last snapshot's size (Redis' auto-aof-rewrite-percentage: a big store is not encoded
+   again after a few small writes; 0, or no snapshot yet: the entry count alone). */
 #define SERVER_SNAPSHOT_EVERY_DEFAULT 10000u
+#define SERVER_SNAPSHOT_LOG_GROWTH_PERCENT_DEFAULT 100u
 /* The cluster secret's length bounds (the HMAC key of peer authentication). */
 #define SERVER_SECRET_BYTES_MIN 16u
 #define SERVER_SECRET_BYTES_MAX 256u
@@ -48,6 +53,7 @@ struct server_config {
     enum server_fsync fsync;
     uint32_t fsync_interval_ms;  /* SERVER_FSYNC_INTERVAL only */
     uint32_t snapshot_every_entries; /* applied entries between snapshots; 0: never */
+    uint32_t snapshot_log_growth_percent; /* and log bytes since, in % of the last snapshot */
     uint32_t wal_segment_bytes;  /* a log segment rolls before growing past this */
     /* limits */
     uint32_t max_frame_bytes;

@@ -221,7 +221,6 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
     /* Replicated: the cluster replays the log itself, as the leader tells it what committed. */
     if (replicated ? server_rep_open(n) != 0 : align_wal(n) != 0 || replay(n, &replayed) != 0)
         return -1;
-    n->snapshot_attempt_index = n->snapshot_index;
     log_info("recovered version %llu: snapshot %llu, %llu log entries replayed (log %llu..%llu)",
              (unsigned long long)kv_sm_applied_version(n->sm),
              (unsigned long long)n->snapshot_index, (unsigned long long)replayed,
@@ -268,7 +267,8 @@ void server_node_stop(struct server_node *n)
 
 void server_node_close(struct server_node *n)
 {
-    server_rep_close(n); /* answers what still waits, so before the listener goes */
+    server_snap_close(n); /* no child outlives the node, nor writes after it */
+    server_rep_close(n);  /* answers what still waits, so before the listener goes */
     net_server_free(n->net);
     if (n->pending_head)   /* only after a forced stop: answer nobody, but free */
         server_commit_turn(-1, 0, n);

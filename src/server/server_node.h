@@ -16,6 +16,7 @@
 struct event_base;
 struct event;
 struct server_rep;
+struct server_snap_state;
 
 #define SERVER_VERSION "0.1.0"
 /* Graceful stop gives in-flight requests this long before exiting anyway. */
@@ -51,7 +52,7 @@ struct server_node {
     tp_buf entry_buf;               /* one encoded entry at a time */
     tp_buf reply_buf;               /* one encoded reply at a time */
     uint64_t snapshot_index;        /* of the newest snapshot file; 0: none */
-    uint64_t snapshot_attempt_index;   /* applied index of the last snapshot attempt */
+    struct server_snap_state *snap; /* background snapshots (server_snap_internal.h) */
     int64_t start_ms;
     struct server_rep *rep;         /* replicated mode; NULL when standalone */
     bool failed;                    /* the log could not be synced: writes are refused */

@@ -42,14 +42,22 @@ static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *da
     return 0;
 }
 
-/* The cluster compacts its log below index once this returns: the file is durable first. */
-static int rep_snapshot_save(void *ctx, uint64_t index, uint8_t **data, size_t *len)
+/* The cluster asks after its turns once snapshot_every_entries entries were applied (or a
+   peer needs one): a child writes the file; cluster_snapshot_done follows its outcome. */
+static int rep_snapshot_begin(void *ctx, uint64_t index, uint64_t term, bool force)
 {
     struct server_node *n = ctx;
     assert(kv_sm_applied_version(n->sm) == index);
-    if (server_snap_save(n, n->snapshot_index) != 0)
+    if (server_snap_running(n) || (!force && !server_snap_due(n)))
         return -1;
-    return kv_sm_save_mem(n->sm, data, len) == 0 ? 0 : -1;
+    return server_snap_begin(n, index, term);
+}
+
+/* Snapshots ship from the file, a chunk at a time. */
+static int rep_snapshot_read(void *ctx, uint64_t index, uint64_t offset, uint8_t *buf,
+                             size_t cap, size_t *got, uint64_t *total)
+{
+    return server_snap_read(ctx, index, offset, buf, cap, got, total);
 }
 
 /* A leader's snapshot replaces the state; the previous snapshot file stays until the next. */
@@ -141,7 +149,8 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
     struct cluster_callbacks cb = {
         .apply = rep_apply,
-        .snapshot_save = rep_snapshot_save,
+        .snapshot_begin = rep_snapshot_begin,
+        .snapshot_read = rep_snapshot_read,
         .snapshot_restore = rep_snapshot_restore,
         .role_changed = rep_role_changed,
         .ctx = n,

@@ -1,20 +1,20 @@
-/* server_snap.c: standalone snapshots: write the newest, drop older ones and the log below. */
+/* server_snap.c: snapshot files in data_dir: names, listing, restore at start, reads. */
 #include "server_snap.h"
+
+#include "server_snap_internal.h"
 
 #include "log.h"
 
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-/* Messages from kv_sm's snapshot calls name the file and the offset. */
-#define SERVER_SNAP_ERR_MAX 512u
-/* The standalone log's only term. */
-#define SERVER_TERM 1u
 
 bool server_snap_name_parse(const char *name, uint64_t *index)
 {
@@ -36,7 +36,7 @@ bool server_snap_name_parse(const char *name, uint64_t *index)
     return true;
 }
 
-static int snap_path(const struct server_node *n, uint64_t index, char *out, size_t size)
+int server_snap_path(const struct server_node *n, uint64_t index, char *out, size_t size)
 {
     int len = snprintf(out, size, "%s/" SERVER_SNAP_PREFIX "%020llu" SERVER_SNAP_SUFFIX,
                        n->cfg->data_dir, (unsigned long long)index);
@@ -45,7 +45,7 @@ static int snap_path(const struct server_node *n, uint64_t index, char *out, siz
 
 /* Finds the newest snapshot (0 when none) and, when remove_below is set, deletes the
    snapshots older than it and temp files left by a crash. -1 when data_dir cannot be read. */
-static int snap_scan(const struct server_node *n, uint64_t remove_below, uint64_t *newest)
+int server_snap_scan(const struct server_node *n, uint64_t remove_below, uint64_t *newest)
 {
     DIR *d = opendir(n->cfg->data_dir);
     if (!d) {
@@ -76,14 +76,20 @@ static int snap_scan(const struct server_node *n, uint64_t remove_below, uint64_
 
 int server_snap_restore(struct server_node *n)
 {
+    assert(!n->snap);
+    n->snap = calloc(1, sizeof *n->snap);
+    if (!n->snap)
+        return -1;
+    n->snap->fd = -1;
+    n->snap->checked_ms = -1;
     uint64_t newest;
-    if (snap_scan(n, 0, &newest) != 0)
+    if (server_snap_scan(n, 0, &newest) != 0)
         return -1;
     n->snapshot_index = 0;
     if (newest == 0)
         return 0;
     char path[PATH_MAX], err[SERVER_SNAP_ERR_MAX];
-    if (snap_path(n, newest, path, sizeof path) != 0)
+    if (server_snap_path(n, newest, path, sizeof path) != 0)
         return -1;
     int rc = kv_sm_restore_file(n->sm, path, err, sizeof err);
     if (rc != 0) {
@@ -98,24 +104,18 @@ int server_snap_restore(struct server_node *n)
         return -1;
     }
     n->snapshot_index = newest;
+    n->snap->snapshot_bytes = server_snap_file_bytes(n, newest);
     log_info("restored snapshot %s at version %llu", path, (unsigned long long)newest);
     return 0;
 }
 
-/* The log no longer needs entries up to index: the snapshot holds them. */
-static void compact_log(struct server_node *n, uint64_t index)
-{
-    if (wal_sync(n->wal) != 0 || wal_compact(n->wal, index, SERVER_TERM) != 0)
-        log_warn("log not compacted below snapshot %llu: %s", (unsigned long long)index,
-                 wal_last_error(n->wal));
-}
-
 int server_snap_save(struct server_node *n, uint64_t keep_from)
 {
+    server_snap_cancel(n); /* the child might write the same file */
     uint64_t applied = kv_sm_applied_version(n->sm);
     char path[PATH_MAX], err[SERVER_SNAP_ERR_MAX] = "";
     int64_t t0 = server_now_ms();
-    int rc = snap_path(n, applied, path, sizeof path) != 0
+    int rc = server_snap_path(n, applied, path, sizeof path) != 0
                  ? KV_ERR_IO
                  : kv_sm_save_file(n->sm, path, err, sizeof err);
     if (rc != 0) {
@@ -124,23 +124,62 @@ int server_snap_save(struct server_node *n, uint64_t keep_from)
         return -1;
     }
     n->snapshot_index = applied;
+    n->snap->snapshot_bytes = server_snap_file_bytes(n, applied);
     uint64_t newest;
-    snap_scan(n, keep_from, &newest);
+    server_snap_scan(n, keep_from, &newest);
     log_info("snapshot %s written in %lld ms", path, (long long)(server_now_ms() - t0));
     return 0;
 }
 
-void server_snap_maybe(struct server_node *n)
+uint64_t server_snap_file_bytes(const struct server_node *n, uint64_t index)
 {
-    uint64_t every = n->cfg->snapshot_every_entries;
-    uint64_t applied = kv_sm_applied_version(n->sm);
-    if (every == 0 || n->failed || applied - n->snapshot_attempt_index < every)
-        return;
-    assert(applied > n->snapshot_index);
-    n->snapshot_attempt_index = applied;
-    if (server_snap_save(n, applied) != 0)
-        return;
-    compact_log(n, applied);
-    log_info("log now %llu..%llu", (unsigned long long)wal_first_index(n->wal),
-             (unsigned long long)wal_last_index(n->wal));
+    char path[PATH_MAX];
+    struct stat st;
+    if (server_snap_path(n, index, path, sizeof path) != 0 || stat(path, &st) != 0)
+        return 0;
+    return (uint64_t)st.st_size;
+}
+
+uint64_t server_snap_wal_bytes(const struct server_node *n)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/wal", n->cfg->data_dir) >= (int)sizeof dir)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    uint64_t total = 0;
+    struct stat st;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".wal") == 0 &&
+            fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+int server_snap_read(const struct server_node *n, uint64_t index, uint64_t offset, uint8_t *buf,
+                     size_t cap, size_t *got, uint64_t *total)
+{
+    char path[PATH_MAX];
+    if (server_snap_path(n, index, path, sizeof path) != 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    ssize_t r = -1;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= offset) {
+        *total = (uint64_t)st.st_size;
+        size_t want = *total - offset < cap ? (size_t)(*total - offset) : cap;
+        r = pread(fd, buf, want, (off_t)offset);
+        r = r == (ssize_t)want ? r : -1;
+    }
+    close(fd);
+    if (r < 0)
+        return -1;
+    *got = (size_t)r;
+    return 0;
 }

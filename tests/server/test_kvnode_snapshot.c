@@ -12,7 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SNAP_CONFIG "\"storage\": {\"snapshot_every_entries\": 50, \"wal_segment_bytes\": 4096}"
+/* The entry count alone decides (no log growth rule), so snapshots land every 50 entries. */
+#define SNAP_CONFIG                                                                           \
+    "\"storage\": {\"snapshot_every_entries\": 50, \"snapshot_log_growth_percent\": 0, "     \
+    "\"wal_segment_bytes\": 4096}"
+/* A background snapshot finishes within this. */
+#define SNAP_WAIT_SECONDS 20.0
 
 struct dir_census {
     int snapshots;
@@ -72,6 +77,22 @@ static void write_keys(struct net_client *c, int n)
     }
 }
 
+/* Polls until the node reports the snapshot at index written and the log compacted (one
+   callback on the node's loop does both), or the deadline passes. */
+static void wait_snapshot(struct net_client *c, uint64_t index)
+{
+    double deadline = node_now() + SNAP_WAIT_SECONDS;
+    for (;;) {
+        NodeInfo info;
+        node_info(c, &info);
+        bool there = (uint64_t)info.snapshot_index >= index;
+        NodeInfo_free(&info);
+        if (there || node_now() > deadline)
+            return;
+        usleep(5000); /* polling a condition with a deadline */
+    }
+}
+
 /* Rewrites the config so the next start logs at info level (recovery counts). */
 static void log_info_level(const struct node_proc *p)
 {
@@ -108,6 +129,7 @@ Test(kvnode_snapshot, compacts_the_log_and_kill_9_restart_keeps_every_write)
     node_connect(&p, &c, true);
     enum { N = 1030, SNAP = 1000 };
     write_keys(&c, N);
+    wait_snapshot(&c, SNAP);
     NodeInfo before;
     node_info(&c, &before);
     cr_assert_eq(before.snapshot_index, SNAP, "a snapshot every 50 entries");
@@ -150,6 +172,7 @@ Test(kvnode_snapshot, a_flipped_byte_in_the_snapshot_refuses_the_start_and_names
     struct net_client c;
     node_connect(&p, &c, true);
     write_keys(&c, 120);
+    wait_snapshot(&c, 100);
     net_client_close(&c);
     cr_assert_eq(node_stop(&p, SIGTERM), 0);
     struct dir_census dc;

@@ -1,0 +1,45 @@
+/* server_snap_internal.h: the snapshot state shared by server_snap*.c. */
+#ifndef SERVER_SNAP_INTERNAL_H
+#define SERVER_SNAP_INTERNAL_H
+
+#include "server_snap.h"
+
+#include <sys/types.h>
+
+/* Messages from kv_sm's snapshot calls name the file and the offset. */
+#define SERVER_SNAP_ERR_MAX 512u
+/* After a failed snapshot the next attempt waits this long. */
+#define SERVER_SNAP_RETRY_MS 1000u
+/* The log's size on disk (a directory listing) is measured at most this often. */
+#define SERVER_SNAP_CHECK_MS 100u
+/* The standalone log's only term. */
+#define SERVER_TERM 1u
+
+struct server_snap_state {
+    pid_t pid;                /* the child writing a snapshot; 0: none */
+    int fd;                   /* read end of its report pipe (it closes when the child ends) */
+    struct event *ev;         /* fd readable: a report, or the child is gone */
+    struct event *retry_ev;   /* standalone: the next attempt after a failure */
+    uint64_t index, term;     /* what the child writes: the applied entry at fork time */
+    int64_t started_ms;
+    int64_t retry_at_ms;      /* no child before this (after a failure) */
+    int64_t checked_ms;       /* when the log's size was last measured; -1: never */
+    uint64_t snapshot_bytes;  /* size of the newest snapshot file; 0: none */
+    uint64_t wal_base_bytes;  /* the log's size on disk after the last compaction */
+    char report[SERVER_SNAP_ERR_MAX]; /* what the child wrote to the pipe (why it failed) */
+    size_t report_len;
+};
+
+/* data_dir/snapshot-<index>.kvsnap into out; -1 when it does not fit. */
+int server_snap_path(const struct server_node *n, uint64_t index, char *out, size_t size);
+/* Deletes snapshots older than remove_below and temp files; *newest gets the newest. */
+int server_snap_scan(const struct server_node *n, uint64_t remove_below, uint64_t *newest);
+/* Size of the snapshot file at index; 0 when it cannot be read. */
+uint64_t server_snap_file_bytes(const struct server_node *n, uint64_t index);
+/* Bytes of every log segment in data_dir/wal. */
+uint64_t server_snap_wal_bytes(const struct server_node *n);
+
+/* server_snap_policy.c: the child's outcome (cancelled: stopped by us, no retry). */
+void server_snap_finished(struct server_node *n, bool ok, bool cancelled);
+
+#endif

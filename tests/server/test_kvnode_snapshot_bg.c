@@ -1,0 +1,212 @@
+/* test_kvnode_snapshot_bg.c: snapshots written by a forked child: writes go on while it runs,
+   kill -9 during it loses nothing and loads no partial file, a failed child is retried. */
+#include "node_proc.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WAIT_SECONDS 20.0
+#define BG_CONFIG(every)                                                                      \
+    "\"storage\": {\"snapshot_every_entries\": " #every ", \"snapshot_log_growth_percent\": 0}"
+
+/* The node's child process (the snapshot writer), or 0 when it has none. */
+static pid_t child_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s: the test needs Linux's /proc children", path);
+    int child = 0;
+    if (fscanf(f, "%d", &child) != 1)
+        child = 0;
+    fclose(f);
+    return child;
+}
+
+static pid_t wait_child(pid_t pid)
+{
+    double deadline = node_now() + WAIT_SECONDS;
+    pid_t child;
+    while ((child = child_of(pid)) == 0) {
+        cr_assert_lt(node_now(), deadline, "no snapshot child appeared");
+        usleep(2000); /* polling with a deadline */
+    }
+    return child;
+}
+
+/* A process that is gone or a zombie (reparented: its new parent may not reap it). */
+static bool dead(pid_t pid)
+{
+    char path[64], state = 'Z';
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+        state = '?';
+    fclose(f);
+    return state == 'Z' || state == 'X';
+}
+
+static void write_range(struct net_client *c, int from, int to)
+{
+    char key[32];
+    for (int i = from; i < to; i++) {
+        snprintf(key, sizeof key, "bg-%05d", i);
+        SetResponse s;
+        node_set(c, key, key, &s);
+        cr_assert(s.success, "set %s", key);
+        cr_assert_eq(s.version, i + 1);
+        SetResponse_free(&s);
+    }
+}
+
+static void check_range(struct net_client *c, int to)
+{
+    char key[32], value[32];
+    for (int i = 0; i < to; i++) {
+        snprintf(key, sizeof key, "bg-%05d", i);
+        cr_assert(node_get(c, key, value, sizeof value), "lost %s", key);
+        cr_assert_str_eq(value, key);
+    }
+}
+
+static int64_t snapshot_index(struct net_client *c)
+{
+    NodeInfo info;
+    node_info(c, &info);
+    int64_t index = info.snapshot_index;
+    NodeInfo_free(&info);
+    return index;
+}
+
+static int64_t wait_snapshot_index(struct net_client *c, int64_t at_least)
+{
+    double deadline = node_now() + WAIT_SECONDS;
+    int64_t index;
+    while ((index = snapshot_index(c)) < at_least && node_now() < deadline)
+        usleep(5000); /* polling with a deadline */
+    return index;
+}
+
+/* Files in data_dir whose names start with prefix and end with suffix. */
+static int count_files(const struct node_proc *p, const char *prefix, const char *suffix)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/data", p->dir);
+    DIR *d = opendir(path);
+    cr_assert(d);
+    int count = 0;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        size_t len = strlen(de->d_name), slen = strlen(suffix);
+        count += strncmp(de->d_name, prefix, strlen(prefix)) == 0 && len >= slen &&
+                 strcmp(de->d_name + len - slen, suffix) == 0;
+    }
+    closedir(d);
+    return count;
+}
+
+static bool log_contains(const struct node_proc *p, const char *what)
+{
+    static char text[1 << 20];
+    FILE *f = fopen(p->log, "r");
+    cr_assert(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return strstr(text, what) != NULL;
+}
+
+Test(kvnode_snapshot_bg, writes_are_answered_while_the_child_writes, .timeout = 60)
+{
+    setenv("KVNODE_TEST_SNAPSHOT_DELAY_MS", "3000", 1);
+    struct node_proc p;
+    node_start(&p, BG_CONFIG(300));
+    unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_MS");
+    struct net_client c;
+    node_connect(&p, &c, true);
+    write_range(&c, 0, 300);
+    pid_t child = wait_child(p.pid);
+    double t0 = node_now();
+    write_range(&c, 300, 400);
+    double took = node_now() - t0;
+    cr_assert_eq(child_of(p.pid), child, "the child still writes (it sleeps 3 s first)");
+    cr_assert_eq(snapshot_index(&c), 0, "not adopted before the child ends");
+    cr_assert_lt(took, 2.5, "100 writes took %.2f s beside the child", took);
+    cr_assert_eq(wait_snapshot_index(&c, 1), 300, "the snapshot holds the state at the fork");
+    cr_assert(dead(child));
+    check_range(&c, 400);
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+    node_restart(&p);
+    node_connect(&p, &c, true);
+    check_range(&c, 400);
+    cr_assert_eq(snapshot_index(&c), 300);
+    net_client_close(&c);
+    node_cleanup(&p);
+}
+
+Test(kvnode_snapshot_bg, kill_9_during_the_child_keeps_every_write_and_no_partial_file,
+     .timeout = 60)
+{
+    setenv("KVNODE_TEST_SNAPSHOT_DELAY_MS", "5000", 1);
+    struct node_proc p;
+    node_start(&p, BG_CONFIG(200));
+    unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_MS");
+    struct net_client c;
+    node_connect(&p, &c, true);
+    write_range(&c, 0, 200);
+    pid_t child = wait_child(p.pid);
+    write_range(&c, 200, 250);
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&p, SIGKILL), 128 + SIGKILL);
+    double deadline = node_now() + WAIT_SECONDS;
+    while (!dead(child)) {
+        cr_assert_lt(node_now(), deadline, "the child outlived the node");
+        usleep(2000); /* polling with a deadline */
+    }
+    cr_assert_eq(count_files(&p, "snapshot-", ".kvsnap"), 0, "no snapshot was finished");
+    node_restart(&p);
+    node_connect(&p, &c, true);
+    check_range(&c, 250);
+    cr_assert_eq(snapshot_index(&c), 0, "nothing partial was loaded");
+    cr_assert_eq(count_files(&p, "snapshot-", ".tmp"), 0, "temp files are removed at start");
+    net_client_close(&c);
+    node_cleanup(&p);
+}
+
+Test(kvnode_snapshot_bg, a_failed_child_is_logged_and_retried, .timeout = 60)
+{
+    char fail[300];
+    struct node_proc p;
+    snprintf(fail, sizeof fail, "/tmp/kvnode-snapfail-%d", (int)getpid());
+    FILE *f = fopen(fail, "w");
+    cr_assert(f);
+    fclose(f);
+    setenv("KVNODE_TEST_SNAPSHOT_FAIL_FILE", fail, 1);
+    node_start(&p, BG_CONFIG(50));
+    unsetenv("KVNODE_TEST_SNAPSHOT_FAIL_FILE");
+    struct net_client c;
+    node_connect(&p, &c, true);
+    write_range(&c, 0, 60);
+    double deadline = node_now() + WAIT_SECONDS;
+    while (!log_contains(&p, "snapshot at 50 failed: test hook")) {
+        cr_assert_lt(node_now(), deadline, "the failure is not logged; see %s", p.log);
+        usleep(5000); /* polling with a deadline */
+    }
+    cr_assert_eq(snapshot_index(&c), 0);
+    cr_assert_eq(count_files(&p, "snapshot-", ""), 0);
+    cr_assert_eq(unlink(fail), 0);
+    /* No more writes: the retry timer alone takes the snapshot, at the applied version. */
+    cr_assert_eq(wait_snapshot_index(&c, 1), 60, "retried after the failure; see %s", p.log);
+    cr_assert_eq(count_files(&p, "snapshot-", ".kvsnap"), 1);
+    check_range(&c, 60);
+    net_client_close(&c);
+    node_cleanup(&p);
+}
