@@ -24,14 +24,13 @@ struct cluster_snap_out {
 #define SNAP_DONE_BIT (1ull << 63)
 
 /* The log below index is no longer needed: a durable snapshot holds it. */
-static void compact(struct cluster_node *n, uint64_t index, uint64_t term, uint64_t len)
+static void compact(struct cluster_node *n, uint64_t index, uint64_t term)
 {
     n->snapshot_index = index;
     n->snapshot_term = term;
     if (consensus_compact(n->core, index, term) != 0 || wal_compact(n->wal, index, term) != 0)
         log_warn("cluster: compacting to %llu failed", (unsigned long long)index);
-    log_info("cluster: snapshot at %llu (%llu bytes)", (unsigned long long)index,
-             (unsigned long long)len);
+    log_info("cluster: snapshot at %llu, log compacted", (unsigned long long)index);
 }
 
 /* snapshot_save: the snapshot is taken on the loop and kept in memory. */
@@ -44,7 +43,8 @@ static int take(struct cluster_node *n, uint64_t index, uint64_t term)
     free(n->snap_data);
     n->snap_data = data;
     n->snap_len = len;
-    compact(n, index, term, len);
+    compact(n, index, term);
+    log_info("cluster: snapshot at %llu is %zu bytes", (unsigned long long)index, len);
     return 0;
 }
 
@@ -54,7 +54,7 @@ void cluster_snapshot_done(struct cluster_node *n, uint64_t index, bool ok)
         return;
     n->snap_taking = false;
     if (ok && index > n->snapshot_index) /* else an installed snapshot passed it */
-        compact(n, index, n->snap_taking_term, 0);
+        compact(n, index, n->snap_taking_term);
 }
 
 /* Points *data at the chunk at o->offset (at most CLUSTER_SNAPSHOT_CHUNK_BYTES, the last one

@@ -1,0 +1,71 @@
+/* test_rep_snapshot.c: replicated snapshots written by a child process and shipped from the
+   file in chunks: a follower that missed entries the leader compacted away catches up. */
+#include "rep_fixture.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Values big enough that the snapshot spans several 256 KiB chunks. */
+#define VALUE_BYTES 2000
+#define KEYS 400
+
+static void write_keys(struct rep *r, int leader, int from, int to, char *value)
+{
+    char key[32];
+    for (int i = from; i < to; i++) {
+        snprintf(key, sizeof key, "rs-%05d", i);
+        memset(value, 'a' + i % 26, VALUE_BYTES);
+        value[VALUE_BYTES] = '\0';
+        SetResponse s;
+        cr_assert_eq(rep_set(r, leader, key, value, &s), 0, "set %s", key);
+        cr_assert(s.success, "set %s", key);
+        SetResponse_free(&s);
+    }
+}
+
+static int64_t snapshot_index(struct rep *r, int node)
+{
+    NodeInfo info;
+    cr_assert_eq(rep_info(r, node, &info), 0);
+    int64_t index = info.snapshot_index;
+    NodeInfo_free(&info);
+    return index;
+}
+
+Test(rep_snapshot, a_follower_behind_the_compacted_log_gets_the_snapshot_file, .timeout = 120)
+{
+    struct rep r;
+    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 100, "
+                  "\"snapshot_log_growth_percent\": 0, \"wal_segment_bytes\": 65536}");
+    int leader = rep_wait_leader(&r);
+    int behind = (leader + 1) % REP_NODES;
+    char *value = malloc(VALUE_BYTES + 1);
+    cr_assert(value);
+    write_keys(&r, leader, 0, 10, value);
+    rep_kill(&r, behind);
+    write_keys(&r, leader, 10, KEYS, value);
+    double deadline = node_now() + REP_WAIT_S;
+    while (snapshot_index(&r, leader) < 300) {
+        cr_assert_lt(node_now(), deadline, "the leader took no snapshot");
+        usleep(10000); /* polling with a deadline */
+    }
+    rep_restart(&r, behind);
+    rep_wait_converged(&r);
+    cr_assert_geq(snapshot_index(&r, behind), 300, "caught up by the leader's snapshot");
+    char key[32];
+    for (int i = 0; i < KEYS; i += 37) {
+        snprintf(key, sizeof key, "rs-%05d", i);
+        GetResponse g;
+        cr_assert_eq(rep_get(&r, behind, key, false, &g), 0);
+        cr_assert(g.found, "%s missing on the follower", key);
+        cr_assert_eq(g.value.len, VALUE_BYTES);
+        cr_assert_eq(g.value.data[0], 'a' + i % 26);
+        GetResponse_free(&g);
+    }
+    free(value);
+    rep_cleanup(&r);
+}
