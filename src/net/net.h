@@ -8,6 +8,7 @@
 
 struct event_base;
 struct bufferevent;
+struct tp_arena;
 
 #define NET_ERRORS(X) \
     X(NET_OK, "ok") \
@@ -64,6 +65,11 @@ void net_reply_send(struct net_reply *reply, const void *data, size_t len);
 void net_reply_send_close(struct net_reply *reply, const void *data, size_t len);
 /* For oneway calls: the slot ends without output. */
 void net_reply_none(struct net_reply *reply);
+/* Scratch memory for the request in this slot (decode its arguments here): released all at
+   once when the slot is answered (after the answer's bytes are copied, so they may live in
+   it). Copy what must outlive the answer. The arena keeps up to a few KiB for the next
+   request; it may hold at most twice the frame limit (plus 64 KiB). */
+struct tp_arena *net_reply_arena(struct net_reply *reply);
 /* Stable id of the slot's connection (for logs and per-connection state); 0 once closed. */
 uint64_t net_reply_conn_id(const struct net_reply *reply);
 

@@ -1,5 +1,6 @@
-/* net_conn.c: one client connection: detects framing, hands whole messages up, writes the
-   answers in request order, and stops reading a client that floods or stops reading. */
+/* net_conn.c: one client connection: detects framing, hands whole messages up, puts the
+   answers on its output in request order, and stops reading a client that floods or stops
+   reading. */
 #include "net_internal.h"
 
 #include "log.h"
@@ -56,12 +57,12 @@ static void conn_free(struct net_conn *c)
 {
     assert(c->phase == NET_CONN_CLOSED);
     assert(c->busy == 0);
+    net_out_unschedule(c);
     struct net_reply *r = c->head;
     while (r) {
         struct net_reply *next = r->next;
         if (r->answered) {
-            free(r->data);
-            free(r);
+            net_slot_put(c->srv, r);
         } else {
             r->conn = NULL;   /* the handler still holds it; net_reply_* frees it */
             r->next = NULL;
@@ -75,9 +76,9 @@ static void conn_free(struct net_conn *c)
     free(c);
 }
 
-static void conn_enter(struct net_conn *c) { c->busy++; }
+void net_conn_enter(struct net_conn *c) { c->busy++; }
 
-static void conn_leave(struct net_conn *c)
+void net_conn_leave(struct net_conn *c)
 {
     assert(c->busy > 0);
     c->busy--;
@@ -108,6 +109,30 @@ static void conn_check_done(struct net_conn *c)
         net_conn_close(c, "drained");
 }
 
+void net_conn_emit(struct net_conn *c, const void *data, size_t len, bool close_after)
+{
+    if (c->phase == NET_CONN_CLOSING || c->phase == NET_CONN_CLOSED)
+        return;   /* nothing after a closing answer */
+    assert(c->phase != NET_CONN_DETECT);
+    assert(len <= UINT32_MAX);
+    if (len > 0) {
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                          (uint8_t)len};
+        bool framed = c->framing == NET_FRAMING_FRAMED;
+        if ((framed && evbuffer_add(out, hdr, 4) != 0) || evbuffer_add(out, data, len) != 0) {
+            net_conn_close(c, "out of memory writing a reply");
+            return;
+        }
+        net_out_schedule(c);
+    }
+    if (close_after) {
+        conn_set_phase(c, NET_CONN_CLOSING);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    }
+}
+
+/* Answers that waited for an earlier one go out as soon as they are next. */
 static void conn_flush_replies(struct net_conn *c)
 {
     while (c->head && c->head->answered) {
@@ -115,22 +140,14 @@ static void conn_flush_replies(struct net_conn *c)
         c->head = r->next;
         if (!c->head)
             c->tail = NULL;
-        if (c->phase != NET_CONN_CLOSING && c->phase != NET_CONN_CLOSED) {
-            if (r->len > 0 && bufferevent_write(c->bev, r->data, r->len) != 0)
-                net_conn_close(c, "out of memory writing a reply");
-            else if (r->close_after) {
-                conn_set_phase(c, NET_CONN_CLOSING);
-                bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-            }
-        }
-        free(r->data);
-        free(r);
+        net_conn_emit(c, r->data, r->len, r->close_after);
+        net_slot_put(c->srv, r);
     }
 }
 
 static void conn_deliver(struct net_conn *c, const uint8_t *msg, size_t len)
 {
-    struct net_reply *r = calloc(1, sizeof *r);
+    struct net_reply *r = net_slot_get(c->srv);
     if (!r) {
         net_conn_close(c, "out of memory for a request");
         return;
@@ -226,8 +243,7 @@ static void conn_process_input(struct net_conn *c)
     conn_update_read(c);
 }
 
-/* After any change to the reply queue: write what is in order, resume reading, maybe end. */
-static void conn_progress(struct net_conn *c)
+void net_conn_progress(struct net_conn *c)
 {
     conn_flush_replies(c);
     if (c->phase == NET_CONN_CLOSED)
@@ -244,22 +260,29 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     struct net_conn *c = arg;
     (void)bev;
-    conn_enter(c);
+    net_conn_enter(c);
     if (c->phase != NET_CONN_CLOSED)
-        conn_progress(c);
-    conn_leave(c);
+        net_conn_progress(c);
+    net_conn_leave(c);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
-    conn_read_cb(bev, arg);
+    struct net_conn *c = arg;
+    (void)bev;
+    net_conn_enter(c);
+    if (c->phase != NET_CONN_CLOSED)
+        net_out_written(c);
+    if (c->phase != NET_CONN_CLOSED)
+        net_conn_progress(c);
+    net_conn_leave(c);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct net_conn *c = arg;
     (void)bev;
-    conn_enter(c);
+    net_conn_enter(c);
     if (what & BEV_EVENT_TIMEOUT)
         net_conn_close(c, "idle timeout");
     else if (what & BEV_EVENT_ERROR)
@@ -274,7 +297,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         if (c->phase != NET_CONN_CLOSED)
             conn_check_done(c);
     }
-    conn_leave(c);
+    net_conn_leave(c);
 }
 
 struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev)
@@ -287,6 +310,7 @@ struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev)
     c->id = ++srv->next_conn_id;
     c->phase = NET_CONN_DETECT;
     c->framing = NET_FRAMING_UNKNOWN;
+    c->direct = bufferevent_getfd(bev) >= 0;
     net_peer_format(bufferevent_getfd(bev), c->peer, sizeof c->peer);
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_setwatermark(bev, EV_WRITE, srv->limits.output_high_water / 2, 0);
@@ -294,7 +318,11 @@ struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev)
                            (srv->limits.idle_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(bev, &idle, &idle);
     c->reading = true;
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    /* A socket is written directly (net_out.c); EV_WRITE only while it is full (a new
+       bufferevent starts with EV_WRITE enabled). */
+    if (c->direct)
+        bufferevent_disable(bev, EV_WRITE);
+    bufferevent_enable(bev, c->direct ? EV_READ : EV_READ | EV_WRITE);
     return c;
 }
 
@@ -302,83 +330,10 @@ void net_conn_drain(struct net_conn *c)
 {
     if (c->phase != NET_CONN_DETECT && c->phase != NET_CONN_OPEN)
         return;
-    conn_enter(c);
+    net_conn_enter(c);
     conn_set_phase(c, NET_CONN_DRAINING);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     conn_update_read(c);
     conn_check_done(c);
-    conn_leave(c);
-}
-
-static void reply_answer(struct net_reply *r, const void *data, size_t len, bool close_after)
-{
-    assert(!r->answered);
-    struct net_conn *c = r->conn;
-    if (!c) {   /* the connection went away while the handler worked */
-        free(r);
-        return;
-    }
-    bool framed = c->framing == NET_FRAMING_FRAMED;
-    size_t hdr = framed && len > 0 ? 4 : 0;
-    assert(len <= UINT32_MAX);
-    r->answered = true;
-    r->close_after = close_after;
-    assert(c->pending > 0);
-    c->pending--;
-    conn_enter(c);
-    if (len > 0 && (r->data = malloc(hdr + len)) == NULL) {
-        net_conn_close(c, "out of memory for a reply");
-    } else if (len > 0) {
-        if (hdr) {
-            uint32_t n = (uint32_t)len;
-            uint8_t b[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-            memcpy(r->data, b, 4);
-        }
-        memcpy(r->data + hdr, data, len);
-        r->len = hdr + len;
-    }
-    if (c->phase != NET_CONN_CLOSED)
-        conn_progress(c);
-    conn_leave(c);
-}
-
-void net_reply_send(struct net_reply *reply, const void *data, size_t len)
-{
-    assert(len > 0);
-    reply_answer(reply, data, len, false);
-}
-
-void net_reply_send_close(struct net_reply *reply, const void *data, size_t len)
-{
-    reply_answer(reply, data, len, true);
-}
-
-void net_reply_none(struct net_reply *reply) { reply_answer(reply, NULL, 0, false); }
-
-uint64_t net_reply_conn_id(const struct net_reply *reply)
-{
-    return reply->conn ? reply->conn->id : 0;
-}
-
-int net_reply_conn_set_user(struct net_reply *reply, void *user, net_user_free_fn free_fn)
-{
-    struct net_conn *c = reply->conn;
-    if (!c || c->phase == NET_CONN_CLOSED)
-        return NET_ERR_CLOSED;
-    if (c->user_free && c->user != user)
-        c->user_free(c->user);
-    c->user = user;
-    c->user_free = free_fn;
-    return NET_OK;
-}
-
-void *net_reply_conn_user(const struct net_reply *reply)
-{
-    const struct net_conn *c = reply->conn;
-    return c && c->phase != NET_CONN_CLOSED ? c->user : NULL;
-}
-
-const char *net_reply_peer(const struct net_reply *reply)
-{
-    return reply->conn ? reply->conn->peer : "closed";
+    net_conn_leave(c);
 }

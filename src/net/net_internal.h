@@ -4,7 +4,9 @@
 
 #include "net.h"
 #include "net_scan.h"
+#include "thrift.h"
 
+#include <event2/event.h>
 #include <event2/listener.h>
 
 /* memcached-style phases, changed only through conn_set_phase(). */
@@ -20,11 +22,12 @@ enum net_framing { NET_FRAMING_UNKNOWN, NET_FRAMING_FRAMED, NET_FRAMING_UNFRAMED
 
 struct net_reply {
     struct net_conn *conn;   /* NULL once the connection is gone */
-    struct net_reply *next;
-    uint8_t *data;           /* frame header included when framed */
+    struct net_reply *next;  /* in its connection's queue, or in the server's free slots */
+    uint8_t *data;           /* an answer given out of order, kept until its turn */
     size_t len;
     bool answered;
     bool close_after;
+    tp_arena arena;          /* net_reply_arena; reset when the slot is recycled */
 };
 
 struct net_conn {
@@ -39,6 +42,10 @@ struct net_conn {
     uint32_t pending;        /* slots not yet answered */
     uint32_t busy;           /* callbacks running on this connection */
     bool reading;            /* EV_READ enabled */
+    bool direct;             /* a socket: net_out writes it; else libevent does (a pair) */
+    bool writing;            /* direct, and EV_WRITE armed because the socket was full */
+    bool flush_queued;       /* on the server's flush list */
+    struct net_conn *flush_prev, *flush_next;
     void *user;              /* the layer above's per-connection state */
     net_user_free_fn user_free;
     char peer[NET_PEER_ADDR_MAX];
@@ -57,6 +64,11 @@ struct net_server {
     bool draining;
     void (*on_drained)(void *ctx);
     void *drained_ctx;
+    struct event *flush_ev;        /* writes the flush list after the turn's callbacks */
+    struct net_conn *flush_head;   /* direct connections with output not yet written */
+    struct net_reply *free_slots;  /* recycled slots with their arenas */
+    uint32_t free_count;
+    size_t arena_limit;            /* what one slot's arena may hold */
 };
 
 /* Writes fd's remote address as HOST:PORT into out ("local" when fd has none). */
@@ -67,5 +79,26 @@ void net_conn_drain(struct net_conn *c);
 void net_conn_close(struct net_conn *c, const char *reason);
 /* Called by net_conn when it has been freed; the server unlinks it. */
 void net_server_forget(struct net_server *srv, struct net_conn *c);
+
+/* net_conn.c: a callback running on c (it is freed only when none is); after any change to
+   the reply queue or the output: write what is in order, resume reading, maybe end. */
+void net_conn_enter(struct net_conn *c);
+void net_conn_leave(struct net_conn *c);
+void net_conn_progress(struct net_conn *c);
+/* Appends one answer to the output (nothing once closing); close_after starts the close. */
+void net_conn_emit(struct net_conn *c, const void *data, size_t len, bool close_after);
+
+/* net_out.c: a direct connection's output is written once per loop turn, by the server's
+   flush event, after every callback queued before it; EV_WRITE only while the socket is full. */
+void net_out_schedule(struct net_conn *c);
+void net_out_unschedule(struct net_conn *c);
+void net_out_flush_cb(evutil_socket_t fd, short what, void *arg);
+/* libevent wrote everything that was waiting: back to writing directly. */
+void net_out_written(struct net_conn *c);
+
+/* net_reply.c: slots come from and go back to the server's pool (srv NULL: freed). */
+struct net_reply *net_slot_get(struct net_server *srv);
+void net_slot_put(struct net_server *srv, struct net_reply *r);
+void net_slots_free(struct net_server *srv);
 
 #endif

@@ -103,6 +103,13 @@ struct net_server *net_server_new(struct event_base *base, const struct net_limi
     srv->limits = *limits;
     srv->on_message = on_message;
     srv->ctx = ctx;
+    srv->arena_limit = 2 * (size_t)limits->frame_bytes_max + 64 * 1024;
+    /* Default priority, as the connections' events: runs after those active in this turn. */
+    srv->flush_ev = event_new(base, -1, 0, net_out_flush_cb, srv);
+    if (!srv->flush_ev) {
+        free(srv);
+        return NULL;
+    }
     return srv;
 }
 
@@ -241,5 +248,8 @@ void net_server_free(struct net_server *srv)
     }
     if (srv->listener)
         evconnlistener_free(srv->listener);
+    assert(!srv->flush_head);
+    event_free(srv->flush_ev);
+    net_slots_free(srv);
     free(srv);
 }
