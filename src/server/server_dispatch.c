@@ -17,32 +17,49 @@ const char *server_error_text(int code)
     return name ? name : "UNKNOWN_ERROR";
 }
 
-struct server_request *server_request_new(struct server_node *n, const tp_method *method,
-                                          int32_t seqid)
+/* Zeroed memory from arena a, or from malloc when a is NULL. */
+static void *request_alloc(tp_arena *a, size_t size)
 {
-    struct server_request *req = calloc(1, sizeof *req);
-    if (!req)
-        return NULL;
-    req->args = calloc(1, method->args_size ? method->args_size : 1);
-    req->result = calloc(1, method->result_size ? method->result_size : 1);
-    if (!req->args || !req->result) {
-        free(req->args);
-        free(req->result);
-        free(req);
+    size = size ? size : 1;
+    void *p = a ? tp_arena_alloc(a, size, TP_ARENA_ALIGN) : malloc(size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+struct server_request *server_request_new(struct server_node *n, const tp_method *method,
+                                          int32_t seqid, tp_arena *arena)
+{
+    struct server_request *req = request_alloc(arena, sizeof *req);
+    void *args = req ? request_alloc(arena, method->args_size) : NULL;
+    void *result = args ? request_alloc(arena, method->result_size) : NULL;
+    if (!result) {
+        if (!arena) {
+            free(args);
+            free(req);
+        }
         return NULL;
     }
     req->node = n;
     req->method = method;
     req->seqid = seqid;
-    method->args_init(req->args);
+    req->arena = arena;
+    req->args = args;
+    req->result = result;
+    if (arena)
+        method->args_init_arena(req->args, arena);
+    else
+        method->args_init(req->args);
     method->result_init(req->result);
     return req;
 }
 
 void server_request_free(struct server_request *req)
 {
+    req->method->result_free(req->result);   /* results are always malloc'ed */
+    if (req->arena)
+        return;   /* the rest goes with the arena, never through args_free */
     req->method->args_free(req->args);
-    req->method->result_free(req->result);
     free(req->args);
     free(req->result);
     free(req);
@@ -71,25 +88,36 @@ static void send_app_exception(struct server_node *n, struct net_reply *reply, c
         net_reply_send(reply, out->data, out->len);
 }
 
-/* The finisher for requests that came off the network. */
+/* The finisher for requests that came off the network. The request (in the slot's arena) is
+   freed before the answer, which releases the arena. */
 static void finish_to_net(struct server_request *req)
 {
     struct server_node *n = req->node;
+    struct net_reply *reply = req->reply;
+    const char *name = req->method->name;
+    int32_t seqid = req->seqid;
     tp_buf *out = &n->reply_buf;
     tp_buf_reset(out);
-    if (req->app_error) {
-        send_app_exception(n, req->reply, req->method->name, (uint32_t)strlen(req->method->name),
-                           req->seqid, TP_APPEX_INTERNAL_ERROR, "the call failed", true);
-    } else if (req->method->oneway) {
-        net_reply_none(req->reply);
-    } else if (tp_write_reply(out, req->method, req->seqid, req->result) == 0 && !out->failed) {
-        net_reply_send(req->reply, out->data, out->len);
-    } else {
-        log_error("encoding the %s reply failed", req->method->name);
-        send_app_exception(n, req->reply, req->method->name, (uint32_t)strlen(req->method->name),
-                           req->seqid, TP_APPEX_INTERNAL_ERROR, "cannot encode the reply", false);
-    }
+    enum { SEND, NONE, FAILED, UNENCODABLE } what = SEND;
+    if (req->app_error)
+        what = FAILED;
+    else if (req->method->oneway)
+        what = NONE;
+    else if (tp_write_reply(out, req->method, seqid, req->result) != 0 || out->failed)
+        what = UNENCODABLE;
     server_request_free(req);
+    if (what == SEND) {
+        net_reply_send(reply, out->data, out->len);
+    } else if (what == NONE) {
+        net_reply_none(reply);
+    } else if (what == FAILED) {
+        send_app_exception(n, reply, name, (uint32_t)strlen(name), seqid,
+                           TP_APPEX_INTERNAL_ERROR, "the call failed", true);
+    } else {
+        log_error("encoding the %s reply failed", name);
+        send_app_exception(n, reply, name, (uint32_t)strlen(name), seqid,
+                           TP_APPEX_INTERNAL_ERROR, "cannot encode the reply", false);
+    }
 }
 
 /* A method name quoted for a message: printable bytes only, cut at a sane length. */
@@ -106,8 +134,10 @@ static void quote_name(char *out, size_t size, const char *name, uint32_t len)
 void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, size_t len)
 {
     struct server_node *n = ctx;
+    /* Arguments decode into the slot's arena: no malloc per string, one reset per request. */
+    tp_arena *arena = net_reply_arena(reply);
     tp_reader r;
-    tp_reader_init(&r, msg, len, &n->wire_limits);
+    tp_reader_init_arena(&r, msg, len, &n->wire_limits, arena);
     tp_message m;
     int rc = tp_read_message_begin(&r, &m);
     char text[160], quoted[80];
@@ -129,7 +159,7 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
                            false);
         return;
     }
-    struct server_request *req = server_request_new(n, method, m.seqid);
+    struct server_request *req = server_request_new(n, method, m.seqid, arena);
     if (!req) {
         send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_INTERNAL_ERROR,
                            "out of memory", true);
@@ -141,9 +171,9 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
                  tp_strerror(rc));
         log_info("conn %llu (%s): %s", (unsigned long long)net_reply_conn_id(reply),
                  net_reply_peer(reply), text);
+        server_request_free(req);
         send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_PROTOCOL_ERROR, text,
                            true);
-        server_request_free(req);
         return;
     }
     req->reply = reply;

@@ -13,6 +13,9 @@ struct server_request {
     struct server_node *node;
     const tp_method *method;
     int32_t seqid;
+    /* NULL, or where req, args and result live (the reply slot's): released when the slot is
+       answered. Args may then point into it: copy what must outlive server_request_done. */
+    tp_arena *arena;
     void *args;                 /* method->args_size bytes, read off the wire */
     void *result;               /* method->result_size bytes, filled by the handler */
     struct net_reply *reply;    /* NULL when a test drives the handler */
@@ -30,9 +33,11 @@ typedef void (*server_handler_fn)(struct server_request *req);
 /* The dispatch table, indexed by TransactionalKV_METHOD_*: data, as in redis' command table. */
 extern const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT];
 
-/* Allocates and initializes args and result for method; NULL when out of memory. */
+/* Allocates and initializes args and result for method, from arena when not NULL (then read
+   the args with that arena, and free the request before answering); NULL when out of memory.
+   The result's strings are malloc'ed either way (server_request_free releases them). */
 struct server_request *server_request_new(struct server_node *n, const tp_method *method,
-                                          int32_t seqid);
+                                          int32_t seqid, tp_arena *arena);
 void server_request_done(struct server_request *req);
 void server_request_free(struct server_request *req);
 
