@@ -32,11 +32,18 @@ void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w)
     }
     w->index = index;
     w->term = consensus_term(n->core);
+    /* Indexes grow with each proposal, so it almost always goes last; after a leader change
+       an older waiter may hold a larger index, and then the list is walked. */
     struct cluster_waiter **p = &n->proposals;
+    if (n->proposals_last && n->proposals_last->index <= index)
+        p = &n->proposals_last->next;
     while (*p && (*p)->index <= index)
         p = &(*p)->next;
     w->next = *p;
     *p = w;
+    if (!w->next)
+        n->proposals_last = w;
+    assert(n->proposals_last && !n->proposals_last->next);
     cluster_schedule(n);
 }
 

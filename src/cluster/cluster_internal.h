@@ -43,6 +43,19 @@ struct cluster_inbound {
     bool answered;      /* response already filled (snapshot chunks): flush sends it */
 };
 
+/* Counters for the debug-level summary the tick logs once a second (where a write's time goes). */
+struct cluster_stats {
+    uint64_t turns;          /* ready batches handled */
+    uint64_t persist_turns;  /* batches with entries to persist (one sync each) */
+    uint64_t entries;        /* entries persisted */
+    uint64_t appends;        /* append calls sent (heartbeats included) */
+    uint64_t append_entries; /* entries in them */
+    uint64_t commits;        /* commit notifications sent */
+    uint64_t responses;      /* answers to peer calls */
+    uint64_t applied;        /* entries applied */
+    int64_t since_ms;
+};
+
 struct cluster_snap_out; /* cluster_snap.c */
 struct cluster_snap_in;
 
@@ -62,6 +75,7 @@ struct cluster_node {
     bool failed;
     bool closing;
     struct cluster_waiter *proposals; /* by index */
+    struct cluster_waiter *proposals_last; /* its last one (NULL when empty): O(1) appends */
     struct cluster_waiter *reads;
     struct cluster_waiter *finished;  /* outcomes to deliver in the next turn */
     struct cluster_waiter *deferred;  /* proposals made during a ready turn */
@@ -80,6 +94,7 @@ struct cluster_node {
     uint8_t *snap_chunk;              /* snapshot_read's buffer, one chunk */
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
+    struct cluster_stats stats;
 };
 
 int64_t cluster_now_ms(void);
@@ -89,6 +104,8 @@ void cluster_fail(struct cluster_node *n, const char *what);
 
 /* cluster_ready.c */
 void cluster_ready_turn(int fd, short what, void *arg);
+/* Logs the counters (debug level) once a second and starts them again. */
+void cluster_stats_maybe_log(struct cluster_node *n, int64_t now_ms);
 
 /* cluster_waiters.c */
 void cluster_waiter_finish(struct cluster_node *n, struct cluster_waiter *w, int err);

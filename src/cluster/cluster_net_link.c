@@ -10,6 +10,8 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,8 +253,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct net_link *l = arg;
-    (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
+        /* Appends, commit notes and forwarded calls are small and pipelined: without this,
+         * Nagle may hold one back until the peer acknowledges the previous segment (the
+         * inbound side, src/net, sets it already). */
+        int one = 1;
+        if (setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+            log_warn("cluster: TCP_NODELAY on the link to node %u: failed", l->peer);
         l->state = LINK_HANDSHAKE;
         send_challenge(l);
         return;

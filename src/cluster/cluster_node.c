@@ -65,6 +65,7 @@ static void on_tick(int fd, short what, void *arg)
     int64_t now = cluster_now_ms();
     cluster_waiters_expire(n, now);
     cluster_inbound_expire(n, now);
+    cluster_stats_maybe_log(n, now);
     cluster_schedule(n);
 }
 

@@ -14,8 +14,37 @@ static bool is_response(enum consensus_msg_type t)
     return cluster_wire_response_method(t) >= 0;
 }
 
+static void count_msg(struct cluster_stats *st, const struct consensus_msg *m)
+{
+    if (is_response(m->type)) {
+        st->responses++;
+    } else if (m->type == CONSENSUS_MSG_APPEND) {
+        st->appends++;
+        st->append_entries += m->entry_count;
+    } else if (m->type == CONSENSUS_MSG_COMMIT) {
+        st->commits++;
+    }
+}
+
+void cluster_stats_maybe_log(struct cluster_node *n, int64_t now_ms)
+{
+    struct cluster_stats *st = &n->stats;
+    if (now_ms - st->since_ms < 1000)
+        return;
+    if (st->turns > 0)
+        log_debug("cluster: %lld ms: %llu turns, %llu entries in %llu syncs, %llu appends "
+                  "carrying %llu entries, %llu commit notes, %llu answers, %llu applied",
+                  (long long)(now_ms - st->since_ms), (unsigned long long)st->turns,
+                  (unsigned long long)st->entries, (unsigned long long)st->persist_turns,
+                  (unsigned long long)st->appends, (unsigned long long)st->append_entries,
+                  (unsigned long long)st->commits, (unsigned long long)st->responses,
+                  (unsigned long long)st->applied);
+    *st = (struct cluster_stats){.since_ms = now_ms};
+}
+
 static void send_msg(struct cluster_node *n, const struct consensus_msg *m)
 {
+    count_msg(&n->stats, m);
     if (is_response(m->type)) {
         cluster_inbound_answer(n, m);
         return;
@@ -40,6 +69,8 @@ static int persist_entries(struct cluster_node *n, const struct consensus_ready 
 {
     if (rd->entry_count == 0)
         return 0;
+    n->stats.persist_turns++;
+    n->stats.entries += rd->entry_count;
     uint64_t first = rd->entries[0].index;
     if (first <= wal_last_index(n->wal) && wal_truncate_suffix(n->wal, first) != 0)
         return CLUSTER_ERR_IO;
@@ -85,6 +116,8 @@ static bool handle_ready(struct cluster_node *n)
 {
     struct consensus_ready rd;
     consensus_ready(n->core, &rd);
+    n->stats.turns++;
+    n->stats.applied += rd.committed_count;
     n->in_ready = true;
     for (size_t i = 0; i < rd.msg_count; i++)
         if (rd.msgs[i].send_before_persist)

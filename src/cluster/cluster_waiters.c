@@ -59,6 +59,8 @@ void cluster_proposals_applied(struct cluster_node *n, uint64_t index, uint64_t 
         w->err = mine ? 0 : term == 0 ? CLUSTER_ERR_TIMEOUT : CLUSTER_ERR_LOST;
         deliver_one(n, w);
     }
+    if (!n->proposals)
+        n->proposals_last = NULL;
 }
 
 static struct cluster_waiter *read_find(struct cluster_node *n, uint64_t id, bool unlink)
@@ -135,6 +137,7 @@ static void fail_list(struct cluster_node *n, struct cluster_waiter **head, int 
 void cluster_waiters_fail_all(struct cluster_node *n, int err)
 {
     fail_list(n, &n->proposals, err);
+    n->proposals_last = NULL;
     fail_list(n, &n->reads, err);
     fail_list(n, &n->deferred, err);
     n->deferred_tail = &n->deferred;
