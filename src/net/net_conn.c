@@ -238,7 +238,8 @@ static void conn_process_input(struct net_conn *c)
         }
         conn_deliver(c, msg + skip, (size_t)n);
         evbuffer_drain(in, skip + (size_t)n);
-        net_scan_init(&c->scan, c->srv->limits.frame_bytes_max);
+        if (!framed)   /* the scanner is only for unframed input (and big to clear) */
+            net_scan_init(&c->scan, c->srv->limits.frame_bytes_max);
     }
     conn_update_read(c);
 }
