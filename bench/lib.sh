@@ -95,7 +95,10 @@ JSON
 # not there (a node exits) or no write is acknowledged within 30 s.
 bench_cluster_start() {
   local dir=$bench_tmp/$1 i pids=() deadline=$((SECONDS + 30))
-  for i in 0 1 2; do pids+=("$(bench_start "$dir/node$i.json" "$dir/node$i.log")"); done
+  for i in 0 1 2; do
+    bench_start "$dir/node$i.json" "$dir/node$i.log"
+    pids+=("$bench_last_pid")
+  done
   echo "${pids[*]}" >"$dir/pids"
   until "$kvbench" -e "$2" --mix set=1 -n 1 -k 1 -q --retries 20 --timeout-ms 1000 \
         >/dev/null 2>&1; do
@@ -126,11 +129,13 @@ bench_leader() {
   return 1
 }
 
-# bench_start CONFIG LOG: starts kvnode in the background and remembers its pid.
+# bench_start CONFIG LOG: starts kvnode in the background; its pid is remembered for the EXIT
+# trap and left in bench_last_pid. Never call it inside $( ): a subshell's bench_pids is lost,
+# and the node would outlive the script.
 bench_start() {
   "$kvnode" --config "$1" >>"$2" 2>&1 &
   bench_pids+=($!)
-  echo $!
+  bench_last_pid=$!
 }
 
 # bench_stop PID: SIGTERM, then wait.

@@ -31,7 +31,12 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    server_snap_maybe(arg);
+    struct server_node *n = arg;
+    /* The timer is what makes the retry due: libevent's clock may run up to a millisecond
+       ahead of server_now_ms()'s truncated one, and a retry found "not yet due" here would
+       never be tried again on an idle node. */
+    n->snap->retry_at_ms = 0;
+    server_snap_maybe(n);
 }
 
 void server_snap_maybe(struct server_node *n)
