@@ -3,6 +3,7 @@
 
 #include "server_snap_internal.h"
 
+#include "digits.h"
 #include "log.h"
 
 #include <assert.h>
@@ -23,17 +24,7 @@ bool server_snap_name_parse(const char *name, uint64_t *index)
         strncmp(name, SERVER_SNAP_PREFIX, plen) != 0 ||
         strcmp(name + plen + SERVER_SNAP_DIGITS, SERVER_SNAP_SUFFIX) != 0)
         return false;
-    uint64_t v = 0;
-    for (size_t i = plen; i < plen + SERVER_SNAP_DIGITS; i++) {
-        if (name[i] < '0' || name[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(name[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *index = v;
-    return true;
+    return digits_parse_u64(name + plen, SERVER_SNAP_DIGITS, index);
 }
 
 int server_snap_path(const struct server_node *n, uint64_t index, char *out, size_t size)

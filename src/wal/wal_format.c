@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "digits.h"
 
 _Static_assert(wal_record_header_size == 4 + 4 + 8 + 8, "record header layout");
 _Static_assert(wal_segment_header_size == 4 + 4 + 8 + 4, "segment header layout");
@@ -79,15 +80,5 @@ bool wal_segment_name_parse(const char *name, uint64_t *first_index)
         return false;
     if (strcmp(name + digits, WAL_SEGMENT_SUFFIX) != 0)
         return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < digits; i++) {
-        if (name[i] < '0' || name[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(name[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *first_index = v;
-    return true;
+    return digits_parse_u64(name, digits, first_index);
 }
