@@ -54,6 +54,9 @@ static const struct field fields[] = {
     {"limits.max_frame_bytes", F_U32, AT(max_frame_bytes), 1024, NET_FRAME_BYTES_MAX},
     {"limits.max_connections", F_U32, AT(max_connections), 1, 1000000},
     {"limits.idle_timeout_ms", F_U32, AT(idle_timeout_ms), 10, 86400000},
+    {"limits.max_pending_requests", F_U32, AT(max_pending_requests), 1, 65536},
+    {"limits.output_high_water_bytes", F_U32, AT(output_high_water_bytes), 4096,
+     1024u * 1024 * 1024},
     {"limits.max_key_bytes", F_U32, AT(max_key_bytes), 1, KV_KEY_MAX_CEILING},
     {"limits.max_value_bytes", F_U32, AT(max_value_bytes), 0, KV_VALUE_MAX_CEILING},
     {"limits.max_txn_bytes", F_U32, AT(max_txn_bytes), 1, UINT32_MAX},
@@ -87,6 +90,8 @@ void server_config_default(struct server_config *cfg)
     cfg->max_frame_bytes = NET_FRAME_BYTES_DEFAULT;
     cfg->max_connections = NET_CONNECTIONS_DEFAULT;
     cfg->idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT;
+    cfg->max_pending_requests = NET_PENDING_REPLIES_DEFAULT;
+    cfg->output_high_water_bytes = NET_OUTPUT_HIGH_WATER_DEFAULT;
     cfg->max_key_bytes = KV_KEY_MAX_DEFAULT;
     cfg->max_value_bytes = KV_VALUE_MAX_DEFAULT;
     cfg->max_txn_bytes = KV_TXN_BYTES_MAX_DEFAULT;

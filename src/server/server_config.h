@@ -59,6 +59,10 @@ struct server_config {
     uint32_t max_frame_bytes;
     uint32_t max_connections;
     uint32_t idle_timeout_ms;
+    /* Per connection: unanswered requests, and reply bytes queued, before its reads stop.
+       Together with max_connections they bound what clients that never read can pin. */
+    uint32_t max_pending_requests;
+    uint32_t output_high_water_bytes;
     uint32_t max_key_bytes;
     uint32_t max_value_bytes;
     uint32_t max_txn_bytes;

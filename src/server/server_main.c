@@ -47,7 +47,14 @@ static void usage(FILE *out)
             "  Writes on a follower are forwarded to the leader; reads are LINEARIZABLE (read\n"
             "  index) unless the request asks for SERIALIZABLE (local state).\n"
             "debug.fault_injection true: the node obeys data_dir/faults (lines drop_to=1,2 and\n"
-            "  drop_from=2; see src/server/server_faults.c). Tests only.\n");
+            "  drop_from=2; see src/server/server_faults.c). Tests only.\n"
+            "\nAlso listen (HOST:PORT), data_dir, log_level, and limits (defaults):\n"
+            "  max_frame_bytes (16 MiB), max_connections (1024), idle_timeout_ms (300000),\n"
+            "  per connection max_pending_requests (256) and output_high_water_bytes (4 MiB)\n"
+            "  before its reads stop, max_key_bytes (10000), max_value_bytes (100000),\n"
+            "  max_txn_bytes (10 MB), max_txn_operations (10000), max_range_results (10000),\n"
+            "  mvcc_window_ms (5000) and mvcc_window_versions (0: no bound in versions).\n"
+            "Unknown keys and wrong types are errors naming the file, line and key.\n");
 }
 
 /* Returns the config path, or NULL after printing why (exit code in *code). */

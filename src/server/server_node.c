@@ -186,6 +186,8 @@ static int open_net(struct server_node *n)
     }
     nl.connections_max = cfg->max_connections;
     nl.idle_timeout_ms = cfg->idle_timeout_ms;
+    nl.pending_replies_max = cfg->max_pending_requests;
+    nl.output_high_water = cfg->output_high_water_bytes;
     n->net = net_server_new(n->base, &nl, server_on_message, n);
     if (!n->net)
         return -1;

@@ -49,7 +49,8 @@ Test(server_config, every_kind_of_value_is_read)
         "   \"request_timeout_ms\": 1500, \"peer_call_timeout_ms\": 400},\n"
         " \"storage\": {\"fsync\": 5, \"snapshot_every_entries\": 0,\n"
         "   \"wal_segment_bytes\": 4096},\n"
-        " \"limits\": {\"max_connections\": 7, \"mvcc_window_versions\": 100}}";
+        " \"limits\": {\"max_connections\": 7, \"mvcc_window_versions\": 100,"
+        "  \"max_pending_requests\": 32, \"output_high_water_bytes\": 65536}}";
     cr_assert_eq(parse(&cfg, text), 0, "%s", err);
     cr_assert_str_eq(cfg.listen, "0.0.0.0:7000");
     cr_assert_eq(cfg.log_level, 0);
@@ -68,6 +69,8 @@ Test(server_config, every_kind_of_value_is_read)
     cr_assert_eq(cfg.snapshot_every_entries, 0, "0 turns snapshots off");
     cr_assert_eq(cfg.wal_segment_bytes, 4096);
     cr_assert_eq(cfg.max_connections, 7);
+    cr_assert_eq(cfg.max_pending_requests, 32);
+    cr_assert_eq(cfg.output_high_water_bytes, 65536);
     cr_assert_eq(cfg.mvcc_window_versions, 100);
     server_config_free(&cfg);
 }
