@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "kv_mem.h"
 #include "kv_sm_check.h"
 
 #define KV_SAME_CODE(name) _Static_assert((int)KV_ERR_##name == (int)ErrorCode_##name, #name)
@@ -145,8 +146,12 @@ int kv_sm_apply_bytes(kv_sm *sm, const uint8_t *data, size_t len, uint64_t versi
     tp_reader_init(&r, data, len, &limits);
     KvCommand cmd;
     KvCommand_init(&cmd);
-    int rc;
-    if (KvCommand_read(&cmd, &r) == 0 && r.pos == r.end) {
+    int rc = KvCommand_read(&cmd, &r);
+    /* Running out of memory is this replica's trouble, not the command's: calling the entry
+     * invalid here while the others apply it would fork the history, so stop instead. */
+    if (rc == TP_ERR_NOMEM)
+        kv_die_oom(len);
+    if (rc == 0 && r.pos == r.end) {
         rc = kv_sm_apply(sm, &cmd, version, timestamp_us, res);
     } else {
         /* Every replica holds the same bytes, so every replica rejects them alike. */
