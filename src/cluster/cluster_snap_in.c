@@ -31,7 +31,7 @@ static bool request_ok(const InstallSnapshotRequest *r)
            r->last_included_term <= r->leader_term && r->offset >= 0 &&
            r->data.len <= CLUSTER_SNAPSHOT_CHUNK_BYTES && r->has_total_size &&
            r->total_size > 0 && r->total_size <= (int64_t)CLUSTER_SNAPSHOT_BYTES_MAX &&
-           r->offset + (int64_t)r->data.len <= r->total_size &&
+           r->offset <= r->total_size - (int64_t)r->data.len && /* no overflow: both bounded */
            (!r->done || (r->has_crc32c && r->offset + (int64_t)r->data.len == r->total_size));
 }
 

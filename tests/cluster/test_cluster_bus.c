@@ -175,3 +175,40 @@ Test(cluster_bus, read_index_on_leader_and_follower_covers_acknowledged_writes, 
     }
     fx_fini(&fx);
 }
+
+static void snap_call_done(void *ctx, int err)
+{
+    *(int *)ctx = err;
+}
+
+/* A chunk whose offset is near INT64_MAX must be refused as out of range: offset + length
+   must not overflow into a value that passes the bounds check. */
+Test(cluster_bus, a_snapshot_chunk_with_an_overflowing_offset_is_invalid, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "a_snapshot_chunk_with_an_overflowing_offset_is_invalid");
+    fx_open_all(&fx);
+    InstallSnapshotRequest req;
+    InstallSnapshotRequest_init(&req);
+    InstallSnapshotResponse resp;
+    InstallSnapshotResponse_init(&resp);
+    static uint8_t chunk[64];
+    cr_assert_eq(tp_bytes_set_str(&req.leader_id, "1"), 0);
+    req.leader_term = 1000;
+    req.last_included_index = 10;
+    req.last_included_term = 1;
+    req.offset = INT64_MAX - 10;
+    req.data.data = chunk;
+    req.data.len = sizeof chunk;
+    req.has_total_size = true;
+    req.total_size = 4096;
+    int done_err = -1;
+    int rc = cluster_node_handle(fx.nodes[0].node, 1, TransactionalKV_METHOD_installSnapshot,
+                                 &req, &resp, snap_call_done, &done_err);
+    cr_assert_eq(rc, CLUSTER_ERR_INVALID, "rc %d", rc);
+    req.data.data = NULL;
+    req.data.len = 0;
+    InstallSnapshotRequest_free(&req);
+    InstallSnapshotResponse_free(&resp);
+    fx_fini(&fx);
+}
