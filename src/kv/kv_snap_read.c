@@ -31,10 +31,11 @@ static int fail(struct decoder *d, const char *what)
     return kv_snap_in_fail(d->in, KV_ERR_CORRUPT, what);
 }
 
-/* Bytes left for records: everything but the trailer. */
+/* Bytes left for records: everything but the trailer (0 once a read ran into it). */
 static uint64_t body_left(const struct decoder *d)
 {
-    return kv_snap_in_left(d->in) - KV_SNAPSHOT_TRAILER_BYTES;
+    uint64_t left = kv_snap_in_left(d->in);
+    return left > KV_SNAPSHOT_TRAILER_BYTES ? left - KV_SNAPSHOT_TRAILER_BYTES : 0;
 }
 
 static int read_header(struct decoder *d)
