@@ -105,7 +105,8 @@ static void finish_to_net(struct server_request *req)
         what = FAILED;
     else if (req->method->oneway)
         what = NONE;
-    else if (tp_write_reply(out, req->method, seqid, req->result) != 0 || out->failed)
+    else if (tp_write_reply(out, req->method, seqid, req->result) != 0 || out->failed ||
+             out->len > UINT32_MAX)   /* a frame cannot say it (net_reply_send asserts) */
         what = UNENCODABLE;
     server_request_free(req);
     if (what == SEND) {
