@@ -87,7 +87,17 @@ static int encode_peer_call(void *ctx, tp_buf *out, int32_t seqid)
     return cluster_codec_call(out, e->method, seqid, e->request);
 }
 
-/* Frames one CALL, written by enc, into dst. */
+/* Frames at least this large are handed to the evbuffer as they are rather than copied. */
+#define FRAME_HAND_OVER_BYTES (16u * 1024)
+
+static void frame_free(const void *data, size_t len, void *arg)
+{
+    (void)len, (void)arg;
+    free((void *)data);
+}
+
+/* Frames one CALL, written by enc, into dst. A large frame (appends carrying entries) is
+   handed over, not copied a second time: its payloads were copied once by the encoder. */
 static int frame_with(struct evbuffer *dst, cluster_forward_encode_fn enc, void *ctx,
                       int32_t seqid)
 {
@@ -97,7 +107,15 @@ static int frame_with(struct evbuffer *dst, cluster_forward_encode_fn enc, void 
     int rc = enc(ctx, &b, seqid) == 0 ? 0 : CLUSTER_ERR_INVALID;
     if (rc == 0) {
         tp_frame_end(&b, at);
-        rc = b.failed || evbuffer_add(dst, b.data, b.len) != 0 ? CLUSTER_ERR_NOMEM : 0;
+        if (b.failed) {
+            rc = CLUSTER_ERR_NOMEM;
+        } else if (b.len >= FRAME_HAND_OVER_BYTES) {
+            if (evbuffer_add_reference(dst, b.data, b.len, frame_free, NULL) == 0)
+                return 0; /* dst frees b.data */
+            rc = CLUSTER_ERR_NOMEM;
+        } else {
+            rc = evbuffer_add(dst, b.data, b.len) != 0 ? CLUSTER_ERR_NOMEM : 0;
+        }
     }
     tp_buf_free(&b);
     return rc;
