@@ -1,6 +1,6 @@
 /* kvstorebench.c: store throughput (set, get, 1,000-key scans both ways, update, delete) and
  * memory per key.
- * Usage: kvstorebench [KEYS [shared]]. */
+ * Usage: kvstorebench [KEYS [shared|digits]]. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,15 +32,30 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* "shared" on the command line: every key starts with the same 8 bytes, as keys with a common
- * namespace do; the worst case for an index that orders by an 8-byte prefix first. */
-static bool shared_head;
+/* The key shape, from the command line. */
+enum key_shape {
+    KEYS_RANDOM, /* 16 pseudo-random bytes */
+    /* "shared": every key starts with the same 8 bytes, as keys with a common namespace do;
+     * the worst case for an index that orders by an 8-byte prefix first. */
+    KEYS_SHARED,
+    /* "digits": kvbench's keys ('k' and 15 zero-padded decimal digits of a pseudo-random
+     * number below 10^15), which share their first 8 bytes and more. */
+    KEYS_DIGITS,
+};
+static enum key_shape key_shape;
 
-/* Key i: 16 pseudo-random bytes, so insertion order is random with respect to key order. */
+/* Key i; insertion order is random with respect to key order in every shape. */
 static void make_key(uint64_t i, uint8_t key[BENCH_KEY_BYTES])
 {
     uint64_t a = mix(i), b = mix(i ^ 0xABCDEF);
-    memcpy(key, shared_head ? (const void *)"kvbench:" : (const void *)&a, 8);
+    if (key_shape == KEYS_DIGITS) {
+        uint64_t d = b % 1000000000000000ull;
+        key[0] = 'k';
+        for (int at = BENCH_KEY_BYTES - 1; at > 0; at--, d /= 10)
+            key[at] = (uint8_t)('0' + d % 10);
+        return;
+    }
+    memcpy(key, key_shape == KEYS_SHARED ? (const void *)"kvbench:" : (const void *)&a, 8);
     memcpy(key + 8, &b, 8);
 }
 
@@ -109,7 +124,12 @@ static void delete_bench(kv_store *s, uint64_t n, uint64_t *v)
 int main(int argc, char **argv)
 {
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-    shared_head = argc > 2 && strcmp(argv[2], "shared") == 0;
+    if (argc > 2 && strcmp(argv[2], "shared") == 0)
+        key_shape = KEYS_SHARED;
+    else if (argc > 2 && strcmp(argv[2], "digits") == 0)
+        key_shape = KEYS_DIGITS;
+    else if (argc > 2)
+        return fprintf(stderr, "usage: kvstorebench [KEYS [shared|digits]]\n"), 2;
     struct kv_config cfg;
     kv_config_default(&cfg);
     cfg.window_us = 10000; /* entry timestamps advance 1 us per version: 10,000 versions kept */
@@ -129,7 +149,10 @@ int main(int argc, char **argv)
     double dt = now_s() - t0;
     printf("index %s, keys %" PRIu64 " (16-byte keys%s, 100-byte values, one version each; "
            "rates per CPU second)\n",
-           kv_index_kind(), n, shared_head ? " sharing their first 8 bytes" : "");
+           kv_index_kind(), n,
+           key_shape == KEYS_SHARED   ? " sharing their first 8 bytes"
+           : key_shape == KEYS_DIGITS ? " shaped like kvbench's: 'k' and 15 digits"
+                                      : "");
     printf("set (insert):  %.0f per second\n", (double)n / dt);
     struct kv_stats st;
     kv_store_stats(s, &st);
