@@ -85,13 +85,15 @@ struct kv_btree_leaf *kv_btree_descend(const struct kv_index *x, uint64_t kp, co
     return p;
 }
 
-const char *kv_index_kind(void) { return "btree"; }
+const char *kv_index_kind(void) { return "btree+hash"; }
 
 struct kv_index *kv_index_new(void)
 {
     struct kv_index *x = calloc(1, sizeof *x);
     struct kv_btree_leaf *root = calloc(1, sizeof *root);
-    if (x == NULL || root == NULL) {
+    if (x == NULL || root == NULL || !kv_hash_init(&x->hash)) {
+        if (x != NULL)
+            kv_hash_free(&x->hash);
         free(x);
         free(root);
         return NULL;
@@ -125,11 +127,12 @@ void kv_index_free(struct kv_index *x)
     if (x == NULL)
         return;
     free_subtree(x->root, x->depth);
+    kv_hash_free(&x->hash);
     free(x);
 }
 
 uint64_t kv_index_count(const struct kv_index *x) { return x->count; }
-uint64_t kv_index_bytes(const struct kv_index *x) { return x->bytes; }
+uint64_t kv_index_bytes(const struct kv_index *x) { return x->bytes + kv_hash_bytes(&x->hash); }
 
 /* ---------------------------------------------------------------- cursors */
 
@@ -196,10 +199,5 @@ struct kv_cursor kv_index_lt(const struct kv_index *x, const uint8_t *key, size_
 
 struct kv_node *kv_index_find(const struct kv_index *x, const uint8_t *key, size_t klen)
 {
-    uint64_t kp = kv_btree_prefix(key, klen);
-    struct kv_btree_leaf *l = kv_btree_descend(x, kp, key, klen, NULL);
-    uint32_t slot = kv_btree_leaf_lower(l, kp, key, klen);
-    if (slot < l->count && leaf_cmp(l, slot, kp, key, klen) == 0)
-        return l->node[slot];
-    return NULL;
+    return kv_hash_find(&x->hash, kv_hash_key(&x->hash, key, klen), key, klen);
 }

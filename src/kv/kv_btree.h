@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "kv_hash.h"
 #include "kv_index.h"
 
 /* Leaves: 64 x (8-byte prefix + 8-byte node pointer); the prefixes fill 8 cache lines, and a
@@ -43,11 +44,15 @@ struct kv_btree_inner {
     void *child[KV_BTREE_INNER_MAX]; /* inner nodes above depth, leaves at it */
 };
 
+/* The tree keeps the order (cursors, ranges); the hash table beside it finds a key's node
+ * without a descent, which with long shared prefixes compares whole keys at every level.
+ * Both hold every node. */
 struct kv_index {
     void *root;     /* a leaf when depth is 0 */
     uint32_t depth; /* inner levels above the leaves */
     uint64_t count;
-    uint64_t bytes;
+    uint64_t bytes; /* the tree's; the hash table counts its own */
+    struct kv_hash hash;
 };
 
 /* The inner nodes and child slots a descent went through, root first. */

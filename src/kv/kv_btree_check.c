@@ -76,4 +76,9 @@ void kv_index_check(const struct kv_index *x)
     assert(w.keys == x->count);
     assert(w.bytes + kv_mem_charge(sizeof *x) == x->bytes);
     (void)w;
+    /* The hash table holds exactly the tree's nodes: as many, and each one found by its key. */
+    kv_hash_check(&x->hash);
+    assert(kv_hash_count(&x->hash) == x->count);
+    for (struct kv_cursor c = kv_index_first(x); c.node != NULL; kv_index_next(&c))
+        assert(kv_index_find(x, c.node->key, c.node->klen) == c.node);
 }

@@ -213,14 +213,19 @@ struct kv_node *kv_index_insert(struct kv_index *x, const uint8_t *key, size_t k
                                 bool *created)
 {
     assert(klen <= UINT32_MAX);
+    *created = false;
+    uint64_t hash = kv_hash_key(&x->hash, key, klen);
+    struct kv_node *found = kv_hash_find(&x->hash, hash, key, klen);
+    if (found != NULL)
+        return found;
+    if (!kv_hash_reserve(&x->hash))
+        return NULL;
     uint64_t kp = kv_btree_prefix(key, klen);
     struct kv_btree_path path;
     struct kv_btree_leaf *l = kv_btree_descend(x, kp, key, klen, &path);
     uint32_t slot = kv_btree_leaf_lower(l, kp, key, klen);
-    *created = false;
-    if (slot < l->count && l->prefix[slot] == kp &&
-        kv_key_cmp(l->node[slot]->key, l->node[slot]->klen, key, klen) == 0)
-        return l->node[slot];
+    assert(slot == l->count || l->prefix[slot] != kp ||
+           kv_key_cmp(l->node[slot]->key, l->node[slot]->klen, key, klen) != 0);
     struct grow g;
     if (!grow_alloc(x, &path, l, slot, klen, &g))
         return NULL;
@@ -230,6 +235,7 @@ struct kv_node *kv_index_insert(struct kv_index *x, const uint8_t *key, size_t k
         memcpy(n->key, key, klen);
     x->count++;
     x->bytes += kv_mem_charge(kv_btree_node_size(klen));
+    kv_hash_put(&x->hash, hash, n);
     *created = true;
     if (l->count < KV_BTREE_LEAF_MAX) {
         leaf_put(l, slot, kp, n);

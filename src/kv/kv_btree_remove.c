@@ -102,6 +102,7 @@ void kv_index_remove(struct kv_index *x, struct kv_node *node)
     uint32_t slot = kv_btree_leaf_lower(l, kp, node->key, node->klen);
     assert(slot < l->count);
     assert(l->node[slot] == node);
+    kv_hash_del(&x->hash, kv_hash_key(&x->hash, node->key, node->klen), node);
     leaf_del(l, slot);
     assert(x->count > 0);
     x->count--;

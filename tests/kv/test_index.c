@@ -6,7 +6,7 @@
 #include "kv_index.h"
 #include "test_rng.h"
 
-#define KEY_BYTES_MAX 20
+#define KEY_BYTES_MAX 48
 #define MODEL_KEYS_MAX 40000
 
 struct entry {
@@ -19,10 +19,28 @@ static struct entry model[MODEL_KEYS_MAX];
 static size_t model_len;
 static uint64_t seed_now;
 
-/* Keys that stress the prefix order: lengths around 8, a shared 8-byte head, zero bytes. */
-static size_t random_key(struct test_rng *r, uint8_t *key)
+enum key_shape {
+    SHAPE_MIXED,  /* lengths around 8, half of them with a shared 8-byte head, zero bytes */
+    SHAPE_DIGITS, /* kvbench's: 'k' and 15 zero-padded digits; the first 10 bytes agree */
+    SHAPE_LONG,   /* a 40-byte common head, then 0 to 8 bytes of a 3-letter alphabet: keys that
+                   * are proper prefixes of each other and differ only past byte 40 */
+};
+
+static size_t random_key(struct test_rng *r, enum key_shape shape, uint8_t *key)
 {
-    size_t klen = (size_t)test_rng_below(r, KEY_BYTES_MAX + 1);
+    if (shape == SHAPE_DIGITS) {
+        char s[17];
+        snprintf(s, sizeof s, "k%015llu", (unsigned long long)test_rng_below(r, 60000));
+        memcpy(key, s, 16);
+        return 16;
+    }
+    if (shape == SHAPE_LONG) {
+        size_t klen = 40 + (size_t)test_rng_below(r, 9);
+        for (size_t i = 0; i < klen; i++)
+            key[i] = i < 40 ? (uint8_t)('a' + i % 26) : (uint8_t)test_rng_below(r, 3);
+        return klen;
+    }
+    size_t klen = (size_t)test_rng_below(r, 20 + 1);
     bool shared = test_rng_below(r, 2) == 0;
     for (size_t i = 0; i < klen; i++)
         key[i] = shared && i < 8 ? (uint8_t)"prefix:\0"[i] : (uint8_t)test_rng_below(r, 4);
@@ -160,12 +178,12 @@ Test(kv_index, ordered_insert_then_remove_from_both_ends)
 }
 
 /* Grows to tens of thousands of keys (several levels) and shrinks back, twice, so splits and
- * merges happen at every level. */
-Test(kv_index, random_operations_match_a_sorted_array)
+ * merges happen at every level, and the hash table beside the tree resizes both ways. */
+static void random_operations(enum key_shape shape)
 {
     seed_now = test_seed();
-    fprintf(stderr, "kv_index (%s): seed %llu (KV_TEST_SEED to replay)\n", kv_index_kind(),
-            (unsigned long long)seed_now);
+    fprintf(stderr, "kv_index (%s, shape %d): seed %llu (KV_TEST_SEED to replay)\n",
+            kv_index_kind(), (int)shape, (unsigned long long)seed_now);
     struct test_rng r = {seed_now};
     struct kv_index *x = kv_index_new();
     model_len = 0;
@@ -173,7 +191,7 @@ Test(kv_index, random_operations_match_a_sorted_array)
     for (uint32_t step = 0; step < 400000; step++) {
         bool growing = (step / 100000) % 2 == 0;
         uint64_t op = test_rng_below(&r, 10);
-        size_t klen = random_key(&r, key);
+        size_t klen = random_key(&r, shape, key);
         if (op < (growing ? 6u : 2u))
             do_insert(x, key, klen);
         else if (op < 8)
@@ -186,3 +204,7 @@ Test(kv_index, random_operations_match_a_sorted_array)
     check_all(x);
     free_all(x);
 }
+
+Test(kv_index, random_operations_match_a_sorted_array) { random_operations(SHAPE_MIXED); }
+Test(kv_index, random_operations_with_kvbench_keys) { random_operations(SHAPE_DIGITS); }
+Test(kv_index, random_operations_with_a_40_byte_common_prefix) { random_operations(SHAPE_LONG); }

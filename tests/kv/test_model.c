@@ -8,7 +8,12 @@
 
 #define MODEL_KEYS_MAX 128
 #define MODEL_VERSIONS_MAX 256
-#define MODEL_KEY_LEN_MAX 3
+#define MODEL_KEY_TAIL_MAX 3
+/* Every other sequence puts this head before each key (range bounds too, so the order among
+ * the keys stays the same): keys that agree on their first 12 bytes, as kvbench's do. */
+#define MODEL_KEY_HEAD "k00000000000"
+#define MODEL_KEY_HEAD_LEN (sizeof MODEL_KEY_HEAD - 1)
+#define MODEL_KEY_LEN_MAX (MODEL_KEY_HEAD_LEN + MODEL_KEY_TAIL_MAX)
 #define MODEL_STEPS_MAX 120
 #define MODEL_SEQUENCES 4000
 
@@ -41,6 +46,7 @@ struct model {
 
 static struct model m;
 static uint64_t seed_now; /* printed by every failing assertion */
+static bool key_head;     /* this sequence's keys start with MODEL_KEY_HEAD */
 
 static int model_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
@@ -126,10 +132,12 @@ static const uint8_t key_bytes[4] = {0x00, 0x01, 0x7F, 0xFF};
 
 static size_t random_key(struct test_rng *r, uint8_t *key)
 {
-    size_t len = test_rng_below(r, MODEL_KEY_LEN_MAX + 1);
+    size_t len = test_rng_below(r, MODEL_KEY_TAIL_MAX + 1);
+    size_t head = key_head ? MODEL_KEY_HEAD_LEN : 0;
+    memcpy(key, MODEL_KEY_HEAD, head);
     for (size_t i = 0; i < len; i++)
-        key[i] = key_bytes[test_rng_below(r, 4)];
-    return len;
+        key[head + i] = key_bytes[test_rng_below(r, 4)];
+    return head + len;
 }
 
 static void random_write(struct test_rng *r, kv_store *s, uint64_t version)
@@ -332,6 +340,7 @@ static void run_sequence(uint64_t seed)
     static const int64_t windows_us[] = {0, 200, 1000};
     struct test_rng r = {seed};
     seed_now = seed;
+    key_head = seed % 2 == 1;
     memset(&m, 0, sizeof m);
     m.nclock = 1; /* version 0, the empty store, at time 0 */
     m.window_versions = windows_v[test_rng_below(&r, 4)];
