@@ -16,7 +16,8 @@
  *
  * Threads: a struct wal is not thread-safe; every call below must come from one thread,
  * except wal_sync_run(), which touches only its job and may run on any thread while the
- * owner keeps appending. See wal_sync_begin().
+ * owner keeps appending. See wal_sync_begin(). A wal may run a thread of its own (see
+ * zero_ahead_bytes); wal_close() joins it.
  *
  * Indexes start at 1 and are consecutive. Index 0 with term 0 is the empty snapshot.
  */
@@ -34,9 +35,14 @@ struct wal_config {
     uint64_t segment_size_max;        /* a segment rolls before growing past this */
     uint32_t record_payload_max;      /* appends above it fail; disk lengths above it are corrupt */
     uint32_t write_buffer_size;       /* appends collect here before write(2) */
+    /* A thread keeps the active segment written with zeros, durably, this far ahead of the
+       appends (never past segment_size_max), so a sync overwrites allocated blocks and
+       commits no file metadata. 0: off. Off under WAL_FSYNC_NEVER whatever it says. */
+    uint32_t zero_ahead_bytes;
 };
 
-/* Defaults: fsync always, 64 MiB segments, 16 MiB payload max, 256 KiB write buffer. */
+/* Defaults: fsync always, 64 MiB segments, 16 MiB payload max, 256 KiB write buffer,
+   zeros 4 MiB ahead. */
 void wal_config_default(struct wal_config *cfg, const char *dir);
 /* "always", "interval", "never" -> policy; returns WAL_ERR_CONFIG for anything else. */
 int wal_fsync_policy_parse(const char *name, enum wal_fsync_policy *out);

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wal_internal.h"
 
 static int wal_pwrite_all(struct wal *w, const uint8_t *p, size_t len)
 {
+    wal_fill_publish(w, w->active_written + len);
     while (len > 0) {
         ssize_t n = pwrite(w->active_fd, p, len, (off_t)w->active_written);
         if (n < 0 && errno == EINTR)
@@ -52,14 +54,37 @@ static int wal_buffer_put(struct wal *w, const void *data, size_t len)
     return 0;
 }
 
+/* Cuts the zeros written ahead off a finished segment: recovery accepts a zero tail only in
+   the last segment, so a finished one ends at its last record. */
+static int wal_trim_finished(struct wal *w)
+{
+    struct stat st;
+    if (fstat(w->active_fd, &st) != 0)
+        return wal_fail_sys(&w->err, errno, "stat segment %" PRIu64 " in %s",
+                            wal_active(w)->first_index, w->dir);
+    if ((uint64_t)st.st_size <= w->active_written)
+        return 0;
+    if (ftruncate(w->active_fd, (off_t)w->active_written) != 0) {
+        w->failed = true;
+        return wal_fail_sys(&w->err, errno, "trim segment %" PRIu64 " in %s",
+                            wal_active(w)->first_index, w->dir);
+    }
+    return 0;
+}
+
 /*
- * Every record of a finished segment is made durable before the next segment gets any, so
- * that after a crash only the last segment can have a torn tail. Rolls are rare (one per
- * segment_size_max bytes), so this one synchronous fdatasync is cheap.
+ * Every record of a finished segment is made durable, and the segment trimmed to its last
+ * record, before the next segment gets any, so that after a crash only the last segment can
+ * have a torn or zero tail. Rolls are rare (one per segment_size_max bytes), so this one
+ * synchronous fdatasync is cheap.
  */
 static int wal_roll(struct wal *w, uint64_t next_index)
 {
     int rc = wal_flush(w);
+    if (rc)
+        return rc;
+    wal_fill_pause(w);
+    rc = wal_trim_finished(w);
     if (rc == 0)
         rc = wal_data_sync(w, w->active_fd, "finished segment");
     if (rc == 0 && w->dir_dirty)
@@ -72,9 +97,12 @@ static int wal_roll(struct wal *w, uint64_t next_index)
     close(w->active_fd);
     w->active_fd = -1;
     rc = wal_seg_create(w, next_index);
-    if (rc)
+    if (rc) {
         w->failed = true; /* no active segment to write to */
-    return rc;
+        return rc;
+    }
+    wal_fill_resume(w);
+    return 0;
 }
 
 static uint64_t wal_last_term(const struct wal *w)

@@ -2,6 +2,7 @@
 #ifndef WAL_INTERNAL_H
 #define WAL_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,38 @@ struct wal_seg {
     size_t count;
     size_t cap;
     struct wal_loc *locs;
+};
+
+/*
+ * The zero-filler: a thread that keeps the active segment written with zeros (and those zeros
+ * and the file size durable) ahead of the owner's write position, so the owner's fdatasync
+ * overwrites allocated blocks and commits no metadata. It writes only past owner_end, and the
+ * owner publishes a new owner_end before each write; an owner write that would reach a range
+ * the filler is writing at that moment waits for that one piece (only when the fill is behind).
+ * The filler has its own open file description of the segment, never a dup: its fdatasync
+ * must not consume a writeback error the owner's fdatasync has to see.
+ */
+struct wal_fill {
+    bool running;           /* the thread exists (owner-only) */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;    /* the filler waits here for work */
+    pthread_cond_t piece_done; /* the owner waits here for an in-flight piece */
+    /* Everything below is guarded by mu. */
+    bool stop;
+    uint64_t gen;           /* bumped by pause and resume; a piece of an older gen is void */
+    int fd_next;            /* the active segment for the filler to take at a new gen, or -1 */
+    uint64_t owner_end;     /* the owner has written, or is writing, nothing past here */
+    uint64_t filled_end;    /* zeros (or the owner's data) reach here in the file */
+    uint64_t limit;         /* no zeros past here: segment_size_max */
+    uint64_t ahead;         /* target: owner_end + ahead */
+    bool idle;              /* the filler waits on wake */
+    bool in_flight;         /* the filler is writing [piece_start, piece_end) without mu */
+    uint64_t piece_start;
+    int sys_errno;          /* the filler's first failure; it fills no more (appends fall back) */
+    bool error_logged;      /* owner-only */
+    uint64_t bytes_zeroed;  /* counters, for tests and benchmarks */
+    uint64_t syncs;
 };
 
 struct wal {
@@ -53,6 +86,7 @@ struct wal {
 
     struct wal_hard_state hard_state;
     struct wal_errmsg err;
+    struct wal_fill fill;
 };
 
 static inline struct wal_seg *wal_active(struct wal *w)
@@ -75,6 +109,23 @@ int wal_seg_open_active(struct wal *w);
 int wal_seg_unlink(struct wal *w, size_t i);
 int wal_dir_sync(struct wal *w);
 int wal_data_sync(struct wal *w, int fd, const char *what);
+
+/* wal_fill.c: the zero-filler's lifecycle; every call is the owner's. */
+static inline bool wal_fill_wanted(const struct wal_config *cfg)
+{
+    return cfg->zero_ahead_bytes != 0 && cfg->fsync != WAL_FSYNC_NEVER;
+}
+void wal_fill_init(struct wal *w); /* no thread yet; pause/resume/publish are no-ops */
+void wal_fill_start(struct wal *w); /* after recovery; failing to start only logs */
+void wal_fill_stop(struct wal *w);  /* joins the thread */
+/* Before the active segment is cut, closed or replaced: returns with no piece in flight and
+   the filler idle until wal_fill_resume(). */
+void wal_fill_pause(struct wal *w);
+/* The active segment is ready again; bytes past active_written up to the file's size are
+   zeros (recovery verified them, or the file is new or was just cut). */
+void wal_fill_resume(struct wal *w);
+/* The owner is about to write the active segment up to end. */
+void wal_fill_publish(struct wal *w, uint64_t end);
 
 /* wal_append.c */
 int wal_flush(struct wal *w);

@@ -14,6 +14,8 @@ enum {
     wal_segment_size_min = 4096,
     wal_write_buffer_size_min = 4096,
     wal_write_buffer_size_max = 1 << 30,
+    wal_zero_ahead_min = 4096,
+    wal_zero_ahead_max = 1 << 30,
 };
 _Static_assert((int)wal_write_buffer_size_min >= (int)wal_segment_header_size,
                "a new segment's header goes into the write buffer");
@@ -27,6 +29,7 @@ void wal_config_default(struct wal_config *cfg, const char *dir)
         .segment_size_max = UINT64_C(64) << 20,
         .record_payload_max = UINT32_C(16) << 20,
         .write_buffer_size = UINT32_C(256) << 10,
+        .zero_ahead_bytes = UINT32_C(4) << 20,
     };
 }
 
@@ -57,6 +60,9 @@ static int wal_config_check(const struct wal_config *cfg, struct wal_errmsg *err
     if (cfg->write_buffer_size < wal_write_buffer_size_min ||
         cfg->write_buffer_size > wal_write_buffer_size_max)
         return wal_fail(err, WAL_ERR_CONFIG, "write_buffer_size outside [4 KiB, 1 GiB]");
+    if (cfg->zero_ahead_bytes != 0 && (cfg->zero_ahead_bytes < wal_zero_ahead_min ||
+                                       cfg->zero_ahead_bytes > wal_zero_ahead_max))
+        return wal_fail(err, WAL_ERR_CONFIG, "zero_ahead_bytes neither 0 nor in [4 KiB, 1 GiB]");
     return 0;
 }
 
@@ -81,6 +87,10 @@ static int wal_lock_dir(struct wal *w)
 
 static void wal_free(struct wal *w)
 {
+    wal_fill_stop(w);
+    pthread_mutex_destroy(&w->fill.mu);
+    pthread_cond_destroy(&w->fill.wake);
+    pthread_cond_destroy(&w->fill.piece_done);
     for (size_t i = 0; i < w->nsegs; i++)
         wal_seg_free(&w->segs[i]);
     free(w->segs);
@@ -105,6 +115,7 @@ int wal_open(const struct wal_config *cfg, struct wal **out, struct wal_errmsg *
     if (!w)
         return wal_fail(err, WAL_ERR_NOMEM, "wal");
     w->cfg = *cfg;
+    wal_fill_init(w);
     w->dir_fd = w->lock_fd = w->active_fd = -1;
     w->dir = strdup(cfg->dir);
     w->buf = malloc(cfg->write_buffer_size);
@@ -125,6 +136,7 @@ int wal_open(const struct wal_config *cfg, struct wal **out, struct wal_errmsg *
     }
     assert(w->nsegs > 0);
     assert(w->durable_index == wal_last_index(w));
+    wal_fill_start(w);
     *out = w;
     return 0;
 }
@@ -134,6 +146,7 @@ void wal_close(struct wal *w)
     if (!w)
         return;
     assert(!w->sync_in_flight);
+    wal_fill_stop(w);
     if (!w->failed && w->nsegs > 0)
         (void)wal_flush(w); /* not synced: close is not a durability point */
     wal_free(w);

@@ -101,6 +101,9 @@ static int wal_load_segment(struct wal *w, struct wal_seg *seg, bool is_last, ui
         munmap((void *)data, size);
     if (rc == 0 && result == WAL_SCAN_TORN_TAIL)
         rc = wal_cut_tail(w, fd, name, seg);
+    /* A zero tail is the end of the log; it stays when zeros are wanted ahead anyway. */
+    if (rc == 0 && result == WAL_SCAN_CLEAN && seg->size < size && !wal_fill_wanted(&w->cfg))
+        rc = wal_cut_tail(w, fd, name, seg);
     close(fd);
     *torn_header = rc == 0 && result == WAL_SCAN_TORN_HEADER;
     if (*torn_header) {

@@ -1,6 +1,7 @@
 /* wal_scan.c: verification of one segment file's bytes at recovery, and torn-tail detection. */
 #include <assert.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "log.h"
 #include "wal_internal.h"
@@ -43,13 +44,42 @@ static uint64_t wal_find_valid_after(const uint8_t *data, size_t size, uint64_t 
     return 0;
 }
 
+enum { wal_sector_size = 512 }; /* the smallest unit a crash can leave unwritten */
+
+static bool wal_all_zero(const uint8_t *p, size_t n)
+{
+    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/*
+ * Zeros are written ahead of the appends, so a crash that loses some writes of an unsynced
+ * stretch while later ones reach the disk leaves a sector of zeros (or the zeros that
+ * followed the records before it, in the sector holding the first bad record) between the
+ * last good record and valid records after it. None of those later records was acknowledged:
+ * a sync covers every earlier byte. A bit flip in older data leaves no such sector.
+ */
+static bool wal_lost_sector_between(const uint8_t *data, uint64_t bad, uint64_t valid)
+{
+    uint64_t boundary = (bad / wal_sector_size + 1) * wal_sector_size;
+    if (boundary > valid)
+        boundary = valid;
+    if (wal_all_zero(data + bad, (size_t)(boundary - bad)))
+        return true;
+    for (uint64_t s = boundary; s + wal_sector_size <= valid; s += wal_sector_size)
+        if (wal_all_zero(data + s, wal_sector_size))
+            return true;
+    return false;
+}
+
 static int wal_scan_header(struct wal *w, const char *name, const uint8_t *data, size_t size,
                            bool is_last, const struct wal_seg *seg, enum wal_scan_result *result)
 {
     uint64_t first;
     if (!wal_segment_header_decode(data, size, &first)) {
-        /* Created, then the crash came before its header reached the disk. */
-        if (is_last && size <= wal_segment_header_size) {
+        /* Created, then the crash came before its header reached the disk (zeros written
+           ahead may have). Nothing in it was acknowledged: the first sync writes the header. */
+        if (is_last && (size <= wal_segment_header_size ||
+                        wal_all_zero(data, wal_segment_header_size))) {
             *result = WAL_SCAN_TORN_HEADER;
             return 0;
         }
@@ -104,14 +134,18 @@ int wal_scan_segment(struct wal *w, const char *name, const uint8_t *data, size_
             return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": %s (index %" PRIu64
                             ") in a segment that is not the last", w->dir, name, off,
                             wal_decode_text(d), next);
+        /* Zeros to the end: the log ends here; they stay, to be written over. */
+        if (wal_all_zero(data + off, (size_t)(size - off)))
+            break;
         uint64_t valid = wal_find_valid_after(data, size, off, next, payload_max);
-        if (valid)
+        if (valid && !wal_lost_sector_between(data, off, valid))
             return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": %s (index %" PRIu64
                             "), yet a valid record follows at offset %" PRIu64, w->dir, name, off,
                             wal_decode_text(d), next, valid);
         log_warn("wal: %s/%s offset %" PRIu64 ": %s (index %" PRIu64 "); cutting the torn tail"
-                 " of %" PRIu64 " bytes", w->dir, name, off, wal_decode_text(d), next,
-                 (uint64_t)size - off);
+                 " of %" PRIu64 " bytes%s", w->dir, name, off, wal_decode_text(d), next,
+                 (uint64_t)size - off,
+                 valid ? " (unsynced records after a lost sector, never acknowledged)" : "");
         *result = WAL_SCAN_TORN_TAIL;
         break;
     }

@@ -12,6 +12,7 @@ static int wal_unlink_after(struct wal *w, size_t keep)
 {
     if (w->nsegs <= keep + 1)
         return 0;
+    wal_fill_pause(w);
     close(w->active_fd);
     w->active_fd = -1;
     w->buf_used = 0;
@@ -57,6 +58,9 @@ int wal_truncate_suffix(struct wal *w, uint64_t from)
     assert(from >= s->first_index);
     assert(from - s->first_index < s->count);
     uint64_t size = s->locs[from - s->first_index].offset;
+    /* The zeros ahead go too: the cut frees every block past it, so no removed record can
+       come back, and the filler writes fresh zeros from the new end. */
+    wal_fill_pause(w);
     if (ftruncate(w->active_fd, (off_t)size) != 0) {
         w->failed = true;
         return wal_fail_sys(&w->err, errno, "truncate segment %" PRIu64 " in %s", s->first_index,
@@ -68,7 +72,10 @@ int wal_truncate_suffix(struct wal *w, uint64_t from)
     w->truncations++;
     if (w->durable_index >= from)
         w->durable_index = from - 1;
-    return wal_data_sync(w, w->active_fd, "truncated segment");
+    rc = wal_data_sync(w, w->active_fd, "truncated segment");
+    if (rc == 0)
+        wal_fill_resume(w);
+    return rc;
 }
 
 int wal_compact(struct wal *w, uint64_t index, uint64_t term)
@@ -121,6 +128,7 @@ int wal_reset(struct wal *w, uint64_t index, uint64_t term)
     rc = wal_unlink_after(w, 0);
     if (rc)
         return rc;
+    wal_fill_pause(w);
     close(w->active_fd);
     w->active_fd = -1;
     w->buf_used = 0;
@@ -135,6 +143,7 @@ int wal_reset(struct wal *w, uint64_t index, uint64_t term)
         return rc;
     }
     w->durable_index = index;
+    wal_fill_resume(w);
     log_info("wal: %s: reset to snapshot %" PRIu64 " term %" PRIu64, w->dir, index, term);
     return 0;
 }
