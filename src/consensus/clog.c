@@ -122,10 +122,8 @@ void clog_compact(struct clog *log, uint64_t index, uint64_t term)
     log->count -= drop;
     log->snap_index = index;
     log->snap_term = term;
-    if (log->persisted < index)
-        log->persisted = index;
-    if (log->unstable <= index)
-        log->unstable = index + 1;
+    assert(log->persisted >= index); /* index <= applied <= persisted */
+    assert(log->unstable > index);
 }
 
 void clog_reset(struct clog *log, uint64_t index, uint64_t term)
@@ -185,6 +183,7 @@ void clog_invariants(const struct clog *log, uint64_t current_term)
     assert(log->unstable >= log->snap_index + 1);
     assert(log->unstable <= last + 1);
     assert(log->persisted < log->unstable);
+    assert(log->applied <= log->persisted); /* nothing is applied before it is durable here */
     assert(log->count <= log->cap);
     assert(clog_last_term(log) <= current_term);
     /* A bounded tail window keeps the per-step cost flat; entries only change at the tail. */

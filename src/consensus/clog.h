@@ -7,7 +7,8 @@
 /*
  * Indexes: snap_index < first entry ... last entry. Entry i lives at ents[i - snap_index - 1].
  * applied <= commit <= last; snap_index <= applied. Entries below unstable were handed to
- * the caller for persistence; entries at or below persisted are durable.
+ * the caller for persistence; entries at or below persisted are durable (persisted may trail
+ * unstable - 1 while the caller syncs in the background). applied <= persisted.
  */
 struct clog {
     uint64_t snap_index;

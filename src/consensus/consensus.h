@@ -14,7 +14,8 @@
  * Handling a batch, in this order:
  *   0. messages with send_before_persist set may be sent at once (a leader's appends,
  *      heartbeats, commit notifications and snapshot orders: Raft paper §10.2.1, the
- *      leader writes its own log in parallel with replicating it);
+ *      leader writes its own log in parallel with replicating it; read-index requests and
+ *      answers, which state nothing about this node's log);
  *   1. persist: the hard state if hard_state_changed; if snapshot_apply, the received
  *      snapshot (and drop every log entry); then the entries: the first one may have an
  *      index at or below the WAL's last index, in which case the WAL drops everything from
@@ -25,6 +26,22 @@
  *   4. answer the read states (ctx, index) once applied index >= index;
  *   5. consensus_advance(). No other input may reach the core between consensus_ready()
  *      and consensus_advance(): the batch's pointers stay valid until then.
+ *
+ * consensus_advance() says "everything handed out so far is durable": this batch's writes
+ * and any earlier ones handed over with consensus_advance_unsynced().
+ *
+ * Asynchronous persistence (etcd-io/raft's async storage writes): when sync_may_defer is
+ * set, nothing in the batch depends on its writes being durable (every message may be sent
+ * early, no hard state, no snapshot), and its committed entries are all durable here already.
+ * The caller may then do 0, write the entries in order after every earlier write (without
+ * syncing), 3, 4, and call consensus_advance_unsynced(): the entries count as handed out but
+ * not durable, so a leader does not count itself for them. Once storage has made everything
+ * up to some index durable, consensus_persisted(index) says so (stale or repeated reports are
+ * no-ops; the core ignores the part past what it handed out). A later batch without
+ * sync_may_defer still follows steps 0-5 above, so before its step 2 every outstanding write
+ * must be durable, earlier unsynced ones included. While writes are unsynced, committed
+ * entries are handed out for applying only up to the durable index: applied state (and so
+ * any snapshot) never runs ahead of the node's own durable log.
  *
  * Entries are opaque bytes; an entry with an empty payload is a leader's no-op (the server
  * maps it to KvCommand.noop) and consensus_propose() refuses empty payloads.
@@ -202,6 +219,7 @@ struct consensus_ready {
     enum consensus_role role;
     uint64_t term;
     uint32_t leader;
+    bool sync_may_defer; /* consensus_advance_unsynced() is allowed (see the top) */
 };
 
 struct consensus_node;
@@ -225,6 +243,10 @@ int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term
 bool consensus_has_ready(struct consensus_node *node);
 void consensus_ready(struct consensus_node *node, struct consensus_ready *out);
 void consensus_advance(struct consensus_node *node, const struct consensus_ready *rd);
+/* rd->sync_may_defer only: the batch's entries were written, not yet synced. */
+void consensus_advance_unsynced(struct consensus_node *node, const struct consensus_ready *rd);
+/* Storage made every write up to index durable (index: the storage's durable last index). */
+void consensus_persisted(struct consensus_node *node, uint64_t index);
 
 uint32_t consensus_id(const struct consensus_node *node);
 enum consensus_role consensus_role(const struct consensus_node *node);

@@ -60,6 +60,7 @@ struct consensus_node {
     bool ready_outstanding;
     uint64_t ready_entries_last;
     uint64_t ready_committed_last;
+    bool ready_may_defer;
 };
 
 /* ready.c */

@@ -1,4 +1,4 @@
-/* node.c: a core's construction, its inputs (step, tick, propose, compact) and getters. */
+/* node.c: a core's construction, its inputs (step, tick, propose, compact, persisted), getters. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +185,22 @@ int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term
     clog_compact(&node->log, index, term);
     invariants(node);
     return 0;
+}
+
+void consensus_persisted(struct consensus_node *node, uint64_t index)
+{
+    assert(!node->ready_outstanding);
+    struct clog *log = &node->log;
+    /* Past what we handed out, storage may still hold a suffix we have since truncated (its
+       own cut comes with the next batch): only our prefix below unstable is the same. */
+    uint64_t handed_out = log->unstable - 1;
+    uint64_t durable = index < handed_out ? index : handed_out;
+    if (durable <= log->persisted)
+        return; /* stale or repeated */
+    log->persisted = durable;
+    if (node->role == CONSENSUS_LEADER)
+        replication_maybe_commit(node); /* our own log counts now (§10.2.1) */
+    invariants(node);
 }
 
 uint32_t consensus_id(const struct consensus_node *node) { return node->cfg.id; }

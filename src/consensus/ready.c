@@ -44,6 +44,13 @@ static bool hard_state_changed(const struct consensus_node *node)
     return node->term != node->hs_sent.term || node->vote != node->hs_sent.vote;
 }
 
+/* Committed entries may be applied only once durable here: a deferrable batch is not synced
+   before it applies, so it applies up to the durable index; any other batch syncs first. */
+static uint64_t apply_limit(const struct clog *log)
+{
+    return log->commit < log->persisted ? log->commit : log->persisted;
+}
+
 static bool role_changed(const struct consensus_node *node)
 {
     return node->role != node->role_sent || node->term != node->term_sent ||
@@ -57,17 +64,30 @@ bool consensus_has_ready(struct consensus_node *node)
     bool leader_due = node->role == CONSENSUS_LEADER &&
                       (node->send_pending || node->hb_pending || node->commit_changed);
     return node->msg_count > 0 || node->read_out_count > 0 || node->snapshot_apply ||
-           log->unstable <= clog_last_index(log) || log->applied < log->commit ||
+           log->unstable <= clog_last_index(log) || log->applied < apply_limit(log) ||
            hard_state_changed(node) || role_changed(node) || leader_due;
 }
 
-/* Messages a leader may send while its own disk write is in flight (§10.2.1). */
+/* Messages that state nothing about our own log or vote, so they may leave while our disk
+   write is in flight: a leader's (§10.2.1), and read-index traffic. */
 static bool may_send_early(const struct consensus_node *node, const struct consensus_msg *m)
 {
     if (hard_state_changed(node))
         return false;
     return m->type == CONSENSUS_MSG_APPEND || m->type == CONSENSUS_MSG_COMMIT ||
-           m->type == CONSENSUS_MSG_SNAPSHOT;
+           m->type == CONSENSUS_MSG_SNAPSHOT || m->type == CONSENSUS_MSG_READ_INDEX ||
+           m->type == CONSENSUS_MSG_READ_INDEX_RESP;
+}
+
+/* True when no part of the batch needs its writes durable first (consensus.h, the top). */
+static bool sync_may_defer(const struct consensus_node *node)
+{
+    if (hard_state_changed(node) || node->snapshot_apply)
+        return false;
+    for (size_t i = 0; i < node->msg_count; i++)
+        if (!node->msgs[i].send_before_persist)
+            return false;
+    return true;
 }
 
 void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
@@ -87,12 +107,14 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
         rd->entries = clog_entry(log, log->unstable);
         rd->entry_count = (size_t)(last - log->unstable + 1);
     }
-    if (log->applied < log->commit) {
-        rd->committed = clog_entry(log, log->applied + 1);
-        rd->committed_count = (size_t)(log->commit - log->applied);
-    }
     for (size_t i = 0; i < node->msg_count; i++)
         node->msgs[i].send_before_persist = may_send_early(node, &node->msgs[i]);
+    rd->sync_may_defer = sync_may_defer(node);
+    uint64_t apply_to = rd->sync_may_defer ? apply_limit(log) : log->commit;
+    if (log->applied < apply_to) {
+        rd->committed = clog_entry(log, log->applied + 1);
+        rd->committed_count = (size_t)(apply_to - log->applied);
+    }
     rd->msgs = node->msgs;
     rd->msg_count = node->msg_count;
     rd->reads = node->reads;
@@ -102,21 +124,29 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
     rd->term = node->term;
     rd->leader = node->leader;
     node->ready_entries_last = last;
-    node->ready_committed_last = log->commit;
+    node->ready_committed_last = apply_to;
+    node->ready_may_defer = rd->sync_may_defer;
     node->ready_outstanding = true;
 }
 
-void consensus_advance(struct consensus_node *node, const struct consensus_ready *rd)
+static void advance(struct consensus_node *node, const struct consensus_ready *rd, bool synced)
 {
     assert(node->ready_outstanding);
+    assert(synced || node->ready_may_defer);
+    assert(rd->sync_may_defer == node->ready_may_defer);
     struct clog *log = &node->log;
     /* Nothing may change the log between ready and advance. */
     assert(clog_last_index(log) == node->ready_entries_last);
     if (rd->entry_count > 0) {
         assert(rd->entries[0].index == log->unstable);
-        log->persisted = node->ready_entries_last;
         log->unstable = node->ready_entries_last + 1;
     }
+    assert(log->unstable == node->ready_entries_last + 1);
+    /* Synced: everything handed out so far is durable, earlier unsynced batches included. */
+    if (synced)
+        log->persisted = node->ready_entries_last;
+    /* A deferred batch applied only what was durable already. */
+    assert(node->ready_committed_last <= log->persisted);
     log->applied = node->ready_committed_last;
     node->hs_sent = rd->hard_state;
     node->role_sent = rd->role;
@@ -127,6 +157,16 @@ void consensus_advance(struct consensus_node *node, const struct consensus_ready
     node->read_out_count = 0;
     node->ready_outstanding = false;
     /* Our own log is durable now: it counts toward the commit (§10.2.1). */
-    if (node->role == CONSENSUS_LEADER)
+    if (synced && node->role == CONSENSUS_LEADER)
         replication_maybe_commit(node);
+}
+
+void consensus_advance(struct consensus_node *node, const struct consensus_ready *rd)
+{
+    advance(node, rd, true);
+}
+
+void consensus_advance_unsynced(struct consensus_node *node, const struct consensus_ready *rd)
+{
+    advance(node, rd, false);
 }

@@ -32,10 +32,22 @@ void sim_sm_apply(struct sim_sm *sm, const struct consensus_entry *e);
 /* ---------------------------------------------------------------------- disk */
 
 /*
- * A node's disk: the synced state (hard state, snapshot, entries after it) and at most one
- * batch written but not yet synced. The batch is an ordered record stream (hard state,
- * snapshot, entries); a crash before sync keeps a random prefix of it (a torn tail).
+ * A node's disk: the synced state (hard state, snapshot, entries after it) and the writes not
+ * yet synced, an ordered record stream (hard state, snapshot, entries) that may hold several
+ * batches while a node syncs in the background. A crash keeps a random prefix of the stream
+ * (a torn tail); a sync makes a prefix of it durable.
  */
+enum sim_record_kind { SIM_RECORD_HS, SIM_RECORD_SNAP, SIM_RECORD_ENTRY };
+
+struct sim_record {
+    enum sim_record_kind kind;
+    struct consensus_hard_state hs;
+    uint64_t snap_index;
+    uint64_t snap_term;
+    struct sim_sm snap_sm;
+    struct consensus_entry e; /* owns e.data */
+};
+
 struct sim_disk {
     struct consensus_hard_state hs;
     uint64_t snap_index;
@@ -44,26 +56,23 @@ struct sim_disk {
     struct consensus_entry *ents;
     size_t count;
     size_t cap;
-    /* the unsynced batch */
-    bool pending;
-    bool pend_hs_set;
-    struct consensus_hard_state pend_hs;
-    bool pend_snap_set;
-    uint64_t pend_snap_index;
-    uint64_t pend_snap_term;
-    struct sim_sm pend_snap_sm;
-    struct consensus_entry *pend_ents;
+    struct sim_record *pend; /* unsynced, oldest first */
     size_t pend_count;
+    size_t pend_cap;
 };
 
 void sim_disk_init(struct sim_disk *d);
 void sim_disk_free(struct sim_disk *d);
 void sim_disk_write(struct sim_disk *d, const struct consensus_ready *rd, const struct sim_sm *snap);
 void sim_disk_sync(struct sim_disk *d);
-/* A crash: keeps `keep` records of the unsynced batch and drops the rest. */
+/* A background sync that covered the first `records` unsynced records finished. */
+void sim_disk_sync_records(struct sim_disk *d, size_t records);
+/* A crash: keeps `keep` unsynced records and drops the rest. */
 void sim_disk_crash(struct sim_disk *d, size_t keep);
 size_t sim_disk_pending_records(const struct sim_disk *d);
 uint64_t sim_disk_last_index(const struct sim_disk *d);
+/* What the WAL's durable index says: the synced log's end, below any unsynced cut. */
+uint64_t sim_disk_durable_index(const struct sim_disk *d);
 /* True if index is covered: by the snapshot, or by an entry of that term. */
 bool sim_disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term);
 /* Named tests: replaces the synced state with a log of the given terms (index 1..n). */
@@ -158,8 +167,11 @@ struct sim_node {
     struct sim_rng rng;
     struct sim_disk disk;
     struct sim_sm sm;
-    bool syncing;
+    bool syncing; /* blocked in a batch until sync_done_at */
     uint64_t sync_done_at;
+    bool bg_syncing; /* a background sync of the first bg_records unsynced records */
+    size_t bg_records;
+    uint64_t bg_done_at;
     struct consensus_ready rd;
     uint32_t pending_ticks;
     struct sim_sm recv_snap; /* the last snapshot that arrived whole */
@@ -191,7 +203,10 @@ struct sim_world {
     uint64_t now;
     uint32_t tick_units;
     uint32_t sync_delay_max;
-    uint32_t torn_ppm; /* chance a crash tears the unsynced batch instead of dropping it */
+    uint32_t torn_ppm; /* chance a crash tears the unsynced writes instead of dropping them */
+    uint32_t defer_ppm; /* chance a deferrable batch is synced in the background */
+    uint32_t bg_delay_max; /* a background sync takes 1..bg_delay_max time units */
+    bool bg_hold[CONSENSUS_NODES_MAX]; /* named tests: this node's background syncs wait */
     struct sim_proposal *props;
     size_t prop_count;
     size_t prop_cap;
@@ -200,6 +215,7 @@ struct sim_world {
     size_t read_cap;
     uint64_t read_ctx_next;
     uint64_t reads_done;
+    uint64_t bg_syncs; /* background syncs reported to a core */
     uint64_t payload_next;
     uint64_t core_inputs;
     bool no_tick[CONSENSUS_NODES_MAX];           /* named tests: this node's clock stops */
@@ -260,6 +276,7 @@ struct sim_chaos_result {
     uint64_t committed;
     uint64_t acked;
     uint64_t reads;
+    uint64_t bg_syncs;
     uint32_t heal_ticks;     /* from heal to convergence */
     uint32_t failover_ticks; /* from the leader's crash to a new leader */
 };

@@ -1,10 +1,11 @@
-/* sim_batch.c: handling a ready batch in the order consensus.h prescribes to the server. */
+/* sim_batch.c: handling a ready batch as consensus.h prescribes: synced now, or in the background. */
 #include <assert.h>
 
 #include "sim.h"
 
 void sim_batch_begin(struct sim_world *w, uint32_t i);
 void sim_batch_finish(struct sim_world *w, uint32_t i);
+void sim_batch_bg_sync_done(struct sim_world *w, uint32_t i);
 
 static void send(struct sim_world *w, uint32_t i, const struct consensus_msg *m)
 {
@@ -34,7 +35,67 @@ static void trace_role(struct sim_world *w, uint32_t i, const struct consensus_r
                   (unsigned long long)consensus_commit_index(w->nodes[i].core));
 }
 
-/* Steps 0 and 1: early messages out, then the write (synced later, or now). */
+static void acknowledge(struct sim_world *w, uint32_t i, const struct consensus_entry *e)
+{
+    for (size_t p = 0; p < w->prop_count; p++) {
+        struct sim_proposal *pr = &w->props[p];
+        if (!pr->pending || pr->node != i || pr->index != e->index)
+            continue;
+        pr->pending = false;
+        pr->acked = pr->payload_hash == sim_payload_hash(e->data, e->len) && e->len > 0;
+        w->check.acked += pr->acked;
+    }
+}
+
+/* Steps 3 and 4: apply, answer reads. */
+static void apply(struct sim_world *w, uint32_t i, const struct consensus_ready *rd)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (rd->snapshot_apply) {
+        n->sm = n->recv_snap;
+        sim_check_applied(w, i);
+    }
+    for (size_t k = 0; k < rd->committed_count; k++) {
+        sim_check_committed(w, i, &rd->committed[k]);
+        sim_sm_apply(&n->sm, &rd->committed[k]);
+        acknowledge(w, i, &rd->committed[k]);
+    }
+    if (rd->committed_count > 0)
+        sim_check_applied(w, i);
+    for (size_t k = 0; k < rd->read_count; k++)
+        sim_check_read(w, i, &rd->reads[k]);
+}
+
+/* A background sync of every write so far, unless one is running (it starts the next). */
+static void bg_sync_start(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (n->bg_syncing || sim_disk_pending_records(&n->disk) == 0)
+        return;
+    n->bg_syncing = true;
+    n->bg_records = sim_disk_pending_records(&n->disk);
+    n->bg_done_at = w->now + 1 + sim_rng_below(&w->rng, w->bg_delay_max);
+}
+
+/* Called by the world when a background sync is due: storage reports its durable index. */
+void sim_batch_bg_sync_done(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    assert(n->bg_syncing && !n->syncing);
+    sim_disk_sync_records(&n->disk, n->bg_records);
+    n->bg_syncing = false;
+    uint64_t durable = sim_disk_durable_index(&n->disk);
+    if (w->trace.messages)
+        sim_trace_add(&w->trace, w->now, "node %u synced to %llu", i,
+                      (unsigned long long)durable);
+    consensus_persisted(n->core, durable);
+    w->core_inputs++;
+    w->bg_syncs++;
+    bg_sync_start(w, i); /* what was written meanwhile: group commit */
+}
+
+/* Steps 0 and 1: early messages out, then the write (synced later, or now). A deferrable
+   batch may instead be written, applied and advanced at once, synced in the background. */
 void sim_batch_begin(struct sim_world *w, uint32_t i)
 {
     struct sim_node *n = &w->nodes[i];
@@ -48,22 +109,18 @@ void sim_batch_begin(struct sim_world *w, uint32_t i)
         sim_world_fail(w, "node %u told to apply snapshot %llu it never received", i,
                        (unsigned long long)n->rd.snapshot_index);
     sim_disk_write(&n->disk, &n->rd, n->rd.snapshot_apply ? &n->recv_snap : NULL);
+    if (n->rd.sync_may_defer && sim_rng_chance(&w->rng, w->defer_ppm)) {
+        apply(w, i, &n->rd);
+        consensus_advance_unsynced(n->core, &n->rd);
+        bg_sync_start(w, i);
+        return;
+    }
+    /* This batch's sync covers every earlier write too: a running background one is moot. */
+    n->bg_syncing = false;
     n->syncing = true;
     n->sync_done_at = w->now + sim_rng_below(&w->rng, w->sync_delay_max + 1);
     if (n->sync_done_at == w->now)
         sim_batch_finish(w, i);
-}
-
-static void acknowledge(struct sim_world *w, uint32_t i, const struct consensus_entry *e)
-{
-    for (size_t p = 0; p < w->prop_count; p++) {
-        struct sim_proposal *pr = &w->props[p];
-        if (!pr->pending || pr->node != i || pr->index != e->index)
-            continue;
-        pr->pending = false;
-        pr->acked = pr->payload_hash == sim_payload_hash(e->data, e->len) && e->len > 0;
-        w->check.acked += pr->acked;
-    }
 }
 
 /* Steps 2 to 5: after the sync, acknowledgements out, apply, reads, advance. */
@@ -79,19 +136,7 @@ void sim_batch_finish(struct sim_world *w, uint32_t i)
         sim_check_before_send(w, i, &rd->msgs[k]);
         send(w, i, &rd->msgs[k]);
     }
-    if (rd->snapshot_apply) {
-        n->sm = n->recv_snap;
-        sim_check_applied(w, i);
-    }
-    for (size_t k = 0; k < rd->committed_count; k++) {
-        sim_check_committed(w, i, &rd->committed[k]);
-        sim_sm_apply(&n->sm, &rd->committed[k]);
-        acknowledge(w, i, &rd->committed[k]);
-    }
-    if (rd->committed_count > 0)
-        sim_check_applied(w, i);
-    for (size_t k = 0; k < rd->read_count; k++)
-        sim_check_read(w, i, &rd->reads[k]);
+    apply(w, i, rd);
     consensus_advance(n->core, rd);
     n->syncing = false;
     while (n->pending_ticks > 0) {

@@ -139,6 +139,10 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     struct consensus_config ccfg;
     world_config(&ccfg, &cfg_rng);
     sim_world_init(&w, seed, cfg->nodes, &ccfg);
+    /* Leaders sync in the background always, never, or batch by batch at random. */
+    static const uint32_t defer_ppm[] = {1000000, 1000000, 500000, 0};
+    w.defer_ppm = defer_ppm[sim_rng_below(&cfg_rng, 4)];
+    w.bg_delay_max = 1 + (uint32_t)sim_rng_below(&cfg_rng, 8);
     w.trace.messages = messages;
     w.trace.verbose = cfg->verbose;
     chaos(&w, cfg);
@@ -156,6 +160,7 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     out->committed = w.check.len;
     out->acked = w.check.acked;
     out->reads = w.reads_done;
+    out->bg_syncs = w.bg_syncs;
     if (w.failed && messages)
         sim_world_report(&w);
     sim_world_free(&w);

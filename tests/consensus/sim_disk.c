@@ -1,4 +1,4 @@
-/* sim_disk.c: a node's simulated disk: synced state plus one unsynced, tearable batch. */
+/* sim_disk.c: a node's simulated disk: synced state plus a stream of unsynced, tearable writes. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +21,9 @@ void sim_disk_free(struct sim_disk *d)
 {
     free_ents(d->ents, 0, d->count);
     free(d->ents);
-    free_ents(d->pend_ents, 0, d->pend_count);
-    free(d->pend_ents);
+    for (size_t i = 0; i < d->pend_count; i++)
+        free(d->pend[i].e.data);
+    free(d->pend);
     memset(d, 0, sizeof *d);
 }
 
@@ -42,39 +43,37 @@ uint64_t sim_disk_last_index(const struct sim_disk *d)
     return d->snap_index + d->count;
 }
 
+static struct sim_record *push_record(struct sim_disk *d, enum sim_record_kind kind)
+{
+    if (d->pend_count == d->pend_cap) {
+        d->pend_cap = d->pend_cap ? d->pend_cap * 2 : 16;
+        d->pend = realloc(d->pend, d->pend_cap * sizeof *d->pend);
+        assert(d->pend != NULL);
+    }
+    struct sim_record *r = &d->pend[d->pend_count++];
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    return r;
+}
+
 void sim_disk_write(struct sim_disk *d, const struct consensus_ready *rd, const struct sim_sm *snap)
 {
-    assert(!d->pending);
-    d->pending = true;
-    d->pend_hs_set = rd->hard_state_changed;
-    d->pend_hs = rd->hard_state;
-    d->pend_snap_set = rd->snapshot_apply;
+    if (rd->hard_state_changed)
+        push_record(d, SIM_RECORD_HS)->hs = rd->hard_state;
     if (rd->snapshot_apply) {
         assert(snap != NULL && snap->applied == rd->snapshot_index);
-        d->pend_snap_index = rd->snapshot_index;
-        d->pend_snap_term = rd->snapshot_term;
-        d->pend_snap_sm = *snap;
+        struct sim_record *r = push_record(d, SIM_RECORD_SNAP);
+        r->snap_index = rd->snapshot_index;
+        r->snap_term = rd->snapshot_term;
+        r->snap_sm = *snap;
     }
-    d->pend_count = rd->entry_count;
-    d->pend_ents = rd->entry_count ? calloc(rd->entry_count, sizeof *d->pend_ents) : NULL;
     for (size_t i = 0; i < rd->entry_count; i++)
-        copy_entry(&d->pend_ents[i], &rd->entries[i]);
+        copy_entry(&push_record(d, SIM_RECORD_ENTRY)->e, &rd->entries[i]);
 }
 
 size_t sim_disk_pending_records(const struct sim_disk *d)
 {
-    if (!d->pending)
-        return 0;
-    return (size_t)d->pend_hs_set + (size_t)d->pend_snap_set + d->pend_count;
-}
-
-static void install_snapshot(struct sim_disk *d)
-{
-    free_ents(d->ents, 0, d->count);
-    d->count = 0;
-    d->snap_index = d->pend_snap_index;
-    d->snap_term = d->pend_snap_term;
-    d->snap_sm = d->pend_snap_sm;
+    return d->pend_count;
 }
 
 /* Appends one entry; the WAL drops everything from its index on first. */
@@ -94,31 +93,67 @@ static void append(struct sim_disk *d, struct consensus_entry *e)
     e->data = NULL;
 }
 
+static void make_durable(struct sim_disk *d, struct sim_record *r)
+{
+    switch (r->kind) {
+    case SIM_RECORD_HS:
+        d->hs = r->hs;
+        break;
+    case SIM_RECORD_SNAP:
+        free_ents(d->ents, 0, d->count);
+        d->count = 0;
+        d->snap_index = r->snap_index;
+        d->snap_term = r->snap_term;
+        d->snap_sm = r->snap_sm;
+        break;
+    case SIM_RECORD_ENTRY:
+        append(d, &r->e);
+        break;
+    }
+}
+
+/* The first `durable` records reach the synced state, the next `lost` vanish, the rest stay. */
+static void settle(struct sim_disk *d, size_t durable, size_t lost)
+{
+    assert(durable + lost <= d->pend_count);
+    for (size_t i = 0; i < durable; i++)
+        make_durable(d, &d->pend[i]);
+    for (size_t i = durable; i < durable + lost; i++)
+        free(d->pend[i].e.data);
+    size_t gone = durable + lost;
+    if (gone > 0 && gone < d->pend_count)
+        memmove(d->pend, d->pend + gone, (d->pend_count - gone) * sizeof *d->pend);
+    d->pend_count -= gone;
+}
+
 void sim_disk_crash(struct sim_disk *d, size_t keep)
 {
-    if (!d->pending)
-        return;
-    assert(keep <= sim_disk_pending_records(d));
-    if (d->pend_hs_set && keep > 0) {
-        d->hs = d->pend_hs;
-        keep--;
-    }
-    if (d->pend_snap_set && keep > 0) {
-        install_snapshot(d);
-        keep--;
-    }
-    for (size_t i = 0; i < d->pend_count && i < keep; i++)
-        append(d, &d->pend_ents[i]);
-    free_ents(d->pend_ents, 0, d->pend_count);
-    free(d->pend_ents);
-    d->pend_ents = NULL;
-    d->pend_count = 0;
-    d->pending = false;
+    assert(keep <= d->pend_count);
+    settle(d, keep, d->pend_count - keep);
 }
 
 void sim_disk_sync(struct sim_disk *d)
 {
-    sim_disk_crash(d, sim_disk_pending_records(d));
+    settle(d, d->pend_count, 0);
+}
+
+void sim_disk_sync_records(struct sim_disk *d, size_t records)
+{
+    settle(d, records, 0);
+}
+
+uint64_t sim_disk_durable_index(const struct sim_disk *d)
+{
+    uint64_t durable = sim_disk_last_index(d);
+    for (size_t i = 0; i < d->pend_count; i++) {
+        const struct sim_record *r = &d->pend[i];
+        uint64_t below = r->kind == SIM_RECORD_ENTRY  ? r->e.index - 1
+                         : r->kind == SIM_RECORD_SNAP ? d->snap_index
+                                                      : durable;
+        if (below < durable)
+            durable = below;
+    }
+    return durable;
 }
 
 bool sim_disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term)
@@ -132,7 +167,8 @@ bool sim_disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term)
 
 void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const struct sim_sm *sm)
 {
-    assert(!d->pending);
+    for (size_t i = 0; i < d->pend_count; i++) /* a background sync's entries, after it */
+        assert(d->pend[i].kind == SIM_RECORD_ENTRY && d->pend[i].e.index > index);
     assert(index > d->snap_index);
     assert(index <= sim_disk_last_index(d));
     assert(d->ents[index - d->snap_index - 1].term == term);

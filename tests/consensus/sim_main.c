@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     uint32_t *failover = calloc(seeds, sizeof *failover);
     uint32_t *healt = calloc(seeds, sizeof *healt);
     size_t nf = 0, nh = 0;
-    uint64_t steps = 0, inputs = 0, committed = 0, acked = 0, reads = 0, failed = 0;
+    uint64_t steps = 0, inputs = 0, committed = 0, acked = 0, reads = 0, bg = 0, failed = 0;
     clock_t c0 = clock();
     for (uint64_t s = start; s < start + seeds; s++) {
         struct sim_chaos_config cfg;
@@ -84,6 +84,7 @@ int main(int argc, char **argv)
         committed += r.committed;
         acked += r.acked;
         reads += r.reads;
+        bg += r.bg_syncs;
         healt[nh++] = r.heal_ticks;
         if (r.failover_ticks > 0)
             failover[nf++] = r.failover_ticks;
@@ -91,8 +92,9 @@ int main(int argc, char **argv)
     double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     printf("seeds %llu..%llu: %llu failed\n", (unsigned long long)start,
            (unsigned long long)(start + seeds - 1), (unsigned long long)failed);
-    printf("committed %llu entries, %llu acknowledged proposals, %llu reads\n",
-           (unsigned long long)committed, (unsigned long long)acked, (unsigned long long)reads);
+    printf("committed %llu entries, %llu acknowledged proposals, %llu reads, %llu background "
+           "syncs\n", (unsigned long long)committed, (unsigned long long)acked,
+           (unsigned long long)reads, (unsigned long long)bg);
     printf("cpu %.2f s: %.0f cluster steps/s (time units), %.0f core inputs/s\n", cpu,
            cpu > 0 ? (double)steps / cpu : 0.0, cpu > 0 ? (double)inputs / cpu : 0.0);
     printf("heal to convergence ticks: p50 %u p99 %u max %u\n", percentile(healt, nh, 0.5),

@@ -10,7 +10,7 @@ static void start(struct sim_world *w, uint32_t i)
 {
     struct sim_node *n = &w->nodes[i];
     assert(n->core == NULL);
-    assert(!n->disk.pending);
+    assert(sim_disk_pending_records(&n->disk) == 0);
     struct consensus_config cfg = w->cfg;
     cfg.id = i;
     cfg.node_count = w->node_count;
@@ -28,6 +28,7 @@ static void start(struct sim_world *w, uint32_t i)
     (void)err;
     n->sm = n->disk.snap_sm;
     n->syncing = false;
+    n->bg_syncing = false;
     n->pending_ticks = 0;
     memset(&n->recv_snap, 0, sizeof n->recv_snap);
 }
@@ -44,6 +45,7 @@ void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
     w->tick_units = 10;
     w->sync_delay_max = 2;
     w->torn_ppm = 500000;
+    w->bg_delay_max = 4;
     bus_init(&w->bus);
     sim_check_init(&w->check);
     for (uint32_t i = 0; i < n; i++) {
@@ -104,6 +106,7 @@ void sim_world_crash(struct sim_world *w, uint32_t i)
     consensus_free(n->core);
     n->core = NULL;
     n->syncing = false;
+    n->bg_syncing = false;
     for (size_t p = 0; p < w->prop_count; p++)
         if (w->props[p].node == i)
             w->props[p].pending = false; /* its client connection is gone */
@@ -155,6 +158,7 @@ static void deliver(struct sim_world *w, struct bus_msg *bm)
 
 void sim_batch_begin(struct sim_world *w, uint32_t i);
 void sim_batch_finish(struct sim_world *w, uint32_t i);
+void sim_batch_bg_sync_done(struct sim_world *w, uint32_t i);
 
 static void tick(struct sim_world *w, uint32_t i)
 {
@@ -172,9 +176,13 @@ static void tick(struct sim_world *w, uint32_t i)
 void sim_world_step(struct sim_world *w)
 {
     w->now++;
-    for (uint32_t i = 0; i < w->node_count; i++)
-        if (w->nodes[i].core != NULL && w->nodes[i].syncing && w->nodes[i].sync_done_at <= w->now)
+    for (uint32_t i = 0; i < w->node_count; i++) {
+        struct sim_node *n = &w->nodes[i];
+        if (n->core != NULL && n->syncing && n->sync_done_at <= w->now)
             sim_batch_finish(w, i);
+        if (n->core != NULL && n->bg_syncing && n->bg_done_at <= w->now && !w->bg_hold[i])
+            sim_batch_bg_sync_done(w, i);
+    }
     struct bus_msg bm;
     while (bus_pop_due(&w->bus, w->now, &bm))
         deliver(w, &bm);
