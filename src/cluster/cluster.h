@@ -18,7 +18,10 @@ struct cluster_transport;
  * consensus.h's batch protocol: send the leader's messages at once, persist hard state and
  * entries to the WAL with ONE wal_sync for the whole batch (group commit), then send the
  * acknowledgements, apply committed entries through the server's apply callback, answer reads,
- * and advance.
+ * and advance. With sync_background, a batch that needs nothing durable first (a leader's new
+ * entries) is written but synced by the node's sync thread while the loop goes on; the end of
+ * that sync tells the core (consensus_persisted), and entries written meanwhile get the next
+ * sync at once.
  *
  * Node ids are 0..node_count-1 in the core and on the wire ("0".."6": the decimal id, the
  * same number as deployment.instance_id). Entries are the server's bytes (its 8-byte clock
@@ -98,9 +101,13 @@ struct cluster_config {
     uint64_t applied_index;
     uint64_t applied_term;
     uint32_t entry_bytes_max;       /* largest proposal */
+    /* storage.fsync "always": a batch that may (consensus.h, sync_may_defer: a leader's new
+       entries) is written and synced on a thread of the node's while the loop goes on. */
+    bool sync_background;
 };
 
-/* Timeouts 1000/100 ms, no snapshots, 1 MiB entries; id, node_count and seed are zero. */
+/* Timeouts 1000/100 ms, no snapshots, 1 MiB entries, every batch synced on the loop; id,
+   node_count and seed are zero. */
 void cluster_config_default(struct cluster_config *cfg);
 
 struct cluster_node;
@@ -110,6 +117,10 @@ struct cluster_node;
 int cluster_node_open(const struct cluster_config *cfg, struct event_base *base, struct wal *wal,
                       struct cluster_transport *transport, const struct cluster_callbacks *cb,
                       struct cluster_node **out);
+/* Waits for the background log sync in flight, if any, and ends it: the WAL allows one sync
+ * at a time, so call it before syncing the WAL yourself. 0 or CLUSTER_ERR_IO (the node then
+ * refuses everything, as after any storage failure). */
+int cluster_node_sync_idle(struct cluster_node *n);
 /* Stops ticking and fails every waiter with CLUSTER_ERR_CLOSED. Free the transport after. */
 void cluster_node_close(struct cluster_node *n);
 

@@ -46,7 +46,8 @@ struct cluster_inbound {
 /* Counters for the debug-level summary the tick logs once a second (where a write's time goes). */
 struct cluster_stats {
     uint64_t turns;          /* ready batches handled */
-    uint64_t persist_turns;  /* batches with entries to persist (one sync each) */
+    uint64_t persist_turns;  /* batches with entries to persist */
+    uint64_t bg_syncs;       /* background syncs finished (the rest synced in their batch) */
     uint64_t entries;        /* entries persisted */
     uint64_t appends;        /* append calls sent (heartbeats included) */
     uint64_t append_entries; /* entries in them */
@@ -57,6 +58,7 @@ struct cluster_stats {
 };
 
 struct cluster_snap_out; /* cluster_snap.c */
+struct cluster_sync;     /* cluster_sync.c */
 struct cluster_snap_in;
 
 struct cluster_node {
@@ -95,6 +97,8 @@ struct cluster_node {
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
     struct cluster_stats stats;
+    struct cluster_sync *sync;        /* background WAL syncs; NULL: every batch syncs itself */
+    uint64_t bg_syncs_total;          /* background syncs reported to the core (tests) */
 };
 
 int64_t cluster_now_ms(void);
@@ -106,6 +110,14 @@ void cluster_fail(struct cluster_node *n, const char *what);
 void cluster_ready_turn(int fd, short what, void *arg);
 /* Logs the counters (debug level) once a second and starts them again. */
 void cluster_stats_maybe_log(struct cluster_node *n, int64_t now_ms);
+
+/* cluster_sync.c: at most one background sync in flight; its end reports consensus_persisted
+   and starts the next one if entries were written meanwhile. */
+int cluster_sync_open(struct cluster_node *n);
+void cluster_sync_close(struct cluster_node *n); /* waits for a sync in flight, joins */
+bool cluster_sync_in_flight(const struct cluster_node *n);
+int cluster_sync_start(struct cluster_node *n);  /* 0 or CLUSTER_ERR_IO */
+int cluster_sync_wait(struct cluster_node *n);   /* ends the one in flight: 0 or CLUSTER_ERR_IO */
 
 /* cluster_waiters.c */
 void cluster_waiter_finish(struct cluster_node *n, struct cluster_waiter *w, int err);

@@ -169,16 +169,30 @@ int cluster_node_open(const struct cluster_config *cfg, struct event_base *base,
     struct consensus_config cc;
     core_config(n, &cc);
     int rc = cluster_recover(n, &cc);
+    if (rc == 0 && cfg->sync_background)
+        rc = cluster_sync_open(n);
     if (rc == 0)
         rc = node_start(n);
     if (rc != 0) {
         cluster_node_close(n);
         return rc;
     }
-    log_info("cluster: node %u of %u open, term %llu, last index %llu, tick %u ms", cfg->id,
-             cfg->node_count, (unsigned long long)consensus_term(n->core),
-             (unsigned long long)consensus_last_index(n->core), n->tick_ms);
+    log_info("cluster: node %u of %u open, term %llu, last index %llu, tick %u ms, log synced %s",
+             cfg->id, cfg->node_count, (unsigned long long)consensus_term(n->core),
+             (unsigned long long)consensus_last_index(n->core), n->tick_ms,
+             n->sync ? "in the background" : "in each batch");
     *out = n;
+    return 0;
+}
+
+int cluster_node_sync_idle(struct cluster_node *n)
+{
+    assert(!n->in_ready);
+    if (cluster_sync_wait(n) != 0) {
+        cluster_fail(n, "syncing the log");
+        return CLUSTER_ERR_IO;
+    }
+    cluster_schedule(n); /* the next turn reports what became durable */
     return 0;
 }
 
@@ -188,6 +202,7 @@ void cluster_node_close(struct cluster_node *n)
         return;
     assert(!n->in_ready);
     n->closing = true;
+    cluster_sync_close(n); /* before the owner closes the WAL */
     if (n->tp)
         cluster_transport_bind(n->tp, NULL, NULL);
     cluster_waiters_fail_all(n, CLUSTER_ERR_CLOSED);

@@ -1,5 +1,5 @@
 /* cluster_ready.c: one ready batch handled as consensus.h prescribes: send, persist, sync once,
-   acknowledge, apply, answer reads, advance. */
+   acknowledge, apply, answer reads, advance; or, when it may, sync in the background. */
 #include "cluster_internal.h"
 
 #include "log.h"
@@ -32,10 +32,12 @@ void cluster_stats_maybe_log(struct cluster_node *n, int64_t now_ms)
     if (now_ms - st->since_ms < 1000)
         return;
     if (st->turns > 0)
-        log_debug("cluster: %lld ms: %llu turns, %llu entries in %llu syncs, %llu appends "
-                  "carrying %llu entries, %llu commit notes, %llu answers, %llu applied",
+        log_debug("cluster: %lld ms: %llu turns, %llu entries in %llu writes (%llu background "
+                  "syncs), %llu appends carrying %llu entries, %llu commit notes, %llu answers, "
+                  "%llu applied",
                   (long long)(now_ms - st->since_ms), (unsigned long long)st->turns,
                   (unsigned long long)st->entries, (unsigned long long)st->persist_turns,
+                  (unsigned long long)st->bg_syncs,
                   (unsigned long long)st->appends, (unsigned long long)st->append_entries,
                   (unsigned long long)st->commits, (unsigned long long)st->responses,
                   (unsigned long long)st->applied);
@@ -65,7 +67,8 @@ static void send_msg(struct cluster_node *n, const struct consensus_msg *m)
     /* Anything else lost is retried by the core (heartbeats, elections). */
 }
 
-static int persist_entries(struct cluster_node *n, const struct consensus_ready *rd)
+/* Writes the batch's entries (the WAL drops a conflicting suffix first); no sync. */
+static int write_entries(struct cluster_node *n, const struct consensus_ready *rd)
 {
     if (rd->entry_count == 0)
         return 0;
@@ -79,7 +82,7 @@ static int persist_entries(struct cluster_node *n, const struct consensus_ready 
         if (wal_append(n->wal, e->index, e->term, e->data, e->len) != 0)
             return CLUSTER_ERR_IO;
     }
-    return wal_sync(n->wal) == 0 ? 0 : CLUSTER_ERR_IO;
+    return 0;
 }
 
 static int persist(struct cluster_node *n, const struct consensus_ready *rd)
@@ -95,7 +98,30 @@ static int persist(struct cluster_node *n, const struct consensus_ready *rd)
     }
     if (rd->snapshot_apply && cluster_snap_persist(n, rd->snapshot_index, rd->snapshot_term) != 0)
         return CLUSTER_ERR_IO;
-    return persist_entries(n, rd);
+    if (write_entries(n, rd) != 0)
+        return CLUSTER_ERR_IO;
+    /* One sync for this batch and any earlier one written without a sync (consensus.h). */
+    if (wal_durable_index(n->wal) < wal_last_index(n->wal) && wal_sync(n->wal) != 0)
+        return CLUSTER_ERR_IO;
+    return 0;
+}
+
+/*
+ * Steps 0 and 1. A deferrable batch (consensus.h) under background syncing is only written:
+ * the sync thread makes it durable and consensus_persisted() reports it. Any other batch
+ * first waits for a background sync in flight (one per WAL), then writes and syncs here.
+ * Returns 0 or CLUSTER_ERR_IO; *deferred says which way it went.
+ */
+static int persist_batch(struct cluster_node *n, const struct consensus_ready *rd, bool *deferred)
+{
+    *deferred = rd->sync_may_defer && n->sync != NULL;
+    if (!*deferred)
+        return cluster_sync_wait(n) == 0 ? persist(n, rd) : CLUSTER_ERR_IO;
+    if (write_entries(n, rd) != 0)
+        return CLUSTER_ERR_IO;
+    if (!cluster_sync_in_flight(n) && wal_durable_index(n->wal) < wal_last_index(n->wal))
+        return cluster_sync_start(n);
+    return 0;
 }
 
 static int apply_committed(struct cluster_node *n, const struct consensus_ready *rd)
@@ -122,7 +148,8 @@ static bool handle_ready(struct cluster_node *n)
     for (size_t i = 0; i < rd.msg_count; i++)
         if (rd.msgs[i].send_before_persist)
             send_msg(n, &rd.msgs[i]);
-    if (persist(n, &rd) != 0) {
+    bool deferred = false;
+    if (persist_batch(n, &rd, &deferred) != 0) {
         n->in_ready = false;
         cluster_fail(n, "persisting to the log");
         return false;
@@ -142,7 +169,10 @@ static bool handle_ready(struct cluster_node *n)
     enum consensus_role role = rd.role;
     uint64_t term = rd.term;
     uint32_t leader = rd.leader;
-    consensus_advance(n->core, &rd);
+    if (deferred)
+        consensus_advance_unsynced(n->core, &rd);
+    else
+        consensus_advance(n->core, &rd);
     cluster_reads_applied(n);
     if (role_changed && n->cb.role_changed)
         n->cb.role_changed(n->cb.ctx, role, term, leader);
@@ -157,6 +187,10 @@ void cluster_ready_turn(int fd, short what, void *arg)
     assert(!n->in_ready);
     uint64_t gen = n->step_gen;
     if (!n->failed) {
+        /* What became durable outside a background sync's end (a segment roll, a sync by
+           the owner) counts too; the core ignores what it knew. */
+        if (n->sync)
+            consensus_persisted(n->core, wal_durable_index(n->wal));
         cluster_submit_deferred(n);
         while (consensus_has_ready(n->core))
             if (!handle_ready(n))

@@ -238,6 +238,8 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
 static void on_drained(void *arg)
 {
     struct server_node *n = arg;
+    if (n->rep && n->rep->cluster)
+        cluster_node_sync_idle(n->rep->cluster); /* its background sync first: one at a time */
     if (n->wal && wal_sync(n->wal) != 0) {
         log_error("final log sync failed: %s", wal_last_error(n->wal));
         n->exit_code = 1;

@@ -147,6 +147,7 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     cc.applied_index = n->snapshot_index;
     cc.applied_term = term;
     cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
+    cc.sync_background = cfg->fsync == SERVER_FSYNC_ALWAYS;
     struct cluster_callbacks cb = {
         .apply = rep_apply,
         .snapshot_begin = rep_snapshot_begin,

@@ -132,6 +132,7 @@ void fx_open(struct fixture *fx, uint32_t id)
     cfg.snapshot_every = fx->snapshot_every;
     cfg.applied_index = fn->applied;
     cfg.applied_term = fn->applied_term;
+    cfg.sync_background = !fx->sync_in_batch;
     struct cluster_callbacks cb = {
         .apply = sm_apply, .snapshot_save = sm_save, .snapshot_restore = sm_restore, .ctx = fn};
     cr_assert_eq(cluster_node_open(&cfg, fx->base, fn->wal, fn->tp, &cb, &fn->node), 0);

@@ -37,6 +37,7 @@ struct fixture {
     uint32_t n;
     uint64_t seed;
     uint64_t snapshot_every;
+    bool sync_in_batch; /* the leader syncs in its batch, not in the background */
     char root[200];
     struct cluster_secret secret;
     char endpoints[CONSENSUS_NODES_MAX][64];
