@@ -321,3 +321,47 @@ Test(kv_store, errors_have_idl_numbers_and_names)
                      "read version is below the MVCC window");
     cr_assert_str_eq(kv_strerror(12345), "unknown error");
 }
+
+/* The digest is compared across replicas and stored in snapshot headers, so its values must
+ * never change: these were computed by the first implementation (one pass per lane). */
+Test(kv_store, digest_values_are_pinned)
+{
+    static const struct {
+        size_t klen, vlen;
+        uint64_t lane0, lane1;
+    } want[] = {
+        {0, 100, 0x9c0dbcf2a5276091ull, 0x7ba4ea664e138fd1ull},
+        {1, 100, 0xac4a756b8197e2ceull, 0x093b513fa7936e11ull},
+        {7, 100, 0x8aae1dc1adf90575ull, 0x2b99bc733d1d31bdull},
+        {8, 100, 0xb73f8158ec18dac6ull, 0x53633725810d1453ull},
+        {9, 100, 0x13c7ff79e225a71eull, 0xd1e6792a15e03188ull},
+        {16, 100, 0x63caa2e94dd724f5ull, 0x924b57fd5f78e1baull},
+        {17, 100, 0xa394d625f0115978ull, 0x23d5b42b8dfd7846ull},
+        {40, 100, 0x78766043ba6d1efeull, 0x654770be1d85a0a1ull},
+    };
+    static const size_t klens[] = {0, 1, 7, 8, 9, 16, 17, 40};
+    static const size_t vlens[] = {0, 3, 8, 15, 100, 257};
+    uint8_t buf[400];
+    for (int i = 0; i < 400; i++)
+        buf[i] = (uint8_t)(i * 37 + 11);
+    struct kv_digest total = {{0, 0}};
+    for (size_t a = 0; a < 8; a++) {
+        for (size_t b = 0; b < 6; b++) {
+            struct kv_digest one = {{0, 0}};
+            uint64_t version = 1000003u * a + b;
+            kv_digest_add(&one, buf + a, klens[a], buf + 40 + b, vlens[b], version);
+            kv_digest_add(&total, buf + a, klens[a], buf + 40 + b, vlens[b], version);
+            if (vlens[b] != 100)
+                continue;
+            cr_assert_eq(want[a].klen, klens[a]);
+            cr_assert_eq(one.lane[0], want[a].lane0, "key length %zu", klens[a]);
+            cr_assert_eq(one.lane[1], want[a].lane1, "key length %zu", klens[a]);
+        }
+    }
+    kv_digest_sub(&total, buf, 16, buf + 40, 100, 77);
+    cr_assert_eq(total.lane[0], 0x6a4113e12bb67cc3ull);
+    cr_assert_eq(total.lane[1], 0x72918a332a5d599aull);
+    kv_digest_sub(&total, NULL, 0, NULL, 0, 5); /* an empty key and value may come as NULL */
+    kv_digest_add(&total, NULL, 0, NULL, 0, 5);
+    cr_assert_eq(total.lane[0], 0x6a4113e12bb67cc3ull);
+}
