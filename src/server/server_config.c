@@ -48,6 +48,7 @@ static const struct field fields[] = {
     {"storage.fsync", F_FSYNC, 0, 1, 3600000},
     {"storage.snapshot_every_entries", F_U32, AT(snapshot_every_entries), 0, UINT32_MAX},
     {"storage.snapshot_log_growth_percent", F_U32, AT(snapshot_log_growth_percent), 0, 100000},
+    {"storage.snapshot_log_min_bytes", F_U32, AT(snapshot_log_min_bytes), 0, UINT32_MAX},
     {"storage.wal_segment_bytes", F_U32, AT(wal_segment_bytes), SERVER_WAL_SEGMENT_BYTES_MIN,
      UINT32_MAX},
     {"limits", F_SECTION, 0, 0, 0},
@@ -86,6 +87,7 @@ void server_config_default(struct server_config *cfg)
     cfg->fsync = SERVER_FSYNC_ALWAYS;
     cfg->snapshot_every_entries = SERVER_SNAPSHOT_EVERY_DEFAULT;
     cfg->snapshot_log_growth_percent = SERVER_SNAPSHOT_LOG_GROWTH_PERCENT_DEFAULT;
+    cfg->snapshot_log_min_bytes = SERVER_SNAPSHOT_LOG_MIN_BYTES_DEFAULT;
     cfg->wal_segment_bytes = SERVER_WAL_SEGMENT_BYTES_DEFAULT;
     cfg->max_frame_bytes = NET_FRAME_BYTES_DEFAULT;
     cfg->max_connections = NET_CONNECTIONS_DEFAULT;

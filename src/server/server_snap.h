@@ -32,10 +32,10 @@ int server_snap_save(struct server_node *n, uint64_t keep_from);
    SERVER_SNAP_RETRY_MS; the log stays whole until a snapshot succeeds. */
 void server_snap_maybe(struct server_node *n);
 
-/* The second half of the rule (the first, snapshot_every_entries applied entries since the
+/* The rest of the rule (its first part, snapshot_every_entries applied entries since the
    last snapshot, is the caller's): the log written since the last snapshot is at least
-   storage.snapshot_log_growth_percent of that snapshot's size, no child runs and no retry
-   waits. */
+   storage.snapshot_log_min_bytes and at least storage.snapshot_log_growth_percent of that
+   snapshot's size, no child runs and no retry waits. */
 bool server_snap_due(struct server_node *n);
 
 /* Forks the child that writes the snapshot of the state at (index, term) (index is the

@@ -16,15 +16,19 @@ bool server_snap_due(struct server_node *n)
     if (s->pid != 0 || now < s->retry_at_ms)
         return false;
     uint64_t percent = n->cfg->snapshot_log_growth_percent;
-    if (percent == 0 || s->snapshot_bytes == 0)
+    uint64_t min_bytes = n->cfg->snapshot_log_min_bytes;
+    bool by_growth = percent != 0 && s->snapshot_bytes != 0;
+    if (!by_growth && min_bytes == 0)
         return true;
     if (s->checked_ms >= 0 && now - s->checked_ms < SERVER_SNAP_CHECK_MS)
         return false;
     s->checked_ms = now;
     uint64_t wal = server_snap_wal_bytes(n);
     uint64_t grown = wal > s->wal_base_bytes ? wal - s->wal_base_bytes : 0;
+    if (grown < min_bytes)
+        return false;
     /* Sizes stay far below 2^50 and percent below 2^17: no overflow. */
-    return grown * 100 >= s->snapshot_bytes * percent;
+    return !by_growth || grown * 100 >= s->snapshot_bytes * percent;
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)

@@ -114,7 +114,7 @@ static void send_only(struct rep *r, int node, const char *key)
 Test(rep_failover, every_acknowledged_write_survives_killing_all_three)
 {
     struct rep r;
-    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 50}");
+    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 50, \"snapshot_log_min_bytes\": 0}");
     int leader = rep_wait_leader(&r);
     struct acked *a = calloc(1, sizeof *a);
     cr_assert(a);

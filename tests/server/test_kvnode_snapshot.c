@@ -15,6 +15,7 @@
 /* The entry count alone decides (no log growth rule), so snapshots land every 50 entries. */
 #define SNAP_CONFIG                                                                           \
     "\"storage\": {\"snapshot_every_entries\": 50, \"snapshot_log_growth_percent\": 0, "     \
+    "\"snapshot_log_min_bytes\": 0, "                                                       \
     "\"wal_segment_bytes\": 4096}"
 /* A background snapshot finishes within this. */
 #define SNAP_WAIT_SECONDS 20.0
@@ -194,5 +195,59 @@ Test(kvnode_snapshot, a_flipped_byte_in_the_snapshot_refuses_the_start_and_names
     int code = node_run_once(args, err, sizeof err);
     cr_assert_neq(code, 0, "a corrupt snapshot must not start: %s", err);
     cr_assert(strstr(err, path), "the message names %s: %s", path, err);
+    node_cleanup(&p);
+}
+
+/* storage.snapshot_log_min_bytes: however many entries were applied, no snapshot is taken
+   before the log written since the last one holds that many bytes. */
+#define MIN_BYTES_CONFIG                                                                      \
+    "\"storage\": {\"snapshot_every_entries\": 10, \"snapshot_log_growth_percent\": 0, "     \
+    "\"snapshot_log_min_bytes\": 131072, \"wal_segment_bytes\": 4096}"
+
+static void write_big(struct net_client *c, int from, int n, const char *value)
+{
+    char key[32];
+    for (int i = from; i < from + n; i++) {
+        snprintf(key, sizeof key, "big-%05d", i);
+        SetResponse s;
+        node_set(c, key, value, &s);
+        cr_assert(s.success, "set %s", key);
+        SetResponse_free(&s);
+    }
+}
+
+Test(kvnode_snapshot, no_snapshot_before_the_log_holds_snapshot_log_min_bytes, .timeout = 60)
+{
+    struct node_proc p;
+    node_start(&p, MIN_BYTES_CONFIG);
+    struct net_client c;
+    node_connect(&p, &c, true);
+    char value[1001];
+    memset(value, 'v', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    /* 100 entries of ~1 KB: ten times snapshot_every_entries, but below 128 KiB of log. */
+    write_big(&c, 0, 100, value);
+    NodeInfo info;
+    node_info(&c, &info);
+    cr_assert_eq(info.snapshot_index, 0, "a snapshot before the log reached the minimum");
+    NodeInfo_free(&info);
+    struct dir_census dc;
+    census(&p, 0, &dc);
+    cr_assert_eq(dc.snapshots, 0);
+    /* Past the minimum: the log size is measured at most every 100 ms after a commit, so keep
+       writing until the snapshot is there or the deadline passes. */
+    double deadline = node_now() + SNAP_WAIT_SECONDS;
+    int written = 100;
+    int64_t snapshot_index = 0;
+    while (snapshot_index == 0 && node_now() < deadline) {
+        write_big(&c, written, 10, value);
+        written += 10;
+        node_info(&c, &info);
+        snapshot_index = info.snapshot_index;
+        NodeInfo_free(&info);
+    }
+    cr_assert_gt(snapshot_index, 100, "snapshot at %" PRId64 " after %d writes", snapshot_index,
+                 written);
+    net_client_close(&c);
     node_cleanup(&p);
 }

@@ -13,7 +13,8 @@
 
 #define WAIT_SECONDS 20.0
 #define BG_CONFIG(every)                                                                      \
-    "\"storage\": {\"snapshot_every_entries\": " #every ", \"snapshot_log_growth_percent\": 0}"
+    "\"storage\": {\"snapshot_every_entries\": " #every ", \"snapshot_log_growth_percent\": 0, " \
+    "\"snapshot_log_min_bytes\": 0}"
 
 /* The node's child process (the snapshot writer), or 0 when it has none. */
 static pid_t child_of(pid_t pid)

@@ -33,6 +33,8 @@ Test(server_config, the_shipped_single_node_config_loads)
     cr_assert_eq(cfg.fsync, SERVER_FSYNC_ALWAYS);
     cr_assert_eq(cfg.max_frame_bytes, 16u << 20);
     cr_assert_eq(cfg.snapshot_every_entries, 10000);
+    cr_assert_eq(cfg.snapshot_log_min_bytes, 64u << 20, "one log segment");
+    cr_assert_eq(cfg.snapshot_log_growth_percent, 100);
     cr_assert_eq(cfg.wal_segment_bytes, 64u << 20);
     server_config_free(&cfg);
 }
@@ -48,6 +50,7 @@ Test(server_config, every_kind_of_value_is_read)
         " \"consensus\": {\"election_timeout_ms\": 300, \"heartbeat_interval_ms\": 50,\n"
         "   \"request_timeout_ms\": 1500, \"peer_call_timeout_ms\": 400},\n"
         " \"storage\": {\"fsync\": 5, \"snapshot_every_entries\": 0,\n"
+        "   \"snapshot_log_min_bytes\": 12345,\n"
         "   \"wal_segment_bytes\": 4096},\n"
         " \"limits\": {\"max_connections\": 7, \"mvcc_window_versions\": 100,"
         "  \"max_pending_requests\": 32, \"output_high_water_bytes\": 65536}}";
@@ -67,6 +70,7 @@ Test(server_config, every_kind_of_value_is_read)
     cr_assert_eq(cfg.fsync, SERVER_FSYNC_INTERVAL);
     cr_assert_eq(cfg.fsync_interval_ms, 5);
     cr_assert_eq(cfg.snapshot_every_entries, 0, "0 turns snapshots off");
+    cr_assert_eq(cfg.snapshot_log_min_bytes, 12345);
     cr_assert_eq(cfg.wal_segment_bytes, 4096);
     cr_assert_eq(cfg.max_connections, 7);
     cr_assert_eq(cfg.max_pending_requests, 32);
