@@ -18,13 +18,13 @@ static int propose_err(int consensus_err)
     }
 }
 
-/* Hands a proposal to the core and files its waiter by index, or finishes it with the error. */
-void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w)
+/* Hands data to the core (which copies it) and files w by index, or finishes w with the
+   error. */
+static void propose_to_core(struct cluster_node *n, struct cluster_waiter *w, const void *data,
+                            uint32_t len)
 {
     uint64_t index = 0;
-    int rc = consensus_propose(n->core, w->data, w->len, &index);
-    free(w->data);
-    w->data = NULL;
+    int rc = consensus_propose(n->core, data, len, &index);
     if (rc != 0) {
         w->leader = consensus_leader(n->core);
         cluster_waiter_finish(n, w, propose_err(rc));
@@ -45,6 +45,14 @@ void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w)
         n->proposals_last = w;
     assert(n->proposals_last && !n->proposals_last->next);
     cluster_schedule(n);
+}
+
+void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w)
+{
+    uint8_t *data = w->data;
+    w->data = NULL;
+    propose_to_core(n, w, data, w->len);
+    free(data);
 }
 
 void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,
@@ -68,20 +76,21 @@ void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,
                                                                    : CLUSTER_ERR_BUSY);
         return;
     }
+    w->len = len;
+    if (!n->in_ready) {
+        propose_to_core(n, w, data, len); /* the core copies it: no copy of ours */
+        return;
+    }
+    /* No input may reach the core between ready and advance: submitted in the next turn. */
     w->data = malloc(len);
     if (!w->data) {
         cluster_waiter_finish(n, w, CLUSTER_ERR_NOMEM);
         return;
     }
     memcpy(w->data, data, len);
-    w->len = len;
-    if (n->in_ready) { /* no input may reach the core between ready and advance */
-        *n->deferred_tail = w;
-        n->deferred_tail = &w->next;
-        cluster_schedule(n);
-        return;
-    }
-    cluster_propose_submit(n, w);
+    *n->deferred_tail = w;
+    n->deferred_tail = &w->next;
+    cluster_schedule(n);
 }
 
 void cluster_read_submit(struct cluster_node *n, struct cluster_waiter *w)

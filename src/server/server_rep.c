@@ -195,6 +195,7 @@ void server_rep_close(struct server_node *n)
     cluster_node_close(rep->cluster);
     cluster_transport_free(rep->tp);
     assert(rep->route_count == 0);
+    server_route_free_spares(n);
     if (rep->fault_ev)
         event_free(rep->fault_ev);
     memset(&rep->secret, 0, sizeof rep->secret);

@@ -35,6 +35,8 @@ struct server_rep {
     struct cluster_secret secret;
     struct server_route *routes;    /* every live route, answered or not */
     uint32_t route_count;
+    struct server_route *spare_routes; /* finished routes kept for the next writes */
+    uint32_t spare_route_count;
     struct event *route_tick_ev;    /* retries waiting routes, expires deadlines */
     struct event *route_wake_ev;    /* the leader changed: retry waiting routes now */
     struct event *fault_ev;         /* debug.fault_injection: polls data_dir/faults */
@@ -46,6 +48,11 @@ struct server_rep {
 
 /* Routes alive at once; past it new requests get BUSY before anything is proposed. */
 #define SERVER_ROUTES_MAX 65536u
+/* Finished routes kept for reuse (no malloc per write), and the entry size a route holds
+   without an allocation of its own (a set of a small key and a 100-byte value fits). */
+#define SERVER_ROUTE_SPARES_MAX 1024u
+#define SERVER_ROUTE_ENTRY_INLINE_BYTES 256u
+_Static_assert(SERVER_ROUTE_SPARES_MAX <= SERVER_ROUTES_MAX, "spares are former routes");
 
 /* Opens the cluster over the node's store and WAL (both open, snapshot restored). 0 or -1. */
 int server_rep_open(struct server_node *n);
@@ -76,5 +83,7 @@ int server_faults_start(struct server_node *n);
 int server_route_start(struct server_node *n);
 void server_route_stop(struct server_node *n);
 void server_route_wake(struct server_node *n);
+/* Frees the spare routes (at close, once no route is alive). */
+void server_route_free_spares(struct server_node *n);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,11 +25,13 @@ struct server_route {
     bool answered;
     bool held;          /* a cluster or transport callback is still to come */
     bool from_peer;     /* a forwarded write: never forwarded again, never waits */
-    uint8_t *entry;     /* writes: the encoded log entry */
+    uint8_t *entry;     /* writes: the encoded log entry (in inline_entry when it fits) */
     size_t len;
     server_commit_cb write_cb;
     server_read_cb read_cb;
     void *ctx;
+    /* Last: route_new clears the fields above only. */
+    uint8_t inline_entry[SERVER_ROUTE_ENTRY_INLINE_BYTES];
 };
 
 static uint32_t leader_of(const struct server_node *n)
@@ -51,10 +54,29 @@ static void route_free_if_done(struct server_route *r)
     *r->pprev = r->next;
     if (r->next)
         r->next->pprev = r->pprev;
-    assert(r->n->rep->route_count > 0);
-    r->n->rep->route_count--;
-    free(r->entry);
-    free(r);
+    struct server_rep *rep = r->n->rep;
+    assert(rep->route_count > 0);
+    rep->route_count--;
+    if (r->entry != r->inline_entry)
+        free(r->entry);
+    if (rep->spare_route_count >= SERVER_ROUTE_SPARES_MAX) {
+        free(r);
+        return;
+    }
+    r->next = rep->spare_routes;
+    rep->spare_routes = r;
+    rep->spare_route_count++;
+}
+
+void server_route_free_spares(struct server_node *n)
+{
+    struct server_rep *rep = n->rep;
+    while (rep->spare_routes) {
+        struct server_route *r = rep->spare_routes;
+        rep->spare_routes = r->next;
+        free(r);
+    }
+    rep->spare_route_count = 0;
 }
 
 static void answer_write(struct server_route *r, const struct server_apply_result *res)
@@ -191,9 +213,14 @@ static struct server_route *route_new(struct server_node *n, enum route_kind kin
     struct server_rep *rep = n->rep;
     if (rep->route_count >= SERVER_ROUTES_MAX || n->stopping)
         return NULL;
-    struct server_route *r = calloc(1, sizeof *r);
-    if (!r)
+    struct server_route *r = rep->spare_routes;
+    if (r) {
+        rep->spare_routes = r->next;
+        rep->spare_route_count--;
+    } else if (!(r = malloc(sizeof *r))) {
         return NULL;
+    }
+    memset(r, 0, offsetof(struct server_route, inline_entry));
     r->n = n;
     r->kind = kind;
     r->ctx = ctx;
@@ -211,7 +238,7 @@ void server_rep_propose(struct server_node *n, const uint8_t *entry, size_t len,
                         bool from_peer, server_commit_cb cb, void *ctx)
 {
     struct server_route *r = route_new(n, ROUTE_WRITE, ctx);
-    uint8_t *copy = r ? malloc(len) : NULL;
+    uint8_t *copy = !r ? NULL : len <= sizeof r->inline_entry ? r->inline_entry : malloc(len);
     if (!copy) {
         if (r) {
             r->answered = true;
