@@ -105,6 +105,8 @@ static void net_free(struct cluster_transport *t)
     }
     if (net->fail_ev)
         event_free(net->fail_ev);
+    if (net->flush_ev)
+        event_free(net->flush_ev);
     if (net->sweep_ev)
         event_free(net->sweep_ev);
     free(net);
@@ -155,9 +157,10 @@ struct cluster_transport *cluster_net_new(struct event_base *base,
     net->failed_tail = &net->failed;
     net->fail_ev = event_new(base, -1, 0, deliver_failures, net);
     net->sweep_ev = event_new(base, -1, EV_PERSIST, sweep, net);
+    net->flush_ev = event_new(base, -1, 0, net_link_flush, net);
     uint32_t every = cfg->call_timeout_ms / 4 ? cfg->call_timeout_ms / 4 : 1;
     struct timeval tv = {.tv_sec = every / 1000, .tv_usec = (every % 1000) * 1000};
-    bool ok = net->fail_ev && net->sweep_ev && event_add(net->sweep_ev, &tv) == 0;
+    bool ok = net->fail_ev && net->sweep_ev && net->flush_ev && event_add(net->sweep_ev, &tv) == 0;
     for (uint32_t i = 0; ok && i < cfg->node_count; i++)
         if (i != cfg->self)
             ok = net_link_init(&net->links[i], net, i, cfg->endpoints[i]) == 0;

@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -14,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 static int32_t next_seqid(struct cluster_net *net)
 {
@@ -65,6 +67,7 @@ static void link_broken(struct net_link *l, const char *why)
         bufferevent_free(l->bev);
     l->bev = NULL;
     l->state = LINK_IDLE;
+    l->flush_queued = l->writing = false;
     fail_all(l, CLUSTER_ERR_UNREACHABLE);
     uint64_t r = l->net->rng = l->net->rng * 6364136223846793005ull + 1442695040888963407ull;
     uint32_t half = l->backoff_ms / 2;
@@ -74,6 +77,80 @@ static void link_broken(struct net_link *l, const char *why)
     event_add(l->retry_ev, &tv);
     l->backoff_ms = l->backoff_ms * 2 > l->net->cfg.backoff_max_ms ? l->net->cfg.backoff_max_ms
                                                                     : l->backoff_ms * 2;
+}
+
+/* Buffer chunks handed to one sendmsg. */
+#define LINK_WRITE_IOVECS 64
+
+/* New output: written by the flush event behind this loop turn's callbacks. */
+static void flush_schedule(struct net_link *l)
+{
+    if (l->flush_queued || l->writing)
+        return;
+    l->flush_queued = true;
+    event_active(l->net->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* Writes what the socket takes now; arms EV_WRITE for the rest (on_written disarms it). */
+static void write_now(struct net_link *l)
+{
+    assert(l->bev && !l->writing);
+    struct evbuffer *out = bufferevent_get_output(l->bev);
+    evutil_socket_t fd = bufferevent_getfd(l->bev);
+    while (!l->writing && evbuffer_get_length(out) > 0) {
+        struct evbuffer_iovec vec[LINK_WRITE_IOVECS];
+        struct iovec iov[LINK_WRITE_IOVECS];
+        int n = evbuffer_peek(out, -1, NULL, vec, LINK_WRITE_IOVECS);
+        n = n < LINK_WRITE_IOVECS ? n : LINK_WRITE_IOVECS;
+        size_t want = 0;
+        for (int i = 0; i < n; i++) {
+            iov[i] = (struct iovec){vec[i].iov_base, vec[i].iov_len};
+            want += vec[i].iov_len;
+        }
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            link_broken(l, "socket error writing");
+            return;
+        }
+        w = w < 0 ? 0 : w;
+        /* A bufferevent keeps its output's start frozen but for its own writes. */
+        evbuffer_unfreeze(out, 1);
+        int rc = evbuffer_drain(out, (size_t)w);
+        evbuffer_freeze(out, 1);
+        assert(rc == 0);
+        (void)rc;
+        if ((size_t)w < want) {
+            l->writing = true;
+            bufferevent_enable(l->bev, EV_WRITE);
+        }
+    }
+}
+
+void net_link_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct cluster_net *net = arg;
+    (void)fd, (void)what;
+    for (uint32_t i = 0; i < net->cfg.node_count; i++) {
+        struct net_link *l = &net->links[i];
+        if (i == net->cfg.self || !l->flush_queued)
+            continue;
+        l->flush_queued = false;
+        if (l->bev && (l->state == LINK_HANDSHAKE || l->state == LINK_READY) && !l->writing)
+            write_now(l);
+    }
+}
+
+/* libevent wrote the rest of a full socket's output: direct writes again. */
+static void on_written(struct bufferevent *bev, void *arg)
+{
+    struct net_link *l = arg;
+    if (!l->writing || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+        return;
+    l->writing = false;
+    bufferevent_disable(bev, EV_WRITE);
 }
 
 struct peer_call_enc {
@@ -141,6 +218,7 @@ static int internal_call(struct net_link *l, int method, const void *request)
         return rc;
     }
     calls_push(l, c);
+    flush_schedule(l);
     return 0;
 }
 
@@ -182,6 +260,7 @@ static void on_ready(struct net_link *l)
     for (struct net_call *c = l->calls; c; c = c->next)
         c->sent = true;
     bufferevent_write_buffer(l->bev, l->queued);
+    flush_schedule(l);
 }
 
 static void handshake_reply(struct net_link *l, struct net_call *c, const struct cluster_codec_reply *rep)
@@ -278,6 +357,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         if (setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
             log_warn("cluster: TCP_NODELAY on the link to node %u: failed", l->peer);
+        /* Connected: from now on the flush event writes (write_now), not libevent. */
+        bufferevent_disable(bev, EV_WRITE);
         l->state = LINK_HANDSHAKE;
         send_challenge(l);
         return;
@@ -294,7 +375,7 @@ static void start_connect(struct net_link *l)
         link_broken(l, "out of memory");
         return;
     }
-    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
+    bufferevent_setcb(l->bev, on_read, on_written, on_event, l);
     bufferevent_enable(l->bev, EV_READ | EV_WRITE);
     l->state = LINK_CONNECTING;
     if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&l->addr, l->addr_len) != 0)
@@ -327,6 +408,8 @@ static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_
         return rc;
     }
     calls_push(l, c);
+    if (c->sent)
+        flush_schedule(l);
     if (l->state == LINK_IDLE && !l->backing_off)
         start_connect(l);
     return 0;

@@ -5,6 +5,7 @@
 #include "cluster_internal.h"
 #include "cluster_net.h"
 
+#include <event2/util.h>
 #include <sys/socket.h>
 
 struct bufferevent;
@@ -48,6 +49,8 @@ struct net_link {
     struct net_call **calls_tail;
     uint32_t call_count;
     struct evbuffer *queued; /* frames written before the link was ready */
+    bool flush_queued;       /* output waits for the transport's flush event */
+    bool writing;            /* the socket was full: libevent writes the rest (EV_WRITE) */
 };
 
 struct cluster_net {
@@ -56,6 +59,7 @@ struct cluster_net {
     struct event_base *base;
     struct event *fail_ev;
     struct event *sweep_ev;
+    struct event *flush_ev;  /* writes every link's output of this loop turn (net_link_flush) */
     struct net_call *failed, **failed_tail;
     int32_t seqid;
     uint64_t rng;
@@ -73,5 +77,10 @@ int net_link_call(struct net_link *l, struct net_call *c, const void *request);
 int net_link_forward(struct net_link *l, struct net_call *c, cluster_forward_encode_fn enc,
                      void *enc_ctx);
 void net_link_expire(struct net_link *l, int64_t now_ms);
+/* The flush event's callback: each link with new output gets one sendmsg. Frames collect in
+ * a link's output during a loop turn (appends to every follower, forwarded calls); only a
+ * socket that would block gets EV_WRITE, so a batch costs no epoll_ctl pair and no extra
+ * loop turn. */
+void net_link_flush(evutil_socket_t fd, short what, void *arg);
 
 #endif
