@@ -107,6 +107,7 @@ static void net_free(struct cluster_transport *t)
         event_free(net->fail_ev);
     if (net->flush_ev)
         event_free(net->flush_ev);
+    tp_buf_free(&net->frame);
     if (net->sweep_ev)
         event_free(net->sweep_ev);
     free(net);
@@ -155,6 +156,7 @@ struct cluster_transport *cluster_net_new(struct event_base *base,
     net->base = base;
     net->rng = cfg->seed ^ 0x5deece66dull;
     net->failed_tail = &net->failed;
+    tp_buf_init(&net->frame);
     net->fail_ev = event_new(base, -1, 0, deliver_failures, net);
     net->sweep_ev = event_new(base, -1, EV_PERSIST, sweep, net);
     net->flush_ev = event_new(base, -1, 0, net_link_flush, net);

@@ -166,6 +166,9 @@ static int encode_peer_call(void *ctx, tp_buf *out, int32_t seqid)
 
 /* Frames at least this large are handed to the evbuffer as they are rather than copied. */
 #define FRAME_HAND_OVER_BYTES (16u * 1024)
+/* The encoding buffer is kept between frames up to this capacity (no malloc and no regrowth
+   per append, commit note or forwarded call). */
+#define FRAME_KEEP_BYTES (4u * FRAME_HAND_OVER_BYTES)
 
 static void frame_free(const void *data, size_t len, void *arg)
 {
@@ -173,35 +176,40 @@ static void frame_free(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
-/* Frames one CALL, written by enc, into dst. A large frame (appends carrying entries) is
-   handed over, not copied a second time: its payloads were copied once by the encoder. */
-static int frame_with(struct evbuffer *dst, cluster_forward_encode_fn enc, void *ctx,
-                      int32_t seqid)
+/* Frames one CALL, written by enc in the transport's frame buffer, into dst. A large frame
+   (appends carrying entries) is handed over, not copied a second time: its payloads were
+   copied once by the encoder. */
+static int frame_with(struct cluster_net *net, struct evbuffer *dst,
+                      cluster_forward_encode_fn enc, void *ctx, int32_t seqid)
 {
-    tp_buf b;
-    tp_buf_init(&b);
-    size_t at = tp_frame_begin(&b);
-    int rc = enc(ctx, &b, seqid) == 0 ? 0 : CLUSTER_ERR_INVALID;
+    tp_buf *b = &net->frame;
+    tp_buf_reset(b);
+    size_t at = tp_frame_begin(b);
+    int rc = enc(ctx, b, seqid) == 0 ? 0 : CLUSTER_ERR_INVALID;
     if (rc == 0) {
-        tp_frame_end(&b, at);
-        if (b.failed) {
+        tp_frame_end(b, at);
+        if (b->failed) {
             rc = CLUSTER_ERR_NOMEM;
-        } else if (b.len >= FRAME_HAND_OVER_BYTES) {
-            if (evbuffer_add_reference(dst, b.data, b.len, frame_free, NULL) == 0)
-                return 0; /* dst frees b.data */
+        } else if (b->len >= FRAME_HAND_OVER_BYTES) {
+            if (evbuffer_add_reference(dst, b->data, b->len, frame_free, NULL) == 0) {
+                tp_buf_init(b); /* dst frees the bytes */
+                return 0;
+            }
             rc = CLUSTER_ERR_NOMEM;
         } else {
-            rc = evbuffer_add(dst, b.data, b.len) != 0 ? CLUSTER_ERR_NOMEM : 0;
+            rc = evbuffer_add(dst, b->data, b->len) != 0 ? CLUSTER_ERR_NOMEM : 0;
         }
     }
-    tp_buf_free(&b);
+    if (b->failed || b->cap > FRAME_KEEP_BYTES)
+        tp_buf_free(b);
     return rc;
 }
 
-static int frame_call(struct evbuffer *dst, int method, int32_t seqid, const void *request)
+static int frame_call(struct cluster_net *net, struct evbuffer *dst, int method, int32_t seqid,
+                      const void *request)
 {
     struct peer_call_enc e = {method, request};
-    return frame_with(dst, encode_peer_call, &e, seqid);
+    return frame_with(net, dst, encode_peer_call, &e, seqid);
 }
 
 static int internal_call(struct net_link *l, int method, const void *request)
@@ -212,7 +220,7 @@ static int internal_call(struct net_link *l, int method, const void *request)
     *c = (struct net_call){.peer = l->peer, .method = method, .internal = true,
                            .seqid = next_seqid(l->net),
                            .deadline_ms = cluster_now_ms() + l->net->cfg.call_timeout_ms};
-    int rc = frame_call(bufferevent_get_output(l->bev), method, c->seqid, request);
+    int rc = frame_call(l->net, bufferevent_get_output(l->bev), method, c->seqid, request);
     if (rc != 0) {
         free(c);
         return rc;
@@ -402,7 +410,7 @@ static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_
     c->seqid = next_seqid(l->net);
     c->sent = l->state == LINK_READY;
     struct evbuffer *dst = c->sent ? bufferevent_get_output(l->bev) : l->queued;
-    int rc = frame_with(dst, enc, ctx, c->seqid);
+    int rc = frame_with(l->net, dst, enc, ctx, c->seqid);
     if (rc != 0) {
         free(c);
         return rc;

@@ -60,6 +60,7 @@ struct cluster_net {
     struct event *fail_ev;
     struct event *sweep_ev;
     struct event *flush_ev;  /* writes every link's output of this loop turn (net_link_flush) */
+    tp_buf frame;            /* where each outbound frame is encoded, kept between frames */
     struct net_call *failed, **failed_tail;
     int32_t seqid;
     uint64_t rng;
