@@ -6,19 +6,42 @@
 
 #include <string.h>
 
-/* The command inside an entry this node encoded itself (trusted bytes). */
-static int entry_command(const uint8_t *entry, size_t len, KvCommand *cmd)
+/* An entry this node encoded (trusted bytes) is its clock, then a KvCommand: one union field
+   (type STRUCT, a 2-byte id), the command's struct, and the union's stop byte. The client
+   call it came from has the same shape: its args struct holds field 1, the same request
+   struct, then a stop byte. So the call is the method's message header, field 1's header and
+   the entry's bytes after its own field header: no decode and no encode of the request. */
+#define FORWARD_FIELD_HEADER_BYTES 3u
+
+/* The client method whose request the entry holds (the forwarded ones), or NULL. */
+static const tp_method *entry_method(const uint8_t *entry, size_t len)
 {
-    KvCommand_init(cmd);
-    if (len <= SERVER_ENTRY_HEADER_SIZE)
-        return -1;
-    tp_reader r;
-    tp_reader_init(&r, entry + SERVER_ENTRY_HEADER_SIZE, len - SERVER_ENTRY_HEADER_SIZE, NULL);
-    if (KvCommand_read(cmd, &r) != 0) {
-        KvCommand_free(cmd);
-        return -1;
+    const size_t h = SERVER_ENTRY_HEADER_SIZE;
+    if (len < h + FORWARD_FIELD_HEADER_BYTES + 1 || entry[h] != TP_T_STRUCT ||
+        entry[len - 1] != TP_T_STOP)
+        return NULL;
+    switch (tp_get_u16_(entry + h + 1)) {
+    case 1: return &TransactionalKV_methods[TransactionalKV_METHOD_setKey];
+    case 2: return &TransactionalKV_methods[TransactionalKV_METHOD_deleteKey];
+    case 4: return &TransactionalKV_methods[TransactionalKV_METHOD_atomicCommit];
+    default: return NULL; /* clear ranges and no-ops are never a client's call */
     }
-    return 0;
+}
+
+int server_forward_encode(tp_buf *out, const uint8_t *entry, size_t len, int32_t seqid)
+{
+    const tp_method *m = entry_method(entry, len);
+    if (!m)
+        return -1;
+    const uint8_t *rest = entry + SERVER_ENTRY_HEADER_SIZE + FORWARD_FIELD_HEADER_BYTES;
+    size_t rest_len = len - SERVER_ENTRY_HEADER_SIZE - FORWARD_FIELD_HEADER_BYTES;
+    tp_write_message_begin(out, m->name, (uint32_t)strlen(m->name), TP_CALL, seqid);
+    tp_write_field_begin(out, TP_T_STRUCT, 1);
+    if (tp_buf_reserve(out, rest_len)) {
+        memcpy(out->data + out->len, rest, rest_len);
+        out->len += rest_len;
+    }
+    return out->failed ? -1 : 0;
 }
 
 struct forward_enc {
@@ -29,18 +52,7 @@ struct forward_enc {
 static int encode_call(void *ctx, tp_buf *out, int32_t seqid)
 {
     const struct forward_enc *e = ctx;
-    KvCommand cmd;
-    if (entry_command(e->entry, e->len, &cmd) != 0)
-        return -1;
-    int rc = -1;
-    if (cmd.has_set_key)
-        rc = TransactionalKV_setKey_send(out, seqid, &cmd.set_key);
-    else if (cmd.has_delete_key)
-        rc = TransactionalKV_deleteKey_send(out, seqid, &cmd.delete_key);
-    else if (cmd.has_atomic_commit)
-        rc = TransactionalKV_atomicCommit_send(out, seqid, &cmd.atomic_commit);
-    KvCommand_free(&cmd);
-    return rc;
+    return server_forward_encode(out, e->entry, e->len, seqid);
 }
 
 int server_forward(struct server_node *n, uint32_t peer, uint32_t timeout_ms,
@@ -73,8 +85,8 @@ int server_forward(struct server_node *n, uint32_t peer, uint32_t timeout_ms,
 int server_forward_decode(const uint8_t *entry, size_t len, int32_t seqid, const uint8_t *msg,
                           size_t msg_len, struct server_apply_result *res)
 {
-    KvCommand cmd;
-    if (entry_command(entry, len, &cmd) != 0)
+    const tp_method *m = entry_method(entry, len);
+    if (!m)
         return -1;
     *res = (struct server_apply_result){.code = ErrorCode_INTERNAL};
     tp_reader r;
@@ -82,16 +94,15 @@ int server_forward_decode(const uint8_t *entry, size_t len, int32_t seqid, const
     tp_app_exception ax;
     tp_app_exception_init(&ax);
     int rc = -1;
-    if (cmd.has_set_key)
+    if (m->id == TransactionalKV_METHOD_setKey)
         FORWARD_RECV(setKey, version, (void)0);
-    else if (cmd.has_delete_key)
+    else if (m->id == TransactionalKV_METHOD_deleteKey)
         FORWARD_RECV(deleteKey, version, res->found = s->has_found && s->found);
-    else if (cmd.has_atomic_commit)
+    else if (m->id == TransactionalKV_METHOD_atomicCommit)
         FORWARD_RECV(atomicCommit, committed_version, (void)0);
     if (rc != 0)
         log_warn("a forwarded write's reply does not decode: %s",
                  rc > 0 ? tp_strerror(rc) : "no result");
     tp_app_exception_free(&ax);
-    KvCommand_free(&cmd);
     return rc == 0 ? 0 : -1;
 }

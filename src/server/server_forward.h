@@ -14,6 +14,11 @@
 int server_forward(struct server_node *n, uint32_t peer, uint32_t timeout_ms,
                    const uint8_t *entry, size_t len, cluster_forward_done_fn done, void *ctx);
 
+/* The forwarded call for entry: one whole CALL message (setKey, deleteKey or atomicCommit,
+   byte for byte what the generated _send writes for the request entry holds) appended to
+   out. 0, or -1 when entry holds no client write or out failed. */
+int server_forward_encode(tp_buf *out, const uint8_t *entry, size_t len, int32_t seqid);
+
 /* Reads the leader's reply (msg, len) to the call made for entry into res (code, version,
    found). 0, or -1 when the reply does not decode (the outcome is then unknown). */
 int server_forward_decode(const uint8_t *entry, size_t len, int32_t seqid, const uint8_t *msg,
