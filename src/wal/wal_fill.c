@@ -18,6 +18,8 @@
  */
 enum {
     wal_fill_piece_size = 256 << 10, /* zeros per write(2) and per fdatasync */
+    wal_fill_edge_piece_size = 16 << 10, /* when starting at the owner's offset: an owner write
+                                            reaching it waits for this much only */
 };
 static const uint8_t wal_fill_zeros[wal_fill_piece_size];
 
@@ -35,6 +37,8 @@ static void wal_fill_next(const struct wal_fill *f, uint64_t *start, uint64_t *e
         return;
     /* Pieces end on piece boundaries, so after the first one they are whole pages. */
     uint64_t boundary = (s / wal_fill_piece_size + 1) * wal_fill_piece_size;
+    if (s == f->owner_end && boundary - s > wal_fill_edge_piece_size)
+        boundary = s + wal_fill_edge_piece_size;
     *end = t < boundary ? t : boundary;
 }
 
