@@ -110,6 +110,10 @@ void fx_open(struct fixture *fx, uint32_t id)
     cr_assert_null(fn->node);
     struct wal_config wc;
     wal_config_default(&wc, fn->dir);
+    if (fx->fsync_interval_ms > 0) {
+        wc.fsync = WAL_FSYNC_INTERVAL;
+        wc.fsync_interval_ms = fx->fsync_interval_ms;
+    }
     struct wal_errmsg err;
     cr_assert_eq(wal_open(&wc, &fn->wal, &err), 0, "wal_open %s", fn->dir);
     /* The state machine restarts empty: replay comes from the log (or a snapshot). */
@@ -132,7 +136,7 @@ void fx_open(struct fixture *fx, uint32_t id)
     cfg.snapshot_every = fx->snapshot_every;
     cfg.applied_index = fn->applied;
     cfg.applied_term = fn->applied_term;
-    cfg.sync_background = !fx->sync_in_batch;
+    cfg.sync_background = !fx->sync_in_batch && fx->fsync_interval_ms == 0;
     struct cluster_callbacks cb = {
         .apply = sm_apply, .snapshot_save = sm_save, .snapshot_restore = sm_restore, .ctx = fn};
     cr_assert_eq(cluster_node_open(&cfg, fx->base, fn->wal, fn->tp, &cb, &fn->node), 0);

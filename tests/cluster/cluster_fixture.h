@@ -38,6 +38,7 @@ struct fixture {
     uint64_t seed;
     uint64_t snapshot_every;
     bool sync_in_batch; /* the leader syncs in its batch, not in the background */
+    uint32_t fsync_interval_ms; /* 0: storage.fsync always; else storage.fsync N ms */
     char root[200];
     struct cluster_secret secret;
     char endpoints[CONSENSUS_NODES_MAX][64];
