@@ -38,18 +38,20 @@ enum key_shape {
     /* "shared": every key starts with the same 8 bytes, as keys with a common namespace do;
      * the worst case for an index that orders by an 8-byte prefix first. */
     KEYS_SHARED,
-    /* "digits": kvbench's keys ('k' and 15 zero-padded decimal digits of a pseudo-random
-     * number below 10^15), which share their first 8 bytes and more. */
+    /* "digits": kvbench's keys, 'k' and the key's number in 15 zero-padded decimal digits,
+     * numbers 0 to KEYS - 1 (a permutation of them): at 1M keys the first 10 bytes agree. */
     KEYS_DIGITS,
 };
 static enum key_shape key_shape;
+static uint64_t key_count;
 
 /* Key i; insertion order is random with respect to key order in every shape. */
 static void make_key(uint64_t i, uint8_t key[BENCH_KEY_BYTES])
 {
     uint64_t a = mix(i), b = mix(i ^ 0xABCDEF);
     if (key_shape == KEYS_DIGITS) {
-        uint64_t d = b % 1000000000000000ull;
+        /* A multiplier prime to KEYS (odd, not a multiple of 5: any 10^k * 2^j) permutes them. */
+        uint64_t d = i % key_count * 2654435761u % key_count; /* KEYS < 2^32 */
         key[0] = 'k';
         for (int at = BENCH_KEY_BYTES - 1; at > 0; at--, d /= 10)
             key[at] = (uint8_t)('0' + d % 10);
@@ -124,6 +126,7 @@ static void delete_bench(kv_store *s, uint64_t n, uint64_t *v)
 int main(int argc, char **argv)
 {
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    key_count = n;
     if (argc > 2 && strcmp(argv[2], "shared") == 0)
         key_shape = KEYS_SHARED;
     else if (argc > 2 && strcmp(argv[2], "digits") == 0)
