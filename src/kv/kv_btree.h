@@ -21,11 +21,29 @@
 #define KV_BTREE_DEPTH_MAX 16u
 _Static_assert(KV_BTREE_LEAF_MIN >= 1 && KV_BTREE_INNER_MIN >= 2, "minimums must be useful");
 
-/* Keys sort by prefix first: their first 8 bytes, big-endian, zero-padded. Equal prefixes
- * fall back to the full key (node key in a leaf, separator copy in an inner node). */
+/* Every key of a node (leaf keys, or an inner node's separators) starts with the node's first
+ * `skip` bytes, its head; the first KV_BTREE_HEAD_MAX of them are copied into the node. Within
+ * a node keys sort by prefix first: their 8 bytes after the head, big-endian, zero-padded.
+ * Equal prefixes fall back to the full key (node key in a leaf, separator copy in an inner
+ * node). Keys that share a long start (kvbench's "k0000000000...") so differ within the 8
+ * bytes most nodes compare, and a search dereferences no key until the leaf. A search key
+ * meets the head first: below it, it is below every key of the node; above it, above all.
+ * skip is the common prefix of the node's first and last key when the node was last rebuilt
+ * (a merge, an inner split, a leaf split that gained KV_BTREE_REHEAD_GAIN bytes); a key
+ * without the head shortens it; removals leave it, still true. A node with fewer than two
+ * keys has skip 0. */
+#define KV_BTREE_HEAD_MAX 16u
+/* A split rebuilds a half's head (dereferencing each of its keys) only when its keys share
+ * this many more bytes than the head: until then the prefixes still hold at least 8 - 4
+ * bytes that tell keys apart. Every split rebuilding cost random 15-digit kvbench-like keys
+ * 15% more insert time (tests/kv, kvstorebench digits). */
+#define KV_BTREE_REHEAD_GAIN 4u
+
 struct kv_btree_leaf {
     uint32_t count;
+    uint32_t skip;
     struct kv_btree_leaf *prev, *next;
+    uint8_t head[KV_BTREE_HEAD_MAX];
     uint64_t prefix[KV_BTREE_LEAF_MAX];
     struct kv_node *node[KV_BTREE_LEAF_MAX];
 };
@@ -39,6 +57,8 @@ struct kv_btree_sep {
 
 struct kv_btree_inner {
     uint32_t count; /* children; count - 1 separators */
+    uint32_t skip;  /* of the separators */
+    uint8_t head[KV_BTREE_HEAD_MAX];
     uint64_t prefix[KV_BTREE_INNER_MAX - 1];
     struct kv_btree_sep *sep[KV_BTREE_INNER_MAX - 1];
     void *child[KV_BTREE_INNER_MAX]; /* inner nodes above depth, leaves at it */
@@ -61,13 +81,26 @@ struct kv_btree_path {
     uint32_t slot[KV_BTREE_DEPTH_MAX];
 };
 
-uint64_t kv_btree_prefix(const uint8_t *key, size_t klen);
+/* The 8 bytes of key after its first skip, big-endian, zero-padded. */
+uint64_t kv_btree_prefix(const uint8_t *key, size_t klen, size_t skip);
+/* Whether key starts with the head of a node whose keys include `any`. */
+bool kv_btree_has_head(const uint8_t *head, uint32_t skip, const uint8_t *any, const uint8_t *key,
+                       size_t klen);
+/* Recompute skip, head and every prefix from the node's keys. */
+void kv_btree_leaf_rehead(struct kv_btree_leaf *l);
+void kv_btree_inner_rehead(struct kv_btree_inner *n);
+/* Before linking a key without the node's head: shortens the head to what key shares with
+ * it, without dereferencing the node's keys. */
+void kv_btree_leaf_shorten(struct kv_btree_leaf *l, const uint8_t *key, size_t klen);
+void kv_btree_inner_shorten(struct kv_btree_inner *n, const uint8_t *key, size_t klen);
+/* Whether the leaf's keys now share KV_BTREE_REHEAD_GAIN bytes more than its head, or it
+ * has fewer than two keys and a head (two key dereferences). */
+bool kv_btree_leaf_head_stale(const struct kv_btree_leaf *l);
 /* The leaf where key belongs, filling path when not NULL. */
-struct kv_btree_leaf *kv_btree_descend(const struct kv_index *x, uint64_t kp, const uint8_t *key,
-                                       size_t klen, struct kv_btree_path *path);
+struct kv_btree_leaf *kv_btree_descend(const struct kv_index *x, const uint8_t *key, size_t klen,
+                                       struct kv_btree_path *path);
 /* The first slot of leaf whose key is >= key. */
-uint32_t kv_btree_leaf_lower(const struct kv_btree_leaf *l, uint64_t kp, const uint8_t *key,
-                             size_t klen);
+uint32_t kv_btree_leaf_lower(const struct kv_btree_leaf *l, const uint8_t *key, size_t klen);
 size_t kv_btree_node_size(size_t klen);
 size_t kv_btree_sep_size(size_t klen);
 

@@ -1,6 +1,7 @@
 /* kv_btree_check.c: walks the whole B+tree asserting its invariants (for tests). */
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kv_btree.h"
 #include "kv_mem.h"
@@ -17,12 +18,25 @@ struct bounds {
     const struct kv_btree_sep *lo, *hi;
 };
 
-static void check_key(const struct kv_node *n, uint64_t prefix, struct bounds b)
+/* key starts with the node's head and prefix holds its next 8 bytes. */
+static void check_head(const uint8_t *head, uint32_t skip, const uint8_t *key, size_t klen,
+                       uint64_t prefix)
 {
-    assert(prefix == kv_btree_prefix(n->key, n->klen));
+    assert(klen >= skip);
+    assert(skip == 0 || memcmp(key, head, skip < KV_BTREE_HEAD_MAX ? skip : KV_BTREE_HEAD_MAX) == 0);
+    assert(prefix == kv_btree_prefix(key, klen, skip));
+    (void)head, (void)skip, (void)key, (void)klen, (void)prefix;
+}
+
+static void check_key(const struct kv_btree_leaf *l, uint32_t i, struct bounds b)
+{
+    const struct kv_node *n = l->node[i];
+    check_head(l->head, l->skip, n->key, n->klen, l->prefix[i]);
+    if (l->skip > KV_BTREE_HEAD_MAX)
+        assert(memcmp(n->key, l->node[0]->key, l->skip) == 0);
     assert(b.lo == NULL || kv_key_cmp(b.lo->key, b.lo->klen, n->key, n->klen) <= 0);
     assert(b.hi == NULL || kv_key_cmp(n->key, n->klen, b.hi->key, b.hi->klen) < 0);
-    (void)n, (void)prefix, (void)b;
+    (void)n, (void)b;
 }
 
 static void check_leaf(const struct kv_index *x, const struct kv_btree_leaf *l, struct bounds b,
@@ -30,11 +44,12 @@ static void check_leaf(const struct kv_index *x, const struct kv_btree_leaf *l, 
 {
     assert(l->count <= KV_BTREE_LEAF_MAX);
     assert(l->count > 0 || (x->depth == 0 && x->count == 0));
+    assert(l->count >= 2 || l->skip == 0);
     assert(l->prev == w->prev_leaf);
     assert(w->prev_leaf == NULL || w->prev_leaf->next == l);
     for (uint32_t i = 0; i < l->count; i++) {
         const struct kv_node *n = l->node[i];
-        check_key(n, l->prefix[i], b);
+        check_key(l, i, b);
         assert(w->prev_node == NULL ||
                kv_key_cmp(w->prev_node->key, w->prev_node->klen, n->key, n->klen) < 0);
         w->prev_node = n;
@@ -55,12 +70,15 @@ static void check_subtree(const struct kv_index *x, const void *p, uint32_t leve
     const struct kv_btree_inner *n = p;
     assert(n->count <= KV_BTREE_INNER_MAX);
     assert(n->count >= (level == 0 ? 2u : 1u));
+    assert(n->count >= 3 || n->skip == 0);
     w->bytes += kv_mem_charge(sizeof *n);
     for (uint32_t i = 0; i < n->count; i++) {
         struct bounds cb = {i == 0 ? b.lo : n->sep[i - 1], i + 1 == n->count ? b.hi : n->sep[i]};
         if (i + 1 < n->count) {
             const struct kv_btree_sep *s = n->sep[i];
-            assert(n->prefix[i] == kv_btree_prefix(s->key, s->klen));
+            check_head(n->head, n->skip, s->key, s->klen, n->prefix[i]);
+            if (n->skip > KV_BTREE_HEAD_MAX)
+                assert(memcmp(s->key, n->sep[0]->key, n->skip) == 0);
             assert(cb.lo == NULL || kv_key_cmp(cb.lo->key, cb.lo->klen, s->key, s->klen) < 0);
             w->bytes += kv_mem_charge(kv_btree_sep_size(s->klen));
         }

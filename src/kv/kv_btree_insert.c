@@ -18,7 +18,6 @@ struct grow {
 
 /* A separator and the new right sibling to link after the child that split. */
 struct carry {
-    uint64_t prefix;
     struct kv_btree_sep *sep;
     void *right;
 };
@@ -87,16 +86,27 @@ static bool grow_alloc(const struct kv_index *x, const struct kv_btree_path *pat
     return false;
 }
 
-static void leaf_put(struct kv_btree_leaf *l, uint32_t slot, uint64_t kp, struct kv_node *n)
+/* Links n at slot; the caller reheads l when n may lack its head. */
+static void leaf_put(struct kv_btree_leaf *l, uint32_t slot, struct kv_node *n)
 {
     assert(l->count < KV_BTREE_LEAF_MAX);
     assert(slot <= l->count);
     uint32_t tail = l->count - slot;
     memmove(&l->prefix[slot + 1], &l->prefix[slot], tail * sizeof l->prefix[0]);
     memmove(&l->node[slot + 1], &l->node[slot], tail * sizeof l->node[0]);
-    l->prefix[slot] = kp;
+    l->prefix[slot] = kv_btree_prefix(n->key, n->klen, l->skip);
     l->node[slot] = n;
     l->count++;
+}
+
+/* Links n at slot of a leaf with room, keeping the head true. */
+static void leaf_add(struct kv_btree_leaf *l, uint32_t slot, struct kv_node *n)
+{
+    if (l->count > 0 && !kv_btree_has_head(l->head, l->skip, l->node[0]->key, n->key, n->klen))
+        kv_btree_leaf_shorten(l, n->key, n->klen);
+    leaf_put(l, slot, n);
+    if (l->count == 2)
+        kv_btree_leaf_rehead(l);
 }
 
 /* Moves entries [at, count) of l into the empty leaf r, linked right after l. */
@@ -115,26 +125,37 @@ static void leaf_move_right(struct kv_btree_leaf *l, uint32_t at, struct kv_btre
 
 /* Inserts into a full leaf by splitting it; returns the separator to add above. */
 static struct carry leaf_split(struct kv_index *x, struct kv_btree_leaf *l, uint32_t slot,
-                               uint64_t kp, struct grow *g)
+                               struct grow *g)
 {
     uint32_t at = leaf_split_at(l, slot);
     struct kv_btree_leaf *r = g->leaf;
     g->leaf = NULL;
+    r->skip = 0;
+    /* Both halves keep l's head, true for all of them once it admits the new key; a half
+     * whose keys now share more (or, when tiny, less) is rebuilt. */
+    if (!kv_btree_has_head(l->head, l->skip, l->node[0]->key, g->node->key, g->node->klen))
+        kv_btree_leaf_shorten(l, g->node->key, g->node->klen);
+    r->skip = l->skip;
+    memcpy(r->head, l->head, sizeof r->head);
     if (at <= slot) {
         leaf_move_right(l, at, r);
-        leaf_put(r, slot - at, kp, g->node);
+        leaf_put(r, slot - at, g->node);
     } else {
         leaf_move_right(l, at - 1, r);
-        leaf_put(l, slot, kp, g->node);
+        leaf_put(l, slot, g->node);
     }
     assert(l->count == at);
+    if (kv_btree_leaf_head_stale(l))
+        kv_btree_leaf_rehead(l);
+    if (kv_btree_leaf_head_stale(r))
+        kv_btree_leaf_rehead(r);
     x->bytes += kv_mem_charge(sizeof *r);
     struct kv_btree_sep *sep = g->sep;
     g->sep = NULL;
     sep->klen = r->node[0]->klen;
     memcpy(sep->key, r->node[0]->key, sep->klen);
     x->bytes += kv_mem_charge(kv_btree_sep_size(sep->klen));
-    return (struct carry){.prefix = r->prefix[0], .sep = sep, .right = r};
+    return (struct carry){.sep = sep, .right = r};
 }
 
 /* Links c.right as the child after slot, c.sep between them. */
@@ -142,14 +163,19 @@ static void inner_put(struct kv_btree_inner *n, uint32_t slot, struct carry c)
 {
     assert(n->count < KV_BTREE_INNER_MAX);
     assert(slot < n->count);
+    if (n->count >= 2 && !kv_btree_has_head(n->head, n->skip, n->sep[0]->key, c.sep->key,
+                                            c.sep->klen))
+        kv_btree_inner_shorten(n, c.sep->key, c.sep->klen);
     uint32_t tail = n->count - 1 - slot;
     memmove(&n->prefix[slot + 1], &n->prefix[slot], tail * sizeof n->prefix[0]);
     memmove(&n->sep[slot + 1], &n->sep[slot], tail * sizeof n->sep[0]);
     memmove(&n->child[slot + 2], &n->child[slot + 1], tail * sizeof n->child[0]);
-    n->prefix[slot] = c.prefix;
+    n->prefix[slot] = kv_btree_prefix(c.sep->key, c.sep->klen, n->skip);
     n->sep[slot] = c.sep;
     n->child[slot + 1] = c.right;
     n->count++;
+    if (n->count == 3)
+        kv_btree_inner_rehead(n);
 }
 
 /* Splits full n around the (separator, child) that c adds after slot; r gets the right half and
@@ -159,24 +185,21 @@ static struct carry inner_split(struct kv_btree_inner *n, uint32_t slot, struct 
 {
     enum { total = KV_BTREE_INNER_MAX + 1, keep = total / 2 };
     void *child[total];
-    uint64_t prefix[total - 1];
     struct kv_btree_sep *sep[total - 1];
     for (uint32_t i = 0, j = 0; i < total; i++) {
         child[i] = i == slot + 1 ? c.right : n->child[j++];
-        if (i + 1 < total) {
-            prefix[i] = i == slot ? c.prefix : n->prefix[i < slot ? i : i - 1];
+        if (i + 1 < total)
             sep[i] = i == slot ? c.sep : n->sep[i < slot ? i : i - 1];
-        }
     }
     n->count = keep;
     r->count = total - keep;
     memcpy(n->child, child, keep * sizeof child[0]);
-    memcpy(n->prefix, prefix, (keep - 1) * sizeof prefix[0]);
     memcpy(n->sep, sep, (keep - 1) * sizeof sep[0]);
     memcpy(r->child, &child[keep], r->count * sizeof child[0]);
-    memcpy(r->prefix, &prefix[keep], (r->count - 1) * sizeof prefix[0]);
     memcpy(r->sep, &sep[keep], (r->count - 1) * sizeof sep[0]);
-    return (struct carry){.prefix = prefix[keep - 1], .sep = sep[keep - 1], .right = r};
+    kv_btree_inner_rehead(n);
+    kv_btree_inner_rehead(r);
+    return (struct carry){.sep = sep[keep - 1], .right = r};
 }
 
 static struct kv_btree_inner *take_inner(struct kv_index *x, struct grow *g)
@@ -202,8 +225,8 @@ static void insert_up(struct kv_index *x, const struct kv_btree_path *path, stru
     root->count = 2;
     root->child[0] = x->root;
     root->child[1] = c.right;
-    root->prefix[0] = c.prefix;
     root->sep[0] = c.sep;
+    kv_btree_inner_rehead(root);
     x->root = root;
     x->depth++;
     assert(x->depth < KV_BTREE_DEPTH_MAX);
@@ -220,11 +243,11 @@ struct kv_node *kv_index_insert(struct kv_index *x, const uint8_t *key, size_t k
         return found;
     if (!kv_hash_reserve(&x->hash))
         return NULL;
-    uint64_t kp = kv_btree_prefix(key, klen);
     struct kv_btree_path path;
-    struct kv_btree_leaf *l = kv_btree_descend(x, kp, key, klen, &path);
-    uint32_t slot = kv_btree_leaf_lower(l, kp, key, klen);
-    assert(slot == l->count || l->prefix[slot] != kp ||
+    struct kv_btree_leaf *l = kv_btree_descend(x, key, klen, &path);
+    uint32_t slot = kv_btree_leaf_lower(l, key, klen);
+    /* Absent (the hash table said so); the prefix tells without a dereference, mostly. */
+    assert(slot == l->count || l->prefix[slot] != kv_btree_prefix(key, klen, l->skip) ||
            kv_key_cmp(l->node[slot]->key, l->node[slot]->klen, key, klen) != 0);
     struct grow g;
     if (!grow_alloc(x, &path, l, slot, klen, &g))
@@ -238,10 +261,10 @@ struct kv_node *kv_index_insert(struct kv_index *x, const uint8_t *key, size_t k
     kv_hash_put(&x->hash, hash, n);
     *created = true;
     if (l->count < KV_BTREE_LEAF_MAX) {
-        leaf_put(l, slot, kp, n);
+        leaf_add(l, slot, n);
         return n;
     }
-    struct carry c = leaf_split(x, l, slot, kp, &g);
+    struct carry c = leaf_split(x, l, slot, &g);
     insert_up(x, &path, c, &g);
     assert(g.inners == 0);
     return n;

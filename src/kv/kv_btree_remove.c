@@ -14,6 +14,10 @@ static void leaf_del(struct kv_btree_leaf *l, uint32_t slot)
     memmove(&l->prefix[slot], &l->prefix[slot + 1], tail * sizeof l->prefix[0]);
     memmove(&l->node[slot], &l->node[slot + 1], tail * sizeof l->node[0]);
     l->count--;
+    if (l->count < 2)
+        l->skip = 0; /* kv_btree.h: fewer than two keys have no head */
+    if (l->count == 1)
+        l->prefix[0] = kv_btree_prefix(l->node[0]->key, l->node[0]->klen, 0);
 }
 
 /* Drops separator i and child i + 1 of n. */
@@ -25,6 +29,8 @@ static void inner_del(struct kv_btree_inner *n, uint32_t i)
     memmove(&n->sep[i], &n->sep[i + 1], tail * sizeof n->sep[0]);
     memmove(&n->child[i + 1], &n->child[i + 2], tail * sizeof n->child[0]);
     n->count--;
+    if (n->count < 3 && n->skip > 0)
+        kv_btree_inner_rehead(n);
 }
 
 static bool merge_leaves(struct kv_index *x, struct kv_btree_inner *parent, uint32_t i)
@@ -32,9 +38,9 @@ static bool merge_leaves(struct kv_index *x, struct kv_btree_inner *parent, uint
     struct kv_btree_leaf *a = parent->child[i], *b = parent->child[i + 1];
     if (a->count + b->count > KV_BTREE_LEAF_MAX)
         return false;
-    memcpy(&a->prefix[a->count], b->prefix, b->count * sizeof b->prefix[0]);
     memcpy(&a->node[a->count], b->node, b->count * sizeof b->node[0]);
     a->count += b->count;
+    kv_btree_leaf_rehead(a);
     a->next = b->next;
     if (b->next != NULL)
         b->next->prev = a;
@@ -52,12 +58,11 @@ static bool merge_inners(struct kv_index *x, struct kv_btree_inner *parent, uint
     struct kv_btree_inner *a = parent->child[i], *b = parent->child[i + 1];
     if (a->count + b->count > KV_BTREE_INNER_MAX)
         return false;
-    a->prefix[a->count - 1] = parent->prefix[i];
     a->sep[a->count - 1] = parent->sep[i];
-    memcpy(&a->prefix[a->count], b->prefix, (b->count - 1) * sizeof b->prefix[0]);
     memcpy(&a->sep[a->count], b->sep, (b->count - 1) * sizeof b->sep[0]);
     memcpy(&a->child[a->count], b->child, b->count * sizeof b->child[0]);
     a->count += b->count;
+    kv_btree_inner_rehead(a);
     inner_del(parent, i);
     x->bytes -= kv_mem_charge(sizeof *b);
     free(b);
@@ -96,10 +101,9 @@ void kv_index_remove(struct kv_index *x, struct kv_node *node)
 {
     assert(node != NULL);
     assert(node->newest == NULL);
-    uint64_t kp = kv_btree_prefix(node->key, node->klen);
     struct kv_btree_path path;
-    struct kv_btree_leaf *l = kv_btree_descend(x, kp, node->key, node->klen, &path);
-    uint32_t slot = kv_btree_leaf_lower(l, kp, node->key, node->klen);
+    struct kv_btree_leaf *l = kv_btree_descend(x, node->key, node->klen, &path);
+    uint32_t slot = kv_btree_leaf_lower(l, node->key, node->klen);
     assert(slot < l->count);
     assert(l->node[slot] == node);
     kv_hash_del(&x->hash, kv_hash_key(&x->hash, node->key, node->klen), node);

@@ -23,7 +23,8 @@ enum key_shape {
     SHAPE_MIXED,  /* lengths around 8, half of them with a shared 8-byte head, zero bytes */
     SHAPE_DIGITS, /* kvbench's: 'k' and 15 zero-padded digits; the first 10 bytes agree */
     SHAPE_LONG,   /* a 40-byte common head, then 0 to 8 bytes of a 3-letter alphabet: keys that
-                   * are proper prefixes of each other and differ only past byte 40 */
+                   * are proper prefixes of each other and differ only past byte 40; one in
+                   * eight has a head that differs past byte 16, above or below */
 };
 
 static size_t random_key(struct test_rng *r, enum key_shape shape, uint8_t *key)
@@ -38,6 +39,8 @@ static size_t random_key(struct test_rng *r, enum key_shape shape, uint8_t *key)
         size_t klen = 40 + (size_t)test_rng_below(r, 9);
         for (size_t i = 0; i < klen; i++)
             key[i] = i < 40 ? (uint8_t)('a' + i % 26) : (uint8_t)test_rng_below(r, 3);
+        if (test_rng_below(r, 8) == 0)
+            key[16 + test_rng_below(r, 24)] = (uint8_t)"A~"[test_rng_below(r, 2)];
         return klen;
     }
     size_t klen = (size_t)test_rng_below(r, 20 + 1);
