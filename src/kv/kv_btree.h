@@ -3,6 +3,7 @@
 #define KV_BTREE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "kv_hash.h"
 #include "kv_index.h"
@@ -96,6 +97,52 @@ void kv_btree_inner_shorten(struct kv_btree_inner *n, const uint8_t *key, size_t
 /* Whether the leaf's keys now share KV_BTREE_REHEAD_GAIN bytes more than its head, or it
  * has fewer than two keys and a head (two key dereferences). */
 bool kv_btree_leaf_head_stale(const struct kv_btree_leaf *l);
+/* Sign of (key - the node's head) when key does not start with it, else 0; any is one of the
+ * node's keys, for the bytes past the copied head. */
+int kv_btree_head_cmp_bytes(const uint8_t *head, uint32_t skip, const uint8_t *any,
+                            const uint8_t *key, size_t klen);
+
+static inline uint64_t kv_btree_load_be8(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* kv_btree_prefix, with the common case (8 bytes there to read) inline for searches. */
+static inline uint64_t kv_btree_prefix_at(const uint8_t *key, size_t klen, size_t skip)
+{
+    if (klen >= skip + 8)
+        return kv_btree_load_be8(key + skip);
+    return kv_btree_prefix(key, klen, skip);
+}
+
+/* The first n (1..8) bytes of two big-endian words, compared. */
+static inline int kv_btree_word_cmp(uint64_t a, uint64_t b, uint32_t n)
+{
+    uint64_t mask = ~0ull << (64 - 8 * n);
+    a &= mask;
+    b &= mask;
+    return a == b ? 0 : (a < b ? -1 : 1);
+}
+
+/* kv_btree_head_cmp_bytes for a head of skip > 0 bytes, without calls when both the key and
+ * the head span the 16 copied bytes. */
+static inline int kv_btree_head_cmp(const uint8_t *head, uint32_t skip, const uint8_t *any,
+                                    const uint8_t *key, size_t klen)
+{
+    if (klen < KV_BTREE_HEAD_MAX || skip > KV_BTREE_HEAD_MAX)
+        return kv_btree_head_cmp_bytes(head, skip, any, key, klen);
+    uint64_t k0 = kv_btree_load_be8(key), h0 = kv_btree_load_be8(head);
+    int c = kv_btree_word_cmp(k0, h0, skip < 8 ? skip : 8);
+    if (c == 0 && skip > 8)
+        c = kv_btree_word_cmp(kv_btree_load_be8(key + 8), kv_btree_load_be8(head + 8), skip - 8);
+    return c;
+}
+
 /* The leaf where key belongs, filling path when not NULL. */
 struct kv_btree_leaf *kv_btree_descend(const struct kv_index *x, const uint8_t *key, size_t klen,
                                        struct kv_btree_path *path);

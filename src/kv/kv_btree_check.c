@@ -23,9 +23,10 @@ static void check_head(const uint8_t *head, uint32_t skip, const uint8_t *key, s
                        uint64_t prefix)
 {
     assert(klen >= skip);
-    assert(skip == 0 || memcmp(key, head, skip < KV_BTREE_HEAD_MAX ? skip : KV_BTREE_HEAD_MAX) == 0);
+    size_t copied = skip < KV_BTREE_HEAD_MAX ? skip : KV_BTREE_HEAD_MAX;
+    assert(skip == 0 || memcmp(key, head, copied) == 0);
     assert(prefix == kv_btree_prefix(key, klen, skip));
-    (void)head, (void)skip, (void)key, (void)klen, (void)prefix;
+    (void)head, (void)skip, (void)key, (void)klen, (void)prefix, (void)copied;
 }
 
 static void check_key(const struct kv_btree_leaf *l, uint32_t i, struct bounds b)

@@ -1,11 +1,13 @@
 /* kv_hash.c: the exact-key hash table: lookups, insertion, removal and incremental resizing.
  *
- * Why a resize finishes in time: each insertion and removal drains at least KV_HASH_DRAIN_SLOTS
- * slots of the old table, which has `old` slots. A grow starts with at most old - 1 nodes in a table of
- * 2 * old slots, which needs more than old / 2 insertions to pass 3/4 full; a shrink starts
- * with fewer than new / 4 nodes, which need more than new / 2 = old / 8 insertions. Either way
- * old / KV_HASH_DRAIN_SLOTS <= old / 8 operations empty the old table first, so at most two
- * tables exist and no operation moves more than KV_HASH_DRAIN_SLOTS slots. */
+ * Why a resize finishes in time: each insertion and removal drains at least
+ * KV_HASH_DRAIN_SLOTS slots of the old table, which has `old` slots. A grow starts with at most
+ * old - 1 nodes in a table of 2 * old slots, which needs more than old / 2 insertions to pass
+ * 3/4 full; a shrink starts with fewer than new / 4 nodes, which need more than
+ * new / 2 = old / 8 insertions. Either way old / KV_HASH_DRAIN_SLOTS <= old / 8 operations
+ * empty the old table first, so at most two tables exist, and no operation visits more than
+ * KV_HASH_DRAIN_VISITS slots or moves more than KV_HASH_DRAIN_MOVES nodes. A shrink left
+ * half-drained by operations that stop holds the old table until they resume. */
 #include "kv_hash.h"
 
 #include <assert.h>
@@ -70,7 +72,10 @@ void kv_hash_free(struct kv_hash *h)
 }
 
 uint64_t kv_hash_count(const struct kv_hash *h) { return h->cur.count + h->old.count; }
-uint64_t kv_hash_bytes(const struct kv_hash *h) { return table_bytes(&h->cur) + table_bytes(&h->old); }
+uint64_t kv_hash_bytes(const struct kv_hash *h)
+{
+    return table_bytes(&h->cur) + table_bytes(&h->old);
+}
 bool kv_hash_draining(const struct kv_hash *h) { return h->old.slot != NULL; }
 
 uint64_t kv_hash_key(const struct kv_hash *h, const uint8_t *key, size_t klen)
