@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -23,28 +24,70 @@ _Static_assert(KV_HASH_DRAIN_SLOTS >= 8, "a resize must drain before the next on
 _Static_assert(KV_HASH_DRAIN_MOVES >= KV_HASH_DRAIN_SLOTS, "moves happen in visited slots");
 _Static_assert(KV_HASH_DRAIN_VISITS >= KV_HASH_DRAIN_SLOTS, "visits bound the slots");
 _Static_assert((KV_HASH_SLOTS_MIN & (KV_HASH_SLOTS_MIN - 1)) == 0, "slots are a power of two");
+_Static_assert(KV_HASH_MAP_BYTES_MIN % KV_HASH_UNMAP_BYTES == 0, "whole pieces");
+_Static_assert(KV_HASH_UNMAP_BYTES % 4096 == 0, "whole pages");
 
 struct kv_node kv_hash_gone;
 
 static uint64_t slots_of(const struct kv_hash_table *t) { return t->mask + 1; }
 
+static uint64_t table_size(const struct kv_hash_table *t)
+{
+    return slots_of(t) * sizeof t->slot[0];
+}
+
 static bool table_alloc(struct kv_hash_table *t, uint64_t slots)
 {
     assert(slots >= KV_HASH_SLOTS_MIN);
     assert((slots & (slots - 1)) == 0);
-    *t = (struct kv_hash_table){.slot = calloc(slots, sizeof t->slot[0]), .mask = slots - 1};
+    *t = (struct kv_hash_table){.mask = slots - 1};
+    if (table_size(t) < KV_HASH_MAP_BYTES_MIN) {
+        t->slot = calloc(slots, sizeof t->slot[0]);
+    } else {
+        void *p = mmap(NULL, table_size(t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        t->slot = p == MAP_FAILED ? NULL : p;
+    }
     return t->slot != NULL;
 }
 
-static void table_free(struct kv_hash_table *t)
+static void table_free_now(struct kv_hash_table *t)
 {
-    free(t->slot);
+    if (t->slot != NULL && table_size(t) >= KV_HASH_MAP_BYTES_MIN)
+        munmap(t->slot, table_size(t));
+    else
+        free(t->slot);
     *t = (struct kv_hash_table){0};
+}
+
+/* Frees a drained table: a mapped one goes back to the kernel piece by piece (unmap_step). */
+static void table_free(struct kv_hash *h, struct kv_hash_table *t)
+{
+    if (table_size(t) < KV_HASH_MAP_BYTES_MIN) {
+        table_free_now(t);
+        return;
+    }
+    if (h->dead != NULL) /* not seen: a resize takes far longer than the unmapping */
+        munmap(h->dead, h->dead_bytes);
+    h->dead = (uint8_t *)t->slot;
+    h->dead_bytes = table_size(t);
+    *t = (struct kv_hash_table){0};
+}
+
+static void unmap_step(struct kv_hash *h)
+{
+    if (h->dead == NULL)
+        return;
+    uint64_t piece = h->dead_bytes < KV_HASH_UNMAP_BYTES ? h->dead_bytes : KV_HASH_UNMAP_BYTES;
+    h->dead_bytes -= piece;
+    munmap(h->dead + h->dead_bytes, piece);
+    if (h->dead_bytes == 0)
+        h->dead = NULL;
 }
 
 static uint64_t table_bytes(const struct kv_hash_table *t)
 {
-    return t->slot == NULL ? 0 : kv_mem_charge(slots_of(t) * sizeof t->slot[0]);
+    return t->slot == NULL ? 0 : kv_mem_charge(table_size(t));
 }
 
 /* A process-unique secret: outsiders choose the keys, so they must not know the hash. */
@@ -67,14 +110,17 @@ bool kv_hash_init(struct kv_hash *h)
 
 void kv_hash_free(struct kv_hash *h)
 {
-    table_free(&h->cur);
-    table_free(&h->old);
+    table_free_now(&h->cur);
+    table_free_now(&h->old);
+    if (h->dead != NULL)
+        munmap(h->dead, h->dead_bytes);
+    h->dead = NULL;
 }
 
 uint64_t kv_hash_count(const struct kv_hash *h) { return h->cur.count + h->old.count; }
 uint64_t kv_hash_bytes(const struct kv_hash *h)
 {
-    return table_bytes(&h->cur) + table_bytes(&h->old);
+    return table_bytes(&h->cur) + table_bytes(&h->old) + h->dead_bytes;
 }
 bool kv_hash_draining(const struct kv_hash *h) { return h->old.slot != NULL; }
 
@@ -163,7 +209,7 @@ static void drain_step(struct kv_hash *h)
         old->count--;
     }
     if (old->count == 0)
-        table_free(old);
+        table_free(h, old);
 }
 
 /* Starts moving every node into a table of `slots`; false when out of memory. */
@@ -182,6 +228,7 @@ static bool resize_start(struct kv_hash *h, uint64_t slots)
 
 bool kv_hash_reserve(struct kv_hash *h)
 {
+    unmap_step(h);
     drain_step(h);
     uint64_t slots = slots_of(&h->cur);
     if (h->cur.count + 1 <= slots / 4 * 3)
@@ -207,12 +254,13 @@ void kv_hash_del(struct kv_hash *h, uint64_t hash, const struct kv_node *node)
         h->old.slot[i].node = KV_HASH_GONE;
         h->old.count--;
         if (h->old.count == 0)
-            table_free(&h->old);
+            table_free(h, &h->old);
     } else {
         i = table_slot_of(&h->cur, hash, node);
         assert(i != UINT64_MAX);
         table_del_shift(&h->cur, i);
     }
+    unmap_step(h);
     drain_step(h);
     uint64_t slots = slots_of(&h->cur);
     if (h->old.slot == NULL && slots > KV_HASH_SLOTS_MIN && h->cur.count < slots / 16)

@@ -35,6 +35,8 @@ static void check_table(const struct kv_hash *h, const struct kv_hash_table *t, 
 
 void kv_hash_check(const struct kv_hash *h)
 {
+    assert((h->dead == NULL) == (h->dead_bytes == 0));
+    assert(h->dead_bytes % KV_HASH_UNMAP_BYTES == 0);
     check_table(h, &h->cur, false);
     if (h->old.slot != NULL) {
         check_table(h, &h->old, true);
