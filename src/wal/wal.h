@@ -37,7 +37,8 @@ struct wal_config {
     uint32_t write_buffer_size;       /* appends collect here before write(2) */
     /* A thread keeps the active segment written with zeros, durably, this far ahead of the
        appends (never past segment_size_max), so a sync overwrites allocated blocks and
-       commits no file metadata. 0: off. Off under WAL_FSYNC_NEVER whatever it says. */
+       commits no file metadata. 0: off. Off under WAL_FSYNC_NEVER and for segments below
+       64 KiB whatever it says. */
     uint32_t zero_ahead_bytes;
 };
 

@@ -111,9 +111,13 @@ int wal_dir_sync(struct wal *w);
 int wal_data_sync(struct wal *w, int fd, const char *what);
 
 /* wal_fill.c: the zero-filler's lifecycle; every call is the owner's. */
+/* Below this a segment rolls (a journal commit of its own) every few syncs: zeros ahead would
+   only add a sync per segment. */
+enum { wal_fill_segment_size_min = 64 << 10 };
 static inline bool wal_fill_wanted(const struct wal_config *cfg)
 {
-    return cfg->zero_ahead_bytes != 0 && cfg->fsync != WAL_FSYNC_NEVER;
+    return cfg->zero_ahead_bytes != 0 && cfg->fsync != WAL_FSYNC_NEVER &&
+           cfg->segment_size_max >= wal_fill_segment_size_min;
 }
 void wal_fill_init(struct wal *w); /* no thread yet; pause/resume/publish are no-ops */
 void wal_fill_start(struct wal *w); /* after recovery; failing to start only logs */

@@ -15,7 +15,13 @@
 #include "wal.h"
 #include "wal_test_util.h"
 
-enum { zt_sector = 512, zt_wait_ms_max = 20000 };
+enum {
+    zt_sector = 512,
+    zt_wait_ms_max = 20000,
+    zt_seg = 64 << 10, /* the smallest segment the wal zero-fills */
+    zt_log_records = 700, /* two segments of zt_seg */
+    zt_offs_max = 1024,
+};
 
 static int zt_try_open(const char *dir, uint64_t seg_size, uint32_t ahead, struct wal **out,
                        struct wal_errmsg *err)
@@ -158,7 +164,7 @@ struct zt_log {
     size_t nseg;
     uint8_t *data; /* the last segment */
     size_t len;
-    uint64_t offs[256];
+    uint64_t offs[zt_offs_max];
     size_t nrec;
     uint64_t end;
     uint64_t first; /* index of the last segment's first record */
@@ -167,7 +173,7 @@ struct zt_log {
 static void zt_make_log(struct zt_log *l, uint64_t last)
 {
     l->dir = wt_tmpdir();
-    struct wal *w = zt_open(l->dir, 16 << 10, 0);
+    struct wal *w = zt_open(l->dir, zt_seg, 0);
     wt_append_range(w, 1, last, 11);
     cr_assert_eq(wal_sync(w), 0);
     wal_close(w);
@@ -179,7 +185,7 @@ static void zt_make_log(struct zt_log *l, uint64_t last)
     l->data = calloc(1, l->len);
     memcpy(l->data, data, len);
     free(data);
-    l->nrec = zt_records(l->data, l->len, l->offs, 256, &l->end);
+    l->nrec = zt_records(l->data, l->len, l->offs, zt_offs_max, &l->end);
     cr_assert_eq(l->end, len);
     cr_assert_geq(l->nrec, 8);
     l->first = strtoull(l->names[l->nseg - 1], NULL, 10);
@@ -197,7 +203,7 @@ static void zt_expect_cut_before(struct zt_log *l, const uint8_t *bad, size_t k,
     wt_write_file(l->dir, l->names[l->nseg - 1], bad, l->len);
     struct wal *w;
     struct wal_errmsg err = {{0}};
-    int rc = zt_try_open(l->dir, 16 << 10, 4096, &w, &err);
+    int rc = zt_try_open(l->dir, zt_seg, 4096, &w, &err);
     cr_assert_eq(rc, 0, "%s: %s", why, err.text);
     cr_assert_eq(wal_last_index(w), l->first + k - 1, "%s", why);
     wt_check_range(w, 1, l->first + k - 1, 11);
@@ -215,7 +221,7 @@ Test(wal_zero, torn_tails_inside_the_zeros_are_cut)
     uint64_t seed = wt_seed("torn_tails_inside_the_zeros_are_cut");
     uint64_t st = seed;
     struct zt_log l;
-    zt_make_log(&l, 120);
+    zt_make_log(&l, zt_log_records);
     uint8_t *bad = malloc(l.len);
     size_t k_last = l.nrec - 1;
     /* Garbage followed by zeros: half of the last record, then nothing. */
@@ -227,7 +233,7 @@ Test(wal_zero, torn_tails_inside_the_zeros_are_cut)
     zt_expect_cut_before(&l, bad, k_last, "garbage then zeros");
     /* A lost sector with later records of the same unsynced write on disk. */
     size_t survivors = 0;
-    for (size_t k = l.nrec - 8; k < l.nrec; k++) {
+    for (size_t k = l.nrec - 16; k < l.nrec; k++) {
         memcpy(bad, l.data, l.len);
         uint64_t s = (l.offs[k] / zt_sector + 1) * zt_sector; /* the sector after k's start */
         if (s + zt_sector > l.end)
@@ -262,7 +268,7 @@ Test(wal_zero, corruption_before_the_zeros_is_still_refused)
     uint64_t seed = wt_seed("corruption_before_the_zeros_is_still_refused");
     uint64_t st = seed;
     struct zt_log l;
-    zt_make_log(&l, 120);
+    zt_make_log(&l, zt_log_records);
     uint8_t *bad = malloc(l.len);
     for (size_t k = 0; k + 1 < l.nrec; k++) {
         memcpy(bad, l.data, l.len);
@@ -271,7 +277,7 @@ Test(wal_zero, corruption_before_the_zeros_is_still_refused)
         wt_write_file(l.dir, l.names[l.nseg - 1], bad, l.len);
         struct wal *w;
         struct wal_errmsg err = {{0}};
-        int rc = zt_try_open(l.dir, 16 << 10, 4096, &w, &err);
+        int rc = zt_try_open(l.dir, zt_seg, 4096, &w, &err);
         cr_assert_eq(rc, WAL_ERR_CORRUPT, "seed %" PRIu64 " byte %" PRIu64 ": rc %d", seed, i, rc);
         char want[128];
         snprintf(want, sizeof want, "%s offset %" PRIu64 ":", l.names[l.nseg - 1], l.offs[k]);
@@ -287,7 +293,7 @@ Test(wal_zero, corruption_before_the_zeros_is_still_refused)
     wt_write_file(l.dir, l.names[0], grown, len + 4096);
     struct wal *w;
     struct wal_errmsg err = {{0}};
-    cr_assert_eq(zt_try_open(l.dir, 16 << 10, 4096, &w, &err), WAL_ERR_CORRUPT);
+    cr_assert_eq(zt_try_open(l.dir, zt_seg, 4096, &w, &err), WAL_ERR_CORRUPT);
     cr_assert(strstr(err.text, "not the last") != NULL, "%s", err.text);
     free(grown);
     free(mid);
@@ -299,7 +305,7 @@ Test(wal_zero, a_record_after_zeros_past_the_end_is_not_resurrected)
 {
     log_set_level(LOG_ERROR);
     struct zt_log l;
-    zt_make_log(&l, 120);
+    zt_make_log(&l, zt_log_records);
     /* A copy of the last record, as if with the next index, far into the zeros. */
     uint8_t *bad = malloc(l.len);
     memcpy(bad, l.data, l.len);
@@ -307,13 +313,13 @@ Test(wal_zero, a_record_after_zeros_past_the_end_is_not_resurrected)
     uint64_t at = l.end + 2 * zt_sector;
     memcpy(bad + at, l.data + l.offs[k], l.end - l.offs[k]);
     wt_write_file(l.dir, l.names[l.nseg - 1], bad, l.len);
-    struct wal *w = zt_open(l.dir, 16 << 10, 4096);
+    struct wal *w = zt_open(l.dir, zt_seg, 4096);
     uint64_t last = l.first + l.nrec - 1;
     cr_assert_eq(wal_last_index(w), last);
     wt_append_range(w, last + 1, last + 3, 12);
     cr_assert_eq(wal_sync(w), 0);
     wal_close(w);
-    w = zt_open(l.dir, 16 << 10, 4096);
+    w = zt_open(l.dir, zt_seg, 4096);
     cr_assert_eq(wal_last_index(w), last + 3);
     wt_check_range(w, 1, last, 11);
     wt_check_range(w, last + 1, last + 3, 12);
@@ -326,10 +332,10 @@ Test(wal_zero, a_last_segment_of_only_zeros_is_an_unfinished_creation)
 {
     log_set_level(LOG_ERROR);
     struct zt_log l;
-    zt_make_log(&l, 120);
+    zt_make_log(&l, zt_log_records);
     uint8_t *zeros = calloc(1, 8192);
     wt_write_file(l.dir, l.names[l.nseg - 1], zeros, 8192);
-    struct wal *w = zt_open(l.dir, 16 << 10, 4096);
+    struct wal *w = zt_open(l.dir, zt_seg, 4096);
     cr_assert_eq(wal_last_index(w), l.first - 1);
     wt_check_range(w, 1, l.first - 1, 11);
     wal_close(w);
@@ -385,8 +391,8 @@ static void zt_truncate_case(uint64_t seg_size, uint64_t appended)
     size_t nseg = wt_segments(dir, names, 64);
     size_t len;
     uint8_t *data = wt_read_file(dir, names[nseg - 1], &len);
-    uint64_t offs[256], end;
-    size_t n = zt_records(data, len, offs, 256, &end);
+    uint64_t offs[zt_offs_max], end;
+    size_t n = zt_records(data, len, offs, zt_offs_max, &end);
     cr_assert_eq(strtoull(names[nseg - 1], NULL, 10) + n - 1, 50 + appended);
     cr_assert(zt_zero(data + end, len - end), "bytes after the log's end");
     free(data);
@@ -396,7 +402,7 @@ static void zt_truncate_case(uint64_t seg_size, uint64_t appended)
 Test(wal_zero, truncation_then_appends_then_a_crash_keeps_exactly_the_new_log)
 {
     zt_truncate_case(1 << 20, 10); /* one segment, zeros far ahead */
-    zt_truncate_case(4096, 10);    /* the cut removes whole segments */
+    zt_truncate_case(4096, 10);    /* the cut removes whole segments (too small to fill) */
 }
 
 Test(wal_zero, truncation_then_a_crash_without_appends_keeps_exactly_the_prefix)
@@ -408,39 +414,44 @@ Test(wal_zero, truncation_then_a_crash_without_appends_keeps_exactly_the_prefix)
 Test(wal_zero, finished_segments_end_at_their_last_record_and_compaction_still_works)
 {
     char *dir = wt_tmpdir();
-    struct wal *w = zt_open(dir, 16 << 10, 8 << 10);
-    for (uint64_t i = 1; i <= 600; i += 20) {
+    struct wal *w = zt_open(dir, zt_seg, 16 << 10);
+    for (uint64_t i = 1; i <= 3000; i += 20) {
         wt_append_range(w, i, i + 19, 5);
         cr_assert_eq(wal_sync(w), 0);
     }
     char names[64][64];
     size_t nseg = wt_segments(dir, names, 64);
-    cr_assert_geq(nseg, 4);
+    cr_assert_geq(nseg, 5);
     for (size_t s = 0; s + 1 < nseg; s++) {
         size_t len;
         uint8_t *data = wt_read_file(dir, names[s], &len);
-        uint64_t offs[256], end;
-        zt_records(data, len, offs, 256, &end);
+        uint64_t offs[zt_offs_max], end;
+        zt_records(data, len, offs, zt_offs_max, &end);
         cr_assert_eq(end, len, "%s: %zu bytes, records end at %" PRIu64, names[s], len, end);
         free(data);
     }
-    cr_assert_eq(wal_compact(w, 300, wt_term(300)), 0);
+    /* A cut that removes whole segments, then appends into the zeros of the kept one. */
+    uint64_t cut = strtoull(names[nseg - 2], NULL, 10) + 7;
+    cr_assert_eq(wal_truncate_suffix(w, cut), 0);
+    wt_append_range(w, cut, 3000, 6);
+    cr_assert_eq(wal_compact(w, 1500, wt_term(1500)), 0);
     uint64_t first = wal_first_index(w);
-    wt_append_range(w, 601, 700, 5);
+    wt_append_range(w, 3001, 3100, 6);
     cr_assert_eq(wal_sync(w), 0);
     wal_close(w);
-    w = zt_open(dir, 16 << 10, 8 << 10);
+    w = zt_open(dir, zt_seg, 16 << 10);
     cr_assert_eq(wal_first_index(w), first);
-    cr_assert_eq(wal_last_index(w), 700);
-    wt_check_range(w, first, 700, 5);
-    cr_assert_eq(wal_reset(w, 900, wt_term(900)), 0);
-    wt_append_range(w, 901, 950, 5);
+    cr_assert_eq(wal_last_index(w), 3100);
+    wt_check_range(w, first, cut - 1, 5);
+    wt_check_range(w, cut, 3100, 6);
+    cr_assert_eq(wal_reset(w, 3300, wt_term(3300)), 0);
+    wt_append_range(w, 3301, 3350, 5);
     cr_assert_eq(wal_sync(w), 0);
     wal_close(w);
-    w = zt_open(dir, 16 << 10, 8 << 10);
-    cr_assert_eq(wal_first_index(w), 901);
-    cr_assert_eq(wal_last_index(w), 950);
-    wt_check_range(w, 901, 950, 5);
+    w = zt_open(dir, zt_seg, 16 << 10);
+    cr_assert_eq(wal_first_index(w), 3301);
+    cr_assert_eq(wal_last_index(w), 3350);
+    wt_check_range(w, 3301, 3350, 5);
     wal_close(w);
     wt_rmdir(dir);
 }
