@@ -18,13 +18,15 @@ enum {
     acks_before_kill_max = 40,
     batch_max = 8,
     crash_seg_size = 8192, /* small, so kills land around rolls too */
+    crash_fill_rounds = 100,
+    crash_fill_seg_size = 64 << 10, /* the smallest segment the wal zero-fills ahead */
 };
 
 /* The child: reopen, append batches, sync, report the durable index; until killed. */
-static void crash_child(const char *dir, uint64_t seed, int ack_fd)
+static void crash_child(const char *dir, uint64_t seg_size, uint64_t seed, int ack_fd)
 {
     struct wal *w;
-    if (wt_try_open(dir, crash_seg_size, &w, NULL) != 0) /* fsync always */
+    if (wt_try_open(dir, seg_size, &w, NULL) != 0) /* fsync always */
         _exit(1);
     uint64_t st = seed;
     uint8_t p[wt_payload_len_max];
@@ -45,7 +47,8 @@ static void crash_child(const char *dir, uint64_t seed, int ack_fd)
 }
 
 /* Runs one child until it has acknowledged `acks` times (plus a seeded spin), then kills it. */
-static uint64_t crash_round(const char *dir, uint64_t seed, uint64_t acks, uint64_t spin)
+static uint64_t crash_round(const char *dir, uint64_t seg_size, uint64_t seed, uint64_t acks,
+                            uint64_t spin)
 {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
@@ -53,7 +56,7 @@ static uint64_t crash_round(const char *dir, uint64_t seed, uint64_t acks, uint6
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         close(fds[0]);
-        crash_child(dir, seed, fds[1]);
+        crash_child(dir, seg_size, seed, fds[1]);
     }
     close(fds[1]);
     uint64_t acked = 0, got = 0;
@@ -81,14 +84,14 @@ static uint64_t crash_round(const char *dir, uint64_t seed, uint64_t acks, uint6
     return acked;
 }
 
-Test(wal_crash, sigkill_never_loses_an_acknowledged_record, .timeout = 120)
+static void crash_rounds_run(const char *name, uint64_t seg_size, int rounds)
 {
     log_set_level(LOG_ERROR); /* recovery warns about each torn tail it cuts */
-    uint64_t seed = wt_seed("sigkill_never_loses_an_acknowledged_record");
+    uint64_t seed = wt_seed(name);
     uint64_t st = seed;
     char *dir = NULL;
     uint64_t acked_ever = 0, acked_total = 0, kept_unacked = 0;
-    for (int round = 0; round < crash_rounds; round++) {
+    for (int round = 0; round < rounds; round++) {
         if (round % rounds_per_dir == 0) {
             if (dir)
                 wt_rmdir(dir);
@@ -97,9 +100,9 @@ Test(wal_crash, sigkill_never_loses_an_acknowledged_record, .timeout = 120)
         }
         uint64_t acks = wt_rand(&st) % (acks_before_kill_max + 1); /* 0: during recovery */
         uint64_t spin = wt_rand(&st) % 200000;
-        uint64_t acked = crash_round(dir, wt_rand(&st), acks, spin);
+        uint64_t acked = crash_round(dir, seg_size, wt_rand(&st), acks, spin);
         acked_ever = acked > acked_ever ? acked : acked_ever;
-        struct wal *w = wt_open(dir, WAL_FSYNC_ALWAYS, crash_seg_size);
+        struct wal *w = wt_open(dir, WAL_FSYNC_ALWAYS, seg_size);
         cr_assert_geq(wal_last_index(w), acked_ever,
                       "seed %" PRIu64 " round %d: acknowledged %" PRIu64 ", recovered %" PRIu64,
                       seed, round, acked_ever, wal_last_index(w));
@@ -111,6 +114,19 @@ Test(wal_crash, sigkill_never_loses_an_acknowledged_record, .timeout = 120)
     }
     wt_rmdir(dir);
     fprintf(stderr, "crash: %d rounds, %" PRIu64 " acknowledged indexes summed over rounds, %" PRIu64
-            " records kept that were written but not yet acknowledged\n", crash_rounds, acked_total,
+            " records kept that were written but not yet acknowledged\n", rounds, acked_total,
             kept_unacked);
+}
+
+Test(wal_crash, sigkill_never_loses_an_acknowledged_record, .timeout = 120)
+{
+    crash_rounds_run("sigkill_never_loses_an_acknowledged_record", crash_seg_size, crash_rounds);
+}
+
+/* The same with segments big enough to be zero-filled ahead: kills land while the filler
+   writes zeros, and recovery finds the log's end inside them. */
+Test(wal_crash, sigkill_with_zeros_ahead_never_loses_an_acknowledged_record, .timeout = 120)
+{
+    crash_rounds_run("sigkill_with_zeros_ahead_never_loses_an_acknowledged_record",
+                     crash_fill_seg_size, crash_fill_rounds);
 }
