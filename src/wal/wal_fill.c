@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,7 +22,6 @@ enum {
     wal_fill_edge_piece_size = 16 << 10, /* when starting at the owner's offset: an owner write
                                             reaching it waits for this much only */
 };
-static const uint8_t wal_fill_zeros[wal_fill_piece_size];
 
 /* The next range to zero, [*start, *end), empty when the fill is far enough ahead. Under mu. */
 static void wal_fill_next(const struct wal_fill *f, uint64_t *start, uint64_t *end, uint64_t *target)
@@ -42,10 +42,11 @@ static void wal_fill_next(const struct wal_fill *f, uint64_t *start, uint64_t *e
     *end = t < boundary ? t : boundary;
 }
 
-static int wal_fill_write(int fd, uint64_t start, uint64_t end)
+static int wal_fill_write(int fd, const uint8_t *zeros, uint64_t start, uint64_t end)
 {
+    assert(end - start <= wal_fill_piece_size);
     while (start < end) {
-        ssize_t n = pwrite(fd, wal_fill_zeros, (size_t)(end - start), (off_t)start);
+        ssize_t n = pwrite(fd, zeros, (size_t)(end - start), (off_t)start);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -88,7 +89,7 @@ static void *wal_fill_main(void *arg)
         f->in_flight = true;
         f->piece_start = start;
         pthread_mutex_unlock(&f->mu);
-        int e = wal_fill_write(fd, start, end);
+        int e = wal_fill_write(fd, f->zeros, start, end);
         pthread_mutex_lock(&f->mu);
         f->in_flight = false;
         pthread_cond_broadcast(&f->piece_done);
@@ -140,9 +141,13 @@ void wal_fill_start(struct wal *w)
     if (!wal_fill_wanted(&w->cfg))
         return;
     f->ahead = w->cfg.zero_ahead_bytes;
-    int e = pthread_create(&f->thread, NULL, wal_fill_main, f);
+    /* Allocated, not a static const array: that would put 256 KiB of zeros in the binary. */
+    f->zeros = calloc(1, wal_fill_piece_size);
+    int e = f->zeros ? pthread_create(&f->thread, NULL, wal_fill_main, f) : ENOMEM;
     if (e != 0) {
         log_warn("wal: %s: no zero-filling thread (%s)", w->dir, strerror(e));
+        free(f->zeros);
+        f->zeros = NULL;
         return;
     }
     f->running = true;
@@ -160,6 +165,8 @@ void wal_fill_stop(struct wal *w)
     pthread_mutex_unlock(&f->mu);
     pthread_join(f->thread, NULL);
     f->running = false;
+    free(f->zeros);
+    f->zeros = NULL;
     wal_fill_log_error(w);
     if (f->fd_next >= 0)
         close(f->fd_next);

@@ -40,6 +40,7 @@ struct wal_fill {
     pthread_mutex_t mu;
     pthread_cond_t wake;    /* the filler waits here for work */
     pthread_cond_t piece_done; /* the owner waits here for an in-flight piece */
+    uint8_t *zeros;         /* one piece of zeros, read by the filler only */
     /* Everything below is guarded by mu. */
     bool stop;
     uint64_t gen;           /* bumped by pause and resume; a piece of an older gen is void */
