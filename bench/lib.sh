@@ -8,8 +8,9 @@ kvbench=$build/bench/kvbench/kvbench
 kvnode=$build/src/server/kvnode
 bench_tmp=$(mktemp -d /tmp/kvbench.XXXXXX)
 bench_pids=()
-# Ports: a base per script run, so parallel runs and tools/cluster (9090..) do not collide.
-bench_port=${KVBENCH_PORT:-$((20000 + ($$ % 2000) * 10))}
+# Ports: a base per script run, so parallel runs and tools/cluster (9090..) do not collide;
+# below the kernel's ephemeral range (32768..), so no outgoing connection holds a node's port.
+bench_port=${KVBENCH_PORT:-$((10000 + ($$ % 2000) * 10))}
 
 bench_cleanup() {
   local pid

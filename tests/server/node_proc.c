@@ -1,5 +1,6 @@
 /* node_proc.c: spawn, wait for, stop and talk to a kvnode process. */
 #include "node_proc.h"
+#include "port_pick.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -34,14 +35,9 @@ static const char *kvnode_path(void)
 
 uint16_t node_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
+    uint16_t port = port_pick_loopback(); /* restartable: outside the ephemeral range */
+    cr_assert_neq(port, 0, "no free loopback port");
+    return port;
 }
 
 static void spawn(struct node_proc *p)

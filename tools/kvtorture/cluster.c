@@ -1,5 +1,6 @@
 /* cluster.c: kvnode processes for a run: configs in a temp dir, start, kill, pause, wipe. */
 #include "kvtorture.h"
+#include "port_pick.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,20 +20,6 @@
 #define NODE_LISTEN_S 15.0
 #define ELECTION_TIMEOUT_MS_DEFAULT 1000u
 
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /* Maps every replica endpoint from the shipped configs' addresses to this run's. */
 static int rewrite_endpoints(json_t *eps, char old[][64], const struct kvt_cluster *c)
@@ -137,7 +124,7 @@ static int write_configs(struct kvt_cluster *c, const struct kvt_options *o)
         if (!o->single && i > 0 && access(path, R_OK) != 0)
             break;
         rc = read_config(c, i, path, &roots[i], old);
-        snprintf(c->nodes[i].addr, sizeof c->nodes[i].addr, "127.0.0.1:%u", free_port());
+        snprintf(c->nodes[i].addr, sizeof c->nodes[i].addr, "127.0.0.1:%u", port_pick_loopback());
         c->count = rc == 0 ? i + 1 : c->count;
     }
     for (unsigned i = 0; rc == 0 && i < c->count; i++)
