@@ -94,7 +94,8 @@ static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char ol
         snprintf(n->id, sizeof n->id, "%s", n->addr);
     json_object_set_new(root, "listen", json_string(n->addr));
     json_object_set_new(root, "data_dir", json_string(n->data_dir));
-    json_object_set_new(root, "log_level", json_string("warn"));
+    const char *level = getenv("KVT_LOG_LEVEL");   /* e.g. info or debug to trace a failure */
+    json_object_set_new(root, "log_level", json_string(level && level[0] ? level : "warn"));
     json_t *eps = json_object_get(json_object_get(root, "deployment"), "replica_endpoints");
     if (eps && rewrite_endpoints(eps, old, c) != 0)
         return -1;

@@ -26,6 +26,7 @@ static const char usage_text[] =
     "  state. --workload append: txns read 1-3 keys holding lists and append unique elements\n"
     "  to 1-2 of them; checked for strict serializability (Elle's anomalies: G0, G1a, G1b,\n"
     "  G1c, G2, their real-time variants, lost updates). K is then the active key window.\n"
+    "  Nodes log at warn; KVT_LOG_LEVEL=info (or debug) raises it, for --keep's node logs.\n"
     "  Exit 0 clean, 1 violation, 2 usage, 3 setup failure.\n";
 
 const char *kvt_fault_name(enum kvt_fault f)
