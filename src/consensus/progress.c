@@ -48,12 +48,21 @@ void progress_become_snapshot(struct progress *pr, uint64_t snap_index)
     clear_inflight(pr);
 }
 
+void progress_lost(struct progress *pr)
+{
+    pr->match = 0;
+    pr->commit_sent = 0; /* what it was told is gone with its log */
+    progress_become_probe(pr);
+}
+
 bool progress_update(struct progress *pr, uint64_t index)
 {
     if (index <= pr->match) {
         return false;
     }
     pr->match = index;
+    if (pr->match_high < index)
+        pr->match_high = index;
     if (pr->next <= index)
         pr->next = index + 1;
     pr->probe_sent = false;
@@ -95,6 +104,7 @@ void progress_inflight_free_first(struct progress *pr)
 void progress_invariants(const struct progress *pr, uint64_t last_index, uint32_t inflight_max)
 {
     assert(pr->match < pr->next);
+    assert(pr->match <= pr->match_high);
     assert(pr->next <= last_index + 1);
     assert(pr->match <= last_index);
     assert(pr->inflight_count <= inflight_max);

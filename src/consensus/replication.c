@@ -162,8 +162,15 @@ static void handle_reject(struct consensus_node *node, struct progress *pr,
         if (t > msg->hint_term)
             match_guess = node->log.snap_index - 1;
     }
-    if (match_guess < pr->match)
-        return; /* stale: the follower has since matched more */
+    /* A follower whose log ends below what it acknowledged lost its disk (restarted with an
+       empty data dir): its acknowledgements are gone too, and only probing it from what it
+       holds now brings it back; ignored as stale, it stayed behind for the whole term. On a
+       network that reorders, an old reject from before it matched more looks the same and
+       costs one extra probe. Other rejects from below match are stale. */
+    if (msg->index < pr->match)
+        progress_lost(pr);
+    else if (match_guess < pr->match)
+        return;
     progress_become_probe(pr);
     pr->next = match_guess + 1;
     node->send_pending = true;
@@ -239,14 +246,15 @@ void replication_invariants(const struct consensus_node *node)
     uint64_t last = clog_last_index(&node->log);
     uint64_t match[CONSENSUS_NODES_MAX];
     for (uint32_t i = 0; i < node->cfg.node_count; i++) {
-        match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match;
+        match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match_high;
         if (node_is_self(node, i))
             continue;
         progress_invariants(&node->prs[i], last, node->cfg.inflight_max);
         assert(node->prs[i].acked_seq <= node->hb_seq);
     }
     assert(node->uncommitted_bytes <= node->cfg.uncommitted_bytes_max);
-    /* Quorum/commit: once the leader commits in its term, a majority holds the commit. */
+    /* Quorum/commit: once the leader commits in its term, a majority acknowledged the commit
+       (a follower that lost its disk since then may hold less: progress_lost). */
     if (node->committed_in_term) {
         assert(node->log.commit <= quorum_commit_index(match, node->cfg.node_count));
         assert(consensus_term_at(node, node->log.commit) == node->term ||
