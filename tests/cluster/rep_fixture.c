@@ -62,6 +62,14 @@ void rep_restart(struct rep *r, int node)
     node_restart(&r->nodes[node]);
 }
 
+void rep_wipe(struct rep *r, int node)
+{
+    cr_assert_eq(r->nodes[node].pid, 0, "wipe only a stopped node");
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/data'", r->nodes[node].dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 struct net_client *rep_client(struct rep *r, int node)
 {
     if (!r->connected[node]) {

@@ -24,6 +24,8 @@ void rep_start(struct rep *r, const char *extra);
 void rep_cleanup(struct rep *r);
 void rep_kill(struct rep *r, int node);      /* SIGKILL, waited for */
 void rep_restart(struct rep *r, int node);
+/* Removes a stopped node's data dir: it restarts with an empty log and store. */
+void rep_wipe(struct rep *r, int node);
 
 /* The leader node names (-1 when none known, or the node is down). */
 int rep_leader_seen_by(struct rep *r, int node);
