@@ -107,6 +107,10 @@ void server_snap_finished(struct server_node *n, bool ok, bool cancelled)
     assert(s->pid == 0);
     if (ok) {
         adopt(n);
+        /* Writes that came while the child ran may have made the next snapshot due, and
+           with no write after them nothing else would ask (the cluster asks after its
+           turns by itself). */
+        server_snap_maybe(n);
         return;
     }
     if (!cancelled) {
