@@ -133,22 +133,7 @@ uint64_t server_snap_file_bytes(const struct server_node *n, uint64_t index)
 
 uint64_t server_snap_wal_bytes(const struct server_node *n)
 {
-    char dir[PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s/wal", n->cfg->data_dir) >= (int)sizeof dir)
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    uint64_t total = 0;
-    struct stat st;
-    for (struct dirent *de; (de = readdir(d)) != NULL;) {
-        size_t len = strlen(de->d_name);
-        if (len > 4 && strcmp(de->d_name + len - 4, ".wal") == 0 &&
-            fstatat(dirfd(d), de->d_name, &st, 0) == 0)
-            total += (uint64_t)st.st_size;
-    }
-    closedir(d);
-    return total;
+    return n->wal ? wal_log_bytes(n->wal) : 0;
 }
 
 int server_snap_read(const struct server_node *n, uint64_t index, uint64_t offset, uint8_t *buf,

@@ -36,7 +36,7 @@ int server_snap_path(const struct server_node *n, uint64_t index, char *out, siz
 int server_snap_scan(const struct server_node *n, uint64_t remove_below, uint64_t *newest);
 /* Size of the snapshot file at index; 0 when it cannot be read. */
 uint64_t server_snap_file_bytes(const struct server_node *n, uint64_t index);
-/* Bytes of every log segment in data_dir/wal. */
+/* Bytes of log the WAL holds (records and headers, not the zeros written ahead). */
 uint64_t server_snap_wal_bytes(const struct server_node *n);
 
 /* server_snap_policy.c: the child's outcome (cancelled: stopped by us, no retry). */

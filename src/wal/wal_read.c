@@ -25,6 +25,14 @@ uint64_t wal_last_index(const struct wal *w)
 
 uint64_t wal_durable_index(const struct wal *w) { return w->durable_index; }
 
+uint64_t wal_log_bytes(const struct wal *w)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < w->nsegs; i++)
+        total += w->segs[i].size;
+    return total;
+}
+
 const char *wal_last_error(const struct wal *w) { return w->err.text; }
 
 void wal_snapshot_point(const struct wal *w, uint64_t *index, uint64_t *term)
