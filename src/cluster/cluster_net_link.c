@@ -3,9 +3,9 @@
 
 #include "cluster_codec.h"
 #include "log.h"
+#include "net_write.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -15,7 +15,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
 static int32_t next_seqid(struct cluster_net *net)
 {
@@ -79,9 +78,6 @@ static void link_broken(struct net_link *l, const char *why)
                                                                     : l->backoff_ms * 2;
 }
 
-/* Buffer chunks handed to one sendmsg. */
-#define LINK_WRITE_IOVECS 64
-
 /* New output: written by the flush event behind this loop turn's callbacks. */
 static void flush_schedule(struct net_link *l)
 {
@@ -95,37 +91,14 @@ static void flush_schedule(struct net_link *l)
 static void write_now(struct net_link *l)
 {
     assert(l->bev && !l->writing);
-    struct evbuffer *out = bufferevent_get_output(l->bev);
-    evutil_socket_t fd = bufferevent_getfd(l->bev);
-    while (!l->writing && evbuffer_get_length(out) > 0) {
-        struct evbuffer_iovec vec[LINK_WRITE_IOVECS];
-        struct iovec iov[LINK_WRITE_IOVECS];
-        int n = evbuffer_peek(out, -1, NULL, vec, LINK_WRITE_IOVECS);
-        n = n < LINK_WRITE_IOVECS ? n : LINK_WRITE_IOVECS;
-        size_t want = 0;
-        for (int i = 0; i < n; i++) {
-            iov[i] = (struct iovec){vec[i].iov_base, vec[i].iov_len};
-            want += vec[i].iov_len;
-        }
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            link_broken(l, "socket error writing");
-            return;
-        }
-        w = w < 0 ? 0 : w;
-        /* A bufferevent keeps its output's start frozen but for its own writes. */
-        evbuffer_unfreeze(out, 1);
-        int rc = evbuffer_drain(out, (size_t)w);
-        evbuffer_freeze(out, 1);
-        assert(rc == 0);
-        (void)rc;
-        if ((size_t)w < want) {
-            l->writing = true;
-            bufferevent_enable(l->bev, EV_WRITE);
-        }
+    int rc = net_write_direct(l->bev);
+    if (rc < 0) {
+        link_broken(l, "socket error writing");
+        return;
+    }
+    if (rc > 0) {
+        l->writing = true;
+        bufferevent_enable(l->bev, EV_WRITE);
     }
 }
 

@@ -3,16 +3,11 @@
    connection's batch with one sendmsg. Only a socket that would block gets EV_WRITE, and
    libevent writes the rest: no epoll_ctl pair and no extra loop turn per reply. */
 #include "net_internal.h"
+#include "net_write.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
-/* Buffer chunks handed to one sendmsg. */
-#define NET_WRITE_IOVECS 64
 
 void net_out_schedule(struct net_conn *c)
 {
@@ -47,37 +42,14 @@ void net_out_unschedule(struct net_conn *c)
 static void write_now(struct net_conn *c)
 {
     assert(c->direct && !c->writing);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    while (!c->writing && evbuffer_get_length(out) > 0) {
-        struct evbuffer_iovec vec[NET_WRITE_IOVECS];
-        struct iovec iov[NET_WRITE_IOVECS];
-        int n = evbuffer_peek(out, -1, NULL, vec, NET_WRITE_IOVECS);
-        n = n < NET_WRITE_IOVECS ? n : NET_WRITE_IOVECS;
-        size_t want = 0;
-        for (int i = 0; i < n; i++) {
-            iov[i] = (struct iovec){vec[i].iov_base, vec[i].iov_len};
-            want += vec[i].iov_len;
-        }
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            net_conn_close(c, "socket error writing");
-            return;
-        }
-        w = w < 0 ? 0 : w;
-        /* A bufferevent keeps its output's start frozen but for its own writes. */
-        evbuffer_unfreeze(out, 1);
-        int rc = evbuffer_drain(out, (size_t)w);
-        evbuffer_freeze(out, 1);
-        assert(rc == 0);
-        (void)rc;
-        if ((size_t)w < want) {
-            c->writing = true;
-            bufferevent_enable(c->bev, EV_WRITE);
-        }
+    int rc = net_write_direct(c->bev);
+    if (rc < 0) {
+        net_conn_close(c, "socket error writing");
+        return;
+    }
+    if (rc > 0) {
+        c->writing = true;
+        bufferevent_enable(c->bev, EV_WRITE);
     }
 }
 
