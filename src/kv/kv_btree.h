@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kv_bytes.h"
 #include "kv_hash.h"
 #include "kv_index.h"
 
@@ -102,21 +103,11 @@ bool kv_btree_leaf_head_stale(const struct kv_btree_leaf *l);
 int kv_btree_head_cmp_bytes(const uint8_t *head, uint32_t skip, const uint8_t *any,
                             const uint8_t *key, size_t klen);
 
-static inline uint64_t kv_btree_load_be8(const uint8_t *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    return w;
-}
-
 /* kv_btree_prefix, with the common case (8 bytes there to read) inline for searches. */
 static inline uint64_t kv_btree_prefix_at(const uint8_t *key, size_t klen, size_t skip)
 {
     if (klen >= skip + 8)
-        return kv_btree_load_be8(key + skip);
+        return kv_load_be8(key + skip);
     return kv_btree_prefix(key, klen, skip);
 }
 
@@ -136,10 +127,10 @@ static inline int kv_btree_head_cmp(const uint8_t *head, uint32_t skip, const ui
 {
     if (klen < KV_BTREE_HEAD_MAX || skip > KV_BTREE_HEAD_MAX)
         return kv_btree_head_cmp_bytes(head, skip, any, key, klen);
-    uint64_t k0 = kv_btree_load_be8(key), h0 = kv_btree_load_be8(head);
+    uint64_t k0 = kv_load_be8(key), h0 = kv_load_be8(head);
     int c = kv_btree_word_cmp(k0, h0, skip < 8 ? skip : 8);
     if (c == 0 && skip > 8)
-        c = kv_btree_word_cmp(kv_btree_load_be8(key + 8), kv_btree_load_be8(head + 8), skip - 8);
+        c = kv_btree_word_cmp(kv_load_be8(key + 8), kv_load_be8(head + 8), skip - 8);
     return c;
 }
 

@@ -1,6 +1,8 @@
 /* kv_digest.c: two independently seeded 64-bit hash lanes over each live triple. */
 #include "kv_digest.h"
 
+#include "kv_bytes.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -26,16 +28,6 @@ static uint64_t load_le(const uint8_t *p, size_t n)
     return w;
 }
 
-static uint64_t load_le8(const uint8_t *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    return w;
-}
-
 /* Both lanes in one pass over the bytes: each word is loaded once and the two lanes' mixing
  * chains, independent of each other, overlap in the pipeline. Each lane computes exactly what
  * it computed alone (digests are compared across replicas and stored in snapshots;
@@ -45,7 +37,7 @@ static void hash_bytes(uint64_t h[2], const uint8_t *p, size_t n)
     uint64_t a = mix64(h[0] ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull;
     uint64_t b = mix64(h[1] ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull;
     for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w = load_le8(p);
+        uint64_t w = kv_load_le8(p);
         a = mix64(a ^ w) + 0x632BE59BD9B4E019ull;
         b = mix64(b ^ w) + 0x632BE59BD9B4E019ull;
     }

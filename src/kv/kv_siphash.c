@@ -1,6 +1,8 @@
 /* kv_siphash.c: SipHash-1-3 over little-endian 64-bit words, written from the paper. */
 #include "kv_siphash.h"
 
+#include "kv_bytes.h"
+
 #include <string.h>
 
 static inline uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
@@ -43,23 +45,13 @@ static inline uint64_t load_le(const uint8_t *p, size_t n)
     return w;
 }
 
-static inline uint64_t load_le8(const uint8_t *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    return w;
-}
-
 uint64_t kv_siphash13(const uint64_t key[2], const uint8_t *p, size_t n)
 {
     struct sip s = {key[0] ^ 0x736f6d6570736575ull, key[1] ^ 0x646f72616e646f6dull,
                     key[0] ^ 0x6c7967656e657261ull, key[1] ^ 0x7465646279746573ull};
     size_t words = n / 8;
     for (size_t i = 0; i < words; i++)
-        sip_compress(&s, load_le8(p + 8 * i));
+        sip_compress(&s, kv_load_le8(p + 8 * i));
     size_t tail = n % 8;
     uint64_t last = (uint64_t)n << 56;
     if (tail > 0)
