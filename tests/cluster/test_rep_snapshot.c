@@ -70,3 +70,36 @@ Test(rep_snapshot, a_follower_behind_the_compacted_log_gets_the_snapshot_file, .
     free(value);
     rep_cleanup(&r);
 }
+
+/* Replicas apply the same log: with equal thresholds all three would fork their snapshot at
+   the same index and compete for the cores together. Replica i waits for (3 + i) / 3 times
+   snapshot_log_min_bytes of log, so when replica 0 (2 MiB) has its first snapshot, replica 2
+   (~3.3 MiB) has none yet. */
+Test(rep_snapshot, replicas_snapshot_at_staggered_log_sizes, .timeout = 120)
+{
+    struct rep r;
+    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 1, "
+                  "\"snapshot_log_growth_percent\": 0, \"snapshot_log_min_bytes\": 2097152}");
+    int leader = rep_wait_leader(&r);
+    char value[1001];
+    memset(value, 'v', 1000);
+    value[1000] = '\0';
+    double deadline = node_now() + REP_WAIT_S;
+    int written = 0;
+    while (snapshot_index(&r, 0) == 0) {
+        cr_assert_lt(node_now(), deadline, "replica 0 took no snapshot after %d writes", written);
+        /* ~1 KiB of log a write: the ~1,300 writes between the thresholds of replicas 0
+           and 2 outlast replica 0's check interval (100 ms) and its child many times over. */
+        for (int i = 0; i < 10; i++, written++) {
+            char key[32];
+            snprintf(key, sizeof key, "st-%05d", written);
+            SetResponse s;
+            cr_assert_eq(rep_set(&r, leader, key, value, &s), 0, "set %s", key);
+            cr_assert(s.success, "set %s", key);
+            SetResponse_free(&s);
+        }
+    }
+    cr_assert_eq(snapshot_index(&r, 2), 0,
+                 "replica 2 snapshotted with replica 0, after %d writes", written);
+    rep_cleanup(&r);
+}
