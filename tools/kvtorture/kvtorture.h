@@ -14,7 +14,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum kvt_exit { KVT_EXIT_CLEAN = 0, KVT_EXIT_VIOLATION = 1, KVT_EXIT_USAGE = 2, KVT_EXIT_SETUP = 3 };
+/* Verdicts, told apart: a safety violation (1) is never reported as a liveness failure (5), a
+   node that crashed on its own (6) or a history the checker could not decide (4), and none of
+   those is ever CLEAN. When several hold, the lowest nonzero code wins, except that 1 always
+   wins. */
+enum kvt_exit {
+    KVT_EXIT_CLEAN = 0,
+    KVT_EXIT_VIOLATION = 1,
+    KVT_EXIT_USAGE = 2,
+    KVT_EXIT_SETUP = 3,
+    KVT_EXIT_UNKNOWN = 4,
+    KVT_EXIT_LIVENESS = 5,
+    KVT_EXIT_NODE_FAILED = 6,
+};
 
 #define KVT_NODES_MAX 7
 #define KVT_WORKERS_MAX 64
