@@ -73,6 +73,37 @@ Test(kvctl, commands_print_and_exit_as_documented)
     node_cleanup(&p);
 }
 
+/* Issue 14: flags go anywhere, as etcdctl and git take them; one that is not understood is
+   named; "--" lets a key or value start with '-'. */
+Test(kvctl, flags_after_the_command_are_understood_and_unknown_ones_named)
+{
+    struct node_proc p;
+    node_start(&p, "");
+    cr_assert_eq(kvctl(&p, NULL, "set k v"), 0, "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "get k --serializable"), 0, "%s", out);
+    cr_assert_str_eq(out, "v\n");
+    cr_assert_eq(kvctl(&p, NULL, "get k --json"), 0, "%s", out);
+    cr_assert(strstr(out, "\"value\": \"v\""), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "status --json"), 0, "%s", out);
+    cr_assert(strstr(out, "\"role\": \"STANDALONE\""), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "--limit=1 range a z --reverse"), 0, "%s", out);
+    cr_assert_str_eq(out, "k\tv\n");
+    cr_assert_eq(kvctl(&p, NULL, "set -- -k -1"), 0, "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "get -- -k"), 0, "%s", out);
+    cr_assert_str_eq(out, "-1\n");
+    cr_assert_eq(kvctl(&p, NULL, "get k --bogus"), 2, "%s", out);
+    cr_assert(strstr(out, "unknown option '--bogus'"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "get k --limit 3"), 2, "%s", out);
+    cr_assert(strstr(out, "'--limit' is for 'range' only"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "range a z --limit"), 2, "%s", out);
+    cr_assert(strstr(out, "'--limit' wants a value"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "range a z --limit=-2"), 2, "%s", out);
+    cr_assert(strstr(out, "not '-2'"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "ping --json=yes"), 2, "%s", out);
+    cr_assert(strstr(out, "'--json' takes no value"), "%s", out);
+    node_cleanup(&p);
+}
+
 /* A fake node: answers setKey calls on one connection from a script of error codes; a
    NOT_LEADER answer carries hint as its leader_hint. */
 struct fake_node {

@@ -22,6 +22,8 @@ struct kvctl {
     bool json;
     bool framed;
     bool serializable;        /* reads from the node asked (may be stale), not via read index */
+    bool has_limit, reverse;  /* range's --limit N and --reverse */
+    int32_t limit;
     struct net_client client;
     bool connected;
     bool sent;                /* the last round trip's request left (the server may have it) */

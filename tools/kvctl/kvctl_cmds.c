@@ -140,26 +140,13 @@ int kvctl_cmd_range(struct kvctl *k, int argc, char **argv)
 {
     GetRangeRequest q;
     GetRangeRequest_init(&q);
-    int rc = KVCTL_OK, pos = 0;
-    for (int i = 0; i < argc && rc == KVCTL_OK; i++) {
-        char *end;
-        if (strcmp(argv[i], "--reverse") == 0)
-            q.has_reverse = q.reverse = true;
-        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-            long n = strtol(argv[++i], &end, 10);
-            rc = *end || n < 0 || n > INT32_MAX ? KVCTL_USAGE : KVCTL_OK;
-            q.has_limit = true;
-            q.limit = (int32_t)n;
-        } else if (pos == 0 && ++pos)
-            rc = kvctl_parse_bytes(k, argv[i], &q.begin_key);
-        else if (pos == 1 && ++pos) {
-            q.has_end_key = argv[i][0] != '\0';   /* "" reads to the end of the key space */
-            rc = q.has_end_key ? kvctl_parse_bytes(k, argv[i], &q.end_key) : KVCTL_OK;
-        } else
-            rc = KVCTL_USAGE;
-    }
-    if (pos != 2)
-        rc = KVCTL_USAGE;
+    int rc = argc == 2 ? kvctl_parse_bytes(k, argv[0], &q.begin_key) : KVCTL_USAGE;
+    q.has_end_key = argc == 2 && argv[1][0] != '\0';   /* "" reads to the end of the key space */
+    if (rc == KVCTL_OK && q.has_end_key)
+        rc = kvctl_parse_bytes(k, argv[1], &q.end_key);
+    q.has_limit = k->has_limit;
+    q.limit = k->limit;
+    q.has_reverse = q.reverse = k->reverse;
     q.has_consistency = true;
     q.consistency = k->serializable ? Consistency_SERIALIZABLE : Consistency_LINEARIZABLE;
     TransactionalKV_getRange_result res;

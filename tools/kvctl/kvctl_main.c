@@ -1,4 +1,5 @@
 /* kvctl_main.c: kvctl's options, command table and exit codes. */
+#include "kvctl_args.h"
 #include "kvctl_cmds.h"
 
 #include <stdlib.h>
@@ -30,7 +31,9 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: kvctl [-e HOST:PORT[,HOST:PORT...]] [--hex] [--json] [--unframed] "
-               "[--serializable] COMMAND [ARGS]\n       kvctl COMMAND --help\ncommands:\n");
+               "[--serializable] COMMAND [ARGS]\n       kvctl COMMAND --help\n"
+               "flags may come before or after the command (--flag VALUE or --flag=VALUE);\n"
+               "\"--\" ends them, for a key or value that starts with '-'\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].args);
     fprintf(f, "exit codes: 0 ok, 1 key not found, 2 usage error, 3 server or connection "
@@ -42,65 +45,82 @@ static void usage(FILE *f)
                "(any node, no leader round trip, possibly stale)\n", KVCTL_RETRY_BUDGET_MS);
 }
 
-static int run_command(struct kvctl *k, const struct command *c, int argc, char **argv)
+static int run_command(struct kvctl *k, const struct command *c, bool help, int argc,
+                       char **argv)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: kvctl %s %s\n  %s\n", c->name, c->args, c->help);
-            return KVCTL_OK;
-        }
+    if (help) {
+        printf("usage: kvctl %s %s\n  %s\n", c->name, c->args, c->help);
+        return KVCTL_OK;
+    }
     int rc = c->run(k, argc, argv);
     if (rc == KVCTL_USAGE)
         fprintf(stderr, "usage: kvctl %s %s\n", c->name, c->args);
     return rc;
 }
 
+static const struct command *find_command(const char *name)
+{
+    for (size_t c = 0; c < COMMAND_COUNT; c++)
+        if (strcmp(name, commands[c].name) == 0)
+            return &commands[c];
+    return NULL;
+}
+
+/* Checks the command line; fills k. Returns -1 to go on, else the exit code. */
+static int setup(struct kvctl *k, const struct kvctl_args *a, const struct command **cmd)
+{
+    if (a->help && !a->command) {
+        usage(stdout);
+        return KVCTL_OK;
+    }
+    if (!a->command) {
+        usage(stderr);
+        return KVCTL_USAGE;
+    }
+    *cmd = find_command(a->command);
+    if (!*cmd) {
+        fprintf(stderr, "kvctl: unknown command '%s'\n", a->command);
+        usage(stderr);
+        return KVCTL_USAGE;
+    }
+    k->framed = !a->unframed;
+    k->hex = a->hex;
+    k->json = a->json;
+    k->serializable = a->serializable;
+    k->has_limit = a->has_limit;
+    k->limit = a->limit;
+    k->reverse = a->reverse;
+    k->endpoints = a->endpoints ? a->endpoints
+                   : getenv("KVCTL_ENDPOINTS") ? getenv("KVCTL_ENDPOINTS")
+                                               : "127.0.0.1:9090";
+    char err[256];
+    if (kvctl_endpoints_parse(k->endpoints, &k->eps, err, sizeof err) != 0) {
+        fprintf(stderr, "kvctl: %s: %s\n", k->endpoints, err);
+        return KVCTL_USAGE;
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     struct kvctl k = {.framed = true};
-    k.endpoints = getenv("KVCTL_ENDPOINTS") ? getenv("KVCTL_ENDPOINTS") : "127.0.0.1:9090";
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "--endpoints") == 0) && i + 1 < argc)
-            k.endpoints = argv[++i];
-        else if (strcmp(argv[i], "--hex") == 0)
-            k.hex = true;
-        else if (strcmp(argv[i], "--json") == 0)
-            k.json = true;
-        else if (strcmp(argv[i], "--unframed") == 0)
-            k.framed = false;
-        else if (strcmp(argv[i], "--serializable") == 0)
-            k.serializable = true;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return KVCTL_OK;
-        } else {
-            fprintf(stderr, "kvctl: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return KVCTL_USAGE;
-        }
-    }
-    if (i == argc) {
-        usage(stderr);
-        return KVCTL_USAGE;
-    }
+    struct kvctl_args a;
     char err[256];
-    if (kvctl_endpoints_parse(k.endpoints, &k.eps, err, sizeof err) != 0) {
-        fprintf(stderr, "kvctl: %s: %s\n", k.endpoints, err);
-        return KVCTL_USAGE;
-    }
-    tp_buf_init(&k.out);
-    int rc = -1;
-    for (size_t c = 0; c < COMMAND_COUNT; c++)
-        if (strcmp(argv[i], commands[c].name) == 0)
-            rc = run_command(&k, &commands[c], argc - i - 1, argv + i + 1);
-    if (rc < 0) {
-        fprintf(stderr, "kvctl: unknown command '%s'\n", argv[i]);
-        usage(stderr);
+    const struct command *cmd = NULL;
+    int rc = kvctl_args_parse(&a, argc, argv, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "kvctl: %s\nrun 'kvctl --help' for usage\n", err);
         rc = KVCTL_USAGE;
+    } else {
+        rc = setup(&k, &a, &cmd);
     }
-    if (k.connected)
-        net_client_close(&k.client);
-    tp_buf_free(&k.out);
+    if (rc < 0) {
+        tp_buf_init(&k.out);
+        rc = run_command(&k, cmd, a.help, a.count - 1, a.positional + 1);
+        if (k.connected)
+            net_client_close(&k.client);
+        tp_buf_free(&k.out);
+    }
+    kvctl_args_free(&a);
     return rc;
 }
