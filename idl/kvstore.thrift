@@ -115,6 +115,12 @@ struct GetRangeRequest {
   5: optional Consistency consistency = Consistency.LINEARIZABLE
 }
 
+// has_more: the reply stopped before the end of the range, by count (the request's limit, or
+// the node's limits.max_range_results) or by size: no reply of a node is longer than its
+// limits.max_reply_bytes (16,000,000 bytes by default, frame header included: below the
+// 16,384,000-byte default frame limit of stock Apache Thrift clients). A reply holds at least
+// one pair when the range has one. Read on from just after the last key (its bytes and a 0
+// byte; for reverse, up to it), with snapshotGetRange at `version` for one snapshot.
 struct GetRangeResponse {
   1: required list<KeyValue> key_values,
   2: required bool has_more,

@@ -63,6 +63,8 @@ static const struct field fields[] = {
     {"limits.max_txn_bytes", F_U32, AT(max_txn_bytes), 1, UINT32_MAX},
     {"limits.max_txn_operations", F_U32, AT(max_txn_operations), 1, SERVER_TXN_OPERATIONS_CEILING},
     {"limits.max_range_results", F_U32, AT(max_range_results), 1, 10000000},
+    {"limits.max_reply_bytes", F_U32, AT(max_reply_bytes), SERVER_REPLY_BYTES_MIN,
+     UINT32_MAX},
     {"limits.mvcc_window_ms", F_U32, AT(mvcc_window_ms), 0, 86400000},
     {"limits.mvcc_window_versions", F_U32, AT(mvcc_window_versions), 0, UINT32_MAX},
 };
@@ -99,6 +101,7 @@ void server_config_default(struct server_config *cfg)
     cfg->max_txn_bytes = KV_TXN_BYTES_MAX_DEFAULT;
     cfg->max_txn_operations = 10000;
     cfg->max_range_results = 10000;
+    cfg->max_reply_bytes = SERVER_REPLY_BYTES_DEFAULT;
     cfg->mvcc_window_ms = KV_WINDOW_US_DEFAULT / 1000;
     cfg->mvcc_window_versions = KV_WINDOW_VERSIONS_DEFAULT;
 }
@@ -363,6 +366,11 @@ static int check_whole(struct loader *ld)
         return fail(ld, "limits.max_txn_bytes", "must hold one key and one value at their limits");
     if (cfg->max_txn_bytes > cfg->max_frame_bytes)
         return fail(ld, "limits.max_txn_bytes", "must not exceed limits.max_frame_bytes");
+    if (cfg->max_reply_bytes < (uint64_t)cfg->max_key_bytes + cfg->max_value_bytes +
+                                   SERVER_REPLY_KV_OVERHEAD_BYTES + SERVER_REPLY_ENVELOPE_BYTES)
+        return fail(ld, "limits.max_reply_bytes", "must hold one key and one value at their "
+                    "limits, plus %u bytes", SERVER_REPLY_KV_OVERHEAD_BYTES +
+                    SERVER_REPLY_ENVELOPE_BYTES);
     if (cfg->mode == SERVER_MODE_REPLICATED && check_replicated(ld) != 0)
         return -1;
     if (!cfg->instance_id && !(cfg->instance_id = strdup(cfg->listen)))

@@ -37,6 +37,16 @@ enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERV
 #define SERVER_SECRET_BYTES_MAX 256u
 #define SERVER_WAL_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)
 #define SERVER_WAL_SEGMENT_BYTES_MIN 4096u
+/* limits.max_reply_bytes: no reply (its frame header included) is longer; a range reply stops
+   early with has_more set. The default stays below Apache Thrift's default maximum frame
+   size, 16,384,000 bytes in the C++, Java, Go, C# and Python libraries, so stock clients
+   with default settings read every reply. SERVER_REPLY_ENVELOPE_BYTES bounds everything of
+   a reply but its key-value pairs (frame and message header, the response's other fields). */
+#define SERVER_REPLY_BYTES_DEFAULT 16000000u
+#define SERVER_REPLY_BYTES_MIN 4096u
+#define SERVER_REPLY_ENVELOPE_BYTES 1024u
+/* A KeyValue's encoding beyond its key and value bytes: two field headers, two lengths, stop. */
+#define SERVER_REPLY_KV_OVERHEAD_BYTES 15u
 
 struct server_config {
     char *path;                  /* the file it came from */
@@ -74,6 +84,7 @@ struct server_config {
     uint32_t max_txn_bytes;
     uint32_t max_txn_operations;
     uint32_t max_range_results;  /* a getRange limit of 0 (or above this) means this many */
+    uint32_t max_reply_bytes;    /* no reply is longer (SERVER_REPLY_BYTES_DEFAULT) */
     uint32_t mvcc_window_ms;
     uint32_t mvcc_window_versions;
 };

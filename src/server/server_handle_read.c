@@ -68,12 +68,26 @@ void server_handle_snapshot_read(struct server_request *req)
 struct range_collect {
     GetRangeResponse *out;
     uint32_t cap;
+    uint64_t bytes;          /* the encoded size of the pairs collected */
+    uint64_t bytes_max;      /* what the reply leaves for them */
+    bool full;               /* a pair did not fit: the reply has more */
 };
+
+/* collect's answer when the next pair would make the reply too long (not an ErrorCode). */
+#define RANGE_FULL (-1)
 
 static int collect(void *ctx, const uint8_t *key, size_t klen, const struct kv_read *r)
 {
     struct range_collect *c = ctx;
     GetRangeResponse *out = c->out;
+    uint64_t size = SERVER_REPLY_KV_OVERHEAD_BYTES + (uint64_t)klen + r->value_len;
+    /* The first pair always goes, so a scan moves on even past a pair stored under larger
+       limits than today's (the config check makes one pair at today's limits fit). */
+    if (out->key_values.count > 0 && c->bytes + size > c->bytes_max) {
+        c->full = true;
+        return RANGE_FULL;
+    }
+    c->bytes += size;
     if (out->key_values.count == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 16;
         void *items = realloc(out->key_values.items, cap * sizeof *out->key_values.items);
@@ -96,6 +110,7 @@ static void serve_range(struct server_request *req, const tp_bytes *begin, const
                         GetRangeResponse *out)
 {
     uint32_t max = req->node->cfg->max_range_results;
+    _Static_assert(SERVER_REPLY_BYTES_MIN > SERVER_REPLY_ENVELOPE_BYTES, "room for pairs");
     out->has_version = true;
     out->version = version;
     int rc = version < 0 || limit < 0 ? ErrorCode_INVALID_ARGUMENT : 0;
@@ -106,12 +121,16 @@ static void serve_range(struct server_request *req, const tp_bytes *begin, const
         .limit = limit == 0 || (uint32_t)limit > max ? max : (uint32_t)limit,
         .reverse = reverse,
     };
-    struct range_collect c = {out, 0};
+    const struct server_config *cfg = req->node->cfg;
+    struct range_collect c = {.out = out,
+                              .bytes_max = cfg->max_reply_bytes - SERVER_REPLY_ENVELOPE_BYTES};
     uint32_t count = 0;
     bool more = false;
     if (rc == 0)
         rc = kv_store_range(server_store(req->node), &r, collect, &c, &count, &more);
-    out->has_more = more;
+    if (rc == RANGE_FULL)
+        rc = 0;
+    out->has_more = more || c.full;
     out->success = rc == 0;
     if (rc != 0)
         SERVER_SET_ERROR(out, rc);

@@ -58,6 +58,7 @@ static void usage(FILE *out)
             "  per connection max_pending_requests (256) and output_high_water_bytes (4 MiB)\n"
             "  before its reads stop, max_key_bytes (10000), max_value_bytes (100000),\n"
             "  max_txn_bytes (10 MB), max_txn_operations (10000), max_range_results (10000),\n"
+            "  max_reply_bytes (16000000: no reply is longer; a range stops early, has_more),\n"
             "  mvcc_window_ms (5000) and mvcc_window_versions (0: no bound in versions).\n"
             "Unknown keys and wrong types are errors naming the file, line and key.\n");
 }

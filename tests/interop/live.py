@@ -637,6 +637,94 @@ def remote_checks(gen_dir, node, model):
         expect((r.success, r.found, r.value), (True, False, None), label + " get missing")
 
 
+# ---------------------------------------------------------------- reply size cap
+
+REPLY_MAX = 16000000         # limits.max_reply_bytes's default: no reply is longer
+THRIFT_FRAME_MAX = 16384000  # Apache Thrift's default maximum frame (C++, Java, Go, C#)
+PAIRS_BUDGET = REPLY_MAX - 1024  # what a reply leaves for its pairs; each takes 15 bytes more
+BIG_VALUE = 100000           # limits.max_value_bytes's default
+
+
+def counting_connect(port, framed):
+    """A stock client whose socket counts the bytes it reads (a reply's size on the wire)."""
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TSocket, TTransport
+
+    class CountingSocket(TSocket.TSocket):
+        count = 0
+
+        def read(self, sz):
+            data = TSocket.TSocket.read(self, sz)
+            self.count += len(data)
+            return data
+
+    sock = CountingSocket("127.0.0.1", port)
+    sock.setTimeout(CALL_TIMEOUT_MS)
+    trans = TTransport.TFramedTransport(sock) if framed else TTransport.TBufferedTransport(sock)
+    trans.open()
+    return S.Client(TBinaryProtocol.TBinaryProtocol(trans)), trans, sock
+
+
+def write_big(client, model, prefix, extra):
+    """Keys prefix+000.. whose pairs take exactly PAIRS_BUDGET + extra bytes."""
+    klen = len(prefix) + 3
+    full = PAIRS_BUDGET // (15 + klen + BIG_VALUE)
+    sizes = [BIG_VALUE] * full
+    sizes.append(PAIRS_BUDGET + extra - full * (15 + klen + BIG_VALUE) - 15 - klen)
+    for i, size in enumerate(sizes):
+        key, value = prefix + b"%03d" % i, bytes([i % 251]) * size
+        r = ok(client.setKey(T.SetRequest(key=key, value=value)), "setKey %r" % key)
+        model.commit(r.version, [(key, value)])
+    return len(sizes)
+
+
+def reply_cap(port, model):
+    """A range whose pairs fill what a reply may hold comes back whole; one byte more and the
+    last pair waits for the next page (has_more). Every reply stays within REPLY_MAX, below
+    the stock default frame limit, on both transports."""
+    client, trans = connect(port, framed=True, accelerated=False)
+    try:
+        n = write_big(client, model, b"\xf0cap-exact/", 0)
+        write_big(client, model, b"\xf0cap-over/", 1)
+    finally:
+        trans.close()
+    for framed in (False, True):
+        label = "reply cap (%s)" % ("framed" if framed else "buffered")
+        client, trans, sock = counting_connect(port, framed)
+        try:
+            before = sock.count
+            r = ok(client.getRange(T.GetRangeRequest(begin_key=b"\xf0cap-exact/",
+                                                     end_key=b"\xf0cap-exact0")), label)
+            size = sock.count - before
+            expect((len(r.key_values), r.has_more), (n, False), label + ": exactly full")
+            expect_true(size <= REPLY_MAX < THRIFT_FRAME_MAX,
+                        label + ": a reply of %d bytes" % size)
+            before = sock.count
+            r = ok(client.getRange(T.GetRangeRequest(begin_key=b"\xf0cap-over/",
+                                                     end_key=b"\xf0cap-over0")), label)
+            expect_true(sock.count - before <= REPLY_MAX, label + ": %d bytes"
+                        % (sock.count - before))
+            expect((len(r.key_values), r.has_more), (n - 1, True), label + ": one byte over")
+            got = r.key_values
+            rest = ok(client.snapshotGetRange(T.SnapshotGetRangeRequest(
+                begin_key=got[-1].key + b"\x00", end_key=b"\xf0cap-over0",
+                read_version=r.version)), label + ": the next page")
+            want, _ = expected_range(model.data, b"\xf0cap-over/", b"\xf0cap-over0", 0, False,
+                                     10**9)
+            expect(got + rest.key_values, want, label + ": both pages")
+            expect(rest.has_more, False, label + ": the next page is the last")
+        finally:
+            trans.close()
+    client, trans = connect(port, framed=True, accelerated=False)
+    try:  # the big pairs go, so whole-key-space reads stay one reply
+        r = ok(client.atomicCommit(T.AtomicCommitRequest(read_version=model.version, operations=[
+            T.Operation(type=T.OperationType.CLEAR_RANGE, key=b"\xf0cap", end_key=b"\xf0cap\xff")
+        ])), "clearing the big pairs")
+        model.commit(r.committed_version, [(b"\xf0cap", b"\xf0cap\xff", "clear")])
+    finally:
+        trans.close()
+
+
 # ---------------------------------------------------------------- main
 
 def check_whole(port, model, what):
@@ -676,6 +764,7 @@ def run(kvnode, config, gen_dir, seed):
             finally:
                 trans.close()
         remote_checks(gen_dir, node, model)
+        reply_cap(node.port, model)
         check_whole(node.port, model, "before the restart")
         code = node.stop(signal.SIGTERM)
         expect(code, 0, "kvnode's exit code after SIGTERM (log:\n%s)" % node.log_text())

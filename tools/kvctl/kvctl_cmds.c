@@ -1,4 +1,4 @@
-/* kvctl_cmds.c: kvctl's one-shot commands: ping, get, set, del, range, version. */
+/* kvctl_cmds.c: kvctl's one-shot commands: ping, get, set, del, version. */
 #include "kvctl_cmds.h"
 
 #include <stdlib.h>
@@ -115,51 +115,6 @@ int kvctl_cmd_del(struct kvctl *k, int argc, char **argv)
     }
     TransactionalKV_deleteKey_result_free(&res);
     DeleteRequest_free(&q);
-    return rc;
-}
-
-static void print_range(const struct kvctl *k, const GetRangeResponse *g)
-{
-    if (k->json)
-        printf("{\"version\": %lld, \"has_more\": %s, \"key_values\": [", (long long)g->version,
-               g->has_more ? "true" : "false");
-    for (uint32_t i = 0; i < g->key_values.count; i++) {
-        const KeyValue *kv = &g->key_values.items[i];
-        if (k->json)
-            printf("%s{\"key\": ", i ? ", " : "");
-        kvctl_print_bytes(k, stdout, &kv->key);
-        printf(k->json ? ", \"value\": " : "\t");
-        kvctl_print_bytes(k, stdout, &kv->value);
-        printf(k->json ? "}" : "\n");
-    }
-    if (k->json)
-        printf("]}\n");
-}
-
-int kvctl_cmd_range(struct kvctl *k, int argc, char **argv)
-{
-    GetRangeRequest q;
-    GetRangeRequest_init(&q);
-    int rc = argc == 2 ? kvctl_parse_bytes(k, argv[0], &q.begin_key) : KVCTL_USAGE;
-    q.has_end_key = argc == 2 && argv[1][0] != '\0';   /* "" reads to the end of the key space */
-    if (rc == KVCTL_OK && q.has_end_key)
-        rc = kvctl_parse_bytes(k, argv[1], &q.end_key);
-    q.has_limit = k->has_limit;
-    q.limit = k->limit;
-    q.has_reverse = q.reverse = k->reverse;
-    q.has_consistency = true;
-    q.consistency = k->serializable ? Consistency_SERIALIZABLE : Consistency_LINEARIZABLE;
-    TransactionalKV_getRange_result res;
-    TransactionalKV_getRange_result_init(&res);
-    if (rc == KVCTL_OK)
-        KVCTL_CALL_RETRY(rc, k, getRange, &q, &res, true);
-    const GetRangeResponse *g = &res.success;
-    if (rc == KVCTL_OK && !g->success)
-        rc = kvctl_server_error("range", g->has_error, &g->error, g->has_error_code, g->error_code);
-    else if (rc == KVCTL_OK)
-        print_range(k, g);
-    TransactionalKV_getRange_result_free(&res);
-    GetRangeRequest_free(&q);
     return rc;
 }
 

