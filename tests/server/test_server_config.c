@@ -110,6 +110,9 @@ Test(server_config, errors_name_the_file_line_and_key)
     expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"limits\": "
                  "{\"max_txn_operations\": 100001}}",
                  "key 'limits.max_txn_operations': 100001 is out of range");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"limits\": "
+                 "{\"max_reply_bytes\": 100000}}",
+                 "key 'limits.max_reply_bytes': must hold one key and one value");
     expect_error("[1]", "must be a JSON object");
     expect_error("{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\", \"data_dir\": \"d\"}",
                  "duplicate");
