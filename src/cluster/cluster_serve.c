@@ -4,6 +4,7 @@
 #include "cluster_codec.h"
 #include "cluster_internal.h"
 #include "log.h"
+#include "log_client.h"
 
 #include <stdlib.h>
 
@@ -46,7 +47,7 @@ static void handshake(const struct cluster_node *n, const struct cluster_secret 
     }
     int rc = cluster_auth_verify(conn, secret, n->cfg.node_count, n->cfg.id, request);
     if (rc != 0) {
-        log_warn("cluster: a peer failed to authenticate");
+        log_client(LOG_CLIENT_AUTH, LOG_WARN, "cluster: a peer failed to authenticate");
         refuse(method, result, rc, done, ctx);
         return;
     }

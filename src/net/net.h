@@ -39,10 +39,16 @@ const char *net_strerror(int code);
 #define NET_PENDING_REPLIES_DEFAULT 256u
 /* Output buffered for one client before its input stops being read. */
 #define NET_OUTPUT_HIGH_WATER_DEFAULT (4u * 1024 * 1024)
+/* Connections one source address may hold (0: no bound of its own). */
+#define NET_CONNECTIONS_PER_ADDRESS_DEFAULT 512u
+#define NET_RESERVED_PROBATION_MS_DEFAULT 2000u
 
 struct net_limits {
     uint32_t frame_bytes_max;      /* a frame (or unframed message) longer than this closes */
-    uint32_t connections_max;      /* accepted beyond this are closed at once */
+    uint32_t connections_max;      /* past it, an idle untrusted one makes room (net_admit.c) */
+    uint32_t connections_per_address_max; /* per source IP; 0: no bound of its own */
+    uint32_t reserved_connections; /* beyond connections_max, on probation (for peers) */
+    uint32_t reserved_probation_ms; /* a reserved connection not trusted by then closes */
     uint32_t idle_timeout_ms;      /* no input (or no output progress) this long closes */
     uint32_t pending_replies_max;  /* unanswered requests per connection before reads stop */
     uint32_t output_high_water;    /* bytes queued to a client before its reads stop */
@@ -81,6 +87,14 @@ typedef void (*net_user_free_fn)(void *user);
 int net_reply_conn_set_user(struct net_reply *reply, void *user, net_user_free_fn free_fn);
 /* The attached pointer; NULL when none or once the connection is closed. */
 void *net_reply_conn_user(const struct net_reply *reply);
+
+/* The layer above vouches for the connection (a peer proved it holds the cluster secret): it
+   is never closed to make room, leaves its reserved slot, and no longer counts against its
+   source address. */
+void net_reply_conn_trust(struct net_reply *reply);
+/* Whether the connection sits in a reserved slot (not trusted yet): only calls that can
+   prove it a peer should be served on it. False once closed. */
+bool net_reply_conn_reserved(const struct net_reply *reply);
 
 /* The connection's remote end as "HOST:PORT" ("[v6]:PORT"), for logs: "local" for a
    connection without a socket (a bufferevent pair), "closed" once the connection is gone. */

@@ -4,6 +4,7 @@
 #include "net_internal.h"
 
 #include "log.h"
+#include "log_client.h"
 
 #include <assert.h>
 #include <event2/buffer.h>
@@ -88,9 +89,16 @@ void net_conn_leave(struct net_conn *c)
 
 void net_conn_close(struct net_conn *c, const char *reason)
 {
+    if (c->phase != NET_CONN_CLOSED)
+        log_client(LOG_CLIENT_CLOSED, LOG_INFO, "conn %llu (%s): closed: %s",
+                   (unsigned long long)c->id, c->peer, reason);
+    net_conn_close_quiet(c);
+}
+
+void net_conn_close_quiet(struct net_conn *c)
+{
     if (c->phase == NET_CONN_CLOSED)
         return;
-    log_info("conn %llu (%s): closed: %s", (unsigned long long)c->id, c->peer, reason);
     conn_set_phase(c, NET_CONN_CLOSED);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     c->reading = false;
@@ -159,6 +167,7 @@ static void conn_deliver(struct net_conn *c, const uint8_t *msg, size_t len)
         c->head = r;
     c->tail = r;
     c->pending++;
+    net_server_touch(c->srv, c);
     c->srv->on_message(c->srv->ctx, r, msg, len);
 }
 
@@ -176,8 +185,9 @@ static int64_t framed_ready(struct net_conn *c, struct evbuffer *in)
         return 0;
     uint32_t n = be32(hdr);
     if (n > c->srv->limits.frame_bytes_max) {
-        log_warn("conn %llu: frame of %u bytes is over the limit of %u", (unsigned long long)c->id,
-                 n, c->srv->limits.frame_bytes_max);
+        log_client(LOG_CLIENT_BAD_INPUT, LOG_WARN, "conn %llu (%s): frame of %u bytes is over "
+                   "the limit of %u", (unsigned long long)c->id, c->peer, n,
+                   c->srv->limits.frame_bytes_max);
         net_conn_close(c, "frame over the size limit");
         return -1;
     }
@@ -205,8 +215,8 @@ static int64_t unframed_ready(struct net_conn *c, struct evbuffer *in)
             if (r == NET_SCAN_DONE)
                 return (int64_t)s->consumed;
             if (r != NET_SCAN_MORE) {
-                log_warn("conn %llu: unframed message: %s", (unsigned long long)c->id,
-                         net_scan_strerror(r));
+                log_client(LOG_CLIENT_BAD_INPUT, LOG_WARN, "conn %llu (%s): unframed message: %s",
+                           (unsigned long long)c->id, c->peer, net_scan_strerror(r));
                 net_conn_close(c, "malformed unframed message");
                 return -1;
             }

@@ -3,6 +3,7 @@
 #define NET_INTERNAL_H
 
 #include "net.h"
+#include "net_addr.h"
 #include "net_scan.h"
 #include "thrift.h"
 
@@ -48,6 +49,10 @@ struct net_conn {
     struct net_conn *flush_prev, *flush_next;
     void *user;              /* the layer above's per-connection state */
     net_user_free_fn user_free;
+    struct net_addr_group *group; /* its source address; NULL once trusted (not counted) */
+    bool trusted;            /* vouched for by the layer above: never evicted */
+    bool reserved;           /* in a reserved slot, on probation until trusted */
+    struct event *probation_ev;   /* reserved: closes it unless trusted by then */
     char peer[NET_PEER_ADDR_MAX];
 };
 
@@ -58,8 +63,12 @@ struct net_server {
     void *ctx;
     struct evconnlistener *listener;
     uint16_t port;
-    struct net_conn *conns;
-    size_t conn_count;
+    struct net_conn *conns;        /* most recently active first (net_server_touch) */
+    struct net_conn *conns_tail;   /* the least recently active */
+    size_t conn_count;             /* every connection, reserved ones included */
+    uint32_t reserved_count;       /* connections in reserved slots */
+    struct net_addr_table addrs;   /* connections per source address */
+    struct event *log_ev;          /* writes the summary of held-back log lines */
     uint64_t next_conn_id;
     bool draining;
     void (*on_drained)(void *ctx);
@@ -71,14 +80,31 @@ struct net_server {
     size_t arena_limit;            /* what one slot's arena may hold */
 };
 
+/* The accept policy (net_admit.c): admit (maybe after closing evict), admit into a reserved
+   slot, or refuse (why names the limit). g is the newcomer's address group. */
+enum net_admit_verdict { NET_ADMIT_YES, NET_ADMIT_RESERVED, NET_ADMIT_NO };
+struct net_admit {
+    enum net_admit_verdict verdict;
+    struct net_conn *evict;   /* close this one first; NULL: nobody */
+    const char *why;          /* the limit that was reached; NULL when none */
+};
+void net_admit_decide(const struct net_server *srv, const struct net_addr_group *g,
+                      struct net_admit *out);
+
 /* Writes fd's remote address as HOST:PORT into out ("local" when fd has none). */
 void net_peer_format(int fd, char *out, size_t size);
 struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev);
 void net_conn_drain(struct net_conn *c);
 /* Closes now (or as soon as the running callback returns), logging why. */
 void net_conn_close(struct net_conn *c, const char *reason);
+/* The same, for a caller that logged it already. */
+void net_conn_close_quiet(struct net_conn *c);
 /* Called by net_conn when it has been freed; the server unlinks it. */
 void net_server_forget(struct net_server *srv, struct net_conn *c);
+/* c was active (a request arrived): it moves to the front of the server's list. */
+void net_server_touch(struct net_server *srv, struct net_conn *c);
+/* net_reply_conn_trust: never evicted, out of its reserved slot and its address's count. */
+void net_server_trust(struct net_server *srv, struct net_conn *c);
 
 /* net_conn.c: a callback running on c (it is freed only when none is); after any change to
    the reply queue or the output: write what is in order, resume reading, maybe end. */

@@ -138,6 +138,19 @@ void *net_reply_conn_user(const struct net_reply *reply)
     return c && c->phase != NET_CONN_CLOSED ? c->user : NULL;
 }
 
+void net_reply_conn_trust(struct net_reply *reply)
+{
+    struct net_conn *c = reply->conn;
+    if (c && c->phase != NET_CONN_CLOSED)
+        net_server_trust(c->srv, c);
+}
+
+bool net_reply_conn_reserved(const struct net_reply *reply)
+{
+    const struct net_conn *c = reply->conn;
+    return c && c->phase != NET_CONN_CLOSED && c->reserved;
+}
+
 const char *net_reply_peer(const struct net_reply *reply)
 {
     return reply->conn ? reply->conn->peer : "closed";

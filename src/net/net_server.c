@@ -2,6 +2,7 @@
 #include "net_internal.h"
 
 #include "log.h"
+#include "log_client.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *net_strerror(int code)
@@ -32,6 +35,9 @@ void net_limits_default(struct net_limits *limits)
     *limits = (struct net_limits){
         .frame_bytes_max = NET_FRAME_BYTES_DEFAULT,
         .connections_max = NET_CONNECTIONS_DEFAULT,
+        .connections_per_address_max = NET_CONNECTIONS_PER_ADDRESS_DEFAULT,
+        .reserved_connections = 0,
+        .reserved_probation_ms = NET_RESERVED_PROBATION_MS_DEFAULT,
         .idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT,
         .pending_replies_max = NET_PENDING_REPLIES_DEFAULT,
         .output_high_water = NET_OUTPUT_HIGH_WATER_DEFAULT,
@@ -87,6 +93,14 @@ void net_peer_format(int fd, char *out, size_t size)
     }
 }
 
+static void log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    log_client_flush();
+}
+
 struct net_server *net_server_new(struct event_base *base, const struct net_limits *limits,
                                   net_message_cb on_message, void *ctx)
 {
@@ -94,6 +108,7 @@ struct net_server *net_server_new(struct event_base *base, const struct net_limi
     assert(on_message);
     assert(limits->frame_bytes_max > 0 && limits->frame_bytes_max <= NET_FRAME_BYTES_MAX);
     assert(limits->connections_max > 0);
+    assert(limits->reserved_connections == 0 || limits->reserved_probation_ms > 0);
     assert(limits->pending_replies_max > 0);
     assert(limits->output_high_water > 0);
     struct net_server *srv = calloc(1, sizeof *srv);
@@ -104,13 +119,71 @@ struct net_server *net_server_new(struct event_base *base, const struct net_limi
     srv->on_message = on_message;
     srv->ctx = ctx;
     srv->arena_limit = 2 * (size_t)limits->frame_bytes_max + 64 * 1024;
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)srv;
+    net_addr_table_init(&srv->addrs, seed);
     /* Default priority, as the connections' events: runs after those active in this turn. */
     srv->flush_ev = event_new(base, -1, 0, net_out_flush_cb, srv);
-    if (!srv->flush_ev) {
+    srv->log_ev = event_new(base, -1, EV_PERSIST, log_flush_cb, srv);
+    /* Often enough that an interval's summary is late by a second at most. */
+    struct timeval every = {1, 0};
+    if (!srv->flush_ev || !srv->log_ev || event_add(srv->log_ev, &every) != 0) {
+        if (srv->flush_ev)
+            event_free(srv->flush_ev);
+        if (srv->log_ev)
+            event_free(srv->log_ev);
         free(srv);
         return NULL;
     }
     return srv;
+}
+
+static void probation_over_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_conn *c = arg;
+    (void)fd;
+    (void)what;
+    net_conn_enter(c);
+    net_conn_close(c, "not trusted within the probation of a reserved slot");
+    net_conn_leave(c);
+}
+
+/* Links a new connection in at the front, counted against group g (may be NULL). */
+static int adopt(struct net_server *srv, struct bufferevent *bev, struct net_addr_group *g,
+                 bool reserved)
+{
+    struct net_conn *c = net_conn_new(srv, bev);
+    struct event *probation = NULL;
+    if (c && reserved && !(probation = event_new(srv->base, -1, 0, probation_over_cb, c))) {
+        free(c);
+        c = NULL;
+    }
+    if (!c) {
+        bufferevent_free(bev);
+        if (g)
+            net_addr_group_release(&srv->addrs, g);
+        return NET_ERR_NOMEM;
+    }
+    c->group = g;
+    if (g)
+        g->count++;
+    c->reserved = reserved;
+    srv->reserved_count += reserved;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    else
+        srv->conns_tail = c;
+    srv->conns = c;
+    srv->conn_count++;
+    if (probation) {
+        c->probation_ev = probation;
+        uint32_t ms = srv->limits.reserved_probation_ms;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        event_add(probation, &tv);
+    }
+    return NET_OK;
 }
 
 int net_server_adopt(struct net_server *srv, struct bufferevent *bev)
@@ -119,17 +192,7 @@ int net_server_adopt(struct net_server *srv, struct bufferevent *bev)
         bufferevent_free(bev);
         return NET_ERR_STATE;
     }
-    struct net_conn *c = net_conn_new(srv, bev);
-    if (!c) {
-        bufferevent_free(bev);
-        return NET_ERR_NOMEM;
-    }
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->conn_count++;
-    return NET_OK;
+    return adopt(srv, bev, NULL, false);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
@@ -137,22 +200,35 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     struct net_server *srv = arg;
     (void)l;
-    (void)addr;
     (void)addr_len;
-    if (srv->draining || srv->conn_count >= srv->limits.connections_max) {
-        log_warn("refusing a connection: %zu open, the limit is %u", srv->conn_count,
-                 srv->limits.connections_max);
+    struct net_addr a;
+    net_addr_from_sockaddr(&a, addr);
+    struct net_addr_group *g = net_addr_group_get(&srv->addrs, &a);
+    struct net_admit ad = {NET_ADMIT_NO, NULL, "out of memory"};
+    if (g)
+        net_admit_decide(srv, g, &ad);
+    if (ad.verdict == NET_ADMIT_NO) {
+        log_client(LOG_CLIENT_REFUSED, LOG_WARN, "refusing a connection: %s; %zu open",
+                   ad.why, srv->conn_count);
+        if (g)
+            net_addr_group_release(&srv->addrs, g);
         evutil_closesocket(fd);
         return;
     }
+    if (ad.evict) {
+        log_client(LOG_CLIENT_EVICTED, LOG_INFO, "conn %llu (%s): closed to make room: %s",
+                   (unsigned long long)ad.evict->id, ad.evict->peer, ad.why);
+        net_conn_close_quiet(ad.evict);
+    }
     struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
+        net_addr_group_release(&srv->addrs, g);
         evutil_closesocket(fd);
         return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (net_server_adopt(srv, bev) != NET_OK)
+    if (adopt(srv, bev, g, ad.verdict == NET_ADMIT_RESERVED) != NET_OK)
         log_warn("dropping a connection: out of memory");
 }
 
@@ -161,7 +237,7 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
     (void)l;
     (void)arg;
     /* EMFILE and friends: the listener keeps going; the next accept may succeed. */
-    log_warn("accept failed: %s", strerror(errno));
+    log_client(LOG_CLIENT_REFUSED, LOG_WARN, "accept failed: %s", strerror(errno));
 }
 
 int net_server_listen(struct net_server *srv, const char *host_port)
@@ -208,7 +284,7 @@ static void check_drained(struct net_server *srv)
     }
 }
 
-void net_server_forget(struct net_server *srv, struct net_conn *c)
+static void unlink_conn(struct net_server *srv, struct net_conn *c)
 {
     if (c->prev)
         c->prev->next = c->next;
@@ -216,6 +292,49 @@ void net_server_forget(struct net_server *srv, struct net_conn *c)
         srv->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    else
+        srv->conns_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+void net_server_touch(struct net_server *srv, struct net_conn *c)
+{
+    if (srv->conns == c)
+        return;
+    unlink_conn(srv, c);
+    c->next = srv->conns;
+    srv->conns->prev = c;
+    srv->conns = c;
+}
+
+/* Leaves the reserved slot and its address's count (both only once). */
+static void uncount(struct net_server *srv, struct net_conn *c)
+{
+    if (c->group) {
+        assert(c->group->count > 0);
+        c->group->count--;
+        net_addr_group_release(&srv->addrs, c->group);
+        c->group = NULL;
+    }
+    if (c->reserved) {
+        assert(srv->reserved_count > 0);
+        srv->reserved_count--;
+        c->reserved = false;
+        event_free(c->probation_ev);
+        c->probation_ev = NULL;
+    }
+}
+
+void net_server_trust(struct net_server *srv, struct net_conn *c)
+{
+    c->trusted = true;
+    uncount(srv, c);
+}
+
+void net_server_forget(struct net_server *srv, struct net_conn *c)
+{
+    uncount(srv, c);
+    unlink_conn(srv, c);
     assert(srv->conn_count > 0);
     srv->conn_count--;
     check_drained(srv);
@@ -250,6 +369,8 @@ void net_server_free(struct net_server *srv)
         evconnlistener_free(srv->listener);
     assert(!srv->flush_head);
     event_free(srv->flush_ev);
+    event_free(srv->log_ev);
+    net_addr_table_free(&srv->addrs);
     net_slots_free(srv);
     free(srv);
 }

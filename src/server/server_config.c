@@ -54,6 +54,7 @@ static const struct field fields[] = {
     {"limits", F_SECTION, 0, 0, 0},
     {"limits.max_frame_bytes", F_U32, AT(max_frame_bytes), 1024, NET_FRAME_BYTES_MAX},
     {"limits.max_connections", F_U32, AT(max_connections), 1, 1000000},
+    {"limits.max_connections_per_address", F_U32, AT(max_connections_per_address), 0, 1000000},
     {"limits.idle_timeout_ms", F_U32, AT(idle_timeout_ms), 10, 86400000},
     {"limits.max_pending_requests", F_U32, AT(max_pending_requests), 1, 65536},
     {"limits.output_high_water_bytes", F_U32, AT(output_high_water_bytes), 4096,
@@ -93,6 +94,7 @@ void server_config_default(struct server_config *cfg)
     cfg->wal_segment_bytes = SERVER_WAL_SEGMENT_BYTES_DEFAULT;
     cfg->max_frame_bytes = NET_FRAME_BYTES_DEFAULT;
     cfg->max_connections = NET_CONNECTIONS_DEFAULT;
+    cfg->max_connections_per_address = NET_CONNECTIONS_PER_ADDRESS_DEFAULT;
     cfg->idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT;
     cfg->max_pending_requests = NET_PENDING_REPLIES_DEFAULT;
     cfg->output_high_water_bytes = NET_OUTPUT_HIGH_WATER_DEFAULT;

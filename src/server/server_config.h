@@ -74,6 +74,7 @@ struct server_config {
     /* limits */
     uint32_t max_frame_bytes;
     uint32_t max_connections;
+    uint32_t max_connections_per_address; /* per source IP; 0: no bound of its own */
     uint32_t idle_timeout_ms;
     /* Per connection: unanswered requests, and reply bytes queued, before its reads stop.
        Together with max_connections they bound what clients that never read can pin. */

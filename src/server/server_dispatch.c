@@ -4,6 +4,7 @@
 
 #include "cluster_codec.h"
 #include "log.h"
+#include "log_client.h"
 #include "server_rep.h"
 
 #include <assert.h>
@@ -134,6 +135,15 @@ static void quote_name(char *out, size_t size, const char *name, uint32_t len)
     out[j] = '\0';
 }
 
+/* A connection in a slot reserved for peers (net_admit.c) serves only the peer methods that
+   can prove it one; anything else closes it, so clients cannot hold those slots busy. */
+static bool serves_on(const struct server_node *n, const struct net_reply *reply,
+                      const tp_method *method)
+{
+    return !net_reply_conn_reserved(reply) ||
+           (n->rep && cluster_codec_is_peer_method(method->id));
+}
+
 void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, size_t len)
 {
     struct server_node *n = ctx;
@@ -155,6 +165,12 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
         return;
     }
     const tp_method *method = TransactionalKV_method_find(m.name, m.name_len);
+    if (method && !serves_on(n, reply, method)) {
+        send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_INTERNAL_ERROR,
+                           "the node is at limits.max_connections: this connection took a "
+                           "slot kept for peers; retry later", true);
+        return;
+    }
     if (!method) {
         quote_name(quoted, sizeof quoted, m.name, m.name_len);
         snprintf(text, sizeof text, "unknown method '%s'", quoted);
@@ -172,8 +188,8 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
     if (rc != 0) {
         snprintf(text, sizeof text, "cannot decode %s arguments: %s", method->name,
                  tp_strerror(rc));
-        log_info("conn %llu (%s): %s", (unsigned long long)net_reply_conn_id(reply),
-                 net_reply_peer(reply), text);
+        log_client(LOG_CLIENT_BAD_INPUT, LOG_INFO, "conn %llu (%s): %s",
+                   (unsigned long long)net_reply_conn_id(reply), net_reply_peer(reply), text);
         server_request_free(req);
         send_app_exception(n, reply, m.name, m.name_len, m.seqid, TP_APPEX_PROTOCOL_ERROR, text,
                            true);

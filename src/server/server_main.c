@@ -54,12 +54,19 @@ static void usage(FILE *out)
             "debug.fault_injection true: the node obeys data_dir/faults (lines drop_to=1,2 and\n"
             "  drop_from=2; see src/server/server_faults.c). Tests only.\n"
             "\nAlso listen (HOST:PORT), data_dir, log_level, and limits (defaults):\n"
-            "  max_frame_bytes (16 MiB), max_connections (1024), idle_timeout_ms (300000),\n"
+            "  max_frame_bytes (16 MiB), max_connections (1024), max_connections_per_address\n"
+            "  (512 per source IP; 0: no bound of its own), idle_timeout_ms (300000),\n"
             "  per connection max_pending_requests (256) and output_high_water_bytes (4 MiB)\n"
             "  before its reads stop, max_key_bytes (10000), max_value_bytes (100000),\n"
             "  max_txn_bytes (10 MB), max_txn_operations (10000), max_range_results (10000),\n"
             "  max_reply_bytes (16000000: no reply is longer; a range stops early, has_more),\n"
             "  mvcc_window_ms (5000) and mvcc_window_versions (0: no bound in versions).\n"
+            "At a connection limit the least recently active idle connection (a silent one\n"
+            "  first) is closed to make room, never an authenticated peer's; when all are busy\n"
+            "  the newcomer is refused, except that a replicated node keeps 32 more slots a\n"
+            "  newcomer holds only by authenticating as a peer: clients cannot stop elections.\n"
+            "Lines any client can cause (connections closed, refused, bad input) are written\n"
+            "  20 per 10 s at most, then one summary line counts the rest.\n"
             "Unknown keys and wrong types are errors naming the file, line and key.\n");
 }
 

@@ -183,7 +183,12 @@ static int open_net(struct server_node *n)
         uint64_t peer_max = (uint64_t)cfg->max_frame_bytes + SERVER_PEER_FRAME_SLACK;
         nl.frame_bytes_max = peer_max > NET_FRAME_BYTES_MAX ? NET_FRAME_BYTES_MAX
                                                             : (uint32_t)peer_max;
+        /* Slots past max_connections that only peers keep (net_admit.c): clients holding
+           every connection cannot starve elections. A peer has two handshake calls. */
+        nl.reserved_connections = SERVER_PEER_RESERVED_CONNECTIONS;
+        nl.reserved_probation_ms = 2 * cfg->peer_call_timeout_ms;
     }
+    nl.connections_per_address_max = cfg->max_connections_per_address;
     nl.connections_max = cfg->max_connections;
     nl.idle_timeout_ms = cfg->idle_timeout_ms;
     nl.pending_replies_max = cfg->max_pending_requests;

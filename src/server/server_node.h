@@ -21,6 +21,8 @@ struct server_snap_state;
 #define SERVER_VERSION "0.1.0"
 /* Graceful stop gives in-flight requests this long before exiting anyway. */
 #define SERVER_STOP_DEADLINE_MS 10000u
+/* Connections past limits.max_connections that only a peer can keep (replicated mode). */
+#define SERVER_PEER_RESERVED_CONNECTIONS 32u
 /* An entry is a frame's command plus the clock header; leave room for that. */
 #define SERVER_ENTRY_SLACK 64u
 

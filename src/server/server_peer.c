@@ -33,6 +33,9 @@ static struct cluster_peer_conn *conn_state(struct net_reply *reply)
 static void peer_done(void *ctx, int err)
 {
     struct server_request *req = ctx;
+    const struct cluster_peer_conn *pc = req->reply ? net_reply_conn_user(req->reply) : NULL;
+    if (pc && pc->authenticated)
+        net_reply_conn_trust(req->reply);   /* a proven peer: clients never push it out */
     req->app_error = err != 0;
     server_request_done(req);
 }

@@ -28,6 +28,8 @@ int log_level_parse(const char *name)
     return -1;
 }
 
+bool log_enabled(enum log_level level) { return level >= log_level_min; }
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level < log_level_min)

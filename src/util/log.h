@@ -2,6 +2,8 @@
 #ifndef UTIL_LOG_H
 #define UTIL_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Both are process-wide settings made once at startup. */
@@ -10,6 +12,8 @@ void log_set_node(const char *node_name);
 /* Parses "debug", "info", "warn", "error"; returns -1 when it is none of them. */
 int log_level_parse(const char *name);
 
+/* Whether lines of level are written. */
+bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

@@ -27,6 +27,8 @@ struct fix {
     size_t held_len[FIX_HELD_MAX];
     size_t held_n;
     size_t messages;                 /* messages handed up so far */
+    size_t reserved_seen;            /* of them, on a connection in a reserved slot */
+    bool trust;                      /* trust every connection a message comes on */
     bool drained;
 };
 
@@ -47,6 +49,9 @@ static inline void fix_on_message(void *ctx, struct net_reply *r, const uint8_t 
 {
     struct fix *f = ctx;
     f->messages++;
+    f->reserved_seen += net_reply_conn_reserved(r);
+    if (f->trust)
+        net_reply_conn_trust(r);
     if (!f->hold) {
         fix_echo(f, r, msg, len);
         return;

@@ -1,61 +1,7 @@
 /* test_net_socket.c: the listener over real TCP sockets on 127.0.0.1. */
-#include "net_fixture.h"
-#include "thrift.h"
+#include "net_sock.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-static int connect_to(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "%s", strerror(errno));
-    return fd;
-}
-
-struct sock_wait {
-    int fd;
-    uint8_t buf[4096];
-    size_t len;
-    size_t want;
-    bool eof;
-};
-
-/* Reads whatever is there without blocking; true once want bytes or EOF arrived. */
-static bool sock_ready(void *arg)
-{
-    struct sock_wait *w = arg;
-    struct pollfd p = {.fd = w->fd, .events = POLLIN};
-    while (poll(&p, 1, 0) == 1) {
-        ssize_t n = read(w->fd, w->buf + w->len, sizeof w->buf - w->len);
-        if (n <= 0) {
-            w->eof = true;
-            break;
-        }
-        w->len += (size_t)n;
-    }
-    return w->eof || (w->want > 0 && w->len >= w->want);
-}
-
-static void make_call(tp_buf *b, int32_t n)
-{
-    tp_buf_reset(b);
-    tp_write_message_begin(b, "ping", 4, TP_CALL, n);
-    tp_write_field_stop(b);
-}
-
-static void start_listening(struct fix *f)
-{
-    fix_start(f);
-    cr_assert_eq(net_server_listen(f->srv, "127.0.0.1:0"), NET_OK);
-    cr_assert_gt(net_server_port(f->srv), 0);
-}
 
 Test(net_socket, framed_and_unframed_clients_get_answers_in_their_own_form)
 {
@@ -82,37 +28,6 @@ Test(net_socket, framed_and_unframed_clients_get_answers_in_their_own_form)
     cr_assert_arr_eq(b.buf, m.data, m.len);
     close(framed);
     close(unframed);
-    tp_buf_free(&m);
-    fix_fini(&f);
-}
-
-Test(net_socket, connections_over_the_limit_are_closed_and_the_others_keep_working)
-{
-    struct fix f;
-    fix_init(&f);
-    f.limits.connections_max = 2;
-    start_listening(&f);
-    int a = connect_to(net_server_port(f.srv));
-    int b = connect_to(net_server_port(f.srv));
-    struct sock_wait wa = {.fd = a}, wb = {.fd = b};
-    fix_settle(&f, 0.05);
-    int c = connect_to(net_server_port(f.srv));
-    struct sock_wait wc = {.fd = c};
-    cr_assert(fix_pump(&f, sock_ready, &wc, 5));
-    cr_assert(wc.eof, "the third connection is closed");
-    cr_assert(!sock_ready(&wa));
-    cr_assert(!sock_ready(&wb));
-    tp_buf m;
-    tp_buf_init(&m);
-    make_call(&m, 1);
-    cr_assert_eq(write(a, m.data, m.len), (ssize_t)m.len);
-    wa.want = m.len;
-    cr_assert(fix_pump(&f, sock_ready, &wa, 5));
-    cr_assert(!wa.eof);
-    cr_assert_eq(net_server_connection_count(f.srv), 2);
-    close(a);
-    close(b);
-    close(c);
     tp_buf_free(&m);
     fix_fini(&f);
 }

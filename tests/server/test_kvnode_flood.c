@@ -190,9 +190,10 @@ Test(kvnode_flood, a_thousand_hostile_connections_at_once_leave_a_good_client_se
 {
     raise_fd_limit();
     struct node_proc p;
-    char extra[256];
+    char extra[320];
     snprintf(extra, sizeof extra,
-             "\"limits\": {\"max_connections\": %d, \"max_frame_bytes\": %d, "
+             "\"limits\": {\"max_connections\": %d, \"max_connections_per_address\": 0, "
+             "\"max_frame_bytes\": %d, "
              "\"max_txn_bytes\": %d, \"max_key_bytes\": 1024, \"max_value_bytes\": 16384, "
              "\"idle_timeout_ms\": 60000}",
              FLOOD_CONNS + 16, FLOOD_FRAME_MAX, FLOOD_FRAME_MAX / 2);

@@ -156,3 +156,48 @@ Test(kvnode_hostile, garbage_truncation_huge_lengths_and_bad_types_change_nothin
     net_client_close(&good);
     node_cleanup(&p);
 }
+
+/* Lines of the node's log that hold needle. */
+static int log_lines(const struct node_proc *p, const char *needle)
+{
+    FILE *f = fopen(p->log, "r");
+    cr_assert(f, "%s", p->log);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* Issue 14: any client could fill the disk with logs (a line per connection closed or
+   refused). Now: at most LOG_CLIENT_BURST (20) such lines per 10 s, then one summary. */
+Test(kvnode_hostile, a_flood_of_bad_connections_writes_a_bounded_log, .timeout = 60)
+{
+    struct node_proc p;
+    node_start(&p, "");
+    const uint8_t oversized[] = {0x7f, 0xff, 0xff, 0xff};
+    double t0 = node_now();
+    for (int i = 0; i < 2000; i++)
+        throw_bytes(p.port, oversized, sizeof oversized);
+    struct net_client c;
+    node_connect(&p, &c, true);   /* answered after every bad one was read */
+    char v[8];
+    cr_assert_not(node_get(&c, "x", v, sizeof v));
+    /* A loaded machine may spread the flood over several 10 s windows: 20 lines each. */
+    int windows = 2 + (int)((node_now() - t0) / 10);
+    double deadline = node_now() + 20;
+    while (log_lines(&p, "held back") == 0) {
+        cr_assert_lt(node_now(), deadline, "no summary line within 20 s");
+        usleep(100000);
+    }
+    int frames = log_lines(&p, "over the limit");
+    cr_assert_leq(frames, 20 * windows, "%d lines about 2000 oversized frames in %d windows",
+                  frames, windows);
+    int summaries = log_lines(&p, "held back");
+    cr_assert_leq(summaries, windows);
+    cr_assert_eq(log_lines(&p, " bad input"), summaries, "the summary counts them by kind");
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+    node_cleanup(&p);
+}
