@@ -1,5 +1,6 @@
 /* hist_build.c: hand-written histories for the checker tests. */
 #include "hist_build.h"
+#include "reg.h"
 
 #include <criterion/criterion.h>
 
@@ -36,5 +37,14 @@ enum kvt_lin_verdict hb_check(struct kvt_history *h, struct kvt_lin_result *r)
     kvt_lin_limits_default(&lim);
     kvt_history_sort(h);
     cr_assert_eq(kvt_lin_check_key(h, 0, &lim, r), 0);
+    return r->verdict;
+}
+
+enum kvt_lin_verdict hb_fast(struct kvt_history *h, struct kvt_lin_result *r)
+{
+    kvt_history_sort(h);
+    cr_assert_eq(kvt_reg_check(h->ops, h->count, r), 0, "the fast path applies");
+    cr_assert_eq(r->method, KVT_LIN_BY_BLOCKS);
+    cr_assert_neq(r->verdict, KVT_LIN_UNKNOWN, "the fast path always decides");
     return r->verdict;
 }

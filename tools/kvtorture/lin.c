@@ -1,5 +1,10 @@
 /* lin.c: Wing-Gong search with memoized (linearized set, state), per key, as Porcupine and
-   Knossos do; info ops may be linearized anywhere after their invocation or left out. */
+   Knossos do; info ops may be linearized anywhere after their invocation or left out.
+ *
+ * The memo stores a set as (piece, the piece's bits): at a quiescent point every op before
+ * is linearized and none after (lin_internal.h), so the first unlinearized op's piece and the
+ * bits inside it name the set exactly. Rows stay as small as a piece however long the
+ * history, where a bitset of every op made long histories run out of memo memory. */
 #include "lin.h"
 #include "lin_internal.h"
 #include "lin_memo.h"
@@ -22,6 +27,7 @@ struct search {
     struct kvt_lin_memo memo;
     uint64_t *bits;
     uint64_t hash;             /* xor of op_hash over the set bits */
+    uint64_t *row;             /* the memo row being built */
     struct frame *stack;
     size_t depth;
     size_t required;           /* ok ops not yet linearized */
@@ -133,6 +139,34 @@ static bool over_budget(struct search *s)
     return false;
 }
 
+/* Bits [from, from + count) of src into dst, from bit 0. */
+static void copy_bits(uint64_t *dst, const uint64_t *src, size_t from, size_t count)
+{
+    size_t shift = from % 64;
+    const uint64_t *w = src + from / 64;
+    for (size_t i = 0; i * 64 < count; i++) {
+        uint64_t v = w[i] >> shift;
+        if (shift)
+            v |= w[i + 1] << (64 - shift);   /* bits has a spare word at the end */
+        size_t left = count - i * 64;
+        dst[i] = left >= 64 ? v : v & ((1ull << left) - 1);
+    }
+}
+
+/* The memo row of the current set (after a lift); its length in words. */
+static size_t make_row(struct search *s)
+{
+    const struct kvt_lin_entry *first = s->ev.head.next;
+    assert(!first || first->call);
+    size_t piece = first ? s->ev.piece_of[first->op] : s->ev.pieces;
+    s->row[0] = piece;
+    if (!first)
+        return 1;
+    size_t from = s->ev.piece_start[piece], count = s->ev.piece_start[piece + 1] - from;
+    copy_bits(s->row + 1, s->bits, from, count);
+    return 1 + (count + 63) / 64;
+}
+
 /* Tries to linearize call e next; true when it did. -1 in *err when the memo is full. */
 static bool try_call(struct search *s, struct kvt_lin_entry *e, int *err)
 {
@@ -140,16 +174,18 @@ static bool try_call(struct search *s, struct kvt_lin_entry *e, int *err)
     if (!kvt_lin_step(s->state, op_of(s, e), &next))
         return false;
     flip(s, e->op);
-    int added = kvt_lin_memo_add(&s->memo, s->bits, s->hash ^ op_hash((size_t)next * 31 + 7),
-                                 next);
+    kvt_lin_lift(e);
+    size_t words = make_row(s);
+    int added = kvt_lin_memo_add(&s->memo, s->row, words,
+                                 s->hash ^ op_hash((size_t)next * 31 + 7), next);
     if (added != 1) {
+        kvt_lin_unlift(e);
         flip(s, e->op);
         *err = added < 0 ? -1 : 0;
         return false;
     }
     s->stack[s->depth++] = (struct frame){e, s->state};
     s->state = next;
-    kvt_lin_lift(e);
     if (e->match)
         s->required--;
     return true;
@@ -201,14 +237,18 @@ static int search_init(struct search *s, const struct kvt_history *h, uint32_t k
 {
     if (kvt_lin_events_build(&s->ev, h, key) != 0)
         return -1;
-    size_t words = s->ev.n / 64 + 1;
-    s->bits = calloc(words, sizeof *s->bits);
+    size_t widest = 0;
+    for (size_t p = 0; p < s->ev.pieces; p++) {
+        size_t size = s->ev.piece_start[p + 1] - s->ev.piece_start[p];
+        widest = size > widest ? size : widest;
+    }
+    s->bits = calloc(s->ev.n / 64 + 3, sizeof *s->bits);   /* spare words: copy_bits */
+    s->row = malloc((widest / 64 + 2) * sizeof *s->row);
     s->stack = malloc((s->ev.n + 1) * sizeof *s->stack);
-    if (!s->bits || !s->stack || kvt_lin_memo_init(&s->memo, words, s->lim->memo_bytes_max) != 0)
+    if (!s->bits || !s->row || !s->stack || kvt_lin_memo_init(&s->memo, s->lim->memo_bytes_max) != 0)
         return -1;
-    for (size_t i = 0; i < s->ev.n; i++)
-        if (h->ops[s->ev.hist[i]].outcome == KVT_OK)
-            s->required++;
+    for (const struct kvt_lin_entry *e = s->ev.head.next; e; e = e->next)
+        s->required += e->call && e->match;   /* ok ops, and info ops proved to have happened */
     s->state = KVT_NIL;
     return 0;
 }
@@ -218,6 +258,7 @@ static void search_free(struct search *s)
     kvt_lin_events_free(&s->ev);
     kvt_lin_memo_free(&s->memo);
     free(s->bits);
+    free(s->row);
     free(s->stack);
 }
 

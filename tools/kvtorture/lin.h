@@ -26,6 +26,10 @@ struct kvt_lin_limits {
 void kvt_lin_limits_default(struct kvt_lin_limits *lim);
 
 enum kvt_lin_verdict { KVT_LIN_OK, KVT_LIN_VIOLATION, KVT_LIN_UNKNOWN };
+/* Which checker decided: the direct one for unique values (reg.h), or the search. */
+enum kvt_lin_method { KVT_LIN_BY_SEARCH, KVT_LIN_BY_BLOCKS };
+/* A window entry that is the register's initial state rather than an op (blocks only). */
+#define KVT_LIN_INITIAL SIZE_MAX
 
 struct kvt_lin_result {
     enum kvt_lin_verdict verdict;
@@ -42,6 +46,11 @@ struct kvt_lin_result {
     size_t window[KVT_LIN_WINDOW_MAX];   /* history indices, by invocation time */
     bool window_linearized[KVT_LIN_WINDOW_MAX];  /* before the stuck point */
     size_t window_count;
+    enum kvt_lin_method method;
+    /* BY_BLOCKS VIOLATION: what is wrong, one sentence naming the window's ops by their
+       mark (role[i], a short label); stuck, state and linearized are unused. */
+    const char *violation;
+    const char *role[KVT_LIN_WINDOW_MAX];
 };
 
 /* Checks one key of h (sorted by invocation time). 0, or -1 when memory runs out. */
