@@ -64,8 +64,41 @@ Test(kvtorture, a_saved_history_with_a_stale_read_is_a_violation_with_its_window
     remove(path);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "key 3: NOT LINEARIZABLE"), "%s", out);
+    cr_assert(strstr(out, "by blocks"), "unique values: decided directly\n%s", out);
+    cr_assert(strstr(out, "writes A and B must each come first"), "%s", out);
+    cr_assert(strstr(out, "the search agrees"), "%s", out);
     cr_assert(strstr(out, "the register holds 12"), "%s", out);
     cr_assert(strstr(out, "!  p2"), "the stale read is marked:\n%s", out);
+    cr_assert(strstr(out, "VIOLATION"), "%s", out);
+}
+
+/* A history the direct checker declines (a value written twice) and the search cannot
+   finish within its bound: unknown, exit 4, never clean. */
+Test(kvtorture, a_saved_history_left_undecided_is_unknown_and_exits_4)
+{
+    char path[] = "/tmp/kvt-unknown-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# process type outcome key value expected invoke_ns complete_ns node\n", f);
+    for (int i = 0; i < 12; i++)   /* twelve concurrent writes, one value twice */
+        fprintf(f, "%d write ok 0 %d 0 1000 2000 0\n", i, i == 11 ? 1 : i + 1);
+    fputs("12 read ok 0 77 0 3000 4000 0\n", f);   /* no order explains it: all must be tried */
+    fclose(f);
+    char args[160];
+    snprintf(args, sizeof args, "--check %s --search-steps 50", path);
+    int rc = kvtorture(args);
+    cr_assert_eq(rc, 4, "%s", out);
+    cr_assert(strstr(out, "key 0: unknown"), "%s", out);
+    cr_assert(strstr(out, "step bound"), "%s", out);
+    cr_assert(strstr(out, "UNKNOWN ("), "%s", out);
+    cr_assert_null(strstr(out, "CLEAN"), "%s", out);
+    /* With room to finish, the same history is a violation. */
+    snprintf(args, sizeof args, "--check %s", path);
+    rc = kvtorture(args);
+    remove(path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "search, "), "%s", out);
 }
 
 Test(kvtorture, list_append_txns_on_a_single_node_with_kill_check_clean, .timeout = 100)
@@ -108,6 +141,10 @@ Test(kvtorture, bad_usage_exits_2)
     cr_assert_eq(kvtorture("--workers 0"), 2, "%s", out);
     cr_assert_eq(kvtorture("stray"), 2, "%s", out);
     cr_assert_eq(kvtorture("--workload bank"), 2, "%s", out);
+    cr_assert_eq(kvtorture("--key-dist zipf:0"), 2, "%s", out);
+    cr_assert_eq(kvtorture("--key-dist pareto"), 2, "%s", out);
+    cr_assert_eq(kvtorture("--keys 100001"), 2, "%s", out);
+    cr_assert_eq(kvtorture("--workload append --keys 1001"), 2, "%s", out);
 }
 
 Test(kvtorture, missing_configs_exit_3)

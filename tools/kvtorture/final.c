@@ -53,27 +53,42 @@ static void check_lost(const struct kvt_history *h, uint32_t key, int64_t final,
     }
 }
 
+/* Every node's final read of key agrees, and no acknowledged write of it is lost. */
+static void check_key(const struct kvt_history *h, const struct kvt_final *f, uint32_t k,
+                      struct issues *is)
+{
+    uint32_t first = UINT32_MAX;
+    for (uint32_t n = 0; n < f->nodes; n++) {
+        size_t at = (size_t)n * f->keys + k;
+        if (!f->read_ok[at])
+            continue;
+        if (first == UINT32_MAX)
+            first = n;
+        else if (f->values[at] != f->values[(size_t)first * f->keys + k])
+            add(is, (struct kvt_final_issue){.kind = KVT_FINAL_DIVERGED, .key = k, .node = n,
+                                              .value = f->values[at]});
+    }
+    if (first == UINT32_MAX)
+        add(is, (struct kvt_final_issue){.kind = KVT_FINAL_UNREAD, .key = k});
+    else
+        check_lost(h, k, f->values[(size_t)first * f->keys + k], is);
+}
+
 size_t kvt_final_check(const struct kvt_history *h, const struct kvt_final *f,
                        struct kvt_final_issue *issues, size_t issues_max)
 {
     struct issues is = {issues, issues_max, 0};
-    for (uint32_t k = 0; k < f->keys; k++) {
-        uint32_t first = UINT32_MAX;
-        for (uint32_t n = 0; n < f->nodes; n++) {
-            size_t at = (size_t)n * f->keys + k;
-            if (!f->read_ok[at])
-                continue;
-            if (first == UINT32_MAX)
-                first = n;
-            else if (f->values[at] != f->values[(size_t)first * f->keys + k])
-                add(&is, (struct kvt_final_issue){.kind = KVT_FINAL_DIVERGED, .key = k, .node = n,
-                                                  .value = f->values[at]});
-        }
-        if (first == UINT32_MAX)
-            add(&is, (struct kvt_final_issue){.kind = KVT_FINAL_UNREAD, .key = k});
-        else
-            check_lost(h, k, f->values[(size_t)first * f->keys + k], &is);
-    }
+    for (uint32_t k = 0; k < f->keys; k++)
+        check_key(h, f, k, &is);
+    return is.count;
+}
+
+size_t kvt_final_check_key(const struct kvt_history *h, const struct kvt_final *f, uint32_t key,
+                           struct kvt_final_issue *issues, size_t issues_max)
+{
+    struct issues is = {issues, issues_max, 0};
+    if (key < f->keys)
+        check_key(h, f, key, &is);
     return is.count;
 }
 

@@ -35,6 +35,10 @@ struct kvt_final_issue {
 size_t kvt_final_check(const struct kvt_history *h, const struct kvt_final *f,
                        struct kvt_final_issue *issues, size_t issues_max);
 
+/* The same for one key (h may hold that key's ops alone: issue ops index into h). */
+size_t kvt_final_check_key(const struct kvt_history *h, const struct kvt_final *f, uint32_t key,
+                           struct kvt_final_issue *issues, size_t issues_max);
+
 const char *kvt_final_kind_name(enum kvt_final_kind k);
 
 #endif

@@ -7,13 +7,14 @@
 
 #define HISTORY_LINE_MAX 512
 
-int kvt_history_write(const char *path, const struct kvt_history *h, const char *header)
+int kvt_history_write_header(FILE *f, const char *header)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "# %s\n# process type outcome key value expected invoke_ns complete_ns node\n",
-            header ? header : "kvtorture history");
+    return fprintf(f, "# %s\n# process type outcome key value expected invoke_ns complete_ns"
+                      " node\n", header ? header : "kvtorture history") < 0 ? -1 : 0;
+}
+
+int kvt_history_write_lines(FILE *f, const struct kvt_history *h)
+{
     for (size_t i = 0; i < h->count; i++) {
         const struct kvt_op *op = &h->ops[i];
         fprintf(f, "%" PRIu32 " %s %s %" PRIu32 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
@@ -21,7 +22,15 @@ int kvt_history_write(const char *path, const struct kvt_history *h, const char 
                 op->process, kvt_op_type_name(op->type), kvt_outcome_name(op->outcome), op->key,
                 op->value, op->expected, op->invoke_ns, op->complete_ns, op->node);
     }
-    int rc = ferror(f) ? -1 : 0;
+    return ferror(f) ? -1 : 0;
+}
+
+int kvt_history_write(const char *path, const struct kvt_history *h, const char *header)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = kvt_history_write_header(f, header) == 0 ? kvt_history_write_lines(f, h) : -1;
     return fclose(f) != 0 ? -1 : rc;
 }
 

@@ -30,9 +30,12 @@ enum kvt_exit {
 
 #define KVT_NODES_MAX 7
 #define KVT_WORKERS_MAX 64
-#define KVT_KEYS_MAX 1000
-#define KVT_DURATION_S_MAX 3600
-#define KVT_OPS_PER_WORKER_MAX 1000000
+#define KVT_KEYS_MAX 100000
+/* The append workload reads its whole window at the end in one txn. */
+#define KVT_APPEND_KEYS_MAX 1000
+#define KVT_DURATION_S_MAX (24 * 3600)
+/* Ops stream to disk (hlog.h): this bounds only a worker's count, not memory. */
+#define KVT_OPS_PER_WORKER_MAX 1000000000
 #define KVT_PATH_MAX 512
 /* A list-append txn reads 1..3 keys and appends to the first 1..2 of them. */
 #define KVT_TXN_READS_MAX 3
@@ -42,6 +45,8 @@ enum kvt_exit {
 #define KVT_APPEND_TXNS_PER_KEY_STEP 64
 
 enum kvt_workload { KVT_WORKLOAD_REGISTER, KVT_WORKLOAD_APPEND };
+/* How a register op picks its key: uniformly, or Zipf-skewed (key k with weight 1/(k+1)^s). */
+enum kvt_key_dist { KVT_KEYS_UNIFORM, KVT_KEYS_ZIPF };
 
 enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
                  KVT_FAULTS };
@@ -50,6 +55,8 @@ struct kvt_options {
     double duration_s;
     uint64_t seed;
     unsigned workers, keys;
+    enum kvt_key_dist key_dist;
+    double zipf_s;
     bool faults[KVT_FAULTS];
     enum kvt_workload workload;
     bool single;
@@ -60,6 +67,8 @@ struct kvt_options {
     const char *kvnode;
     bool keep;                   /* keep the temp dir (logs, data) */
     const char *check;           /* re-check a saved history instead of running */
+    const char *summary;         /* a directory for the one-page summary (summary.h), or NULL */
+    uint64_t search_steps_max;   /* the fallback search's bound per key (tests lower it) */
 };
 
 /* Parses argv; KVT_EXIT_CLEAN, or KVT_EXIT_USAGE (message printed). */
@@ -147,19 +156,37 @@ uint64_t kvt_rand(uint64_t *state);
 /* Set by SIGINT/SIGTERM and at the end of the run: workers and nemesis stop. */
 extern atomic_bool kvt_stop;
 
+/* One fault the nemesis injected, from its start to its heal. */
+struct kvt_fault_event {
+    enum kvt_fault kind;
+    int shape;                   /* partition: enum kvt_partition; else 0 */
+    unsigned node;
+    int64_t start_ns, end_ns;
+};
+
 struct kvt_run {
     const struct kvt_options *o;
     struct kvt_cluster *cluster;
     int64_t start_ns, end_ns;
     atomic_llong next_value;
     atomic_llong next_txn;       /* append workload: txns begun (moves the key window) */
+    const char *log_dir;         /* register workload: each worker's ops stream here */
+    const double *key_cdf;       /* KVT_KEYS_ZIPF: cumulative weights of the keys */
+    struct kvt_fault_event *faults;   /* the nemesis's record (main thread only) */
+    size_t fault_count, fault_cap;
 };
+
+/* The next key for a register op. */
+uint32_t kvt_key_pick(const struct kvt_run *run, uint64_t *rng);
+/* KVT_KEYS_ZIPF's table (NULL for uniform, or on no memory: check o->key_dist). */
+double *kvt_key_cdf(const struct kvt_options *o);
 
 struct kvt_workers;
 /* Starts the worker threads; they stop at end_ns or on kvt_stop. NULL when none started. */
 struct kvt_workers *kvt_workers_start(struct kvt_run *run);
-/* Joins them; their ops land in h and their txns in t (each sorted). 0 or -1 (memory). */
-int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h, struct kvt_txns *t);
+/* Joins them; their register ops are in the logs of run->log_dir (check_logs.h), their txns
+   land in t (sorted). 0, or -1 (memory, or a log could not be written). */
+int kvt_workers_join(struct kvt_workers *ws, struct kvt_txns *t);
 /* One random list-append txn by worker `process` on the run's active keys, into out. 0, or
    -1 (memory). */
 int kvt_append_one(struct kvt_run *run, struct kvt_conn *k, uint64_t *rng, uint32_t process,
@@ -172,13 +199,19 @@ int kvt_append_final(struct kvt_run *run, struct kvt_txns *out);
 int kvt_append_verdict(const struct kvt_options *o, const struct kvt_txns *t);
 /* --check on a saved append history; the exit code. */
 int kvt_append_check_saved(const char *path);
+struct kvt_final;
+/* Checks a register run's logs (every key, the final state f), prints the verdict, saves
+   the history (every op with --history, else the keys not found clean) and the summary
+   (--summary); the exit code. */
+int kvt_register_verdict(const struct kvt_run *run, const struct kvt_final *f);
+/* --check on a saved register history (o->check); the exit code. */
+int kvt_register_check_saved(const struct kvt_options *o);
 /* Faults on a schedule, each healed before the next, until end_ns. It runs on the main thread
    because nodes are children of the thread that forks them (PR_SET_PDEATHSIG). */
 void kvt_nemesis_run(struct kvt_run *run);
 /* Restarts or continues any node left down. */
 void kvt_nemesis_heal(struct kvt_run *run);
 
-struct kvt_final;
 /* Waits until every node applied the same index, then reads every key on every node.
    0; 1 when the nodes did not converge (reads done anyway); -1 (memory). */
 int kvt_final_reads(struct kvt_run *run, struct kvt_final *f);

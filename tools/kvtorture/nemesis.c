@@ -1,8 +1,10 @@
 /* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition),
-   each healed before the next and before the run ends. */
+   each healed before the next and before the run ends, rotating through the chosen kinds in
+   a shuffled order per round; each one recorded for the summary. */
 #include "kvtorture.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define NEMESIS_TICK_NS (50 * 1000 * 1000)
@@ -55,11 +57,29 @@ static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
     return NEMESIS_DOWN_NS;
 }
 
+/* Adds a fault to the run's record (its end set at the heal); NULL when memory ran out. */
+static struct kvt_fault_event *record(struct kvt_run *run, enum kvt_fault f, unsigned node)
+{
+    if (run->fault_count == run->fault_cap) {
+        size_t cap = run->fault_cap ? run->fault_cap * 2 : 64;
+        struct kvt_fault_event *e = realloc(run->faults, cap * sizeof *e);
+        if (!e)
+            return NULL;
+        run->faults = e;
+        run->fault_cap = cap;
+    }
+    struct kvt_fault_event *e = &run->faults[run->fault_count++];
+    *e = (struct kvt_fault_event){.kind = f, .node = node, .start_ns = kvt_now_ns()};
+    return e;
+}
+
 /* One node (random or the leader) cut off in one of the shapes, then every link healed. */
-static void partition(struct nemesis *n, unsigned i, const char *why)
+static void partition(struct nemesis *n, unsigned i, const char *why, struct kvt_fault_event *e)
 {
     const struct kvt_cluster *c = n->run->cluster;
     enum kvt_partition p = (enum kvt_partition)(kvt_rand(&n->rng) % KVT_PARTITIONS);
+    if (e)
+        e->shape = (int)p;
     printf("nemesis %7.2f s: partition: node %u (%s) %s\n", since_start(n->run), i, why,
            kvt_partition_name(p));
     fflush(stdout);
@@ -74,12 +94,13 @@ static void apply(struct nemesis *n, enum kvt_fault f)
     const char *why;
     unsigned i = pick_node(n, &why);
     struct kvt_node *node = &c->nodes[i];
+    struct kvt_fault_event *e = record(n->run, f, i);
     if (f != KVT_FAULT_PARTITION)
         printf("nemesis %7.2f s: %s node %u (%s)\n", since_start(n->run), kvt_fault_name(f), i,
                why);
     fflush(stdout);
     if (f == KVT_FAULT_PARTITION) {
-        partition(n, i, why);
+        partition(n, i, why, e);
     } else if (f == KVT_FAULT_PAUSE) {
         kvt_node_pause(node, true);
         hold(fault_length_ns(n->run, f));
@@ -92,6 +113,8 @@ static void apply(struct nemesis *n, enum kvt_fault f)
         if (kvt_node_start(c, i) != 0)
             fprintf(stderr, "kvtorture: nemesis: node %u did not come back\n", i);
     }
+    if (e)
+        e->end_ns = kvt_now_ns();
     printf("nemesis %7.2f s: healed node %u\n", since_start(n->run), i);
     fflush(stdout);
 }
@@ -119,8 +142,17 @@ void kvt_nemesis_run(struct kvt_run *run)
     enum kvt_fault faults[KVT_FAULTS];
     unsigned count = usable_faults(run, faults);
     int64_t interval = (int64_t)(run->o->nemesis_interval_s * 1e9);
+    unsigned next = count;
     while (count > 0 && hold(interval / 2 + (int64_t)(kvt_rand(&n.rng) % (uint64_t)interval))) {
-        enum kvt_fault f = faults[kvt_rand(&n.rng) % count];
+        if (next == count) {   /* a new round: every kind once, in a fresh order */
+            for (unsigned i = count; i > 1; i--) {
+                unsigned j = (unsigned)(kvt_rand(&n.rng) % i);
+                enum kvt_fault t = faults[i - 1];
+                faults[i - 1] = faults[j], faults[j] = t;
+            }
+            next = 0;
+        }
+        enum kvt_fault f = faults[next++];
         if (kvt_now_ns() + fault_length_ns(run, f) + NEMESIS_SETTLE_NS > run->end_ns)
             break;
         apply(&n, f);

@@ -1,5 +1,6 @@
 /* options.c: kvtorture's command line. */
 #include "kvtorture.h"
+#include "lin.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -16,18 +17,26 @@
 
 static const char usage_text[] =
     "usage: kvtorture [--single] [--duration S] [--seed N] [--nemesis LIST] [--workers W]\n"
-    "                 [--keys K] [--history FILE] [--timeout-ms MS] [--interval S]\n"
-    "                 [--kvnode PATH] [--config-dir DIR] [--keep] [--workload register|append]\n"
+    "                 [--keys K] [--key-dist uniform|zipf[:S]] [--history FILE]\n"
+    "                 [--timeout-ms MS] [--interval S] [--kvnode PATH] [--config-dir DIR]\n"
+    "                 [--keep] [--workload register|append] [--summary DIR]\n"
     "       kvtorture --check HISTORY   (re-check a saved history of either workload)\n"
     "  Runs W workers (default 8) for S seconds (default 30) against real kvnode processes\n"
-    "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5),\n"
-    "  injects faults from LIST (kill,pause,restart-wipe,partition,none; default none) every\n"
-    "  ~S seconds (--interval, default 5), then checks linearizability per key and the final\n"
-    "  state. --workload append: txns read 1-3 keys holding lists and append unique elements\n"
-    "  to 1-2 of them; checked for strict serializability (Elle's anomalies: G0, G1a, G1b,\n"
-    "  G1c, G2, their real-time variants, lost updates). K is then the active key window.\n"
+    "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5; up\n"
+    "  to 100000), each op's key uniform or Zipf-skewed (weight 1/(k+1)^S, S default 1),\n"
+    "  injects faults from LIST (kill,pause,restart-wipe,partition,all,none; default none)\n"
+    "  every ~S seconds (--interval, default 5), rotating through them, then checks every\n"
+    "  key for linearizability and the final state. Ops stream to disk during the run, so\n"
+    "  memory stays bounded however long it runs; --summary writes a one-page summary\n"
+    "  (ops, faults by kind, availability per minute, checker time, verdict) into DIR.\n"
+    "  --workload append: txns read 1-3 keys holding lists and append unique elements to\n"
+    "  1-2 of them; checked for strict serializability (Elle's anomalies: G0, G1a, G1b, G1c,\n"
+    "  G2, their real-time variants, lost updates). K is then the active key window (<= 1000).\n"
     "  Nodes log at warn; KVT_LOG_LEVEL=info (or debug) raises it, for --keep's node logs.\n"
-    "  Exit 0 clean, 1 violation, 2 usage, 3 setup failure.\n";
+    "  Registers with unique values are checked directly; any other history by a bounded\n"
+    "  search (--search-steps N per key, default 2e8).\n"
+    "  Exit 0 clean, 1 violation, 2 usage, 3 setup failure, 4 unknown (some key not checked\n"
+    "  to a verdict: never reported clean).\n";
 
 const char *kvt_fault_name(enum kvt_fault f)
 {
@@ -46,6 +55,8 @@ static int parse_faults(struct kvt_options *o, const char *list)
             f++;
         if (f < KVT_FAULTS)
             o->faults[f] = true;
+        else if (strcmp(w, "all") == 0)
+            memset(o->faults, 1, sizeof o->faults);
         else if (strcmp(w, "none") != 0) {
             fprintf(stderr, "kvtorture: unknown nemesis '%s'\n", w);
             return -1;
@@ -67,6 +78,23 @@ static int parse_workload(struct kvt_options *o, const char *name)
     return 0;
 }
 
+/* uniform, zipf, or zipf:S with S in (0, 5]. */
+static int parse_key_dist(struct kvt_options *o, const char *text)
+{
+    o->key_dist = strcmp(text, "uniform") == 0 ? KVT_KEYS_UNIFORM : KVT_KEYS_ZIPF;
+    o->zipf_s = 1.0;
+    if (o->key_dist == KVT_KEYS_UNIFORM || strcmp(text, "zipf") == 0)
+        return 0;
+    char *end;
+    if (strncmp(text, "zipf:", 5) == 0) {
+        o->zipf_s = strtod(text + 5, &end);
+        if (text[5] && !*end && o->zipf_s > 0 && o->zipf_s <= 5)
+            return 0;
+    }
+    fprintf(stderr, "kvtorture: --key-dist is uniform, zipf or zipf:S with 0 < S <= 5\n");
+    return -1;
+}
+
 static int number(const char *text, double min, double max, double *out)
 {
     char *end;
@@ -86,6 +114,7 @@ static void defaults(struct kvt_options *o)
     *o = (struct kvt_options){.duration_s = 30, .workers = 8, .keys = 5, .timeout_ms = 2000,
                               .nemesis_interval_s = 5, .config_dir = KVT_CONFIG_DIR,
                               .kvnode = env ? env : KVT_KVNODE_PATH,
+                              .search_steps_max = KVT_LIN_STEPS_MAX_DEFAULT,
                               .seed = (uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec};
 }
 
@@ -94,7 +123,8 @@ static const struct option longs[] = {
     {"workers", 1, 0, 'w'},  {"keys", 1, 0, 'k'},     {"history", 1, 0, 'H'},
     {"single", 0, 0, '1'},   {"timeout-ms", 1, 0, 't'}, {"interval", 1, 0, 'i'},
     {"kvnode", 1, 0, 'K'},   {"config-dir", 1, 0, 'C'}, {"keep", 0, 0, 'P'},     {"check", 1, 0, 'c'},
-    {"workload", 1, 0, 'W'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    {"workload", 1, 0, 'W'}, {"help", 0, 0, 'h'},     {"key-dist", 1, 0, 'D'},
+    {"summary", 1, 0, 'S'},  {"search-steps", 1, 0, 'X'}, {0, 0, 0, 0}};
 
 int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
 {
@@ -117,8 +147,16 @@ int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
         case 'P': o->keep = true; break;
         case 'c': o->check = optarg; break;
         case 'W': rc = parse_workload(o, optarg); break;
+        case 'D': rc = parse_key_dist(o, optarg); break;
+        case 'S': o->summary = optarg; break;
+        case 'X': rc = number(optarg, 1, 1e12, &v); o->search_steps_max = (uint64_t)v; break;
         default: rc = -1; break;
         }
+    }
+    if (rc == 0 && o->workload == KVT_WORKLOAD_APPEND && o->keys > KVT_APPEND_KEYS_MAX) {
+        fprintf(stderr, "kvtorture: the append workload's window is at most %d keys\n",
+                KVT_APPEND_KEYS_MAX);
+        rc = -1;
     }
     if (rc != 0 || optind != argc) {
         fputs(usage_text, stderr);

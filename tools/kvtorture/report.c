@@ -3,19 +3,19 @@
 
 #include <inttypes.h>
 
+void kvt_report_count_table(FILE *f, const struct kvt_counts *c)
+{
+    fprintf(f, "%-6s %8s %8s %8s\n", "op", "ok", "fail", "info");
+    for (int t = 0; t < KVT_OP_TYPES; t++)
+        fprintf(f, "%-6s %8zu %8zu %8zu\n", kvt_op_type_name((enum kvt_op_type)t),
+                c->n[t][KVT_OK], c->n[t][KVT_FAIL], c->n[t][KVT_INFO]);
+}
+
 void kvt_report_counts(FILE *f, const struct kvt_history *h)
 {
     struct kvt_counts c;
     kvt_history_count(h, &c);
-    fprintf(f, "%-6s %8s %8s %8s\n", "op", "ok", "fail", "info");
-    for (int t = 0; t < KVT_OP_TYPES; t++)
-        fprintf(f, "%-6s %8zu %8zu %8zu\n", kvt_op_type_name((enum kvt_op_type)t),
-                c.n[t][KVT_OK], c.n[t][KVT_FAIL], c.n[t][KVT_INFO]);
-}
-
-static int64_t first_invoke(const struct kvt_history *h)
-{
-    return h->count ? h->ops[0].invoke_ns : 0;
+    kvt_report_count_table(f, &c);
 }
 
 void kvt_report_op(FILE *f, const struct kvt_op *op, int64_t t0_ns, const char *mark)
@@ -32,27 +32,53 @@ void kvt_report_op(FILE *f, const struct kvt_op *op, int64_t t0_ns, const char *
         fprintf(f, "  %" PRId64 "\n", op->value);
 }
 
-void kvt_report_lin(FILE *f, const struct kvt_history *h, const struct kvt_lin_result *r)
+static void window_blocks(FILE *f, const struct kvt_history *h, const struct kvt_lin_result *r,
+                          int64_t t0_ns)
 {
-    static const char *const names[] = {"linearizable", "NOT LINEARIZABLE", "unknown"};
-    fprintf(f, "key %" PRIu32 ": %s (%zu ops, %zu unobserved info writes set aside, %" PRIu64
-               " steps)%s%s\n",
-            r->key, names[r->verdict], r->ops, r->pruned, r->steps, r->why ? ": " : "",
-            r->why ? r->why : "");
+    fprintf(f, "  %s:\n", r->violation);
+    for (size_t i = 0; i < r->window_count; i++) {
+        if (r->window[i] == KVT_LIN_INITIAL)
+            fprintf(f, "  %-2s the initial state: nil, before every op\n", r->role[i]);
+        else
+            kvt_report_op(f, &h->ops[r->window[i]], t0_ns, r->role[i]);
+    }
+}
+
+void kvt_report_lin_window(FILE *f, const struct kvt_history *h, const struct kvt_lin_result *r,
+                           int64_t t0_ns)
+{
     if (r->verdict != KVT_LIN_VIOLATION)
         return;
+    if (r->method == KVT_LIN_BY_BLOCKS) {
+        window_blocks(f, h, r, t0_ns);
+        return;
+    }
     fprintf(f, "  after %zu ops linearized the register holds %" PRId64
                " and no open op can go next\n  before the completion of the op marked '!'"
                " ('=' linearized, '?' open):\n", r->linearized, r->state);
     for (size_t i = 0; i < r->window_count; i++) {
         size_t at = r->window[i];
         const char *mark = at == r->stuck ? "!" : r->window_linearized[i] ? "=" : "?";
-        kvt_report_op(f, &h->ops[at], first_invoke(h), mark);
+        kvt_report_op(f, &h->ops[at], t0_ns, mark);
     }
 }
 
+void kvt_report_lin(FILE *f, const struct kvt_history *h, const struct kvt_lin_result *r,
+                    int64_t t0_ns)
+{
+    static const char *const names[] = {"linearizable", "NOT LINEARIZABLE", "unknown"};
+    fprintf(f, "key %" PRIu32 ": %s (%zu ops, %zu unobserved info writes set aside, ", r->key,
+            names[r->verdict], r->ops, r->pruned);
+    if (r->method == KVT_LIN_BY_BLOCKS)
+        fprintf(f, "by blocks)\n");
+    else
+        fprintf(f, "search, %" PRIu64 " steps)%s%s\n", r->steps, r->why ? ": " : "",
+                r->why ? r->why : "");
+    kvt_report_lin_window(f, h, r, t0_ns);
+}
+
 void kvt_report_final(FILE *f, const struct kvt_history *h, const struct kvt_final_issue *is,
-                      size_t count)
+                      size_t count, int64_t t0_ns)
 {
     for (size_t i = 0; i < count; i++) {
         fprintf(f, "final: key %" PRIu32 ": %s", is[i].key, kvt_final_kind_name(is[i].kind));
@@ -62,6 +88,6 @@ void kvt_report_final(FILE *f, const struct kvt_history *h, const struct kvt_fin
             fprintf(f, " (final value %" PRId64 ")", is[i].value);
         fputc('\n', f);
         if (is[i].kind == KVT_FINAL_LOST)
-            kvt_report_op(f, &h->ops[is[i].op], first_invoke(h), "!");
+            kvt_report_op(f, &h->ops[is[i].op], t0_ns, "!");
     }
 }

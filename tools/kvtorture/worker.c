@@ -1,7 +1,10 @@
 /* worker.c: client workers: random reads, unique writes and cas on a few keys (or list-append
    txns), each recorded with its invocation and completion times. */
 #include "kvtorture.h"
+#include "check_logs.h"
+#include "hlog.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,7 +18,7 @@ struct worker {
     unsigned id;
     uint64_t rng;
     int64_t *known;          /* per key: the value this worker last saw or wrote */
-    struct kvt_history h;
+    struct kvt_hlog log;     /* register ops, streamed */
     struct kvt_txns t;
     int rc;
     pthread_t thread;
@@ -75,10 +78,9 @@ static void *worker_main(void *arg)
         if (o->workload == KVT_WORKLOAD_APPEND) {
             w->rc = kvt_append_one(w->run, &k, &w->rng, w->id, &w->t, &outcome);
         } else {
-            struct kvt_op op = {.process = w->id,
-                                .key = (uint32_t)(kvt_rand(&w->rng) % o->keys)};
+            struct kvt_op op = {.process = w->id, .key = kvt_key_pick(w->run, &w->rng)};
             one_op(w, &k, &op);
-            w->rc = kvt_history_add(&w->h, &op);
+            kvt_hlog_add(&w->log, &op);
             outcome = op.outcome;
         }
         if (outcome != KVT_OK) {
@@ -90,19 +92,27 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int merge(struct worker *ws, unsigned count, struct kvt_history *h, struct kvt_txns *t)
+static int merge(struct worker *ws, unsigned count, struct kvt_txns *t)
 {
     int rc = 0;
     for (unsigned i = 0; i < count; i++) {
         rc |= ws[i].rc;
-        for (size_t j = 0; rc == 0 && j < ws[i].h.count; j++)
-            rc = kvt_history_add(h, &ws[i].h.ops[j]);
         for (size_t j = 0; rc == 0 && j < ws[i].t.count; j++)
             rc = kvt_txns_add(t, &ws[i].t.txns[j]);   /* moves the mops */
     }
-    kvt_history_sort(h);
     kvt_txns_sort(t);
     return rc;
+}
+
+/* Worker w's log in run->log_dir; 0, or -1 (message printed). */
+static int open_log(struct worker *w)
+{
+    char path[KVT_PATH_MAX + 32];
+    kvt_logs_worker_path(w->run->log_dir, w->id, path, sizeof path);
+    if (kvt_hlog_create(&w->log, path) == 0)
+        return 0;
+    perror(path);
+    return -1;
 }
 
 struct kvt_workers {
@@ -123,11 +133,13 @@ struct kvt_workers *kvt_workers_start(struct kvt_run *run)
         struct worker *w = &ws->w[ws->started];
         *w = (struct worker){.run = run, .id = ws->started,
                              .rng = run->o->seed * 1000003u + ws->started};
-        kvt_history_init(&w->h);
         kvt_txns_init(&w->t);
         w->known = calloc(run->o->keys, sizeof *w->known);
-        if (!w->known || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        if (!w->known || open_log(w) != 0 ||
+            pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             free(w->known);
+            if (w->log.f)
+                kvt_hlog_close(&w->log);
             ws->rc = -1;
             break;
         }
@@ -135,15 +147,18 @@ struct kvt_workers *kvt_workers_start(struct kvt_run *run)
     return ws;
 }
 
-int kvt_workers_join(struct kvt_workers *ws, struct kvt_history *h, struct kvt_txns *t)
+int kvt_workers_join(struct kvt_workers *ws, struct kvt_txns *t)
 {
     if (!ws)
         return -1;
     for (unsigned i = 0; i < ws->started; i++)
         pthread_join(ws->w[i].thread, NULL);
-    int rc = ws->rc == 0 ? merge(ws->w, ws->started, h, t) : -1;
+    int rc = ws->rc == 0 ? merge(ws->w, ws->started, t) : -1;
     for (unsigned i = 0; i < ws->started; i++) {
-        kvt_history_free(&ws->w[i].h);
+        if (kvt_hlog_close(&ws->w[i].log) != 0) {
+            fprintf(stderr, "kvtorture: worker %u's log could not be written\n", i);
+            rc = -1;
+        }
         kvt_txns_free(&ws->w[i].t);
         free(ws->w[i].known);
     }
