@@ -152,3 +152,55 @@ Test(kvtorture, missing_configs_exit_3)
     cr_assert_eq(kvtorture("--config-dir /nonexistent --duration 1"), 3, "%s", out);
     cr_assert_eq(kvtorture("--single --config-dir /nonexistent --duration 1"), 3, "%s", out);
 }
+
+/* Reads a whole file into buf; its length (0 when missing). */
+static size_t slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Thousands of Zipf-skewed keys, every one checked (the cold ones by their final reads
+   alone), and the one-page summary with its data. */
+Test(kvtorture, thousands_of_skewed_keys_all_checked_with_a_summary, .timeout = 100)
+{
+    char sdir[] = "/tmp/kvt-summary-XXXXXX";
+    cr_assert(mkdtemp(sdir));
+    char args[256];
+    snprintf(args, sizeof args, "--single --duration 7 --interval 1 --nemesis kill,pause "
+                                "--workers 4 --keys 3000 --key-dist zipf:1.1 --seed 13 "
+                                "--summary %s", sdir);
+    int rc = kvtorture(args);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "check: 3000 keys: 3000 linearizable, 0 not, 0 unknown"), "%s", out);
+    cr_assert(strstr(out, "ops per key: min 0,"), "Zipf leaves cold keys:\n%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 13): all 3000 keys checked"), "%s", out);
+    cr_assert_null(strstr(out, "key 17: linearizable"), "3000 keys are not listed one by one");
+    static char page[1 << 14];
+    char path[128];
+    snprintf(path, sizeof path, "%s/summary.txt", sdir);
+    cr_assert_gt(slurp(path, page, sizeof page), 0);
+    remove(path);
+    cr_assert(strstr(page, "3000 keys (zipf)"), "%s", page);
+    cr_assert(strstr(page, "faults injected: "), "%s", page);
+    cr_assert(strstr(page, "kill "), "%s", page);
+    cr_assert(strstr(page, "CLEAN (seed 13)"), "%s", page);
+    cr_assert(strstr(page, "checker time"), "%s", page);
+    cr_assert(strstr(page, "availability per 1 s"), "%s", page);
+    snprintf(path, sizeof path, "%s/availability.tsv", sdir);
+    cr_assert_gt(slurp(path, page, sizeof page), 0);
+    remove(path);
+    size_t rows = 0;
+    for (const char *p = page; (p = strchr(p, '\n')); p++)
+        rows++;
+    cr_assert_eq(rows, 8, "a header and one row per second:\n%s", page);
+    snprintf(path, sizeof path, "%s/faults.tsv", sdir);
+    cr_assert_gt(slurp(path, page, sizeof page), 0);
+    remove(path);
+    cr_assert(strstr(page, "\tkill\t0\t") || strstr(page, "\tpause\t0\t"), "%s", page);
+    rmdir(sdir);
+}

@@ -65,6 +65,7 @@ static int count_op(const struct kvt_op *op, void *arg)
     int64_t at = (op->invoke_ns - c->l->start_ns) / 1000000000;
     size_t bin = at < 0 ? 0 : (size_t)at < c->l->seconds ? (size_t)at : c->l->seconds - 1;
     c->s->per_second[bin].ops++;
+    c->s->per_second[bin].ok += op->outcome == KVT_OK;
     if (op->type != KVT_CAS)
         c->s->per_second[bin].rw[op->outcome]++;
     return 0;
@@ -83,9 +84,10 @@ static int heaviest_first(const void *a, const void *b)
 
 /* Heaviest key first, each into the lightest shard: no shard much over the bound unless one
    key alone is. Fills shard_of[key]; the shard count, or 0 (memory). */
-static size_t pack(const size_t *per_key, uint32_t keys, size_t total, uint32_t *shard_of)
+static size_t pack(const size_t *per_key, uint32_t keys, size_t total, size_t max,
+                   uint32_t *shard_of)
 {
-    size_t shards = total / KVT_SHARD_OPS_MAX + 1;
+    size_t shards = total / max + 1;
     size_t *load = calloc(shards, sizeof *load);
     struct key_load *order = malloc((keys ? keys : 1) * sizeof *order);
     if (!load || !order) {
@@ -179,9 +181,10 @@ static int check_all(const struct kvt_logs *l, struct kvt_check *c, struct kvt_l
 {
     uint32_t *shard_of = malloc((c->keys ? c->keys : 1) * sizeof *shard_of);
     int rc = shard_of ? 0 : -1;
+    size_t max = l->shard_ops_max ? l->shard_ops_max : KVT_SHARD_OPS_MAX;
     s->shards = 1;
-    if (rc == 0 && s->ops > KVT_SHARD_OPS_MAX) {
-        s->shards = pack(per_key, c->keys, s->ops, shard_of);
+    if (rc == 0 && s->ops > max) {
+        s->shards = pack(per_key, c->keys, s->ops, max, shard_of);
         rc = s->shards ? split(l, shard_of, s->shards) : -1;
         if (rc != 0)
             fprintf(stderr, "kvtorture: cannot write shard files in %s\n", l->dir);

@@ -16,12 +16,13 @@ struct kvt_logs {
     unsigned workers;
     int64_t start_ns;           /* per-second bins count from the run's start */
     size_t seconds;             /* bins; later ops count in the last */
+    size_t shard_ops_max;       /* 0: KVT_SHARD_OPS_MAX */
 };
 
 /* Ops invoked in one second: all of them, and the reads and writes by outcome (a cas fails
    by design when its expected value is stale, so availability leaves cas out). */
 struct kvt_second {
-    size_t ops;
+    size_t ops, ok;
     size_t rw[KVT_OUTCOMES];
 };
 

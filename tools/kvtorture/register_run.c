@@ -72,6 +72,20 @@ static FILE *open_history(const struct kvt_options *o)
     return NULL;
 }
 
+/* The most memory this process held (VmHWM), in KiB; 0 when unknown. */
+static long peak_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 /* Checks the logs; the summary when asked. The exit code. */
 static int judge(const struct kvt_run *run, struct kvt_check *c, FILE *history)
 {
@@ -88,6 +102,9 @@ static int judge(const struct kvt_run *run, struct kvt_check *c, FILE *history)
     double wall = (double)(kvt_now_ns() - start) / 1e9;
     kvt_report_count_table(stdout, &s.counts);
     kvt_check_print(c, stdout);
+    long peak = peak_rss_kib();
+    printf("check: %.1f s in all (%zu shard(s)); kvtorture's peak memory %.0f MiB\n", wall,
+           s.shards, (double)peak / 1024);
     save_failed(o, c);
     char seed[32], line[VERDICT_LINE_MAX];
     snprintf(seed, sizeof seed, "seed %" PRIu64, o->seed);
@@ -95,7 +112,7 @@ static int judge(const struct kvt_run *run, struct kvt_check *c, FILE *history)
     printf("%s\n", line);
     int rc = exit_code(kvt_check_verdict(c));
     struct kvt_summary sum = {.run = run, .check = c, .stats = &s, .seconds = l.seconds,
-                              .verdict = line, .check_wall_s = wall};
+                              .verdict = line, .check_wall_s = wall, .peak_rss_kib = peak};
     if (o->summary && kvt_summary_write(o->summary, &sum) != 0 && rc == KVT_EXIT_CLEAN)
         rc = KVT_EXIT_SETUP;
     kvt_logs_stats_free(&s);

@@ -4,10 +4,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define BAR_WIDTH 40
+#define BAR_WIDTH 30
+/* A second is down when its ok ops are under this fraction of the median second's. */
+#define DOWN_FRACTION 0.1
 #define PATH_BYTES (KVT_PATH_MAX + 32)
 
 /* One letter per fault kind, in enum kvt_fault's order. */
@@ -29,15 +32,39 @@ static size_t bin_width(size_t seconds)
 }
 
 struct bin {
-    size_t n[KVT_OUTCOMES], rw, all;   /* reads and writes by outcome; all ops */
+    size_t n[KVT_OUTCOMES], rw, all, ok;   /* reads and writes by outcome; all ops; ok ops */
+    size_t down;                           /* seconds down */
     char faults[KVT_FAULTS + 1];   /* letters of the kinds that started in it */
 };
 
-static void fill_bin(const struct kvt_summary *s, size_t from, size_t width, struct bin *b)
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median second's ok ops (0 when memory runs out: then no second counts as down). */
+static size_t median_ok(const struct kvt_summary *s)
+{
+    size_t *ok = malloc((s->seconds ? s->seconds : 1) * sizeof *ok), m = 0;
+    for (size_t t = 0; ok && t < s->seconds; t++)
+        ok[t] = s->stats->per_second[t].ok;
+    if (ok && s->seconds) {
+        qsort(ok, s->seconds, sizeof *ok, cmp_size);
+        m = ok[s->seconds / 2];
+    }
+    free(ok);
+    return m;
+}
+
+static void fill_bin(const struct kvt_summary *s, size_t from, size_t width, size_t median,
+                     struct bin *b)
 {
     memset(b, 0, sizeof *b);
     for (size_t t = from; t < from + width && t < s->seconds; t++) {
         b->all += s->stats->per_second[t].ops;
+        b->ok += s->stats->per_second[t].ok;
+        b->down += (double)s->stats->per_second[t].ok < DOWN_FRACTION * (double)median;
         for (int o = 0; o < KVT_OUTCOMES; o++) {
             b->n[o] += s->stats->per_second[t].rw[o];
             b->rw += s->stats->per_second[t].rw[o];
@@ -95,26 +122,29 @@ static void write_header(FILE *f, const struct kvt_summary *s)
     kvt_report_count_table(f, &s->stats->counts);
     write_faults_line(f, s->run);
     kvt_check_print(s->check, f);
-    fprintf(f, "check: %.1f s in all, reading and %zu shard(s) included\n", s->check_wall_s,
-            s->stats->shards);
+    fprintf(f, "check: %.1f s in all, reading and %zu shard(s) included; kvtorture's peak memory"
+               " %.0f MiB\n", s->check_wall_s, s->stats->shards, (double)s->peak_rss_kib / 1024);
 }
 
 static void write_chart(FILE *f, const struct kvt_summary *s, size_t width)
 {
-    fprintf(f, "\navailability per %zu s: ok / all reads and writes invoked (a cas may fail by"
-               " design); bar 0 - 100%%;\nfaults started: K kill, P pause, W restart-wipe, N"
-               " partition\n  %6s %8s %7s\n", width, "from s", "ops/s", "avail");
+    size_t median = median_ok(s);
+    fprintf(f, "\navailability per %zu s. ok/s: ok ops invoked per second, the bar against the"
+               " median second's\n(%zu/s); avail: ok / all reads and writes (a cas may fail by"
+               " design); down: seconds under\n%.0f%% of the median; faults started: K kill, P"
+               " pause, W restart-wipe, N partition\n  %6s %7s %7s %4s\n", width, median,
+            DOWN_FRACTION * 100, "from s", "ok/s", "avail", "down");
     for (size_t from = 0; from < s->seconds; from += width) {
         struct bin b;
-        fill_bin(s, from, width, &b);
-        double a = availability(&b);
+        fill_bin(s, from, width, median, &b);
+        double rate = (double)b.ok / (double)width, rel = median ? rate / (double)median : 0;
         char bar[BAR_WIDTH + 1];
-        size_t fillw = (size_t)(a * BAR_WIDTH / 100 + 0.5);
+        size_t fillw = (size_t)((rel < 1 ? rel : 1) * BAR_WIDTH + 0.5);
         memset(bar, '#', fillw);
         memset(bar + fillw, ' ', BAR_WIDTH - fillw);
         bar[BAR_WIDTH] = '\0';
-        fprintf(f, "  %6zu %8.0f %6.1f%% |%s| %s\n", from, (double)b.all / (double)width, a, bar,
-                b.faults);
+        fprintf(f, "  %6zu %7.0f %6.1f%% %4zu |%s| %s\n", from, rate, availability(&b), b.down,
+                bar, b.faults);
     }
 }
 
@@ -125,13 +155,15 @@ static int write_tsv(const char *dir, const struct kvt_summary *s, size_t width)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "# from_s\tops\trw_ok\trw_fail\trw_info\tavailability_pct\tops_per_s\tfaults\n");
+    size_t median = median_ok(s);
+    fprintf(f, "# from_s\tops\trw_ok\trw_fail\trw_info\tavailability_pct\tok_per_s\t"
+               "down_s\tfaults\n");
     for (size_t from = 0; from < s->seconds; from += width) {
         struct bin b;
-        fill_bin(s, from, width, &b);
-        fprintf(f, "%zu\t%zu\t%zu\t%zu\t%zu\t%.2f\t%.1f\t%s\n", from, b.all, b.n[KVT_OK],
-                b.n[KVT_FAIL], b.n[KVT_INFO], availability(&b), (double)b.all / (double)width,
-                b.faults[0] ? b.faults : "-");
+        fill_bin(s, from, width, median, &b);
+        fprintf(f, "%zu\t%zu\t%zu\t%zu\t%zu\t%.2f\t%.1f\t%zu\t%s\n", from, b.all, b.n[KVT_OK],
+                b.n[KVT_FAIL], b.n[KVT_INFO], availability(&b), (double)b.ok / (double)width,
+                b.down, b.faults[0] ? b.faults : "-");
     }
     return fclose(f) != 0 ? -1 : 0;
 }

@@ -18,6 +18,7 @@ struct kvt_summary {
     size_t seconds;                       /* bins in stats */
     const char *verdict;                  /* the verdict line kvtorture printed */
     double check_wall_s;                  /* the whole check, reading and sharding included */
+    long peak_rss_kib;                    /* kvtorture's own peak memory (0: unknown) */
 };
 
 /* Writes the three files (the directory is created if missing). 0, or -1 (message printed). */
