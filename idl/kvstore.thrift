@@ -12,7 +12,8 @@ enum ErrorCode {
   NOT_LEADER = 2,            // retryable: see leader_hint
   CONFLICT = 3,              // atomicCommit: a read-conflict key changed after read_version
   TRANSACTION_TOO_OLD = 4,   // the read version is below the MVCC window
-  FUTURE_VERSION = 5,        // the read version is above what this node has applied
+  FUTURE_VERSION = 5,        // retryable: the read version is still above what this node
+                             // applied after waiting consensus.request_timeout_ms for it
   KEY_TOO_LARGE = 6,
   VALUE_TOO_LARGE = 7,
   TRANSACTION_TOO_LARGE = 8,
@@ -143,6 +144,11 @@ struct GetReadVersionResponse {
   5: optional string leader_hint
 }
 
+// snapshotRead and snapshotGetRange at a read_version this node applied are served at once.
+// Above it, the read waits for the apply (bounded by consensus.request_timeout_ms, 2000 ms by
+// default) and only then fails FUTURE_VERSION, as FoundationDB's storage servers do: a
+// version a client got from any node (a commit's committed_version, another node's read
+// version) can be read on every node, even a follower an entry or two behind.
 struct SnapshotReadRequest {
   1: required binary key,
   2: required i64 read_version

@@ -92,6 +92,9 @@ void *net_reply_conn_user(const struct net_reply *reply);
    is never closed to make room, leaves its reserved slot, and no longer counts against its
    source address. */
 void net_reply_conn_trust(struct net_reply *reply);
+/* The layer above expects to trust the connection soon (a peer was handed its challenge): it
+   makes room only after every other untrusted connection. */
+void net_reply_conn_hold(struct net_reply *reply);
 /* Whether the connection sits in a reserved slot (not trusted yet): only calls that can
    prove it a peer should be served on it. False once closed. */
 bool net_reply_conn_reserved(const struct net_reply *reply);

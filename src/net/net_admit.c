@@ -8,8 +8,8 @@
      probation: only the layer above can keep it (by trusting it: a peer that authenticated),
      else it closes after reserved_probation_ms; a newer one may push out the oldest.
    "Idle" means nothing in flight: no request unanswered, no reply unwritten. Silent sockets
-   go first. Trusted connections are never pushed out and do not count against their
-   address. */
+   go first, a peer halfway through its handshake last. Trusted connections are never pushed
+   out and do not count against their address. */
 #include "net_internal.h"
 
 #include <event2/buffer.h>
@@ -22,23 +22,29 @@ static bool evictable(const struct net_conn *c)
            evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
-/* The least recently active evictable connection: of group g when g is set, else of the
-   reserved or the regular slots (as reserved says). One that never sent a byte goes before one
-   that did (a client that was served is worth more than a silent socket). NULL
-   when none. */
+/* How readily c makes room: a socket that never sent a byte first, then one that did (a
+   client that was served is worth more than a silent socket), last one the layer above
+   expects to trust soon (a peer halfway through its handshake). */
+static int rank(const struct net_conn *c)
+{
+    return c->phase == NET_CONN_DETECT ? 0 : c->held ? 2 : 1;
+}
+
+/* The least recently active evictable connection of the lowest rank: of group g when g is
+   set, else of the reserved or the regular slots (as reserved says). NULL when none. */
 static struct net_conn *least_recent(const struct net_server *srv,
                                      const struct net_addr_group *g, bool reserved)
 {
-    struct net_conn *spoke = NULL;
+    struct net_conn *best = NULL;
     for (struct net_conn *c = srv->conns_tail; c; c = c->prev) {
         if (!evictable(c) || (g ? c->group != g : c->reserved != reserved))
             continue;
-        if (c->phase == NET_CONN_DETECT)
-            return c;
-        if (!spoke)
-            spoke = c;
+        if (!best || rank(c) < rank(best))
+            best = c;
+        if (rank(best) == 0)
+            break;
     }
-    return spoke;
+    return best;
 }
 
 void net_admit_decide(const struct net_server *srv, const struct net_addr_group *g,

@@ -52,6 +52,7 @@ struct net_conn {
     struct net_addr_group *group; /* its source address; NULL once trusted (not counted) */
     bool trusted;            /* vouched for by the layer above: never evicted */
     bool reserved;           /* in a reserved slot, on probation until trusted */
+    bool held;               /* the layer above expects to trust it soon: evicted last */
     struct event *probation_ev;   /* reserved: closes it unless trusted by then */
     char peer[NET_PEER_ADDR_MAX];
 };

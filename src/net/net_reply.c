@@ -145,6 +145,12 @@ void net_reply_conn_trust(struct net_reply *reply)
         net_server_trust(c->srv, c);
 }
 
+void net_reply_conn_hold(struct net_reply *reply)
+{
+    if (reply->conn)
+        reply->conn->held = true;
+}
+
 bool net_reply_conn_reserved(const struct net_reply *reply)
 {
     const struct net_conn *c = reply->conn;

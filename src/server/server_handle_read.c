@@ -3,6 +3,7 @@
 #include "server_handlers.h"
 
 #include "server_rep.h"
+#include "server_vwait.h"
 
 #include <stdlib.h>
 
@@ -47,22 +48,31 @@ void server_handle_get(struct server_request *req)
     server_read_gate(req, a->request.consistency != Consistency_SERIALIZABLE, serve_get);
 }
 
-void server_handle_snapshot_read(struct server_request *req)
+/* Once the read version is applied here (code 0), or it was not in time (FUTURE_VERSION). */
+static void serve_snapshot_read(struct server_request *req, int code)
 {
     TransactionalKV_snapshotRead_args *a = req->args;
     TransactionalKV_snapshotRead_result *res = req->result;
     SnapshotReadResponse *out = &res->success;
     res->has_success = true;
     struct kv_read rd;
-    int rc = ErrorCode_INVALID_ARGUMENT;
-    if (a->has_request && a->request.read_version >= 0)
-        rc = kv_store_get(server_store(req->node), a->request.key.data, a->request.key.len,
-                          (uint64_t)a->request.read_version, &rd);
+    int rc = code ? code
+                  : kv_store_get(server_store(req->node), a->request.key.data,
+                                 a->request.key.len, (uint64_t)a->request.read_version, &rd);
     rc = copy_value(rc, &rd, &out->found, &out->has_value, &out->value);
     out->success = rc == 0 || rc == ErrorCode_NOT_FOUND;
     if (!out->success)
         SERVER_SET_ERROR(out, rc);
     server_request_done(req);
+}
+
+void server_handle_snapshot_read(struct server_request *req)
+{
+    TransactionalKV_snapshotRead_args *a = req->args;
+    if (!a->has_request || a->request.read_version < 0)
+        serve_snapshot_read(req, ErrorCode_INVALID_ARGUMENT);
+    else   /* a version not applied here yet is waited for (bounded) */
+        server_vwait(req, (uint64_t)a->request.read_version, serve_snapshot_read);
 }
 
 struct range_collect {
@@ -162,14 +172,28 @@ void server_handle_get_range(struct server_request *req)
     server_read_gate(req, a->request.consistency != Consistency_SERIALIZABLE, serve_get_range);
 }
 
-void server_handle_snapshot_get_range(struct server_request *req)
+static void serve_snapshot_get_range(struct server_request *req, int code)
 {
     TransactionalKV_snapshotGetRange_args *a = req->args;
     TransactionalKV_snapshotGetRange_result *res = req->result;
     res->has_success = true;
+    if (code) {
+        SERVER_SET_ERROR(&res->success, code);
+        server_request_done(req);
+        return;
+    }
     const SnapshotGetRangeRequest *q = &a->request;
-    serve_range(req, &q->begin_key, &q->end_key, q->has_end_key,
-                a->has_request ? q->read_version : -1, q->limit, q->reverse, &res->success);
+    serve_range(req, &q->begin_key, &q->end_key, q->has_end_key, q->read_version, q->limit,
+                q->reverse, &res->success);
+}
+
+void server_handle_snapshot_get_range(struct server_request *req)
+{
+    TransactionalKV_snapshotGetRange_args *a = req->args;
+    if (!a->has_request || a->request.read_version < 0)
+        serve_snapshot_get_range(req, ErrorCode_INVALID_ARGUMENT);
+    else
+        server_vwait(req, (uint64_t)a->request.read_version, serve_snapshot_get_range);
 }
 
 static void serve_read_version(struct server_request *req, int code, const char *hint)

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "server_rep.h"
 #include "server_snap.h"
+#include "server_vwait.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -221,7 +222,8 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
     bool replicated = cfg->mode == SERVER_MODE_REPLICATED;
     if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0)
         return -1;
-    if (open_events(n) != 0) { /* first: priorities must be set before any event exists */
+    /* Events first: priorities must be set before any event exists. */
+    if (open_events(n) != 0 || server_vwait_open(n) != 0) {
         log_error("cannot create events");
         return -1;
     }
@@ -267,6 +269,7 @@ void server_node_stop(struct server_node *n)
     if (n->stopping)
         return;
     n->stopping = true;
+    server_vwait_stop(n);   /* a read waiting for a version is not worth delaying the stop */
     struct timeval tv = {SERVER_STOP_DEADLINE_MS / 1000, (SERVER_STOP_DEADLINE_MS % 1000) * 1000};
     n->stop_ev = evtimer_new(n->base, on_stop_deadline, n);
     if (n->stop_ev)
@@ -278,6 +281,7 @@ void server_node_close(struct server_node *n)
 {
     server_snap_close(n); /* no child outlives the node, nor writes after it */
     server_rep_close(n);  /* answers what still waits, so before the listener goes */
+    server_vwait_close(n);
     net_server_free(n->net);
     if (n->pending_head)   /* only after a forced stop: answer nobody, but free */
         server_commit_turn(-1, 0, n);

@@ -17,6 +17,7 @@ struct event_base;
 struct event;
 struct server_rep;
 struct server_snap_state;
+struct server_vwaits;
 
 #define SERVER_VERSION "0.1.0"
 /* Graceful stop gives in-flight requests this long before exiting anyway. */
@@ -57,6 +58,7 @@ struct server_node {
     struct server_snap_state *snap; /* background snapshots (server_snap_internal.h) */
     int64_t start_ms;
     struct server_rep *rep;         /* replicated mode; NULL when standalone */
+    struct server_vwaits *vwaits;   /* reads waiting for a version (server_vwait.h) */
     bool failed;                    /* the log could not be synced: writes are refused */
     bool stopping;
     int exit_code;

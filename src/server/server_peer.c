@@ -36,6 +36,8 @@ static void peer_done(void *ctx, int err)
     const struct cluster_peer_conn *pc = req->reply ? net_reply_conn_user(req->reply) : NULL;
     if (pc && pc->authenticated)
         net_reply_conn_trust(req->reply);   /* a proven peer: clients never push it out */
+    else if (err == 0 && req->method->id == TransactionalKV_METHOD_peerChallenge)
+        net_reply_conn_hold(req->reply);    /* a peer, maybe: it may authenticate next */
     req->app_error = err != 0;
     server_request_done(req);
 }

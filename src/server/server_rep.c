@@ -5,6 +5,7 @@
 #include "cluster_net.h"
 #include "log.h"
 #include "server_snap.h"
+#include "server_vwait.h"
 
 #include <assert.h>
 #include <event2/event.h>
@@ -39,6 +40,7 @@ static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *da
     assert(kv_sm_applied_version(n->sm) == index);
     n->rep->apply_index = index;
     n->rep->apply_res = res;
+    server_vwait_applied(n);
     return 0;
 }
 
@@ -73,6 +75,7 @@ static int rep_snapshot_restore(void *ctx, uint64_t index, uint64_t term, const 
                   rc ? err : "wrong version");
         return -1;
     }
+    server_vwait_applied(n);
     return server_snap_save(n, n->snapshot_index);
 }
 

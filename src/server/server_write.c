@@ -6,6 +6,7 @@
 #include "log.h"
 #include "server_rep.h"
 #include "server_snap.h"
+#include "server_vwait.h"
 
 #include <assert.h>
 #include <event2/event.h>
@@ -146,5 +147,6 @@ void server_commit_turn(int fd, short what, void *arg)
         free(p->data);
         free(p);
     }
+    server_vwait_applied(n);
     server_snap_maybe(n);
 }

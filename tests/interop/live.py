@@ -37,6 +37,7 @@ STOP_SECONDS = 10.0
 CALL_TIMEOUT_MS = 10000
 REMOTE_SECONDS = 20.0
 MVCC_WINDOW_MS = 120000
+REQUEST_TIMEOUT_MS = 1000     # how long a read at a future version waits before failing
 
 T = None  # ttypes of the stock generated code
 S = None  # TransactionalKV module
@@ -107,6 +108,7 @@ class Node:
         # Snapshot reads go back to the first version of the run: keep it inside the MVCC
         # window however slow the build (the ASan one) is.
         self.cfg.setdefault("limits", {})["mvcc_window_ms"] = MVCC_WINDOW_MS
+        self.cfg.setdefault("consensus", {})["request_timeout_ms"] = REQUEST_TIMEOUT_MS
         with open(self.config, "w") as f:
             json.dump(self.cfg, f, indent=2)
 
@@ -404,11 +406,32 @@ class Run:
         r = self.check_snapshot_range(self.tag, None, v_old, 0, True)
         expect(r.version, v_old, self.what("snapshotGetRange version"))
         expect(self.m.at(v_old).get(k2) is not None, True, self.what("k2 existed at v_old"))
-        # above what the node has applied
+        # above what the node has applied: it waits for the apply (the request timeout at
+        # most), then fails FUTURE_VERSION
+        started = time.monotonic()
         r = self.c.snapshotRead(T.SnapshotReadRequest(key=k1, read_version=self.m.version + 1000))
+        waited = time.monotonic() - started
         expect(r.success, False,
                self.what("snapshotRead at a future version succeeded: %s" % short(r)))
         expect(r.error_code, T.ErrorCode.FUTURE_VERSION, self.what("snapshotRead future"))
+        expect_true(waited >= REQUEST_TIMEOUT_MS / 1000 * 0.9,
+                    self.what("FUTURE_VERSION after %.3f s: it did not wait" % waited))
+        self.future_read()
+
+    def future_read(self):
+        """A read at the next version, sent before the write that makes it, is served once
+        that write is applied."""
+        key, version = self.k(b"future\x00"), self.m.version + 1
+        client, trans = connect(self.node.port, framed=True, accelerated=False)
+        try:
+            client.send_snapshotRead(T.SnapshotReadRequest(key=key, read_version=version))
+            self.set(key, b"arrived \xff")
+            expect(self.m.version, version, self.what("the write took the next version"))
+            r = ok(client.recv_snapshotRead(), self.what("snapshotRead at the next version"))
+            expect((r.found, r.value), (True, b"arrived \xff"),
+                   self.what("snapshotRead at the next version"))
+        finally:
+            trans.close()
 
     def transactions(self):
         OT, EC = T.OperationType, T.ErrorCode

@@ -109,3 +109,79 @@ Test(kvnode_client, range_replies_are_capped_by_bytes_on_both_transports)
     cr_assert_eq(node_stop(&p, SIGTERM), 0);
     node_cleanup(&p);
 }
+
+/* Sends a snapshotRead of key at version (the reply is read later with recv_snapshot_read). */
+static void send_snapshot_read(struct net_client *c, const char *key, int64_t version)
+{
+    SnapshotReadRequest q;
+    SnapshotReadRequest_init(&q);
+    tp_bytes_set_str(&q.key, key);
+    q.read_version = version;
+    tp_buf b;
+    tp_buf_init(&b);
+    cr_assert_eq(TransactionalKV_snapshotRead_send(&b, 5, &q), 0);
+    cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
+    tp_buf_free(&b);
+    SnapshotReadRequest_free(&q);
+}
+
+static SnapshotReadResponse recv_snapshot_read(struct net_client *c)
+{
+    const uint8_t *msg;
+    size_t len;
+    cr_assert_eq(net_client_recv(c, &msg, &len), NET_OK);
+    tp_reader r;
+    tp_reader_init(&r, msg, len, NULL);
+    TransactionalKV_snapshotRead_result res;
+    TransactionalKV_snapshotRead_result_init(&res);
+    tp_app_exception ax;
+    tp_app_exception_init(&ax);
+    cr_assert_eq(TransactionalKV_snapshotRead_recv(&r, 5, &res, &ax), 0);
+    cr_assert(res.has_success);
+    return res.success;   /* moved */
+}
+
+static bool readable_within(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) == 1;
+}
+
+/* Issue 14: a version a client got elsewhere (a commit on the leader) may not be applied yet
+   on the node it reads from. The read waits for it, up to consensus.request_timeout_ms (here
+   1000 ms), as FoundationDB's storage servers do; only then FUTURE_VERSION. */
+Test(kvnode_client, a_read_at_a_version_not_applied_yet_waits_for_it)
+{
+    struct node_proc p;
+    node_start(&p, "\"consensus\": {\"request_timeout_ms\": 1000}");
+    struct net_client reader, writer;
+    node_connect(&p, &reader, true);
+    node_connect(&p, &writer, false);
+    SetResponse s;
+    node_set(&writer, "before", "1", &s);
+    int64_t next = s.version + 1;
+    SetResponse_free(&s);
+    send_snapshot_read(&reader, "later", next);
+    cr_assert_not(readable_within(reader.fd, 200), "answered before its version existed");
+    node_set(&writer, "later", "here", &s);
+    cr_assert_eq(s.version, next);
+    SetResponse_free(&s);
+    SnapshotReadResponse r = recv_snapshot_read(&reader);
+    cr_assert(r.success && r.found, "served once applied: error %d", (int)r.error_code);
+    cr_assert_str_eq((const char *)r.value.data, "here");
+    SnapshotReadResponse_free(&r);
+
+    double t0 = node_now();
+    send_snapshot_read(&reader, "later", next + 1000);
+    r = recv_snapshot_read(&reader);
+    double waited = node_now() - t0;
+    cr_assert_not(r.success);
+    cr_assert_eq(r.error_code, ErrorCode_FUTURE_VERSION);
+    cr_assert_geq(waited, 0.9, "failed after %.3f s, before the request timeout", waited);
+    cr_assert_lt(waited, 10.0);
+    SnapshotReadResponse_free(&r);
+    net_client_close(&reader);
+    net_client_close(&writer);
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+    node_cleanup(&p);
+}
