@@ -246,7 +246,17 @@ struct NodeInfo {
   10: required i64 snapshot_index,
   11: required bool success,
   12: optional string error,
-  13: optional ErrorCode error_code
+  13: optional ErrorCode error_code,
+  // What the node's HTTP /health and /ready say (src/server/server_health.c), and its client
+  // traffic over the last whole second (for kvctl health and the dashboard).
+  14: optional bool healthy,
+  15: optional string health_reason,     // why not healthy; empty when healthy
+  16: optional bool ready,
+  17: optional string ready_reason,
+  18: optional i64 reads_per_second,
+  19: optional i64 writes_per_second,
+  20: optional i64 latency_p99_us,       // of client requests, bucket upper bound
+  21: optional bool failed               // storage failed: the node refuses everything
 }
 
 // ------------------------------------------------------ the replicated command

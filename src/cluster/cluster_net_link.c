@@ -3,6 +3,7 @@
 
 #include "cluster_codec.h"
 #include "log.h"
+#include "metrics.h"
 #include "net_write.h"
 
 #include <assert.h>
@@ -293,8 +294,11 @@ static bool on_message(struct net_link *l, const uint8_t *msg, size_t len)
         handshake_reply(l, c, &rep);
     else if (t->drop_from[l->peer])
         net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT), c = NULL; /* fault injection */
-    else if (t->on_reply)
+    else if (t->on_reply) {
+        if (c->queued_ns && rep.err == 0)
+            metrics_observe_ns(METRIC_APPEND_RTT, metrics_now_ns() - c->queued_ns);
         t->on_reply(t->reply_ctx, l->peer, c->method, c->tag, rep.err, rep.response);
+    }
     cluster_codec_reply_free(&rep);
     free(c);
     return !(before != LINK_IDLE && l->state == LINK_IDLE);
@@ -399,6 +403,8 @@ static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_
 int net_link_call(struct net_link *l, struct net_call *c, const void *request)
 {
     c->deadline_ms = cluster_now_ms() + l->net->cfg.call_timeout_ms;
+    if (c->method == TransactionalKV_METHOD_appendEntry)
+        c->queued_ns = metrics_now_ns();
     struct peer_call_enc e = {c->method, request};
     return link_enqueue(l, c, encode_peer_call, &e);
 }

@@ -19,6 +19,7 @@ struct net_call {
     int method;
     uint64_t tag;
     int64_t deadline_ms;
+    uint64_t queued_ns; /* appendEntry: when it was queued (its round trip is measured) */
     bool internal; /* the handshake's own calls */
     bool sent;     /* written to the socket's output: the peer may have it */
     int err;

@@ -3,6 +3,7 @@
 
 #include "crc32c.h"
 #include "log.h"
+#include "metrics.h"
 #include "wal.h"
 
 #include <stdlib.h>
@@ -61,6 +62,7 @@ static bool take_chunk(struct cluster_node *n, uint32_t from, const InstallSnaps
     if (r->data.len)
         memcpy(in->data + in->len, r->data.data, r->data.len);
     in->len += r->data.len;
+    metrics_count(METRIC_SNAPSHOT_RECEIVED_BYTES, r->data.len);
     return true;
 }
 

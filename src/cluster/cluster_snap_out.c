@@ -3,6 +3,7 @@
 
 #include "crc32c.h"
 #include "log.h"
+#include "metrics.h"
 #include "wal.h"
 
 #include <assert.h>
@@ -128,6 +129,8 @@ static void send_chunk(struct cluster_node *n, uint32_t peer)
     req.data.len = 0;
     InstallSnapshotRequest_free(&req);
     o->in_flight = rc == 0;
+    if (rc == 0)
+        metrics_count(METRIC_SNAPSHOT_SENT_BYTES, chunk);
     if (rc != 0)
         o->retry_at_ms = cluster_now_ms() + n->cfg.heartbeat_interval_ms;
 }

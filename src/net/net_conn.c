@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "log_client.h"
+#include "metrics.h"
 
 #include <assert.h>
 #include <event2/buffer.h>
@@ -133,6 +134,7 @@ void net_conn_emit(struct net_conn *c, const void *data, size_t len, bool close_
             return;
         }
         net_out_schedule(c);
+        metrics_count(METRIC_NET_SENT_BYTES, len);
     }
     if (close_after) {
         conn_set_phase(c, NET_CONN_CLOSING);
@@ -168,6 +170,7 @@ static void conn_deliver(struct net_conn *c, const uint8_t *msg, size_t len)
     c->tail = r;
     c->pending++;
     net_server_touch(c->srv, c);
+    metrics_count(METRIC_NET_RECEIVED_BYTES, len);
     c->srv->on_message(c->srv->ctx, r, msg, len);
 }
 

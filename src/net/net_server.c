@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "log_client.h"
+#include "metrics.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -213,6 +214,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         if (g)
             net_addr_group_release(&srv->addrs, g);
         evutil_closesocket(fd);
+        metrics_count(METRIC_CONN_REFUSED, 1);
         return;
     }
     if (ad.evict) {
@@ -230,6 +232,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (adopt(srv, bev, g, ad.verdict == NET_ADMIT_RESERVED) != NET_OK)
         log_warn("dropping a connection: out of memory");
+    else
+        metrics_count(METRIC_CONN_ACCEPTED, 1);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)

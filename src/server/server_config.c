@@ -68,6 +68,9 @@ static const struct field fields[] = {
      UINT32_MAX},
     {"limits.mvcc_window_ms", F_U32, AT(mvcc_window_ms), 0, 86400000},
     {"limits.mvcc_window_versions", F_U32, AT(mvcc_window_versions), 0, UINT32_MAX},
+    {"http", F_SECTION, 0, 0, 0},
+    {"http.listen", F_STRING, AT(http_listen), 0, 0},
+    {"http.health_max_apply_lag", F_U32, AT(http_health_max_apply_lag), 0, UINT32_MAX},
 };
 
 static const char *const kind_names[] = {
@@ -106,6 +109,7 @@ void server_config_default(struct server_config *cfg)
     cfg->max_reply_bytes = SERVER_REPLY_BYTES_DEFAULT;
     cfg->mvcc_window_ms = KV_WINDOW_US_DEFAULT / 1000;
     cfg->mvcc_window_versions = KV_WINDOW_VERSIONS_DEFAULT;
+    cfg->http_health_max_apply_lag = SERVER_HEALTH_MAX_APPLY_LAG_DEFAULT;
 }
 
 const char *server_mode_name(enum server_mode mode)
@@ -121,6 +125,7 @@ void server_config_free(struct server_config *cfg)
     free(cfg->instance_id);
     free(cfg->cluster_secret);
     free(cfg->cluster_secret_file);
+    free(cfg->http_listen);
     for (uint32_t i = 0; i < cfg->replica_count; i++)
         free(cfg->replica_endpoints[i]);
     server_config_default(cfg);
@@ -364,6 +369,8 @@ static int check_whole(struct loader *ld)
         return fail(ld, "listen", "'%s' is not HOST:PORT", cfg->listen);
     if (!cfg->data_dir)
         return fail(ld, "data_dir", "is required");
+    if (cfg->http_listen && net_split_host_port(cfg->http_listen, host, sizeof host, &port) != NET_OK)
+        return fail(ld, "http.listen", "'%s' is not HOST:PORT", cfg->http_listen);
     if (cfg->max_key_bytes + (uint64_t)cfg->max_value_bytes > cfg->max_txn_bytes)
         return fail(ld, "limits.max_txn_bytes", "must hold one key and one value at their limits");
     if (cfg->max_txn_bytes > cfg->max_frame_bytes)

@@ -47,6 +47,7 @@ enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERV
 #define SERVER_REPLY_ENVELOPE_BYTES 1024u
 /* A KeyValue's encoding beyond its key and value bytes: two field headers, two lengths, stop. */
 #define SERVER_REPLY_KV_OVERHEAD_BYTES 15u
+#define SERVER_HEALTH_MAX_APPLY_LAG_DEFAULT 1000u
 
 struct server_config {
     char *path;                  /* the file it came from */
@@ -88,6 +89,9 @@ struct server_config {
     uint32_t max_reply_bytes;    /* no reply is longer (SERVER_REPLY_BYTES_DEFAULT) */
     uint32_t mvcc_window_ms;
     uint32_t mvcc_window_versions;
+    /* http.listen: HOST:PORT of metrics, health and the dashboard; NULL: no HTTP. */
+    char *http_listen;
+    uint32_t http_health_max_apply_lag; /* applied this far behind commit: not healthy */
 };
 
 /* Every field at its default (and no strings). */

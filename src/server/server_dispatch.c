@@ -6,6 +6,7 @@
 #include "log.h"
 #include "log_client.h"
 #include "server_rep.h"
+#include "server_stats.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -109,6 +110,8 @@ static void finish_to_net(struct server_request *req)
     else if (tp_write_reply(out, req->method, seqid, req->result) != 0 || out->failed ||
              out->len > UINT32_MAX)   /* a frame cannot say it (net_reply_send asserts) */
         what = UNENCODABLE;
+    if (n->stats)
+        server_stats_request(n->stats, req, metrics_now_ns() - req->start_ns);
     server_request_free(req);
     if (what == SEND) {
         net_reply_send(reply, out->data, out->len);
@@ -197,6 +200,7 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
     }
     req->reply = reply;
     req->finish = finish_to_net;
+    req->start_ns = metrics_now_ns();
     assert(method->id >= 0 && method->id < TransactionalKV_METHOD_COUNT);
     if (n->rep) {
         const struct cluster_peer_conn *pc = net_reply_conn_user(reply);

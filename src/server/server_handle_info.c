@@ -2,7 +2,9 @@
    refuses. */
 #include "server_handlers.h"
 
+#include "server_health.h"
 #include "server_rep.h"
+#include "server_stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +79,30 @@ static int fill_peer(const struct server_node *n, const struct cluster_status *c
     return 0;
 }
 
+/* The health verdict and the last second's client traffic (kvctl health, the dashboard). */
+static int fill_health_fields(const struct server_node *n, NodeInfo *out)
+{
+    struct server_health h;
+    server_health_get(n, &h);
+    out->has_healthy = out->has_ready = out->has_failed = true;
+    out->healthy = h.healthy;
+    out->ready = h.ready;
+    out->failed = h.failed;
+    out->has_health_reason = out->has_ready_reason = true;
+    if (n->stats) {
+        const struct server_stats_second *s = &n->stats->last;
+        out->has_reads_per_second = out->has_writes_per_second = true;
+        out->has_latency_p99_us = true;
+        out->reads_per_second = (int64_t)s->reads;
+        out->writes_per_second = (int64_t)s->writes;
+        out->latency_p99_us = (int64_t)(s->p99_ns / 1000);
+    }
+    return tp_bytes_set_str(&out->health_reason, h.reason) != 0 ||
+                   tp_bytes_set_str(&out->ready_reason, h.ready_reason) != 0
+               ? ErrorCode_INTERNAL
+               : 0;
+}
+
 void server_handle_get_node_info(struct server_request *req)
 {
     const struct server_node *n = req->node;
@@ -90,6 +116,8 @@ void server_handle_get_node_info(struct server_request *req)
     out->memory_bytes = (int64_t)stats.bytes;
     out->snapshot_index = (int64_t)n->snapshot_index;
     int rc = fill_status(n, &out->status);
+    if (rc == 0)
+        rc = fill_health_fields(n, out);
     const char *leader = NULL;
     char id[16];
     if (n->rep) {

@@ -2,9 +2,11 @@
 #include "server_node.h"
 
 #include "log.h"
+#include "server_http.h"
 #include "server_rep.h"
 #include "server_snap.h"
 #include "server_vwait.h"
+#include "server_stats.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -157,6 +159,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     server_node_stop(arg);
 }
 
+static void on_stats_second(evutil_socket_t fd, short what, void *arg)
+{
+    struct server_node *n = arg;
+    (void)fd, (void)what;
+    server_stats_sample(n->stats);
+}
+
+/* Request statistics, and their sampler's one-second timer. */
+static int open_stats(struct server_node *n)
+{
+    n->stats = calloc(1, sizeof *n->stats);
+    n->stats_ev = event_new(n->base, -1, EV_PERSIST, on_stats_second, n);
+    struct timeval second = {1, 0};
+    return n->stats && n->stats_ev && event_add(n->stats_ev, &second) == 0 ? 0 : -1;
+}
+
 static int open_events(struct server_node *n)
 {
     if (event_base_priority_init(n->base, SERVER_PRIORITIES) != 0)
@@ -212,6 +230,7 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
     n->cfg = cfg;
     n->base = base;
     n->start_ms = server_now_ms();
+    n->start_wall_s = server_wall_us() / 1000000;
     tp_buf_init(&n->entry_buf);
     tp_buf_init(&n->reply_buf);
     if (make_dirs(cfg->data_dir) != 0) {
@@ -223,7 +242,7 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
     if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0)
         return -1;
     /* Events first: priorities must be set before any event exists. */
-    if (open_events(n) != 0 || server_vwait_open(n) != 0) {
+    if (open_events(n) != 0 || server_vwait_open(n) != 0 || open_stats(n) != 0) {
         log_error("cannot create events");
         return -1;
     }
@@ -239,7 +258,7 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
         return -1;
     log_info("listening on %s (port %u), mode %s", cfg->listen, net_server_port(n->net),
              server_mode_name(cfg->mode));
-    return 0;
+    return server_http_open(n);
 }
 
 static void on_drained(void *arg)
@@ -282,6 +301,7 @@ void server_node_close(struct server_node *n)
     server_snap_close(n); /* no child outlives the node, nor writes after it */
     server_rep_close(n);  /* answers what still waits, so before the listener goes */
     server_vwait_close(n);
+    server_http_close(n); /* after: its dashboard queries wait on peer calls */
     net_server_free(n->net);
     if (n->pending_head)   /* only after a forced stop: answer nobody, but free */
         server_commit_turn(-1, 0, n);
@@ -295,6 +315,9 @@ void server_node_close(struct server_node *n)
         event_free(n->sig_term);
     if (n->sig_int)
         event_free(n->sig_int);
+    if (n->stats_ev)
+        event_free(n->stats_ev);
+    free(n->stats);
     wal_close(n->wal);
     kv_sm_free(n->sm);
     tp_buf_free(&n->entry_buf);

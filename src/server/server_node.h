@@ -18,6 +18,8 @@ struct event;
 struct server_rep;
 struct server_snap_state;
 struct server_vwaits;
+struct server_stats;
+struct server_http;
 
 #define SERVER_VERSION "0.1.0"
 /* Graceful stop gives in-flight requests this long before exiting anyway. */
@@ -57,8 +59,12 @@ struct server_node {
     uint64_t snapshot_index;        /* of the newest snapshot file; 0: none */
     struct server_snap_state *snap; /* background snapshots (server_snap_internal.h) */
     int64_t start_ms;
+    int64_t start_wall_s;           /* since the Unix epoch (process_start_time_seconds) */
     struct server_rep *rep;         /* replicated mode; NULL when standalone */
     struct server_vwaits *vwaits;   /* reads waiting for a version (server_vwait.h) */
+    struct server_stats *stats;     /* requests by method and code, the last second's rates */
+    struct event *stats_ev;         /* samples stats once a second */
+    struct server_http *http;       /* http.listen: metrics, health, dashboard; NULL: off */
     bool failed;                    /* the log could not be synced: writes are refused */
     bool stopping;
     int exit_code;

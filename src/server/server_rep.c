@@ -4,6 +4,7 @@
 
 #include "cluster_net.h"
 #include "log.h"
+#include "metrics.h"
 #include "server_snap.h"
 #include "server_vwait.h"
 
@@ -88,6 +89,12 @@ static void rep_role_changed(void *ctx, enum consensus_role role, uint64_t term,
     else
         log_info("now %s in term %llu, leader %u (%s)", consensus_role_name(role),
                  (unsigned long long)term, leader, n->cfg->replica_endpoints[leader]);
+    struct server_rep *rep = n->rep;
+    if (leader != CONSENSUS_NONE && (leader != rep->leader_seen || term != rep->leader_term_seen)) {
+        rep->leader_seen = leader; /* a leader this node had not seen lead this term */
+        rep->leader_term_seen = term;
+        metrics_count(METRIC_LEADER_CHANGES, 1);
+    }
     server_route_wake(n);
 }
 
@@ -174,6 +181,7 @@ int server_rep_open(struct server_node *n)
     if (!n->rep)
         return -1;
     n->rep->node = n;
+    n->rep->leader_seen = CONSENSUS_NONE;
     uint64_t term, seed = rep_seed();
     if (cluster_secret_set(&n->rep->secret, cfg->cluster_secret, strlen(cfg->cluster_secret)) ||
         snapshot_term(n, &term) != 0)

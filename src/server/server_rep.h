@@ -42,6 +42,8 @@ struct server_rep {
     struct event *fault_ev;         /* debug.fault_injection: polls data_dir/faults */
     char fault_path[PATH_MAX];
     char fault_text[256];           /* what was last applied */
+    uint32_t leader_seen;           /* the last leader known, and its term (metrics) */
+    uint64_t leader_term_seen;
     uint64_t apply_index;           /* the last applied entry and what applying it did */
     struct server_apply_result apply_res;
 };

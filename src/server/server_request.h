@@ -21,6 +21,7 @@ struct server_request {
     struct net_reply *reply;    /* NULL when a test drives the handler */
     server_finish_fn finish;
     void *user;                 /* the finisher's own pointer */
+    uint64_t start_ns;          /* when it arrived (metrics_now_ns); 0: not timed */
     bool from_peer;             /* came over an authenticated peer link (a forwarded write) */
     bool app_error;             /* no result to send: answer with an exception and close */
     /* A read waiting for its linearizable gate: serves it (code 0) or answers the error. */

@@ -2,6 +2,7 @@
    forward, answer exactly once; deadlines from consensus.request_timeout_ms. */
 #include "server_rep.h"
 
+#include "metrics.h"
 #include "server_forward.h"
 
 #include <assert.h>
@@ -22,6 +23,7 @@ struct server_route {
     enum route_kind kind;
     enum route_state state;
     int64_t deadline_ms;
+    uint64_t read_start_ns; /* reads: when its first read index round began */
     bool answered;
     bool held;          /* a cluster or transport callback is still to come */
     bool from_peer;     /* a forwarded write: never forwarded again, never waits */
@@ -118,6 +120,10 @@ static void attempt(struct server_route *r)
             return;
         r->state = ROUTE_READING;
         r->held = true;
+        if (r->read_start_ns == 0) {
+            r->read_start_ns = metrics_now_ns();
+            metrics_count(METRIC_READ_INDEX_WAITS, 1);
+        }
         cluster_read_index(n->rep->cluster, on_read, r);
     } else if (leader == cfg->instance_index) {
         r->state = ROUTE_PROPOSED;
@@ -152,6 +158,7 @@ static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
     struct server_rep *rep = r->n->rep;
     (void)leader;
     r->held = false;
+    metrics_count(err == CLUSTER_OK ? METRIC_PROPOSALS_COMMITTED : METRIC_PROPOSALS_FAILED, 1);
     if (!r->answered) {
         switch (err) {
         case CLUSTER_OK:
@@ -197,6 +204,8 @@ static void on_read(void *ctx, int err, uint64_t index)
     struct server_route *r = ctx;
     (void)index;
     r->held = false;
+    if (err == 0)
+        metrics_observe_ns(METRIC_READ_INDEX_WAIT, metrics_now_ns() - r->read_start_ns);
     if (!r->answered) {
         if (err == 0)
             answer_code(r, 0);

@@ -2,6 +2,7 @@
 #include "server_snap_internal.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "server_rep.h"
 
 #include <assert.h>
@@ -114,6 +115,9 @@ void server_snap_finished(struct server_node *n, bool ok, bool cancelled)
     struct server_snap_state *s = n->snap;
     assert(s->pid == 0);
     if (ok) {
+        metrics_count(METRIC_SNAPSHOTS, 1);
+        metrics_observe_ns(METRIC_SNAPSHOT_DURATION,
+                           (uint64_t)(server_now_ms() - s->started_ms) * 1000000u);
         adopt(n);
         /* Writes that came while the child ran may have made the next snapshot due, and
            with no write after them nothing else would ask (the cluster asks after its
@@ -122,6 +126,7 @@ void server_snap_finished(struct server_node *n, bool ok, bool cancelled)
         return;
     }
     if (!cancelled) {
+        metrics_count(METRIC_SNAPSHOT_FAILURES, 1);
         log_error("snapshot at %llu failed: %s; retrying in %u ms", (unsigned long long)s->index,
                   s->report_len ? s->report : "the child could not start",
                   SERVER_SNAP_RETRY_MS);

@@ -97,6 +97,8 @@ uint64_t wal_durable_index(const struct wal *w);
 /* Bytes of log held: segment headers and records (buffered ones too), not the zeros written
  * ahead of the appends. What a snapshot policy should weigh. */
 uint64_t wal_log_bytes(const struct wal *w);
+/* Segment files held (the active one included). */
+size_t wal_segment_count(const struct wal *w);
 /* Term of index, which may also be the snapshot index. WAL_ERR_COMPACTED below it,
  * WAL_ERR_RANGE past the last entry. */
 int wal_term_at(const struct wal *w, uint64_t index, uint64_t *term);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "wal_internal.h"
 
 static int wal_pwrite_all(struct wal *w, const uint8_t *p, size_t len)
@@ -150,5 +151,6 @@ int wal_append(struct wal *w, uint64_t index, uint64_t term, const void *data, u
         return rc;
     }
     seg->size += rec_size;
+    metrics_count(METRIC_WAL_WRITTEN_BYTES, rec_size);
     return 0;
 }

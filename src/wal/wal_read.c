@@ -33,6 +33,8 @@ uint64_t wal_log_bytes(const struct wal *w)
     return total;
 }
 
+size_t wal_segment_count(const struct wal *w) { return w->nsegs; }
+
 const char *wal_last_error(const struct wal *w) { return w->err.text; }
 
 void wal_snapshot_point(const struct wal *w, uint64_t *index, uint64_t *term)

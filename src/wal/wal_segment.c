@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "wal_internal.h"
 
 int wal_seg_push_loc(struct wal *w, struct wal_seg *s, uint64_t offset, uint64_t term)
@@ -88,6 +89,7 @@ int wal_seg_create(struct wal *w, uint64_t first_index)
     w->active_fd = fd;
     w->active_written = 0;
     w->dir_dirty = true;
+    metrics_count(METRIC_WAL_SEGMENTS_CREATED, 1);
     return 0;
 }
 

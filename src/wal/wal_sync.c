@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "wal_internal.h"
 
 int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
@@ -40,8 +41,11 @@ int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
 int wal_sync_run(struct wal_sync_job *job)
 {
     job->sys_errno = 0;
+    uint64_t t0 = metrics_now_ns();
     if (job->file_fd >= 0 && fdatasync(job->file_fd) != 0)
         job->sys_errno = errno;
+    else if (job->file_fd >= 0)
+        metrics_observe_ns(METRIC_WAL_FSYNC, metrics_now_ns() - t0);
     else if (job->dir_fd >= 0 && fsync(job->dir_fd) != 0)
         job->sys_errno = errno;
     return job->sys_errno ? WAL_ERR_IO : 0;

@@ -1,0 +1,198 @@
+/* http_dashboard.c: the live dashboard: its files (embedded at build time from
+   src/server/dashboard/) and GET /api/cluster, every node's status gathered by this one (its
+   own directly, the others' by getNodeInfo over the authenticated peer links). */
+#include "http_internal.h"
+
+#include "cluster_net.h"
+#include "dashboard_assets.h"
+#include "server_rep.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A peer that does not answer within this long is shown as unreachable. */
+#define HTTP_PEER_TIMEOUT_MS 500u
+
+void http_on_asset(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (!path || strcmp(path, "/") == 0)
+        path = "/index.html";
+    for (size_t i = 0; i < dashboard_asset_count; i++) {
+        const struct dashboard_asset *a = &dashboard_assets[i];
+        if (strcmp(path + 1, a->name) != 0)
+            continue;
+        struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
+        evhttp_add_header(hd, "Content-Type", a->type);
+        evhttp_add_header(hd, "Cache-Control", "no-cache");
+        struct evbuffer *out = evbuffer_new();
+        if (out && evbuffer_add_reference(out, a->data, a->len, NULL, NULL) == 0)
+            evhttp_send_reply(req, HTTP_OK, "OK", out);
+        else
+            evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        if (out)
+            evbuffer_free(out);
+        return;
+    }
+    evhttp_send_error(req, HTTP_NOTFOUND, "not found");
+}
+
+/* One /api/cluster request waiting for its peers' answers. */
+struct cluster_query {
+    struct evhttp_request *req;
+    struct server_node *node;
+    json_t *nodes;       /* one object per node id */
+    uint32_t waiting;
+};
+
+struct peer_answer {
+    struct cluster_query *q;
+    uint32_t peer;
+};
+
+static const char *node_role_name(int role)
+{
+    const char *name = NodeRole_name(role);
+    return name ? name : "UNKNOWN";
+}
+
+static json_t *unreachable_json(const struct server_node *n, uint32_t peer, const char *why)
+{
+    json_t *o = json_object();
+    char id[16];
+    snprintf(id, sizeof id, "%u", peer);
+    json_object_set_new(o, "node_id", json_string(id));
+    json_object_set_new(o, "endpoint", json_string(n->cfg->replica_endpoints[peer]));
+    json_object_set_new(o, "reachable", json_false());
+    json_object_set_new(o, "error", json_string(why));
+    return o;
+}
+
+#define SET_OPT_INT(o, key, info, field) \
+    json_object_set_new(o, key, (info)->has_##field ? json_integer((info)->field) : json_null())
+
+static json_t *info_json(const NodeInfo *in)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "node_id", json_stringn((const char *)in->node_id.data, in->node_id.len));
+    json_object_set_new(o, "endpoint", json_stringn((const char *)in->status.endpoint.data,
+                                                    in->status.endpoint.len));
+    json_object_set_new(o, "reachable", json_true());
+    json_object_set_new(o, "role", json_string(node_role_name((int)in->status.role)));
+    json_object_set_new(o, "term", json_integer(in->status.term));
+    json_object_set_new(o, "leader", in->has_leader_id ? json_integer(atoi(
+                                                             (const char *)in->leader_id.data))
+                                                       : json_null());
+    json_object_set_new(o, "commit_index", json_integer(in->status.commit_index));
+    json_object_set_new(o, "applied_index", json_integer(in->status.applied_index));
+    json_object_set_new(o, "last_log_index", json_integer(in->status.last_log_index));
+    json_object_set_new(o, "healthy", in->has_healthy ? json_boolean(in->healthy) : json_null());
+    json_object_set_new(o, "health_reason",
+                        json_stringn((const char *)in->health_reason.data, in->health_reason.len));
+    json_object_set_new(o, "ready", in->has_ready ? json_boolean(in->ready) : json_null());
+    json_object_set_new(o, "failed", json_boolean(in->has_failed && in->failed));
+    SET_OPT_INT(o, "reads_per_second", in, reads_per_second);
+    SET_OPT_INT(o, "writes_per_second", in, writes_per_second);
+    SET_OPT_INT(o, "latency_p99_us", in, latency_p99_us);
+    return o;
+}
+
+static void query_finish(struct cluster_query *q)
+{
+    const struct server_node *n = q->node;
+    json_t *o = json_object();
+    json_object_set_new(o, "self", json_integer(n->rep ? n->cfg->instance_index : 0));
+    json_object_set_new(o, "time_ms", json_integer(server_wall_us() / 1000));
+    json_object_set_new(o, "nodes", q->nodes);
+    if (n->rep && n->rep->cluster) { /* the leader's view of its followers' logs */
+        struct cluster_status cs;
+        cluster_status(n->rep->cluster, &cs);
+        for (uint32_t i = 0; cs.role == CONSENSUS_LEADER && i < cs.node_count; i++) {
+            json_t *e = json_array_get(q->nodes, i);
+            json_object_set_new(e, "match_index", json_integer((json_int_t)cs.peers[i].match_index));
+            json_object_set_new(e, "last_contact_ms", json_integer(cs.peers[i].last_contact_ms));
+        }
+    }
+    http_send_json(q->req, HTTP_OK, o);
+    free(q);
+}
+
+static int encode_node_info(void *ctx, tp_buf *out, int32_t seqid)
+{
+    (void)ctx;
+    GetNodeInfoRequest r;
+    GetNodeInfoRequest_init(&r);
+    return TransactionalKV_getNodeInfo_send(out, seqid, &r);
+}
+
+static void on_peer_info(void *ctx, int err, int32_t seqid, const uint8_t *msg, size_t len)
+{
+    struct peer_answer *a = ctx;
+    struct cluster_query *q = a->q;
+    json_t *e = NULL;
+    if (err == 0) {
+        tp_reader r;
+        tp_reader_init(&r, msg, len, NULL);
+        TransactionalKV_getNodeInfo_result res;
+        TransactionalKV_getNodeInfo_result_init(&res);
+        tp_app_exception ax;
+        tp_app_exception_init(&ax);
+        if (TransactionalKV_getNodeInfo_recv(&r, seqid, &res, &ax) == 0 && res.has_success)
+            e = info_json(&res.success);
+        TransactionalKV_getNodeInfo_result_free(&res);
+        tp_app_exception_free(&ax);
+    }
+    json_array_set_new(q->nodes, a->peer,
+                       e ? e : unreachable_json(q->node, a->peer,
+                                                err ? cluster_strerror(err) : "bad answer"));
+    free(a);
+    if (--q->waiting == 0)
+        query_finish(q);
+}
+
+/* Asks peer for its NodeInfo; false when the call could not even be queued. */
+static bool ask_peer(struct cluster_query *q, uint32_t peer)
+{
+    struct peer_answer *a = malloc(sizeof *a);
+    if (!a)
+        return false;
+    *a = (struct peer_answer){q, peer};
+    if (cluster_net_forward(q->node->rep->tp, peer, HTTP_PEER_TIMEOUT_MS, encode_node_info, NULL,
+                            on_peer_info, a) == 0)
+        return true;
+    free(a);
+    return false;
+}
+
+void http_on_cluster(struct evhttp_request *req, void *arg)
+{
+    struct server_node *n = ((struct server_http *)arg)->node;
+    struct cluster_query *q = calloc(1, sizeof *q);
+    if (!q || !(q->nodes = json_array())) {
+        free(q);
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    q->req = req;
+    q->node = n;
+    uint32_t count = n->rep ? n->cfg->replica_count : 1;
+    uint32_t self = n->rep ? n->cfg->instance_index : 0;
+    q->waiting = 1; /* held until every call is queued */
+    for (uint32_t i = 0; i < count; i++) {
+        if (i == self) {
+            json_array_append_new(q->nodes, http_node_json(n));
+            continue;
+        }
+        json_array_append_new(q->nodes, unreachable_json(n, i, "not asked"));
+        q->waiting++;
+        if (!ask_peer(q, i)) {
+            json_array_set_new(q->nodes, i, unreachable_json(n, i, "cannot ask it"));
+            q->waiting--;
+        }
+    }
+    if (--q->waiting == 0)
+        query_finish(q);
+}
