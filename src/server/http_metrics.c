@@ -88,7 +88,8 @@ static void write_requests(const struct server_stats *st, struct evbuffer *o)
         struct metrics_hist_snap s;
         snprintf(labels, sizeof labels, "method=\"%s\",", TransactionalKV_methods[m].name);
         metrics_hist_read(&st->method[m].latency, &s);
-        hist_lines(o, P "request_duration_seconds", labels, &s);
+        if (s.count > 0) /* 21 lines each: only for methods called */
+            hist_lines(o, P "request_duration_seconds", labels, &s);
     }
 }
 

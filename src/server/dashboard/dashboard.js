@@ -37,7 +37,7 @@ function renderTable(nodes, leader) {
     const lag = n.reachable ? Math.max(0, commit - n.applied_index) : "";
     let repl = n.reachable ? "in contact" : "unreachable: " + (n.error || "");
     if (n.match_index !== undefined && leader && n.node_id !== leader.node_id)
-      repl = "match " + n.match_index + (n.last_contact_ms >= 0 ? ", heard " + n.last_contact_ms + " ms ago" : ", never heard");
+      repl = (n.reachable ? "" : "unreachable; ") + "match " + n.match_index + (n.last_contact_ms >= 0 ? ", heard " + n.last_contact_ms + " ms ago" : ", never heard");
     const health = !n.reachable ? "" : n.healthy ? (n.ready ? "healthy, ready" : "healthy")
                                                  : "unhealthy: " + (n.health_reason || "");
     const cells = [n.node_id, n.endpoint, n.reachable ? n.role : "—", n.term ?? "",

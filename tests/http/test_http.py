@@ -1,0 +1,133 @@
+"""test_http.py: /metrics (checked by promtool, counters move under load), /health and /ready
+on a standalone node and a 3-node cluster. Usage: test_http.py KVNODE KVCTL CASE."""
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from nodes import Cluster, run, wait_for  # noqa: E402
+
+
+def promtool_ok(text):
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, f"promtool check metrics failed:\n{p.stdout}{p.stderr}"
+
+
+def sample(text, name, labels=""):
+    """The value of one sample line, e.g. sample(t, 'kvstore_requests_total',
+    'method="get",code="OK"'); None when absent."""
+    want = name + ("{" + labels + "}" if labels else "")
+    for line in text.splitlines():
+        if line.startswith(want + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def metrics(node):
+    status, text = node.get("/metrics")
+    assert status == 200, f"/metrics answered {status}"
+    promtool_ok(text)
+    return text
+
+
+def load(kvctl, endpoints, n):
+    for i in range(n):
+        r = run(kvctl, endpoints, "set", f"key{i}", f"value{i}")
+        assert r.returncode == 0, r.stderr
+        r = run(kvctl, endpoints, "get", f"key{i}")
+        assert r.returncode == 0 and r.stdout.strip() == f"value{i}", r.stdout + r.stderr
+
+
+def case_standalone(kvnode, kvctl):
+    c = Cluster(kvnode, 1).start()
+    node = c.nodes[0]
+    before = metrics(node)
+    load(kvctl, c.endpoints, 20)
+    after = metrics(node)
+    moved = {  # counters and histogram counts that 20 sets and 20 gets must raise
+        ("kvstore_requests_total", 'method="setKey",code="OK"'): 20,
+        ("kvstore_requests_total", 'method="get",code="OK"'): 20,
+        ("kvstore_request_duration_seconds_count", 'method="setKey"'): 20,
+        ("kvstore_wal_written_bytes_total", ""): 20 * 30,
+        ("kvstore_wal_fsync_duration_seconds_count", ""): 1,
+        ("kvstore_net_received_bytes_total", ""): 40 * 20,
+        ("kvstore_net_sent_bytes_total", ""): 40 * 10,
+        ("kvstore_connections_accepted_total", ""): 40,
+    }
+    for (name, labels), least in moved.items():
+        b, a = sample(before, name, labels) or 0, sample(after, name, labels)
+        assert a is not None and a - b >= least, f"{name}{{{labels}}}: {b} -> {a}, want +{least}"
+    assert sample(after, "kvstore_store_keys") == 20
+    assert sample(after, "kvstore_consensus_role", 'role="standalone"') == 1
+    assert sample(after, "process_resident_memory_bytes") > 0
+    assert sample(after, "process_open_fds") > 0
+    # A refused call is counted under its code.
+    r = run(kvctl, c.endpoints, "set", "k" * 20000, "v")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert sample(metrics(node), "kvstore_requests_total",
+                  'method="setKey",code="KEY_TOO_LARGE"') == 1
+    for path in ("/health", "/ready"):
+        status, body = node.json(path)
+        assert status == 200 and body["reason"] == "", (path, status, body)
+    assert node.get("/nope")[0] == 404
+    status, page = node.get("/")
+    assert status == 200 and "dashboard.js" in page
+    c.stop()
+
+
+def case_cluster(kvnode, kvctl):
+    c = Cluster(kvnode, 3).start()
+    leader = c.leader()
+    for n in c.nodes:
+        wait_for(f"{n.name} healthy and ready", lambda: n.get("/health")[0] == 200 and
+                 n.get("/ready")[0] == 200)
+    load(kvctl, c.endpoints, 10)
+    lm = metrics(c.nodes[leader])
+    assert sample(lm, "kvstore_consensus_role", 'role="leader"') == 1
+    assert sample(lm, "kvstore_consensus_proposals_committed_total") >= 10
+    assert sample(lm, "kvstore_consensus_append_rtt_seconds_count") >= 10
+    assert sample(lm, "kvstore_consensus_leader_changes_total") >= 1
+    for i, n in enumerate(c.nodes):
+        if i == leader:
+            continue
+        # The leader sees each follower's log: match index and lag, reachable.
+        assert sample(lm, "kvstore_consensus_peer_reachable", f'peer="{i}"') == 1
+        wait_for(f"node {i} caught up in the leader's metrics", lambda: sample(
+            metrics(c.nodes[leader]), "kvstore_consensus_peer_lag_entries", f'peer="{i}"') == 0)
+        fm = metrics(n)
+        assert sample(fm, "kvstore_consensus_role", 'role="follower"') == 1
+        assert sample(fm, "kvstore_consensus_leader_id") == leader
+    # The cluster view gathers every node's own status through the peer links.
+    status, view = c.nodes[(leader + 1) % 3].json("/api/cluster")
+    assert status == 200 and len(view["nodes"]) == 3, view
+    assert [n["role"] for n in view["nodes"]].count("LEADER") == 1, view
+    assert all(n["reachable"] for n in view["nodes"]), view
+    # Kill the leader: the others lose it (503, no leader or a new one), then elect anew.
+    c.nodes[leader].kill()
+    new = c.leader(other_than=leader)
+    status, view = c.nodes[new].json("/api/cluster")
+    assert not view["nodes"][leader]["reachable"], view
+    for i, n in enumerate(c.nodes):
+        if i != leader:
+            wait_for(f"{n.name} healthy under the new leader", lambda: n.get("/health")[0] == 200)
+    c.stop()
+
+
+def case_no_leader(kvnode, kvctl):
+    """One node of three alone: no leader, so /health and /ready answer 503 with the reason,
+    and kvstore_node_healthy says 0."""
+    c = Cluster(kvnode, 3).start(which=[0])
+    node = c.nodes[0]
+    for path in ("/health", "/ready"):
+        status, body = node.json(path)
+        assert status == 503, (path, status, body)
+        assert "no leader" in body["reason"], body
+    assert sample(metrics(node), "kvstore_node_healthy") == 0
+    c.stop()
+
+
+if __name__ == "__main__":
+    kvnode, kvctl, case = sys.argv[1:4]
+    globals()["case_" + case](kvnode, kvctl)
+    print(f"test_http {case}: ok")
