@@ -82,6 +82,9 @@ def case_cluster(kvnode, kvctl):
     for n in c.nodes:
         wait_for(f"{n.name} healthy and ready", lambda: n.get("/health")[0] == 200 and
                  n.get("/ready")[0] == 200)
+    # kvctl health asks every endpoint over Thrift and applies the same rules.
+    r = run(kvctl, c.endpoints, "health")
+    assert r.returncode == 0 and r.stdout.count("healthy") == 3, r.stdout + r.stderr
     load(kvctl, c.endpoints, 10)
     lm = metrics(c.nodes[leader])
     assert sample(lm, "kvstore_consensus_role", 'role="leader"') == 1
@@ -108,6 +111,11 @@ def case_cluster(kvnode, kvctl):
     new = c.leader(other_than=leader)
     status, view = c.nodes[new].json("/api/cluster")
     assert not view["nodes"][leader]["reachable"], view
+    r = run(kvctl, c.endpoints, "--json", "health")
+    assert r.returncode == 3, r.stdout + r.stderr
+    verdicts = __import__("json").loads(r.stdout)
+    assert [v["healthy"] for v in verdicts].count(False) == 1, verdicts
+    assert verdicts[leader]["reason"] == "unreachable", verdicts
     for i, n in enumerate(c.nodes):
         if i != leader:
             wait_for(f"{n.name} healthy under the new leader", lambda: n.get("/health")[0] == 200)
@@ -124,6 +132,8 @@ def case_no_leader(kvnode, kvctl):
         assert status == 503, (path, status, body)
         assert "no leader" in body["reason"], body
     assert sample(metrics(node), "kvstore_node_healthy") == 0
+    r = run(kvctl, c.nodes[0].addr, "health")
+    assert r.returncode == 3 and "no leader" in r.stdout, r.stdout + r.stderr
     c.stop()
 
 

@@ -24,6 +24,8 @@ static const struct command commands[] = {
      "one read version (the gets are conflict keys; CONFLICT exits 3)"},
     {"version", kvctl_cmd_version, "", "print the current read version"},
     {"status", kvctl_cmd_status, "", "print the node's role, versions, keys, digest (a table with several endpoints)"},
+    {"health", kvctl_cmd_health, "",
+     "is every endpoint healthy and ready, as its HTTP /health and /ready say (exit 3 if not)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -36,8 +36,7 @@ static int status_one(struct kvctl *k, int argc, char **argv)
     return rc;
 }
 
-/* getNodeInfo from one endpoint on a connection of its own; 0 with out filled, or -1. */
-static int node_info(const struct kvctl *k, const char *ep, TransactionalKV_getNodeInfo_result *out)
+int kvctl_node_info(const struct kvctl *k, const char *ep, TransactionalKV_getNodeInfo_result *out)
 {
     struct net_client c;
     GetNodeInfoRequest q;
@@ -104,7 +103,7 @@ static int status_table(struct kvctl *k)
         const char *ep = k->eps.items[i];
         TransactionalKV_getNodeInfo_result res;
         TransactionalKV_getNodeInfo_result_init(&res);
-        if (node_info(k, ep, &res) == 0)
+        if (kvctl_node_info(k, ep, &res) == 0)
             print_row(k, ep, &res.success, up++ == 0);
         else if (!k->json)
             printf("%-5s %-21s %-10s\n", "?", ep, "DOWN");
