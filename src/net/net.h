@@ -9,6 +9,8 @@
 struct event_base;
 struct bufferevent;
 struct tp_arena;
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
 
 #define NET_ERRORS(X) \
     X(NET_OK, "ok") \
@@ -21,7 +23,8 @@ struct tp_arena;
     X(NET_ERR_TIMEOUT, "timed out") \
     X(NET_ERR_CLOSED, "connection closed by the server") \
     X(NET_ERR_IO, "socket error") \
-    X(NET_ERR_FRAME, "bad or oversized reply")
+    X(NET_ERR_FRAME, "bad or oversized reply") \
+    X(NET_ERR_TLS, "TLS failed")
 
 enum net_error {
 #define NET_ERROR_ENUM(name, text) name,
@@ -103,6 +106,8 @@ bool net_reply_conn_reserved(const struct net_reply *reply);
    connection without a socket (a bufferevent pair), "closed" once the connection is gone. */
 #define NET_PEER_ADDR_MAX 64u
 const char *net_reply_peer(const struct net_reply *reply);
+/* The connection's TLS session (its handshake done), or NULL: plain, or closed. */
+SSL *net_reply_conn_ssl(const struct net_reply *reply);
 
 struct net_server;
 
@@ -111,6 +116,9 @@ struct net_server *net_server_new(struct event_base *base, const struct net_limi
 /* Starts accepting on HOST:PORT (port 0 picks one; see net_server_port). */
 int net_server_listen(struct net_server *srv, const char *host_port);
 uint16_t net_server_port(const struct net_server *srv);
+/* From now on accepted connections speak TLS with ctx (the caller keeps it, and frees it
+   after the server). A failed handshake is logged with its reason and closed. */
+void net_server_set_tls(struct net_server *srv, SSL_CTX *ctx);
 /* Serves an already connected bufferevent (a socket or one end of a pair). Takes ownership. */
 int net_server_adopt(struct net_server *srv, struct bufferevent *bev);
 size_t net_server_connection_count(const struct net_server *srv);

@@ -10,7 +10,10 @@
 #include <assert.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,14 +295,47 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
     net_conn_leave(c);
 }
 
+static void tls_established(struct net_conn *c)
+{
+    c->tls_up = true;
+    char subject[160];
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    net_tls_peer_subject(ssl, subject, sizeof subject);
+    log_debug("conn %llu (%s): TLS %s, client %s", (unsigned long long)c->id, c->peer,
+              SSL_get_version(ssl), subject);
+}
+
+/* A refused handshake (wrong CA, expired or missing certificate, plain text) or a broken
+   session: the reason goes to the log, then the connection closes. */
+static void tls_failed(struct net_conn *c)
+{
+    char why[400];
+    net_tls_error_text(c->bev, why, sizeof why);
+    if (!why[0])
+        snprintf(why, sizeof why, "%s", "connection reset");
+    if (!c->tls_up) {
+        metrics_count(METRIC_CONN_REFUSED, 1);
+        log_warn("conn %llu (%s): TLS handshake failed: %s", (unsigned long long)c->id, c->peer,
+                 why);
+        net_conn_close(c, "TLS handshake failed");
+    } else {
+        log_info("conn %llu (%s): TLS error: %s", (unsigned long long)c->id, c->peer, why);
+        net_conn_close(c, "TLS error");
+    }
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct net_conn *c = arg;
     (void)bev;
     net_conn_enter(c);
-    if (what & BEV_EVENT_TIMEOUT)
-        net_conn_close(c, "idle timeout");
-    else if (what & BEV_EVENT_ERROR)
+    if (what & BEV_EVENT_CONNECTED) {
+        tls_established(c);
+    } else if (what & BEV_EVENT_TIMEOUT) {
+        net_conn_close(c, c->tls && !c->tls_up ? "TLS handshake timed out" : "idle timeout");
+    } else if (c->tls && (what & BEV_EVENT_ERROR)) {
+        tls_failed(c);
+    } else if (what & BEV_EVENT_ERROR)
         net_conn_close(c, "socket error");
     else if (what & BEV_EVENT_EOF) {
         /* The client is done sending; it may still wait for the answers it asked for. */
@@ -324,7 +360,8 @@ struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev)
     c->id = ++srv->next_conn_id;
     c->phase = NET_CONN_DETECT;
     c->framing = NET_FRAMING_UNKNOWN;
-    c->direct = bufferevent_getfd(bev) >= 0;
+    c->tls = bufferevent_openssl_get_ssl(bev) != NULL;
+    c->direct = bufferevent_getfd(bev) >= 0 && !c->tls;
     net_peer_format(bufferevent_getfd(bev), c->peer, sizeof c->peer);
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_setwatermark(bev, EV_WRITE, srv->limits.output_high_water / 2, 0);

@@ -5,6 +5,7 @@
 #include "net.h"
 #include "net_addr.h"
 #include "net_scan.h"
+#include "net_tls.h"
 #include "thrift.h"
 
 #include <event2/event.h>
@@ -46,6 +47,8 @@ struct net_conn {
     bool direct;             /* a socket: net_out writes it; else libevent does (a pair) */
     bool writing;            /* direct, and EV_WRITE armed because the socket was full */
     bool flush_queued;       /* on the server's flush list */
+    bool tls;                /* an OpenSSL bufferevent: libevent writes (never direct) */
+    bool tls_up;             /* its handshake finished */
     struct net_conn *flush_prev, *flush_next;
     void *user;              /* the layer above's per-connection state */
     net_user_free_fn user_free;
@@ -64,6 +67,7 @@ struct net_server {
     void *ctx;
     struct evconnlistener *listener;
     uint16_t port;
+    SSL_CTX *tls;                  /* not NULL: every accepted connection speaks TLS */
     struct net_conn *conns;        /* most recently active first (net_server_touch) */
     struct net_conn *conns_tail;   /* the least recently active */
     size_t conn_count;             /* every connection, reserved ones included */

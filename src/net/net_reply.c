@@ -4,6 +4,7 @@
 #include "net_internal.h"
 
 #include <assert.h>
+#include <event2/bufferevent_ssl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,4 +161,12 @@ bool net_reply_conn_reserved(const struct net_reply *reply)
 const char *net_reply_peer(const struct net_reply *reply)
 {
     return reply->conn ? reply->conn->peer : "closed";
+}
+
+SSL *net_reply_conn_ssl(const struct net_reply *reply)
+{
+    const struct net_conn *c = reply->conn;
+    if (!c || c->phase == NET_CONN_CLOSED || !c->tls || !c->tls_up)
+        return NULL;
+    return bufferevent_openssl_get_ssl(c->bev);
 }

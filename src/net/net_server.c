@@ -9,7 +9,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -196,6 +198,27 @@ int net_server_adopt(struct net_server *srv, struct bufferevent *bev)
     return adopt(srv, bev, NULL, false);
 }
 
+void net_server_set_tls(struct net_server *srv, SSL_CTX *ctx) { srv->tls = ctx; }
+
+/* A plain socket bufferevent, or one that first runs the server side of a TLS handshake. */
+static struct bufferevent *accept_bev(struct net_server *srv, evutil_socket_t fd)
+{
+    if (!srv->tls)
+        return bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = SSL_new(srv->tls);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* A client that closes without close_notify has still said all it meant to. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int addr_len, void *arg)
 {
@@ -222,7 +245,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
                    (unsigned long long)ad.evict->id, ad.evict->peer, ad.why);
         net_conn_close_quiet(ad.evict);
     }
-    struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = accept_bev(srv, fd);
     if (!bev) {
         net_addr_group_release(&srv->addrs, g);
         evutil_closesocket(fd);

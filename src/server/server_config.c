@@ -15,7 +15,8 @@
 #define CONFIG_FILE_MAX (1u << 20)
 #define CONFIG_KEY_MAX 128u
 
-enum field_kind { F_SECTION, F_STRING, F_U32, F_BOOL, F_MODE, F_FSYNC, F_LOG_LEVEL, F_ENDPOINTS };
+enum field_kind { F_SECTION, F_STRING, F_U32, F_BOOL, F_MODE, F_FSYNC, F_LOG_LEVEL, F_ENDPOINTS,
+                  F_CLIENT_AUTH };
 
 struct field {
     const char *key;
@@ -71,6 +72,15 @@ static const struct field fields[] = {
     {"http", F_SECTION, 0, 0, 0},
     {"http.listen", F_STRING, AT(http_listen), 0, 0},
     {"http.health_max_apply_lag", F_U32, AT(http_health_max_apply_lag), 0, UINT32_MAX},
+    {"tls", F_SECTION, 0, 0, 0},
+    {"tls.cert", F_STRING, AT(tls_cert), 0, 0},
+    {"tls.key", F_STRING, AT(tls_key), 0, 0},
+    {"tls.ca", F_STRING, AT(tls_ca), 0, 0},
+    {"tls.client_auth", F_CLIENT_AUTH, AT(tls_client_auth), 0, 0},
+    {"peer_tls", F_SECTION, 0, 0, 0},
+    {"peer_tls.cert", F_STRING, AT(peer_tls_cert), 0, 0},
+    {"peer_tls.key", F_STRING, AT(peer_tls_key), 0, 0},
+    {"peer_tls.ca", F_STRING, AT(peer_tls_ca), 0, 0},
 };
 
 static const char *const kind_names[] = {
@@ -79,6 +89,7 @@ static const char *const kind_names[] = {
     [F_MODE] = "\"standalone\" or \"replicated\"", [F_FSYNC] = "\"always\", \"never\" or a number of ms",
     [F_LOG_LEVEL] = "\"debug\", \"info\", \"warn\" or \"error\"",
     [F_ENDPOINTS] = "a list of HOST:PORT strings",
+    [F_CLIENT_AUTH] = "\"none\", \"optional\" or \"require\"",
 };
 
 void server_config_default(struct server_config *cfg)
@@ -126,6 +137,12 @@ void server_config_free(struct server_config *cfg)
     free(cfg->cluster_secret);
     free(cfg->cluster_secret_file);
     free(cfg->http_listen);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->tls_ca);
+    free(cfg->peer_tls_cert);
+    free(cfg->peer_tls_key);
+    free(cfg->peer_tls_ca);
     for (uint32_t i = 0; i < cfg->replica_count; i++)
         free(cfg->replica_endpoints[i]);
     server_config_default(cfg);
@@ -300,6 +317,15 @@ static int set_field(struct loader *ld, const struct field *f, json_t *v)
         if (!json_is_array(v))
             break;
         return set_endpoints(ld, f->key, v);
+    case F_CLIENT_AUTH: {
+        static const char *const modes[] = {"none", "optional", "require"};
+        for (int m = 0; s && m < 3; m++)
+            if (strcmp(s, modes[m]) == 0) {
+                *(int *)slot = m;
+                return 0;
+            }
+        break;
+    }
     }
     return fail(ld, f->key, "must be %s", kind_names[f->kind]);
 }
@@ -357,6 +383,29 @@ static int check_replicated(struct loader *ld)
     return 0;
 }
 
+/* tls and peer_tls: files come in pairs, a CA where certificates are checked. */
+static int check_tls(struct loader *ld)
+{
+    struct server_config *cfg = ld->cfg;
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return fail(ld, cfg->tls_cert ? "tls.key" : "tls.cert", "tls.cert and tls.key go together");
+    if (!cfg->tls_cert && (cfg->tls_ca || cfg->tls_client_auth))
+        return fail(ld, cfg->tls_ca ? "tls.ca" : "tls.client_auth", "needs tls.cert and tls.key");
+    if (cfg->tls_client_auth && !cfg->tls_ca)
+        return fail(ld, "tls.ca", "is required when tls.client_auth is optional or require");
+    if (!cfg->peer_tls_cert != !cfg->peer_tls_key)
+        return fail(ld, cfg->peer_tls_cert ? "peer_tls.key" : "peer_tls.cert",
+                    "peer_tls.cert and peer_tls.key go together");
+    bool peer = cfg->peer_tls_cert || cfg->peer_tls_ca;
+    if (peer && !cfg->peer_tls_ca)
+        return fail(ld, "peer_tls.ca", "is required for mutual TLS between nodes");
+    if (peer && !cfg->tls_cert)
+        return fail(ld, "peer_tls.ca", "needs tls.cert and tls.key (the port peers reach)");
+    if (peer && cfg->mode != SERVER_MODE_REPLICATED)
+        return fail(ld, "peer_tls.ca", "is for replicated mode only");
+    return 0;
+}
+
 /* Relations between keys, checked once everything is read. */
 static int check_whole(struct loader *ld)
 {
@@ -381,6 +430,8 @@ static int check_whole(struct loader *ld)
                     "limits, plus %u bytes", SERVER_REPLY_KV_OVERHEAD_BYTES +
                     SERVER_REPLY_ENVELOPE_BYTES);
     if (cfg->mode == SERVER_MODE_REPLICATED && check_replicated(ld) != 0)
+        return -1;
+    if (check_tls(ld) != 0)
         return -1;
     if (!cfg->instance_id && !(cfg->instance_id = strdup(cfg->listen)))
         return fail(ld, NULL, "out of memory");

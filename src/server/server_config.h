@@ -92,6 +92,15 @@ struct server_config {
     /* http.listen: HOST:PORT of metrics, health and the dashboard; NULL: no HTTP. */
     char *http_listen;
     uint32_t http_health_max_apply_lag; /* applied this far behind commit: not healthy */
+    /* tls.*: with a certificate the Thrift port speaks only TLS (clients and peers alike). */
+    char *tls_cert, *tls_key;    /* PEM: the node's certificate chain and its key */
+    char *tls_ca;                /* PEM bundle that client certificates must chain to */
+    int tls_client_auth;         /* enum net_tls_client_auth */
+    /* peer_tls.*: mutual TLS between nodes with a cluster CA. Outbound links present cert
+       and key (default: tls.cert, tls.key) and verify the node they reach against ca; on
+       this node's port, only connections whose certificate ca issued may authenticate as
+       peers (the cluster secret's HMAC is still checked: both are needed). */
+    char *peer_tls_cert, *peer_tls_key, *peer_tls_ca;
 };
 
 /* Every field at its default (and no strings). */

@@ -2,6 +2,7 @@
 #include "server_node.h"
 
 #include "log.h"
+#include "net_tls.h"
 #include "server_http.h"
 #include "server_rep.h"
 #include "server_snap.h"
@@ -215,6 +216,17 @@ static int open_net(struct server_node *n)
     n->net = net_server_new(n->base, &nl, server_on_message, n);
     if (!n->net)
         return -1;
+    if (cfg->tls_cert) {
+        char err[NET_TLS_ERR_MAX];
+        n->tls = net_tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, cfg->peer_tls_ca,
+                                    (enum net_tls_client_auth)cfg->tls_client_auth, err,
+                                    sizeof err);
+        if (!n->tls) {
+            log_error("TLS (tls.cert, tls.key, tls.ca): %s", err);
+            return -1;
+        }
+        net_server_set_tls(n->net, n->tls);
+    }
     int rc = net_server_listen(n->net, cfg->listen);
     if (rc != NET_OK) {
         log_error("cannot listen on %s: %s (%s)", cfg->listen, net_strerror(rc), strerror(errno));
@@ -256,8 +268,8 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
              (unsigned long long)wal_last_index(n->wal));
     if (open_net(n) != 0)
         return -1;
-    log_info("listening on %s (port %u), mode %s", cfg->listen, net_server_port(n->net),
-             server_mode_name(cfg->mode));
+    log_info("listening on %s (port %u), mode %s%s", cfg->listen, net_server_port(n->net),
+             server_mode_name(cfg->mode), n->tls ? ", TLS only" : "");
     return server_http_open(n);
 }
 
@@ -303,6 +315,7 @@ void server_node_close(struct server_node *n)
     server_vwait_close(n);
     server_http_close(n); /* after: its dashboard queries wait on peer calls */
     net_server_free(n->net);
+    net_tls_ctx_free(n->tls);
     if (n->pending_head)   /* only after a forced stop: answer nobody, but free */
         server_commit_turn(-1, 0, n);
     if (n->commit_ev)

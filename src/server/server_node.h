@@ -65,6 +65,7 @@ struct server_node {
     struct server_stats *stats;     /* requests by method and code, the last second's rates */
     struct event *stats_ev;         /* samples stats once a second */
     struct server_http *http;       /* http.listen: metrics, health, dashboard; NULL: off */
+    SSL_CTX *tls;                   /* tls.cert: the port's TLS context; NULL: plain */
     bool failed;                    /* the log could not be synced: writes are refused */
     bool stopping;
     int exit_code;

@@ -24,6 +24,7 @@ struct kvctl {
     bool serializable;        /* reads from the node asked (may be stale), not via read index */
     bool has_limit, reverse;  /* range's --limit N and --reverse */
     int32_t limit;
+    SSL_CTX *tls;             /* --tls, --cacert, --cert, --key: every connection is TLS */
     struct net_client client;
     bool connected;
     bool sent;                /* the last round trip's request left (the server may have it) */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 enum option_id { OPT_ENDPOINTS, OPT_HEX, OPT_JSON, OPT_UNFRAMED, OPT_SERIALIZABLE, OPT_LIMIT,
-                 OPT_REVERSE, OPT_HELP };
+                 OPT_REVERSE, OPT_HELP, OPT_TLS, OPT_CACERT, OPT_CERT, OPT_KEY };
 
 struct option {
     enum option_id id;
@@ -28,6 +28,10 @@ static const struct option options[] = {
     {OPT_LIMIT, "--limit", NULL, true, "range"},
     {OPT_REVERSE, "--reverse", NULL, false, "range"},
     {OPT_HELP, "--help", "-h", false, NULL},
+    {OPT_TLS, "--tls", NULL, false, NULL},
+    {OPT_CACERT, "--cacert", NULL, true, NULL},
+    {OPT_CERT, "--cert", NULL, true, NULL},
+    {OPT_KEY, "--key", NULL, true, NULL},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -62,6 +66,10 @@ static int set_option(struct kvctl_args *a, const struct option *o, const char *
     case OPT_SERIALIZABLE: a->serializable = true; break;
     case OPT_REVERSE: a->reverse = true; break;
     case OPT_HELP: a->help = true; break;
+    case OPT_TLS: a->tls = true; break;
+    case OPT_CACERT: a->cacert = value, a->tls = true; break;
+    case OPT_CERT: a->cert = value, a->tls = true; break;
+    case OPT_KEY: a->key = value, a->tls = true; break;
     case OPT_LIMIT:
         errno = 0;
         n = strtol(value, &end, 10);

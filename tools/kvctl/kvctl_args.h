@@ -11,6 +11,8 @@ struct kvctl_args {
     bool hex, json, unframed, serializable, help;
     bool has_limit, reverse;  /* range only */
     int32_t limit;
+    bool tls;                 /* --tls, or implied by --cacert, --cert or --key */
+    const char *cacert, *cert, *key;
     const char *command;      /* the first positional argument; NULL when none */
     char **positional;        /* the command, then its arguments, in order */
     int count;

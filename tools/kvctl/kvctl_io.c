@@ -14,11 +14,13 @@ int kvctl_connect(struct kvctl *k)
     int rc = NET_ERR_ADDRESS;
     for (uint32_t i = 0; i < k->eps.count; i++) {
         const char *ep = k->eps.items[k->eps.current];
-        rc = net_client_connect(&k->client, ep, k->framed, KVCTL_TIMEOUT_MS);
+        rc = net_client_connect_tls(&k->client, ep, k->framed, KVCTL_TIMEOUT_MS, k->tls);
         if (rc == NET_OK) {
             k->connected = true;
             return KVCTL_OK;
         }
+        if (rc == NET_ERR_TLS)
+            fprintf(stderr, "kvctl: %s: TLS failed: %s\n", ep, k->client.tls_error);
         net_client_close(&k->client);
         kvctl_endpoints_next(&k->eps);
     }
@@ -53,6 +55,12 @@ int kvctl_roundtrip(struct kvctl *k, tp_reader *r)
     k->sent = e == NET_OK;
     if (e == NET_OK)
         e = net_client_recv(&k->client, &msg, &len);
+    if (e == NET_ERR_TLS) { /* refused (a certificate, most often): trying again cannot help */
+        fprintf(stderr, "kvctl: %s: TLS failed: %s\n", k->eps.items[k->eps.current],
+                k->client.tls_error);
+        disconnect(k);
+        return KVCTL_SERVER;
+    }
     if (e != NET_OK) {
         fprintf(stderr, "kvctl: %s: %s\n", k->eps.items[k->eps.current], net_strerror(e));
         k->lost = true;

@@ -2,6 +2,7 @@
 #include "kvctl_args.h"
 #include "kvctl_cmds.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,10 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: kvctl [-e HOST:PORT[,HOST:PORT...]] [--hex] [--json] [--unframed] "
-               "[--serializable] COMMAND [ARGS]\n       kvctl COMMAND --help\n"
+               "[--serializable]\n             [--tls] [--cacert FILE] [--cert FILE --key FILE] "
+               "COMMAND [ARGS]\n       kvctl COMMAND --help\n"
+               "TLS: --cacert is the CA bundle the server's certificate must chain to (default:\n"
+               "the system's), --cert and --key a client certificate; any of them turns TLS on\n"
                "flags may come before or after the command (--flag VALUE or --flag=VALUE);\n"
                "\"--\" ends them, for a key or value that starts with '-'\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
@@ -100,12 +104,17 @@ static int setup(struct kvctl *k, const struct kvctl_args *a, const struct comma
         fprintf(stderr, "kvctl: %s: %s\n", k->endpoints, err);
         return KVCTL_USAGE;
     }
+    if (a->tls && !(k->tls = net_tls_client_ctx(a->cacert, a->cert, a->key, err, sizeof err))) {
+        fprintf(stderr, "kvctl: TLS: %s\n", err);
+        return KVCTL_USAGE;
+    }
     return -1;
 }
 
 int main(int argc, char **argv)
 {
     struct kvctl k = {.framed = true};
+    signal(SIGPIPE, SIG_IGN); /* a closed TLS connection is an error return, not a death */
     struct kvctl_args a;
     char err[256];
     const struct command *cmd = NULL;
@@ -123,6 +132,7 @@ int main(int argc, char **argv)
             net_client_close(&k.client);
         tp_buf_free(&k.out);
     }
+    net_tls_ctx_free(k.tls);
     kvctl_args_free(&a);
     return rc;
 }

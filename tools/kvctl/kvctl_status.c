@@ -43,7 +43,7 @@ int kvctl_node_info(const struct kvctl *k, const char *ep, TransactionalKV_getNo
     GetNodeInfoRequest_init(&q);
     tp_buf b;
     tp_buf_init(&b);
-    int rc = net_client_connect(&c, ep, k->framed, STATUS_TIMEOUT_MS) == NET_OK &&
+    int rc = net_client_connect_tls(&c, ep, k->framed, STATUS_TIMEOUT_MS, k->tls) == NET_OK &&
                      TransactionalKV_getNodeInfo_send(&b, 1, &q) == 0 &&
                      net_client_send(&c, b.data, b.len) == NET_OK
                  ? 0
