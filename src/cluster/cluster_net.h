@@ -11,6 +11,7 @@
 #include "cluster_transport.h"
 
 struct event_base;
+typedef struct ssl_ctx_st SSL_CTX;
 
 /*
  * Each peer gets one persistent outbound connection (a bufferevent). On connect it calls
@@ -31,6 +32,8 @@ struct cluster_net_config {
     uint32_t backoff_max_ms;
     uint32_t frame_bytes_max;   /* replies longer than this break the link */
     uint64_t seed;              /* backoff jitter */
+    SSL_CTX *tls;               /* mutual TLS to the peers (their CA, our certificate); NULL:
+                                   plain TCP. The caller keeps it past the transport. */
 };
 
 /* Timeouts 1000 ms, backoff 50..2000 ms, 64 MiB frames; the rest is the caller's. */

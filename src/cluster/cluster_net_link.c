@@ -4,16 +4,20 @@
 #include "cluster_codec.h"
 #include "log.h"
 #include "metrics.h"
+#include "net.h"
+#include "net_tls.h"
 #include "net_write.h"
 
 #include <assert.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,10 +83,11 @@ static void link_broken(struct net_link *l, const char *why)
                                                                     : l->backoff_ms * 2;
 }
 
-/* New output: written by the flush event behind this loop turn's callbacks. */
+/* New output: written by the flush event behind this loop turn's callbacks (over TLS,
+   libevent writes it: OpenSSL must see every byte). */
 static void flush_schedule(struct net_link *l)
 {
-    if (l->flush_queued || l->writing)
+    if (l->flush_queued || l->writing || l->net->cfg.tls)
         return;
     l->flush_queued = true;
     event_active(l->net->flush_ev, EV_TIMEOUT, 0);
@@ -343,19 +348,47 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         if (setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
             log_warn("cluster: TCP_NODELAY on the link to node %u: failed", l->peer);
         /* Connected: from now on the flush event writes (write_now), not libevent. */
-        bufferevent_disable(bev, EV_WRITE);
+        if (!l->net->cfg.tls)
+            bufferevent_disable(bev, EV_WRITE);
         l->state = LINK_HANDSHAKE;
         send_challenge(l);
         return;
     }
+    if (l->net->cfg.tls && (what & BEV_EVENT_ERROR)) {
+        char why[400];
+        net_tls_error_text(bev, why, sizeof why);
+        if (why[0]) {
+            log_warn("cluster: TLS to node %u failed: %s", l->peer, why);
+            link_broken(l, "TLS failed");
+            return;
+        }
+    }
     link_broken(l, what & BEV_EVENT_EOF ? "closed by the peer" : "socket error");
+}
+
+/* A socket bufferevent, or one that runs the client side of a TLS handshake once connected. */
+static struct bufferevent *new_bev(struct net_link *l)
+{
+    SSL_CTX *tls = l->net->cfg.tls;
+    if (!tls)
+        return bufferevent_socket_new(l->net->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = net_tls_client_ssl(tls, l->host);
+    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(l->net->base, -1, ssl,
+                                                                   BUFFEREVENT_SSL_CONNECTING,
+                                                                   BEV_OPT_CLOSE_ON_FREE)
+                                  : NULL;
+    if (!bev && ssl)
+        SSL_free(ssl);
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
 }
 
 static void start_connect(struct net_link *l)
 {
     assert(!l->bev);
     l->backing_off = false;
-    l->bev = bufferevent_socket_new(l->net->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    l->bev = new_bev(l);
     if (!l->bev) {
         link_broken(l, "out of memory");
         return;
@@ -439,6 +472,9 @@ void net_link_expire(struct net_link *l, int64_t now_ms)
 /* HOST:PORT as an address: numeric forms directly, names through the resolver once. */
 static int resolve(struct net_link *l, const char *endpoint)
 {
+    uint16_t port;
+    if (net_split_host_port(endpoint, l->host, sizeof l->host, &port) != NET_OK)
+        return CLUSTER_ERR_INVALID;
     l->addr_len = (int)sizeof l->addr;
     if (evutil_parse_sockaddr_port(endpoint, (struct sockaddr *)&l->addr, &l->addr_len) == 0)
         return 0;

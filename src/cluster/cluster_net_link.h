@@ -52,6 +52,7 @@ struct net_link {
     struct evbuffer *queued; /* frames written before the link was ready */
     bool flush_queued;       /* output waits for the transport's flush event */
     bool writing;            /* the socket was full: libevent writes the rest (EV_WRITE) */
+    char host[256];          /* the endpoint's host: the name its certificate must have */
 };
 
 struct cluster_net {

@@ -403,6 +403,9 @@ static int check_tls(struct loader *ld)
         return fail(ld, "peer_tls.ca", "needs tls.cert and tls.key (the port peers reach)");
     if (peer && cfg->mode != SERVER_MODE_REPLICATED)
         return fail(ld, "peer_tls.ca", "is for replicated mode only");
+    if (cfg->tls_cert && cfg->mode == SERVER_MODE_REPLICATED && !peer)
+        return fail(ld, "peer_tls.ca", "is required with tls in replicated mode: peers reach "
+                                       "each other on the TLS port, and check the cluster CA");
     return 0;
 }
 

@@ -4,6 +4,8 @@
 #include "server_rep.h"
 
 #include "cluster_serve.h"
+#include "log.h"
+#include "net_tls.h"
 #include "server_request.h"
 
 #include <stdlib.h>
@@ -30,6 +32,25 @@ static struct cluster_peer_conn *conn_state(struct net_reply *reply)
     return pc;
 }
 
+/* With peer_tls, only a connection whose certificate the cluster CA issued may start the
+   peer handshake (the cluster secret is checked after, as always). */
+static bool tls_member(const struct server_node *n, const struct server_request *req)
+{
+    const char *ca = n->cfg->peer_tls_ca;
+    if (!ca)
+        return true;
+    SSL *ssl = net_reply_conn_ssl(req->reply);
+    if (ssl && net_tls_peer_issued_by(ssl, ca))
+        return true;
+    char subject[160] = "no certificate";
+    if (ssl)
+        net_tls_peer_subject(ssl, subject, sizeof subject);
+    log_warn("conn %llu (%s): refused as a peer: its certificate (%s) is not from the cluster "
+             "CA (peer_tls.ca)", (unsigned long long)net_reply_conn_id(req->reply),
+             net_reply_peer(req->reply), subject);
+    return false;
+}
+
 static void peer_done(void *ctx, int err)
 {
     struct server_request *req = ctx;
@@ -48,6 +69,10 @@ void server_rep_serve_peer(struct server_request *req)
     /* Without a connection there is nobody to authenticate: refuse rather than trust. */
     struct cluster_peer_conn *pc = req->reply ? conn_state(req->reply) : NULL;
     if (!pc) {
+        peer_done(req, CLUSTER_ERR_UNAUTHORIZED);
+        return;
+    }
+    if (!pc->authenticated && !tls_member(n, req)) {
         peer_done(req, CLUSTER_ERR_UNAUTHORIZED);
         return;
     }

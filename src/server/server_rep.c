@@ -5,6 +5,7 @@
 #include "cluster_net.h"
 #include "log.h"
 #include "metrics.h"
+#include "net_tls.h"
 #include "server_snap.h"
 #include "server_vwait.h"
 
@@ -140,6 +141,17 @@ static struct cluster_transport *open_transport(struct server_node *n, uint64_t 
     nc.backoff_min_ms = REP_BACKOFF_MIN_MS;
     nc.backoff_max_ms = REP_BACKOFF_MAX_MS;
     nc.seed = seed;
+    if (cfg->peer_tls_ca) {
+        char err[NET_TLS_ERR_MAX];
+        n->rep->peer_tls = net_tls_client_ctx(
+            cfg->peer_tls_ca, cfg->peer_tls_cert ? cfg->peer_tls_cert : cfg->tls_cert,
+            cfg->peer_tls_key ? cfg->peer_tls_key : cfg->tls_key, err, sizeof err);
+        if (!n->rep->peer_tls) {
+            log_error("peer TLS (peer_tls.ca, peer_tls.cert, peer_tls.key): %s", err);
+            return NULL;
+        }
+        nc.tls = n->rep->peer_tls;
+    }
     return cluster_net_new(n->base, &nc);
 }
 
@@ -205,6 +217,7 @@ void server_rep_close(struct server_node *n)
     server_route_stop(n);
     cluster_node_close(rep->cluster);
     cluster_transport_free(rep->tp);
+    net_tls_ctx_free(rep->peer_tls);
     assert(rep->route_count == 0);
     server_route_free_spares(n);
     if (rep->fault_ev)

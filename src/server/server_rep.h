@@ -33,6 +33,7 @@ struct server_rep {
     struct cluster_node *cluster;
     struct cluster_transport *tp;
     struct cluster_secret secret;
+    SSL_CTX *peer_tls;              /* peer_tls: our links' TLS (cluster CA, our cert) */
     struct server_route *routes;    /* every live route, answered or not */
     uint32_t route_count;
     struct server_route *spare_routes; /* finished routes kept for the next writes */

@@ -1,5 +1,6 @@
 """nodes.py: real kvnode processes with HTTP on for the tests in tests/http (Python is for
 tests only). Ports are picked below the ephemeral range, as src/util/port_pick.c does."""
+import copy
 import json
 import os
 import random
@@ -111,7 +112,7 @@ class Cluster:
                             "consensus": {"election_timeout_ms": 300,
                                           "heartbeat_interval_ms": 50}})
             for k, v in (extra or {}).items():
-                cfg[k] = v
+                cfg[k] = copy.deepcopy(v)  # each node's own, to change one alone
             self.nodes.append(Node(kvnode, cfg, self.workdir, f"node{i}"))
         self.endpoints = ",".join(endpoints)
 

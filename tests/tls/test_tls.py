@@ -4,7 +4,11 @@ Usage: test_tls.py KVNODE KVCTL IDL BUILD_DIR CASE
            a certificate from the wrong CA, an expired one, plain text, and a client that does
            not trust the node are all refused, each with a clear log line, and the node keeps
            serving; the stock python3-thrift TSSLSocket client works.
-  optional tls.client_auth optional: no certificate is fine, a bad one is refused."""
+  optional tls.client_auth optional: no certificate is fine, a bad one is refused.
+  peers    3 nodes with mutual TLS between them (peer_tls.ca, the cluster CA): writes on every
+           node (followers forward them over TLS links); a client's certificate cannot start
+           the peer handshake; a node whose certificate the cluster CA did not issue is shut
+           out (both ways, each logged) while the other two keep serving."""
 import os
 import ssl
 import subprocess
@@ -91,15 +95,74 @@ def case_optional(c, idl, build_dir):
     refused(c, tls_args(certs, cert="wrong"), "certificate: unable to get local issuer", "wrong CA")
 
 
+def peer_call_refused(c, certs, idl, build_dir):
+    """A client with a valid client certificate calls peerChallenge: refused, logged."""
+    import kvgen
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TSSLSocket, TTransport
+    ttypes, service = kvgen.load(idl, build_dir)
+    host, port = c.nodes[0].addr.rsplit(":", 1)
+    sock = TSSLSocket.TSSLSocket(host, int(port), cert_reqs=ssl.CERT_REQUIRED,
+                                 ca_certs=os.path.join(certs, "ca.pem"),
+                                 certfile=os.path.join(certs, "client.pem"),
+                                 keyfile=os.path.join(certs, "client.key"))
+    transport = TTransport.TFramedTransport(sock)
+    client = service.Client(TBinaryProtocol.TBinaryProtocol(transport))
+    transport.open()
+    try:
+        client.peerChallenge(ttypes.PeerChallengeRequest(node_id="1"))
+        raise AssertionError("a client's certificate started the peer handshake")
+    except AssertionError:
+        raise
+    except Exception:  # TApplicationException, then the connection closes
+        pass
+    finally:
+        transport.close()
+    wait_for("the refusal in the log", lambda: log_has(c.nodes[0], "refused as a peer"))
+
+
+def case_peers(c, idl, build_dir):
+    certs = c.certs
+    leader = c.leader()
+    for i, n in enumerate(c.nodes):  # every node takes writes: followers forward over TLS
+        r = run(KVCTL, n.addr, *tls_args(certs), "set", f"k{i}", f"v{i}")
+        assert r.returncode == 0, f"node {i}: {r.stdout}{r.stderr}"
+    for i, n in enumerate(c.nodes):  # linearizable reads: read index rounds over TLS
+        r = run(KVCTL, n.addr, *tls_args(certs), "get", "k0")
+        assert r.returncode == 0 and r.stdout.strip() == "v0", r.stdout + r.stderr
+    peer_call_refused(c, certs, idl, build_dir)
+    # Replace a follower by an impostor whose certificate the cluster CA did not issue.
+    fake = (leader + 1) % 3
+    other = 3 - leader - fake
+    n = c.nodes[fake]
+    n.kill()
+    n.cfg["tls"]["cert"] = os.path.join(certs, "fake-node.pem")
+    n.cfg["tls"]["key"] = os.path.join(certs, "fake-node.key")
+    with open(n.config, "w") as f:
+        __import__("json").dump(n.cfg, f)
+    n.start()
+    wait_for("the impostor refused as a peer", lambda: any(
+        log_has(c.nodes[i], "refused as a peer: its certificate (/CN=kvstore test fake-node)")
+        for i in (leader, other)))
+    wait_for("the cluster's link to the impostor failing", lambda: log_has(
+        c.nodes[leader], f"TLS to node {fake} failed"))
+    for i in (leader, other):
+        r = run(KVCTL, c.nodes[i].addr, *tls_args(certs), "set", "after", "impostor")
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert n.json("/health")[1]["leader"] is None  # shut out: it never hears a leader
+
+
 def main(kvnode, kvctl, idl, build_dir, case):
     global KVCTL
     KVCTL = kvctl
     certs = make_certs()
-    auth = "require" if case == "client" else "optional"
-    c = Cluster(kvnode, 1, extra={"tls": {"cert": os.path.join(certs, "node.pem"),
-                                          "key": os.path.join(certs, "node.key"),
-                                          "ca": os.path.join(certs, "client-ca.pem"),
-                                          "client_auth": auth}})
+    auth = "optional" if case == "optional" else "require"
+    extra = {"tls": {"cert": os.path.join(certs, "node.pem"),
+                     "key": os.path.join(certs, "node.key"),
+                     "ca": os.path.join(certs, "client-ca.pem"), "client_auth": auth}}
+    if case == "peers":
+        extra["peer_tls"] = {"ca": os.path.join(certs, "ca.pem")}
+    c = Cluster(kvnode, 3 if case == "peers" else 1, extra=extra)
     c.certs = certs
     try:
         c.start()
