@@ -3,10 +3,12 @@
 #include "kvbench.h"
 #include "kvstore.h"
 #include "net.h"
+#include "net_tls.h"
 
 #include <assert.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netinet/in.h>
@@ -20,6 +22,25 @@
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
+/* A socket bufferevent, or one that runs a TLS handshake (--tls) once connected. */
+static struct bufferevent *new_bev(struct kb_conn *c)
+{
+    if (!c->b->tls)
+        return bufferevent_socket_new(c->b->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    char host[256];
+    uint16_t port;
+    if (net_split_host_port(c->endpoint, host, sizeof host, &port) != NET_OK)
+        return NULL;
+    SSL *ssl = net_tls_client_ssl(c->b->tls, host);
+    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(c->b->base, -1, ssl,
+                                                                   BUFFEREVENT_SSL_CONNECTING,
+                                                                   BEV_OPT_CLOSE_ON_FREE)
+                                  : NULL;
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 static void connect_start(struct kb_conn *c)
 {
     assert(!c->bev);
@@ -28,7 +49,7 @@ static void connect_start(struct kb_conn *c)
     c->connected = false;
     c->scanned = 0;
     net_scan_init(&c->scan, NET_FRAME_BYTES_DEFAULT);
-    c->bev = bufferevent_socket_new(c->b->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = new_bev(c);
     if (!c->bev)
         abort();
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);

@@ -32,6 +32,8 @@ static const char usage_text[] =
     "      --unframed            TBufferedTransport style (default framed)\n"
     "      --retries N           per op, for NOT_LEADER/UNAVAILABLE/BUSY/TIMEOUT/lost (100)\n"
     "      --timeout-ms N        no reply this long drops the connection (default 5000)\n"
+    "      --tls                 TLS to the nodes (the system's CAs unless --cacert)\n"
+    "      --cacert FILE --cert FILE --key FILE  the CA bundle and a client certificate\n"
     "      --json                one JSON object instead of the table\n"
     "      --csv FILE            latency distribution (bucket, count, cumulative)\n"
     "      --plot FILE.png       latency distribution plot (needs gnuplot)\n"
@@ -194,7 +196,7 @@ static void defaults(struct kb_options *o)
 
 enum { O_CONFIG = 256, O_MIX, O_DIST, O_KEY_SIZE, O_VALUE_SIZE, O_RANGE_LEN, O_TXN, O_WARMUP,
        O_RATE, O_PRELOAD, O_SEED, O_UNFRAMED, O_RETRIES, O_TIMEOUT, O_JSON, O_CSV, O_PLOT,
-       O_TIMELINE, O_TIMELINE_MS, O_LABEL };
+       O_TIMELINE, O_TIMELINE_MS, O_LABEL, O_TLS, O_CACERT, O_CERT, O_KEY };
 
 static const struct option long_options[] = {
     {"endpoints", 1, 0, 'e'}, {"config", 1, 0, O_CONFIG}, {"connections", 1, 0, 'c'},
@@ -206,7 +208,8 @@ static const struct option long_options[] = {
     {"retries", 1, 0, O_RETRIES}, {"timeout-ms", 1, 0, O_TIMEOUT}, {"json", 0, 0, O_JSON},
     {"csv", 1, 0, O_CSV}, {"plot", 1, 0, O_PLOT}, {"timeline", 1, 0, O_TIMELINE},
     {"timeline-ms", 1, 0, O_TIMELINE_MS}, {"label", 1, 0, O_LABEL}, {"quiet", 0, 0, 'q'},
-    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"tls", 0, 0, O_TLS}, {"cacert", 1, 0, O_CACERT}, {"cert", 1, 0, O_CERT},
+    {"key", 1, 0, O_KEY}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 /* One option with an argument; false when the argument is bad. */
 static bool parse_one(struct kb_options *o, int ch, const char *a)
@@ -235,6 +238,9 @@ static bool parse_one(struct kb_options *o, int ch, const char *a)
     case O_TIMELINE: o->timeline_path = a; return true;
     case O_TIMELINE_MS: return parse_u32(a, 1, 60000, &o->timeline_ms);
     case O_LABEL: o->label = a; return true;
+    case O_CACERT: o->cacert = a, o->tls = true; return true;
+    case O_CERT: o->cert = a, o->tls = true; return true;
+    case O_KEY: o->key = a, o->tls = true; return true;
     default: return false;
     }
 }
@@ -251,6 +257,10 @@ int kb_options_parse(struct kb_options *o, int argc, char **argv)
         }
         if (ch == '?')
             return 2;
+        if (ch == O_TLS) {
+            o->tls = true;
+            continue;
+        }
         if (ch == 'q' || ch == O_PRELOAD || ch == O_UNFRAMED || ch == O_JSON) {
             o->quiet |= ch == 'q';
             o->preload |= ch == O_PRELOAD;

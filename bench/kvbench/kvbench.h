@@ -5,6 +5,7 @@
 #include "kb_hist.h"
 #include "kb_rand.h"
 #include "net_scan.h"
+#include "net_tls.h"
 #include "thrift.h"
 
 #include <stdbool.h>
@@ -73,6 +74,8 @@ struct kb_options {
     const char *csv_path, *plot_path, *timeline_path;
     uint32_t timeline_ms;
     const char *label;
+    bool tls;                   /* --tls (or --cacert, --cert, --key): connections speak TLS */
+    const char *cacert, *cert, *key;
 };
 
 /* Parses argv into o (defaults first). 0 to run, 1 to exit 0 (help, self-test), 2 on bad usage. */
@@ -135,6 +138,7 @@ struct kb_conn {
 struct kb_bench {
     struct kb_options opt;
     struct event_base *base;
+    SSL_CTX *tls;               /* opt.tls: the client context every connection uses */
     struct kb_conn *conns;
     struct kb_rand rand;
     struct kb_zipf zipf;

@@ -60,6 +60,12 @@ static int setup(struct kb_bench *b)
     }
     tp_buf_init(&b->out);
     b->tty = isatty(STDERR_FILENO);
+    char err[NET_TLS_ERR_MAX];
+    if (b->opt.tls && !(b->tls = net_tls_client_ctx(b->opt.cacert, b->opt.cert, b->opt.key, err,
+                                                    sizeof err))) {
+        fprintf(stderr, "kvbench: TLS: %s\n", err);
+        return -1;
+    }
     for (uint32_t i = 0; i < b->opt.connections; i++)
         if (kb_conn_open(b, &b->conns[i], i) != 0)
             return -1;
@@ -77,6 +83,7 @@ static void teardown(struct kb_bench *b)
         event_free(b->pace);
     if (b->base)
         event_base_free(b->base);
+    net_tls_ctx_free(b->tls);
     free(b->free_slots);
     free(b->values);
     free(b->timeline_ok);
