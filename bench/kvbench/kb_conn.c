@@ -8,7 +8,6 @@
 #include <assert.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netinet/in.h>
@@ -31,14 +30,7 @@ static struct bufferevent *new_bev(struct kb_conn *c)
     uint16_t port;
     if (net_split_host_port(c->endpoint, host, sizeof host, &port) != NET_OK)
         return NULL;
-    SSL *ssl = net_tls_client_ssl(c->b->tls, host);
-    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(c->b->base, -1, ssl,
-                                                                   BUFFEREVENT_SSL_CONNECTING,
-                                                                   BEV_OPT_CLOSE_ON_FREE)
-                                  : NULL;
-    if (bev)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return net_tls_client_bev(c->b->base, c->b->tls, host);
 }
 
 static void connect_start(struct kb_conn *c)

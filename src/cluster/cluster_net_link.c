@@ -11,13 +11,11 @@
 #include <assert.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -370,18 +368,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 static struct bufferevent *new_bev(struct net_link *l)
 {
     SSL_CTX *tls = l->net->cfg.tls;
-    if (!tls)
-        return bufferevent_socket_new(l->net->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    SSL *ssl = net_tls_client_ssl(tls, l->host);
-    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(l->net->base, -1, ssl,
-                                                                   BUFFEREVENT_SSL_CONNECTING,
-                                                                   BEV_OPT_CLOSE_ON_FREE)
-                                  : NULL;
-    if (!bev && ssl)
-        SSL_free(ssl);
-    if (bev)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return tls ? net_tls_client_bev(l->net->base, tls, l->host)
+               : bufferevent_socket_new(l->net->base, -1, BEV_OPT_CLOSE_ON_FREE);
 }
 
 static void start_connect(struct net_link *l)

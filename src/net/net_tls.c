@@ -136,6 +136,22 @@ SSL *net_tls_client_ssl(SSL_CTX *ctx, const char *host)
 
 void net_tls_ctx_free(SSL_CTX *ctx) { SSL_CTX_free(ctx); }
 
+struct bufferevent *net_tls_client_bev(struct event_base *base, SSL_CTX *ctx, const char *host)
+{
+    SSL *ssl = net_tls_client_ssl(ctx, host);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* A server that closes without close_notify has still said all it meant to. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 void net_tls_error_text(struct bufferevent *bev, char *out, size_t size)
 {
     out[0] = '\0';

@@ -34,6 +34,10 @@ SSL_CTX *net_tls_client_ctx(const char *ca, const char *cert, const char *key, c
    certificate's names (and sent as SNI for a name). NULL when out of memory. */
 SSL *net_tls_client_ssl(SSL_CTX *ctx, const char *host);
 void net_tls_ctx_free(SSL_CTX *ctx);
+/* A bufferevent (no socket yet: bufferevent_socket_connect it) that runs the client side of a
+   TLS handshake for host once connected, then reports BEV_EVENT_CONNECTED. NULL: no memory. */
+struct event_base;
+struct bufferevent *net_tls_client_bev(struct event_base *base, SSL_CTX *ctx, const char *host);
 
 /* The reason a TLS connection failed, for a log line: OpenSSL's queued errors (and the
    certificate verification result when that is why), or "" when none. */

@@ -52,7 +52,9 @@ def refused(c, args, server_says, what):
     return r
 
 
-def stock_python_client(c, certs, idl, build_dir):
+def stock_client(c, certs, idl, build_dir):
+    """(ttypes, client, transport) of the stock python3-thrift client over TSSLSocket (framed),
+    open, with the good client certificate."""
     import kvgen
     from thrift.protocol import TBinaryProtocol
     from thrift.transport import TSSLSocket, TTransport
@@ -65,6 +67,11 @@ def stock_python_client(c, certs, idl, build_dir):
     transport = TTransport.TFramedTransport(sock)
     client = service.Client(TBinaryProtocol.TBinaryProtocol(transport))
     transport.open()
+    return ttypes, client, transport
+
+
+def stock_python_client(c, certs, idl, build_dir):
+    ttypes, client, transport = stock_client(c, certs, idl, build_dir)
     resp = client.setKey(ttypes.SetRequest(key=b"py", value=b"thrift over tls"))
     assert resp.success, resp
     got = client.get(ttypes.GetRequest(key=b"py"))
@@ -97,18 +104,7 @@ def case_optional(c, idl, build_dir):
 
 def peer_call_refused(c, certs, idl, build_dir):
     """A client with a valid client certificate calls peerChallenge: refused, logged."""
-    import kvgen
-    from thrift.protocol import TBinaryProtocol
-    from thrift.transport import TSSLSocket, TTransport
-    ttypes, service = kvgen.load(idl, build_dir)
-    host, port = c.nodes[0].addr.rsplit(":", 1)
-    sock = TSSLSocket.TSSLSocket(host, int(port), cert_reqs=ssl.CERT_REQUIRED,
-                                 ca_certs=os.path.join(certs, "ca.pem"),
-                                 certfile=os.path.join(certs, "client.pem"),
-                                 keyfile=os.path.join(certs, "client.key"))
-    transport = TTransport.TFramedTransport(sock)
-    client = service.Client(TBinaryProtocol.TBinaryProtocol(transport))
-    transport.open()
+    ttypes, client, transport = stock_client(c, certs, idl, build_dir)
     try:
         client.peerChallenge(ttypes.PeerChallengeRequest(node_id="1"))
         raise AssertionError("a client's certificate started the peer handshake")
