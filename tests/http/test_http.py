@@ -1,6 +1,6 @@
 """test_http.py: /metrics (checked by promtool, counters move under load), /health and /ready
 on a standalone node and a 3-node cluster. Usage: test_http.py KVNODE KVCTL CASE."""
-import re
+import socket
 import subprocess
 import sys
 
@@ -73,7 +73,31 @@ def case_standalone(kvnode, kvctl):
     assert node.get("/nope")[0] == 404
     status, page = node.get("/")
     assert status == 200 and "dashboard.js" in page
+    hostile_http(node)
     c.stop()
+
+
+def raw_http(port, data):
+    """Sends data on a fresh connection; the first line of the answer ('' if closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        try:
+            s.sendall(data)
+            return s.recv(4096).decode(errors="replace").split("\r\n")[0]
+        except (ConnectionError, socket.timeout):
+            return ""
+
+
+def hostile_http(node):
+    """Oversized headers, a body, a method not allowed, garbage: refused, node keeps serving."""
+    big = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
+    body = b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + b"b" * 5000
+    cases = {"big headers": big, "body over the limit": body,
+             "POST": b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+             "garbage": b"\x80\x01\x00\x01 not http at all\r\n\r\n"}
+    for what, data in cases.items():
+        first = raw_http(node.http_port, data)
+        assert not first.startswith("HTTP/1.1 200"), f"{what}: answered {first!r}"
+        assert node.get("/health")[0] == 200, f"after {what}"
 
 
 def case_cluster(kvnode, kvctl):
