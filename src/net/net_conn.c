@@ -315,12 +315,13 @@ static void tls_failed(struct net_conn *c)
         snprintf(why, sizeof why, "%s", "connection reset");
     if (!c->tls_up) {
         metrics_count(METRIC_CONN_REFUSED, 1);
-        log_warn("conn %llu (%s): TLS handshake failed: %s", (unsigned long long)c->id, c->peer,
-                 why);
-        net_conn_close(c, "TLS handshake failed");
+        log_client(LOG_CLIENT_REFUSED, LOG_WARN, "conn %llu (%s): TLS handshake failed: %s",
+                   (unsigned long long)c->id, c->peer, why);
+        net_conn_close_quiet(c); /* the line above says why */
     } else {
-        log_info("conn %llu (%s): TLS error: %s", (unsigned long long)c->id, c->peer, why);
-        net_conn_close(c, "TLS error");
+        log_client(LOG_CLIENT_CLOSED, LOG_INFO, "conn %llu (%s): TLS error: %s",
+                   (unsigned long long)c->id, c->peer, why);
+        net_conn_close_quiet(c);
     }
 }
 

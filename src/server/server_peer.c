@@ -4,7 +4,7 @@
 #include "server_rep.h"
 
 #include "cluster_serve.h"
-#include "log.h"
+#include "log_client.h"
 #include "net_tls.h"
 #include "server_request.h"
 
@@ -45,9 +45,10 @@ static bool tls_member(const struct server_node *n, const struct server_request 
     char subject[160] = "no certificate";
     if (ssl)
         net_tls_peer_subject(ssl, subject, sizeof subject);
-    log_warn("conn %llu (%s): refused as a peer: its certificate (%s) is not from the cluster "
-             "CA (peer_tls.ca)", (unsigned long long)net_reply_conn_id(req->reply),
-             net_reply_peer(req->reply), subject);
+    log_client(LOG_CLIENT_AUTH, LOG_WARN,
+               "conn %llu (%s): refused as a peer: its certificate (%s) is not from the cluster "
+               "CA (peer_tls.ca)", (unsigned long long)net_reply_conn_id(req->reply),
+               net_reply_peer(req->reply), subject);
     return false;
 }
 
