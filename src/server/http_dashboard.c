@@ -40,12 +40,19 @@ void http_on_asset(struct evhttp_request *req, void *arg)
     evhttp_send_error(req, HTTP_NOTFOUND, "not found");
 }
 
+/* The leader's view of one follower's log (getClusterHealth's match_index). */
+struct leader_view {
+    bool known;
+    int64_t match_index, last_contact_ms;
+};
+
 /* One /api/cluster request waiting for its peers' answers. */
 struct cluster_query {
     struct evhttp_request *req;
     struct server_node *node;
     json_t *nodes;       /* one object per node id */
     uint32_t waiting;
+    struct leader_view view[SERVER_REPLICAS_MAX]; /* from the leader when this node is not */
 };
 
 struct peer_answer {
@@ -107,14 +114,19 @@ static void query_finish(struct cluster_query *q)
     json_object_set_new(o, "self", json_integer(n->rep ? n->cfg->instance_index : 0));
     json_object_set_new(o, "time_ms", json_integer(server_wall_us() / 1000));
     json_object_set_new(o, "nodes", q->nodes);
-    if (n->rep && n->rep->cluster) { /* the leader's view of its followers' logs */
+    if (n->rep && n->rep->cluster) { /* the leader's view of its followers' logs: ours */
         struct cluster_status cs;
         cluster_status(n->rep->cluster, &cs);
-        for (uint32_t i = 0; cs.role == CONSENSUS_LEADER && i < cs.node_count; i++) {
-            json_t *e = json_array_get(q->nodes, i);
-            json_object_set_new(e, "match_index", json_integer((json_int_t)cs.peers[i].match_index));
-            json_object_set_new(e, "last_contact_ms", json_integer(cs.peers[i].last_contact_ms));
-        }
+        for (uint32_t i = 0; cs.role == CONSENSUS_LEADER && i < cs.node_count; i++)
+            q->view[i] = (struct leader_view){true, (int64_t)cs.peers[i].match_index,
+                                              cs.peers[i].last_contact_ms};
+    }
+    for (size_t i = 0; i < json_array_size(q->nodes); i++) {
+        json_t *e = json_array_get(q->nodes, i);
+        if (!q->view[i].known)
+            continue;
+        json_object_set_new(e, "match_index", json_integer(q->view[i].match_index));
+        json_object_set_new(e, "last_contact_ms", json_integer(q->view[i].last_contact_ms));
     }
     http_send_json(q->req, HTTP_OK, o);
     free(q);
@@ -153,18 +165,62 @@ static void on_peer_info(void *ctx, int err, int32_t seqid, const uint8_t *msg, 
         query_finish(q);
 }
 
-/* Asks peer for its NodeInfo; false when the call could not even be queued. */
-static bool ask_peer(struct cluster_query *q, uint32_t peer)
+static int encode_cluster_health(void *ctx, tp_buf *out, int32_t seqid)
+{
+    (void)ctx;
+    GetClusterHealthRequest r;
+    GetClusterHealthRequest_init(&r);
+    return TransactionalKV_getClusterHealth_send(out, seqid, &r);
+}
+
+/* The leader's getClusterHealth: each follower's match index and last contact, as it sees. */
+static void on_leader_health(void *ctx, int err, int32_t seqid, const uint8_t *msg, size_t len)
+{
+    struct peer_answer *a = ctx;
+    struct cluster_query *q = a->q;
+    tp_reader r;
+    tp_reader_init(&r, msg, len, NULL);
+    TransactionalKV_getClusterHealth_result res;
+    TransactionalKV_getClusterHealth_result_init(&res);
+    tp_app_exception ax;
+    tp_app_exception_init(&ax);
+    if (err == 0 && TransactionalKV_getClusterHealth_recv(&r, seqid, &res, &ax) == 0 &&
+        res.has_success)
+        for (uint32_t i = 0; i < res.success.nodes.count && i < SERVER_REPLICAS_MAX; i++) {
+            const NodeStatus *st = &res.success.nodes.items[i];
+            if (st->has_match_index && i != a->peer)
+                q->view[i] = (struct leader_view){true, st->match_index,
+                                                  st->has_last_contact_ms ? st->last_contact_ms
+                                                                          : -1};
+        }
+    TransactionalKV_getClusterHealth_result_free(&res);
+    tp_app_exception_free(&ax);
+    free(a);
+    if (--q->waiting == 0)
+        query_finish(q);
+}
+
+/* Calls peer (getNodeInfo, or the leader's getClusterHealth); false when the call could not
+   even be queued. */
+static bool ask_peer(struct cluster_query *q, uint32_t peer, bool leader_view)
 {
     struct peer_answer *a = malloc(sizeof *a);
     if (!a)
         return false;
     *a = (struct peer_answer){q, peer};
-    if (cluster_net_forward(q->node->rep->tp, peer, HTTP_PEER_TIMEOUT_MS, encode_node_info, NULL,
-                            on_peer_info, a) == 0)
+    if (cluster_net_forward(q->node->rep->tp, peer, HTTP_PEER_TIMEOUT_MS,
+                            leader_view ? encode_cluster_health : encode_node_info, NULL,
+                            leader_view ? on_leader_health : on_peer_info, a) == 0)
         return true;
     free(a);
     return false;
+}
+
+static uint32_t leader_of(const struct server_node *n)
+{
+    struct cluster_status cs;
+    cluster_status(n->rep->cluster, &cs);
+    return cs.leader;
 }
 
 void http_on_cluster(struct evhttp_request *req, void *arg)
@@ -188,11 +244,14 @@ void http_on_cluster(struct evhttp_request *req, void *arg)
         }
         json_array_append_new(q->nodes, unreachable_json(n, i, "not asked"));
         q->waiting++;
-        if (!ask_peer(q, i)) {
+        if (!ask_peer(q, i, false)) {
             json_array_set_new(q->nodes, i, unreachable_json(n, i, "cannot ask it"));
             q->waiting--;
         }
     }
+    uint32_t leader = n->rep && n->rep->cluster ? leader_of(n) : CONSENSUS_NONE;
+    if (leader != CONSENSUS_NONE && leader != self && ask_peer(q, leader, true))
+        q->waiting++; /* a follower shows the leader's view of replication too */
     if (--q->waiting == 0)
         query_finish(q);
 }

@@ -130,6 +130,8 @@ def case_cluster(kvnode, kvctl):
     assert status == 200 and len(view["nodes"]) == 3, view
     assert [n["role"] for n in view["nodes"]].count("LEADER") == 1, view
     assert all(n["reachable"] for n in view["nodes"]), view
+    # A follower's page shows the leader's view of replication: each follower's match index.
+    assert all("match_index" in n for i, n in enumerate(view["nodes"]) if i != leader), view
     # Kill the leader: the others lose it (503, no leader or a new one), then elect anew.
     c.nodes[leader].kill()
     new = c.leader(other_than=leader)
