@@ -6,8 +6,8 @@
 #include "server_http.h"
 #include "server_rep.h"
 #include "server_snap.h"
-#include "server_vwait.h"
 #include "server_stats.h"
+#include "server_vwait.h"
 
 #include <errno.h>
 #include <event2/event.h>
