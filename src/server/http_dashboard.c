@@ -49,6 +49,7 @@ struct leader_view {
 /* One /api/cluster request waiting for its peers' answers. */
 struct cluster_query {
     struct evhttp_request *req;
+    struct server_http *http;
     struct server_node *node;
     json_t *nodes;       /* one object per node id */
     uint32_t waiting;
@@ -129,6 +130,7 @@ static void query_finish(struct cluster_query *q)
         json_object_set_new(e, "last_contact_ms", json_integer(q->view[i].last_contact_ms));
     }
     http_send_json(q->req, HTTP_OK, o);
+    q->http->cluster_queries--;
     free(q);
 }
 
@@ -225,7 +227,12 @@ static uint32_t leader_of(const struct server_node *n)
 
 void http_on_cluster(struct evhttp_request *req, void *arg)
 {
-    struct server_node *n = ((struct server_http *)arg)->node;
+    struct server_http *h = arg;
+    struct server_node *n = h->node;
+    if (h->cluster_queries >= HTTP_CLUSTER_QUERIES_MAX) {
+        evhttp_send_error(req, HTTP_SERVUNAVAIL, "busy: too many cluster queries; retry");
+        return;
+    }
     struct cluster_query *q = calloc(1, sizeof *q);
     if (!q || !(q->nodes = json_array())) {
         free(q);
@@ -233,7 +240,9 @@ void http_on_cluster(struct evhttp_request *req, void *arg)
         return;
     }
     q->req = req;
+    q->http = h;
     q->node = n;
+    h->cluster_queries++;
     uint32_t count = n->rep ? n->cfg->replica_count : 1;
     uint32_t self = n->rep ? n->cfg->instance_index : 0;
     q->waiting = 1; /* held until every call is queued */

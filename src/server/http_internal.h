@@ -10,10 +10,15 @@ struct evhttp;
 struct evhttp_request;
 struct evbuffer;
 
+/* /api/cluster requests gathering their peers' answers at once; more get 503 (each asks
+   every peer over the links that carry consensus, whose call queues must not fill up). */
+#define HTTP_CLUSTER_QUERIES_MAX 8u
+
 struct server_http {
     struct server_node *node;
     struct evhttp *http;
     uint16_t port;
+    uint32_t cluster_queries;   /* /api/cluster requests in flight */
 };
 
 /* Sends a JSON body with code (takes a reference of body). */

@@ -132,6 +132,15 @@ def case_cluster(kvnode, kvctl):
     assert all(n["reachable"] for n in view["nodes"]), view
     # A follower's page shows the leader's view of replication: each follower's match index.
     assert all("match_index" in n for i, n in enumerate(view["nodes"]) if i != leader), view
+    # Many dashboards at once: each answer is whole (200) or a busy 503; consensus goes on.
+    from concurrent.futures import ThreadPoolExecutor
+    follower = c.nodes[(leader + 1) % 3]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        codes = list(pool.map(lambda _: follower.get("/api/cluster")[0], range(200)))
+    assert set(codes) <= {200, 503} and codes.count(200) > 0, codes
+    print(f"200 concurrent /api/cluster: {codes.count(200)} answered, {codes.count(503)} busy")
+    r = run(kvctl, c.endpoints, "set", "after-many-dashboards", "v")
+    assert r.returncode == 0, r.stderr
     # Kill the leader: the others lose it (503, no leader or a new one), then elect anew.
     c.nodes[leader].kill()
     new = c.leader(other_than=leader)
