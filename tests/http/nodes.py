@@ -1,6 +1,7 @@
 """nodes.py: real kvnode processes with HTTP on for the tests in tests/http (Python is for
 tests only). Ports are picked below the ephemeral range, as src/util/port_pick.c does."""
 import copy
+import ctypes
 import json
 import os
 import random
@@ -14,6 +15,13 @@ import urllib.error
 import urllib.request
 
 WAIT_S = 20.0  # every wait polls a condition against a deadline this long at most
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    """In the child before exec: a test that dies (an assertion, a timeout's SIGKILL) takes
+    its nodes with it, as tests/server/node_proc.c does."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port():
@@ -66,7 +74,7 @@ class Node:
     def start(self):
         log = open(os.path.join(self.dir, "log"), "ab")
         self.proc = subprocess.Popen([self.kvnode, "--config", self.config], stdout=log,
-                                     stderr=log)
+                                     stderr=log, preexec_fn=die_with_parent)
         wait_for(f"{self.name}'s HTTP port", lambda: self.alive() and
                  http_get(self.http_port, "/health")[0] != 0)
 

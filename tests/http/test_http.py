@@ -174,5 +174,5 @@ def case_no_leader(kvnode, kvctl):
 
 if __name__ == "__main__":
     kvnode, kvctl, case = sys.argv[1:4]
-    globals()["case_" + case](kvnode, kvctl)
+    globals()["case_" + case](kvnode, kvctl)  # nodes die with this process (nodes.py)
     print(f"test_http {case}: ok")
