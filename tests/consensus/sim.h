@@ -95,6 +95,10 @@ struct bus_faults {
     uint32_t dup_ppm;
     uint32_t delay_min; /* time units */
     uint32_t delay_max;
+    /* A few messages are held far longer (a stalled TCP stream, a paused process): a vote
+       request or an append may land after elections have moved on. */
+    uint32_t stall_ppm;
+    uint32_t stall_max; /* time units */
 };
 
 /* ConsensusMessageBus: an in-process network with delay, drop, duplication, reordering

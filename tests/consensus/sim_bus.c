@@ -99,8 +99,11 @@ static void enqueue(struct bus *b, struct sim_rng *rng, uint64_t now,
                     const struct consensus_msg *m, const struct sim_sm *snap)
 {
     uint32_t span = b->faults.delay_max - b->faults.delay_min + 1;
+    uint64_t delay = b->faults.delay_min + sim_rng_below(rng, span);
+    if (b->faults.stall_max > 0 && sim_rng_chance(rng, b->faults.stall_ppm))
+        delay += sim_rng_below(rng, b->faults.stall_max);
     struct bus_msg msg = {
-        .deliver_at = now + b->faults.delay_min + sim_rng_below(rng, span),
+        .deliver_at = now + delay,
         .order = sim_rng_next(rng), /* random order among equal times: reordering */
         .m = *m,
         .ents = copy_entries(m),

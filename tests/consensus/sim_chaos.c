@@ -32,7 +32,8 @@ static void fault(struct sim_world *w)
     uint32_t n = w->node_count;
     uint32_t a = (uint32_t)sim_rng_below(&w->rng, n);
     uint32_t b = (uint32_t)sim_rng_below(&w->rng, n);
-    switch (sim_rng_below(&w->rng, 8)) {
+    uint32_t leader = sim_world_leader(w);
+    switch (sim_rng_below(&w->rng, 9)) {
     case 0:
         sim_world_crash(w, a);
         break;
@@ -54,12 +55,30 @@ static void fault(struct sim_world *w)
         sim_trace_add(&w->trace, w->now, "HEAL network");
         break;
     case 6:
-        sim_world_crash(w, sim_world_leader(w) == CONSENSUS_NONE ? a : sim_world_leader(w));
+        sim_world_crash(w, leader == CONSENSUS_NONE ? a : leader);
+        break;
+    case 7:
+        /* The old leader keeps its role until check-quorum sees it alone, while the others
+           elect and commit: two nodes believe they lead (reads at the old one must wait). */
+        bus_isolate(&w->bus, leader == CONSENSUS_NONE ? a : leader, n);
+        sim_trace_add(&w->trace, w->now, "ISOLATE leader %u", leader == CONSENSUS_NONE ? a : leader);
         break;
     default:
         sim_world_compact(w, a);
         break;
     }
+}
+
+/* A node that believes it leads, picked at random (a deposed one too); else any node. */
+static uint32_t some_leader(struct sim_world *w)
+{
+    uint32_t leaders[CONSENSUS_NODES_MAX], count = 0;
+    for (uint32_t i = 0; i < w->node_count; i++)
+        if (w->nodes[i].core && consensus_role(w->nodes[i].core) == CONSENSUS_LEADER)
+            leaders[count++] = i;
+    if (count == 0)
+        return (uint32_t)sim_rng_below(&w->rng, w->node_count);
+    return leaders[sim_rng_below(&w->rng, count)];
 }
 
 static void client_load(struct sim_world *w)
@@ -69,6 +88,8 @@ static void client_load(struct sim_world *w)
         sim_world_propose(w, l, NULL);
     if (sim_rng_chance(&w->rng, 20000))
         sim_world_read(w, (uint32_t)sim_rng_below(&w->rng, w->node_count));
+    if (sim_rng_chance(&w->rng, 20000))
+        sim_world_read(w, some_leader(w));
 }
 
 static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
@@ -80,6 +101,9 @@ static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
         .delay_max = 2 + (uint32_t)sim_rng_below(&w->rng, 20),
     };
     uint32_t fault_ppm = 3000 + (uint32_t)sim_rng_below(&w->rng, 12000);
+    /* Up to 2% of messages stall for up to three election timeouts. */
+    w->bus.faults.stall_ppm = (uint32_t)sim_rng_below(&w->rng, 20000);
+    w->bus.faults.stall_max = 3 * w->cfg.election_ticks * w->tick_units;
     uint64_t end = w->now + (uint64_t)cfg->chaos_ticks * w->tick_units;
     while (w->now < end && !w->failed) {
         client_load(w);
