@@ -100,6 +100,10 @@ static int persist(struct cluster_node *n, const struct consensus_ready *rd)
         return CLUSTER_ERR_IO;
     if (write_entries(n, rd) != 0)
         return CLUSTER_ERR_IO;
+#if PLANTED_BUG_ack_before_persist /* planted bug (tools/mutants): the sync runs behind the acks */
+    if (n->sync && !cluster_sync_in_flight(n) && wal_durable_index(n->wal) < wal_last_index(n->wal))
+        return cluster_sync_start(n);
+#endif
     /* One sync for this batch and any earlier one written without a sync (consensus.h).
        Under storage.fsync N ms wal_sync_due() syncs at most every N ms (acknowledging before
        the sync is what that setting asks for); with no writes coming, the heartbeat turns

@@ -70,6 +70,9 @@ void election_handle_vote(struct consensus_node *node, const struct consensus_ms
         can_vote = msg->term == node->term &&
                    (node->vote == msg->from ||
                     (node->vote == CONSENSUS_NONE && node->leader == CONSENSUS_NONE));
+#if PLANTED_BUG_second_vote /* planted bug (tools/mutants): a second vote in one term */
+    can_vote = can_vote || (!msg->pre_vote && msg->term == node->term && node->leader == CONSENSUS_NONE);
+#endif
     /* "...the voter denies its vote if its own log is more up-to-date" (§5.4.1). */
     bool grant = can_vote && clog_up_to_date(&node->log, msg->index, msg->log_term);
     struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_VOTE_RESP, msg->from);

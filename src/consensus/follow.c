@@ -72,6 +72,9 @@ int follow_handle_append(struct consensus_node *node, const struct consensus_msg
         }
     }
     uint64_t have = 0;
+#if PLANTED_BUG_match_off_by_one /* planted bug (tools/mutants): matches the entry before prev */
+    prev -= prev > node->log.commit;
+#endif
     /* "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
      * prevLogTerm" (Figure 2). */
     if (!clog_term(&node->log, prev, &have) || have != prev_term) {

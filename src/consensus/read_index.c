@@ -71,6 +71,9 @@ void read_index_handle(struct consensus_node *node, const struct consensus_msg *
 
 static bool confirmed(const struct consensus_node *node, uint64_t seq)
 {
+#if PLANTED_BUG_read_no_round /* planted bug (tools/mutants): no heartbeat round for reads */
+    return true;
+#endif
     uint32_t acks = 0;
     for (uint32_t i = 0; i < node->cfg.node_count; i++)
         acks += node_is_self(node, i) || node->prs[i].acked_seq >= seq;

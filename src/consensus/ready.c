@@ -98,6 +98,9 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
     struct clog *log = &node->log;
     memset(rd, 0, sizeof *rd);
     rd->hard_state_changed = hard_state_changed(node);
+#if PLANTED_BUG_follower_forgets_vote /* planted bug (tools/mutants): a follower's vote is not saved */
+    rd->hard_state_changed &= !(node->role == CONSENSUS_FOLLOWER && node->term == node->hs_sent.term);
+#endif
     rd->hard_state = (struct consensus_hard_state){node->term, node->vote};
     rd->snapshot_apply = node->snapshot_apply;
     rd->snapshot_index = log->snap_index;

@@ -30,6 +30,9 @@ static void push_append(struct consensus_node *node, uint32_t peer, uint64_t pre
     out->prev_index = prev;
     out->prev_term = prev_term;
     out->commit = node->log.commit;
+#if PLANTED_BUG_lost_commit /* planted bug (tools/mutants): a heartbeat's commit is lost, yet counted */
+    out->commit = n > 0 ? out->commit : 0;
+#endif
     out->entry_count = n;
     out->entries = n > 0 ? clog_entry(&node->log, prev + 1) : NULL;
     out->seq = node->hb_seq;
@@ -130,6 +133,9 @@ void replication_maybe_commit(struct consensus_node *node)
     for (uint32_t i = 0; i < node->cfg.node_count; i++)
         match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match;
     uint64_t q = quorum_commit_index(match, node->cfg.node_count);
+#if PLANTED_BUG_commit_first_ack /* planted bug (tools/mutants): the first ack commits */
+    for (uint32_t i = 0; i < node->cfg.node_count; i++) q = match[i] > q ? match[i] : q;
+#endif
     if (q <= node->log.commit)
         return;
     /* "Raft never commits log entries from previous terms by counting replicas" (§5.4.2). */

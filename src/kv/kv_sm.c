@@ -56,6 +56,9 @@ void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1])
 /* CONFLICT when any read-conflict key or range was written after the read version. */
 static int check_conflicts(const kv_store *s, const AtomicCommitRequest *c)
 {
+#if PLANTED_BUG_txn_no_conflict /* planted bug (tools/mutants): read-conflict keys ignored */
+    return 0;
+#endif
     uint64_t rv = (uint64_t)c->read_version;
     for (uint32_t i = 0; c->has_read_conflict_keys && i < c->read_conflict_keys.count; i++) {
         const tp_bytes *k = &c->read_conflict_keys.items[i];

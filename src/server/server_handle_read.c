@@ -56,6 +56,9 @@ static void serve_snapshot_read(struct server_request *req, int code)
     SnapshotReadResponse *out = &res->success;
     res->has_success = true;
     struct kv_read rd;
+#if PLANTED_BUG_snapshot_read_newest /* planted bug (tools/mutants): reads the newest version */
+    a->request.read_version = (int64_t)kv_store_applied_version(server_store(req->node));
+#endif
     int rc = code ? code
                   : kv_store_get(server_store(req->node), a->request.key.data,
                                  a->request.key.len, (uint64_t)a->request.read_version, &rd);
@@ -224,6 +227,9 @@ static void gate_done(void *ctx, int code, const char *hint)
 void server_read_gate(struct server_request *req, bool linearizable,
                       void (*next)(struct server_request *req, int code, const char *hint))
 {
+#if PLANTED_BUG_read_local /* planted bug (tools/mutants): LINEARIZABLE reads served locally */
+    linearizable = false;
+#endif
     if (!req->node->rep || !linearizable) {
         next(req, 0, NULL);
         return;

@@ -147,6 +147,10 @@ int main(int argc, char **argv)
     char abs_dir[PATH_MAX];
     log_info("kvnode %s starting: config %s, listen %s, data_dir %s", SERVER_VERSION, path,
              cfg.listen, realpath(cfg.data_dir, abs_dir) ? abs_dir : cfg.data_dir);
+#ifdef PLANTED_BUG_NAME
+    log_warn("this kvnode was built with the planted bug %s (tools/mutants): never use it",
+             PLANTED_BUG_NAME);
+#endif
     code = run(&cfg);
     server_config_free(&cfg);
     return code;

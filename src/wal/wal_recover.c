@@ -97,6 +97,9 @@ static int wal_load_segment(struct wal *w, struct wal_seg *seg, bool is_last, ui
     }
     enum wal_scan_result result;
     int rc = wal_scan_segment(w, name, data, size, is_last, prev_term, seg, &result);
+#if PLANTED_BUG_wal_cut_extra /* planted bug (tools/mutants): recovery cuts one more record */
+    if (rc == 0 && is_last && seg->count > 0 && (result = WAL_SCAN_TORN_TAIL)) seg->size = seg->locs[--seg->count].offset;
+#endif
     if (size > 0)
         munmap((void *)data, size);
     if (rc == 0 && result == WAL_SCAN_TORN_TAIL)
