@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 static char out[1 << 16];
@@ -204,3 +205,76 @@ Test(kvtorture, thousands_of_skewed_keys_all_checked_with_a_summary, .timeout = 
     cr_assert(strstr(page, "\tkill\t0\t") || strstr(page, "\tpause\t0\t"), "%s", page);
     rmdir(sdir);
 }
+/* A kvnode wrapper script in a temp dir: `body` runs first (with $dir, $KVNODE and the node's
+   arguments in "$@"), then the real kvnode replaces the shell (same pid). */
+static void wrapper(char *dir, size_t size, const char *body)
+{
+    snprintf(dir, size, "/tmp/kvt-wrap-XXXXXX");
+    cr_assert(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/kvnode", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fprintf(f, "#!/bin/sh\ndir=%s\n%s\nexec \"$KVNODE\" \"$@\"\n", dir, body);
+    fclose(f);
+    cr_assert_eq(chmod(path, 0755), 0);
+}
+
+static void wrapper_remove(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static int kvtorture_wrapped(const char *dir, const char *args)
+{
+    char all[512];
+    snprintf(all, sizeof all, "--kvnode %s/kvnode %s", dir, args);
+    return kvtorture(all);
+}
+
+Test(kvtorture, a_node_that_aborts_fails_the_run_with_its_status_and_log, .timeout = 100)
+{
+    char dir[64];
+    /* node 1 aborts 3 s after its first start (the heal restarts it for the final reads) */
+    wrapper(dir, sizeof dir, "case \"$*\" in *node1/*) [ -e $dir/once ] || "
+                             "{ touch $dir/once; (sleep 3; kill -ABRT $$) & } ;; esac");
+    int rc = kvtorture_wrapped(dir, "--duration 6 --nemesis none --workers 4 --seed 5");
+    wrapper_remove(dir);
+    cr_assert_eq(rc, 6, "%s", out);
+    cr_assert(strstr(out, "node failed: node 1 exited on signal 6"), "%s", out);
+    cr_assert(strstr(out, "node 1 log ("), "the log tail is shown:\n%s", out);
+    cr_assert(strstr(out, "kvtorture: NODE FAILED (seed 5)"), "%s", out);
+    cr_assert_null(strstr(out, "CLEAN"), "%s", out);
+}
+
+Test(kvtorture, a_node_that_logs_an_error_fails_the_run, .timeout = 100)
+{
+    char dir[64];
+    wrapper(dir, sizeof dir, "case \"$*\" in *node2/*) echo 'x ERROR 2 planted: a test line' >&2 ;; "
+                             "esac");
+    int rc = kvtorture_wrapped(dir, "--duration 3 --nemesis none --workers 2 --seed 6");
+    wrapper_remove(dir);
+    cr_assert_eq(rc, 6, "%s", out);
+    cr_assert(strstr(out, "node failed: node 2 logged: x ERROR 2 planted: a test line"), "%s",
+              out);
+}
+
+Test(kvtorture, a_node_that_never_catches_up_is_a_liveness_failure_not_a_violation,
+     .timeout = 100)
+{
+    char dir[64];
+    /* node 2 stops (SIGSTOP) 3 s after it starts and is never continued */
+    wrapper(dir, sizeof dir, "case \"$*\" in *node2/*) (sleep 3; kill -STOP $$) & ;; esac");
+    int rc = kvtorture_wrapped(dir, "--duration 6 --nemesis none --workers 4 --seed 8 "
+                                    "--catch-up 3");
+    wrapper_remove(dir);
+    cr_assert_eq(rc, 5, "%s", out);
+    cr_assert(strstr(out, "liveness: node 2 does not answer for 3 s after the last heal"), "%s",
+              out);
+    cr_assert(strstr(out, "agree on 2 of 3 node(s)"), "%s", out);
+    cr_assert_null(strstr(out, "nodes disagree"), "%s", out);
+    cr_assert(strstr(out, "kvtorture: LIVENESS FAILURE (seed 8)"), "%s", out);
+}
+

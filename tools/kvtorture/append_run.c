@@ -36,8 +36,9 @@ static bool verdict(const struct kvt_txns *t, bool *oom)
     return kvt_append_clean(&r);
 }
 
-int kvt_append_verdict(const struct kvt_options *o, const struct kvt_txns *t)
+int kvt_append_verdict(const struct kvt_run *run, const struct kvt_txns *t)
 {
+    const struct kvt_options *o = run->o;
     bool oom, clean = verdict(t, &oom);
     char path[KVT_PATH_MAX], header[128];
     if (o->history)
@@ -50,9 +51,14 @@ int kvt_append_verdict(const struct kvt_options *o, const struct kvt_txns *t)
         printf("history: %zu txns written to %s\n", t->count, path);
     else if (o->history || !clean)
         fprintf(stderr, "kvtorture: cannot write %s\n", path);
-    printf("kvtorture: %s (seed %" PRIu64 ", append workload)\n", clean ? "CLEAN" : "VIOLATION",
-           o->seed);
-    return oom ? KVT_EXIT_SETUP : clean ? KVT_EXIT_CLEAN : KVT_EXIT_VIOLATION;
+    if (oom)
+        return KVT_EXIT_SETUP;
+    int rc = kvt_verdict_combine(run, clean ? KVT_EXIT_CLEAN : KVT_EXIT_VIOLATION);
+    char also[96];
+    kvt_verdict_also(run, rc, also, sizeof also);
+    printf("kvtorture: %s (seed %" PRIu64 ", append workload)%s\n", kvt_verdict_name(rc), o->seed,
+           also);
+    return rc;
 }
 
 int kvt_append_check_saved(const char *path)

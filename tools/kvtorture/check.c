@@ -195,8 +195,9 @@ void kvt_check_print(const struct kvt_check *c, FILE *out)
     fprintf(out, "check: checker time %.3f s, slowest key %" PRIu32 " (%.3f s)\n",
             (double)c->check_ns / 1e9, c->slowest_key, (double)c->slowest_ns / 1e9);
     if (c->final && c->final_issues == 0)
-        fprintf(out, "final: %" PRIu32 " keys agree on %" PRIu32 " node(s); no acknowledged"
-                     " write lost\n", c->final->keys, c->final->nodes);
+        fprintf(out, "final: %" PRIu32 " keys agree on %" PRIu32 " of %" PRIu32 " node(s); no"
+                     " acknowledged write lost\n", c->final->keys,
+                kvt_final_nodes_read(c->final), c->final->nodes);
 }
 
 enum kvt_lin_verdict kvt_check_verdict(const struct kvt_check *c)

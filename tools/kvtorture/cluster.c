@@ -168,6 +168,7 @@ int kvt_node_start(struct kvt_cluster *c, unsigned i)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             n->pid = 0;
+            kvt_watch_exited(n, status, false);
             fprintf(stderr, "kvtorture: node %u exited at start; see %s\n", i, n->log);
             return -1;
         }
@@ -184,7 +185,9 @@ void kvt_node_kill(struct kvt_node *n)
     if (n->pid <= 0)
         return;
     kill(n->pid, SIGKILL);
-    waitpid(n->pid, NULL, 0);
+    int status;
+    if (waitpid(n->pid, &status, 0) == n->pid)
+        kvt_watch_exited(n, status, true);   /* it may have died on its own first */
     n->pid = 0;
     n->paused = false;
 }
@@ -214,6 +217,7 @@ int kvt_cluster_up(struct kvt_cluster *c, const struct kvt_options *o)
 {
     memset(c, 0, sizeof *c);
     c->kvnode = o->kvnode;
+    c->up_ns = kvt_now_ns();
     snprintf(c->dir, sizeof c->dir, "/tmp/kvtorture-XXXXXX");
     if (!mkdtemp(c->dir)) {
         fprintf(stderr, "kvtorture: mkdtemp: %s\n", strerror(errno));
@@ -227,14 +231,27 @@ int kvt_cluster_up(struct kvt_cluster *c, const struct kvt_options *o)
     return rc;
 }
 
-void kvt_cluster_down(struct kvt_cluster *c, bool keep)
+unsigned kvt_cluster_stop(struct kvt_cluster *c)
 {
+    kvt_watch_poll(c);
     for (unsigned i = 0; i < c->count; i++)
         kvt_node_kill(&c->nodes[i]);
+    kvt_watch_poll(c);   /* the last lines of the logs */
+    return kvt_watch_report(c);
+}
+
+void kvt_cluster_remove(struct kvt_cluster *c, bool keep)
+{
     if (c->dir[0] && !keep)
         rm_tree(c->dir);
     else if (c->dir[0])
         fprintf(stderr, "kvtorture: logs and data kept in %s\n", c->dir);
+}
+
+void kvt_cluster_down(struct kvt_cluster *c, bool keep)
+{
+    unsigned failed = kvt_cluster_stop(c);
+    kvt_cluster_remove(c, keep || failed > 0);
 }
 
 int kvt_cluster_node_of(const struct kvt_cluster *c, const char *hint, size_t len)

@@ -102,3 +102,15 @@ const char *kvt_final_kind_name(enum kvt_final_kind k)
     }
     return "?";
 }
+
+uint32_t kvt_final_nodes_read(const struct kvt_final *f)
+{
+    uint32_t read = 0;
+    for (uint32_t n = 0; n < f->nodes; n++) {
+        bool any = false;
+        for (uint32_t k = 0; k < f->keys && !any; k++)
+            any = f->read_ok[(size_t)n * f->keys + k];
+        read += any;
+    }
+    return read;
+}

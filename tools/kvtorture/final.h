@@ -41,4 +41,7 @@ size_t kvt_final_check_key(const struct kvt_history *h, const struct kvt_final *
 
 const char *kvt_final_kind_name(enum kvt_final_kind k);
 
+/* Nodes whose final reads answered at all (a node behind or down was not read). */
+uint32_t kvt_final_nodes_read(const struct kvt_final *f);
+
 #endif

@@ -62,6 +62,7 @@ struct kvt_options {
     bool single;
     int timeout_ms;              /* per request */
     double nemesis_interval_s;   /* between the start of one fault and the next */
+    double catch_up_s;           /* bound for every node to apply one index after the heal */
     const char *history;         /* NULL: written only on a violation, to a temp path */
     const char *config_dir;
     const char *kvnode;
@@ -83,6 +84,10 @@ struct kvt_node {
     char config[KVT_PATH_MAX + 64];
     char data_dir[KVT_PATH_MAX + 64];
     char log[KVT_PATH_MAX + 64];
+    /* watch.c */
+    long long log_scanned;       /* bytes of the log already scanned */
+    char failure[200];           /* the first sign the node broke; "" while none */
+    int64_t failure_ns;
 };
 
 struct kvt_cluster {
@@ -92,6 +97,7 @@ struct kvt_cluster {
     unsigned election_timeout_ms;
     char dir[KVT_PATH_MAX];      /* temp dir holding configs, data and logs */
     const char *kvnode;
+    int64_t up_ns;               /* when the nodes were started */
 };
 
 /* Copies the configs (node*.json, or single.json) into a temp dir with free ports and temp
@@ -99,6 +105,18 @@ struct kvt_cluster {
 int kvt_cluster_up(struct kvt_cluster *c, const struct kvt_options *o);
 /* Stops every node (SIGCONT first if paused, then SIGKILL) and removes the temp dir. */
 void kvt_cluster_down(struct kvt_cluster *c, bool keep);
+/* Stops every node (SIGKILL, paused or not) and reports the nodes that failed (watch.c);
+   returns how many failed. */
+unsigned kvt_cluster_stop(struct kvt_cluster *c);
+/* Removes the temp dir (configs, data, logs), or says where it stays (keep). */
+void kvt_cluster_remove(struct kvt_cluster *c, bool keep);
+/* watch.c: a node that exited (unless we SIGKILLed it: killed_by_us) is marked failed. */
+void kvt_watch_exited(struct kvt_node *n, int status, bool killed_by_us);
+/* Reaps nodes that exited on their own and scans their logs' new lines for an assertion, a
+   sanitizer report or an ERROR line; such a node is marked failed. */
+void kvt_watch_poll(struct kvt_cluster *c);
+/* Prints each failed node (why, when, its last log lines); returns how many failed. */
+unsigned kvt_watch_report(const struct kvt_cluster *c);
 int kvt_node_start(struct kvt_cluster *c, unsigned i);
 void kvt_node_kill(struct kvt_node *n);
 void kvt_node_pause(struct kvt_node *n, bool pause);
@@ -174,6 +192,8 @@ struct kvt_run {
     const double *key_cdf;       /* KVT_KEYS_ZIPF: cumulative weights of the keys */
     struct kvt_fault_event *faults;   /* the nemesis's record (main thread only) */
     size_t fault_count, fault_cap;
+    bool live_failed;            /* a node did not catch up after the last heal */
+    unsigned nodes_failed;       /* nodes the watch saw fail (watch.c) */
 };
 
 /* The next key for a register op. */
@@ -196,7 +216,7 @@ int kvt_append_one(struct kvt_run *run, struct kvt_conn *k, uint64_t *rng, uint3
 int kvt_append_final(struct kvt_run *run, struct kvt_txns *out);
 /* Checks a run's txns, prints the verdict, saves the history (always with --history, else on
    a violation); the exit code. */
-int kvt_append_verdict(const struct kvt_options *o, const struct kvt_txns *t);
+int kvt_append_verdict(const struct kvt_run *run, const struct kvt_txns *t);
 /* --check on a saved append history; the exit code. */
 int kvt_append_check_saved(const char *path);
 struct kvt_final;
@@ -212,9 +232,19 @@ void kvt_nemesis_run(struct kvt_run *run);
 /* Restarts or continues any node left down. */
 void kvt_nemesis_heal(struct kvt_run *run);
 
-/* Waits until every node applied the same index, then reads every key on every node.
-   0; 1 when the nodes did not converge (reads done anyway); -1 (memory). */
+/* Waits until every node applied the same index, for a bound after the last heal. 0; or 1, a
+   liveness failure: each node behind (or silent) is printed as one and marked in behind. */
+int kvt_catch_up(const struct kvt_run *run, bool *behind);
+/* kvt_catch_up(), then reads every key on every node that is not behind. 0; 1 when the nodes
+   did not converge (a liveness failure, printed); -1 (memory). */
 int kvt_final_reads(struct kvt_run *run, struct kvt_final *f);
+/* verdict.c: a run's exit code from its safety verdict (0, 1 or 4) and the others it holds
+   (run->live_failed: 5, run->nodes_failed: 6): a violation always wins, else the lowest. */
+int kvt_verdict_combine(const struct kvt_run *run, int safety);
+/* The word for an exit code on the verdict line: CLEAN, VIOLATION, LIVENESS FAILURE, ... */
+const char *kvt_verdict_name(int rc);
+/* "; also ..." for each verdict the run holds that rc does not name ("" when none). */
+void kvt_verdict_also(const struct kvt_run *run, int rc, char *out, size_t size);
 void kvt_final_free(struct kvt_final *f);
 
 #endif

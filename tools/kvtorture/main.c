@@ -1,5 +1,6 @@
 /* main.c: kvtorture: start nodes, run workers and the nemesis, heal, read the final state,
-   check, and exit 0 (clean), 1 (violation), 2 (usage), 3 (setup failure) or 4 (unknown). */
+   check, and exit 0 (clean), 1 (violation), 2 (usage), 3 (setup failure), 4 (unknown), 5
+   (liveness failure) or 6 (a node failed). */
 #include "kvtorture.h"
 #include "check_logs.h"
 #include "final.h"
@@ -65,14 +66,19 @@ static int run_load(struct kvt_run *run, struct kvt_txns *t)
     return rc;
 }
 
-/* The append workload after the load: the final reads, the nodes stopped, the check. */
+/* The append workload after the load: every node caught up, the final reads, the nodes
+   stopped, the check; the temp dir kept unless clean. */
 static int finish_append(struct kvt_run *run, struct kvt_txns *t, int load_rc)
 {
+    bool behind[KVT_NODES_MAX];
+    run->live_failed = load_rc == 0 && kvt_catch_up(run, behind) != 0;
     int rc = load_rc != 0 ? -1 : kvt_append_final(run, t);
-    kvt_cluster_down(run->cluster, run->o->keep);
+    run->nodes_failed = kvt_cluster_stop(run->cluster);
     if (rc < 0)
         fprintf(stderr, "kvtorture: out of memory during the run\n");
-    return rc < 0 ? KVT_EXIT_SETUP : kvt_append_verdict(run->o, t);
+    rc = rc < 0 ? KVT_EXIT_SETUP : kvt_append_verdict(run, t);
+    kvt_cluster_remove(run->cluster, run->o->keep || rc != KVT_EXIT_CLEAN);
+    return rc;
 }
 
 /* A temp dir for the workers' logs (TMPDIR or /tmp); 0 or -1. */
@@ -101,16 +107,20 @@ static void remove_logs(const struct kvt_options *o, const char *dir)
     rmdir(dir);
 }
 
-/* The register workload after the load: the final reads, the nodes stopped, the check. */
+/* The register workload after the load: the final reads (every node caught up), the nodes
+   stopped, the check; the temp dir kept unless clean. */
 static int finish_register(struct kvt_run *run, int load_rc)
 {
     struct kvt_final f = {0};
-    int rc = load_rc != 0 || kvt_final_reads(run, &f) < 0 ? KVT_EXIT_SETUP : 0;
-    kvt_cluster_down(run->cluster, run->o->keep);
-    if (rc == 0)
+    int fin = load_rc != 0 ? -1 : kvt_final_reads(run, &f);
+    run->live_failed = fin == 1;
+    run->nodes_failed = kvt_cluster_stop(run->cluster);
+    int rc = KVT_EXIT_SETUP;
+    if (fin >= 0)
         rc = kvt_register_verdict(run, &f);
     else
         fprintf(stderr, "kvtorture: out of memory during the run, or a log not written\n");
+    kvt_cluster_remove(run->cluster, run->o->keep || rc != KVT_EXIT_CLEAN);
     kvt_final_free(&f);
     return rc;
 }

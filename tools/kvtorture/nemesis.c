@@ -22,10 +22,11 @@ static double since_start(const struct kvt_run *run)
     return (double)(kvt_now_ns() - run->start_ns) / 1e9;
 }
 
-/* Sleeps ns in ticks; false when the run is stopping. */
-static bool hold(int64_t ns)
+/* Sleeps ns in ticks, watching the nodes; false when the run is stopping. */
+static bool hold(struct kvt_run *run, int64_t ns)
 {
     for (int64_t until = kvt_now_ns() + ns; kvt_now_ns() < until;) {
+        kvt_watch_poll(run->cluster);
         if (atomic_load(&kvt_stop))
             return false;
         struct timespec ts = {0, NEMESIS_TICK_NS};
@@ -84,7 +85,7 @@ static void partition(struct nemesis *n, unsigned i, const char *why, struct kvt
            kvt_partition_name(p));
     fflush(stdout);
     if (kvt_partition_apply(c, p, i) == 0)
-        hold(fault_length_ns(n->run, KVT_FAULT_PARTITION));
+        hold(n->run, fault_length_ns(n->run, KVT_FAULT_PARTITION));
     kvt_partition_heal(c);
 }
 
@@ -103,13 +104,13 @@ static void apply(struct nemesis *n, enum kvt_fault f)
         partition(n, i, why, e);
     } else if (f == KVT_FAULT_PAUSE) {
         kvt_node_pause(node, true);
-        hold(fault_length_ns(n->run, f));
+        hold(n->run, fault_length_ns(n->run, f));
         kvt_node_pause(node, false);
     } else {
         kvt_node_kill(node);
         if (f == KVT_FAULT_WIPE && kvt_node_wipe(node) != 0)
             fprintf(stderr, "kvtorture: nemesis: cannot wipe %s\n", node->data_dir);
-        hold(fault_length_ns(n->run, f));
+        hold(n->run, fault_length_ns(n->run, f));
         if (kvt_node_start(c, i) != 0)
             fprintf(stderr, "kvtorture: nemesis: node %u did not come back\n", i);
     }
@@ -143,7 +144,7 @@ void kvt_nemesis_run(struct kvt_run *run)
     unsigned count = usable_faults(run, faults);
     int64_t interval = (int64_t)(run->o->nemesis_interval_s * 1e9);
     unsigned next = count;
-    while (count > 0 && hold(interval / 2 + (int64_t)(kvt_rand(&n.rng) % (uint64_t)interval))) {
+    while (count > 0 && hold(run, interval / 2 + (int64_t)(kvt_rand(&n.rng) % (uint64_t)interval))) {
         if (next == count) {   /* a new round: every kind once, in a fresh order */
             for (unsigned i = count; i > 1; i--) {
                 unsigned j = (unsigned)(kvt_rand(&n.rng) % i);
@@ -157,7 +158,7 @@ void kvt_nemesis_run(struct kvt_run *run)
             break;
         apply(&n, f);
     }
-    hold(run->end_ns - kvt_now_ns());
+    hold(run, run->end_ns - kvt_now_ns());
 }
 
 void kvt_nemesis_heal(struct kvt_run *run)

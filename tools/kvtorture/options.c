@@ -19,7 +19,7 @@ static const char usage_text[] =
     "usage: kvtorture [--single] [--duration S] [--seed N] [--nemesis LIST] [--workers W]\n"
     "                 [--keys K] [--key-dist uniform|zipf[:S]] [--history FILE]\n"
     "                 [--timeout-ms MS] [--interval S] [--kvnode PATH] [--config-dir DIR]\n"
-    "                 [--keep] [--workload register|append] [--summary DIR]\n"
+    "                 [--keep] [--workload register|append] [--summary DIR] [--catch-up S]\n"
     "       kvtorture --check HISTORY   (re-check a saved history of either workload)\n"
     "  Runs W workers (default 8) for S seconds (default 30) against real kvnode processes\n"
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5; up\n"
@@ -32,11 +32,16 @@ static const char usage_text[] =
     "  --workload append: txns read 1-3 keys holding lists and append unique elements to\n"
     "  1-2 of them; checked for strict serializability (Elle's anomalies: G0, G1a, G1b, G1c,\n"
     "  G2, their real-time variants, lost updates). K is then the active key window (<= 1000).\n"
-    "  Nodes log at warn; KVT_LOG_LEVEL=info (or debug) raises it, for --keep's node logs.\n"
+    "  Nodes log at warn; KVT_LOG_LEVEL=info (or debug) raises it. Their logs and data stay\n"
+    "  in the temp dir when a run is not clean, and always with --keep.\n"
+    "  Every node must reach one applied index within --catch-up S seconds (default 30) of\n"
+    "  the last heal. A node that exits unbidden, or logs an assertion, a sanitizer report or\n"
+    "  an ERROR line, fails the run.\n"
     "  Registers with unique values are checked directly; any other history by a bounded\n"
     "  search (--search-steps N per key, default 2e8).\n"
     "  Exit 0 clean, 1 violation, 2 usage, 3 setup failure, 4 unknown (some key not checked\n"
-    "  to a verdict: never reported clean).\n";
+    "  to a verdict: never reported clean), 5 liveness failure (a node did not catch up), 6 a\n"
+    "  node failed; a violation always wins, else the lowest code.\n";
 
 const char *kvt_fault_name(enum kvt_fault f)
 {
@@ -112,7 +117,8 @@ static void defaults(struct kvt_options *o)
     clock_gettime(CLOCK_REALTIME, &ts);
     const char *env = getenv("KVNODE");
     *o = (struct kvt_options){.duration_s = 30, .workers = 8, .keys = 5, .timeout_ms = 2000,
-                              .nemesis_interval_s = 5, .config_dir = KVT_CONFIG_DIR,
+                              .nemesis_interval_s = 5, .catch_up_s = 30,
+                              .config_dir = KVT_CONFIG_DIR,
                               .kvnode = env ? env : KVT_KVNODE_PATH,
                               .search_steps_max = KVT_LIN_STEPS_MAX_DEFAULT,
                               .seed = (uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec};
@@ -124,7 +130,8 @@ static const struct option longs[] = {
     {"single", 0, 0, '1'},   {"timeout-ms", 1, 0, 't'}, {"interval", 1, 0, 'i'},
     {"kvnode", 1, 0, 'K'},   {"config-dir", 1, 0, 'C'}, {"keep", 0, 0, 'P'},     {"check", 1, 0, 'c'},
     {"workload", 1, 0, 'W'}, {"help", 0, 0, 'h'},     {"key-dist", 1, 0, 'D'},
-    {"summary", 1, 0, 'S'},  {"search-steps", 1, 0, 'X'}, {0, 0, 0, 0}};
+    {"summary", 1, 0, 'S'},  {"search-steps", 1, 0, 'X'}, {"catch-up", 1, 0, 'U'},
+    {0, 0, 0, 0}};
 
 int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
 {
@@ -150,6 +157,7 @@ int kvt_options_parse(struct kvt_options *o, int argc, char **argv)
         case 'D': rc = parse_key_dist(o, optarg); break;
         case 'S': o->summary = optarg; break;
         case 'X': rc = number(optarg, 1, 1e12, &v); o->search_steps_max = (uint64_t)v; break;
+        case 'U': rc = number(optarg, 1, 3600, &o->catch_up_s); break;
         default: rc = -1; break;
         }
     }

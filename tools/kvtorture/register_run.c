@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VERDICT_LINE_MAX 256
+#define VERDICT_LINE_MAX 384
 
 static int exit_code(enum kvt_lin_verdict v)
 {
@@ -21,20 +21,23 @@ static int exit_code(enum kvt_lin_verdict v)
          : v == KVT_LIN_UNKNOWN ? KVT_EXIT_UNKNOWN : KVT_EXIT_CLEAN;
 }
 
-/* "CLEAN (what)", "VIOLATION (what)" or "UNKNOWN (what): ..." into line. */
-static void verdict_line(const struct kvt_check *c, const char *what, char *line, size_t size)
+/* "CLEAN (what): ...", "VIOLATION (what): ..." or "UNKNOWN (what): ..." into line: the
+   word is rc's (the run's whole verdict, verdict.c), the rest the checks', then also. */
+static void verdict_line(const struct kvt_check *c, int rc, const char *also, const char *what,
+                         char *line, size_t size)
 {
     enum kvt_lin_verdict v = kvt_check_verdict(c);
+    char detail[160];
     if (v == KVT_LIN_OK)
-        snprintf(line, size, "kvtorture: CLEAN (%s): all %" PRIu32 " keys checked", what,
-                 c->keys);
+        snprintf(detail, sizeof detail, "all %" PRIu32 " keys checked", c->keys);
     else if (v == KVT_LIN_VIOLATION)
-        snprintf(line, size, "kvtorture: VIOLATION (%s): %zu keys not linearizable, %zu"
-                             " final-state issues", what, c->violations, c->final_issues);
+        snprintf(detail, sizeof detail, "%zu keys not linearizable, %zu final-state issues",
+                 c->violations, c->final_issues);
     else
-        snprintf(line, size, "kvtorture: UNKNOWN (%s): %zu of %" PRIu32 " keys not checked to a"
-                             " verdict (%s); no violation in the rest, but not clean", what,
-                 c->unknown, c->keys, c->unknown_why);
+        snprintf(detail, sizeof detail, "%zu of %" PRIu32 " keys not checked to a verdict (%s);"
+                 " no violation in the rest, but not clean", c->unknown, c->keys,
+                 c->unknown_why);
+    snprintf(line, size, "kvtorture: %s (%s): %s%s", kvt_verdict_name(rc), what, detail, also);
 }
 
 /* The ops of the keys not found clean, for a later --check (with --history, every op was
@@ -106,11 +109,12 @@ static int judge(const struct kvt_run *run, struct kvt_check *c, FILE *history)
     printf("check: %.1f s in all (%zu shard(s)); kvtorture's peak memory %.0f MiB\n", wall,
            s.shards, (double)peak / 1024);
     save_failed(o, c);
-    char seed[32], line[VERDICT_LINE_MAX];
+    char seed[32], line[VERDICT_LINE_MAX], also[96];
     snprintf(seed, sizeof seed, "seed %" PRIu64, o->seed);
-    verdict_line(c, seed, line, sizeof line);
+    int rc = kvt_verdict_combine(run, exit_code(kvt_check_verdict(c)));
+    kvt_verdict_also(run, rc, also, sizeof also);
+    verdict_line(c, rc, also, seed, line, sizeof line);
     printf("%s\n", line);
-    int rc = exit_code(kvt_check_verdict(c));
     struct kvt_summary sum = {.run = run, .check = c, .stats = &s, .seconds = l.seconds,
                               .verdict = line, .check_wall_s = wall, .peak_rss_kib = peak};
     if (o->summary && kvt_summary_write(o->summary, &sum) != 0 && rc == KVT_EXIT_CLEAN)
@@ -165,9 +169,9 @@ int kvt_register_check_saved(const struct kvt_options *o)
         kvt_report_counts(stdout, &h);
         kvt_check_print(&c, stdout);
         char line[VERDICT_LINE_MAX];
-        verdict_line(&c, path, line, sizeof line);
-        printf("%s\n", line);
         rc = exit_code(kvt_check_verdict(&c));
+        verdict_line(&c, rc, "", path, line, sizeof line);
+        printf("%s\n", line);
     } else {
         fprintf(stderr, "kvtorture: out of memory checking %s\n", path);
     }
