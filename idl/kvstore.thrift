@@ -1,6 +1,13 @@
 // kvstore.thrift: every message a node sends or receives, to clients and to peers.
 // Keys and values are binary and ordered by memcmp. Field names are snake_case.
 // Generated code is produced by codegen/ (thriftc) at build time; never edit it.
+//
+// The binary protocol, framed (TFramedTransport) or not (TBufferedTransport), on one port.
+// A connection may pipeline requests; replies come back in request order, each with its
+// request's seqid. Pipelined requests are concurrent: two writes sent without waiting for
+// the first reply may commit in either order (each reply names its version). No reply is
+// longer than the node's limits.max_reply_bytes (see GetRangeResponse). An enum value this
+// file does not name is refused with INVALID_ARGUMENT, the error naming the field.
 
 namespace cpp kvstore
 namespace py kvstore
@@ -56,6 +63,13 @@ struct KeyRange {
 }
 
 // ---------------------------------------------------------------- client API
+
+// node_id and leader_id, in every answer: a node's member id, an unsigned integer in decimal.
+// Today that is its index in deployment.replica_endpoints (deployment.instance_id); a
+// standalone node is "0" unless its deployment.instance_id names another number. Once
+// membership changes exist, it is the id the cluster gave the member: still a decimal
+// number, never reused. It is never an address: NodeStatus.endpoint is a node's address, and
+// leader_hint is the leader's (HOST:PORT), for reconnecting.
 
 struct PingRequest {
   1: optional string message
@@ -212,14 +226,22 @@ struct NodeStatus {
   6: required i64 applied_index,
   7: required i64 last_log_index,
   8: optional i64 match_index,          // as the leader sees this node
-  9: optional i64 last_contact_ms,      // ms since the leader last heard from it
+  9: optional i64 last_contact_ms,      // ms since reported_by last heard from it
   10: optional string state_digest,     // hex digest of the state at applied_index
-  11: required bool reachable
+  11: required bool reachable,          // reported_by heard from it within the election timeout
+  12: optional string reported_by       // the node_id whose view this entry is (see ClusterHealth)
 }
 
 struct GetClusterHealthRequest {
 }
 
+// getClusterHealth reports what a node knows, and whose knowledge each entry is. A follower
+// hears only from the leader, so it asks the leader over the peer link (within
+// consensus.peer_call_timeout_ms) and answers the leader's view: reported_by is the leader's
+// node_id, except in the follower's own entry (its own, current state). When the leader cannot
+// be asked, the follower answers its own view (reported_by its node_id): then another
+// follower shows reachable false without last_contact_ms, meaning "never heard from here",
+// not "down". last_contact_ms says how fresh the reporter's knowledge of each node is.
 struct ClusterHealth {
   1: required bool healthy,             // a leader exists and a majority is reachable
   2: optional string leader_id,
@@ -227,7 +249,8 @@ struct ClusterHealth {
   4: required list<NodeStatus> nodes,
   5: required bool success,
   6: optional string error,
-  7: optional ErrorCode error_code
+  7: optional ErrorCode error_code,
+  8: optional string reported_by        // whose view healthy and the entries are
 }
 
 struct GetNodeInfoRequest {

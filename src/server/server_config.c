@@ -353,6 +353,18 @@ static int read_secret_file(struct loader *ld)
     return 0;
 }
 
+/* A member id: decimal digits only, at most max. 0 or -1. */
+static int parse_member_id(const char *text, uint32_t max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long id = strtoul(text, &end, 10);
+    if (*end || errno || text[0] < '0' || text[0] > '9' || id > max)
+        return -1;
+    *out = (uint32_t)id;
+    return 0;
+}
+
 static int check_replicated(struct loader *ld)
 {
     struct server_config *cfg = ld->cfg;
@@ -361,15 +373,10 @@ static int check_replicated(struct loader *ld)
     if (cfg->replica_count == 0 || cfg->replica_count % 2 == 0)
         return fail(ld, "deployment.replica_endpoints",
                     "must list an odd number of endpoints in replicated mode");
-    char *end;
-    errno = 0;
-    unsigned long id = strtoul(cfg->instance_id, &end, 10);
-    if (*end || errno || cfg->instance_id[0] < '0' || cfg->instance_id[0] > '9' ||
-        id >= cfg->replica_count)
+    if (parse_member_id(cfg->instance_id, cfg->replica_count - 1, &cfg->instance_index) != 0)
         return fail(ld, "deployment.instance_id",
                     "must be this node's index in deployment.replica_endpoints (0..%u)",
                     cfg->replica_count - 1);
-    cfg->instance_index = (uint32_t)id;
     if (cfg->cluster_secret_file && read_secret_file(ld) != 0)
         return -1;
     size_t len = cfg->cluster_secret ? strlen(cfg->cluster_secret) : 0;
@@ -436,6 +443,10 @@ static int check_whole(struct loader *ld)
         return -1;
     if (check_tls(ld) != 0)
         return -1;
+    if (cfg->mode == SERVER_MODE_STANDALONE && cfg->instance_id &&
+        parse_member_id(cfg->instance_id, UINT32_MAX, &cfg->instance_index) != 0)
+        return fail(ld, "deployment.instance_id", "must be a member id: a decimal number (a "
+                    "standalone node is 0 when it is not given)");
     if (!cfg->instance_id && !(cfg->instance_id = strdup(cfg->listen)))
         return fail(ld, NULL, "out of memory");
     return 0;

@@ -55,10 +55,12 @@ struct server_config {
     char *data_dir;
     int log_level;               /* enum log_level */
     enum server_mode mode;
-    char *instance_id;           /* node name; defaults to the listen address */
+    char *instance_id;           /* the member id as given; defaults to the listen address
+                                    (a standalone node's log label) */
     char *replica_endpoints[SERVER_REPLICAS_MAX];
     uint32_t replica_count;
-    uint32_t instance_index;     /* replicated: instance_id as a number, < replica_count */
+    uint32_t instance_index;     /* the member id (node_id in answers): instance_id as a
+                                    number, < replica_count when replicated; 0 by default */
     char *cluster_secret;        /* replicated: from cluster_secret or cluster_secret_file */
     char *cluster_secret_file;
     uint32_t election_timeout_ms;

@@ -5,6 +5,7 @@
 #include "cluster_codec.h"
 #include "log.h"
 #include "log_client.h"
+#include "server_check.h"
 #include "server_rep.h"
 #include "server_stats.h"
 
@@ -202,6 +203,10 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
     req->finish = finish_to_net;
     req->start_ns = metrics_now_ns();
     assert(method->id >= 0 && method->id < TransactionalKV_METHOD_COUNT);
+    if (server_check_request(req, text, sizeof text) != 0) {
+        server_answer_invalid(req, text);
+        return;
+    }
     if (n->rep) {
         const struct cluster_peer_conn *pc = net_reply_conn_user(reply);
         req->from_peer = pc && pc->authenticated;

@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
+void server_member_id(const struct server_node *n, char out[SERVER_MEMBER_ID_MAX])
+{
+    snprintf(out, SERVER_MEMBER_ID_MAX, "%u", n->cfg->instance_index);
+}
+
 void server_handle_ping(struct server_request *req)
 {
     TransactionalKV_ping_args *a = req->args;
@@ -21,13 +26,14 @@ void server_handle_ping(struct server_request *req)
                  ? tp_bytes_set(&out->message, q->message.data, q->message.len)
                  : tp_bytes_set_str(&out->message, "pong");
     out->timestamp_us = server_wall_us();
-    out->has_node_id = tp_bytes_set_str(&out->node_id, req->node->cfg->instance_id) == 0;
+    char id[SERVER_MEMBER_ID_MAX];
+    server_member_id(req->node, id);
+    out->has_node_id = tp_bytes_set_str(&out->node_id, id) == 0;
     (void)rc;   /* an empty message on allocation failure is still an answer */
     server_request_done(req);
 }
 
-/* This node as one entry of a cluster status: its own view, with the digest of its state. */
-static int fill_status(const struct server_node *n, NodeStatus *st)
+int server_fill_status(const struct server_node *n, NodeStatus *st, const char *reported_by)
 {
     uint64_t applied = kv_sm_applied_version(n->sm);
     char digest[KV_DIGEST_HEX_LEN + 1];
@@ -47,7 +53,10 @@ static int fill_status(const struct server_node *n, NodeStatus *st)
     }
     st->reachable = true;
     st->has_state_digest = true;
-    if (tp_bytes_set_str(&st->node_id, n->cfg->instance_id) != 0 ||
+    char id[SERVER_MEMBER_ID_MAX];
+    server_member_id(n, id);
+    st->has_reported_by = true;
+    if (tp_bytes_set_str(&st->node_id, id) != 0 || tp_bytes_set_str(&st->reported_by, reported_by) ||
         tp_bytes_set_str(&st->endpoint, n->rep ? n->cfg->replica_endpoints[n->cfg->instance_index]
                                                : n->cfg->listen) != 0 ||
         tp_bytes_set_str(&st->state_digest, digest) != 0)
@@ -60,7 +69,7 @@ static int fill_status(const struct server_node *n, NodeStatus *st)
    the leader's contact. Indexes this node cannot know are the match index (0 when unknown);
    the state digest is left unset: ask that node's getNodeInfo for it. */
 static int fill_peer(const struct server_node *n, const struct cluster_status *cs, uint32_t i,
-                     NodeStatus *st)
+                     NodeStatus *st, const char *self)
 {
     const struct cluster_peer_status *p = &cs->peers[i];
     char id[16];
@@ -73,7 +82,8 @@ static int fill_peer(const struct server_node *n, const struct cluster_status *c
     st->has_last_contact_ms = p->last_contact_ms >= 0;
     st->last_contact_ms = p->last_contact_ms;
     st->reachable = p->reachable;
-    if (tp_bytes_set_str(&st->node_id, id) != 0 ||
+    st->has_reported_by = true;
+    if (tp_bytes_set_str(&st->node_id, id) != 0 || tp_bytes_set_str(&st->reported_by, self) ||
         tp_bytes_set_str(&st->endpoint, n->cfg->replica_endpoints[i]) != 0)
         return ErrorCode_INTERNAL;
     return 0;
@@ -115,22 +125,21 @@ void server_handle_get_node_info(struct server_request *req)
     out->keys = (int64_t)stats.live_keys;
     out->memory_bytes = (int64_t)stats.bytes;
     out->snapshot_index = (int64_t)n->snapshot_index;
-    int rc = fill_status(n, &out->status);
+    char self[SERVER_MEMBER_ID_MAX], id[16];
+    server_member_id(n, self);
+    int rc = server_fill_status(n, &out->status, self);
     if (rc == 0)
         rc = fill_health_fields(n, out);
-    const char *leader = NULL;
-    char id[16];
+    const char *leader = self;   /* a standalone node leads itself */
     if (n->rep) {
         struct cluster_status cs;
         cluster_status(n->rep->cluster, &cs);
         snprintf(id, sizeof id, "%u", cs.leader);
         leader = cs.leader == CONSENSUS_NONE ? NULL : id;
-    } else {
-        leader = n->cfg->instance_id;
     }
     if (rc == 0 && leader)
         out->has_leader_id = tp_bytes_set_str(&out->leader_id, leader) == 0;
-    if (rc == 0 && (tp_bytes_set_str(&out->node_id, n->cfg->instance_id) != 0 ||
+    if (rc == 0 && (tp_bytes_set_str(&out->node_id, self) != 0 ||
                     tp_bytes_set_str(&out->version, SERVER_VERSION) != 0 ||
                     tp_bytes_set_str(&out->mode, server_mode_name(n->cfg->mode)) != 0 ||
                     tp_bytes_set_str(&out->data_dir, n->cfg->data_dir) != 0))
@@ -154,7 +163,7 @@ static bool healthy(const struct cluster_status *cs)
     return reachable * 2 > cs->node_count;
 }
 
-static int fill_health(const struct server_node *n, ClusterHealth *out)
+static int fill_health(const struct server_node *n, ClusterHealth *out, const char *self)
 {
     struct cluster_status cs;
     cluster_status(n->rep->cluster, &cs);
@@ -168,7 +177,7 @@ static int fill_health(const struct server_node *n, ClusterHealth *out)
         NodeStatus_init(st);
         out->nodes.count++;
         if (rc == 0)
-            rc = i == cs.id ? fill_status(n, st) : fill_peer(n, &cs, i, st);
+            rc = i == cs.id ? server_fill_status(n, st, self) : fill_peer(n, &cs, i, st, self);
     }
     char id[16];
     snprintf(id, sizeof id, "%u", cs.leader);
@@ -178,27 +187,30 @@ static int fill_health(const struct server_node *n, ClusterHealth *out)
     return rc;
 }
 
-void server_handle_get_cluster_health(struct server_request *req)
+void server_health_local(struct server_request *req)
 {
     const struct server_node *n = req->node;
     TransactionalKV_getClusterHealth_result *res = req->result;
     ClusterHealth *out = &res->success;
     res->has_success = true;
     int rc = ErrorCode_INTERNAL;
+    char self[SERVER_MEMBER_ID_MAX];
+    server_member_id(n, self);
     if (n->rep) {
-        rc = fill_health(n, out);
+        rc = fill_health(n, out, self);
     } else {
         out->term = 1;
         out->nodes.items = calloc(1, sizeof *out->nodes.items);
         if (out->nodes.items) {
             NodeStatus_init(&out->nodes.items[0]);
             out->nodes.count = 1;
-            rc = fill_status(n, &out->nodes.items[0]);
+            rc = server_fill_status(n, &out->nodes.items[0], self);
         }
-        if (rc == 0 && tp_bytes_set_str(&out->leader_id, n->cfg->instance_id) == 0)
+        if (rc == 0 && tp_bytes_set_str(&out->leader_id, self) == 0)
             out->has_leader_id = true;
         out->healthy = rc == 0;
     }
+    out->has_reported_by = rc == 0 && tp_bytes_set_str(&out->reported_by, self) == 0;
     out->success = rc == 0;
     if (rc)
         SERVER_SET_ERROR(out, rc);

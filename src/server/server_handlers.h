@@ -19,4 +19,13 @@ void server_handle_get_node_info(struct server_request *req);
 void server_handle_peer_challenge(struct server_request *req);
 void server_handle_peer_refused(struct server_request *req);
 
+/* The node's member id in decimal: node_id and leader_id in every answer (the IDL says so). */
+#define SERVER_MEMBER_ID_MAX 16
+void server_member_id(const struct server_node *n, char out[SERVER_MEMBER_ID_MAX]);
+/* This node as an entry of a cluster status: its own view, the digest of its state; the
+   entry says it is reported_by that node id. 0 or an ErrorCode. */
+int server_fill_status(const struct server_node *n, NodeStatus *st, const char *reported_by);
+/* getClusterHealth answered with this node's own view (server_health.c asks the leader). */
+void server_health_local(struct server_request *req);
+
 #endif

@@ -44,6 +44,8 @@ static void usage(FILE *out)
             "  serving; then the log below it is removed. A failed snapshot is logged and\n"
             "  retried after 1 s.\n"
             "\n"
+            "deployment.instance_id is the node's member id, a decimal number: the node_id and\n"
+            "  leader_id of every answer (a standalone node is 0 unless it is given).\n"
             "deployment.mode \"replicated\": deployment.instance_id is this node's index in\n"
             "  deployment.replica_endpoints (HOST:PORT, an odd count); cluster_secret (16 to\n"
             "  256 bytes) or cluster_secret_file authenticates peers; consensus.\n"

@@ -327,8 +327,7 @@ class Run:
         expect_true(before - 2000000 <= r.timestamp_us <= after + 2000000,
                     self.what("ping timestamp_us %d not within [%d, %d] (±2 s)"
                               % (r.timestamp_us, before, after)))
-        expect(r.node_id, self.node.addr, self.what("ping node_id (instance_id defaults to "
-                                                    "the listen address)"))
+        expect(r.node_id, "0", self.what("ping node_id (a member id: a standalone node is 0)"))
         expect(self.c.ping(T.PingRequest()).message, "pong", self.what("ping unset message"))
 
     def missing(self):
@@ -506,25 +505,25 @@ class Run:
         r = ok(self.c.getClusterHealth(T.GetClusterHealthRequest()),
                self.what("getClusterHealth"))
         expect(r.healthy, True, self.what("healthy"))
-        expect(r.leader_id, self.node.addr, self.what("leader_id"))
+        expect(r.leader_id, "0", self.what("leader_id"))
+        expect(r.reported_by, "0", self.what("reported_by"))
         expect(len(r.nodes), 1, self.what("one node"))
         self.check_status(r.nodes[0], "getClusterHealth")
         expect(r.term, r.nodes[0].term, self.what("health term"))
         r = ok(self.c.getNodeInfo(T.GetNodeInfoRequest()), self.what("getNodeInfo"))
-        expect(r.node_id, self.node.addr, self.what("node_id"))
+        expect(r.node_id, "0", self.what("node_id"))
         expect(r.mode, "standalone", self.what("mode"))
         expect(r.data_dir, self.node.data_dir, self.what("data_dir"))
         expect(r.keys, len(self.m.data), self.what("keys"))
         expect_true(r.version != "", self.what("version is empty"))
         expect_true(r.uptime_ms >= 0 and r.memory_bytes > 0 and r.snapshot_index >= 0,
                     self.what("node info numbers: %s" % short(r)))
-        expect_true(r.leader_id in (None, self.node.addr),
-                    self.what("a standalone node names no leader or itself: %r" % r.leader_id))
+        expect(r.leader_id, "0", self.what("a standalone node names itself as leader"))
         self.check_status(r.status, "getNodeInfo")
 
     def check_status(self, st, what):
         what = self.what(what + " status")
-        expect(st.node_id, self.node.addr, what + " node_id")
+        expect(st.node_id, "0", what + " node_id")
         expect(st.endpoint, self.node.addr, what + " endpoint")
         expect(st.role, T.NodeRole.STANDALONE, what + " role")
         expect(st.applied_index, self.m.version, what + " applied_index")
@@ -643,7 +642,7 @@ def remote_checks(gen_dir, node, model):
         r = remote(gen_dir, node, framed, "ping", 'PingRequest(message="hi from the remote")')
         expect(type(r).__name__, "PingResponse", label + " ping")
         expect(r.message, "hi from the remote", label + " ping message")
-        expect(r.node_id, node.addr, label + " ping node_id")
+        expect(r.node_id, "0", label + " ping node_id")
         key = b"\x00remote\xff" + (b"-f" if framed else b"")
         value = bytes(range(256)) + b"'\"\\"
         r = remote(gen_dir, node, framed, "setKey",

@@ -185,3 +185,134 @@ Test(kvnode_client, a_read_at_a_version_not_applied_yet_waits_for_it)
     cr_assert_eq(node_stop(&p, SIGTERM), 0);
     node_cleanup(&p);
 }
+
+/* One call of method on c with request req; the decoded result in res. */
+#define CALL(c, method, req, res)                                                       \
+    do {                                                                                \
+        tp_buf b_;                                                                      \
+        tp_buf_init(&b_);                                                               \
+        cr_assert_eq(TransactionalKV_##method##_send(&b_, 11, req), 0);                 \
+        cr_assert_eq(net_client_send(c, b_.data, b_.len), NET_OK);                      \
+        tp_buf_free(&b_);                                                               \
+        const uint8_t *m_;                                                              \
+        size_t n_;                                                                      \
+        cr_assert_eq(net_client_recv(c, &m_, &n_), NET_OK);                             \
+        tp_reader r_;                                                                   \
+        tp_reader_init(&r_, m_, n_, NULL);                                              \
+        tp_app_exception ax_;                                                           \
+        tp_app_exception_init(&ax_);                                                    \
+        TransactionalKV_##method##_result_init(res);                                    \
+        cr_assert_eq(TransactionalKV_##method##_recv(&r_, 11, res, &ax_), 0);           \
+        cr_assert((res)->has_success);                                                  \
+        tp_app_exception_free(&ax_);                                                    \
+    } while (0)
+
+/* The answer refused the call as INVALID_ARGUMENT, naming field in its error. */
+#define EXPECT_INVALID(resp, field)                                                     \
+    do {                                                                                \
+        cr_assert_not((resp)->success);                                                 \
+        cr_assert_eq((resp)->error_code, ErrorCode_INVALID_ARGUMENT);                   \
+        cr_assert((resp)->has_error && strstr((const char *)(resp)->error.data, field), \
+                  "error '%s' names %s", (resp)->error.data, field);                    \
+    } while (0)
+
+/* Issue 14: an unknown Consistency used to be taken silently (as LINEARIZABLE) while an
+   unknown OperationType was refused; now every enum of a request is checked alike. */
+Test(kvnode_client, unknown_enum_values_are_refused_naming_the_field)
+{
+    struct node_proc p;
+    node_start(&p, "");
+    static const int unknown[] = {7, 99, -1};
+    for (int framed = 0; framed < 2; framed++) {
+        struct net_client c;
+        node_connect(&p, &c, framed);
+        for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+            GetRequest g;
+            GetRequest_init(&g);
+            tp_bytes_set_str(&g.key, "k");
+            g.has_consistency = true;
+            g.consistency = (Consistency)unknown[i];
+            TransactionalKV_get_result gr;
+            CALL(&c, get, &g, &gr);
+            EXPECT_INVALID(&gr.success, "request.consistency");
+            TransactionalKV_get_result_free(&gr);
+            GetRequest_free(&g);
+            GetRangeRequest q;
+            GetRangeRequest_init(&q);
+            q.has_consistency = true;
+            q.consistency = (Consistency)unknown[i];
+            TransactionalKV_getRange_result qr;
+            CALL(&c, getRange, &q, &qr);
+            EXPECT_INVALID(&qr.success, "request.consistency");
+            TransactionalKV_getRange_result_free(&qr);
+            GetRangeRequest_free(&q);
+            GetReadVersionRequest v;
+            GetReadVersionRequest_init(&v);
+            v.has_consistency = true;
+            v.consistency = (Consistency)unknown[i];
+            TransactionalKV_getReadVersion_result vr;
+            CALL(&c, getReadVersion, &v, &vr);
+            EXPECT_INVALID(&vr.success, "request.consistency");
+            TransactionalKV_getReadVersion_result_free(&vr);
+        }
+        AtomicCommitRequest t;
+        AtomicCommitRequest_init(&t);
+        t.operations.items = calloc(2, sizeof *t.operations.items);
+        t.operations.count = 2;
+        for (int i = 0; i < 2; i++) {
+            Operation_init(&t.operations.items[i]);
+            tp_bytes_set_str(&t.operations.items[i].key, "written?");
+            t.operations.items[i].has_value = true;
+            tp_bytes_set_str(&t.operations.items[i].value, "no");
+        }
+        t.operations.items[1].type = (OperationType)9;
+        TransactionalKV_atomicCommit_result tr;
+        CALL(&c, atomicCommit, &t, &tr);
+        EXPECT_INVALID(&tr.success, "request.operations[1].type");
+        TransactionalKV_atomicCommit_result_free(&tr);
+        AtomicCommitRequest_free(&t);
+        char v[8];
+        cr_assert_not(node_get(&c, "written?", v, sizeof v), "nothing of it was applied");
+        net_client_close(&c);
+    }
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+    node_cleanup(&p);
+}
+
+/* Issue 14: node_id and leader_id are the member id in decimal in every answer ("0" for a
+   standalone node), never the address (the endpoint field has that). */
+Test(kvnode_client, node_ids_are_member_ids)
+{
+    struct node_proc p;
+    node_start(&p, "");
+    struct net_client c;
+    node_connect(&p, &c, true);
+    PingRequest q;
+    PingRequest_init(&q);
+    TransactionalKV_ping_result pr;
+    CALL(&c, ping, &q, &pr);
+    cr_assert_str_eq((const char *)pr.success.node_id.data, "0");
+    TransactionalKV_ping_result_free(&pr);
+    NodeInfo info;
+    node_info(&c, &info);
+    cr_assert_str_eq((const char *)info.node_id.data, "0");
+    cr_assert_str_eq((const char *)info.leader_id.data, "0");
+    cr_assert_str_eq((const char *)info.status.node_id.data, "0");
+    cr_assert_str_eq((const char *)info.status.endpoint.data, p.addr);
+    NodeInfo_free(&info);
+    GetClusterHealthRequest h;
+    GetClusterHealthRequest_init(&h);
+    TransactionalKV_getClusterHealth_result hr;
+    CALL(&c, getClusterHealth, &h, &hr);
+    const ClusterHealth *ch = &hr.success;
+    cr_assert(ch->success && ch->healthy);
+    cr_assert_str_eq((const char *)ch->leader_id.data, "0");
+    cr_assert_str_eq((const char *)ch->reported_by.data, "0");
+    cr_assert_eq(ch->nodes.count, 1);
+    cr_assert_str_eq((const char *)ch->nodes.items[0].node_id.data, "0");
+    cr_assert_str_eq((const char *)ch->nodes.items[0].reported_by.data, "0");
+    TransactionalKV_getClusterHealth_result_free(&hr);
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+    node_cleanup(&p);
+}

@@ -113,6 +113,9 @@ Test(server_config, errors_name_the_file_line_and_key)
     expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"limits\": "
                  "{\"max_reply_bytes\": 100000}}",
                  "key 'limits.max_reply_bytes': must hold one key and one value");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"deployment\": "
+                 "{\"instance_id\": \"alpha\"}}",
+                 "key 'deployment.instance_id': must be a member id");
     expect_error("[1]", "must be a JSON object");
     expect_error("{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\", \"data_dir\": \"d\"}",
                  "duplicate");

@@ -58,7 +58,8 @@ static int read_config(struct kvt_cluster *c, unsigned i, const char *path, json
     if (et > 0)
         c->election_timeout_ms = (unsigned)et;
     c->replicated = c->replicated || json_object_get(dep, "replica_endpoints") != NULL;
-    snprintf(c->nodes[i].id, sizeof c->nodes[i].id, "%s", id ? id : "");
+    /* The member id node_id and leader_id name (a standalone node is 0 unless told). */
+    snprintf(c->nodes[i].id, sizeof c->nodes[i].id, "%s", id ? id : "0");
     *out = root;
     return 0;
 }
