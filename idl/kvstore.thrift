@@ -2,7 +2,8 @@
 // Keys and values are binary and ordered by memcmp. Field names are snake_case.
 // Generated code is produced by codegen/ (thriftc) at build time; never edit it.
 //
-// The binary protocol, framed (TFramedTransport) or not (TBufferedTransport), on one port.
+// The binary protocol, framed (TFramedTransport) or not (TBufferedTransport), with strict
+// headers (every stock library's default) or old-style ones (strict write off), on one port.
 // A connection may pipeline requests; replies come back in request order, each with its
 // request's seqid. Pipelined requests are concurrent: two writes sent without waiting for
 // the first reply may commit in either order (each reply names its version). No reply is

@@ -231,17 +231,36 @@ static int64_t unframed_ready(struct net_conn *c, struct evbuffer *in)
     return 0;
 }
 
+/* Tells framed from unframed input by its first bytes; false while more are needed.
+   Unframed strict messages start with the version byte 0x80. A frame's 4-byte length is
+   followed by its message, whose first byte is 0x80 (strict) or 0 (an old-style name length,
+   below 2^24); an old-style unframed message's name length is followed by the name, whose
+   first byte is neither (a method name is a letter or more). So byte 4 decides, unless the
+   length is one no name has: then it is a frame's (and a bad one is refused at once). */
+static bool conn_detect(struct net_conn *c, struct evbuffer *in)
+{
+    uint8_t head[5];
+    ssize_t n = evbuffer_copyout(in, head, sizeof head);
+    bool name_len = n >= 4 && be32(head) > 0 && be32(head) <= NET_SCAN_NAME_MAX;
+    if (n >= 1 && head[0] == 0x80)
+        c->framing = NET_FRAMING_UNFRAMED;
+    else if (n >= 4 && !name_len)
+        c->framing = NET_FRAMING_FRAMED;
+    else if (n < (ssize_t)sizeof head)
+        return false;
+    else
+        c->framing = head[4] != 0 && head[4] != 0x80 ? NET_FRAMING_UNFRAMED : NET_FRAMING_FRAMED;
+    net_scan_init(&c->scan, c->srv->limits.frame_bytes_max);
+    conn_set_phase(c, NET_CONN_OPEN);
+    return true;
+}
+
 static void conn_process_input(struct net_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (conn_wants_input(c) && evbuffer_get_length(in) > 0) {
-        if (c->phase == NET_CONN_DETECT) {
-            uint8_t first;
-            evbuffer_copyout(in, &first, 1);
-            c->framing = first == 0x80 ? NET_FRAMING_UNFRAMED : NET_FRAMING_FRAMED;
-            net_scan_init(&c->scan, c->srv->limits.frame_bytes_max);
-            conn_set_phase(c, NET_CONN_OPEN);
-        }
+        if (c->phase == NET_CONN_DETECT && !conn_detect(c, in))
+            break;
         bool framed = c->framing == NET_FRAMING_FRAMED;
         int64_t n = framed ? framed_ready(c, in) : unframed_ready(c, in);
         if (n <= 0)

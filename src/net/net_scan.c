@@ -11,8 +11,8 @@ enum {
 };
 
 enum step {
-    STEP_VERSION, STEP_NAME_LEN, STEP_NAME_DONE, STEP_SEQID, STEP_FIELD_TYPE, STEP_FIELD_ID,
-    STEP_STRING_LEN, STEP_LIST_HEADER, STEP_MAP_HEADER, STEP_VALUE_DONE,
+    STEP_VERSION, STEP_NAME_LEN, STEP_NAME_DONE, STEP_OLD_TYPE, STEP_SEQID, STEP_FIELD_TYPE,
+    STEP_FIELD_ID, STEP_STRING_LEN, STEP_LIST_HEADER, STEP_MAP_HEADER, STEP_VALUE_DONE,
 };
 
 /* Internal: the step ran and the loop goes on. Never returned to callers. */
@@ -138,11 +138,17 @@ static enum net_scan_result run_step(struct net_scan *s)
     switch ((enum step)s->step) {
     case STEP_VERSION: {
         uint32_t v = be32(a);
+        if ((v & 0x80000000u) == 0) {   /* old style (non-strict): the name's length first */
+            if (v == 0 || v > NET_SCAN_NAME_MAX)
+                return NET_SCAN_BAD_NAME;
+            return set_skip(s, v, STEP_OLD_TYPE);
+        }
         if ((v & 0xffff0000u) != 0x80010000u || (v & 0xffu) < 1 || (v & 0xffu) > 4)
             return NET_SCAN_BAD_VERSION;
         expect(s, STEP_NAME_LEN, 4);
         return SCAN_CONTINUE;
     }
+    case STEP_OLD_TYPE: expect(s, STEP_NAME_DONE, 1); return SCAN_CONTINUE;   /* its type byte */
     case STEP_NAME_LEN: {
         uint32_t n = be32(a);
         if (n > NET_SCAN_NAME_MAX)

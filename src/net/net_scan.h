@@ -13,7 +13,7 @@
 #define NET_SCAN_RESULTS(X) \
     X(NET_SCAN_MORE, "need more bytes") \
     X(NET_SCAN_DONE, "a whole message") \
-    X(NET_SCAN_BAD_VERSION, "not a strict binary-protocol header") \
+    X(NET_SCAN_BAD_VERSION, "not a binary-protocol message header") \
     X(NET_SCAN_BAD_NAME, "method name length out of range") \
     X(NET_SCAN_BAD_TYPE, "unknown field or element type") \
     X(NET_SCAN_NEGATIVE_SIZE, "negative string or container size") \

@@ -659,6 +659,37 @@ def remote_checks(gen_dir, node, model):
         expect((r.success, r.found, r.value), (True, False, None), label + " get missing")
 
 
+# ---------------------------------------------------------------- old-style messages
+
+def old_style(port, model):
+    """Old-style (non-strict) messages, as TBinaryProtocol writes them with strictWrite off:
+    the name's length first, no version. Accepted framed and unframed: an unframed message's
+    first bytes are told from a frame's by the byte after them (a name's first letter, where
+    a frame has its message's 0x80 or 0)."""
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TSocket, TTransport
+    for framed in (False, True):
+        label = "old-style messages (%s)" % ("framed" if framed else "unframed")
+        sock = TSocket.TSocket("127.0.0.1", port)
+        sock.setTimeout(CALL_TIMEOUT_MS)
+        trans = TTransport.TFramedTransport(sock) if framed else TTransport.TBufferedTransport(sock)
+        client = S.Client(TBinaryProtocol.TBinaryProtocol(trans, strictRead=False,
+                                                          strictWrite=False))
+        trans.open()
+        try:
+            expect(client.ping(T.PingRequest(message="old")).message, "old", label + ": ping")
+            key = b"\x01old-style\x00" + (b"f" if framed else b"u")
+            r = ok(client.setKey(T.SetRequest(key=key, value=b"v\x00\xff")), label + ": setKey")
+            model.commit(r.version, [(key, b"v\x00\xff")])
+            r = ok(client.get(T.GetRequest(key=key)), label + ": get")
+            expect((r.found, r.value), (True, b"v\x00\xff"), label + ": get")
+            r = ok(client.getRange(T.GetRangeRequest(begin_key=b"\x01old-style",
+                                                     end_key=b"\x01old-stylf")), label)
+            expect(len(r.key_values), 2 if framed else 1, label + ": getRange")
+        finally:
+            trans.close()
+
+
 # ---------------------------------------------------------------- reply size cap
 
 REPLY_MAX = 16000000         # limits.max_reply_bytes's default: no reply is longer
@@ -787,6 +818,7 @@ def run(kvnode, config, gen_dir, seed):
                 trans.close()
         remote_checks(gen_dir, node, model)
         reply_cap(node.port, model)
+        old_style(node.port, model)
         check_whole(node.port, model, "before the restart")
         code = node.stop(signal.SIGTERM)
         expect(code, 0, "kvnode's exit code after SIGTERM (log:\n%s)" % node.log_text())

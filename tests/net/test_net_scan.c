@@ -160,9 +160,13 @@ Test(net_scan, hostile_headers_are_refused)
 {
     struct net_scan s;
     size_t used;
-    const uint8_t legacy[] = {0x00, 0x00, 0x00, 0x04, 'p', 'i', 'n', 'g'};
+    const uint8_t no_name[] = {0x00, 0x00, 0x00, 0x00, 1, 0, 0, 0, 1};   /* old style */
     net_scan_init(&s, 1024);
-    cr_assert_eq(net_scan_feed(&s, legacy, sizeof legacy, &used), NET_SCAN_BAD_VERSION);
+    cr_assert_eq(net_scan_feed(&s, no_name, sizeof no_name, &used), NET_SCAN_BAD_NAME);
+    const uint8_t old_long_name[] = {0x00, 0x00, 0x01, 0x01, 'p', 'i', 'n', 'g'};
+    net_scan_init(&s, 1024);
+    cr_assert_eq(net_scan_feed(&s, old_long_name, sizeof old_long_name, &used),
+                 NET_SCAN_BAD_NAME);
     const uint8_t two_gib[] = {0x80, 0x00, 0x00, 0x00, 0, 0, 0, 0};
     net_scan_init(&s, 1024);
     cr_assert_eq(net_scan_feed(&s, two_gib, sizeof two_gib, &used), NET_SCAN_BAD_VERSION);
@@ -181,6 +185,24 @@ Test(net_scan, hostile_headers_are_refused)
     const uint8_t bad_type[] = {0x80, 0x01, 0x00, 0x01, 0, 0, 0, 1, 'm', 0, 0, 0, 1, 99};
     net_scan_init(&s, 1024);
     cr_assert_eq(net_scan_feed(&s, bad_type, sizeof bad_type, &used), NET_SCAN_BAD_TYPE);
+}
+
+/* Old-style (non-strict) messages, as TBinaryProtocol writes with strict_write off: the
+   name's length, the name, a type byte, the seqid, the arguments. Fed a byte at a time. */
+Test(net_scan, old_style_messages_end_where_they_end)
+{
+    const uint8_t ping[] = {0, 0, 0, 4, 'p', 'i', 'n', 'g', 1, 0, 0, 0, 7,
+                            12, 0, 1, 11, 0, 1, 0, 0, 0, 2, 'h', 'i', 0, 0};
+    struct net_scan s;
+    net_scan_init(&s, 1024);
+    size_t used = 0;
+    enum net_scan_result r = NET_SCAN_MORE;
+    size_t i = 0;
+    for (; i < sizeof ping && r == NET_SCAN_MORE; i++)
+        r = net_scan_feed(&s, ping + i, 1, &used);
+    cr_assert_eq(r, NET_SCAN_DONE);
+    cr_assert_eq(i, sizeof ping, "done at the last byte, not before");
+    cr_assert_eq(s.consumed, sizeof ping);
 }
 
 Test(net_scan, nesting_deeper_than_the_limit_is_refused)

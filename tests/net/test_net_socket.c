@@ -32,6 +32,35 @@ Test(net_socket, framed_and_unframed_clients_get_answers_in_their_own_form)
     fix_fini(&f);
 }
 
+/* Old-style (non-strict) headers start with the name's length, as a frame starts with its
+   length: the byte after tells them apart, unframed or framed. */
+Test(net_socket, old_style_messages_are_taken_unframed_and_framed)
+{
+    struct fix f;
+    fix_init(&f);
+    start_listening(&f);
+    const uint8_t old[] = {0, 0, 0, 4, 'p', 'i', 'n', 'g', 1, 0, 0, 0, 7, 0};
+    uint8_t frame[4 + sizeof old];
+    put_be32(frame, sizeof old);
+    memcpy(frame + 4, old, sizeof old);
+    int unframed = connect_to(net_server_port(f.srv));
+    int framed = connect_to(net_server_port(f.srv));
+    for (size_t i = 0; i < sizeof old; i++)   /* a byte at a time: detection waits for five */
+        cr_assert_eq(write(unframed, old + i, 1), 1);
+    cr_assert_eq(write(framed, frame, sizeof frame), (ssize_t)sizeof frame);
+    struct sock_wait a = {.fd = unframed, .want = sizeof old};
+    struct sock_wait b = {.fd = framed, .want = sizeof frame};
+    cr_assert(fix_pump(&f, sock_ready, &a, 5));
+    cr_assert(fix_pump(&f, sock_ready, &b, 5));
+    cr_assert_not(a.eof);
+    cr_assert_not(b.eof);
+    cr_assert_arr_eq(a.buf, old, sizeof old, "echoed unframed");
+    cr_assert_arr_eq(b.buf, frame, sizeof frame, "echoed framed");
+    close(unframed);
+    close(framed);
+    fix_fini(&f);
+}
+
 Test(net_socket, a_client_gone_before_its_answer_costs_nothing)
 {
     struct fix f;
