@@ -29,24 +29,19 @@ static int check_operations(const AtomicCommitRequest *q, char *text, size_t siz
     return 0;
 }
 
+/* A request whose consistency field is an enum with a default. */
+#define CHECK_CONSISTENCY(method)                                                        \
+    case TransactionalKV_METHOD_##method:                                                \
+        return check_enum((int)((const TransactionalKV_##method##_args *)req->args)      \
+                              ->request.consistency,                                     \
+                          Consistency_name, "Consistency", "request.consistency", text, size);
+
 int server_check_request(const struct server_request *req, char *text, size_t size)
 {
     switch (req->method->id) {
-    case TransactionalKV_METHOD_get: {
-        const TransactionalKV_get_args *a = req->args;
-        return check_enum((int)a->request.consistency, Consistency_name, "Consistency",
-                          "request.consistency", text, size);
-    }
-    case TransactionalKV_METHOD_getRange: {
-        const TransactionalKV_getRange_args *a = req->args;
-        return check_enum((int)a->request.consistency, Consistency_name, "Consistency",
-                          "request.consistency", text, size);
-    }
-    case TransactionalKV_METHOD_getReadVersion: {
-        const TransactionalKV_getReadVersion_args *a = req->args;
-        return check_enum((int)a->request.consistency, Consistency_name, "Consistency",
-                          "request.consistency", text, size);
-    }
+        CHECK_CONSISTENCY(get)
+        CHECK_CONSISTENCY(getRange)
+        CHECK_CONSISTENCY(getReadVersion)
     case TransactionalKV_METHOD_atomicCommit: {
         const TransactionalKV_atomicCommit_args *a = req->args;
         return check_operations(&a->request, text, size);
