@@ -2,6 +2,7 @@
    status for the dashboard (GET /api/node). */
 #include "http_internal.h"
 
+#include "server_handlers.h"
 #include "server_health.h"
 #include "server_rep.h"
 #include "server_stats.h"
@@ -24,7 +25,9 @@ json_t *http_node_json(const struct server_node *n)
     server_health_get(n, &h);
     const struct server_stats_second *s = n->stats ? &n->stats->last : NULL;
     json_t *o = json_object();
-    json_object_set_new(o, "node_id", json_string(n->cfg->instance_id));
+    char id[SERVER_MEMBER_ID_MAX];   /* the member id, as node_id everywhere */
+    server_member_id(n, id);
+    json_object_set_new(o, "node_id", json_string(id));
     json_object_set_new(o, "endpoint", json_string(n->rep ? n->cfg->replica_endpoints[
                                                                 n->cfg->instance_index]
                                                           : n->cfg->listen));
@@ -56,7 +59,9 @@ static void send_check(struct evhttp_request *req, const struct server_node *n, 
     json_t *o = json_object();
     json_object_set_new(o, ready ? "ready" : "health", json_string(ok ? "true" : "false"));
     json_object_set_new(o, "reason", json_string(ready ? h.ready_reason : h.reason));
-    json_object_set_new(o, "node_id", json_string(n->cfg->instance_id));
+    char id[SERVER_MEMBER_ID_MAX];   /* the member id, as node_id everywhere */
+    server_member_id(n, id);
+    json_object_set_new(o, "node_id", json_string(id));
     json_object_set_new(o, "leader", h.leader == CONSENSUS_NONE ? json_null()
                                                                 : json_integer(h.leader));
     json_object_set_new(o, "term", json_integer((json_int_t)h.term));
