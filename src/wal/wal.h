@@ -8,6 +8,8 @@
 
 #include "wal_error.h"
 
+struct sio;
+
 /*
  * Usage from an event loop: in one turn, wal_append() every new entry (they are only
  * written, never synced), then call wal_sync() (or wal_sync_due() with the current time
@@ -32,7 +34,7 @@ struct wal_config {
     const char *dir;                  /* created if missing (one level) */
     enum wal_fsync_policy fsync;
     uint32_t fsync_interval_ms;       /* WAL_FSYNC_INTERVAL only, > 0 */
-    uint64_t segment_size_max;        /* a segment rolls before growing past this */
+    uint64_t segment_size_max;        /* a segment rolls before growing past this; <= 2 GiB */
     uint32_t record_payload_max;      /* appends above it fail; disk lengths above it are corrupt */
     uint32_t write_buffer_size;       /* appends collect here before write(2) */
     /* A thread keeps the active segment written with zeros, durably, this far ahead of the
@@ -40,6 +42,9 @@ struct wal_config {
        commits no file metadata. 0: off. Off under WAL_FSYNC_NEVER and for segments below
        64 KiB whatever it says. */
     uint32_t zero_ahead_bytes;
+    /* Every open, read, write, sync, rename and truncate goes through it (util/sio.h): tests
+       and the fault file make chosen calls fail. NULL: the real system calls. */
+    const struct sio *io;
 };
 
 /* Defaults: fsync always, 64 MiB segments, 16 MiB payload max, 256 KiB write buffer,
@@ -51,9 +56,11 @@ int wal_fsync_policy_parse(const char *name, enum wal_fsync_policy *out);
 struct wal;
 
 /*
- * Opens (creating if needed) the log in cfg->dir and recovers it: every record is verified;
- * a torn tail of the last segment is cut and logged with log_warn; anything else that is bad
- * refuses the open with a message naming the file and offset, written into *err if not NULL.
+ * Opens (creating if needed) the log in cfg->dir and recovers it: every block and record is
+ * verified; a torn tail of the last segment (what no completed sync covered) is cut and
+ * logged with log_warn; anything else that is bad refuses the open with WAL_ERR_CORRUPT and a
+ * message naming the file, offset and index (WAL_ERR_FORMAT: segments of an older format),
+ * written into *err if not NULL.
  */
 int wal_open(const struct wal_config *cfg, struct wal **out, struct wal_errmsg *err);
 /* Writes out buffered records (no sync) and frees everything. NULL is fine. */
@@ -66,7 +73,15 @@ const char *wal_last_error(const struct wal *w);
 int wal_append(struct wal *w, uint64_t index, uint64_t term, const void *data, uint32_t len);
 
 /* Writes buffered records and, under the always and interval policies, fdatasyncs them (and
- * the directory if segments were created); then every appended record is durable. */
+ * the directory if segments were created); then every appended record is durable.
+ *
+ * Failures: a write or sync that fails with an I/O error makes the wal failed: every later
+ * call but reads returns WAL_ERR_FAILED until it is closed and opened again (whose recovery
+ * keeps exactly what reached the disk whole). A write that finds the device full
+ * (WAL_ERR_FULL, from wal_append or a sync) leaves the wal "spilled": it takes nothing more
+ * until wal_truncate_suffix() cuts the log back, e.g. to wal_durable_index() + 1, which drops
+ * the records the full disk kept from being written (they are then in no log, for sure). A
+ * sync that fails is always WAL_ERR_IO and failed: its pages may be gone. */
 int wal_sync(struct wal *w);
 /* For the interval policy: calls wal_sync() if fsync_interval_ms passed since the last sync
  * (now_ms is any monotonic clock), otherwise only writes buffered records. For the always and
@@ -81,10 +96,13 @@ int wal_sync_due(struct wal *w, uint64_t now_ms);
  * in which case end leaves the durable index for the next sync to advance.
  */
 struct wal_sync_job {
-    int file_fd;         /* dup of the active segment, or -1 */
-    int dir_fd;          /* dup of the directory when a segment was created or removed, or -1 */
+    const struct sio *io;
+    int file_fd;         /* the active segment (its own open file description), or -1 */
+    int dir_fd;          /* the directory when a segment was created or removed, or -1 */
     uint64_t index;      /* everything up to here is durable once run succeeds */
     uint64_t truncations; /* the wal's truncation count at begin */
+    uint64_t segment;    /* the active segment's first index at begin */
+    uint64_t stream_end; /* and its record bytes */
     int sys_errno;       /* set by run on failure */
 };
 int wal_sync_begin(struct wal *w, struct wal_sync_job *job);
@@ -94,8 +112,8 @@ int wal_sync_end(struct wal *w, struct wal_sync_job *job, int run_result);
 uint64_t wal_first_index(const struct wal *w); /* first entry present; last + 1 when empty */
 uint64_t wal_last_index(const struct wal *w);  /* snapshot index when empty */
 uint64_t wal_durable_index(const struct wal *w);
-/* Bytes of log held: segment headers and records (buffered ones too), not the zeros written
- * ahead of the appends. What a snapshot policy should weigh. */
+/* Bytes of log held: the blocks that hold segment headers and records (buffered ones too),
+ * not the zeros written ahead of the appends. What a snapshot policy should weigh. */
 uint64_t wal_log_bytes(const struct wal *w);
 /* Segment files held (the active one included). */
 size_t wal_segment_count(const struct wal *w);
@@ -120,8 +138,9 @@ struct wal_entry {
 int wal_read(struct wal *w, uint64_t from, struct wal_entry *entries, size_t entries_max,
              void *buf, size_t buf_len, size_t *count);
 
-/* Removes entries from `from` to the end (a follower's conflicting suffix). Durable after the
- * next wal_sync(); segments wholly removed are unlinked and the directory synced at once. */
+/* Removes entries from `from` to the end (a follower's conflicting suffix, or what a full disk
+ * left half written) durably before returning; from may be wal_last_index() + 1 to only clean
+ * up after a full disk. Segments wholly removed are unlinked and the directory synced. */
 int wal_truncate_suffix(struct wal *w, uint64_t from);
 /* A snapshot covers everything up to (index, term), an entry in the log: drops every segment
  * whose entries all lie at or below index. Entries of the partial segment stay readable. */

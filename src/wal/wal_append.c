@@ -1,71 +1,98 @@
-/* wal_append.c: appending records through the write buffer, and rolling segments. */
+/* wal_append.c: appending records through the block buffer, and rolling segments. */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "metrics.h"
 #include "wal_internal.h"
 
-static int wal_pwrite_all(struct wal *w, const uint8_t *p, size_t len)
+/* Seals blocks [first, n) of the buffer and writes them in place. */
+static int wal_write_blocks(struct wal *w, size_t first, size_t n)
 {
-    wal_fill_publish(w, w->active_written + len);
-    while (len > 0) {
-        ssize_t n = pwrite(w->active_fd, p, len, (off_t)w->active_written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            /* Part of a record may be on disk now; only a reopen (which cuts it) is safe. */
-            w->failed = true;
-            return wal_fail_sys(&w->err, errno, "write segment %" PRIu64 " in %s",
-                                wal_active(w)->first_index, w->dir);
-        }
-        p += n;
-        len -= (size_t)n;
-        w->active_written += (uint64_t)n;
+    for (size_t i = first; i < n; i++) {
+        size_t used = w->buf_used - i * wal_block_data_size;
+        if (used > wal_block_data_size)
+            used = wal_block_data_size;
+        wal_block_seal(w->buf + i * wal_block_size, (uint16_t)used, w->epoch,
+                       (uint32_t)w->durable_stream);
     }
-    return 0;
+    uint64_t off = wal_segment_header_size + (w->tail_block + first) * wal_block_size;
+    size_t len = (n - first) * wal_block_size;
+    wal_fill_publish(w, off + len);
+    w->rbuf_seg = 0; /* the read window may hold the blocks rewritten here */
+    if (sio_pwrite_all(w->io, w->active_fd, w->buf + first * wal_block_size, len, (off_t)off) == 0)
+        return 0;
+    int e = errno;
+    w->spilled = true;
+    /* A full disk leaves the log as it was (the buffered records stay buffered and a later
+       flush writes the same blocks again, or a cut drops them); any other error may have
+       lost pages: only a reopen, whose recovery cuts a torn tail, is safe. */
+    if (e != ENOSPC && e != EDQUOT)
+        w->failed = true;
+    return wal_fail_sys(&w->err, e, "write segment %" PRIu64 " in %s", wal_active(w)->first_index,
+                        w->dir);
 }
 
 int wal_flush(struct wal *w)
 {
     if (w->failed)
         return wal_fail(&w->err, WAL_ERR_FAILED, "%s", w->dir);
-    if (w->buf_used == 0)
+    if (w->spilled)
+        return wal_fail(&w->err, WAL_ERR_FULL, "%s: a write ran out of space; the log must be "
+                        "cut back to its durable part before it takes more", w->dir);
+    if (w->buf_used == 0 || (w->buf_used == w->buf_flushed && !w->durable_dirty))
         return 0;
-    int rc = wal_pwrite_all(w, w->buf, w->buf_used);
-    w->buf_used = 0;
-    return rc;
+    size_t n = (w->buf_used + wal_block_data_size - 1) / wal_block_data_size;
+    /* The first block is on disk already when it is full and says nothing new. */
+    size_t first = w->buf_flushed == wal_block_data_size && !w->durable_dirty ? 1 : 0;
+    int rc = wal_write_blocks(w, first, n);
+    if (rc)
+        return rc;
+    /* Keep the last block written: it is the tail the next flush rewrites. */
+    size_t last = n - 1;
+    if (last > 0)
+        memmove(w->buf, w->buf + last * wal_block_size, wal_block_size);
+    w->tail_block += last;
+    w->buf_used -= last * wal_block_data_size;
+    w->buf_flushed = w->buf_used;
+    w->durable_dirty = false;
+    return 0;
 }
 
-/* Small pieces are gathered in the buffer; one larger than the buffer goes straight out. */
-static int wal_buffer_put(struct wal *w, const void *data, size_t len)
+/* Copies stream bytes into the buffer's data areas, flushing whenever it fills. */
+static int wal_buffer_put(struct wal *w, const uint8_t *data, size_t len)
 {
-    if (len > w->cfg.write_buffer_size - w->buf_used) {
-        int rc = wal_flush(w);
-        if (rc)
-            return rc;
-        if (len >= w->cfg.write_buffer_size)
-            return wal_pwrite_all(w, data, len);
+    while (len > 0) {
+        if (w->buf_used == w->buf_blocks * wal_block_data_size) {
+            int rc = wal_flush(w);
+            if (rc)
+                return rc;
+        }
+        size_t block = w->buf_used / wal_block_data_size;
+        size_t at = w->buf_used % wal_block_data_size;
+        size_t n = wal_block_data_size - at;
+        if (n > len)
+            n = len;
+        memcpy(w->buf + block * wal_block_size + wal_block_header_size + at, data, n);
+        w->buf_used += n;
+        data += n;
+        len -= n;
     }
-    memcpy(w->buf + w->buf_used, data, len);
-    w->buf_used += len;
     return 0;
 }
 
 /* Cuts the zeros written ahead off a finished segment: recovery accepts a zero tail only in
-   the last segment, so a finished one ends at its last record. */
+   the last segment, so a finished one ends with its last block. */
 static int wal_trim_finished(struct wal *w)
 {
-    struct stat st;
-    if (fstat(w->active_fd, &st) != 0)
+    uint64_t size, end = wal_stream_file_size(wal_active_flushed(w));
+    if (sio_fsize(w->io, w->active_fd, &size) != 0)
         return wal_fail_sys(&w->err, errno, "stat segment %" PRIu64 " in %s",
                             wal_active(w)->first_index, w->dir);
-    if ((uint64_t)st.st_size <= w->active_written)
+    if (size <= end)
         return 0;
-    if (ftruncate(w->active_fd, (off_t)w->active_written) != 0) {
+    if (sio_ftruncate(w->io, w->active_fd, (off_t)end) != 0) {
         w->failed = true;
         return wal_fail_sys(&w->err, errno, "trim segment %" PRIu64 " in %s",
                             wal_active(w)->first_index, w->dir);
@@ -75,7 +102,7 @@ static int wal_trim_finished(struct wal *w)
 
 /*
  * Every record of a finished segment is made durable, and the segment trimmed to its last
- * record, before the next segment gets any, so that after a crash only the last segment can
+ * block, before the next segment gets any, so that after a crash only the last segment can
  * have a torn or zero tail. Rolls are rare (one per segment_size_max bytes), so this one
  * synchronous fdatasync is cheap.
  */
@@ -95,8 +122,7 @@ static int wal_roll(struct wal *w, uint64_t next_index)
     uint64_t last = wal_seg_last(wal_active(w));
     if (w->durable_index < last)
         w->durable_index = last;
-    close(w->active_fd);
-    w->active_fd = -1;
+    wal_seg_close_active(w);
     rc = wal_seg_create(w, next_index);
     if (rc) {
         w->failed = true; /* no active segment to write to */
@@ -132,13 +158,16 @@ int wal_append(struct wal *w, uint64_t index, uint64_t term, const void *data, u
                         term, wal_last_term(w));
     uint64_t rec_size = wal_record_size(len);
     struct wal_seg *seg = wal_active(w);
-    if (seg->count > 0 && seg->size + rec_size > w->cfg.segment_size_max) {
+    if (seg->count > 0 &&
+        wal_stream_file_size(seg->size + rec_size) > w->cfg.segment_size_max) {
         int rc = wal_roll(w, index);
         if (rc)
             return rc;
         seg = wal_active(w);
     }
-    int rc = wal_seg_push_loc(w, seg, seg->size, term);
+    uint64_t end = seg->size;
+    assert(end == w->tail_block * wal_block_data_size + w->buf_used);
+    int rc = wal_seg_push_loc(&w->err, seg, end, term);
     if (rc)
         return rc;
     uint8_t header[wal_record_header_size];
@@ -147,6 +176,9 @@ int wal_append(struct wal *w, uint64_t index, uint64_t term, const void *data, u
     if (rc == 0 && len > 0)
         rc = wal_buffer_put(w, data, len);
     if (rc) {
+        /* Not in the log, though part of it may be on disk: the write failed, so the wal is
+           failed or spilled, and only a cut (wal_truncate_suffix) or a reopen goes on. */
+        assert(w->failed || w->spilled);
         seg->count--;
         return rc;
     }

@@ -48,7 +48,9 @@ int wal_fail(struct wal_errmsg *msg, int err, const char *fmt, ...)
 
 int wal_fail_sys(struct wal_errmsg *msg, int errno_value, const char *fmt, ...)
 {
-    int err = errno_value == ENOMEM ? WAL_ERR_NOMEM : WAL_ERR_IO;
+    int err = errno_value == ENOMEM                              ? WAL_ERR_NOMEM
+              : errno_value == ENOSPC || errno_value == EDQUOT ? WAL_ERR_FULL
+                                                               : WAL_ERR_IO;
     if (msg) {
         char sys[128];
         const char *text = strerror_r(errno_value, sys, sizeof sys); /* GNU variant */

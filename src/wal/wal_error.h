@@ -17,7 +17,9 @@
     X(WAL_ERR_COMPACTED, 9, "index was compacted into a snapshot")                 \
     X(WAL_ERR_TOO_LARGE, 10, "record payload above record_payload_max")            \
     X(WAL_ERR_NOSPACE, 11, "caller's buffer cannot hold one record")               \
-    X(WAL_ERR_FAILED, 12, "an earlier sync failed; the log must be reopened")
+    X(WAL_ERR_FAILED, 12, "an earlier sync failed; the log must be reopened")       \
+    X(WAL_ERR_FORMAT, 13, "written in a log format this build does not read")      \
+    X(WAL_ERR_FULL, 14, "no space left on the device")
 
 enum wal_err {
 #define WAL_ERR_ENUM(name, value, text) name = value,
@@ -37,7 +39,8 @@ struct wal_errmsg {
 /* Fills msg with "<code text>: <fmt...>" and returns err, so callers can `return wal_fail(...)`. */
 int wal_fail(struct wal_errmsg *msg, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Same, with ": <strerror(errno_value)>" appended; for failed system calls. */
+/* Same, with ": <strerror(errno_value)>" appended; for failed system calls. The code is
+   WAL_ERR_NOMEM for ENOMEM, WAL_ERR_FULL for ENOSPC and EDQUOT, WAL_ERR_IO otherwise. */
 int wal_fail_sys(struct wal_errmsg *msg, int errno_value, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

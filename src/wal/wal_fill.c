@@ -42,20 +42,11 @@ static void wal_fill_next(const struct wal_fill *f, uint64_t *start, uint64_t *e
     *end = t < boundary ? t : boundary;
 }
 
-static int wal_fill_write(int fd, const uint8_t *zeros, uint64_t start, uint64_t end)
+static int wal_fill_write(const struct sio *io, int fd, const uint8_t *zeros, uint64_t start,
+                          uint64_t end)
 {
     assert(end - start <= wal_fill_piece_size);
-    while (start < end) {
-        ssize_t n = pwrite(fd, zeros, (size_t)(end - start), (off_t)start);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return errno;
-        if (n == 0)
-            return EIO;
-        start += (uint64_t)n;
-    }
-    return 0;
+    return sio_pwrite_all(io, fd, zeros, (size_t)(end - start), (off_t)start) == 0 ? 0 : errno;
 }
 
 /* The thread: write one piece of zeros without mu, then make it durable, until stopped. */
@@ -73,7 +64,8 @@ static void *wal_fill_main(void *arg)
             gen = f->gen;
             if (old >= 0) {
                 pthread_mutex_unlock(&f->mu);
-                close(old); /* maybe the last reference of an unlinked segment: not under mu */
+                /* Maybe the last reference of an unlinked segment: not under mu. */
+                sio_close(f->io, old);
                 pthread_mutex_lock(&f->mu);
             }
             continue;
@@ -89,7 +81,7 @@ static void *wal_fill_main(void *arg)
         f->in_flight = true;
         f->piece_start = start;
         pthread_mutex_unlock(&f->mu);
-        int e = wal_fill_write(fd, f->zeros, start, end);
+        int e = wal_fill_write(f->io, fd, f->zeros, start, end);
         pthread_mutex_lock(&f->mu);
         f->in_flight = false;
         pthread_cond_broadcast(&f->piece_done);
@@ -98,7 +90,7 @@ static void *wal_fill_main(void *arg)
         pthread_mutex_unlock(&f->mu);
         /* Durable zeros and file size are what make the owner's fdatasync cheap. Our own open
            file description, so an error seen here is still reported to the owner's. */
-        if (e == 0 && fdatasync(fd) != 0)
+        if (e == 0 && sio_fdatasync(f->io, fd) != 0)
             e = errno;
         pthread_mutex_lock(&f->mu);
         if (e != 0 && f->sys_errno == 0)
@@ -110,14 +102,14 @@ static void *wal_fill_main(void *arg)
     }
     pthread_mutex_unlock(&f->mu);
     if (fd >= 0)
-        close(fd);
+        sio_close(f->io, fd);
     return NULL;
 }
 
 void wal_fill_init(struct wal *w)
 {
     struct wal_fill *f = &w->fill;
-    *f = (struct wal_fill){.fd_next = -1};
+    *f = (struct wal_fill){.fd_next = -1, .io = w->io};
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->wake, NULL);
     pthread_cond_init(&f->piece_done, NULL);
@@ -169,7 +161,7 @@ void wal_fill_stop(struct wal *w)
     f->zeros = NULL;
     wal_fill_log_error(w);
     if (f->fd_next >= 0)
-        close(f->fd_next);
+        sio_close(f->io, f->fd_next);
     f->fd_next = -1;
 }
 
@@ -187,7 +179,7 @@ void wal_fill_pause(struct wal *w)
     wal_fill_log_error(w);
     pthread_mutex_unlock(&f->mu);
     if (old >= 0)
-        close(old);
+        sio_close(f->io, old);
 }
 
 void wal_fill_resume(struct wal *w)
@@ -198,10 +190,10 @@ void wal_fill_resume(struct wal *w)
     assert(w->active_fd >= 0);
     char name[wal_segment_name_size_max];
     wal_segment_name(name, wal_active(w)->first_index);
-    int fd = openat(w->dir_fd, name, O_WRONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) != 0) {
-        close(fd);
+    int fd = sio_openat(f->io, w->dir_fd, name, O_WRONLY | O_CLOEXEC, 0);
+    uint64_t size = 0;
+    if (fd >= 0 && sio_fsize(f->io, fd, &size) != 0) {
+        sio_close(f->io, fd);
         fd = -1;
     }
     if (fd < 0) {
@@ -215,13 +207,15 @@ void wal_fill_resume(struct wal *w)
     f->gen++;
     int old = f->fd_next;
     f->fd_next = fd;
-    f->owner_end = w->active_written;
-    f->filled_end = (uint64_t)st.st_size > w->active_written ? (uint64_t)st.st_size : w->active_written;
-    f->limit = w->cfg.segment_size_max;
+    uint64_t written = wal_stream_file_size(wal_active_flushed(w));
+    f->owner_end = written;
+    f->filled_end = size > written ? size : written;
+    /* Zeros end on a block boundary, so recovery never sees a short last piece. */
+    f->limit = w->cfg.segment_size_max - w->cfg.segment_size_max % wal_block_size;
     pthread_cond_signal(&f->wake);
     pthread_mutex_unlock(&f->mu);
     if (old >= 0)
-        close(old);
+        sio_close(f->io, old);
 }
 
 void wal_fill_publish(struct wal *w, uint64_t end)

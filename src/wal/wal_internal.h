@@ -8,22 +8,9 @@
 #include <stdint.h>
 
 #include "wal.h"
+#include "sio.h"
 #include "wal_format.h"
-
-/* Where one record sits in its segment, and its term, so reads and term lookups need no scan. */
-struct wal_loc {
-    uint64_t offset;
-    uint64_t term;
-};
-
-/* One segment file; its records are first_index .. first_index + count - 1. */
-struct wal_seg {
-    uint64_t first_index;
-    uint64_t size;   /* bytes, header included, buffered bytes included for the active one */
-    size_t count;
-    size_t cap;
-    struct wal_loc *locs;
-};
+#include "wal_seg.h"
 
 /*
  * The zero-filler: a thread that keeps the active segment written with zeros (and those zeros
@@ -41,6 +28,7 @@ struct wal_fill {
     pthread_cond_t wake;    /* the filler waits here for work */
     pthread_cond_t piece_done; /* the owner waits here for an in-flight piece */
     uint8_t *zeros;         /* one piece of zeros, read by the filler only */
+    const struct sio *io;
     /* Everything below is guarded by mu. */
     bool stop;
     uint64_t gen;           /* bumped by pause and resume; a piece of an older gen is void */
@@ -60,6 +48,7 @@ struct wal_fill {
 
 struct wal {
     struct wal_config cfg;
+    const struct sio *io; /* cfg.io, or the real system calls */
     char *dir;
     int dir_fd;
     int lock_fd;
@@ -69,10 +58,31 @@ struct wal {
     size_t nsegs;
     size_t segs_cap;
     int active_fd;
-    uint64_t active_written; /* bytes of the active segment handed to write(2) */
+    /* The sync jobs' own open file description of the active segment (and of the directory),
+       opened with it: a background fdatasync never shares the writer's, so neither can
+       consume a writeback error the other then never sees (fsyncgate). Jobs use dups of it,
+       which keep it reachable while the owner rolls or resets. */
+    int sync_fd;
+    int sync_dir_fd;
 
-    uint8_t *buf; /* records not yet written, destined for the active segment's end */
-    size_t buf_used;
+    /* The active segment's blocks from tail_block on: buf[0] is the last block holding
+       stream data (rewritten in place while it fills), later ones are new. */
+    uint8_t *buf;
+    size_t buf_blocks;       /* capacity */
+    uint64_t tail_block;     /* data block number of buf[0] */
+    size_t buf_used;         /* stream bytes in buf, counted from tail_block's first */
+    size_t buf_flushed;      /* of those, already handed to write(2) */
+    uint32_t epoch;          /* of the active segment's blocks */
+    uint64_t durable_stream; /* active segment: stream bytes a completed sync covered */
+    bool durable_dirty;      /* the last block on disk says less than durable_stream */
+    bool spilled;            /* a write failed part way: blocks past the flushed end may be
+                                on disk, so the next cut rewrites and truncates */
+
+    /* A read window of one segment's file bytes, for wal_read. */
+    uint8_t *rbuf;
+    uint64_t rbuf_seg;       /* first index of the segment it holds; 0: empty */
+    uint64_t rbuf_start;     /* file offset of rbuf[0] */
+    size_t rbuf_len;
 
     uint64_t snapshot_index;
     uint64_t snapshot_term;
@@ -90,6 +100,14 @@ struct wal {
     struct wal_fill fill;
 };
 
+enum { wal_read_window = 64 << 10 }; /* file bytes wal_read reads at once */
+
+/* Stream bytes of the active segment handed to write(2). */
+static inline uint64_t wal_active_flushed(const struct wal *w)
+{
+    return w->tail_block * wal_block_data_size + w->buf_flushed;
+}
+
 static inline struct wal_seg *wal_active(struct wal *w)
 {
     return &w->segs[w->nsegs - 1];
@@ -101,12 +119,17 @@ static inline uint64_t wal_seg_last(const struct wal_seg *s)
 }
 
 /* wal_segment.c */
-int wal_seg_push_loc(struct wal *w, struct wal_seg *s, uint64_t offset, uint64_t term);
-void wal_seg_free(struct wal_seg *s);
 int wal_segs_push(struct wal *w, const struct wal_seg *s);
 size_t wal_seg_find(const struct wal *w, uint64_t index); /* the segment holding index */
-int wal_seg_create(struct wal *w, uint64_t first_index); /* appends it as the active one */
-int wal_seg_open_active(struct wal *w);
+/* Creates the segment (and writes its header block) as the active one. */
+int wal_seg_create(struct wal *w, uint64_t first_index);
+/* Opens the last segment as the active one and loads its tail block; its blocks get epoch
+   (0: the tail block's own). */
+int wal_seg_open_active(struct wal *w, uint32_t epoch);
+/* Loads the block holding the stream's byte before stream_end into buf[0] (the tail);
+   *epoch gets its epoch (0 for an empty stream). */
+int wal_load_tail(struct wal *w, uint64_t stream_end, uint32_t *epoch);
+void wal_seg_close_active(struct wal *w); /* both descriptors; forgets the read window */
 int wal_seg_unlink(struct wal *w, size_t i);
 int wal_dir_sync(struct wal *w);
 int wal_data_sync(struct wal *w, int fd, const char *what);
@@ -126,8 +149,8 @@ void wal_fill_stop(struct wal *w);  /* joins the thread */
 /* Before the active segment is cut, closed or replaced: returns with no piece in flight and
    the filler idle until wal_fill_resume(). */
 void wal_fill_pause(struct wal *w);
-/* The active segment is ready again; bytes past active_written up to the file's size are
-   zeros (recovery verified them, or the file is new or was just cut). */
+/* The active segment is ready again; bytes past its last written block up to the file's size
+   are zeros (recovery verified them, or the file is new or was just cut). */
 void wal_fill_resume(struct wal *w);
 /* The owner is about to write the active segment up to end. */
 void wal_fill_publish(struct wal *w, uint64_t end);
@@ -135,11 +158,9 @@ void wal_fill_publish(struct wal *w, uint64_t end);
 /* wal_append.c */
 int wal_flush(struct wal *w);
 
-/* wal_scan.c: verifies one segment's bytes; fills seg->locs. */
-enum wal_scan_result { WAL_SCAN_CLEAN, WAL_SCAN_TORN_TAIL, WAL_SCAN_TORN_HEADER };
-int wal_scan_segment(struct wal *w, const char *name, const uint8_t *data, size_t size,
-                     bool is_last, uint64_t *prev_term, struct wal_seg *seg,
-                     enum wal_scan_result *result);
+/* wal_truncate.c: makes the active segment end at stream offset cut, durably, with a new
+   epoch (a torn tail, a conflicting suffix, what a full disk left half written). */
+int wal_cut_active(struct wal *w, uint64_t cut);
 
 /* wal_meta.c: small checksummed files written atomically. */
 int wal_meta_load(struct wal *w);

@@ -18,45 +18,39 @@
 /* magic, version, three u64 fields, crc */
 enum { wal_meta_file_size = 4 + 4 + 3 * 8 + 4 };
 
-static int wal_write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* temp file, fsync, rename over the old one, fsync the directory: all or nothing. */
 static int wal_meta_write(struct wal *w, const char *name, uint32_t magic, const uint64_t v[3])
 {
     uint8_t b[wal_meta_file_size];
     wal_put32(b, magic);
-    wal_put32(b + 4, WAL_FORMAT_VERSION);
+    wal_put32(b + 4, WAL_META_VERSION);
     for (int i = 0; i < 3; i++)
         wal_put64(b + 8 + 8 * i, v[i]);
     wal_put32(b + 32, crc32c(b, 32));
     char tmp[64];
     snprintf(tmp, sizeof tmp, "%s.tmp", name);
-    int fd = openat(w->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = sio_openat(w->io, w->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return wal_fail_sys(&w->err, errno, "create %s/%s", w->dir, tmp);
-    if (wal_write_all(fd, b, sizeof b) != 0 || fsync(fd) != 0) {
+    if (sio_pwrite_all(w->io, fd, b, sizeof b, 0) != 0 || sio_fsync(w->io, fd) != 0) {
         int e = errno;
-        close(fd);
+        sio_close(w->io, fd);
+        sio_unlinkat(w->io, w->dir_fd, tmp);
         return wal_fail_sys(&w->err, e, "write %s/%s", w->dir, tmp);
     }
-    if (close(fd) != 0)
+    if (sio_close(w->io, fd) != 0)
         return wal_fail_sys(&w->err, errno, "close %s/%s", w->dir, tmp);
-    if (renameat(w->dir_fd, tmp, w->dir_fd, name) != 0)
-        return wal_fail_sys(&w->err, errno, "rename %s/%s", w->dir, tmp);
-    if (fsync(w->dir_fd) != 0)
+    if (sio_renameat(w->io, w->dir_fd, tmp, w->dir_fd, name) != 0) {
+        int e = errno;
+        sio_unlinkat(w->io, w->dir_fd, tmp);
+        return wal_fail_sys(&w->err, e, "rename %s/%s", w->dir, tmp);
+    }
+    /* Renamed but maybe not durable: the old and the new file are both possible after a
+       crash now, and nothing must proceed on the new one. */
+    if (sio_fsync(w->io, w->dir_fd) != 0) {
+        w->failed = true;
         return wal_fail_sys(&w->err, errno, "fsync directory %s", w->dir);
+    }
     return 0;
 }
 
@@ -65,26 +59,26 @@ static int wal_meta_read(struct wal *w, const char *name, uint32_t magic, uint64
                          bool *present)
 {
     *present = false;
-    int fd = openat(w->dir_fd, name, O_RDONLY | O_CLOEXEC);
+    int fd = sio_openat(w->io, w->dir_fd, name, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0 && errno == ENOENT)
         return 0;
     if (fd < 0)
         return wal_fail_sys(&w->err, errno, "open %s/%s", w->dir, name);
     uint8_t b[wal_meta_file_size];
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    uint64_t size;
+    if (sio_fsize(w->io, fd, &size) != 0) {
         int e = errno;
-        close(fd);
+        sio_close(w->io, fd);
         return wal_fail_sys(&w->err, e, "stat %s/%s", w->dir, name);
     }
-    if (st.st_size != (off_t)sizeof b) {
-        close(fd);
-        return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset 0: size %jd, expected %zu",
-                        w->dir, name, (intmax_t)st.st_size, sizeof b);
+    if (size != sizeof b) {
+        sio_close(w->io, fd);
+        return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset 0: size %" PRIu64 ", expected %zu",
+                        w->dir, name, size, sizeof b);
     }
-    ssize_t n = pread(fd, b, sizeof b, 0);
+    ssize_t n = sio_pread(w->io, fd, b, sizeof b, 0);
     int e = errno;
-    close(fd);
+    sio_close(w->io, fd);
     if (n < 0)
         return wal_fail_sys(&w->err, e, "read %s/%s", w->dir, name);
     if ((size_t)n != sizeof b)
@@ -92,7 +86,7 @@ static int wal_meta_read(struct wal *w, const char *name, uint32_t magic, uint64
     if (wal_get32(b + 32) != crc32c(b, 32))
         return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset 32: checksum mismatch", w->dir,
                         name);
-    if (wal_get32(b) != magic || wal_get32(b + 4) != WAL_FORMAT_VERSION)
+    if (wal_get32(b) != magic || wal_get32(b + 4) != WAL_META_VERSION)
         return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset 0: bad magic or version", w->dir,
                         name);
     for (int i = 0; i < 3; i++)
@@ -106,7 +100,7 @@ int wal_meta_load(struct wal *w)
     /* A temp file left by a crash is an unfinished save; the old file still stands. */
     const char *const tmps[] = {WAL_HARD_STATE_FILE ".tmp", WAL_SNAPSHOT_FILE ".tmp"};
     for (size_t i = 0; i < 2; i++)
-        if (unlinkat(w->dir_fd, tmps[i], 0) != 0 && errno != ENOENT)
+        if (sio_unlinkat(w->io, w->dir_fd, tmps[i]) != 0 && errno != ENOENT)
             return wal_fail_sys(&w->err, errno, "unlink %s/%s", w->dir, tmps[i]);
     uint64_t v[3];
     bool present;

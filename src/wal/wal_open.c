@@ -17,8 +17,12 @@ enum {
     wal_zero_ahead_min = 4096,
     wal_zero_ahead_max = 1 << 30,
 };
-_Static_assert((int)wal_write_buffer_size_min >= (int)wal_segment_header_size,
-               "a new segment's header goes into the write buffer");
+#define wal_segment_size_max (UINT64_C(2) << 30)
+/* A segment's stream (its size, and one record past it at most) stays below 4 GiB. */
+_Static_assert(wal_segment_size_max + WAL_RECORD_PAYLOAD_LIMIT + wal_record_header_size <
+               WAL_SEGMENT_SIZE_LIMIT, "block durable offsets fit in 32 bits");
+_Static_assert((int)wal_write_buffer_size_min >= 2 * (int)wal_block_size,
+               "the write buffer holds the tail block and at least one more");
 
 void wal_config_default(struct wal_config *cfg, const char *dir)
 {
@@ -53,8 +57,8 @@ static int wal_config_check(const struct wal_config *cfg, struct wal_errmsg *err
         return wal_fail(err, WAL_ERR_CONFIG, "fsync policy %d", (int)cfg->fsync);
     if (cfg->fsync == WAL_FSYNC_INTERVAL && cfg->fsync_interval_ms == 0)
         return wal_fail(err, WAL_ERR_CONFIG, "fsync_interval_ms is 0");
-    if (cfg->segment_size_max < wal_segment_size_min || cfg->segment_size_max > (UINT64_C(1) << 40))
-        return wal_fail(err, WAL_ERR_CONFIG, "segment_size_max outside [4 KiB, 1 TiB]");
+    if (cfg->segment_size_max < wal_segment_size_min || cfg->segment_size_max > wal_segment_size_max)
+        return wal_fail(err, WAL_ERR_CONFIG, "segment_size_max outside [4 KiB, 2 GiB]");
     if (cfg->record_payload_max == 0 || cfg->record_payload_max > WAL_RECORD_PAYLOAD_LIMIT)
         return wal_fail(err, WAL_ERR_CONFIG, "record_payload_max outside [1, 1 GiB]");
     if (cfg->write_buffer_size < wal_write_buffer_size_min ||
@@ -73,6 +77,9 @@ static int wal_lock_dir(struct wal *w)
         return wal_fail_sys(&w->err, errno, "mkdir %s", w->dir);
     w->dir_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (w->dir_fd < 0)
+        return wal_fail_sys(&w->err, errno, "open directory %s", w->dir);
+    w->sync_dir_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->sync_dir_fd < 0)
         return wal_fail_sys(&w->err, errno, "open directory %s", w->dir);
     w->lock_fd = openat(w->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (w->lock_fd < 0)
@@ -94,13 +101,15 @@ static void wal_free(struct wal *w)
     for (size_t i = 0; i < w->nsegs; i++)
         wal_seg_free(&w->segs[i]);
     free(w->segs);
-    if (w->active_fd >= 0)
-        close(w->active_fd);
+    wal_seg_close_active(w);
     if (w->lock_fd >= 0)
         close(w->lock_fd);
     if (w->dir_fd >= 0)
         close(w->dir_fd);
+    if (w->sync_dir_fd >= 0)
+        close(w->sync_dir_fd);
     free(w->buf);
+    free(w->rbuf);
     free(w->dir);
     free(w);
 }
@@ -115,11 +124,14 @@ int wal_open(const struct wal_config *cfg, struct wal **out, struct wal_errmsg *
     if (!w)
         return wal_fail(err, WAL_ERR_NOMEM, "wal");
     w->cfg = *cfg;
+    w->io = cfg->io ? cfg->io : sio_default();
     wal_fill_init(w);
-    w->dir_fd = w->lock_fd = w->active_fd = -1;
+    w->dir_fd = w->sync_dir_fd = w->lock_fd = w->active_fd = w->sync_fd = -1;
     w->dir = strdup(cfg->dir);
-    w->buf = malloc(cfg->write_buffer_size);
-    if (!w->dir || !w->buf)
+    w->buf_blocks = cfg->write_buffer_size / wal_block_size;
+    w->buf = malloc(w->buf_blocks * wal_block_size);
+    w->rbuf = malloc(wal_read_window);
+    if (!w->dir || !w->buf || !w->rbuf)
         rc = wal_fail(&w->err, WAL_ERR_NOMEM, "wal buffers");
     w->cfg.dir = w->dir;
     if (rc == 0)
@@ -147,7 +159,7 @@ void wal_close(struct wal *w)
         return;
     assert(!w->sync_in_flight);
     wal_fill_stop(w);
-    if (!w->failed && w->nsegs > 0)
+    if (!w->failed && !w->spilled && w->nsegs > 0)
         (void)wal_flush(w); /* not synced: close is not a durability point */
     wal_free(w);
 }

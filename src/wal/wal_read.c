@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <sys/uio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -29,7 +29,7 @@ uint64_t wal_log_bytes(const struct wal *w)
 {
     uint64_t total = 0;
     for (size_t i = 0; i < w->nsegs; i++)
-        total += w->segs[i].size;
+        total += wal_stream_file_size(w->segs[i].size);
     return total;
 }
 
@@ -58,32 +58,67 @@ int wal_term_at(const struct wal *w, uint64_t index, uint64_t *term)
     return 0;
 }
 
-/* Reads one record with its header apart, so the caller's buffer holds payloads only. */
+/*
+ * Copies stream bytes [off, off + len) of segment s (open as fd) into dst, through the read
+ * window: sequential reads (replay, a follower catching up) cost one pread per window.
+ */
+static int wal_stream_read(struct wal *w, const struct wal_seg *s, int fd, uint64_t off,
+                           uint8_t *dst, size_t len)
+{
+    while (len > 0) {
+        uint64_t at = wal_stream_to_file(off);
+        if (w->rbuf_seg != s->first_index || at < w->rbuf_start ||
+            at >= w->rbuf_start + w->rbuf_len) {
+            uint64_t start = at - (at % wal_block_size);
+            uint64_t end = wal_stream_file_size(s->size);
+            size_t n = end - start < wal_read_window ? (size_t)(end - start) : wal_read_window;
+            w->rbuf_seg = 0;
+            if (sio_pread_all(w->io, fd, w->rbuf, n, (off_t)start) != 0)
+                return wal_fail_sys(&w->err, errno, "read segment %" PRIu64 " offset %" PRIu64
+                                    " in %s", s->first_index, start, w->dir);
+            w->rbuf_seg = s->first_index;
+            w->rbuf_start = start;
+            w->rbuf_len = n;
+        }
+        size_t in_block = wal_block_data_size - (size_t)(off % wal_block_data_size);
+        size_t in_window = (size_t)(w->rbuf_start + w->rbuf_len - at);
+        size_t n = len < in_block ? len : in_block;
+        if (n > in_window)
+            n = in_window;
+        memcpy(dst, w->rbuf + (at - w->rbuf_start), n);
+        dst += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Reads one record with its header apart, so the caller's buffer holds payloads only, and
+   checks it again: disk may rot after open. */
 static int wal_read_record(struct wal *w, int fd, const struct wal_seg *s, size_t i,
                            uint8_t *payload, uint32_t len)
 {
     uint64_t off = s->locs[i].offset;
     uint64_t index = s->first_index + i;
     uint8_t h[wal_record_header_size];
-    struct iovec iov[2] = {{h, sizeof h}, {payload, len}};
-    ssize_t n = preadv(fd, iov, 2, (off_t)off);
-    if (n < 0)
-        return wal_fail_sys(&w->err, errno, "read segment %" PRIu64 " offset %" PRIu64 " in %s",
-                            s->first_index, off, w->dir);
+    int rc = wal_stream_read(w, s, fd, off, h, sizeof h);
+    if (rc == 0 && len > 0)
+        rc = wal_stream_read(w, s, fd, off + sizeof h, payload, len);
+    if (rc)
+        return rc;
     const char *bad = NULL;
-    if ((uint64_t)n != wal_record_size(len))
-        bad = "short read";
-    else if (wal_get32(h + 4) != len)
+    if (wal_get32(h + 4) != len)
         bad = "length changed";
     else if (crc32c_extend(crc32c(h + 4, sizeof h - 4), payload, len) != wal_get32(h))
         bad = "checksum mismatch";
     else if (wal_get64(h + 16) != index || wal_get64(h + 8) != s->locs[i].term)
         bad = "index or term changed";
     if (bad) {
+        w->rbuf_seg = 0;
         char name[wal_segment_name_size_max];
         wal_segment_name(name, s->first_index);
         return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": %s (index %" PRIu64 ")",
-                        w->dir, name, off, bad, index);
+                        w->dir, name, wal_stream_to_file(off), bad, index);
     }
     return 0;
 }
@@ -105,7 +140,7 @@ static int wal_seg_fd(struct wal *w, size_t si, int *fd)
     }
     char name[wal_segment_name_size_max];
     wal_segment_name(name, w->segs[si].first_index);
-    *fd = openat(w->dir_fd, name, O_RDONLY | O_CLOEXEC);
+    *fd = sio_openat(w->io, w->dir_fd, name, O_RDONLY | O_CLOEXEC, 0);
     if (*fd < 0)
         return wal_fail_sys(&w->err, errno, "open %s/%s", w->dir, name);
     return 0;
@@ -142,7 +177,7 @@ int wal_read(struct wal *w, uint64_t from, struct wal_entry *entries, size_t ent
             used += len;
         }
         if (fd >= 0 && fd != w->active_fd)
-            close(fd);
+            sio_close(w->io, fd);
     }
     if (rc == 0 && *count == 0 && entries_max > 0 && from <= wal_last_index(w))
         rc = wal_fail(&w->err, WAL_ERR_NOSPACE, "entry %" PRIu64 " does not fit in %zu bytes", from,

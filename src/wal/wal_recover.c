@@ -5,12 +5,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "wal_internal.h"
+#include "wal_scan.h"
 
 static int wal_cmp_u64(const void *a, const void *b)
 {
@@ -60,65 +60,61 @@ static int wal_list_segments(struct wal *w, uint64_t **firsts, size_t *n)
     return rc;
 }
 
-/* Cuts the file at seg->size (torn tail) durably, so the cut bytes never come back. */
-static int wal_cut_tail(struct wal *w, int fd, const char *name, const struct wal_seg *seg)
+/* The whole file, read through the seam into a malloc'd buffer (the scan rewrites it). */
+static int wal_read_segment(struct wal *w, int fd, const char *name, uint8_t **data, size_t *size)
 {
-    if (ftruncate(fd, (off_t)seg->size) != 0)
-        return wal_fail_sys(&w->err, errno, "truncate %s/%s", w->dir, name);
-    return wal_data_sync(w, fd, name);
+    uint64_t n;
+    *data = NULL;
+    if (sio_fsize(w->io, fd, &n) != 0)
+        return wal_fail_sys(&w->err, errno, "stat %s/%s", w->dir, name);
+    if (n > SIZE_MAX / 2)
+        return wal_fail(&w->err, WAL_ERR_NOMEM, "%s/%s: %" PRIu64 " bytes", w->dir, name, n);
+    *size = (size_t)n;
+    *data = malloc(n ? (size_t)n : 1);
+    if (!*data)
+        return wal_fail(&w->err, WAL_ERR_NOMEM, "reading %s/%s (%" PRIu64 " bytes)", w->dir, name,
+                        n);
+    if (n > 0 && sio_pread_all(w->io, fd, *data, (size_t)n, 0) != 0)
+        return wal_fail_sys(&w->err, errno, "read %s/%s", w->dir, name);
+    return 0;
 }
 
-/* Maps and verifies one file; *torn_header says it was an empty, unfinished creation. */
-static int wal_load_segment(struct wal *w, struct wal_seg *seg, bool is_last, uint64_t *prev_term,
-                            bool *torn_header)
+/* Maps and verifies one file; sc->result says what recovery does with it. */
+static int wal_load_segment(struct wal *w, struct wal_seg *seg, struct wal_scan *sc,
+                            const char *name)
 {
-    *torn_header = false;
-    char name[wal_segment_name_size_max];
-    wal_segment_name(name, seg->first_index);
-    int fd = openat(w->dir_fd, name, O_RDWR | O_CLOEXEC);
+    int fd = sio_openat(w->io, w->dir_fd, name, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return wal_fail_sys(&w->err, errno, "open %s/%s", w->dir, name);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return wal_fail_sys(&w->err, e, "stat %s/%s", w->dir, name);
-    }
-    size_t size = (size_t)st.st_size;
-    const uint8_t *data = NULL;
-    if (size > 0) {
-        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return wal_fail_sys(&w->err, e, "mmap %s/%s", w->dir, name);
-        }
-        data = m;
-    }
-    enum wal_scan_result result;
-    int rc = wal_scan_segment(w, name, data, size, is_last, prev_term, seg, &result);
+    uint8_t *data;
+    size_t size = 0;
+    int rc = wal_read_segment(w, fd, name, &data, &size);
+    sio_close(w->io, fd);
+    if (rc == 0)
+        rc = wal_scan_segment(sc, data, size, seg);
+    free(data);
 #if PLANTED_BUG_wal_cut_extra /* planted bug (tools/mutants): recovery cuts one more record */
-    if (rc == 0 && is_last && seg->count > 0 && (result = WAL_SCAN_TORN_TAIL)) seg->size = seg->locs[--seg->count].offset;
+    if (rc == 0 && sc->is_last && seg->count > 0 && (sc->result = WAL_SCAN_CUT)) seg->size = seg->locs[--seg->count].offset;
 #endif
-    if (size > 0)
-        munmap((void *)data, size);
-    if (rc == 0 && result == WAL_SCAN_TORN_TAIL)
-        rc = wal_cut_tail(w, fd, name, seg);
-    /* A zero tail is the end of the log; it stays when zeros are wanted ahead anyway. */
-    if (rc == 0 && result == WAL_SCAN_CLEAN && seg->size < size && !wal_fill_wanted(&w->cfg))
-        rc = wal_cut_tail(w, fd, name, seg);
-    close(fd);
-    *torn_header = rc == 0 && result == WAL_SCAN_TORN_HEADER;
-    if (*torn_header) {
+    if (rc == 0 && sc->result == WAL_SCAN_CLEAN && wal_stream_file_size(seg->size) < size &&
+        !wal_fill_wanted(&w->cfg))
+        sc->result = WAL_SCAN_CUT; /* a zero tail: the end of the log, kept only for the filler */
+    if (rc == 0 && sc->result == WAL_SCAN_TORN_HEADER) {
         log_warn("wal: %s/%s: %zu bytes, no complete header; removing the unfinished segment",
                  w->dir, name, size);
-        if (unlinkat(w->dir_fd, name, 0) != 0)
+        if (sio_unlinkat(w->io, w->dir_fd, name) != 0)
             rc = wal_fail_sys(&w->err, errno, "unlink %s/%s", w->dir, name);
+    } else if (rc == 0 && sc->result == WAL_SCAN_CUT && seg->size < size) {
+        log_warn("wal: %s/%s offset %" PRIu64 ": the log ends at index %" PRIu64 "; cutting the "
+                 "torn tail after it (never acknowledged: no sync covered it)", w->dir, name,
+                 wal_stream_to_file(seg->size), seg->first_index + seg->count - 1);
     }
     return rc;
 }
 
-static int wal_load_segments(struct wal *w, const uint64_t *firsts, size_t n)
+/* *last gets the verdict on the last segment when it stays (*last_segment_found). */
+static int wal_load_segments(struct wal *w, const uint64_t *firsts, size_t n,
+                             struct wal_scan *last, bool *last_segment_found)
 {
     uint64_t prev_term = 0;
     for (size_t i = 0; i < n; i++) {
@@ -131,14 +127,24 @@ static int wal_load_segments(struct wal *w, const uint64_t *firsts, size_t n)
                                 wal_seg_last(prev), firsts[i]);
         }
         struct wal_seg seg = {.first_index = firsts[i]};
-        bool torn_header = false;
-        int rc = wal_load_segment(w, &seg, i + 1 == n, &prev_term, &torn_header);
+        char name[wal_segment_name_size_max];
+        wal_segment_name(name, seg.first_index);
+        struct wal_scan sc = {.dir = w->dir, .name = name, .err = &w->err,
+                              .payload_max = w->cfg.record_payload_max, .is_last = i + 1 == n,
+                              .prev_term = prev_term};
+        int rc = wal_load_segment(w, &seg, &sc, name);
+        bool torn_header = rc == 0 && sc.result == WAL_SCAN_TORN_HEADER;
         if (rc == 0 && !torn_header)
             rc = wal_segs_push(w, &seg);
         if (rc || torn_header)
             wal_seg_free(&seg);
         if (rc)
             return rc;
+        prev_term = sc.prev_term;
+        if (i + 1 == n && !torn_header) {
+            *last = sc;
+            *last_segment_found = true;
+        }
     }
     return 0;
 }
@@ -181,13 +187,29 @@ static int wal_apply_snapshot(struct wal *w)
     return 0;
 }
 
+/* Opens the last segment as the active one; a torn tail found in it is cut durably. When the
+   scanned last segment was an unfinished creation (removed), the one before it is last: it was
+   synced whole before its successor began. */
+static int wal_open_last(struct wal *w, const struct wal_scan *last, bool found)
+{
+    bool cut = found && last->result == WAL_SCAN_CUT;
+    /* A cut adds one to the epoch, which must end above every block on disk. */
+    int rc = wal_seg_open_active(w, !found ? 0 : cut ? last->epoch - 1 : last->epoch);
+    if (rc)
+        return rc;
+    w->durable_stream = found ? last->durable : wal_active(w)->size;
+    return cut ? wal_cut_active(w, wal_active(w)->size) : 0;
+}
+
 int wal_recover(struct wal *w)
 {
     uint64_t *firsts;
     size_t n;
+    struct wal_scan last = {0};
+    bool found = false;
     int rc = wal_list_segments(w, &firsts, &n);
     if (rc == 0)
-        rc = wal_load_segments(w, firsts, n);
+        rc = wal_load_segments(w, firsts, n, &last, &found);
     free(firsts);
     if (rc == 0)
         rc = wal_apply_snapshot(w);
@@ -196,7 +218,7 @@ int wal_recover(struct wal *w)
     if (w->nsegs == 0)
         rc = wal_seg_create(w, w->snapshot_index + 1);
     else
-        rc = wal_seg_open_active(w);
+        rc = wal_open_last(w, &last, found);
     if (rc)
         return rc;
     /* What recovery kept may sit only in the page cache (the process died, not the machine):

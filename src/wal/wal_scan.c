@@ -1,155 +1,182 @@
-/* wal_scan.c: verification of one segment file's bytes at recovery, and torn-tail detection. */
+/* wal_scan.c: verification of one segment file's bytes at recovery: torn tail or corruption. */
+#include "wal_scan.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
-#include "log.h"
-#include "wal_internal.h"
-
-static const char *wal_decode_text(enum wal_decode d)
-{
-    switch (d) {
-    case WAL_DECODE_OK:
-        return "ok";
-    case WAL_DECODE_SHORT:
-        return "record runs past the end of the file";
-    case WAL_DECODE_BAD_LENGTH:
-        return "record length above record_payload_max";
-    case WAL_DECODE_BAD_CRC:
-        return "record checksum mismatch";
-    }
-    return "?";
-}
-
 /*
- * A bad record is a torn tail only if nothing valid follows it. Its length field may itself be
- * garbage, so look for a valid record at every later byte offset: a plausible length and index
- * first (cheap), then the checksum. Returns the offset found, or 0 when there is none.
+ * The rules (wal_format.h says why they hold):
+ *  - a data block that is neither valid nor all zeros is corruption, wherever it is;
+ *  - the stream is the valid blocks from the first on, while each is full and no older
+ *    (epoch) than the one before; it ends at a zero block, a stale block or a partial one;
+ *  - a record that runs past the stream's end was torn: the log ends before it. Any other bad
+ *    record inside the stream is corruption (its blocks checked out, so it is as written);
+ *  - no block may say that a sync covered more than the log kept: then the gap is damage;
+ *  - blocks left after the end are cut away (recovery rewrites the last block with a new
+ *    epoch first); only the last segment may end early.
  */
-static uint64_t wal_find_valid_after(const uint8_t *data, size_t size, uint64_t bad_offset,
-                                     uint64_t next_index, uint32_t payload_max)
+
+static int scan_fail(struct wal_scan *sc, uint64_t file_off, const char *what, uint64_t index)
 {
-    uint64_t index_span = (size - bad_offset) / wal_record_header_size + 1;
-    for (uint64_t p = bad_offset + 1; p + wal_record_header_size <= size; p++) {
-        uint32_t len = wal_get32(data + p + 4);
-        if (len > payload_max || len > size - p - wal_record_header_size)
-            continue;
-        uint64_t index = wal_get64(data + p + 16);
-        if (index < next_index || index - next_index > index_span)
-            continue;
-        struct wal_record_view v;
-        if (wal_record_decode(data + p, size - p, payload_max, &v) == WAL_DECODE_OK)
-            return p;
-    }
-    return 0;
+    return wal_fail(sc->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": %s (index %" PRIu64 ")",
+                    sc->dir, sc->name, file_off, what, index);
 }
 
-enum { wal_sector_size = 512 }; /* the smallest unit a crash can leave unwritten */
+/* What pass 1 learns from the blocks. */
+struct scan_blocks {
+    uint64_t count;         /* data blocks in the file (a short last piece counts) */
+    uint64_t stream_blocks; /* blocks whose data form the stream */
+    uint64_t gap;           /* stream bytes in them */
+    uint32_t stream_epoch;  /* the stream's last (highest) epoch; 0: empty */
+    uint32_t epoch_max;     /* over every valid block */
+    uint64_t durable;       /* the most any current block says was synced */
+    uint64_t durable_block; /* the block that says it */
+    bool after;             /* something other than zeros after the stream */
+    uint64_t bad;           /* first corrupt block, or UINT64_MAX */
+};
 
-static bool wal_all_zero(const uint8_t *p, size_t n)
+static void scan_blocks(const uint8_t *data, size_t size, bool header_zero, struct scan_blocks *b)
 {
-    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
-/*
- * Zeros are written ahead of the appends, so a crash that loses some writes of an unsynced
- * stretch while later ones reach the disk leaves a sector of zeros (or the zeros that
- * followed the records before it, in the sector holding the first bad record) between the
- * last good record and valid records after it. None of those later records was acknowledged:
- * a sync covers every earlier byte. A bit flip in older data leaves no such sector.
- */
-static bool wal_lost_sector_between(const uint8_t *data, uint64_t bad, uint64_t valid)
-{
-    uint64_t boundary = (bad / wal_sector_size + 1) * wal_sector_size;
-    if (boundary > valid)
-        boundary = valid;
-    if (wal_all_zero(data + bad, (size_t)(boundary - bad)))
-        return true;
-    for (uint64_t s = boundary; s + wal_sector_size <= valid; s += wal_sector_size)
-        if (wal_all_zero(data + s, wal_sector_size))
-            return true;
-    return false;
-}
-
-static int wal_scan_header(struct wal *w, const char *name, const uint8_t *data, size_t size,
-                           bool is_last, const struct wal_seg *seg, enum wal_scan_result *result)
-{
-    uint64_t first;
-    if (!wal_segment_header_decode(data, size, &first)) {
-        /* Created, then the crash came before its header reached the disk (zeros written
-           ahead may have). Nothing in it was acknowledged: the first sync writes the header. */
-        if (is_last && (size <= wal_segment_header_size ||
-                        wal_all_zero(data, wal_segment_header_size))) {
-            *result = WAL_SCAN_TORN_HEADER;
-            return 0;
+    *b = (struct scan_blocks){.bad = UINT64_MAX};
+    if (size > wal_segment_header_size)
+        b->count = (size - wal_segment_header_size + wal_block_size - 1) / wal_block_size;
+    bool in_stream = !header_zero;
+    for (uint64_t j = 0; j < b->count; j++) {
+        uint64_t off = wal_segment_header_size + j * wal_block_size;
+        struct wal_block_view v;
+        enum wal_block_kind k = wal_block_decode(data + off, size - off, &v);
+        if (k == WAL_BLOCK_BAD) {
+            b->bad = j;
+            return;
         }
-        return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset 0: bad segment header", w->dir,
-                        name);
+        if (k == WAL_BLOCK_VALID && v.epoch > b->epoch_max)
+            b->epoch_max = v.epoch;
+        if (in_stream && k == WAL_BLOCK_VALID && v.epoch >= b->stream_epoch) {
+            b->stream_epoch = v.epoch;
+            b->stream_blocks = j + 1;
+            b->gap = j * wal_block_data_size + v.used;
+            in_stream = v.used == wal_block_data_size;
+        } else {
+            in_stream = false;
+            b->after = b->after || k == WAL_BLOCK_VALID;
+            if (k != WAL_BLOCK_VALID || v.epoch < b->stream_epoch)
+                continue; /* zeros, or stale: left by a cut whose truncation was lost */
+        }
+        if (v.durable > b->durable) {
+            b->durable = v.durable;
+            b->durable_block = j;
+        }
     }
-    if (first != seg->first_index)
-        return wal_fail(&w->err, WAL_ERR_CORRUPT,
-                        "%s/%s offset 8: header says first index %" PRIu64 ", name says %" PRIu64,
-                        w->dir, name, first, seg->first_index);
+}
+
+/* Moves the stream's data to the front of data (every block's data moves down). */
+static void scan_compact(uint8_t *data, uint64_t stream_blocks, uint64_t gap)
+{
+    for (uint64_t j = 0; j < stream_blocks; j++) {
+        uint64_t from = wal_segment_header_size + j * wal_block_size + wal_block_header_size;
+        uint64_t n = gap - j * wal_block_data_size;
+        if (n > wal_block_data_size)
+            n = wal_block_data_size;
+        memmove(data + j * wal_block_data_size, data + from, (size_t)n);
+    }
+}
+
+/* Decodes the records of stream[0..gap); sc->stream_end gets where the last whole one ends. */
+static int scan_records(struct wal_scan *sc, const uint8_t *stream, uint64_t gap,
+                        struct wal_seg *seg)
+{
+    uint64_t off = 0, next = seg->first_index;
+    while (off < gap) {
+        struct wal_record_view v;
+        enum wal_decode d = wal_record_decode(stream + off, gap - off, sc->payload_max, &v);
+        uint64_t file_off = wal_stream_to_file(off);
+        if (d == WAL_DECODE_SHORT)
+            break; /* runs past the stream's end: torn */
+        if (d == WAL_DECODE_BAD_LENGTH)
+            return wal_fail(sc->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": record of %" PRIu32
+                            " bytes above record_payload_max %" PRIu32 " (was the limit lowered?)"
+                            " (index %" PRIu64 ")", sc->dir, sc->name, file_off,
+                            wal_get32(stream + off + 4), sc->payload_max, next);
+        if (d == WAL_DECODE_BAD_CRC)
+            return scan_fail(sc, file_off, "record checksum mismatch in verified blocks", next);
+        if (v.index != next)
+            return wal_fail(sc->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": record index %"
+                            PRIu64 ", expected %" PRIu64, sc->dir, sc->name, file_off, v.index,
+                            next);
+        if (v.term < sc->prev_term)
+            return wal_fail(sc->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": term %" PRIu64
+                            " below previous %" PRIu64 " (index %" PRIu64 ")", sc->dir, sc->name,
+                            file_off, v.term, sc->prev_term, next);
+        int rc = wal_seg_push_loc(sc->err, seg, off, v.term);
+        if (rc)
+            return rc;
+        sc->prev_term = v.term;
+        off += wal_record_size(v.len);
+        next++;
+    }
+    sc->stream_end = off;
     return 0;
 }
 
-int wal_scan_segment(struct wal *w, const char *name, const uint8_t *data, size_t size,
-                     bool is_last, uint64_t *prev_term, struct wal_seg *seg,
-                     enum wal_scan_result *result)
+static int scan_header(struct wal_scan *sc, const uint8_t *data, size_t size,
+                       const struct wal_seg *seg, bool *zero)
 {
-    *result = WAL_SCAN_CLEAN;
-    int rc = wal_scan_header(w, name, data, size, is_last, seg, result);
-    if (rc || *result != WAL_SCAN_CLEAN)
+    uint64_t first = 0;
+    enum wal_header_decode h = wal_segment_header_decode(data, size, &first);
+    *zero = h == WAL_HEADER_ZERO;
+    if (h == WAL_HEADER_OLD_FORMAT)
+        return wal_fail(sc->err, WAL_ERR_FORMAT, "%s/%s: log format version 1, written by an "
+                        "older kvnode; this one reads version %u only (see HACKING.md, "
+                        "\"Upgrading a data directory\")", sc->dir, sc->name, WAL_FORMAT_VERSION);
+    if (h == WAL_HEADER_BAD || (h == WAL_HEADER_ZERO && !sc->is_last))
+        return scan_fail(sc, 0, "bad segment header", seg->first_index);
+    if (h == WAL_HEADER_OK && first != seg->first_index)
+        return wal_fail(sc->err, WAL_ERR_CORRUPT, "%s/%s offset 8: header says first index %"
+                        PRIu64 ", name says %" PRIu64, sc->dir, sc->name, first,
+                        seg->first_index);
+    return 0;
+}
+
+int wal_scan_segment(struct wal_scan *sc, uint8_t *data, size_t size, struct wal_seg *seg)
+{
+    bool header_zero;
+    int rc = scan_header(sc, data, size, seg, &header_zero);
+    if (rc)
         return rc;
-    uint32_t payload_max = w->cfg.record_payload_max;
-    uint64_t off = wal_segment_header_size;
-    uint64_t next = seg->first_index;
-    while (off < size) {
-        struct wal_record_view v;
-        enum wal_decode d = wal_record_decode(data + off, size - off, payload_max, &v);
-        if (d == WAL_DECODE_OK) {
-            if (v.index != next)
-                return wal_fail(&w->err, WAL_ERR_CORRUPT,
-                                "%s/%s offset %" PRIu64 ": record index %" PRIu64
-                                ", expected %" PRIu64, w->dir, name, off, v.index, next);
-            if (v.term < *prev_term)
-                return wal_fail(&w->err, WAL_ERR_CORRUPT,
-                                "%s/%s offset %" PRIu64 ": term %" PRIu64 " below previous %" PRIu64,
-                                w->dir, name, off, v.term, *prev_term);
-            rc = wal_seg_push_loc(w, seg, off, v.term);
-            if (rc)
-                return rc;
-            *prev_term = v.term;
-            off += wal_record_size(v.len);
-            next++;
-            continue;
-        }
-        /* A whole, checksummed record above the limit is data, not a tear: the limit shrank. */
-        if (d == WAL_DECODE_BAD_LENGTH &&
-            wal_record_decode(data + off, size - off, WAL_RECORD_PAYLOAD_LIMIT, &v) == WAL_DECODE_OK)
-            return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": record of %" PRIu32
-                            " bytes above record_payload_max %" PRIu32 " (was the limit lowered?)",
-                            w->dir, name, off, v.len, payload_max);
-        if (!is_last)
-            return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": %s (index %" PRIu64
-                            ") in a segment that is not the last", w->dir, name, off,
-                            wal_decode_text(d), next);
-        /* Zeros to the end: the log ends here; they stay, to be written over. */
-        if (wal_all_zero(data + off, (size_t)(size - off)))
-            break;
-        uint64_t valid = wal_find_valid_after(data, size, off, next, payload_max);
-        if (valid && !wal_lost_sector_between(data, off, valid))
-            return wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": %s (index %" PRIu64
-                            "), yet a valid record follows at offset %" PRIu64, w->dir, name, off,
-                            wal_decode_text(d), next, valid);
-        log_warn("wal: %s/%s offset %" PRIu64 ": %s (index %" PRIu64 "); cutting the torn tail"
-                 " of %" PRIu64 " bytes%s", w->dir, name, off, wal_decode_text(d), next,
-                 (uint64_t)size - off,
-                 valid ? " (unsynced records after a lost sector, never acknowledged)" : "");
-        *result = WAL_SCAN_TORN_TAIL;
-        break;
+    struct scan_blocks b;
+    scan_blocks(data, size, header_zero, &b);
+    assert(b.bad == UINT64_MAX || b.bad >= b.stream_blocks);
+    scan_compact(data, b.stream_blocks, b.gap);
+    rc = scan_records(sc, data, b.gap, seg);
+    if (rc)
+        return rc;
+    seg->size = sc->stream_end;
+    if (b.bad != UINT64_MAX)
+        return scan_fail(sc, wal_segment_header_size + b.bad * wal_block_size,
+                         "block checksum mismatch", seg->first_index + seg->count);
+    if (sc->stream_end < b.durable)
+        return wal_fail(sc->err, WAL_ERR_CORRUPT, "%s/%s offset %" PRIu64 ": the log ends here "
+                        "(index %" PRIu64 "), yet block %" PRIu64 " says a sync covered %" PRIu64
+                        " bytes of records: blocks the sync made durable are gone", sc->dir,
+                        sc->name, wal_stream_to_file(sc->stream_end), seg->first_index + seg->count,
+                        b.durable_block, b.durable);
+    bool whole = sc->stream_end == b.gap && !b.after && b.stream_blocks == b.count &&
+                 !header_zero;
+    if (!sc->is_last && !whole)
+        return scan_fail(sc, wal_stream_to_file(sc->stream_end),
+                         "the records end early in a segment that is not the last",
+                         seg->first_index + seg->count);
+    sc->durable = b.durable;
+    if (header_zero) {
+        sc->result = WAL_SCAN_TORN_HEADER;
+        sc->epoch = 1;
+    } else if (sc->stream_end < b.gap || b.after) {
+        sc->result = WAL_SCAN_CUT;
+        sc->epoch = b.epoch_max + 1;
+    } else {
+        sc->result = WAL_SCAN_CLEAN;
+        sc->epoch = b.stream_epoch ? b.stream_epoch : 1;
     }
-    assert(off <= size);
-    seg->size = off;
     return 0;
 }

@@ -10,21 +10,24 @@
 int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
 {
     assert(!w->sync_in_flight);
-    *job = (struct wal_sync_job){.file_fd = -1, .dir_fd = -1};
+    *job = (struct wal_sync_job){.file_fd = -1, .dir_fd = -1, .io = w->io};
     int rc = wal_flush(w);
     if (rc)
         return rc;
-    assert(w->active_written == wal_active(w)->size);
+    assert(wal_active_flushed(w) == wal_active(w)->size);
     job->index = wal_last_index(w);
     job->truncations = w->truncations;
+    job->segment = wal_active(w)->first_index;
+    job->stream_end = wal_active(w)->size;
     bool idle = job->index == w->durable_index && !w->dir_dirty; /* a timer found nothing */
     if (w->cfg.fsync != WAL_FSYNC_NEVER && !idle) {
-        /* Dups keep the files reachable even if the owner rolls or resets meanwhile. */
-        job->file_fd = dup(w->active_fd);
+        /* Dups of the jobs' own descriptions (never of the writer's: wal_internal.h) keep the
+           files reachable even if the owner rolls or resets meanwhile. */
+        job->file_fd = dup(w->sync_fd);
         if (job->file_fd < 0)
             return wal_fail_sys(&w->err, errno, "dup segment fd in %s", w->dir);
         if (w->dir_dirty) {
-            job->dir_fd = dup(w->dir_fd);
+            job->dir_fd = dup(w->sync_dir_fd);
             if (job->dir_fd < 0) {
                 int e = errno;
                 close(job->file_fd);
@@ -45,13 +48,28 @@ int wal_sync_run(struct wal_sync_job *job)
 #endif
     job->sys_errno = 0;
     uint64_t t0 = metrics_now_ns();
-    if (job->file_fd >= 0 && fdatasync(job->file_fd) != 0)
+    if (job->file_fd >= 0 && sio_fdatasync(job->io, job->file_fd) != 0)
         job->sys_errno = errno;
     else if (job->file_fd >= 0)
         metrics_observe_ns(METRIC_WAL_FSYNC, metrics_now_ns() - t0);
-    else if (job->dir_fd >= 0 && fsync(job->dir_fd) != 0)
+    /* The directory too (a segment was created or removed), whether or not the file was. */
+    if (job->sys_errno == 0 && job->dir_fd >= 0 && sio_fsync(job->io, job->dir_fd) != 0)
         job->sys_errno = errno;
     return job->sys_errno ? WAL_ERR_IO : 0;
+}
+
+/*
+ * The last block says at once what the sync covered (rewritten in place, not synced): after a
+ * crash that kept it, a block the sync covered that reads as zeros is known for damage, not
+ * taken for a tear. Only when nothing waits in the buffer (records written meanwhile carry
+ * it with them); a rewrite in place needs no new space, so a full disk only leaves it undone.
+ */
+static void wal_refresh_tail(struct wal *w)
+{
+    if (w->cfg.fsync == WAL_FSYNC_NEVER || w->buf_used != w->buf_flushed || w->buf_used == 0)
+        return;
+    if (wal_flush(w) != 0 && !w->failed)
+        w->spilled = false; /* nothing new was written: the blocks on disk are as they were */
 }
 
 int wal_sync_end(struct wal *w, struct wal_sync_job *job, int run_result)
@@ -66,15 +84,26 @@ int wal_sync_end(struct wal *w, struct wal_sync_job *job, int run_result)
     if (run_result != 0) {
         /* The kernel may have dropped the pages that failed to write: trust nothing more. */
         w->failed = true;
-        return wal_fail_sys(&w->err, job->sys_errno ? job->sys_errno : EIO,
-                            "fdatasync up to index %" PRIu64 " in %s", job->index, w->dir);
+        int e = job->sys_errno ? job->sys_errno : EIO;
+        wal_fail_sys(&w->err, e, "fdatasync up to index %" PRIu64 " in %s", job->index, w->dir);
+        return WAL_ERR_IO; /* even ENOSPC: the kernel dropped the pages it could not write */
     }
     /* A truncation during the job may have removed (and re-appended) indexes it covered. */
-    if (job->truncations == w->truncations && job->index > w->durable_index) {
+    if (job->truncations != w->truncations)
+        return 0;
+    if (job->index > w->durable_index) {
         assert(job->index <= wal_last_index(w));
         w->durable_index = job->index;
     }
-    return 0;
+    /* Under "never" nothing is durable: blocks must not claim it, or a crash would look like
+       damage. */
+    if (w->cfg.fsync != WAL_FSYNC_NEVER && job->segment == wal_active(w)->first_index &&
+        job->stream_end > w->durable_stream) {
+        w->durable_stream = job->stream_end;
+        w->durable_dirty = true;
+        wal_refresh_tail(w);
+    }
+    return w->failed ? WAL_ERR_FAILED : 0;
 }
 
 int wal_sync(struct wal *w)

@@ -13,9 +13,8 @@ static int wal_unlink_after(struct wal *w, size_t keep)
     if (w->nsegs <= keep + 1)
         return 0;
     wal_fill_pause(w);
-    close(w->active_fd);
-    w->active_fd = -1;
-    w->buf_used = 0;
+    wal_seg_close_active(w);
+    w->buf_used = w->buf_flushed = 0;
     while (w->nsegs > keep + 1) {
         int rc = wal_seg_unlink(w, w->nsegs - 1);
         if (rc) {
@@ -25,15 +24,63 @@ static int wal_unlink_after(struct wal *w, size_t keep)
     }
     int rc = wal_dir_sync(w);
     if (rc == 0)
-        rc = wal_seg_open_active(w);
+        rc = wal_seg_open_active(w, 0);
     if (rc)
         w->failed = true;
+    /* A finished segment was synced whole before the next one began. */
+    w->durable_stream = wal_active(w)->size;
     return rc;
+}
+
+/*
+ * Makes the active segment end at stream offset `cut` on disk, durably: the block holding the
+ * cut is rewritten with a new epoch (so blocks a crash leaves past the cut read as stale), the
+ * file is cut after it, and both are synced. The buffer then holds that block as the tail.
+ */
+int wal_cut_active(struct wal *w, uint64_t cut)
+{
+    struct wal_seg *s = wal_active(w);
+    uint64_t buf_start = w->tail_block * wal_block_data_size;
+    uint32_t epoch_on_disk;
+    int rc = 0;
+    if (cut >= buf_start && cut - buf_start <= w->buf_used) {
+        w->buf_used = (size_t)(cut - buf_start); /* the block is in the buffer */
+        if (w->buf_flushed > w->buf_used)
+            w->buf_flushed = w->buf_used;
+    } else {
+        rc = wal_load_tail(w, cut, &epoch_on_disk);
+    }
+    if (rc) {
+        w->failed = true;
+        return rc;
+    }
+    w->epoch++;
+    w->spilled = false;
+    w->durable_dirty = true; /* rewrite the tail block even if it holds nothing new */
+    if (w->durable_stream > cut)
+        w->durable_stream = cut;
+    wal_fill_pause(w);
+    rc = wal_flush(w);
+    if (rc == 0 && sio_ftruncate(w->io, w->active_fd, (off_t)wal_stream_file_size(cut)) != 0) {
+        w->failed = true;
+        rc = wal_fail_sys(&w->err, errno, "truncate segment %" PRIu64 " in %s", s->first_index,
+                          w->dir);
+    }
+    if (rc == 0)
+        rc = wal_data_sync(w, w->active_fd, "truncated segment");
+    if (rc)
+        return rc;
+    w->durable_stream = cut;
+    w->rbuf_seg = 0;
+    wal_fill_resume(w);
+    return 0;
 }
 
 /*
  * The cut is made durable at once: were it lost, records appended after it could end up next
  * to stale ones past it, a log no leader ever sent. Conflicts are rare; the cost is one sync.
+ * After a write that ran out of space (spilled), this is how the log gets back to a state it
+ * can write from: cutting back to what is durable drops what may be half written.
  */
 int wal_truncate_suffix(struct wal *w, uint64_t from)
 {
@@ -45,37 +92,23 @@ int wal_truncate_suffix(struct wal *w, uint64_t from)
     if (from <= w->snapshot_index || from < wal_first_index(w))
         return wal_fail(&w->err, WAL_ERR_COMPACTED, "truncate from %" PRIu64 ", snapshot at %" PRIu64,
                         from, w->snapshot_index);
-    if (from == wal_last_index(w) + 1)
+    if (from == wal_last_index(w) + 1 && !w->spilled)
         return 0;
-    int rc = wal_flush(w);
-    if (rc)
-        return rc;
-    size_t k = wal_seg_find(w, from);
-    rc = wal_unlink_after(w, k);
+    size_t k = from > wal_last_index(w) ? w->nsegs - 1 : wal_seg_find(w, from);
+    int rc = wal_unlink_after(w, k);
     if (rc)
         return rc;
     struct wal_seg *s = wal_active(w);
     assert(from >= s->first_index);
-    assert(from - s->first_index < s->count);
-    uint64_t size = s->locs[from - s->first_index].offset;
-    /* The zeros ahead go too: the cut frees every block past it, so no removed record can
-       come back, and the filler writes fresh zeros from the new end. */
-    wal_fill_pause(w);
-    if (ftruncate(w->active_fd, (off_t)size) != 0) {
-        w->failed = true;
-        return wal_fail_sys(&w->err, errno, "truncate segment %" PRIu64 " in %s", s->first_index,
-                            w->dir);
-    }
+    assert(from - s->first_index <= s->count);
+    uint64_t cut = from - s->first_index < s->count ? s->locs[from - s->first_index].offset
+                                                    : s->size;
     s->count = from - s->first_index;
-    s->size = size;
-    w->active_written = size;
+    s->size = cut;
     w->truncations++;
     if (w->durable_index >= from)
         w->durable_index = from - 1;
-    rc = wal_data_sync(w, w->active_fd, "truncated segment");
-    if (rc == 0)
-        wal_fill_resume(w);
-    return rc;
+    return wal_cut_active(w, cut);
 }
 
 int wal_compact(struct wal *w, uint64_t index, uint64_t term)
@@ -129,9 +162,8 @@ int wal_reset(struct wal *w, uint64_t index, uint64_t term)
     if (rc)
         return rc;
     wal_fill_pause(w);
-    close(w->active_fd);
-    w->active_fd = -1;
-    w->buf_used = 0;
+    wal_seg_close_active(w);
+    w->buf_used = w->buf_flushed = 0;
     w->truncations++;
     rc = wal_seg_unlink(w, 0);
     if (rc == 0)

@@ -16,7 +16,6 @@
 #include "wal_test_util.h"
 
 enum {
-    zt_sector = 512,
     zt_wait_ms_max = 20000,
     zt_seg = 64 << 10, /* the smallest segment the wal zero-fills */
     zt_log_records = 700, /* two segments of zt_seg */
@@ -44,24 +43,19 @@ static struct wal *zt_open(const char *dir, uint64_t seg_size, uint32_t ahead)
     return w;
 }
 
-/* Record offsets of a segment's bytes, up to the first header that is not a record's. */
+/* Records of a segment's bytes: stream offsets, and the file bytes of the blocks they fill. */
 static size_t zt_records(const uint8_t *data, size_t len, uint64_t offs[], size_t max,
-                         uint64_t *end)
+                         uint64_t *send, uint64_t *end)
 {
-    size_t n = 0;
-    uint64_t off = 20;
-    while (off + 24 <= len && n < max) {
-        uint32_t plen = (uint32_t)data[off + 4] | (uint32_t)data[off + 5] << 8 |
-                        (uint32_t)data[off + 6] << 16 | (uint32_t)data[off + 7] << 24;
-        uint32_t crc = (uint32_t)data[off] | (uint32_t)data[off + 1] << 8 |
-                       (uint32_t)data[off + 2] << 16 | (uint32_t)data[off + 3] << 24;
-        if (crc == 0 && plen == 0)
-            break; /* the zeros ahead */
-        offs[n++] = off;
-        off += 24 + plen;
-    }
-    *end = off;
+    size_t n = wt_seg_records(data, len, offs, max, send);
+    *end = wal_stream_file_size(*send);
     return n;
+}
+
+/* The file offset of the block holding stream byte off. */
+static uint64_t zt_block_at(uint64_t off)
+{
+    return wal_segment_header_size + off / wal_block_data_size * wal_block_size;
 }
 
 static bool zt_zero(const uint8_t *p, size_t n)
@@ -109,11 +103,11 @@ Test(wal_zero, zeros_are_kept_ahead_of_the_appends_and_written_over)
     cr_assert_eq(wt_segments(dir, names, 4), 1);
     size_t len;
     uint8_t *data = wt_read_file(dir, names[0], &len);
-    uint64_t offs[64], end;
-    cr_assert_eq(zt_records(data, len, offs, 64, &end), 10);
+    uint64_t offs[64], send, end;
+    cr_assert_eq(zt_records(data, len, offs, 64, &send, &end), 10);
     free(data);
     zt_wait_size(dir, names[0], end + (64 << 10));
-    /* What the log holds, for a snapshot policy: the records, not the zeros after them. */
+    /* What the log holds, for a snapshot policy: the blocks of records, not the zeros after. */
     cr_assert_eq(wal_log_bytes(w), end, "log bytes %" PRIu64 ", records end at %" PRIu64,
                  wal_log_bytes(w), end);
     wal_close(w);
@@ -160,26 +154,32 @@ Test(wal_zero, appends_racing_the_filler_are_never_zeroed)
     wt_rmdir(dir);
 }
 
-/* A log whose last segment ends in zeros; names, records and the zeros' start come back. */
+/* A log whose last segment ends in zeros; names, records and the zeros' start come back.
+   The last zt_unsynced records were written after the last sync: only their blocks may be
+   lost by a crash. */
+enum { zt_unsynced = 16 };
 struct zt_log {
     char *dir;
     char names[64][64];
     size_t nseg;
     uint8_t *data; /* the last segment */
     size_t len;
-    uint64_t offs[zt_offs_max];
+    uint64_t offs[zt_offs_max]; /* stream offsets of its records */
     size_t nrec;
-    uint64_t end;
-    uint64_t first; /* index of the last segment's first record */
+    uint64_t send;    /* stream offset where they end */
+    uint64_t end;     /* file offset where their blocks end */
+    uint64_t durable; /* stream offset the last sync covered */
+    uint64_t first;   /* index of the last segment's first record */
 };
 
 static void zt_make_log(struct zt_log *l, uint64_t last)
 {
     l->dir = wt_tmpdir();
     struct wal *w = zt_open(l->dir, zt_seg, 0);
-    wt_append_range(w, 1, last, 11);
+    wt_append_range(w, 1, last - zt_unsynced, 11);
     cr_assert_eq(wal_sync(w), 0);
-    wal_close(w);
+    wt_append_range(w, last - zt_unsynced + 1, last, 11);
+    wal_close(w); /* written, not synced */
     l->nseg = wt_segments(l->dir, l->names, 64);
     cr_assert_geq(l->nseg, 2);
     size_t len;
@@ -188,9 +188,10 @@ static void zt_make_log(struct zt_log *l, uint64_t last)
     l->data = calloc(1, l->len);
     memcpy(l->data, data, len);
     free(data);
-    l->nrec = zt_records(l->data, l->len, l->offs, zt_offs_max, &l->end);
+    l->nrec = zt_records(l->data, l->len, l->offs, zt_offs_max, &l->send, &l->end);
     cr_assert_eq(l->end, len);
-    cr_assert_geq(l->nrec, 8);
+    cr_assert_geq(l->nrec, zt_unsynced + 8);
+    l->durable = l->offs[l->nrec - zt_unsynced];
     l->first = strtoull(l->names[l->nseg - 1], NULL, 10);
 }
 
@@ -211,56 +212,44 @@ static void zt_expect_cut_before(struct zt_log *l, const uint8_t *bad, size_t k,
     cr_assert_eq(wal_last_index(w), l->first + k - 1, "%s", why);
     wt_check_range(w, 1, l->first + k - 1, 11);
     wal_close(w);
-    /* The cut bytes are gone from the file, so they cannot come back after new appends. */
+    /* The cut blocks are gone from the file, so they cannot come back after new appends. */
     size_t len;
     uint8_t *now = wt_read_file(l->dir, l->names[l->nseg - 1], &len);
-    cr_assert(zt_zero(now + l->offs[k], len - l->offs[k]), "%s: stale bytes after the cut", why);
+    uint64_t keep = wal_stream_file_size(l->offs[k]);
+    cr_assert(zt_zero(now + keep, len - keep), "%s: stale bytes after the cut", why);
     free(now);
+}
+
+/* The first record with a byte in the block that starts at stream offset b. */
+static size_t zt_first_touching(const struct zt_log *l, uint64_t b)
+{
+    size_t k = 0;
+    while (k + 1 < l->nrec && l->offs[k + 1] <= b)
+        k++;
+    return k;
 }
 
 Test(wal_zero, torn_tails_inside_the_zeros_are_cut)
 {
     log_set_level(LOG_ERROR);
-    uint64_t seed = wt_seed("torn_tails_inside_the_zeros_are_cut");
-    uint64_t st = seed;
     struct zt_log l;
     zt_make_log(&l, zt_log_records);
     uint8_t *bad = malloc(l.len);
-    size_t k_last = l.nrec - 1;
-    /* Garbage followed by zeros: half of the last record, then nothing. */
-    memcpy(bad, l.data, l.len);
-    uint64_t half = l.offs[k_last] + (l.end - l.offs[k_last]) / 2;
-    memset(bad + half, 0, l.end - half);
-    for (uint64_t i = l.offs[k_last] + 4; i < half; i++)
-        bad[i] = (uint8_t)wt_rand(&st);
-    zt_expect_cut_before(&l, bad, k_last, "garbage then zeros");
-    /* A lost sector with later records of the same unsynced write on disk. */
-    size_t survivors = 0;
-    for (size_t k = l.nrec - 16; k < l.nrec; k++) {
-        memcpy(bad, l.data, l.len);
-        uint64_t s = (l.offs[k] / zt_sector + 1) * zt_sector; /* the sector after k's start */
-        if (s + zt_sector > l.end)
-            continue;
-        size_t hit = k; /* the first record with a byte in the lost sector */
-        while (hit + 1 < l.nrec && l.offs[hit + 1] <= s)
-            hit++;
-        if (l.offs[hit] < s && hit + 1 < l.nrec && l.offs[hit + 1] == s)
-            hit++;
-        memset(bad + s, 0, zt_sector);
-        survivors += l.offs[l.nrec - 1] >= s + zt_sector;
-        zt_expect_cut_before(&l, bad, hit, "lost sector");
+    /* Blocks wholly after the last sync: the tail from there lost, or that block alone with
+       later ones of the same unsynced writes on disk. */
+    uint64_t first = l.durable / wal_block_data_size + 1;
+    size_t cases = 0;
+    for (uint64_t b = first; b * wal_block_data_size < l.send; b++) {
+        uint64_t at = wal_segment_header_size + b * wal_block_size;
+        size_t k = zt_first_touching(&l, b * wal_block_data_size);
+        for (int alone = 0; alone < 2; alone++) {
+            memcpy(bad, l.data, l.len);
+            memset(bad + at, 0, alone ? wal_block_size : l.len - at);
+            zt_expect_cut_before(&l, bad, k, alone ? "a lost block" : "a lost tail");
+            cases++;
+        }
     }
-    cr_assert_gt(survivors, 0, "no case left a valid record after the lost sector");
-    /* The sector holding a record's start was lost: it reads as the records before it, then
-       the zeros that were there. */
-    for (size_t k = l.nrec - 6; k < l.nrec - 1; k++) {
-        memcpy(bad, l.data, l.len);
-        uint64_t s = (l.offs[k] / zt_sector + 1) * zt_sector;
-        if (s >= l.offs[k + 1] || s > l.end)
-            continue; /* the next record starts in the same sector: not this case */
-        memset(bad + l.offs[k], 0, s - l.offs[k]);
-        zt_expect_cut_before(&l, bad, k, "lost first sector of a record");
-    }
+    cr_assert_geq(cases, 4, "too few unsynced blocks to test");
     free(bad);
     zt_free_log(&l);
 }
@@ -275,7 +264,8 @@ Test(wal_zero, corruption_before_the_zeros_is_still_refused)
     uint8_t *bad = malloc(l.len);
     for (size_t k = 0; k + 1 < l.nrec; k++) {
         memcpy(bad, l.data, l.len);
-        uint64_t i = l.offs[k] + wt_rand(&st) % (l.offs[k + 1] - l.offs[k]);
+        uint64_t s = l.offs[k] + wt_rand(&st) % (l.offs[k + 1] - l.offs[k]);
+        uint64_t i = wal_stream_to_file(s);
         bad[i] ^= (uint8_t)(1u << (wt_rand(&st) % 8));
         wt_write_file(l.dir, l.names[l.nseg - 1], bad, l.len);
         struct wal *w;
@@ -283,7 +273,7 @@ Test(wal_zero, corruption_before_the_zeros_is_still_refused)
         int rc = zt_try_open(l.dir, zt_seg, 4096, &w, &err);
         cr_assert_eq(rc, WAL_ERR_CORRUPT, "seed %" PRIu64 " byte %" PRIu64 ": rc %d", seed, i, rc);
         char want[128];
-        snprintf(want, sizeof want, "%s offset %" PRIu64 ":", l.names[l.nseg - 1], l.offs[k]);
+        snprintf(want, sizeof want, "%s offset %" PRIu64 ":", l.names[l.nseg - 1], zt_block_at(s));
         cr_assert(strstr(err.text, want) != NULL, "seed %" PRIu64 ": want '%s' in '%s'", seed,
                   want, err.text);
     }
@@ -309,12 +299,11 @@ Test(wal_zero, a_record_after_zeros_past_the_end_is_not_resurrected)
     log_set_level(LOG_ERROR);
     struct zt_log l;
     zt_make_log(&l, zt_log_records);
-    /* A copy of the last record, as if with the next index, far into the zeros. */
+    /* A copy of the last block, far into the zeros: valid, but after the end. */
     uint8_t *bad = malloc(l.len);
     memcpy(bad, l.data, l.len);
-    size_t k = l.nrec - 1;
-    uint64_t at = l.end + 2 * zt_sector;
-    memcpy(bad + at, l.data + l.offs[k], l.end - l.offs[k]);
+    uint64_t at = l.end + 2 * wal_block_size;
+    memcpy(bad + at, l.data + l.end - wal_block_size, wal_block_size);
     wt_write_file(l.dir, l.names[l.nseg - 1], bad, l.len);
     struct wal *w = zt_open(l.dir, zt_seg, 4096);
     uint64_t last = l.first + l.nrec - 1;
@@ -394,8 +383,8 @@ static void zt_truncate_case(uint64_t seg_size, uint64_t appended)
     size_t nseg = wt_segments(dir, names, 64);
     size_t len;
     uint8_t *data = wt_read_file(dir, names[nseg - 1], &len);
-    uint64_t offs[zt_offs_max], end;
-    size_t n = zt_records(data, len, offs, zt_offs_max, &end);
+    uint64_t offs[zt_offs_max], send, end;
+    size_t n = zt_records(data, len, offs, zt_offs_max, &send, &end);
     cr_assert_eq(strtoull(names[nseg - 1], NULL, 10) + n - 1, 50 + appended);
     cr_assert(zt_zero(data + end, len - end), "bytes after the log's end");
     free(data);
@@ -428,9 +417,10 @@ Test(wal_zero, finished_segments_end_at_their_last_record_and_compaction_still_w
     for (size_t s = 0; s + 1 < nseg; s++) {
         size_t len;
         uint8_t *data = wt_read_file(dir, names[s], &len);
-        uint64_t offs[zt_offs_max], end;
-        zt_records(data, len, offs, zt_offs_max, &end);
-        cr_assert_eq(end, len, "%s: %zu bytes, records end at %" PRIu64, names[s], len, end);
+        uint64_t offs[zt_offs_max], send, end;
+        zt_records(data, len, offs, zt_offs_max, &send, &end);
+        cr_assert_eq(end, len, "%s: %zu bytes, record blocks end at %" PRIu64, names[s], len,
+                     end);
         free(data);
     }
     /* A cut that removes whole segments, then appends into the zeros of the kept one. */

@@ -167,3 +167,44 @@ uint64_t wt_seed(const char *test_name)
             seed, seed);
     return seed;
 }
+
+size_t wt_seg_records(const uint8_t *data, size_t len, uint64_t offs[], size_t max,
+                      uint64_t *stream_end)
+{
+    /* The stream: the data of valid blocks from the first on, while each is full. */
+    size_t cap = len > wal_segment_header_size ? len : 1;
+    uint8_t *stream = malloc(cap);
+    cr_assert_not_null(stream);
+    uint64_t n = 0;
+    for (uint64_t off = wal_segment_header_size; off < len; off += wal_block_size) {
+        struct wal_block_view v;
+        if (wal_block_decode(data + off, len - off, &v) != WAL_BLOCK_VALID)
+            break;
+        memcpy(stream + n, v.data, v.used);
+        n += v.used;
+        if (v.used < wal_block_data_size)
+            break;
+    }
+    size_t count = 0;
+    uint64_t at = 0;
+    while (count < max) {
+        struct wal_record_view r;
+        if (wal_record_decode(stream + at, n - at, WAL_RECORD_PAYLOAD_LIMIT, &r) != WAL_DECODE_OK)
+            break;
+        offs[count++] = at;
+        at += wal_record_size(r.len);
+    }
+    free(stream);
+    *stream_end = at;
+    return count;
+}
+
+void wt_flip_bit(const char *dir, const char *name, uint64_t file_off, unsigned bit)
+{
+    size_t len;
+    uint8_t *data = wt_read_file(dir, name, &len);
+    cr_assert_lt(file_off, len);
+    data[file_off] ^= (uint8_t)(1u << (bit % 8));
+    wt_write_file(dir, name, data, len);
+    free(data);
+}

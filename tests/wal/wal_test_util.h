@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "wal.h"
+#include "wal_format.h"
 
 enum { wt_payload_len_max = 300 };
 
@@ -32,6 +33,13 @@ size_t wt_segments(const char *dir, char names[][64], size_t max);
 /* Reads a whole file into a malloc'd buffer; *len gets its size. */
 uint8_t *wt_read_file(const char *dir, const char *name, size_t *len);
 void wt_write_file(const char *dir, const char *name, const uint8_t *data, size_t len);
+/* The records of a segment file's bytes (format 2: wal_format.h): their stream offsets
+   (wal_stream_to_file() gives a byte's place in the file) and where they end in the stream.
+   Stops at the first block or record that does not check out. */
+size_t wt_seg_records(const uint8_t *data, size_t len, uint64_t offs[], size_t max,
+                      uint64_t *stream_end);
+/* Flips one bit of a file in place. */
+void wt_flip_bit(const char *dir, const char *name, uint64_t file_off, unsigned bit);
 /* Splitmix64: the tests' seeded generator. */
 uint64_t wt_rand(uint64_t *state);
 /* The seed from $WAL_TEST_SEED or the clock; printed so a failure can be replayed. */
