@@ -85,7 +85,9 @@ int sio_pread_all(const struct sio *io, int fd, void *buf, size_t len, off_t off
  * Fault injection: a sio that passes every call to `inner` except the ones a rule fails.
  * A rule for one kind of call says: counting the calls of that kind from when the rule was
  * set (the first is 1), calls nth .. nth + count - 1 fail with err without reaching inner
- * (count 0: every call from nth on). Writes fail before writing anything. Thread-safe.
+ * (count 0: every call from nth on). Writes fail before writing anything. A write rule
+ * with ENOSPC or EDQUOT is a full disk: it sees (counts and fails) only writes that would
+ * make the file longer; writes over bytes the file has go through. Thread-safe.
  */
 enum sio_call {
     SIO_CALL_OPEN,     /* openat */

@@ -77,8 +77,23 @@ static ssize_t f_pread(const struct sio *io, int fd, void *buf, size_t len, off_
     return fault_hit(io, SIO_CALL_READ) ? -1 : sio_pread(inner(io), fd, buf, len, off);
 }
 
+/* A full disk has no block to add, but writes over allocated bytes still work: an ENOSPC or
+   EDQUOT rule only sees (counts and fails) writes that would make the file longer. */
+static bool extends_only(const struct sio *io)
+{
+    struct sio_faults *f = io->ctx;
+    pthread_mutex_lock(&f->mu);
+    const struct sio_rule *r = &f->rules[SIO_CALL_WRITE];
+    bool only = r->nth != 0 && (r->err == ENOSPC || r->err == EDQUOT);
+    pthread_mutex_unlock(&f->mu);
+    return only;
+}
+
 static ssize_t f_pwrite(const struct sio *io, int fd, const void *buf, size_t len, off_t off)
 {
+    uint64_t size;
+    if (extends_only(io) && sio_fsize(inner(io), fd, &size) == 0 && (uint64_t)off + len <= size)
+        return sio_pwrite(inner(io), fd, buf, len, off);
     return fault_hit(io, SIO_CALL_WRITE) ? -1 : sio_pwrite(inner(io), fd, buf, len, off);
 }
 

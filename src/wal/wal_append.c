@@ -124,6 +124,14 @@ static int wal_roll(struct wal *w, uint64_t next_index)
         w->durable_index = last;
     wal_seg_close_active(w);
     rc = wal_seg_create(w, next_index);
+    if (rc == WAL_ERR_FULL && wal_seg_open_active(w, 0) == 0) {
+        /* No room for a new segment: the finished one (durable whole) stays active, spilled
+           so that the caller cuts back before anything more; a later append rolls again. */
+        w->durable_stream = wal_active(w)->size;
+        w->spilled = true;
+        wal_fill_resume(w);
+        return WAL_ERR_FULL;
+    }
     if (rc) {
         w->failed = true; /* no active segment to write to */
         return rc;

@@ -72,12 +72,23 @@ int wal_seg_create(struct wal *w, uint64_t first_index)
     char name[wal_segment_name_size_max];
     wal_segment_name(name, first_index);
     int rc = wal_open_active_fds(w, name, O_CREAT | O_EXCL);
+    bool created = w->active_fd >= 0;
     if (rc == 0) {
-        struct wal_seg s = {.first_index = first_index};
-        rc = wal_segs_push(w, &s);
+        /* Not synced here: the first sync covers it. A crash before leaves an empty or zero
+           header, which recovery takes for an unfinished creation (nothing in it was acked). */
+        uint8_t header[wal_segment_header_size];
+        wal_segment_header_encode(header, first_index);
+        wal_fill_publish(w, wal_segment_header_size);
+        if (sio_pwrite_all(w->io, w->active_fd, header, sizeof header, 0) != 0)
+            rc = wal_fail_sys(&w->err, errno, "write the header of %s/%s", w->dir, name);
     }
+    struct wal_seg seg = {.first_index = first_index};
+    if (rc == 0)
+        rc = wal_segs_push(w, &seg);
     if (rc) {
         wal_seg_close_active(w);
+        if (created) /* nothing of ours is in it: no unfinished creation left behind */
+            sio_unlinkat(w->io, w->dir_fd, name);
         return rc;
     }
     w->tail_block = 0;
@@ -86,15 +97,6 @@ int wal_seg_create(struct wal *w, uint64_t first_index)
     w->durable_stream = 0;
     w->durable_dirty = w->spilled = false;
     w->dir_dirty = true;
-    /* Not synced here: the first sync covers it. A crash before leaves an empty or zero
-       header, which recovery takes for an unfinished creation (nothing in it was acked). */
-    uint8_t header[wal_segment_header_size];
-    wal_segment_header_encode(header, first_index);
-    wal_fill_publish(w, wal_segment_header_size);
-    if (sio_pwrite_all(w->io, w->active_fd, header, sizeof header, 0) != 0) {
-        w->failed = true;
-        return wal_fail_sys(&w->err, errno, "write the header of %s/%s", w->dir, name);
-    }
     metrics_count(METRIC_WAL_SEGMENTS_CREATED, 1);
     return 0;
 }

@@ -171,13 +171,20 @@ Test(wal_faults, an_open_that_fails_at_recovery_is_an_error_not_an_empty_log)
 Test(wal_faults, a_full_disk_cuts_back_and_goes_on_when_space_is_back)
 {
     log_set_level(LOG_ERROR);
-    for (uint64_t nth = 1; nth <= 9; nth += 2) {
+    /* Writes fail from the nth on, or (at a roll) creating the next segment does. */
+    const struct {
+        enum sio_call call;
+        uint64_t nth, count;
+    } cases[] = {{SIO_CALL_WRITE, 1, 0}, {SIO_CALL_WRITE, 3, 0}, {SIO_CALL_WRITE, 5, 0},
+                 {SIO_CALL_WRITE, 7, 0}, {SIO_CALL_WRITE, 9, 0}, {SIO_CALL_OPEN, 1, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint64_t nth = cases[c].nth;
         char *dir = wt_tmpdir();
         struct sio_faults *f = sio_faults_new(sio_default());
         struct wal *w = ft_must_open(dir, f, ft_seg);
         wt_append_range(w, 1, 30, 7);
         cr_assert_eq(wal_sync(w), 0);
-        sio_faults_set(f, SIO_CALL_WRITE, nth, 0, ENOSPC);
+        sio_faults_set(f, cases[c].call, nth, cases[c].count, ENOSPC);
         int rc = 0;
         uint64_t next = 31;
         while (rc == 0) {
@@ -189,11 +196,12 @@ Test(wal_faults, a_full_disk_cuts_back_and_goes_on_when_space_is_back)
             next++;
             cr_assert_lt(next, 1000);
         }
-        cr_assert_eq(rc, WAL_ERR_FULL, "nth %" PRIu64 ": %d %s", nth, rc, wal_last_error(w));
+        cr_assert_eq(rc, WAL_ERR_FULL, "%s %" PRIu64 ": %d %s", sio_call_name(cases[c].call), nth,
+                     rc, wal_last_error(w));
         uint64_t durable = wal_durable_index(w);
         /* Still full: nothing more goes in until the log is cut back. */
         cr_assert_eq(wal_sync(w), WAL_ERR_FULL);
-        sio_faults_clear(f, SIO_CALL_WRITE); /* space came back */
+        sio_faults_clear(f, cases[c].call); /* space came back */
         cr_assert_eq(wal_truncate_suffix(w, durable + 1), 0, "%s", wal_last_error(w));
         cr_assert_eq(wal_last_index(w), durable);
         uint8_t p[wt_payload_len_max];
