@@ -178,6 +178,12 @@ int kv_sm_save_file(const kv_sm *sm, const char *path, char *err, size_t err_len
     return kv_snapshot_save_file(sm->store, path, err, err_len);
 }
 
+int kv_sm_save_file_io(const kv_sm *sm, const char *path, const struct sio *io, char *err,
+                       size_t err_len)
+{
+    return kv_snapshot_save_file_io(sm->store, path, io, err, err_len);
+}
+
 int kv_sm_restore_file(kv_sm *sm, const char *path, char *err, size_t err_len)
 {
     kv_store *fresh = NULL;

@@ -45,6 +45,10 @@ void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1]);
 /* Snapshots of the whole machine; a restore replaces the state only when the snapshot is
  * whole and valid, otherwise the machine is untouched. */
 int kv_sm_save_file(const kv_sm *sm, const char *path, char *err, size_t err_len);
+/* Through a storage seam (util/sio.h; NULL: the real system calls). */
+struct sio;
+int kv_sm_save_file_io(const kv_sm *sm, const char *path, const struct sio *io, char *err,
+                       size_t err_len);
 int kv_sm_restore_file(kv_sm *sm, const char *path, char *err, size_t err_len);
 int kv_sm_save_mem(const kv_sm *sm, uint8_t **data, size_t *len);
 int kv_sm_restore_mem(kv_sm *sm, const uint8_t *data, size_t len, char *err, size_t err_len);

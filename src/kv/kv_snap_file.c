@@ -10,6 +10,7 @@
 
 #include "kv_snap_codec.h"
 #include "kv_snapshot.h"
+#include "sio.h"
 
 #define KV_PATH_MAX 4096
 
@@ -19,75 +20,92 @@ static void set_err(char *err, size_t err_len, const char *path, const char *wha
         snprintf(err, err_len, "snapshot %s: %s: %s", path, what, strerror(errno));
 }
 
+/* A file written through the storage seam, at a growing offset. */
+struct sio_file {
+    const struct sio *io;
+    int fd;
+    uint64_t offset;
+};
+
 static int fd_flush(void *ctx, const uint8_t *data, size_t len)
 {
-    int fd = *(int *)ctx;
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return KV_ERR_IO;
-        data += n;
-        len -= (size_t)n;
-    }
+    struct sio_file *f = ctx;
+    if (sio_pwrite_all(f->io, f->fd, data, len, (off_t)f->offset) != 0)
+        return KV_ERR_IO;
+    f->offset += len;
     return 0;
 }
 
-static int fsync_dir_of(const char *path)
+static int fsync_dir_of(const struct sio *io, const char *path)
 {
     char copy[KV_PATH_MAX];
     snprintf(copy, sizeof copy, "%s", path);
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = sio_openat(io, AT_FDCWD, dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (dfd < 0)
         return KV_ERR_IO;
-    int rc = fsync(dfd);
-    close(dfd);
+    int rc = sio_fsync(io, dfd);
+    int e = errno;
+    sio_close(io, dfd);
+    errno = e;
     return rc == 0 ? 0 : KV_ERR_IO;
 }
 
-/* Encodes into fd and makes the bytes durable. */
-static int write_fd(const kv_store *s, int fd)
+/* Encodes into f and makes the bytes durable. */
+static int write_fd(const kv_store *s, struct sio_file *f)
 {
     struct kv_snap_out *o = malloc(sizeof *o);
     if (o == NULL)
         return KV_ERR_NOMEM;
     o->flush = fd_flush;
-    o->ctx = &fd;
+    o->ctx = f;
     int err = kv_snapshot_encode(s, o);
     free(o);
-    if (err == 0 && fsync(fd) != 0)
+    if (err == 0 && sio_fsync(f->io, f->fd) != 0)
         err = KV_ERR_IO;
     return err;
 }
 
 int kv_snapshot_save_file(const kv_store *s, const char *path, char *err, size_t err_len)
 {
+    return kv_snapshot_save_file_io(s, path, NULL, err, err_len);
+}
+
+int kv_snapshot_save_file_io(const kv_store *s, const char *path, const struct sio *io,
+                             char *err, size_t err_len)
+{
     char tmp[KV_PATH_MAX];
+    io = io ? io : sio_default();
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
         errno = ENAMETOOLONG;
         set_err(err, err_len, path, "path too long");
         return KV_ERR_IO;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    struct sio_file f = {.io = io, .offset = 0};
+    f.fd = sio_openat(io, AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f.fd < 0) {
         set_err(err, err_len, tmp, "cannot create");
         return KV_ERR_IO;
     }
-    int rc = write_fd(s, fd);
-    if (close(fd) != 0 && rc == 0)
+    int rc = write_fd(s, &f);
+    int e = errno;
+    if (sio_close(io, f.fd) != 0 && rc == 0) {
         rc = KV_ERR_IO;
+        e = errno;
+    }
     if (rc != 0) {
+        errno = e;
         set_err(err, err_len, tmp, "cannot write");
-        unlink(tmp);
+        sio_unlinkat(io, AT_FDCWD, tmp);
         return rc;
     }
-    if (rename(tmp, path) != 0) {
+    if (sio_renameat(io, AT_FDCWD, tmp, AT_FDCWD, path) != 0) {
         set_err(err, err_len, path, "cannot rename into place");
-        unlink(tmp);
+        e = errno;
+        sio_unlinkat(io, AT_FDCWD, tmp);
+        errno = e;
         return KV_ERR_IO;
     }
-    if (fsync_dir_of(path) != 0) {
+    if (fsync_dir_of(io, path) != 0) {
         set_err(err, err_len, path, "cannot fsync directory");
         return KV_ERR_IO;
     }

@@ -26,6 +26,11 @@
 
 /* Writes path.tmp, fsyncs it, renames it over path, fsyncs the directory. */
 int kv_snapshot_save_file(const kv_store *s, const char *path, char *err, size_t err_len);
+/* The same through a storage seam (util/sio.h; NULL: the real calls), so tests and the fault
+   file can fail its writes, syncs and rename. */
+struct sio;
+int kv_snapshot_save_file_io(const kv_store *s, const char *path, const struct sio *io,
+                             char *err, size_t err_len);
 /* A new store holding the snapshot, configured by cfg (NULL: defaults); the snapshot's window
  * must equal cfg's, or replicas would reclaim differently. On error *out is untouched. */
 int kv_snapshot_load_file(const char *path, const struct kv_config *cfg, kv_store **out,
