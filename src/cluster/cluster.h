@@ -121,14 +121,16 @@ int cluster_node_open(const struct cluster_config *cfg, struct event_base *base,
  * at a time, so call it before syncing the WAL yourself. 0 or CLUSTER_ERR_IO (the node then
  * refuses everything, as after any storage failure). */
 int cluster_node_sync_idle(struct cluster_node *n);
-/* Stops ticking and fails every waiter with CLUSTER_ERR_CLOSED. Free the transport after. */
+/* Stops ticking and fails every waiter: a proposal the core holds (it may be in some log)
+ * with CLUSTER_ERR_TIMEOUT, the rest with CLUSTER_ERR_CLOSED. Free the transport after. */
 void cluster_node_close(struct cluster_node *n);
 
 /* Proposal outcome: err 0 with the entry's index once it is applied (done runs right after
  * apply(index) returned, so the server can read what applying it did), or an error:
  * NOT_LEADER (leader: the id, or CONSENSUS_NONE), BUSY, TOO_LARGE, LOST (a different entry
- * was applied at its index: it never will be), TIMEOUT (a received snapshot covered it: the
- * outcome is unknown), CLOSED, IO. */
+ * was applied at its index: it never will be), TIMEOUT (the outcome is unknown: a received
+ * snapshot covered it, or storage failed or the node closed while the core held it), CLOSED
+ * and IO (closed or failed before the core took it: it is in no log). */
 typedef void (*cluster_propose_fn)(void *ctx, int err, uint64_t index, uint32_t leader);
 /* done always runs exactly once, never before this returns. */
 void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,
@@ -156,6 +158,7 @@ struct cluster_status {
     uint64_t last_index;
     uint64_t snapshot_index;
     bool failed; /* storage failed: the node refuses everything */
+    const char *failure; /* what failed ("persisting to the log", ...), NULL when not failed */
     struct cluster_peer_status peers[CONSENSUS_NODES_MAX];
 };
 

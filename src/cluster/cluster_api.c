@@ -149,6 +149,7 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
     out->last_index = consensus_last_index(n->core);
     out->snapshot_index = n->snapshot_index;
     out->failed = n->failed;
+    out->failure = n->failure;
     int64_t now = cluster_now_ms();
     for (uint32_t i = 0; i < n->cfg.node_count; i++) {
         struct cluster_peer_status *p = &out->peers[i];

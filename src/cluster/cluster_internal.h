@@ -75,6 +75,7 @@ struct cluster_node {
     uint32_t election_ticks;
     bool in_ready;
     bool failed;
+    const char *failure;              /* what failed: cluster_fail's `what` */
     bool closing;
     struct cluster_waiter *proposals; /* by index */
     struct cluster_waiter *proposals_last; /* its last one (NULL when empty): O(1) appends */
@@ -127,7 +128,9 @@ void cluster_reads_state(struct cluster_node *n, const struct consensus_read_sta
 void cluster_reads_applied(struct cluster_node *n);
 void cluster_read_failed(struct cluster_node *n, uint64_t id, int err);
 void cluster_waiters_expire(struct cluster_node *n, int64_t now_ms);
-void cluster_waiters_fail_all(struct cluster_node *n, int err);
+/* Fails every waiter: proposals the core holds get in_core (they may be in a log), the rest
+   (reads, proposals not yet submitted) get err. */
+void cluster_waiters_fail_all(struct cluster_node *n, int in_core, int err);
 void cluster_submit_deferred(struct cluster_node *n);
 
 /* cluster_api.c */

@@ -48,8 +48,10 @@ void cluster_fail(struct cluster_node *n, const char *what)
     log_error("cluster: %s failed (%s); this node refuses everything from now on", what,
               wal_last_error(n->wal));
     n->failed = true;
+    n->failure = what;
     event_del(n->tick_ev);
-    cluster_waiters_fail_all(n, CLUSTER_ERR_IO);
+    /* Proposals the core holds may be in this log and others: their outcome is unknown. */
+    cluster_waiters_fail_all(n, CLUSTER_ERR_TIMEOUT, CLUSTER_ERR_IO);
     cluster_schedule(n);
 }
 
@@ -205,7 +207,7 @@ void cluster_node_close(struct cluster_node *n)
     cluster_sync_close(n); /* before the owner closes the WAL */
     if (n->tp)
         cluster_transport_bind(n->tp, NULL, NULL);
-    cluster_waiters_fail_all(n, CLUSTER_ERR_CLOSED);
+    cluster_waiters_fail_all(n, CLUSTER_ERR_TIMEOUT, CLUSTER_ERR_CLOSED);
     cluster_waiters_deliver(n);
     cluster_inbound_fail_all(n, CLUSTER_ERR_CLOSED);
     cluster_snap_free_all(n);

@@ -134,9 +134,9 @@ static void fail_list(struct cluster_node *n, struct cluster_waiter **head, int 
     }
 }
 
-void cluster_waiters_fail_all(struct cluster_node *n, int err)
+void cluster_waiters_fail_all(struct cluster_node *n, int in_core, int err)
 {
-    fail_list(n, &n->proposals, err);
+    fail_list(n, &n->proposals, in_core);
     n->proposals_last = NULL;
     fail_list(n, &n->reads, err);
     fail_list(n, &n->deferred, err);

@@ -114,6 +114,7 @@ void fx_open(struct fixture *fx, uint32_t id)
         wc.fsync = WAL_FSYNC_INTERVAL;
         wc.fsync_interval_ms = fx->fsync_interval_ms;
     }
+    wc.io = fn->io;
     struct wal_errmsg err;
     cr_assert_eq(wal_open(&wc, &fn->wal, &err), 0, "wal_open %s", fn->dir);
     /* The state machine restarts empty: replay comes from the log (or a snapshot). */

@@ -20,6 +20,7 @@ struct fx_node {
     struct cluster_transport *tp;
     struct cluster_node *node;
     struct fx_listener *listener; /* TCP mode */
+    const struct sio *io;         /* the WAL's storage seam (util/sio.h); NULL: the real calls */
     uint64_t applied;
     uint64_t applied_term;
     uint64_t *digests; /* digests[i]: the state after applying index i */
