@@ -31,7 +31,9 @@ enum ErrorCode {
   BUSY = 12,                 // retryable: too many uncommitted proposals
   UNAUTHORIZED = 13,         // peer method on a connection that did not authenticate
   SHUTTING_DOWN = 14,
-  INTERNAL = 15
+  INTERNAL = 15,
+  NO_SPACE = 16              // the node's disk is full: the write was not made; retry once
+                             // space is freed (reads are still served)
 }
 
 enum Consistency {
@@ -280,7 +282,11 @@ struct NodeInfo {
   18: optional i64 reads_per_second,
   19: optional i64 writes_per_second,
   20: optional i64 latency_p99_us,       // of client requests, bucket upper bound
-  21: optional bool failed               // storage failed: the node refuses everything
+  21: optional bool failed,              // storage failed: the node refuses everything
+  22: optional string storage_failure,  // set once the node's storage failed (an I/O error, a
+                                        // corrupt log): it refuses writes until restarted
+  23: optional bool no_space            // its disk is full or below storage.min_free_bytes:
+                                        // writes are refused with NO_SPACE, reads served
 }
 
 // ------------------------------------------------------ the replicated command

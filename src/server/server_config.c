@@ -51,7 +51,8 @@ static const struct field fields[] = {
     {"storage.snapshot_log_growth_percent", F_U32, AT(snapshot_log_growth_percent), 0, 100000},
     {"storage.snapshot_log_min_bytes", F_U32, AT(snapshot_log_min_bytes), 0, UINT32_MAX},
     {"storage.wal_segment_bytes", F_U32, AT(wal_segment_bytes), SERVER_WAL_SEGMENT_BYTES_MIN,
-     UINT32_MAX},
+     SERVER_WAL_SEGMENT_BYTES_MAX},
+    {"storage.min_free_bytes", F_U32, AT(min_free_bytes), 0, UINT32_MAX},
     {"limits", F_SECTION, 0, 0, 0},
     {"limits.max_frame_bytes", F_U32, AT(max_frame_bytes), 1024, NET_FRAME_BYTES_MAX},
     {"limits.max_connections", F_U32, AT(max_connections), 1, 1000000},
@@ -106,6 +107,7 @@ void server_config_default(struct server_config *cfg)
     cfg->snapshot_log_growth_percent = SERVER_SNAPSHOT_LOG_GROWTH_PERCENT_DEFAULT;
     cfg->snapshot_log_min_bytes = SERVER_SNAPSHOT_LOG_MIN_BYTES_DEFAULT;
     cfg->wal_segment_bytes = SERVER_WAL_SEGMENT_BYTES_DEFAULT;
+    cfg->min_free_bytes = SERVER_MIN_FREE_BYTES_DEFAULT;
     cfg->max_frame_bytes = NET_FRAME_BYTES_DEFAULT;
     cfg->max_connections = NET_CONNECTIONS_DEFAULT;
     cfg->max_connections_per_address = NET_CONNECTIONS_PER_ADDRESS_DEFAULT;

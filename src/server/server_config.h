@@ -37,6 +37,11 @@ enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERV
 #define SERVER_SECRET_BYTES_MAX 256u
 #define SERVER_WAL_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)
 #define SERVER_WAL_SEGMENT_BYTES_MIN 4096u
+#define SERVER_WAL_SEGMENT_BYTES_MAX (2u * 1024 * 1024 * 1024)
+/* storage.min_free_bytes: below this much free space on data_dir's file system the node
+   refuses writes with NO_SPACE (etcd's NOSPACE alarm; space for the log to finish what it has
+   and for a snapshot to free it). One log segment by default; 0: only a full disk refuses. */
+#define SERVER_MIN_FREE_BYTES_DEFAULT (64u * 1024 * 1024)
 /* limits.max_reply_bytes: no reply (its frame header included) is longer; a range reply stops
    early with has_more set. The default stays below Apache Thrift's default maximum frame
    size, 16,384,000 bytes in the C++, Java, Go, C# and Python libraries, so stock clients
@@ -74,6 +79,7 @@ struct server_config {
     uint32_t snapshot_log_growth_percent; /* and log bytes since, in % of the last snapshot */
     uint32_t snapshot_log_min_bytes; /* and log bytes since, at least this many */
     uint32_t wal_segment_bytes;  /* a log segment rolls before growing past this */
+    uint32_t min_free_bytes;     /* less free space on data_dir refuses writes (NO_SPACE) */
     /* limits */
     uint32_t max_frame_bytes;
     uint32_t max_connections;

@@ -1,21 +1,29 @@
 /* server_faults.c: fault injection from outside the process (partition tests, the kvtorture
-   nemesis), only with debug.fault_injection: true.
+   nemesis, disk faults), only with debug.fault_injection: true.
  *
- * The node reads data_dir/faults every routing tick (half a heartbeat interval). The file
- * holds up to two lines, each a key, '=' and a comma-separated list of node ids (instance
- * indexes; may be empty):
+ * The node reads data_dir/faults once before it opens its log, then every half heartbeat
+ * interval. Each line is a key, '=' and a value:
  *     drop_to=1,2      calls and replies this node sends to nodes 1 and 2 are dropped
  *     drop_from=2      everything this node receives from node 2 is dropped
- * Blank lines and lines starting with '#' are ignored; this node's own id is ignored. A
- * missing or empty file drops nothing, so deleting it heals. A file that does not parse is
- * logged once and leaves the drops as they were. Writes forwarded to the leader are cut the
- * same way (they travel on the same links). Write the file atomically (temp file + rename)
- * so a half-written file is never read.
+ *     disk_fail=CALL:NTH:ERRNO[:COUNT]
+ *                      counting this node's storage calls of kind CALL (open, write, sync,
+ *                      rename, truncate, unlink, read: util/sio.h) from when the line appears,
+ *                      calls NTH .. NTH+COUNT-1 fail with ERRNO (EIO, ENOSPC, EDQUOT, EROFS,
+ *                      EMFILE); without COUNT every call from NTH on fails. One line per CALL.
+ * drop_* lists are node ids (instance indexes; may be empty; replicated mode only). Blank
+ * lines and lines starting with '#' are ignored; this node's own id is ignored. A missing or
+ * empty file injects nothing, so deleting it heals (a disk whose calls fail works again: the
+ * node, failed or not, stays as it is). A file that does not parse is logged once and leaves
+ * everything as it was. Writes forwarded to the leader are cut the same way (they travel on
+ * the same links). Write the file atomically (temp file + rename) so a half-written file is
+ * never read. A disk_fail line is set again only when it changes (which restarts its count).
  */
 #include "server_rep.h"
 
 #include "log.h"
+#include "sio.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +31,59 @@
 
 #define FAULT_FILE "faults"
 
+struct disk_rule {
+    bool on;
+    uint64_t nth, count;
+    int err;
+};
+
 struct fault_set {
     bool to[CONSENSUS_NODES_MAX];
     bool from[CONSENSUS_NODES_MAX];
+    struct disk_rule disk[SIO_CALL_KINDS];
 };
+
+struct server_faults {
+    struct sio_faults *disk;
+    struct disk_rule rules[SIO_CALL_KINDS]; /* as last set */
+    struct event *ev;
+    char path[PATH_MAX];
+    char text[512]; /* what was last applied */
+};
+
+static const struct {
+    const char *name;
+    int err;
+} errno_names[] = {
+    {"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT}, {"EROFS", EROFS}, {"EMFILE", EMFILE},
+};
+
+/* "sync:3:EIO" or "write:1:ENOSPC:2" into rules[call]; false on anything else. */
+static bool parse_disk_rule(char *spec, struct disk_rule *rules)
+{
+    char *save = NULL, *call = strtok_r(spec, ":", &save), *nth = strtok_r(NULL, ":", &save),
+         *err = strtok_r(NULL, ":", &save), *count = strtok_r(NULL, ":", &save);
+    enum sio_call c;
+    if (!call || !nth || !err || strtok_r(NULL, ":", &save) || !sio_call_parse(call, &c))
+        return false;
+    struct disk_rule r = {.on = true};
+    char *end;
+    r.nth = strtoull(nth, &end, 10);
+    if (*end || r.nth == 0)
+        return false;
+    if (count) {
+        r.count = strtoull(count, &end, 10);
+        if (*end || r.count == 0)
+            return false;
+    }
+    for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
+        if (strcmp(err, errno_names[i].name) == 0)
+            r.err = errno_names[i].err;
+    if (r.err == 0 || rules[c].on)
+        return false;
+    rules[c] = r;
+    return true;
+}
 
 /* Parses "1,2" into set; false on anything else. */
 static bool parse_ids(const char *list, uint32_t count, bool *set)
@@ -58,6 +115,9 @@ static bool parse_faults(char *text, uint32_t count, struct fault_set *out)
         } else if (strncmp(line, "drop_from=", 10) == 0) {
             if (!parse_ids(line + 10, count, out->from))
                 return false;
+        } else if (strncmp(line, "disk_fail=", 10) == 0) {
+            if (!parse_disk_rule(line + 10, out->disk))
+                return false;
         } else {
             return false;
         }
@@ -79,7 +139,28 @@ static bool read_faults(const char *path, char *buf, size_t size)
     return whole && strlen(buf) == n;
 }
 
-static void apply_faults(struct server_node *n, const struct fault_set *fs)
+/* Sets the disk rules that changed (a rule set again restarts its count). */
+static void apply_disk(struct server_faults *f, const struct disk_rule *rules)
+{
+    for (int c = 0; c < SIO_CALL_KINDS; c++) {
+        const struct disk_rule *r = &rules[c];
+        if (memcmp(r, &f->rules[c], sizeof *r) == 0)
+            continue;
+        f->rules[c] = *r;
+        if (r->on)
+            sio_faults_set(f->disk, (enum sio_call)c, r->nth, r->count, r->err);
+        else
+            sio_faults_clear(f->disk, (enum sio_call)c);
+        if (r->on)
+            log_warn("fault injection: %s calls %llu..%s fail with %s",
+                     sio_call_name((enum sio_call)c), (unsigned long long)r->nth,
+                     r->count ? "(count given)" : "", strerror(r->err));
+        else
+            log_warn("fault injection: %s calls work again", sio_call_name((enum sio_call)c));
+    }
+}
+
+static void apply_drops(struct server_node *n, const struct fault_set *fs)
 {
     uint32_t self = n->cfg->instance_index;
     char to[64] = "", from[64] = "";
@@ -96,36 +177,65 @@ static void apply_faults(struct server_node *n, const struct fault_set *fs)
     log_warn("fault injection: dropping to [%s], from [%s]", to, from);
 }
 
+/* Reads the file; applies it when it changed (drops only once the cluster exists). */
 static void poll_faults(int fd, short what, void *arg)
 {
     struct server_node *n = arg;
-    struct server_rep *rep = n->rep;
+    struct server_faults *f = n->faults;
     (void)fd;
     (void)what;
-    char text[sizeof rep->fault_text];
-    bool ok = read_faults(rep->fault_path, text, sizeof text);
-    if (strcmp(text, rep->fault_text) == 0)
+    char text[sizeof f->text];
+    bool ok = read_faults(f->path, text, sizeof text);
+    if (strcmp(text, f->text) == 0)
         return;
-    snprintf(rep->fault_text, sizeof rep->fault_text, "%s", text);
     struct fault_set fs;
     if (!ok || !parse_faults(text, n->cfg->replica_count, &fs)) {
-        log_warn("fault injection: %s does not parse; drops unchanged", rep->fault_path);
+        snprintf(f->text, sizeof f->text, "%s", text);
+        log_warn("fault injection: %s does not parse; faults unchanged", f->path);
         return;
     }
-    apply_faults(n, &fs);
+    apply_disk(f, fs.disk);
+    if (n->cfg->mode == SERVER_MODE_REPLICATED && !n->rep)
+        return; /* before the cluster exists: the drops wait for the first poll after */
+    snprintf(f->text, sizeof f->text, "%s", text);
+    if (n->rep)
+        apply_drops(n, &fs);
+}
+
+int server_faults_open(struct server_node *n)
+{
+    struct server_faults *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    n->faults = f;
+    f->disk = sio_faults_new(sio_default());
+    if (!f->disk ||
+        snprintf(f->path, sizeof f->path, "%s/" FAULT_FILE, n->cfg->data_dir) >= (int)sizeof f->path)
+        return -1;
+    n->io = sio_faults_io(f->disk);
+    log_warn("fault injection is on: obeying %s", f->path);
+    poll_faults(-1, 0, n); /* disk faults before the log opens */
+    return 0;
 }
 
 int server_faults_start(struct server_node *n)
 {
-    struct server_rep *rep = n->rep;
-    if (snprintf(rep->fault_path, sizeof rep->fault_path, "%s/" FAULT_FILE, n->cfg->data_dir) >=
-        (int)sizeof rep->fault_path)
-        return -1;
+    struct server_faults *f = n->faults;
     uint32_t ms = n->cfg->heartbeat_interval_ms / 2 ? n->cfg->heartbeat_interval_ms / 2 : 1;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    rep->fault_ev = event_new(n->base, -1, EV_PERSIST, poll_faults, n);
-    if (!rep->fault_ev || event_add(rep->fault_ev, &tv) != 0)
-        return -1;
-    log_warn("fault injection is on: obeying %s", rep->fault_path);
-    return 0;
+    f->ev = event_new(n->base, -1, EV_PERSIST, poll_faults, n);
+    return f->ev && event_add(f->ev, &tv) == 0 ? 0 : -1;
+}
+
+void server_faults_close(struct server_node *n)
+{
+    struct server_faults *f = n->faults;
+    if (!f)
+        return;
+    if (f->ev)
+        event_free(f->ev);
+    n->io = sio_default();
+    sio_faults_free(f->disk);
+    free(f);
+    n->faults = NULL;
 }

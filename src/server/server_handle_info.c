@@ -125,6 +125,11 @@ void server_handle_get_node_info(struct server_request *req)
     out->keys = (int64_t)stats.live_keys;
     out->memory_bytes = (int64_t)stats.bytes;
     out->snapshot_index = (int64_t)n->snapshot_index;
+    char why[512];
+    if (server_node_failed(n, why, sizeof why))
+        out->has_storage_failure = tp_bytes_set_str(&out->storage_failure, why) == 0;
+    out->has_no_space = true;
+    out->no_space = server_node_no_space(n);
     char self[SERVER_MEMBER_ID_MAX], id[16];
     server_member_id(n, self);
     int rc = server_fill_status(n, &out->status, self);

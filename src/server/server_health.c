@@ -8,15 +8,8 @@
 
 const char *server_failed_reason(const struct server_node *n)
 {
-    if (n->failed)
-        return "the log could not be synced: the node refuses writes";
-    if (n->rep && n->rep->cluster) {
-        struct cluster_status cs;
-        cluster_status(n->rep->cluster, &cs);
-        if (cs.failed)
-            return "log or snapshot storage failed: the node refuses everything";
-    }
-    return NULL;
+    static char why[512]; /* the loop thread's only */
+    return server_node_failed(n, why, sizeof why) ? why : NULL;
 }
 
 static void health_of_cluster(const struct server_node *n, struct server_health *h)

@@ -8,6 +8,7 @@
 #include "server_snap.h"
 #include "server_stats.h"
 #include "server_vwait.h"
+#include "sio.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -95,12 +96,24 @@ static int open_wal(struct server_node *n)
     wc.fsync_interval_ms = cfg->fsync_interval_ms;
     wc.segment_size_max = cfg->wal_segment_bytes;
     wc.record_payload_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
+    wc.io = n->io;
     struct wal_errmsg err;
-    if (wal_open(&wc, &n->wal, &err) != 0) {
-        log_error("cannot open the log in %s: %s", dir, err.text);
-        return -1;
-    }
-    return 0;
+    int rc = wal_open(&wc, &n->wal, &err);
+    if (rc == 0)
+        return 0;
+    log_error("cannot open the log in %s: %s", dir, err.text);
+    if (rc == WAL_ERR_CORRUPT && cfg->mode == SERVER_MODE_REPLICATED)
+        log_error("this replica's log is damaged and it will not start on it. The cluster keeps "
+                  "serving without it. To rebuild it: stop it, move %s aside (keep it to look "
+                  "at), and start it again with an empty data_dir: it catches up from the "
+                  "leader (see HACKING.md, \"A node reports corruption\")", cfg->data_dir);
+    else if (rc == WAL_ERR_CORRUPT)
+        log_error("the log is damaged and this standalone node will not start on it: nothing "
+                  "acknowledged may be dropped silently. Restore data_dir from a backup, or see "
+                  "HACKING.md, \"A node reports corruption\", for how to start from what is left");
+    else if (rc == WAL_ERR_FORMAT)
+        log_error("see HACKING.md, \"Upgrading a data directory\"");
+    return -1;
 }
 
 /* A snapshot newer than the whole log (its tail was never synced, or the log is new): the
@@ -251,6 +264,11 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
     }
     uint64_t replayed = 0;
     bool replicated = cfg->mode == SERVER_MODE_REPLICATED;
+    n->io = sio_default();
+    if (cfg->fault_injection && server_faults_open(n) != 0) {
+        log_error("cannot start fault injection");
+        return -1;
+    }
     if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0)
         return -1;
     /* Events first: priorities must be set before any event exists. */
@@ -266,6 +284,10 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
              (unsigned long long)n->snapshot_index, (unsigned long long)replayed,
              (unsigned long long)wal_first_index(n->wal),
              (unsigned long long)wal_last_index(n->wal));
+    if (server_disk_start(n) != 0 || (n->faults && server_faults_start(n) != 0)) {
+        log_error("cannot create events");
+        return -1;
+    }
     if (open_net(n) != 0)
         return -1;
     log_info("listening on %s (port %u), mode %s%s", cfg->listen, net_server_port(n->net),
@@ -331,7 +353,9 @@ void server_node_close(struct server_node *n)
     if (n->stats_ev)
         event_free(n->stats_ev);
     free(n->stats);
+    server_disk_stop(n);
     wal_close(n->wal);
+    server_faults_close(n); /* after the log: it writes through the faults' seam */
     kv_sm_free(n->sm);
     tp_buf_free(&n->entry_buf);
     tp_buf_free(&n->reply_buf);

@@ -20,6 +20,8 @@ struct server_snap_state;
 struct server_vwaits;
 struct server_stats;
 struct server_http;
+struct server_faults;
+struct sio;
 
 #define SERVER_VERSION "0.1.0"
 /* Graceful stop gives in-flight requests this long before exiting anyway. */
@@ -66,7 +68,14 @@ struct server_node {
     struct event *stats_ev;         /* samples stats once a second */
     struct server_http *http;       /* http.listen: metrics, health, dashboard; NULL: off */
     SSL_CTX *tls;                   /* tls.cert: the port's TLS context; NULL: plain */
-    bool failed;                    /* the log could not be synced: writes are refused */
+    const struct sio *io;           /* storage seam of the log and snapshots (util/sio.h) */
+    struct server_faults *faults;   /* debug.fault_injection: data_dir/faults */
+    struct event *space_ev;         /* measures data_dir's free space (server_disk.c) */
+    bool space_low;                 /* below storage.min_free_bytes */
+    bool space_full;                /* a write found the disk full; writes tried again at: */
+    int64_t space_retry_ms;
+    bool failed;                    /* storage failed: writes are refused (why: failure) */
+    char failure[256];
     bool stopping;
     int exit_code;
 };
@@ -92,6 +101,28 @@ void server_commit_turn(int fd, short what, void *arg);
 void server_sync_due(int fd, short what, void *arg);
 
 void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, size_t len);
+
+/* Storage state (server_disk.c). A failed node's storage returned an I/O error (or its log
+   or a snapshot cannot be trusted): it refuses writes and linearizable reads until restarted.
+   why (may be NULL) gets the reason. For kvctl status and /health. */
+bool server_node_failed(const struct server_node *n, char *why, size_t why_len);
+/* The disk is full or below storage.min_free_bytes: writes are refused with NO_SPACE. */
+bool server_node_no_space(const struct server_node *n);
+/* Standalone: storage failed doing `what`; logs it once with detail (the WAL's last error). */
+void server_node_fail(struct server_node *n, const char *what, const char *detail);
+/* Writes refused right now for lack of space; a write that found the disk full (the log cut
+   back: nothing of it is anywhere); a write that went through. */
+bool server_disk_refuses(struct server_node *n);
+void server_disk_full(struct server_node *n);
+void server_disk_wrote(struct server_node *n);
+int server_disk_start(struct server_node *n); /* the free-space check: first now, then 1/s */
+void server_disk_stop(struct server_node *n);
+
+/* The fault file (server_faults.c), with debug.fault_injection: open sets n->io (before the
+   log opens) and applies disk faults at once; start polls the file on the loop. */
+int server_faults_open(struct server_node *n);
+int server_faults_start(struct server_node *n);
+void server_faults_close(struct server_node *n);
 
 /* The store behind the state machine, for reads; valid until the next apply or restore. */
 static inline const kv_store *server_store(const struct server_node *n)

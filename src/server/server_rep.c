@@ -201,8 +201,6 @@ int server_rep_open(struct server_node *n)
     n->rep->tp = open_transport(n, seed);
     if (!n->rep->tp || open_cluster(n, term, seed) != 0 || server_route_start(n) != 0)
         return -1;
-    if (cfg->fault_injection && server_faults_start(n) != 0)
-        return -1;
     log_info("replicated: node %u of %u, seed %llu, snapshot %llu (term %llu)",
              cfg->instance_index, cfg->replica_count, (unsigned long long)seed,
              (unsigned long long)n->snapshot_index, (unsigned long long)term);
@@ -220,8 +218,6 @@ void server_rep_close(struct server_node *n)
     net_tls_ctx_free(rep->peer_tls);
     assert(rep->route_count == 0);
     server_route_free_spares(n);
-    if (rep->fault_ev)
-        event_free(rep->fault_ev);
     memset(&rep->secret, 0, sizeof rep->secret);
     free(rep);
     n->rep = NULL;

@@ -40,9 +40,6 @@ struct server_rep {
     uint32_t spare_route_count;
     struct event *route_tick_ev;    /* retries waiting routes, expires deadlines */
     struct event *route_wake_ev;    /* the leader changed: retry waiting routes now */
-    struct event *fault_ev;         /* debug.fault_injection: polls data_dir/faults */
-    char fault_path[PATH_MAX];
-    char fault_text[256];           /* what was last applied */
     uint32_t leader_seen;           /* the last leader known, and its term (metrics) */
     uint64_t leader_term_seen;
     uint64_t apply_index;           /* the last applied entry and what applying it did */
@@ -79,8 +76,6 @@ void server_rep_read(struct server_node *n, server_read_cb cb, void *ctx);
 struct server_request;
 void server_rep_serve_peer(struct server_request *req);
 
-/* The fault file (server_faults.c): started when debug.fault_injection is on. */
-int server_faults_start(struct server_node *n);
 
 /* Routes (server_route.c). */
 int server_route_start(struct server_node *n);

@@ -115,7 +115,9 @@ static void attempt(struct server_route *r)
     uint32_t leader = leader_of(n);
     assert(!r->held && !r->answered);
     r->state = ROUTE_WAITING;
-    if (r->kind == ROUTE_READ) {
+    if (server_node_failed(n, NULL, 0)) {
+        answer_code(r, ErrorCode_UNAVAILABLE); /* storage failed: ask another node */
+    } else if (r->kind == ROUTE_READ) {
         if (leader == CONSENSUS_NONE)
             return;
         r->state = ROUTE_READING;
@@ -172,9 +174,12 @@ static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
         case CLUSTER_ERR_NO_LEADER: refused(r, ErrorCode_UNAVAILABLE); break;
         case CLUSTER_ERR_BUSY: answer_code(r, ErrorCode_BUSY); break;
         case CLUSTER_ERR_TOO_LARGE: answer_code(r, ErrorCode_TRANSACTION_TOO_LARGE); break;
+        /* Refused before the core took it (cluster.h): in no log, a definite answer. */
         case CLUSTER_ERR_CLOSED: answer_code(r, ErrorCode_SHUTTING_DOWN); break;
-        case CLUSTER_ERR_TIMEOUT: answer_code(r, ErrorCode_TIMEOUT); break;
-        default: answer_code(r, ErrorCode_INTERNAL); break;
+        case CLUSTER_ERR_IO: answer_code(r, ErrorCode_UNAVAILABLE); break;
+        case CLUSTER_ERR_INVALID: answer_code(r, ErrorCode_INVALID_ARGUMENT); break;
+        /* The core held it (or it is unknown what happened): it may be applied. */
+        default: answer_code(r, ErrorCode_TIMEOUT); break;
         }
     }
     route_free_if_done(r);
@@ -321,15 +326,18 @@ int server_route_start(struct server_node *n)
     return 0;
 }
 
-/* Before the cluster closes: every route still unanswered gets SHUTTING_DOWN; the cluster's
-   and the transport's last callbacks (CLOSED) then free the held ones. */
+/* Before the cluster closes: every route still unanswered is answered, SHUTTING_DOWN when
+   it never left this node (waiting, or a read), TIMEOUT when it may be in a log (proposed
+   here or forwarded to the leader): its outcome is unknown. The cluster's and the
+   transport's last callbacks then free the held ones. */
 void server_route_stop(struct server_node *n)
 {
     struct server_rep *rep = n->rep;
     for (struct server_route *r = rep->routes, *next; r; r = next) {
         next = r->next;
+        bool maybe_logged = r->state == ROUTE_PROPOSED || r->state == ROUTE_FORWARDED;
         if (!r->answered)
-            answer_code(r, ErrorCode_SHUTTING_DOWN);
+            answer_code(r, maybe_logged ? ErrorCode_TIMEOUT : ErrorCode_SHUTTING_DOWN);
         route_free_if_done(r);
     }
     if (rep->route_tick_ev)

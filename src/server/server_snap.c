@@ -108,7 +108,7 @@ int server_snap_save(struct server_node *n, uint64_t keep_from)
     int64_t t0 = server_now_ms();
     int rc = server_snap_path(n, applied, path, sizeof path) != 0
                  ? KV_ERR_IO
-                 : kv_sm_save_file(n->sm, path, err, sizeof err);
+                 : kv_sm_save_file_io(n->sm, path, n->io, err, sizeof err);
     if (rc != 0) {
         log_error("snapshot at %llu failed: %s (%s)", (unsigned long long)applied,
                   kv_strerror(rc), err);

@@ -67,7 +67,7 @@ static _Noreturn void child_main(const struct server_node *n, const char *path, 
     char err[SERVER_SNAP_ERR_MAX] = "", msg[SERVER_SNAP_ERR_MAX + 64];
     child_hooks(err, sizeof err);
     if (err[0] == '\0') {
-        int rc = kv_sm_save_file(n->sm, path, err, sizeof err);
+        int rc = kv_sm_save_file_io(n->sm, path, n->io, err, sizeof err);
         if (rc != 0) {
             snprintf(msg, sizeof msg, "%s (%s)", kv_strerror(rc), err);
             memcpy(err, msg, sizeof err - 1);

@@ -66,7 +66,12 @@ void server_snap_maybe(struct server_node *n)
 /* The log no longer needs entries up to index: the snapshot holds them. */
 static void compact_log(struct server_node *n, uint64_t index)
 {
-    if (wal_sync(n->wal) != 0 || wal_compact(n->wal, index, SERVER_TERM) != 0)
+    int rc = wal_sync(n->wal);
+    if (rc == 0)
+        rc = wal_compact(n->wal, index, SERVER_TERM);
+    if (rc == WAL_ERR_FAILED || rc == WAL_ERR_IO)
+        server_node_fail(n, "compacting the log", wal_last_error(n->wal));
+    else if (rc)
         log_warn("log not compacted below snapshot %llu: %s", (unsigned long long)index,
                  wal_last_error(n->wal));
     log_info("log now %llu..%llu", (unsigned long long)wal_first_index(n->wal),

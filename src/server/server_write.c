@@ -36,14 +36,20 @@ static int check_command(const struct server_node *n, const KvCommand *cmd)
     return server_code_from_kv(kv_sm_check_command(kv_store_config(server_store(n)), cmd));
 }
 
-/* Logs cmd and queues it for this turn's commit; an ErrorCode when it cannot be. */
+/*
+ * Logs cmd and queues it for this turn's commit; an ErrorCode when it cannot be. Every code
+ * returned here is definite: the write is in no log. (Answers after it entered the log are the
+ * outcome or, when that is unknown, TIMEOUT: commit_turn and server_route.c.)
+ */
 static int propose_queue(struct server_node *n, const KvCommand *cmd, bool from_peer,
                          server_commit_cb cb, void *ctx)
 {
     if (n->stopping)
         return ErrorCode_SHUTTING_DOWN;
-    if (n->failed)
-        return ErrorCode_INTERNAL;
+    if (server_node_failed(n, NULL, 0))
+        return ErrorCode_UNAVAILABLE; /* storage failed: nothing more goes in here */
+    if (server_disk_refuses(n))
+        return ErrorCode_NO_SPACE;
     int code = check_command(n, cmd);
     if (code)
         return code;
@@ -72,11 +78,16 @@ static int propose_queue(struct server_node *n, const KvCommand *cmd, bool from_
     p->index = wal_last_index(n->wal) + 1;
     int rc = wal_append(n->wal, p->index, 1, n->entry_buf.data, (uint32_t)n->entry_buf.len);
     if (rc != 0) {
-        log_error("wal append of %llu failed: %s", (unsigned long long)p->index,
-                  wal_last_error(n->wal));
+        /* Not in the log (wal.h: a failed append leaves no record); the writes queued before it
+           learn their fate from this turn's sync, which fails too. */
         free(p->data);
         free(p);
-        return ErrorCode_INTERNAL;
+        if (rc == WAL_ERR_FULL) {
+            server_disk_full(n);
+            return ErrorCode_NO_SPACE;
+        }
+        server_node_fail(n, "appending to the log", wal_last_error(n->wal));
+        return ErrorCode_UNAVAILABLE;
     }
     p->cb = cb;
     p->ctx = ctx;
@@ -97,12 +108,23 @@ void server_propose(struct server_node *n, const KvCommand *cmd, bool from_peer,
         fail_now(cb, ctx, code);
 }
 
-static void sync_checked(struct server_node *n, int rc)
+/*
+ * After a failed sync (or the flush before it): an I/O error is fail-stop, and the writes of
+ * this turn answer TIMEOUT (some may be on disk whole, and come back at the next start). A
+ * full disk instead cuts the log back to before them, durably: then they are in no log and
+ * answer NO_SPACE, a definite answer. Returns the code the pending writes get.
+ */
+static int sync_failed(struct server_node *n, int rc)
 {
-    if (rc != 0 && !n->failed) {
-        log_error("wal sync failed, refusing writes from now on: %s", wal_last_error(n->wal));
-        n->failed = true;
+    if (rc == WAL_ERR_FULL) {
+        uint64_t from = n->pending_head ? n->pending_head->index : wal_last_index(n->wal) + 1;
+        if (wal_truncate_suffix(n->wal, from) == 0) {
+            server_disk_full(n);
+            return ErrorCode_NO_SPACE;
+        }
     }
+    server_node_fail(n, "syncing the log", wal_last_error(n->wal));
+    return ErrorCode_TIMEOUT;
 }
 
 void server_sync_due(int fd, short what, void *arg)
@@ -110,8 +132,9 @@ void server_sync_due(int fd, short what, void *arg)
     struct server_node *n = arg;
     (void)fd;
     (void)what;
-    if (!n->failed)
-        sync_checked(n, wal_sync(n->wal));
+    int rc = n->failed ? 0 : wal_sync(n->wal);
+    if (rc != 0)
+        sync_failed(n, rc);
 }
 
 /* Runs after every other callback of the loop turn: one sync covers every write of the turn,
@@ -122,7 +145,12 @@ void server_commit_turn(int fd, short what, void *arg)
     (void)fd;
     (void)what;
     bool interval = n->cfg->fsync == SERVER_FSYNC_INTERVAL;
-    sync_checked(n, interval ? wal_sync_due(n->wal, (uint64_t)server_now_ms()) : wal_sync(n->wal));
+    int rc = n->failed ? WAL_ERR_FAILED
+             : interval ? wal_sync_due(n->wal, (uint64_t)server_now_ms())
+                        : wal_sync(n->wal);
+    int failed_code = rc == 0 ? 0 : n->failed ? ErrorCode_TIMEOUT : sync_failed(n, rc);
+    if (rc == 0 && n->pending_head)
+        server_disk_wrote(n);
     /* fsync N ms acknowledges before syncing: the timer bounds how long that lasts even when
        no more writes come to trigger the next sync. */
     if (interval && !n->failed && wal_durable_index(n->wal) < wal_last_index(n->wal) &&
@@ -136,12 +164,13 @@ void server_commit_turn(int fd, short what, void *arg)
         n->pending_head = p->next;
         if (!n->pending_head)
             n->pending_tail = NULL;
-        struct server_apply_result res = {.code = ErrorCode_INTERNAL};
-        if (!n->failed &&
+        struct server_apply_result res = {.code = failed_code};
+        if (failed_code == 0 && !n->failed &&
             server_entry_apply(n->sm, p->index, p->data, p->len, &res) != 0) {
-            log_error("entry %llu does not decode", (unsigned long long)p->index);
-            n->failed = true;
-            res.code = ErrorCode_INTERNAL;
+            server_node_fail(n, "applying a logged entry", "it does not decode");
+            res.code = ErrorCode_TIMEOUT; /* it is in the log */
+        } else if (failed_code == 0 && n->failed) {
+            res.code = ErrorCode_TIMEOUT; /* logged, then an earlier entry failed to apply */
         }
         p->cb(p->ctx, &res);
         free(p->data);

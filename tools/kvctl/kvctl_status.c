@@ -2,9 +2,25 @@
    nodes (each asked on its own connection, so a dead node shows as down). */
 #include "kvctl_cmds.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define STATUS_TIMEOUT_MS 2000
+
+/* "ok", "no space", or "failed: WHY" (the node refuses writes until restarted). Quotes and
+   backslashes in WHY become apostrophes and slashes, so it fits a JSON string as it is. */
+static const char *storage_state(const NodeInfo *n)
+{
+    static char text[600];
+    if (n->has_storage_failure && n->storage_failure.data) {
+        snprintf(text, sizeof text, "failed: %.*s", (int)n->storage_failure.len,
+                 (const char *)n->storage_failure.data);
+        for (char *c = text; *c; c++)
+            *c = *c == '"' ? '\'' : *c == '\\' ? '/' : (unsigned char)*c < 0x20 ? ' ' : *c;
+        return text;
+    }
+    return n->has_no_space && n->no_space ? "no space" : "ok";
+}
 
 /* One node: its own view, a line per field (as before clusters). */
 static int status_one(struct kvctl *k, int argc, char **argv)
@@ -24,13 +40,15 @@ static int status_one(struct kvctl *k, int argc, char **argv)
     else if (rc == KVCTL_OK)
         printf(k->json ? "{\"node_id\": \"%s\", \"version\": \"%s\", \"mode\": \"%s\", "
                          "\"role\": \"%s\", \"applied_index\": %lld, \"keys\": %lld, "
-                         "\"memory_bytes\": %lld, \"uptime_ms\": %lld, \"digest\": \"%s\"}\n"
+                         "\"memory_bytes\": %lld, \"uptime_ms\": %lld, \"digest\": \"%s\", "
+                         "\"storage\": \"%s\"}\n"
                        : "node %s\nversion %s\nmode %s\nrole %s\napplied_index %lld\nkeys %lld\n"
-                         "memory_bytes %lld\nuptime_ms %lld\ndigest %s\n",
+                         "memory_bytes %lld\nuptime_ms %lld\ndigest %s\nstorage %s\n",
                S(n->node_id), S(n->version), S(n->mode),
                NodeRole_name(n->status.role) ? NodeRole_name(n->status.role) : "?",
                (long long)n->status.applied_index, (long long)n->keys,
-               (long long)n->memory_bytes, (long long)n->uptime_ms, S(n->status.state_digest));
+               (long long)n->memory_bytes, (long long)n->uptime_ms, S(n->status.state_digest),
+               storage_state(n));
 #undef S
     TransactionalKV_getNodeInfo_result_free(&res);
     return rc;
@@ -78,17 +96,19 @@ static void print_row(const struct kvctl *k, const char *ep, const NodeInfo *n, 
     if (k->json) {
         printf("%s{\"endpoint\": \"%s\", \"node_id\": \"%s\", \"role\": \"%s\", \"term\": %lld, "
                "\"commit_index\": %lld, \"applied_index\": %lld, \"last_log_index\": %lld, "
-               "\"leader_id\": \"%s\", \"keys\": %lld, \"digest\": \"%s\"}",
+               "\"leader_id\": \"%s\", \"keys\": %lld, \"digest\": \"%s\", \"storage\": \"%s\"}",
                first ? "" : ", ", ep, S(n->node_id), role, (long long)st->term,
                (long long)st->commit_index, (long long)st->applied_index,
                (long long)st->last_log_index, n->has_leader_id ? S(n->leader_id) : "",
-               (long long)n->keys, S(st->state_digest));
+               (long long)n->keys, S(st->state_digest), storage_state(n));
         return;
     }
-    printf("%-5s %-21s %-10s %6lld %8lld %8lld %8lld %-6s %8lld  %s\n", S(n->node_id), ep, role,
-           (long long)st->term, (long long)st->commit_index, (long long)st->applied_index,
+    const char *storage = storage_state(n);
+    printf("%-5s %-21s %-10s %6lld %8lld %8lld %8lld %-6s %8lld  %s%s%s\n", S(n->node_id), ep,
+           role, (long long)st->term, (long long)st->commit_index, (long long)st->applied_index,
            (long long)st->last_log_index, n->has_leader_id ? S(n->leader_id) : "-",
-           (long long)n->keys, S(st->state_digest));
+           (long long)n->keys, S(st->state_digest), strcmp(storage, "ok") ? "  STORAGE " : "",
+           strcmp(storage, "ok") ? storage : "");
 }
 
 static int status_table(struct kvctl *k)

@@ -86,8 +86,10 @@ int64_t kvt_parse_value(bool found, const tp_bytes *b)
     return *end || v <= 0 ? KVT_FOREIGN_VALUE : (int64_t)v;
 }
 
-/* What a server error code means for an op that asked for a change. Codes a node returns
-   before proposing are fail; codes that may follow a proposal are info. */
+/* What a server error code means for an op that asked for a change. A node answers TIMEOUT
+   whenever the write may have entered a log (proposed, forwarded, or in flight when storage
+   failed or the node stopped); every other error code is definite: the write did not happen,
+   and the checker holds the node to that. */
 enum kvt_outcome kvt_write_error(struct kvt_conn *k, bool has_code, int code,
                                     bool has_hint, const tp_bytes *hint)
 {
@@ -107,8 +109,11 @@ enum kvt_outcome kvt_write_error(struct kvt_conn *k, bool has_code, int code,
     case ErrorCode_UNAVAILABLE:
     case ErrorCode_BUSY:
     case ErrorCode_UNAUTHORIZED:
+    case ErrorCode_SHUTTING_DOWN:
+    case ErrorCode_INTERNAL:
+    case ErrorCode_NO_SPACE:
         return KVT_FAIL;
-    default:   /* TIMEOUT, SHUTTING_DOWN, INTERNAL, unknown: maybe applied */
+    default:   /* TIMEOUT, or a code this build does not know: maybe applied */
         return KVT_INFO;
     }
 }
