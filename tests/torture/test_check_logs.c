@@ -2,8 +2,8 @@
    checked once whatever the shard bound, a stale read found in its key, counts per key and
    per second that add up, and torn or foreign logs refused. */
 #include "check_logs.h"
+#include "hist_build.h"
 #include "hist_gen.h"
-#include "hlog.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -28,12 +28,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    for (unsigned i = 0; i < PROCESSES; i++) {
-        char path[256];
-        kvt_logs_worker_path(dir, i, path, sizeof path);
-        remove(path);
-    }
-    rmdir(dir);
+    hb_remove_logs(dir, PROCESSES);
     kvt_history_free(&h);
     fclose(devnull);
 }
@@ -52,19 +47,7 @@ static void write_logs(void)
     cr_assert_eq(kvt_gen_history(&h, &g), 0);
 }
 
-static void flush_logs(void)
-{
-    struct kvt_hlog logs[PROCESSES];
-    for (unsigned i = 0; i < PROCESSES; i++) {
-        char path[256];
-        kvt_logs_worker_path(dir, i, path, sizeof path);
-        cr_assert_eq(kvt_hlog_create(&logs[i], path), 0);
-    }
-    for (size_t i = 0; i < h.count; i++)
-        kvt_hlog_add(&logs[h.ops[i].process], &h.ops[i]);
-    for (unsigned i = 0; i < PROCESSES; i++)
-        cr_assert_eq(kvt_hlog_close(&logs[i]), 0);
-}
+static void flush_logs(void) { hb_write_logs(&h, dir, PROCESSES); }
 
 static int check(size_t shard_max, struct kvt_check *c, struct kvt_logs_stats *s)
 {

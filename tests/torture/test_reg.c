@@ -1,6 +1,7 @@
-/* test_reg.c: the fast path (reg.h) on hand-written register histories: today's search
-   tests, good and bad, plus what only blocks and zones can get wrong (cas chains, cycles,
-   info ops that must or need not have happened). */
+/* test_reg.c: blocks (reg.h) on hand-written register histories: what the marks name in
+   each kind of violation, and what only blocks can get wrong (cas chains, cycles, info ops
+   that must or need not have happened). Every history of test_lin.c goes through both
+   checkers too (hb_check). */
 #include "hist_build.h"
 #include "reg.h"
 
@@ -25,13 +26,6 @@ static bool marked(const char *mark, enum kvt_op_type type)
     return false;
 }
 
-Test(reg, empty_history_and_a_read_of_nothing_pass)
-{
-    cr_assert_eq(hb_fast(&h, &r), KVT_LIN_OK);
-    hb_read(&h, 0, KVT_OK, KVT_NIL, 0, 10);
-    cr_assert_eq(hb_fast(&h, &r), KVT_LIN_OK);
-}
-
 Test(reg, sequential_and_concurrent_histories_pass)
 {
     hb_write(&h, 0, KVT_OK, 1, 0, 10);
@@ -46,14 +40,6 @@ Test(reg, sequential_and_concurrent_histories_pass)
     cr_assert_eq(r.method, KVT_LIN_BY_BLOCKS);
 }
 
-Test(reg, concurrent_writes_in_the_order_the_reads_show)
-{
-    hb_write(&h, 0, KVT_OK, 1, 0, 100);
-    hb_write(&h, 1, KVT_OK, 2, 0, 100);
-    hb_read(&h, 2, KVT_OK, 1, 110, 120);
-    cr_assert_eq(hb_fast(&h, &r), KVT_LIN_OK);
-}
-
 Test(reg, info_writes_may_or_may_not_have_happened_even_long_after)
 {
     hb_write(&h, 0, KVT_OK, 1, 0, 10);
@@ -64,25 +50,6 @@ Test(reg, info_writes_may_or_may_not_have_happened_even_long_after)
     cr_assert_eq(hb_fast(&h, &r), KVT_LIN_OK);
     cr_assert_eq(r.pruned, 1);
     cr_assert_eq(r.ops, 4);
-}
-
-Test(reg, failed_ops_and_info_reads_are_left_out)
-{
-    hb_write(&h, 0, KVT_FAIL, 7, 0, 10);
-    hb_read(&h, 1, KVT_INFO, 9, 20, 30);
-    hb_cas(&h, 2, KVT_FAIL, 5, 6, 20, 30);
-    hb_read(&h, 1, KVT_OK, KVT_NIL, 40, 50);
-    cr_assert_eq(hb_fast(&h, &r), KVT_LIN_OK);
-    cr_assert_eq(r.ops, 1);
-}
-
-Test(reg, cas_chain_with_concurrent_cas_passes)
-{
-    hb_write(&h, 0, KVT_OK, 1, 0, 10);
-    hb_cas(&h, 1, KVT_OK, 1, 2, 20, 60);
-    hb_cas(&h, 2, KVT_OK, 2, 3, 30, 50);   /* must go after the first, though it returned first */
-    hb_read(&h, 0, KVT_OK, 3, 70, 80);
-    cr_assert_eq(hb_fast(&h, &r), KVT_LIN_OK);
 }
 
 Test(reg, a_cas_on_the_initial_state_passes)
@@ -186,24 +153,6 @@ Test(reg, cas_ops_expecting_each_other_fail)
     hb_cas(&h, 1, KVT_OK, 1, 2, 0, 10);
     cr_assert_eq(hb_fast(&h, &r), KVT_LIN_VIOLATION);
     cr_assert(strstr(r.violation, "cycle"));
-}
-
-Test(reg, an_info_write_cannot_be_undone)
-{
-    hb_write(&h, 0, KVT_OK, 1, 0, 10);
-    hb_write(&h, 1, KVT_INFO, 2, 20, 30);
-    hb_read(&h, 2, KVT_OK, 2, 40, 50);
-    hb_read(&h, 2, KVT_OK, 1, 60, 70);
-    cr_assert_eq(hb_fast(&h, &r), KVT_LIN_VIOLATION);
-}
-
-Test(reg, reads_that_disagree_on_the_order_of_concurrent_writes_fail)
-{
-    hb_write(&h, 0, KVT_OK, 1, 0, 100);
-    hb_write(&h, 1, KVT_OK, 2, 0, 100);
-    hb_read(&h, 2, KVT_OK, 1, 110, 120);
-    hb_read(&h, 3, KVT_OK, 2, 130, 140);
-    cr_assert_eq(hb_fast(&h, &r), KVT_LIN_VIOLATION);
 }
 
 Test(reg, a_read_inside_another_writes_block_fails)
