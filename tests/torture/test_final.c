@@ -1,5 +1,6 @@
 /* test_final.c: final-state checks (nodes agree, no acknowledged write lost) and the history
    file round trip. */
+#include "check.h"
 #include "final.h"
 #include "hist_build.h"
 #include "report.h"
@@ -125,4 +126,32 @@ Test(final, history_file_round_trips)
         cr_assert_eq(a->node, b->node);
     }
     kvt_history_free(&back);
+}
+
+/* The verdict the whole check gives one key with this final state. */
+static enum kvt_lin_verdict verdict_of_key(void)
+{
+    FILE *devnull = fopen("/dev/null", "w");
+    struct kvt_check c;
+    cr_assert_eq(kvt_check_init(&c, devnull, 1, &fin, 0), 0);
+    cr_assert_eq(kvt_check_history(&c, &h), 0);
+    cr_assert_eq(kvt_check_finish(&c), 0);
+    enum kvt_lin_verdict v = kvt_check_verdict(&c);
+    kvt_check_free(&c);
+    fclose(devnull);
+    return v;
+}
+
+Test(final, a_final_state_nobody_could_read_is_unknown_not_clean)
+{
+    hb_write(&h, 0, KVT_OK, 1, 0, 10);
+    all(1);
+    cr_assert_eq(verdict_of_key(), KVT_LIN_OK);
+    for (int n = 0; n < NODES; n++)
+        read_ok[n] = false;
+    cr_assert_eq(verdict_of_key(), KVT_LIN_UNKNOWN, "no node answered: nothing was checked");
+    for (int n = 0; n < NODES; n++)
+        read_ok[n] = true;
+    values[2] = KVT_NIL;   /* node 2 read, and different */
+    cr_assert_eq(verdict_of_key(), KVT_LIN_VIOLATION);
 }

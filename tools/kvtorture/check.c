@@ -111,6 +111,23 @@ static int check_lin(struct kvt_check *c, const struct kvt_history *h, uint32_t 
     return 0;
 }
 
+/* Counts the final-state issues: a key no node could read is unchecked (unknown), the rest
+   are violations (a node behind was not read at all: a liveness failure, final_reads.c).
+   True when the key's final state went unchecked. */
+static bool count_final(struct kvt_check *c, const struct kvt_final_issue *is, size_t n,
+                        size_t listed)
+{
+    size_t unchecked = 0;
+    for (size_t i = 0; i < listed; i++)
+        unchecked += is[i].kind == KVT_FINAL_UNREAD;
+    if (unchecked) {
+        c->final_unchecked++;
+        c->unknown_why = "no node answered its final read";
+    }
+    c->final_issues += n - unchecked;
+    return unchecked > 0;
+}
+
 /* Everything about one key; its ops are kept aside when it is not clean. 0 or -1. */
 static int check_key(struct kvt_check *c, const struct kvt_history *h, uint32_t key)
 {
@@ -122,13 +139,15 @@ static int check_key(struct kvt_check *c, const struct kvt_history *h, uint32_t 
     if (check_lin(c, h, key, &r) != 0)
         return -1;
     size_t issues = 0;
+    bool unchecked = false;
     if (c->final) {
         struct kvt_final_issue is[FINAL_ISSUES_MAX];
         issues = kvt_final_check_key(h, c->final, key, is, FINAL_ISSUES_MAX);
-        kvt_report_final(c->out, h, is, issues < FINAL_ISSUES_MAX ? issues : FINAL_ISSUES_MAX,
-                         c->t0_ns);
-        c->final_issues += issues;
+        size_t listed = issues < FINAL_ISSUES_MAX ? issues : FINAL_ISSUES_MAX;
+        kvt_report_final(c->out, h, is, listed, c->t0_ns);
+        unchecked = count_final(c, is, issues, listed);
     }
+    c->undecided += r.verdict == KVT_LIN_UNKNOWN || unchecked;
     for (size_t i = 0; (r.verdict != KVT_LIN_OK || issues) && i < h->count; i++)
         if (kvt_history_add(&c->failed, &h->ops[i]) != 0)
             return -1;
@@ -180,10 +199,11 @@ static int cmp_size(const void *a, const void *b)
 void kvt_check_print(const struct kvt_check *c, FILE *out)
 {
     fprintf(out, "check: %" PRIu32 " keys: %zu linearizable, %zu not, %zu unknown%s%s%s; "
-                 "%zu by blocks, %zu by search; %zu final-state issues\n",
+                 "%zu by blocks, %zu by search; %zu final-state issues, %zu keys' final state"
+                 " unchecked\n",
             c->keys, c->linearizable, c->violations, c->unknown, c->unknown ? " (" : "",
             c->unknown ? c->unknown_why : "", c->unknown ? ")" : "", c->by_blocks,
-            c->by_search, c->final_issues);
+            c->by_search, c->final_issues, c->final_unchecked);
     size_t *n = malloc((c->keys ? c->keys : 1) * sizeof *n);
     if (n && c->keys) {
         memcpy(n, c->ops_per_key, c->keys * sizeof *n);
@@ -194,7 +214,7 @@ void kvt_check_print(const struct kvt_check *c, FILE *out)
     free(n);
     fprintf(out, "check: checker time %.3f s, slowest key %" PRIu32 " (%.3f s)\n",
             (double)c->check_ns / 1e9, c->slowest_key, (double)c->slowest_ns / 1e9);
-    if (c->final && c->final_issues == 0)
+    if (c->final && c->final_issues == 0 && c->final_unchecked == 0)
         fprintf(out, "final: %" PRIu32 " keys agree on %" PRIu32 " of %" PRIu32 " node(s); no"
                      " acknowledged write lost\n", c->final->keys,
                 kvt_final_nodes_read(c->final), c->final->nodes);
@@ -204,5 +224,5 @@ enum kvt_lin_verdict kvt_check_verdict(const struct kvt_check *c)
 {
     if (c->violations || c->final_issues)
         return KVT_LIN_VIOLATION;
-    return c->unknown ? KVT_LIN_UNKNOWN : KVT_LIN_OK;
+    return c->undecided ? KVT_LIN_UNKNOWN : KVT_LIN_OK;
 }

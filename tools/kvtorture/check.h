@@ -29,6 +29,8 @@ struct kvt_check {
     size_t *ops_per_key;              /* keys entries */
     bool *seen;                       /* keys entries: had ops or was checked */
     size_t ops, linearizable, violations, unknown, disagreements, final_issues;
+    size_t final_unchecked;           /* keys whose final state could not be checked */
+    size_t undecided;                 /* keys unknown, or their final state unchecked */
     size_t by_blocks, by_search;
     const char *unknown_why;          /* a reason a key was unknown */
     int64_t check_ns, slowest_ns;
@@ -47,7 +49,8 @@ int kvt_check_history(struct kvt_check *c, struct kvt_history *h);
 int kvt_check_finish(struct kvt_check *c);
 /* Counts, ops per key, checker time. */
 void kvt_check_print(const struct kvt_check *c, FILE *out);
-/* VIOLATION if anything failed, else UNKNOWN if any key was not decided, else OK. */
+/* VIOLATION if anything failed, else UNKNOWN if any key was not decided (or its final state
+   not checked), else OK. */
 enum kvt_lin_verdict kvt_check_verdict(const struct kvt_check *c);
 
 #endif

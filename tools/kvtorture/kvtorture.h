@@ -215,8 +215,9 @@ int kvt_append_one(struct kvt_run *run, struct kvt_conn *k, uint64_t *rng, uint3
    node that answers (retried until a deadline), added to out. 0, 1 (none answered), -1. */
 int kvt_append_final(struct kvt_run *run, struct kvt_txns *out);
 /* Checks a run's txns, prints the verdict, saves the history (always with --history, else on
-   a violation); the exit code. */
-int kvt_append_verdict(const struct kvt_run *run, const struct kvt_txns *t);
+   a violation); the exit code. Without the final read (final_read false) a clean check is
+   unknown. */
+int kvt_append_verdict(const struct kvt_run *run, const struct kvt_txns *t, bool final_read);
 /* --check on a saved append history; the exit code. */
 int kvt_append_check_saved(const char *path);
 struct kvt_final;

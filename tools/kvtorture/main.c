@@ -76,7 +76,7 @@ static int finish_append(struct kvt_run *run, struct kvt_txns *t, int load_rc)
     run->nodes_failed = kvt_cluster_stop(run->cluster);
     if (rc < 0)
         fprintf(stderr, "kvtorture: out of memory during the run\n");
-    rc = rc < 0 ? KVT_EXIT_SETUP : kvt_append_verdict(run, t);
+    rc = rc < 0 ? KVT_EXIT_SETUP : kvt_append_verdict(run, t, rc == 0);
     kvt_cluster_remove(run->cluster, run->o->keep || rc != KVT_EXIT_CLEAN);
     return rc;
 }

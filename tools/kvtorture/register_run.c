@@ -35,7 +35,7 @@ static void verdict_line(const struct kvt_check *c, int rc, const char *also, co
                  c->violations, c->final_issues);
     else
         snprintf(detail, sizeof detail, "%zu of %" PRIu32 " keys not checked to a verdict (%s);"
-                 " no violation in the rest, but not clean", c->unknown, c->keys,
+                 " no violation in the rest, but not clean", c->undecided, c->keys,
                  c->unknown_why);
     snprintf(line, size, "kvtorture: %s (%s): %s%s", kvt_verdict_name(rc), what, detail, also);
 }
