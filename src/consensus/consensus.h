@@ -59,8 +59,11 @@
  * with a heartbeat round sent after the read arrived, then outputs (ctx, commit index).
  * On a follower it emits CONSENSUS_MSG_READ_INDEX to the leader (ctx travels in `seq`,
  * which the server maps to the readIndex RPC's seqid); the leader's READ_INDEX_RESP
- * turns into a read state on the follower. A read that cannot complete (leadership lost)
- * comes back as a read state with err set, so no caller waits forever.
+ * turns into a read state on the follower. A read that cannot complete comes back as a read
+ * state with err set, promptly, so no caller waits out a timeout: on a leader that steps
+ * down (NOT_LEADER); on a follower as soon as its leader or term changes (it timed out, saw
+ * a newer term or won an election: NOT_LEADER), or when the leader has not answered within
+ * two election timeouts (NO_LEADER). Each side holds at most read_pending_max reads (BUSY).
  *
  * Heartbeat rounds: every APPEND carries `seq`, the leader's current round, and the
  * response echoes it. The IDL's AppendEntry structs have no such field yet; until they
@@ -235,7 +238,7 @@ int consensus_step(struct consensus_node *node, const struct consensus_msg *msg)
 /* Appends data on the leader; *index_out is its log index. NOT_LEADER, BUSY, TOO_LARGE. */
 int consensus_propose(struct consensus_node *node, const void *data, uint32_t len,
                       uint64_t *index_out);
-/* A read state for ctx comes out later. NO_LEADER, BUSY. */
+/* A read state for ctx comes out later (exactly one). NO_LEADER, BUSY. */
 int consensus_read_index(struct consensus_node *node, uint64_t ctx);
 /* A durable snapshot exists at (index, term) with index <= applied: drop the log up to it. */
 int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term);

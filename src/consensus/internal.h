@@ -16,6 +16,14 @@ struct read_req {
     uint32_t from;
 };
 
+/* A read a follower sent to its leader, waiting for the answer. All of them went to the
+   leader of this term: any change of leader or term fails them (read_index_fwd_fail_all). */
+struct read_fwd {
+    uint64_t ctx;
+    uint64_t sent_tick;
+    bool answered;      /* answered out of order: popped once it reaches the head */
+};
+
 typedef int (*role_step_fn)(struct consensus_node *node, const struct consensus_msg *msg);
 typedef void (*role_tick_fn)(struct consensus_node *node);
 
@@ -45,6 +53,11 @@ struct consensus_node {
     struct read_req *read_queue; /* ring of read_pending_max */
     uint32_t read_head;
     uint32_t read_count;
+    /* Follower only. */
+    struct read_fwd *fwd_queue;  /* ring of read_pending_max */
+    uint32_t fwd_head;
+    uint32_t fwd_count;
+    uint64_t ticks;              /* consensus_tick calls: the core's clock */
     /* Output, until the next consensus_advance(). */
     struct consensus_msg *msgs;
     size_t msg_count;
@@ -99,6 +112,8 @@ int read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx)
 void read_index_handle(struct consensus_node *node, const struct consensus_msg *msg);
 void read_index_release(struct consensus_node *node);
 void read_index_fail_all(struct consensus_node *node);
+void read_index_fwd_fail_all(struct consensus_node *node);
+void read_index_tick(struct consensus_node *node);
 void read_index_invariants(const struct consensus_node *node);
 
 /* snapshot.c */

@@ -72,7 +72,11 @@ int consensus_new(const struct consensus_config *cfg, const struct consensus_res
     node->log.persisted = clog_last_index(&node->log);
     node->log.unstable = node->log.persisted + 1;
     node->read_queue = calloc(cfg->read_pending_max, sizeof *node->read_queue);
+    node->fwd_queue = calloc(cfg->read_pending_max, sizeof *node->fwd_queue);
     assert(node->read_queue != NULL);
+    assert(node->fwd_queue != NULL);
+    if (node->read_queue == NULL || node->fwd_queue == NULL)
+        abort();
     role_become_follower(node, node->term, CONSENSUS_NONE);
     node->role_sent = node->role;
     node->term_sent = node->term;
@@ -87,6 +91,7 @@ void consensus_free(struct consensus_node *node)
         return;
     clog_free(&node->log);
     free(node->read_queue);
+    free(node->fwd_queue);
     free(node->msgs);
     free(node->reads);
     free(node);
@@ -110,6 +115,7 @@ static void invariants(const struct consensus_node *node)
 void consensus_tick(struct consensus_node *node)
 {
     assert(!node->ready_outstanding);
+    read_index_tick(node);
     node->tick_role(node);
     invariants(node);
 }

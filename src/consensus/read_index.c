@@ -35,6 +35,84 @@ static void enqueue(struct consensus_node *node, uint32_t from, uint64_t ctx)
     read_index_release(node); /* a single node needs no round */
 }
 
+/*
+ * A follower's read goes to its leader as READ_INDEX and waits in fwd_queue for the answer.
+ * It cannot outlive the leader it went to: when the leader or the term changes (this node
+ * times out, learns of a newer term, or wins an election itself), every read still waiting
+ * fails at once with NOT_LEADER, so its caller retries with the next leader instead of
+ * waiting out a timeout. A read the leader never answers (a lost message) fails after
+ * READ_FWD_ELECTIONS_MAX election timeouts. Answers for reads no longer waiting are dropped.
+ */
+#define READ_FWD_ELECTIONS_MAX 2u
+
+static struct read_fwd *fwd_at(const struct consensus_node *node, uint32_t i)
+{
+    return &node->fwd_queue[(node->fwd_head + i) % node->cfg.read_pending_max];
+}
+
+static void fwd_pop_answered(struct consensus_node *node)
+{
+    while (node->fwd_count > 0 && fwd_at(node, 0)->answered) {
+        node->fwd_head = (node->fwd_head + 1) % node->cfg.read_pending_max;
+        node->fwd_count--;
+    }
+}
+
+static int fwd_send(struct consensus_node *node, uint64_t ctx)
+{
+    if (node->leader == CONSENSUS_NONE)
+        return CONSENSUS_ERR_NO_LEADER;
+    if (node->fwd_count == node->cfg.read_pending_max)
+        return CONSENSUS_ERR_BUSY;
+    *fwd_at(node, node->fwd_count) = (struct read_fwd){.ctx = ctx, .sent_tick = node->ticks};
+    node->fwd_count++;
+    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_READ_INDEX, node->leader);
+    out->term = 0;
+    out->seq = ctx;
+    return 0;
+}
+
+/* The leader's answer: the read waiting for it gets its read state. */
+static void fwd_answer(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    if (msg->from != node->leader)
+        return; /* from a leader this node no longer follows: its reads failed already */
+    for (uint32_t i = 0; i < node->fwd_count; i++) {
+        struct read_fwd *f = fwd_at(node, i);
+        if (f->answered || f->ctx != msg->seq)
+            continue;
+        f->answered = true;
+        int err = msg->success ? 0 : (msg->err != 0 ? msg->err : CONSENSUS_ERR_NOT_LEADER);
+        outbox_read_state(node, f->ctx, msg->success ? msg->index : 0, err);
+        fwd_pop_answered(node);
+        return;
+    }
+    /* A duplicate, or the read expired before it came: dropped. */
+}
+
+void read_index_fwd_fail_all(struct consensus_node *node)
+{
+    for (uint32_t i = 0; i < node->fwd_count; i++) {
+        struct read_fwd *f = fwd_at(node, i);
+        if (!f->answered)
+            outbox_read_state(node, f->ctx, 0, CONSENSUS_ERR_NOT_LEADER);
+    }
+    node->fwd_head = 0;
+    node->fwd_count = 0;
+}
+
+void read_index_tick(struct consensus_node *node)
+{
+    node->ticks++;
+    uint64_t limit = (uint64_t)READ_FWD_ELECTIONS_MAX * node->cfg.election_ticks;
+    while (node->fwd_count > 0 && node->ticks - fwd_at(node, 0)->sent_tick >= limit) {
+        struct read_fwd *f = fwd_at(node, 0);
+        outbox_read_state(node, f->ctx, 0, CONSENSUS_ERR_NO_LEADER);
+        f->answered = true;
+        fwd_pop_answered(node);
+    }
+}
+
 int read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx)
 {
     if (node->role == CONSENSUS_LEADER) {
@@ -44,19 +122,13 @@ int read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx)
         return 0;
     }
     assert(node_is_self(node, from));
-    if (node->leader == CONSENSUS_NONE)
-        return CONSENSUS_ERR_NO_LEADER;
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_READ_INDEX, node->leader);
-    out->term = 0;
-    out->seq = ctx;
-    return 0;
+    return fwd_send(node, ctx);
 }
 
 void read_index_handle(struct consensus_node *node, const struct consensus_msg *msg)
 {
     if (msg->type == CONSENSUS_MSG_READ_INDEX_RESP) {
-        int err = msg->success ? 0 : (msg->err != 0 ? msg->err : CONSENSUS_ERR_NOT_LEADER);
-        outbox_read_state(node, msg->seq, msg->success ? msg->index : 0, err);
+        fwd_answer(node, msg);
         return;
     }
     assert(msg->type == CONSENSUS_MSG_READ_INDEX);
@@ -105,10 +177,29 @@ void read_index_fail_all(struct consensus_node *node)
     node->read_head = 0;
 }
 
+static void fwd_invariants(const struct consensus_node *node)
+{
+    assert(node->fwd_count <= node->cfg.read_pending_max);
+    assert(node->fwd_head < node->cfg.read_pending_max);
+    if (node->fwd_count == 0)
+        return;
+    assert(node->role == CONSENSUS_FOLLOWER);
+    assert(node->leader != CONSENSUS_NONE);
+    assert(!fwd_at(node, 0)->answered);
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < node->fwd_count; i++) {
+        const struct read_fwd *f = fwd_at(node, i);
+        assert(f->sent_tick >= prev);
+        assert(f->sent_tick <= node->ticks);
+        prev = f->sent_tick;
+    }
+}
+
 void read_index_invariants(const struct consensus_node *node)
 {
     assert(node->read_count <= node->cfg.read_pending_max);
     assert(node->read_head < node->cfg.read_pending_max);
+    fwd_invariants(node);
     if (node->role != CONSENSUS_LEADER) {
         assert(node->read_count == 0);
         return;

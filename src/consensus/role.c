@@ -31,8 +31,10 @@ static void reset(struct consensus_node *node, uint64_t term)
         node->term = term;
         node->vote = CONSENSUS_NONE;
     }
+    /* Reads waiting on this leadership (ours, or a leader's we followed) fail now. */
     if (node->role == CONSENSUS_LEADER)
         read_index_fail_all(node);
+    read_index_fwd_fail_all(node);
     node->leader = CONSENSUS_NONE;
     node->heartbeat_elapsed = 0;
     memset(node->votes, 0, sizeof node->votes);

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "consensus.h"
@@ -160,6 +161,7 @@ struct sim_checker {
     uint64_t cap;
     uint32_t *leader_of_term; /* CONSENSUS_NONE or the leader */
     uint64_t terms_cap;
+    uint64_t top_term; /* the highest term that had a leader */
     uint64_t acked;
 };
 
@@ -181,18 +183,46 @@ struct sim_node {
     struct sim_sm recv_snap; /* the last snapshot that arrived whole */
 };
 
+/*
+ * Clients' pending requests. Each waits on one leadership: the leader it reached (maybe the
+ * node it is on) in that leader's term. Once a leader of a later term exists, the request
+ * can no longer complete through it, and it must be answered (whatever the answer) within
+ * answer_bound_ticks (sim_client.c checks; 0: unchecked). That is what the driver needs from
+ * the core's outputs: a leader that steps down knows at once (role_changed), a follower
+ * learns within its election timeout, and pending reads come back as read states.
+ */
+struct sim_wait {
+    uint32_t leader;
+    uint64_t term;
+    uint64_t changed_at; /* when a leader of a later term first existed; 0: not yet */
+};
+
+#define SIM_NO_FORWARD SIZE_MAX
+
 struct sim_proposal {
     uint64_t index;
     uint64_t payload_hash;
     uint32_t node;
     bool pending; /* not yet applied at its index on its node */
     bool acked;   /* applied there with its payload: the client got "committed" */
+    struct sim_wait wait;
+    size_t forward; /* the forwarded write it serves, or SIM_NO_FORWARD */
 };
 
 struct sim_read {
     uint64_t ctx;
     uint64_t floor; /* the read must see at least this index */
     uint32_t node;
+    struct sim_wait wait;
+};
+
+/* A client's write to a follower, which the server forwards to the leader it knows (over a
+   link that loses nothing unless cut, like TCP) and answers with the leader's reply, or with
+   TIMEOUT once its own view of (term, leader) changes. */
+struct sim_forward {
+    uint32_t node;
+    bool pending;
+    struct sim_wait wait;
 };
 
 struct sim_world {
@@ -219,6 +249,14 @@ struct sim_world {
     size_t read_cap;
     uint64_t read_ctx_next;
     uint64_t reads_done;
+    struct sim_forward *fwds;
+    size_t fwd_count;
+    size_t fwd_cap;
+    size_t props_done;    /* every proposal below it is answered */
+    size_t fwds_done;     /* every forwarded write below it is answered */
+    uint32_t answer_bound_ticks;  /* 0: pending requests are not checked */
+    uint64_t answer_after_change_max; /* time units: the slowest answer after a change */
+    uint64_t forwards_answered;
     uint64_t bg_syncs; /* background syncs reported to a core */
     uint64_t payload_next;
     uint64_t core_inputs;
@@ -243,6 +281,9 @@ void sim_world_restart(struct sim_world *w, uint32_t node);
 /* Proposes a fresh payload at node; returns the core's result. */
 int sim_world_propose(struct sim_world *w, uint32_t node, uint64_t *index_out);
 int sim_world_read(struct sim_world *w, uint32_t node);
+/* A client write to node, forwarded to the leader it knows; NOT_LEADER when it knows none
+   (or leads: propose there). */
+int sim_world_forward(struct sim_world *w, uint32_t node);
 void sim_world_compact(struct sim_world *w, uint32_t node);
 /* The leader of the highest term among live nodes, or CONSENSUS_NONE. */
 uint32_t sim_world_leader(const struct sim_world *w);
@@ -263,6 +304,16 @@ void sim_check_read(struct sim_world *w, uint32_t node, const struct consensus_r
 void sim_check_step(struct sim_world *w);
 void sim_check_final(struct sim_world *w);
 
+/* sim_client.c: clients' pending requests, called by the world and the batches */
+struct sim_wait sim_client_wait_on(const struct sim_world *w, uint32_t leader, uint64_t term);
+/* Proposal p was answered (applied at its index, covered by a snapshot, or abandoned). */
+void sim_client_proposal_done(struct sim_world *w, size_t p);
+void sim_client_read_done(struct sim_world *w, size_t r);
+/* Node i's batch rd was applied: a change of role, term or leader answers what it strands. */
+void sim_client_batch(struct sim_world *w, uint32_t i, const struct consensus_ready *rd);
+void sim_client_crash(struct sim_world *w, uint32_t i);
+void sim_client_check(struct sim_world *w);
+
 /* ------------------------------------------------------------- chaos runs */
 
 struct sim_chaos_config {
@@ -270,6 +321,7 @@ struct sim_chaos_config {
     uint32_t chaos_ticks;
     uint32_t heal_ticks_max;
     uint32_t failover_ticks_max;
+    uint32_t answer_bound_ticks; /* sim_world.answer_bound_ticks */
     bool verbose;
 };
 
@@ -283,6 +335,8 @@ struct sim_chaos_result {
     uint64_t bg_syncs;
     uint32_t heal_ticks;     /* from heal to convergence */
     uint32_t failover_ticks; /* from the leader's crash to a new leader */
+    uint64_t forwards;       /* forwarded writes answered */
+    uint32_t answer_ticks_max; /* the slowest answer to a request after its leader changed */
 };
 
 void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes);

@@ -37,13 +37,13 @@ static void trace_role(struct sim_world *w, uint32_t i, const struct consensus_r
 
 static void acknowledge(struct sim_world *w, uint32_t i, const struct consensus_entry *e)
 {
-    for (size_t p = 0; p < w->prop_count; p++) {
+    for (size_t p = w->props_done; p < w->prop_count; p++) {
         struct sim_proposal *pr = &w->props[p];
         if (!pr->pending || pr->node != i || pr->index != e->index)
             continue;
-        pr->pending = false;
         pr->acked = pr->payload_hash == sim_payload_hash(e->data, e->len) && e->len > 0;
         w->check.acked += pr->acked;
+        sim_client_proposal_done(w, p);
     }
 }
 
@@ -64,6 +64,7 @@ static void apply(struct sim_world *w, uint32_t i, const struct consensus_ready 
         sim_check_applied(w, i);
     for (size_t k = 0; k < rd->read_count; k++)
         sim_check_read(w, i, &rd->reads[k]);
+    sim_client_batch(w, i, rd);
 }
 
 /* A background sync of every write so far, unless one is running (it starts the next). */

@@ -91,7 +91,9 @@ void sim_check_before_send(struct sim_world *w, uint32_t node, const struct cons
                            (unsigned long long)m->index);
     }
     if (m->type == CONSENSUS_MSG_VOTE_RESP && m->success && !m->pre_vote) {
-        if (d->hs.term != m->term || d->hs.vote != m->to)
+        /* A later term on disk covers it too: the node can never vote in this one again
+           (granted, then a newer term came in before the batch was persisted). */
+        if (d->hs.term < m->term || (d->hs.term == m->term && d->hs.vote != m->to))
             sim_world_fail(w, "node %u grants a vote in term %llu before persisting it", node,
                            (unsigned long long)m->term);
     }
@@ -116,10 +118,10 @@ void sim_check_read(struct sim_world *w, uint32_t node, const struct consensus_r
                            (unsigned long long)rd->floor);
         if (r->err == 0)
             w->reads_done++;
-        w->reads[i] = w->reads[--w->read_count];
+        sim_client_read_done(w, i);
         return;
     }
-    /* A duplicated READ_INDEX_RESP answers a read twice: harmless, the server drops it. */
+    sim_world_fail(w, "read %llu answered twice, or never asked", (unsigned long long)r->ctx);
 }
 
 static void check_leaders(struct sim_world *w)
@@ -142,6 +144,8 @@ static void check_leaders(struct sim_world *w)
         }
         if (c->leader_of_term[term] == CONSENSUS_NONE)
             c->leader_of_term[term] = i;
+        if (term > c->top_term)
+            c->top_term = term;
         else if (c->leader_of_term[term] != i)
             sim_world_fail(w, "two leaders in term %llu: %u and %u", (unsigned long long)term,
                            c->leader_of_term[term], i);
@@ -164,6 +168,7 @@ void sim_check_step(struct sim_world *w)
                            (unsigned long long)commit, (unsigned long long)term,
                            (unsigned long long)w->check.hist[commit - 1].term);
     }
+    sim_client_check(w);
 }
 
 /* Every proposal acknowledged as committed is in the one history; states converged. */

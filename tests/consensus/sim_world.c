@@ -67,6 +67,7 @@ void sim_world_free(struct sim_world *w)
     sim_check_free(&w->check);
     free(w->props);
     free(w->reads);
+    free(w->fwds);
     memset(w, 0, sizeof *w);
 }
 
@@ -107,9 +108,7 @@ void sim_world_crash(struct sim_world *w, uint32_t i)
     n->core = NULL;
     n->syncing = false;
     n->bg_syncing = false;
-    for (size_t p = 0; p < w->prop_count; p++)
-        if (w->props[p].node == i)
-            w->props[p].pending = false; /* its client connection is gone */
+    sim_client_crash(w, i);
 }
 
 void sim_world_restart(struct sim_world *w, uint32_t i)
@@ -225,7 +224,8 @@ int sim_world_propose(struct sim_world *w, uint32_t i, uint64_t *index_out)
     }
     w->props[w->prop_count++] = (struct sim_proposal){
         .index = index, .payload_hash = sim_payload_hash(payload, sizeof payload),
-        .node = i, .pending = true};
+        .node = i, .pending = true, .forward = SIM_NO_FORWARD,
+        .wait = sim_client_wait_on(w, i, consensus_term(n->core))};
     if (index_out != NULL)
         *index_out = index;
     return 0;
@@ -250,7 +250,10 @@ int sim_world_read(struct sim_world *w, uint32_t i)
         w->reads = realloc(w->reads, w->read_cap * sizeof *w->reads);
         assert(w->reads != NULL);
     }
-    w->reads[w->read_count++] = (struct sim_read){.ctx = ctx, .floor = floor, .node = i};
+    uint32_t leader = consensus_role(n->core) == CONSENSUS_LEADER ? i : consensus_leader(n->core);
+    w->reads[w->read_count++] = (struct sim_read){
+        .ctx = ctx, .floor = floor, .node = i,
+        .wait = sim_client_wait_on(w, leader, consensus_term(n->core))};
     return 0;
 }
 

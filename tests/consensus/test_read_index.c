@@ -90,3 +90,96 @@ Test(consensus_read_index, deposed_leader_fails_its_pending_reads)
     cr_assert_eq(w.answered[0].err, CONSENSUS_ERR_NOT_LEADER);
     sim_world_free(&w);
 }
+
+/* Runs until some node other than `not` leads and `follower` follows it; fails after 100
+   ticks. Returns the new leader. */
+static uint32_t run_until_follows_new_leader(struct sim_world *w, uint32_t not, uint32_t follower)
+{
+    for (uint32_t t = 0; t < 100 && !w->failed; t++) {
+        uint32_t l = sim_world_leader(w);
+        if (l != CONSENSUS_NONE && l != not &&
+            consensus_leader(w->nodes[follower].core) == l)
+            return l;
+        sim_world_run_ticks(w, 1);
+    }
+    fixture_ok(w);
+    cr_assert_fail("seed %llu: node %u never followed a new leader", (unsigned long long)w->seed,
+                   follower);
+    return CONSENSUS_NONE;
+}
+
+/* A follower's read waits on the leader it went to: when the follower learns of a newer
+   term, it fails at once (the caller retries with the new leader), not after a timeout.
+   Node 1's clock is stopped, so nothing but the new leader's message can answer it. */
+Test(consensus_read_index, a_follower_read_fails_as_soon_as_its_leader_changes)
+{
+    struct sim_world w;
+    fixture_world(&w, 5, 25);
+    w.answer_bound_ticks = 2;
+    fixture_elect(&w, 0);
+    fixture_converge(&w, 50);
+    bus_isolate(&w.bus, 0, 5);
+    w.no_tick[1] = true;
+    cr_assert_eq(sim_world_read(&w, 1), 0); /* lost on the way to node 0 */
+    uint32_t l = run_until_follows_new_leader(&w, 0, 1);
+    sim_world_run_ticks(&w, 1);
+    fixture_ok(&w);
+    cr_assert_eq(w.answered_count, 1, "leader %u", l);
+    cr_assert_eq(w.answered[0].err, CONSENSUS_ERR_NOT_LEADER);
+    cr_assert_eq(w.read_count, 0);
+    sim_world_free(&w);
+}
+
+/* A read the leader never answers (lost: node 1 cannot reach it, though it hears it) fails
+   after two election timeouts, and the follower keeps following. */
+Test(consensus_read_index, a_follower_read_the_leader_never_answers_fails_after_two_elections)
+{
+    struct sim_world w;
+    fixture_world(&w, 3, 26);
+    fixture_elect(&w, 0);
+    fixture_converge(&w, 50);
+    w.bus.cut[1][0] = true;
+    cr_assert_eq(sim_world_read(&w, 1), 0);
+    sim_world_run_ticks(&w, 2 * 10 - 2);
+    fixture_ok(&w);
+    cr_assert_eq(w.answered_count, 0, "failed before its time");
+    sim_world_run_ticks(&w, 3);
+    fixture_ok(&w);
+    cr_assert_eq(w.answered_count, 1);
+    cr_assert_eq(w.answered[0].err, CONSENSUS_ERR_NO_LEADER);
+    cr_assert_eq(consensus_leader(w.nodes[1].core), 0, "node 1 still follows node 0");
+    sim_world_free(&w);
+}
+
+/* Answers for reads no longer waiting, or from a node that is not the leader, are dropped
+   (the checker fails a read answered twice or never asked); the pending ones are bounded. */
+Test(consensus_read_index, stray_answers_are_dropped_and_pending_reads_are_bounded)
+{
+    struct sim_world w;
+    fixture_world(&w, 3, 27);
+    fixture_elect(&w, 0);
+    fixture_converge(&w, 50);
+    struct consensus_node *f = w.nodes[1].core;
+    struct consensus_msg m = {.type = CONSENSUS_MSG_READ_INDEX_RESP, .from = 0, .to = 1,
+                              .success = true, .index = 1, .seq = 999};
+    cr_assert_eq(consensus_step(f, &m), 0); /* never asked */
+    for (uint32_t i = 0; i < 16; i++)
+        cr_assert_eq(consensus_read_index(f, 1000 + i), 0);
+    cr_assert_eq(consensus_read_index(f, 2000), CONSENSUS_ERR_BUSY, "read_pending_max is 16");
+    m.from = 2;
+    m.seq = 1000;
+    cr_assert_eq(consensus_step(f, &m), 0); /* not from its leader */
+    struct consensus_ready rd;
+    consensus_ready(f, &rd);
+    cr_assert_eq(rd.read_count, 0);
+    consensus_advance(f, &rd);
+    m.from = 0;
+    for (uint32_t i = 0; i < 2; i++) {
+        cr_assert_eq(consensus_step(f, &m), 0); /* the second is a duplicate */
+        consensus_ready(f, &rd);
+        cr_assert_eq(rd.read_count, 1 - i);
+        consensus_advance(f, &rd);
+    }
+    cr_assert_eq(consensus_read_index(f, 2000), 0, "room again");
+    sim_world_free(&w);
+}
