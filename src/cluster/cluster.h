@@ -128,9 +128,11 @@ void cluster_node_close(struct cluster_node *n);
 /* Proposal outcome: err 0 with the entry's index once it is applied (done runs right after
  * apply(index) returned, so the server can read what applying it did), or an error:
  * NOT_LEADER (leader: the id, or CONSENSUS_NONE), BUSY, TOO_LARGE, LOST (a different entry
- * was applied at its index: it never will be), TIMEOUT (the outcome is unknown: a received
- * snapshot covered it, or storage failed or the node closed while the core held it), CLOSED
- * and IO (closed or failed before the core took it: it is in no log). */
+ * was applied at its index: it never will be), TIMEOUT (the outcome is unknown: this node
+ * stopped leading before the entry committed, answered in the turn it learns it, with the
+ * new leader when known; a received snapshot covered it; or storage failed or the node
+ * closed while the core held it), CLOSED and IO (closed or failed before the core took it:
+ * it is in no log). */
 typedef void (*cluster_propose_fn)(void *ctx, int err, uint64_t index, uint32_t leader);
 /* done always runs exactly once, never before this returns. */
 void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,

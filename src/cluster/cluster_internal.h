@@ -124,6 +124,8 @@ int cluster_sync_wait(struct cluster_node *n);   /* ends the one in flight: 0 or
 void cluster_waiter_finish(struct cluster_node *n, struct cluster_waiter *w, int err);
 void cluster_waiters_deliver(struct cluster_node *n);
 void cluster_proposals_applied(struct cluster_node *n, uint64_t index, uint64_t term);
+void cluster_proposals_stranded(struct cluster_node *n, enum consensus_role role, uint64_t term,
+                                uint32_t leader);
 void cluster_reads_state(struct cluster_node *n, const struct consensus_read_state *rs);
 void cluster_reads_applied(struct cluster_node *n);
 void cluster_read_failed(struct cluster_node *n, uint64_t id, int err);

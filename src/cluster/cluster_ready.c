@@ -182,6 +182,8 @@ static bool handle_ready(struct cluster_node *n)
     else
         consensus_advance(n->core, &rd);
     cluster_reads_applied(n);
+    if (role_changed)
+        cluster_proposals_stranded(n, role, term, leader);
     if (role_changed && n->cb.role_changed)
         n->cb.role_changed(n->cb.ctx, role, term, leader);
     return true;

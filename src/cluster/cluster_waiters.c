@@ -63,6 +63,28 @@ void cluster_proposals_applied(struct cluster_node *n, uint64_t index, uint64_t 
         n->proposals_last = NULL;
 }
 
+/* This node no longer leads the term a proposal was made in. Above the commit index its
+   outcome is unknown (a later leader may commit or overwrite it): TIMEOUT now, not when (if
+   ever) its index is applied here. At or below it, it is committed and applies here soon. */
+void cluster_proposals_stranded(struct cluster_node *n, enum consensus_role role, uint64_t term,
+                                uint32_t leader)
+{
+    uint64_t commit = consensus_commit_index(n->core);
+    struct cluster_waiter *last = NULL;
+    for (struct cluster_waiter **p = &n->proposals; *p;) {
+        struct cluster_waiter *w = *p;
+        if (w->index > commit && (role != CONSENSUS_LEADER || w->term != term)) {
+            *p = w->next;
+            w->leader = leader;
+            cluster_waiter_finish(n, w, CLUSTER_ERR_TIMEOUT);
+        } else {
+            last = w;
+            p = &w->next;
+        }
+    }
+    n->proposals_last = last;
+}
+
 static struct cluster_waiter *read_find(struct cluster_node *n, uint64_t id, bool unlink)
 {
     for (struct cluster_waiter **p = &n->reads; *p; p = &(*p)->next) {

@@ -21,9 +21,14 @@ struct server_route;
  *              (consensus.request_timeout_ms), then UNAVAILABLE with the leader hint;
  *   PROPOSED   this node leads and cluster_propose has it: the reply waits for the apply;
  *   FORWARDED  a follower sent it to the leader over the authenticated peer link
- *              (cluster_net_forward) and relays the leader's reply.
+ *              (cluster_net_forward) and relays the leader's reply, or answers TIMEOUT as
+ *              soon as its own view of (term, leader) moves on (that leader stepped down,
+ *              went silent for an election timeout, or this node leads now).
  * NOT_LEADER, UNAVAILABLE and BUSY are answered only for writes that no log ever held;
- * once proposed or sent, the answer is the outcome, LOST (as NOT_LEADER), or TIMEOUT.
+ * once proposed or sent, the answer is the outcome, LOST (as NOT_LEADER), or TIMEOUT: the
+ * outcome is unknown, answered at once when the leader steps down or the follower's view
+ * changes, not at the deadline. TIMEOUT, NOT_LEADER and UNAVAILABLE carry the leader hint
+ * when a leader is known, so a client retries there at once.
  * A call that came from a peer (a forwarded write) is never forwarded again and never waits:
  * it is refused at once with NOT_LEADER when this node does not lead.
  * Linearizable reads are routes too: cluster_read_index, retried like writes.

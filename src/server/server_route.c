@@ -27,6 +27,8 @@ struct server_route {
     bool answered;
     bool held;          /* a cluster or transport callback is still to come */
     bool from_peer;     /* a forwarded write: never forwarded again, never waits */
+    uint32_t fwd_leader; /* FORWARDED: to this leader, as this node saw it in fwd_term */
+    uint64_t fwd_term;
     uint8_t *entry;     /* writes: the encoded log entry (in inline_entry when it fits) */
     size_t len;
     server_commit_cb write_cb;
@@ -41,6 +43,17 @@ static uint32_t leader_of(const struct server_node *n)
     struct cluster_status st;
     cluster_status(n->rep->cluster, &st);
     return st.leader;
+}
+
+/* A forwarded write can no longer complete through the leader it went to once this node's
+   view of (term, leader) moved on: that leader stepped down or was deposed (a newer term),
+   went silent for an election timeout (this node campaigns: no leader), or this node leads.
+   The call may have arrived and been appended, so the answer is TIMEOUT, now, with the new
+   leader's hint when known; the client retries there instead of waiting out the deadline. */
+static bool forward_stranded(const struct server_route *r, const struct cluster_status *st)
+{
+    return r->state == ROUTE_FORWARDED &&
+           (st->term != r->fwd_term || st->leader != r->fwd_leader);
 }
 
 const char *server_rep_leader_hint(const struct server_node *n)
@@ -91,7 +104,8 @@ static void answer_write(struct server_route *r, const struct server_apply_resul
 static void answer_code(struct server_route *r, int code)
 {
     const char *hint = NULL;
-    if (code == ErrorCode_NOT_LEADER || code == ErrorCode_UNAVAILABLE)
+    if (code == ErrorCode_NOT_LEADER || code == ErrorCode_UNAVAILABLE ||
+        code == ErrorCode_TIMEOUT)
         hint = server_rep_leader_hint(r->n);
     if (r->kind == ROUTE_READ) {
         assert(!r->answered);
@@ -112,7 +126,9 @@ static void attempt(struct server_route *r)
 {
     struct server_node *n = r->n;
     const struct server_config *cfg = n->cfg;
-    uint32_t leader = leader_of(n);
+    struct cluster_status st;
+    cluster_status(n->rep->cluster, &st);
+    uint32_t leader = st.leader;
     assert(!r->held && !r->answered);
     r->state = ROUTE_WAITING;
     if (server_node_failed(n, NULL, 0)) {
@@ -137,6 +153,8 @@ static void attempt(struct server_route *r)
     } else if (leader != CONSENSUS_NONE) {
         r->state = ROUTE_FORWARDED;
         r->held = true;
+        r->fwd_leader = leader;
+        r->fwd_term = st.term;
         uint32_t timeout_ms = cfg->request_timeout_ms + cfg->peer_call_timeout_ms;
         if (server_forward(n, leader, timeout_ms, r->entry, r->len, on_forwarded, r) != 0) {
             r->held = false;
@@ -198,6 +216,8 @@ static void on_forwarded(void *ctx, int err, int32_t seqid, const uint8_t *msg, 
         answer_code(r, ErrorCode_TIMEOUT); /* it may have arrived: the outcome is unknown */
     } else if (res.code == ErrorCode_NOT_LEADER || res.code == ErrorCode_UNAVAILABLE) {
         r->state = ROUTE_WAITING; /* the leader refused it before proposing */
+    } else if (res.code == ErrorCode_TIMEOUT) {
+        answer_code(r, ErrorCode_TIMEOUT); /* the leader stepped down: with our hint */
     } else {
         answer_write(r, &res);
     }
@@ -285,18 +305,24 @@ void server_rep_read(struct server_node *n, server_read_cb cb, void *ctx)
 }
 
 /* Every route that waits is tried again (or, past its deadline, refused); a proposal whose
-   commit did not come in time is answered TIMEOUT (its callback still frees it later). */
+   commit did not come in time, or a write forwarded to a leader this node no longer follows,
+   is answered TIMEOUT (its callback still frees it later). Runs on a timer and at once when
+   the role, term or leader changes (server_route_wake). */
 static void route_tick(int fd, short what, void *arg)
 {
     struct server_node *n = arg;
     (void)fd;
     (void)what;
     int64_t now = server_now_ms();
+    struct cluster_status st;
+    cluster_status(n->rep->cluster, &st);
     for (struct server_route *r = n->rep->routes, *next; r; r = next) {
         next = r->next;
         if (r->answered)
             continue;
-        if (r->state == ROUTE_WAITING && now >= r->deadline_ms)
+        if (forward_stranded(r, &st))
+            answer_code(r, ErrorCode_TIMEOUT);
+        else if (r->state == ROUTE_WAITING && now >= r->deadline_ms)
             answer_code(r, ErrorCode_UNAVAILABLE);
         else if (r->state == ROUTE_WAITING)
             attempt(r);

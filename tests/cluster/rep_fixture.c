@@ -237,6 +237,14 @@ void rep_faults(struct rep *r, int node, const char *text)
     cr_assert_eq(rename(tmp, path), 0);
 }
 
+void rep_isolate(struct rep *r, int node)
+{
+    int a = (node + 1) % REP_NODES, b = (node + 2) % REP_NODES;
+    char text[64];
+    snprintf(text, sizeof text, "drop_to=%d,%d\ndrop_from=%d,%d\n", a, b, a, b);
+    rep_faults(r, node, text);
+}
+
 bool rep_refused(bool success, bool has_code, int code)
 {
     return !success && has_code &&

@@ -35,6 +35,8 @@ int rep_wait_leader(struct rep *r);
 void rep_wait_converged(struct rep *r);
 /* data_dir/faults of node, written atomically ("" heals). */
 void rep_faults(struct rep *r, int node, const char *text);
+/* Cuts node off from both others, silently (its fault file: no connection is reset). */
+void rep_isolate(struct rep *r, int node);
 
 /* Calls; 0 with the response filled (free it), or -1 when the connection failed (the
    outcome of a write is then unknown). */

@@ -109,6 +109,48 @@ Test(cluster_bus, a_partitioned_minority_commits_nothing, .timeout = 30)
     fx_fini(&fx);
 }
 
+struct stranded_probe {
+    uint32_t done, timeouts;
+};
+
+static void count_stranded(void *ctx, int err, uint64_t index, uint32_t leader)
+{
+    struct stranded_probe *p = ctx;
+    (void)index, (void)leader;
+    p->done++;
+    p->timeouts += err == CLUSTER_ERR_TIMEOUT;
+}
+
+static bool stranded_done(struct fixture *fx, void *arg)
+{
+    (void)fx;
+    return ((struct stranded_probe *)arg)->done == 5;
+}
+
+/* A leader cut off answers its pending proposals as soon as check-quorum deposes it (within
+   two election timeouts of 300 ms): TIMEOUT, their outcome unknown. Before, they waited for
+   their index to be applied, which an isolated node never sees. */
+Test(cluster_bus, a_deposed_leader_answers_its_proposals_at_once, .timeout = 30)
+{
+    struct fixture fx;
+    fx_init(&fx, FX_BUS, 3, "a_deposed_leader_answers_its_proposals_at_once");
+    fx_open_all(&fx);
+    uint32_t old = fx_wait_leader(&fx, 5000);
+    cr_assert_eq(fx_propose_n(&fx, old, 5, 5000), 5);
+    fx_isolate(&fx, old, true);
+    struct stranded_probe probe = {0};
+    for (int i = 0; i < 5; i++)
+        cluster_propose(fx.nodes[old].node, "stranded", 8, count_stranded, &probe);
+    /* Two election timeouts for check-quorum, plus slack for a loaded machine. */
+    cr_assert(fx_wait(&fx, stranded_done, &probe, 2 * 300 + 1000),
+              "%u of 5 answered (seed %llu)", probe.done, (unsigned long long)fx.seed);
+    cr_assert_eq(probe.timeouts, 5);
+    struct cluster_status st;
+    cluster_status(fx.nodes[old].node, &st);
+    cr_assert_neq(st.role, CONSENSUS_LEADER);
+    fx_fini(&fx);
+}
+
 /* §7: a follower behind the leader's compacted log gets the snapshot, then the rest. */
 Test(cluster_bus, a_far_behind_follower_catches_up_by_snapshot, .timeout = 30)
 {

@@ -21,15 +21,6 @@ static void set_acked(struct rep *r, int node, const char *key, const char *valu
     SetResponse_free(&s);
 }
 
-/* The fault text that cuts node off from both others. */
-static void isolate(struct rep *r, int node)
-{
-    int a = (node + 1) % REP_NODES, b = (node + 2) % REP_NODES;
-    char text[64];
-    snprintf(text, sizeof text, "drop_to=%d,%d\ndrop_from=%d,%d\n", a, b, a, b);
-    rep_faults(r, node, text);
-}
-
 /* Waits until node heard from neither peer for longer than a few heartbeats: the cut holds. */
 static void wait_cut(struct rep *r, int node)
 {
@@ -95,7 +86,7 @@ Test(rep_partition, an_isolated_follower_commits_nothing_and_serves_stale_reads)
     int lone = (leader + 1) % REP_NODES;
     set_acked(&r, leader, "a", "1");
     rep_wait_converged(&r);
-    isolate(&r, lone);
+    rep_isolate(&r, lone);
     wait_cut(&r, lone);
     NodeInfo before;
     cr_assert_eq(rep_info(&r, lone, &before), 0);
@@ -134,7 +125,7 @@ Test(rep_partition, a_leader_cut_off_steps_down_and_its_late_writes_vanish)
     rep_start(&r, "");
     int old = rep_wait_leader(&r);
     set_acked(&r, old, "before", "1");
-    isolate(&r, old);
+    rep_isolate(&r, old);
     wait_cut(&r, old);
     /* Written to the old leader after the cut: none may be acknowledged, none may exist. */
     char key[16];
