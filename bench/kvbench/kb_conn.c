@@ -187,9 +187,11 @@ void kb_conn_issue(struct kb_conn *c, struct kb_slot *s)
     bufferevent_write(c->bev, b->out.data, b->out.len);
 }
 
-static bool retryable_elsewhere(int code)
+bool kb_retry_waits(int code, bool redirected)
 {
-    return code == ErrorCode_NOT_LEADER;
+    bool follows = code == ErrorCode_NOT_LEADER || code == ErrorCode_TIMEOUT ||
+                   code == ErrorCode_UNAVAILABLE;
+    return !(follows && redirected) && code != ErrorCode_TIMEOUT;
 }
 
 /* Every reply of the slot's phase is in: start over, move on, or finish. */
@@ -201,7 +203,7 @@ static void phase_done(struct kb_conn *c, struct kb_slot *s, bool found)
         if (!kb_slot_may_retry(b, s, code))
             kb_slot_done(b, s, code, false);
         else
-            kb_conn_requeue(c, s, !(retryable_elsewhere(code) && c->redirect[0]));
+            kb_conn_requeue(c, s, kb_retry_waits(code, c->redirect[0] != '\0'));
         return;
     }
     if (s->op == KB_OP_TXN && s->phase < 2) {
@@ -212,16 +214,26 @@ static void phase_done(struct kb_conn *c, struct kb_slot *s, bool found)
     kb_slot_done(b, s, ErrorCode_OK, found);
 }
 
+const char *kb_redirect_to(int code, const char *hint, const char *current, const char *next)
+{
+    bool usable = strchr(hint, ':') != NULL; /* a node id is no endpoint */
+    const char *to = NULL;
+    if (code == ErrorCode_NOT_LEADER)
+        to = usable ? hint : next;
+    else if (usable && (code == ErrorCode_TIMEOUT || code == ErrorCode_UNAVAILABLE))
+        to = hint;
+    return to && strcmp(to, current) != 0 ? to : NULL;
+}
+
 static void on_reply(struct kb_conn *c, const struct kb_pending *p, const struct kb_reply *r)
 {
     struct kb_slot *s = p->slot;
-    if (r->code == ErrorCode_NOT_LEADER && !c->redirect[0]) {
-        /* A hint that is not HOST:PORT (a node id) cannot be followed: try the next one. */
+    if (!c->redirect[0]) {
         uint32_t next = (c->endpoint_index + 1) % c->b->opt.endpoint_count;
-        const char *to = strchr(r->hint, ':') ? r->hint : c->b->opt.endpoints[next];
-        if (strcmp(to, c->endpoint) != 0)
+        const char *to = kb_redirect_to(r->code, r->hint, c->endpoint, c->b->opt.endpoints[next]);
+        if (to)
             snprintf(c->redirect, sizeof c->redirect, "%s", to);
-        if (to != r->hint)
+        if (to && to != r->hint)
             c->endpoint_index = next;
     }
     bool ok = r->code == ErrorCode_OK || r->code == ErrorCode_NOT_FOUND;

@@ -1,5 +1,6 @@
 /* kb_selftest.c: kvbench --self-test: the histogram, the PRNG, zipf and key checks. */
 #include "kvbench.h"
+#include "kvstore.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -101,12 +102,33 @@ static void test_keys_and_options(void)
     free(b);
 }
 
+/* A failover as kvbench sees it: hints are followed at once, TIMEOUT is retried at once. */
+static void test_retries(void)
+{
+    const char *here = "127.0.0.1:1", *next = "127.0.0.1:2", *leader = "127.0.0.1:3";
+    CHECK(kb_redirect_to(ErrorCode_NOT_LEADER, leader, here, next) == leader);
+    CHECK(kb_redirect_to(ErrorCode_NOT_LEADER, "2", here, next) == next);
+    CHECK(kb_redirect_to(ErrorCode_NOT_LEADER, "", next, next) == NULL);
+    CHECK(kb_redirect_to(ErrorCode_TIMEOUT, leader, here, next) == leader);
+    CHECK(kb_redirect_to(ErrorCode_UNAVAILABLE, leader, here, next) == leader);
+    CHECK(kb_redirect_to(ErrorCode_TIMEOUT, "", here, next) == NULL);
+    CHECK(kb_redirect_to(ErrorCode_TIMEOUT, here, here, next) == NULL);
+    CHECK(kb_redirect_to(ErrorCode_BUSY, leader, here, next) == NULL);
+    CHECK(!kb_retry_waits(ErrorCode_NOT_LEADER, true));
+    CHECK(!kb_retry_waits(ErrorCode_UNAVAILABLE, true));
+    CHECK(!kb_retry_waits(ErrorCode_TIMEOUT, false));
+    CHECK(kb_retry_waits(ErrorCode_UNAVAILABLE, false));
+    CHECK(kb_retry_waits(ErrorCode_BUSY, true));
+    CHECK(kb_retry_waits(ErrorCode_NOT_LEADER, false));
+}
+
 int kb_self_test(void)
 {
     test_buckets();
     test_quantiles();
     test_rand();
     test_keys_and_options();
+    test_retries();
     printf("kvbench self-test: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
 }

@@ -192,6 +192,14 @@ void kb_conn_issue(struct kb_conn *c, struct kb_slot *s);
 void kb_conn_push(struct kb_conn *c, struct kb_slot *s, int32_t seqid, uint8_t call);
 /* Sends the slot again after a short backoff (or once the connection is back). */
 void kb_conn_requeue(struct kb_conn *c, struct kb_slot *s, bool backoff);
+/* Where a reply moves the connection once its pipe drains: the leader a HOST:PORT hint names
+   (after NOT_LEADER, or TIMEOUT and UNAVAILABLE from a node that knows the new leader), `next`
+   after NOT_LEADER without a usable hint; NULL to stay (or when that is where it is). */
+const char *kb_redirect_to(int code, const char *hint, const char *current, const char *next);
+/* Whether a retry after code waits for the backoff: not when it goes to a hinted leader, nor
+   after TIMEOUT (a node answers it once the leader the call waited on is gone, and holds the
+   retry until it knows the next one). */
+bool kb_retry_waits(int code, bool redirected);
 
 /* kb_run.c: the load: starting ops, completion, timers, progress. */
 int kb_run(struct kb_bench *b);

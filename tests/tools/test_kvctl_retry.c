@@ -83,6 +83,8 @@ Test(kvctl_retry, retryable_answers_back_off_until_the_budget_is_spent)
         kvctl_retry_init(&r, true);
         uint32_t wait, total = 0, last = 0, tries = 0;
         enum kvctl_action a;
+        if (codes[c] == ErrorCode_TIMEOUT)
+            r.hops = KVCTL_HOPS_FREE_MAX; /* the retries at once are spent (next test) */
         while ((a = kvctl_retry_answer(&r, codes[c], false, &wait)) == KVCTL_ACT_SAME) {
             cr_assert_geq(wait, last, "waits never shrink");
             cr_assert_leq(wait, KVCTL_BACKOFF_MAX_MS);
@@ -114,6 +116,32 @@ Test(kvctl_retry, leader_hints_are_followed_at_once_a_few_times_then_with_backof
     uint32_t guard = 0;
     while (kvctl_retry_answer(&r, ErrorCode_NOT_LEADER, true, &wait) != KVCTL_ACT_GIVE_UP)
         cr_assert_lt(++guard, 100);
+}
+
+/* A node answers TIMEOUT as soon as the leader a write waited on is gone (issue 21): kvctl
+   retries at once, at the new leader it names, or else at the same node, which holds the
+   call until it knows a leader; UNAVAILABLE with a hint goes to that leader at once too. */
+Test(kvctl_retry, an_unknown_outcome_is_retried_at_once_at_the_hinted_leader)
+{
+    struct kvctl_retry r;
+    uint32_t wait = 99;
+    kvctl_retry_init(&r, true);
+    cr_assert_eq(kvctl_retry_answer(&r, ErrorCode_TIMEOUT, true, &wait), KVCTL_ACT_FOLLOW);
+    cr_assert_eq(wait, 0);
+    cr_assert_eq(kvctl_retry_answer(&r, ErrorCode_TIMEOUT, false, &wait), KVCTL_ACT_SAME);
+    cr_assert_eq(wait, 0);
+    cr_assert_eq(kvctl_retry_answer(&r, ErrorCode_UNAVAILABLE, true, &wait), KVCTL_ACT_FOLLOW);
+    cr_assert_eq(wait, 0);
+    cr_assert_eq(kvctl_retry_answer(&r, ErrorCode_UNAVAILABLE, false, &wait), KVCTL_ACT_SAME);
+    cr_assert_eq(wait, KVCTL_BACKOFF_FIRST_MS, "no leader known after a whole request timeout");
+    cr_assert_eq(kvctl_retry_answer(&r, ErrorCode_TIMEOUT, true, &wait), KVCTL_ACT_FOLLOW);
+    cr_assert_eq(wait, 0);
+    cr_assert_eq(r.hops, KVCTL_HOPS_FREE_MAX);
+    cr_assert_eq(kvctl_retry_answer(&r, ErrorCode_TIMEOUT, true, &wait), KVCTL_ACT_FOLLOW);
+    cr_assert_gt(wait, 0, "out of hops: retries wait, so no two nodes make kvctl spin");
+    kvctl_retry_init(&r, false);
+    cr_assert_eq(kvctl_retry_answer(&r, ErrorCode_TIMEOUT, true, &wait), KVCTL_ACT_DONE,
+                 "not idempotent: an unknown outcome stands, hint or not");
 }
 
 Test(kvctl_retry, time_spent_in_failed_calls_counts_against_the_budget)

@@ -96,25 +96,46 @@ static bool backoff(struct kvctl_retry *r, uint32_t *wait_ms)
     return true;
 }
 
+/* A retry sent at once, while hops are left (no two nodes can make kvctl spin). */
+static bool hop(struct kvctl_retry *r)
+{
+    if (r->hops >= KVCTL_HOPS_FREE_MAX)
+        return false;
+    r->hops++;
+    return true;
+}
+
+/* Retries with the wait and the budget: to the hinted leader, or else as told. */
+static enum kvctl_action after_backoff(struct kvctl_retry *r, bool has_hint, uint32_t *wait_ms,
+                                       enum kvctl_action otherwise)
+{
+    if (!backoff(r, wait_ms))
+        return KVCTL_ACT_GIVE_UP;
+    r->hops += has_hint;
+    return has_hint ? KVCTL_ACT_FOLLOW : otherwise;
+}
+
 enum kvctl_action kvctl_retry_answer(struct kvctl_retry *r, int code, bool has_hint,
                                      uint32_t *wait_ms)
 {
     *wait_ms = 0;
     switch (code) {
     case ErrorCode_NOT_LEADER:
-        if (has_hint && r->hops < KVCTL_HOPS_FREE_MAX) {
-            r->hops++;
+        if (has_hint && hop(r))
             return KVCTL_ACT_FOLLOW;
-        }
-        if (!backoff(r, wait_ms))
-            return KVCTL_ACT_GIVE_UP;
-        r->hops += has_hint;
-        return has_hint ? KVCTL_ACT_FOLLOW : KVCTL_ACT_NEXT;
+        return after_backoff(r, has_hint, wait_ms, KVCTL_ACT_NEXT);
     case ErrorCode_TIMEOUT:
         if (!r->idempotent)
             return KVCTL_ACT_DONE;   /* the write may have happened: say so, do not redo it */
-        /* fall through */
+        /* A node answers TIMEOUT as soon as the leader it waited on is gone: at once to the
+           new leader it names, or to the same node, which holds the call until it knows one. */
+        if (hop(r))
+            return has_hint ? KVCTL_ACT_FOLLOW : KVCTL_ACT_SAME;
+        return after_backoff(r, has_hint, wait_ms, KVCTL_ACT_SAME);
     case ErrorCode_UNAVAILABLE:
+        if (has_hint && hop(r))
+            return KVCTL_ACT_FOLLOW;
+        return after_backoff(r, has_hint, wait_ms, KVCTL_ACT_SAME);
     case ErrorCode_BUSY:
         return backoff(r, wait_ms) ? KVCTL_ACT_SAME : KVCTL_ACT_GIVE_UP;
     default:

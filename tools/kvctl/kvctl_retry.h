@@ -13,7 +13,8 @@
 #define KVCTL_RETRY_BUDGET_MS 5000u
 #define KVCTL_BACKOFF_FIRST_MS 50u
 #define KVCTL_BACKOFF_MAX_MS 1000u
-/* Leader hints followed at once; more hops than this wait like any retry (no ping-pong). */
+/* Retries sent at once (to a hinted leader, or after TIMEOUT to the node that holds the call
+   until it knows one); more hops than this wait like any retry (no ping-pong). */
 #define KVCTL_HOPS_FREE_MAX 4u
 
 _Static_assert(KVCTL_BACKOFF_FIRST_MS <= KVCTL_BACKOFF_MAX_MS, "backoff grows");
@@ -46,7 +47,7 @@ struct kvctl_retry {
     bool idempotent;       /* false: an unknown outcome (TIMEOUT, a lost reply) is not retried */
     uint32_t waited_ms;    /* time spent so far: backoff waits plus failed attempts */
     uint32_t backoff_ms;   /* the next wait */
-    uint32_t hops;         /* leader hints followed */
+    uint32_t hops;         /* retries sent at once, and leader hints followed */
 };
 
 void kvctl_retry_init(struct kvctl_retry *r, bool idempotent);
