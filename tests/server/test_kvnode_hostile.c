@@ -70,7 +70,9 @@ Test(kvnode_hostile, garbage_truncation_huge_lengths_and_bad_types_change_nothin
     rng_state = seed | 1;
     fprintf(stderr, "kvnode_hostile: seed %llu\n", (unsigned long long)seed);
     struct node_proc p;
-    node_start(&p, "\"limits\": {\"max_connections\": 64, \"idle_timeout_ms\": 2000}");
+    /* The idle timeout is well above the test's length: the good client sits idle while the
+       hostile ones run, for seconds on a loaded machine, and must not be closed for it. */
+    node_start(&p, "\"limits\": {\"max_connections\": 64, \"idle_timeout_ms\": 60000}");
     struct net_client good;
     node_connect(&p, &good, true);
     SetResponse s;
