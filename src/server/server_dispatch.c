@@ -95,6 +95,18 @@ static void send_app_exception(struct server_node *n, struct net_reply *reply, c
 
 /* The finisher for requests that came off the network. The request (in the slot's arena) is
    freed before the answer, which releases the arena. */
+/* Fault injection (server_faults.c): a client call a peer forwarded, to or from a node the
+   fault file cuts this one off from, is lost on the way in or its answer on the way out,
+   silently, as a real partition would lose it (the peer methods are cut in the transport). */
+static bool peer_cut(const struct server_node *n, const struct net_reply *reply, bool inbound)
+{
+    const struct cluster_peer_conn *pc = n->rep && reply ? net_reply_conn_user(reply) : NULL;
+    if (!pc || !pc->authenticated)
+        return false;
+    const struct cluster_transport *t = n->rep->tp;
+    return inbound ? t->drop_from[pc->peer] : t->drop_to[pc->peer];
+}
+
 static void finish_to_net(struct server_request *req)
 {
     struct server_node *n = req->node;
@@ -106,7 +118,7 @@ static void finish_to_net(struct server_request *req)
     enum { SEND, NONE, FAILED, UNENCODABLE } what = SEND;
     if (req->app_error)
         what = FAILED;
-    else if (req->method->oneway)
+    else if (req->method->oneway || (req->from_peer && peer_cut(n, reply, false)))
         what = NONE;
     else if (tp_write_reply(out, req->method, seqid, req->result) != 0 || out->failed ||
              out->len > UINT32_MAX)   /* a frame cannot say it (net_reply_send asserts) */
@@ -212,6 +224,11 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
         req->from_peer = pc && pc->authenticated;
         if (cluster_codec_is_peer_method(method->id)) {
             server_rep_serve_peer(req);
+            return;
+        }
+        if (req->from_peer && peer_cut(n, reply, true)) {
+            server_request_free(req);
+            net_reply_none(reply);
             return;
         }
     }

@@ -15,7 +15,8 @@
  * empty file injects nothing, so deleting it heals (a disk whose calls fail works again: the
  * node, failed or not, stays as it is). A file that does not parse is logged once and leaves
  * everything as it was. Writes forwarded to the leader are cut the same way (they travel on
- * the same links). Write the file atomically (temp file + rename) so a half-written file is
+ * the same links; server_dispatch.c loses a call forwarded from a dropped node, and its
+ * answer, silently). Write the file atomically (temp file + rename) so a half-written file is
  * never read. A disk_fail line is set again only when it changes (which restarts its count).
  */
 #include "server_rep.h"

@@ -163,3 +163,35 @@ Test(rep_partition, a_leader_cut_off_steps_down_and_its_late_writes_vanish)
     }
     rep_cleanup(&r);
 }
+
+/* A write a follower forwards to the leader after the leader was cut off is lost on the way,
+   as on a real partition: the cut-off leader never appends it, and the follower answers once
+   its own view moves on (TIMEOUT: it cannot know), or, when it already follows a new leader,
+   with that leader's answer. */
+Test(rep_partition, a_write_forwarded_to_a_cut_off_leader_is_lost_on_the_way)
+{
+    struct rep r;
+    rep_start(&r, "");
+    int old = rep_wait_leader(&r);
+    int via = (old + 1) % REP_NODES;
+    set_acked(&r, via, "before", "1");
+    rep_isolate(&r, old);
+    wait_cut(&r, old);
+    NodeInfo before;
+    cr_assert_eq(rep_info(&r, old, &before), 0);
+    SetResponse s;
+    double t0 = node_now();
+    cr_assert_eq(rep_set(&r, via, "lost", "1", &s), 0);
+    cr_assert(s.success || (s.has_error_code && s.error_code == ErrorCode_TIMEOUT),
+              "code %d", s.has_error_code ? (int)s.error_code : -1);
+    cr_assert_lt(node_now() - t0, 2.0, "answered at the request timeout, not when the follower "
+                 "stopped following the cut-off leader");
+    SetResponse_free(&s);
+    NodeInfo after;
+    cr_assert_eq(rep_info(&r, old, &after), 0);
+    cr_assert_eq(after.status.last_log_index, before.status.last_log_index,
+                 "the cut-off leader appended a forwarded write");
+    NodeInfo_free(&before);
+    NodeInfo_free(&after);
+    rep_cleanup(&r);
+}
