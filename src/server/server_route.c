@@ -101,12 +101,23 @@ static void answer_write(struct server_route *r, const struct server_apply_resul
     r->write_cb(r->ctx, res);
 }
 
+/* The leader to retry at, for the answers that name one; never, after TIMEOUT, the leader a
+   forwarded write went to: that one failed it (stepped down, or this node stopped following
+   it), and sending the client back there is what it must not do. */
+static const char *route_hint(const struct server_route *r, int code)
+{
+    if (code != ErrorCode_NOT_LEADER && code != ErrorCode_UNAVAILABLE &&
+        code != ErrorCode_TIMEOUT)
+        return NULL;
+    if (code == ErrorCode_TIMEOUT && r->state == ROUTE_FORWARDED &&
+        leader_of(r->n) == r->fwd_leader)
+        return NULL;
+    return server_rep_leader_hint(r->n);
+}
+
 static void answer_code(struct server_route *r, int code)
 {
-    const char *hint = NULL;
-    if (code == ErrorCode_NOT_LEADER || code == ErrorCode_UNAVAILABLE ||
-        code == ErrorCode_TIMEOUT)
-        hint = server_rep_leader_hint(r->n);
+    const char *hint = route_hint(r, code);
     if (r->kind == ROUTE_READ) {
         assert(!r->answered);
         r->answered = true;
@@ -217,7 +228,7 @@ static void on_forwarded(void *ctx, int err, int32_t seqid, const uint8_t *msg, 
     } else if (res.code == ErrorCode_NOT_LEADER || res.code == ErrorCode_UNAVAILABLE) {
         r->state = ROUTE_WAITING; /* the leader refused it before proposing */
     } else if (res.code == ErrorCode_TIMEOUT) {
-        answer_code(r, ErrorCode_TIMEOUT); /* the leader stepped down: with our hint */
+        answer_code(r, ErrorCode_TIMEOUT); /* the leader stepped down: our hint, if a new one */
     } else {
         answer_write(r, &res);
     }

@@ -37,6 +37,7 @@ struct call {
     double start, end;
     enum outcome outcome;
     int code;
+    bool hint_cut; /* the answer named the cut-off leader as the one to retry at */
 };
 
 struct writer {
@@ -47,6 +48,7 @@ struct writer {
     bool connected;
     int32_t seqid;
     atomic_bool *stop;
+    const char *cut_addr; /* the leader that will be cut off */
     struct call *calls;
     atomic_int count;
     atomic_int ok;
@@ -64,8 +66,9 @@ static void writer_key(int writer, int call, char *out, size_t size)
 }
 
 /* One set on the writer's own connection; nothing sent means nothing can be applied. */
-static enum outcome call_set(struct writer *w, const char *key, int *code)
+static enum outcome call_set(struct writer *w, const char *key, struct call *c)
 {
+    int *code = &c->code;
     *code = -1;
     if (!w->connected) {
         if (net_client_connect(&w->cl, w->addr, true, CALL_TIMEOUT_MS) != NET_OK) {
@@ -96,6 +99,8 @@ static enum outcome call_set(struct writer *w, const char *key, int *code)
     } else {
         const SetResponse *s = &res.success;
         *code = s->has_error_code ? (int)s->error_code : -1;
+        c->hint_cut = s->has_leader_hint && s->leader_hint.len == strlen(w->cut_addr) &&
+                      !memcmp(s->leader_hint.data, w->cut_addr, s->leader_hint.len);
         out = *code == ErrorCode_TIMEOUT                              ? CALL_TIMEOUT
               : rep_refused(s->success, s->has_error_code, s->error_code) ? CALL_REFUSED
                                                                           : CALL_OTHER;
@@ -148,7 +153,7 @@ static void *writer_run(void *arg)
         struct call *c = &w->calls[i];
         writer_key(w->reads ? 0 : w->id, w->reads ? 0 : i, key, sizeof key);
         c->start = node_now();
-        c->outcome = w->reads ? call_get(w, key, &c->code) : call_set(w, key, &c->code);
+        c->outcome = w->reads ? call_get(w, key, &c->code) : call_set(w, key, c);
         c->end = node_now();
         atomic_fetch_add(&w->ok, c->outcome == CALL_OK);
         atomic_store(&w->count, i + 1);
@@ -211,6 +216,8 @@ static void check_bound(const struct writer *ws, double cut, double elected)
                           i, k, outcome_names[c->outcome], c->code, (c->start - cut) * 1000,
                           late * 1000, (elected - cut) * 1000);
             cr_assert_neq(c->outcome, CALL_OTHER, "writer %d call %d: code %d", i, k, c->code);
+            cr_assert(!c->hint_cut || c->end <= cut, "writer %d call %d: sent back to the "
+                      "cut-off leader (%s, code %d)", i, k, outcome_names[c->outcome], c->code);
             cr_assert(!ws[i].reads || c->outcome == CALL_OK, "reader %d call %d: %s, code %d",
                       i, k, outcome_names[c->outcome], c->code);
         }
@@ -397,6 +404,7 @@ Test(rep_cutoff, a_leader_cut_off_under_16_writers_strands_no_write, .timeout = 
         ws[i].reads = i >= WRITERS;
         ws[i].addr = r.nodes[(old + 1 + i % 2) % REP_NODES].addr;
         ws[i].stop = &stop;
+        ws[i].cut_addr = r.nodes[old].addr;
         ws[i].calls = calloc(CALLS_MAX, sizeof *ws[i].calls);
         cr_assert(ws[i].calls);
         cr_assert_eq(pthread_create(&ws[i].thread, NULL, writer_run, &ws[i]), 0);
