@@ -202,8 +202,10 @@ static void phase_done(struct kb_conn *c, struct kb_slot *s, bool found)
     if (code != ErrorCode_OK) {
         if (!kb_slot_may_retry(b, s, code))
             kb_slot_done(b, s, code, false);
+        else if (kb_retry_waits(code, c->redirect[0] != '\0'))
+            kb_conn_requeue(c, s, true);
         else
-            kb_conn_requeue(c, s, kb_retry_waits(code, c->redirect[0] != '\0'));
+            kb_conn_issue(c, s); /* now, or queued for the leader the connection moves to */
         return;
     }
     if (s->op == KB_OP_TXN && s->phase < 2) {
