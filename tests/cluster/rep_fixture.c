@@ -245,6 +245,34 @@ void rep_isolate(struct rep *r, int node)
     rep_faults(r, node, text);
 }
 
+void rep_wait_cut(struct rep *r, int node)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        GetClusterHealthRequest q;
+        GetClusterHealthRequest_init(&q);
+        struct net_client *c = rep_client(r, node); /* its own view of its peers */
+        TransactionalKV_getClusterHealth_result res;
+        TransactionalKV_getClusterHealth_result_init(&res);
+        int rc;
+        REP_SEND(c, getClusterHealth, 9, &q, rc);
+        cr_assert_eq(rc, 0);
+        REP_RECV(c, getClusterHealth, 9, &res, rc);
+        cr_assert(rc == 0 && res.has_success);
+        bool cut = true;
+        for (uint32_t i = 0; i < res.success.nodes.count; i++) {
+            const NodeStatus *st = &res.success.nodes.items[i];
+            if ((int)i != node)
+                cut = cut && (!st->has_last_contact_ms || st->last_contact_ms > 200);
+        }
+        TransactionalKV_getClusterHealth_result_free(&res);
+        if (cut)
+            return;
+        cr_assert_lt(node_now(), deadline, "node %d still hears its peers", node);
+        usleep(20000);
+    }
+}
+
 bool rep_refused(bool success, bool has_code, int code)
 {
     return !success && has_code &&

@@ -37,6 +37,8 @@ void rep_wait_converged(struct rep *r);
 void rep_faults(struct rep *r, int node, const char *text);
 /* Cuts node off from both others, silently (its fault file: no connection is reset). */
 void rep_isolate(struct rep *r, int node);
+/* Waits until node heard from neither peer for longer than a few heartbeats: the cut holds. */
+void rep_wait_cut(struct rep *r, int node);
 
 /* Calls; 0 with the response filled (free it), or -1 when the connection failed (the
    outcome of a write is then unknown). */

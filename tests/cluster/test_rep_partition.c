@@ -21,35 +21,6 @@ static void set_acked(struct rep *r, int node, const char *key, const char *valu
     SetResponse_free(&s);
 }
 
-/* Waits until node heard from neither peer for longer than a few heartbeats: the cut holds. */
-static void wait_cut(struct rep *r, int node)
-{
-    double deadline = node_now() + REP_WAIT_S;
-    for (;;) {
-        GetClusterHealthRequest q;
-        GetClusterHealthRequest_init(&q);
-        struct net_client *c = rep_client(r, node); /* its own view of its peers */
-        TransactionalKV_getClusterHealth_result res;
-        TransactionalKV_getClusterHealth_result_init(&res);
-        int rc;
-        REP_SEND(c, getClusterHealth, 9, &q, rc);
-        cr_assert_eq(rc, 0);
-        REP_RECV(c, getClusterHealth, 9, &res, rc);
-        cr_assert(rc == 0 && res.has_success);
-        bool cut = true;
-        for (uint32_t i = 0; i < res.success.nodes.count; i++) {
-            const NodeStatus *st = &res.success.nodes.items[i];
-            if ((int)i != node)
-                cut = cut && (!st->has_last_contact_ms || st->last_contact_ms > 200);
-        }
-        TransactionalKV_getClusterHealth_result_free(&res);
-        if (cut)
-            return;
-        cr_assert_lt(node_now(), deadline, "node %d still hears its peers", node);
-        usleep(20000);
-    }
-}
-
 static bool get_value(struct rep *r, int node, const char *key, bool lin, char *out, size_t size,
                       int *code)
 {
@@ -87,7 +58,7 @@ Test(rep_partition, an_isolated_follower_commits_nothing_and_serves_stale_reads)
     set_acked(&r, leader, "a", "1");
     rep_wait_converged(&r);
     rep_isolate(&r, lone);
-    wait_cut(&r, lone);
+    rep_wait_cut(&r, lone);
     NodeInfo before;
     cr_assert_eq(rep_info(&r, lone, &before), 0);
     set_acked(&r, leader, "a", "2"); /* the majority goes on */
@@ -126,7 +97,7 @@ Test(rep_partition, a_leader_cut_off_steps_down_and_its_late_writes_vanish)
     int old = rep_wait_leader(&r);
     set_acked(&r, old, "before", "1");
     rep_isolate(&r, old);
-    wait_cut(&r, old);
+    rep_wait_cut(&r, old);
     /* Written to the old leader after the cut: none may be acknowledged, none may exist. */
     char key[16];
     for (int i = 0; i < CUT_WRITES; i++) {
@@ -176,7 +147,7 @@ Test(rep_partition, a_write_forwarded_to_a_cut_off_leader_is_lost_on_the_way)
     int via = (old + 1) % REP_NODES;
     set_acked(&r, via, "before", "1");
     rep_isolate(&r, old);
-    wait_cut(&r, old);
+    rep_wait_cut(&r, old);
     NodeInfo before;
     cr_assert_eq(rep_info(&r, old, &before), 0);
     SetResponse s;
