@@ -1,8 +1,12 @@
-/* test_rep_cutoff.c: a failover as clients with calls in flight see it. The leader is cut
-   off silently (its fault file: no connection resets) while 16 writers and 2 linearizable
-   readers go through the two followers: no call waits longer than the new leader's election
-   plus one round trip, every acknowledged write is there afterwards, and no write appears
-   twice in the log (a write refused outright appears not at all). */
+/* test_rep_cutoff.c: a failover as clients with calls in flight see it. The leader is cut off
+   silently (its fault file: no connection resets).
+   - 16 writers and 2 linearizable readers go through the two followers: no call waits longer
+     than the new leader's election plus one round trip, every acknowledged write is there
+     afterwards, and no write appears twice in the log (a write refused outright not at all).
+   - 4 writers and 2 readers call the cut-off leader itself: each call it holds is answered
+     when check-quorum steps it down, not at the request deadline; a write TIMEOUT (it is in
+     the old leader's log, and may be in a follower's: the new leader may commit it, and in
+     runs of this test did), a read refused (it changed nothing). */
 #include "rep_calls.h"
 
 #include <criterion/criterion.h>
@@ -13,14 +17,21 @@
 
 #define WRITERS 16
 #define READERS 2
-/* A call answered later than this after the new leader's election (as the test sees it,
-   polling the followers) fails the test. One round trip, follower -> leader -> follower with
-   the commit's fsyncs, takes about a millisecond on an idle machine; this allows for a loaded
-   2-core one. A write stranded on the cut-off leader used to wait for the whole request
-   timeout (2,000 ms after the cut; the election takes 400 - 900 ms of it). */
+/* A call answered later than this after the event that frees it (the new leader's election,
+   or the old leader's step-down, as the test sees it by polling) fails the test. One round
+   trip, follower -> leader -> follower with the commit's fsyncs, takes about a millisecond
+   on an idle machine; this allows for a loaded 2-core one. A call stranded on the cut-off
+   leader used to wait for the whole request timeout (2,000 ms after it began; the election
+   takes 400 - 900 ms of it). */
 #define ROUND_TRIP_SLACK_S 0.75
+/* consensus.request_timeout_ms in rep_fixture.c: a call answered this long after it began
+   was answered at its deadline. */
+#define REQUEST_TIMEOUT_S 2.0
 /* How long the writers go on after the election. */
 #define AFTER_S 1.0
+/* The cut-off leader's own callers. */
+#define LEADER_WRITERS 4
+#define LEADER_READERS 2
 
 static double later(double a, double b)
 {
@@ -56,6 +67,26 @@ static double wait_new_leader(struct rep *r, int old, int64_t old_term, int *lea
         cr_assert_lt(node_now(), deadline, "no new leader");
         usleep(5000);
     }
+}
+
+static bool leads(struct rep *r, int node)
+{
+    NodeInfo info;
+    cr_assert_eq(rep_info(r, node, &info), 0);
+    bool yes = info.status.role == NodeRole_LEADER;
+    NodeInfo_free(&info);
+    return yes;
+}
+
+/* Polls node until it no longer says it leads; the time it saw. */
+static double wait_stepped_down(struct rep *r, int node)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    while (leads(r, node)) {
+        cr_assert_lt(node_now(), deadline, "the cut-off leader never stepped down");
+        usleep(5000);
+    }
+    return node_now();
 }
 
 /* Every call answered after the cut ends by max(its start, the election) + one round trip. */
@@ -119,6 +150,76 @@ Test(rep_cutoff, a_leader_cut_off_under_16_writers_strands_no_write, .timeout = 
         rep_check_acked_present(&r, n, cs, WRITERS + READERS);
     rep_check_log(&r, fresh, cs, WRITERS + READERS);
     for (int i = 0; i < WRITERS + READERS; i++)
+        rep_caller_free(&cs[i]);
+    free(cs);
+    rep_cleanup(&r);
+}
+
+/* Each caller's last call is the one the cut-off leader held: answered by the step-down
+   (as seen) plus one round trip, and well before its deadline; a write TIMEOUT, a read
+   refused, neither naming the cut-off node as the leader to retry at. */
+static void check_held(const struct rep_caller *cs, int count, double held, double stepped)
+{
+    double worst = -1e9;
+    for (int i = 0; i < count; i++) {
+        int n = atomic_load(&cs[i].count);
+        cr_assert_gt(n, 0);
+        const struct rep_call *c = &cs[i].calls[n - 1];
+        cr_assert(c->start < held && c->end > held, "caller %d had no call held at the cut", i);
+        worst = later(worst, c->end - stepped);
+        cr_assert_leq(c->end - stepped, ROUND_TRIP_SLACK_S,
+                      "caller %d (%s, code %d) was answered %.0f ms after the step-down", i,
+                      rep_outcome_names[c->outcome], c->code, (c->end - stepped) * 1000);
+        cr_assert_lt(c->end - c->start, REQUEST_TIMEOUT_S,
+                     "caller %d was answered at its deadline, not at the step-down", i);
+        if (cs[i].reads)
+            cr_assert(c->outcome == CALL_REFUSED, "reader %d: %s, code %d", i,
+                      rep_outcome_names[c->outcome], c->code);
+        else
+            cr_assert(c->outcome == CALL_TIMEOUT, "writer %d: %s, code %d", i,
+                      rep_outcome_names[c->outcome], c->code);
+        cr_assert(!c->hint_cut, "caller %d was sent back to the node that failed it", i);
+    }
+    printf("rep_cutoff: the cut-off leader stepped down %.0f ms after the cut took hold (as "
+           "seen); its %d held calls answered at most %.0f ms after that (bound %.0f ms)\n",
+           (stepped - held) * 1000, count, worst * 1000, ROUND_TRIP_SLACK_S * 1000);
+}
+
+Test(rep_cutoff, a_leader_cut_off_answers_the_calls_it_held_when_it_steps_down, .timeout = 120)
+{
+    struct rep r;
+    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 0}");
+    int old = rep_wait_leader(&r);
+    int64_t old_term = term_of(&r, old);
+    atomic_bool stop = false;
+    enum { CALLERS = LEADER_WRITERS + LEADER_READERS };
+    struct rep_caller *cs = calloc(CALLERS, sizeof *cs);
+    cr_assert(cs);
+    for (int i = 0; i < CALLERS; i++)
+        rep_caller_start(&cs[i], i, i >= LEADER_WRITERS, r.nodes[old].addr, r.nodes[old].addr,
+                         &stop);
+    rep_callers_wait_ok(cs, CALLERS, 20);
+    double cut = node_now();
+    rep_isolate(&r, old);
+    rep_wait_cut(&r, old); /* from here no call to it can complete until it steps down */
+    double held = node_now();
+    atomic_store(&stop, true); /* each caller ends with the call it is held in */
+    /* Check-quorum steps it down 400 - 800 ms after the cut; the cut held after 200 ms. */
+    cr_assert(leads(&r, old), "the cut-off leader stepped down before the test saw the cut "
+              "hold (%.0f ms after the cut): it cannot tell held calls from later ones",
+              (held - cut) * 1000);
+    double stepped = wait_stepped_down(&r, old);
+    for (int i = 0; i < CALLERS; i++)
+        rep_caller_join(&cs[i]);
+    check_held(cs, CALLERS, held, stepped);
+    int fresh = -1;
+    wait_new_leader(&r, old, old_term, &fresh);
+    rep_faults(&r, old, "");
+    rep_wait_converged(&r);
+    for (int n = 0; n < REP_NODES; n++)
+        rep_check_acked_present(&r, n, cs, CALLERS);
+    rep_check_log(&r, fresh, cs, CALLERS);
+    for (int i = 0; i < CALLERS; i++)
         rep_caller_free(&cs[i]);
     free(cs);
     rep_cleanup(&r);
