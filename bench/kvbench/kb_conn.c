@@ -220,9 +220,9 @@ const char *kb_redirect_to(int code, const char *hint, const char *current, cons
 {
     bool usable = strchr(hint, ':') != NULL; /* a node id is no endpoint */
     const char *to = NULL;
-    if (code == ErrorCode_NOT_LEADER)
-        to = usable ? hint : next;
-    else if (usable && (code == ErrorCode_TIMEOUT || code == ErrorCode_UNAVAILABLE))
+    if (code == ErrorCode_NOT_LEADER || code == ErrorCode_UNAVAILABLE)
+        to = usable ? hint : next; /* UNAVAILABLE without one: this node knows no leader */
+    else if (usable && code == ErrorCode_TIMEOUT)
         to = hint;
     return to && strcmp(to, current) != 0 ? to : NULL;
 }

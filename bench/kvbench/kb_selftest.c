@@ -111,6 +111,7 @@ static void test_retries(void)
     CHECK(kb_redirect_to(ErrorCode_NOT_LEADER, "", next, next) == NULL);
     CHECK(kb_redirect_to(ErrorCode_TIMEOUT, leader, here, next) == leader);
     CHECK(kb_redirect_to(ErrorCode_UNAVAILABLE, leader, here, next) == leader);
+    CHECK(kb_redirect_to(ErrorCode_UNAVAILABLE, "", here, next) == next);
     CHECK(kb_redirect_to(ErrorCode_TIMEOUT, "", here, next) == NULL);
     CHECK(kb_redirect_to(ErrorCode_TIMEOUT, here, here, next) == NULL);
     CHECK(kb_redirect_to(ErrorCode_BUSY, leader, here, next) == NULL);

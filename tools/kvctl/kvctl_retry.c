@@ -133,9 +133,11 @@ enum kvctl_action kvctl_retry_answer(struct kvctl_retry *r, int code, bool has_h
             return has_hint ? KVCTL_ACT_FOLLOW : KVCTL_ACT_SAME;
         return after_backoff(r, has_hint, wait_ms, KVCTL_ACT_SAME);
     case ErrorCode_UNAVAILABLE:
+        /* Without a hint the node knows no leader (it waited a request timeout for one, or
+           it is a leader cut off that stepped down) or its storage failed: ask another. */
         if (has_hint && hop(r))
             return KVCTL_ACT_FOLLOW;
-        return after_backoff(r, has_hint, wait_ms, KVCTL_ACT_SAME);
+        return after_backoff(r, has_hint, wait_ms, KVCTL_ACT_NEXT);
     case ErrorCode_BUSY:
         return backoff(r, wait_ms) ? KVCTL_ACT_SAME : KVCTL_ACT_GIVE_UP;
     default:
