@@ -26,7 +26,9 @@
  * the block was written. A block found after a gap (zero blocks) that says the gap was durable
  * proves the gap is damage, not a tear. epoch: bumped each time the segment is cut short
  * (a conflicting suffix removed, a torn tail cut at recovery), so blocks left past a cut by a
- * crash before the cut was durable are recognised as stale by their lower epoch.
+ * crash before the cut was durable are recognised as stale by their lower epoch. Epochs run
+ * from 1 to UINT32_MAX and never wrap: a cut with none left above the blocks on disk is refused
+ * as damage (a segment would have to be cut 2^32 - 2 times first, each cut a sync).
  *
  * The stream holds records: crc32c u32, payload length u32, term u64, index u64, payload. The
  * crc covers every byte after itself (length, term, index and payload). Records are read back

@@ -14,7 +14,8 @@
  *    record inside the stream is corruption (its blocks checked out, so it is as written);
  *  - no block may say that a sync covered more than the log kept: then the gap is damage;
  *  - blocks left after the end are cut away (recovery rewrites the last block with a new
- *    epoch first); only the last segment may end early.
+ *    epoch first); only the last segment may end early. A cut needs an epoch above every
+ *    block's, so one behind a block of the last epoch (UINT32_MAX) is refused, not wrapped.
  */
 
 static int scan_fail(struct wal_scan *sc, uint64_t file_off, const char *what, uint64_t index)
@@ -172,6 +173,10 @@ int wal_scan_segment(struct wal_scan *sc, uint8_t *data, size_t size, struct wal
         sc->result = WAL_SCAN_TORN_HEADER;
         sc->epoch = 1;
     } else if (sc->stream_end < b.gap || b.after) {
+        if (b.epoch_max == UINT32_MAX)
+            return scan_fail(sc, wal_stream_to_file(sc->stream_end), "a torn tail behind a "
+                             "block of epoch 4294967295: no epoch is left to cut it with",
+                             seg->first_index + seg->count);
         sc->result = WAL_SCAN_CUT;
         sc->epoch = b.epoch_max + 1;
     } else {

@@ -50,6 +50,12 @@ int wal_cut_active(struct wal *w, uint64_t cut)
     } else {
         rc = wal_load_tail(w, cut, &epoch_on_disk);
     }
+    if (rc == 0 && w->epoch == UINT32_MAX) {
+        char name[wal_segment_name_size_max];
+        wal_segment_name(name, s->first_index);
+        rc = wal_fail(&w->err, WAL_ERR_CORRUPT, "%s/%s: its blocks reach epoch 4294967295: "
+                      "no epoch is left to cut it with", w->dir, name);
+    }
     if (rc) {
         w->failed = true;
         return rc;

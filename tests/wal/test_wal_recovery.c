@@ -331,3 +331,50 @@ Test(wal_recovery, a_record_above_a_lowered_limit_is_refused_not_cut)
     wal_close(w);
     wt_rmdir(dir);
 }
+
+/* A segment of one block at `epoch`: record 1 (term 1, 8 bytes of 'a') and the first 10 bytes
+   of record 2's header, a torn tail recovery must cut with a higher epoch. */
+static void write_torn_segment_at_epoch(const char *dir, uint32_t epoch)
+{
+    uint8_t seg[wal_segment_header_size + wal_block_size] = {0};
+    wal_segment_header_encode(seg, 1);
+    uint8_t *blk = seg + wal_segment_header_size;
+    const uint8_t payload[8] = "aaaaaaaa";
+    wal_record_header_encode(blk + wal_block_header_size, 1, 1, payload, sizeof payload);
+    memcpy(blk + wal_block_header_size + wal_record_header_size, payload, sizeof payload);
+    uint16_t used = (uint16_t)(wal_record_size(sizeof payload) + 10);
+    memset(blk + wal_block_header_size + wal_record_size(sizeof payload), 0x5a, 10);
+    wal_block_seal(blk, used, epoch, 0);
+    wt_write_file(dir, "00000000000000000001.wal", seg, sizeof seg);
+}
+
+/* Epochs never wrap (found by fuzz_wal): a torn tail behind a block of the last epoch is
+   refused as damage; one epoch lower it is cut, the log goes on, and its next cut (the last
+   epoch now on disk) is refused and stops the log instead of wrapping to epoch 0. */
+Test(wal_recovery, a_cut_with_no_epoch_left_is_refused_not_wrapped)
+{
+    log_set_level(LOG_ERROR);
+    char *dir = wt_tmpdir();
+    struct wal *w;
+    struct wal_errmsg err = {{0}};
+    write_torn_segment_at_epoch(dir, UINT32_MAX);
+    cr_assert_eq(wt_try_open(dir, seg_size, &w, &err), WAL_ERR_CORRUPT);
+    cr_assert(strstr(err.text, "00000000000000000001.wal offset ") != NULL &&
+              strstr(err.text, "no epoch is left to cut it with") != NULL, "%s", err.text);
+
+    write_torn_segment_at_epoch(dir, UINT32_MAX - 1);
+    w = wt_open(dir, WAL_FSYNC_NEVER, seg_size);
+    cr_assert_eq(wal_last_index(w), 1, "the torn record 2 is cut, record 1 kept");
+    wt_append_range(w, 2, 4, 11);
+    cr_assert_eq(wal_sync(w), 0);
+    cr_assert_eq(wal_truncate_suffix(w, 3), WAL_ERR_CORRUPT);
+    cr_assert(strstr(wal_last_error(w), "no epoch is left to cut it with") != NULL, "%s",
+              wal_last_error(w));
+    cr_assert_eq(wal_append(w, 5, wt_term(5), "x", 1), WAL_ERR_FAILED, "the log stopped");
+    wal_close(w);
+    w = wt_open(dir, WAL_FSYNC_NEVER, seg_size);
+    cr_assert_eq(wal_last_index(w), 4, "what was synced before the refused cut is all there");
+    wt_check_range(w, 2, 4, 11);
+    wal_close(w);
+    wt_rmdir(dir);
+}
