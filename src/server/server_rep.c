@@ -96,6 +96,17 @@ static void rep_role_changed(void *ctx, enum consensus_role role, uint64_t term,
         rep->leader_term_seen = term;
         metrics_count(METRIC_LEADER_CHANGES, 1);
     }
+    /* A leader that stops leading in its own term, knowing no leader, was deposed by
+       check-quorum: it cannot reach a majority, which is how a node cut off learns it is.
+       Until it hears of a leader or a newer term, calls waiting for a leader are refused at
+       once (server_route.c): none will come before their deadline. */
+    if (rep->role_seen == CONSENSUS_LEADER && role != CONSENSUS_LEADER &&
+        term == rep->term_seen && leader == CONSENSUS_NONE)
+        rep->quorum_lost = true;
+    else if (leader != CONSENSUS_NONE || term != rep->term_seen)
+        rep->quorum_lost = false;
+    rep->role_seen = role;
+    rep->term_seen = term;
     server_route_wake(n);
 }
 

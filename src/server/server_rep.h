@@ -47,6 +47,9 @@ struct server_rep {
     struct event *route_wake_ev;    /* the leader changed: retry waiting routes now */
     uint32_t leader_seen;           /* the last leader known, and its term (metrics) */
     uint64_t leader_term_seen;
+    enum consensus_role role_seen;  /* as of the last role change, and its term */
+    uint64_t term_seen;
+    bool quorum_lost;               /* deposed by check-quorum, no leader known since */
     uint64_t apply_index;           /* the last applied entry and what applying it did */
     struct server_apply_result apply_res;
 };

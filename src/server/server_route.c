@@ -27,8 +27,8 @@ struct server_route {
     bool answered;
     bool held;          /* a cluster or transport callback is still to come */
     bool from_peer;     /* a forwarded write: never forwarded again, never waits */
-    uint32_t fwd_leader; /* FORWARDED, READING: to this leader (reads: maybe this node), */
-    uint64_t fwd_term;   /* as this node saw it in fwd_term */
+    uint32_t fwd_leader; /* FORWARDED: to this leader, as this node saw it in fwd_term */
+    uint64_t fwd_term;
     uint8_t *entry;     /* writes: the encoded log entry (in inline_entry when it fits) */
     size_t len;
     server_commit_cb write_cb;
@@ -144,13 +144,13 @@ static void attempt(struct server_route *r)
     r->state = ROUTE_WAITING;
     if (server_node_failed(n, NULL, 0)) {
         answer_code(r, ErrorCode_UNAVAILABLE); /* storage failed: ask another node */
+    } else if (leader == CONSENSUS_NONE && n->rep->quorum_lost) {
+        answer_code(r, ErrorCode_UNAVAILABLE); /* cut off: no leader comes in time */
     } else if (r->kind == ROUTE_READ) {
         if (leader == CONSENSUS_NONE)
             return;
         r->state = ROUTE_READING;
         r->held = true;
-        r->fwd_leader = leader;
-        r->fwd_term = st.term;
         if (r->read_start_ns == 0) {
             r->read_start_ns = metrics_now_ns();
             metrics_count(METRIC_READ_INDEX_WAITS, 1);
@@ -237,16 +237,6 @@ static void on_forwarded(void *ctx, int err, int32_t seqid, const uint8_t *msg, 
     route_free_if_done(r);
 }
 
-/* A read this node took as leader failed because it stepped down, and it knows no leader
-   now: most often it is the node cut off (check-quorum deposed it), which will not learn one
-   before the deadline. The read changed nothing, so it is refused at once (UNAVAILABLE, no
-   hint) and the client asks another node. A follower's read whose leader went away instead
-   waits for the next one, which the election it takes part in gives it soon. */
-static bool read_stranded(const struct server_route *r)
-{
-    return r->fwd_leader == r->n->cfg->instance_index && leader_of(r->n) == CONSENSUS_NONE;
-}
-
 static void on_read(void *ctx, int err, uint64_t index)
 {
     struct server_route *r = ctx;
@@ -259,8 +249,6 @@ static void on_read(void *ctx, int err, uint64_t index)
             answer_code(r, 0);
         else if (err == CLUSTER_ERR_CLOSED)
             answer_code(r, ErrorCode_SHUTTING_DOWN);
-        else if (err == CLUSTER_ERR_NO_LEADER && read_stranded(r))
-            answer_code(r, ErrorCode_UNAVAILABLE);
         else
             r->state = ROUTE_WAITING;
     }

@@ -6,7 +6,8 @@
    - 4 writers and 2 readers call the cut-off leader itself: each call it holds is answered
      when check-quorum steps it down, not at the request deadline; a write TIMEOUT (it is in
      the old leader's log, and may be in a follower's: the new leader may commit it, and in
-     runs of this test did), a read refused (it changed nothing).
+     runs of this test did), a read refused (it changed nothing); later calls it refuses at
+     once, and kvctl moves on to the others.
    - kvctl through the followers sets by the new leader's election plus one round trip. */
 #include "rep_calls.h"
 
@@ -158,6 +159,29 @@ Test(rep_cutoff, a_leader_cut_off_under_16_writers_strands_no_write, .timeout = 
     rep_cleanup(&r);
 }
 
+struct kvctl_run {
+    char cmd[1024];
+    char out[512];
+    int rc;
+    double end;
+    pthread_t thread;
+};
+
+static void *kvctl_thread(void *arg)
+{
+    struct kvctl_run *k = arg;
+    FILE *f = popen(k->cmd, "r");
+    k->rc = -1;
+    if (f) {
+        size_t n = fread(k->out, 1, sizeof k->out - 1, f);
+        k->out[n] = '\0';
+        int status = pclose(f);
+        k->rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    k->end = node_now();
+    return NULL;
+}
+
 /* Each caller's last call is the one the cut-off leader held: answered by the step-down
    (as seen) plus one round trip, and well before its deadline; a write TIMEOUT, a read
    refused, neither naming the cut-off node as the leader to retry at. */
@@ -186,6 +210,37 @@ static void check_held(const struct rep_caller *cs, int count, double held, doub
     printf("rep_cutoff: the cut-off leader stepped down %.0f ms after the cut took hold (as "
            "seen); its %d held calls answered at most %.0f ms after that (bound %.0f ms)\n",
            (stepped - held) * 1000, count, worst * 1000, ROUND_TRIP_SLACK_S * 1000);
+}
+
+/* The deposed leader, still cut off, refuses new calls at once (it would wait for a leader
+   until their deadline), and kvctl with it as the first endpoint moves on to the others. */
+static void check_refused_at_once(struct rep *r, int old)
+{
+    double t0 = node_now();
+    SetResponse s;
+    cr_assert_eq(rep_set(r, old, "after-cut", "1", &s), 0);
+    cr_assert(!s.success && s.has_error_code && s.error_code == ErrorCode_UNAVAILABLE);
+    SetResponse_free(&s);
+    GetResponse g;
+    cr_assert_eq(rep_get(r, old, "after-cut", true, &g), 0);
+    cr_assert(!g.success && g.has_error_code && g.error_code == ErrorCode_UNAVAILABLE);
+    GetResponse_free(&g);
+    double direct = node_now() - t0;
+    cr_assert_leq(direct, ROUND_TRIP_SLACK_S, "a set and a get on the deposed leader took "
+                  "%.0f ms", direct * 1000);
+    const char *bin = getenv("KVCTL");
+    cr_assert(bin, "KVCTL must name the built kvctl");
+    struct kvctl_run k = {0};
+    snprintf(k.cmd, sizeof k.cmd, "%s -e %s,%s,%s set after-cut 2 2>&1", bin, r->nodes[old].addr,
+             r->nodes[(old + 1) % REP_NODES].addr, r->nodes[(old + 2) % REP_NODES].addr);
+    double t1 = node_now();
+    kvctl_thread(&k);
+    cr_assert_eq(k.rc, 0, "kvctl: %s", k.out);
+    cr_assert_leq(k.end - t1, ROUND_TRIP_SLACK_S, "kvctl -e CUT,F1,F2 took %.0f ms",
+                  (k.end - t1) * 1000);
+    printf("rep_cutoff: the deposed leader refused a set and a get in %.0f ms; kvctl with it "
+           "first set in %.0f ms (bound %.0f ms)\n", direct * 1000, (k.end - t1) * 1000,
+           ROUND_TRIP_SLACK_S * 1000);
 }
 
 Test(rep_cutoff, a_leader_cut_off_answers_the_calls_it_held_when_it_steps_down, .timeout = 120)
@@ -217,8 +272,14 @@ Test(rep_cutoff, a_leader_cut_off_answers_the_calls_it_held_when_it_steps_down, 
     check_held(cs, CALLERS, held, stepped);
     int fresh = -1;
     wait_new_leader(&r, old, old_term, &fresh);
+    check_refused_at_once(&r, old);
     rep_faults(&r, old, "");
     rep_wait_converged(&r);
+    GetResponse g; /* healed, it hears of the leader and serves again */
+    cr_assert_eq(rep_get(&r, old, "after-cut", true, &g), 0);
+    cr_assert(g.success && g.found && g.value.len == 1 && g.value.data[0] == '2',
+              "code %d", g.has_error_code ? (int)g.error_code : -1);
+    GetResponse_free(&g);
     for (int n = 0; n < REP_NODES; n++)
         rep_check_acked_present(&r, n, cs, CALLERS);
     rep_check_log(&r, fresh, cs, CALLERS);
@@ -226,29 +287,6 @@ Test(rep_cutoff, a_leader_cut_off_answers_the_calls_it_held_when_it_steps_down, 
         rep_caller_free(&cs[i]);
     free(cs);
     rep_cleanup(&r);
-}
-
-struct kvctl_run {
-    char cmd[1024];
-    char out[512];
-    int rc;
-    double end;
-    pthread_t thread;
-};
-
-static void *kvctl_thread(void *arg)
-{
-    struct kvctl_run *k = arg;
-    FILE *f = popen(k->cmd, "r");
-    k->rc = -1;
-    if (f) {
-        size_t n = fread(k->out, 1, sizeof k->out - 1, f);
-        k->out[n] = '\0';
-        int status = pclose(f);
-        k->rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    k->end = node_now();
-    return NULL;
 }
 
 /* The issue's own case: `kvctl -e FOLLOWER1,FOLLOWER2 set` at once after the leader was cut
