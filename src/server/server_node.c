@@ -327,6 +327,7 @@ void server_node_stop(struct server_node *n)
     n->stop_ev = evtimer_new(n->base, on_stop_deadline, n);
     if (n->stop_ev)
         evtimer_add(n->stop_ev, &tv);
+    server_route_wake(n);   /* a write waiting for a leader is refused now: in no log */
     net_server_drain(n->net, on_drained, n);
 }
 

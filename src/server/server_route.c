@@ -142,7 +142,9 @@ static void attempt(struct server_route *r)
     uint32_t leader = st.leader;
     assert(!r->held && !r->answered);
     r->state = ROUTE_WAITING;
-    if (server_node_failed(n, NULL, 0)) {
+    if (n->stopping) {
+        answer_code(r, ErrorCode_SHUTTING_DOWN); /* in no log: a stopping node adds none */
+    } else if (server_node_failed(n, NULL, 0)) {
         answer_code(r, ErrorCode_UNAVAILABLE); /* storage failed: ask another node */
     } else if (leader == CONSENSUS_NONE && n->rep->quorum_lost) {
         answer_code(r, ErrorCode_UNAVAILABLE); /* cut off: no leader comes in time */

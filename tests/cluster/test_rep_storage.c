@@ -2,17 +2,22 @@
    refuses to start, saying what is wrong and how to rebuild it, while the cluster keeps
    serving; rebuilt empty, it catches up. A leader whose disk fails stops taking writes (the
    one in flight answers TIMEOUT, later ones UNAVAILABLE), says so in its status, and the
-   others go on. Every answer is checked against the final state: acknowledged writes are
-   there, definitely refused ones are not. */
+   others go on. A node stopped (SIGTERM) with writes in flight answers each truthfully:
+   TIMEOUT for one it proposed, SHUTTING_DOWN (at once) for one that waited for a leader.
+   Every answer is checked against the final state: acknowledged writes are there, definitely
+   refused ones are not. */
 #include "rep_fixture.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define KEYS_MAX 400
+#define KEYS_MAX 1024
+/* Writes sent pipelined to each of two nodes before the leader is stopped. */
+#define PIPELINED 200
 
 enum outcome { UNSET, ACKED, REFUSED, UNKNOWN };
 
@@ -22,21 +27,33 @@ struct ledger {
     int count;
 };
 
-/* One write through node; returns its code (0: acknowledged, -1: no answer). */
-static int ledger_write(struct rep *r, int node, struct ledger *l)
+/* What one answer means, by kvtorture's rule: TIMEOUT is unknown, any other error definite. */
+static enum outcome outcome_of(bool success, bool has_code, int code)
+{
+    cr_assert(success || has_code, "an error without a code");
+    return success ? ACKED : code == ErrorCode_TIMEOUT ? UNKNOWN : REFUSED;
+}
+
+/* A new key in the ledger, its outcome unknown until an answer says otherwise. */
+static int ledger_add(struct ledger *l)
 {
     cr_assert_lt(l->count, KEYS_MAX);
     int i = l->count++;
     snprintf(l->key[i], sizeof l->key[i], "st%04d", i);
+    l->out[i] = UNKNOWN;
+    return i;
+}
+
+/* One write through node; returns its code (0: acknowledged, -1: no answer). */
+static int ledger_write(struct rep *r, int node, struct ledger *l)
+{
+    int i = ledger_add(l);
     SetResponse s;
-    if (rep_set(r, node, l->key[i], l->key[i], &s) != 0) {
-        l->out[i] = UNKNOWN;
+    if (rep_set(r, node, l->key[i], l->key[i], &s) != 0)
         return -1;
-    }
-    int code = s.success ? 0 : s.has_error_code ? (int)s.error_code : -2;
+    l->out[i] = outcome_of(s.success, s.has_error_code, (int)s.error_code);
+    int code = s.success ? 0 : (int)s.error_code;
     SetResponse_free(&s);
-    cr_assert_neq(code, -2, "an error without a code");
-    l->out[i] = code == 0 ? ACKED : code == ErrorCode_TIMEOUT ? UNKNOWN : REFUSED;
     return code;
 }
 
@@ -158,6 +175,172 @@ Test(rep_storage, a_leader_whose_disk_fails_stops_and_the_others_go_on)
     for (int i = 0; i < REP_NODES; i++)
         ledger_check(&r, i, l);
     cr_assert(!storage_failed(&r, leader, why, sizeof why), "a restart on a working disk clears it");
+    free(l);
+    rep_cleanup(&r);
+}
+
+/* Rewrites a stopped node's config with its request timeout set to ms. */
+static void set_request_timeout(struct rep *r, int node, unsigned ms)
+{
+    static const char from[] = "\"request_timeout_ms\": 2000";
+    const char *path = r->nodes[node].config;
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s", path);
+    char text[4096], out[4200];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    cr_assert_eq(fclose(f), 0);
+    char *at = strstr(text, from);
+    cr_assert(at, "no request timeout in %s", path);
+    snprintf(out, sizeof out, "%.*s\"request_timeout_ms\": %u%s", (int)(at - text), text, ms,
+             at + sizeof from - 1);
+    cr_assert(f = fopen(path, "wb"), "%s", path);
+    cr_assert_eq(fputs(out, f) >= 0, true);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Sends PIPELINED writes of new keys on c without waiting; returns the first one's seqid (the
+   ledger slots follow from *first). */
+static int32_t pipeline_writes(struct rep *r, struct net_client *c, struct ledger *l, int *first)
+{
+    *first = l->count;
+    int32_t seq0 = r->seqid + 1;
+    for (int k = 0; k < PIPELINED; k++) {
+        int i = ledger_add(l);
+        SetRequest q;
+        SetRequest_init(&q);
+        tp_bytes_set_str(&q.key, l->key[i]);
+        tp_bytes_set_str(&q.value, l->key[i]);
+        int rc;
+        REP_SEND(c, setKey, ++r->seqid, &q, rc);
+        SetRequest_free(&q);
+        cr_assert_eq(rc, 0, "send");
+    }
+    return seq0;
+}
+
+/* Reads the answers to those writes (they come in request order) and counts their outcomes;
+   when the connection ends first, the rest stay unknown. */
+static void pipeline_answers(struct net_client *c, struct ledger *l, int first, int32_t seq0,
+                             int counts[UNKNOWN + 1])
+{
+    for (int k = 0; k < PIPELINED; k++) {
+        TransactionalKV_setKey_result res;
+        TransactionalKV_setKey_result_init(&res);
+        int rc;
+        REP_RECV(c, setKey, seq0 + k, &res, rc);
+        if (rc != 0 || !res.has_success) {
+            TransactionalKV_setKey_result_free(&res);
+            break;
+        }
+        const SetResponse *s = &res.success;
+        l->out[first + k] = outcome_of(s->success, s->has_error_code, (int)s->error_code);
+        counts[l->out[first + k]]++;
+        TransactionalKV_setKey_result_free(&res);
+    }
+}
+
+/* A cluster whose request timeout (30 s) is longer than a stop waits for the requests it
+   holds (SERVER_STOP_DEADLINE_MS), so what answers them in the tests below is the stop (or a
+   step-down), never their deadline. */
+static void start_patient(struct rep *r)
+{
+    rep_start(r, "");
+    for (int i = 0; i < REP_NODES; i++) {
+        cr_assert_eq(node_stop(&r->nodes[i], SIGTERM), 0);
+        set_request_timeout(r, i, 30000);
+        rep_restart(r, i);
+    }
+}
+
+static void signal_others(struct rep *r, int node, int sig)
+{
+    for (int i = 1; i < REP_NODES; i++)
+        cr_assert_eq(kill(r->nodes[(node + i) % REP_NODES].pid, sig), 0);
+}
+
+/* Sends PIPELINED writes to node, stops it (SIGTERM) with them in flight and counts what it
+   answered (got[]); it must exit cleanly. Returns how long the answers took. */
+static double stop_with_writes_in_flight(struct rep *r, int node, struct ledger *l,
+                                         int got[UNKNOWN + 1])
+{
+    struct net_client c; /* waits longer than a stop takes */
+    cr_assert_eq(net_client_connect(&c, r->nodes[node].addr, true, 60000), NET_OK);
+    int first;
+    int32_t seq0 = pipeline_writes(r, &c, l, &first);
+    /* It read them once it answers a later call on another connection (one event loop). */
+    NodeInfo info;
+    cr_assert_eq(rep_info(r, node, &info), 0);
+    NodeInfo_free(&info);
+    rep_disconnect(r, node);
+    double t0 = node_now();
+    cr_assert_eq(kill(r->nodes[node].pid, SIGTERM), 0);
+    pipeline_answers(&c, l, first, seq0, got);
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&r->nodes[node], 0), 0, "the stopped node did not exit cleanly");
+    return node_now() - t0;
+}
+
+/* The shutdown path under kvtorture's rule, on a leader: its followers are paused, so it
+   cannot commit anything, and it is stopped while it holds PIPELINED writes it proposed.
+   None may be acknowledged; each is TIMEOUT (it is in the leader's log, and may come back),
+   or a definite error only when it is in no log, which every node's state is checked
+   against once all three are back. */
+Test(rep_storage, a_leader_stopped_while_it_holds_writes_answers_each_truthfully, .timeout = 150)
+{
+    struct rep r;
+    start_patient(&r);
+    int leader = rep_wait_leader(&r);
+    struct ledger *l = calloc(1, sizeof *l);
+    cr_assert(l);
+    write_acked(&r, leader, l, 10);
+    rep_wait_converged(&r);
+    signal_others(&r, leader, SIGSTOP);
+    int got[UNKNOWN + 1] = {0};
+    double took = stop_with_writes_in_flight(&r, leader, l, got);
+    int none = PIPELINED - got[UNKNOWN] - got[REFUSED] - got[ACKED];
+    cr_log_info("a leader without its followers, stopped with %d writes in flight, answered "
+                "%d TIMEOUT, %d with a definite error, %d OK, %d not at all, in %.1f s",
+                PIPELINED, got[UNKNOWN], got[REFUSED], got[ACKED], none, took);
+    cr_assert_eq(got[ACKED], 0, "a leader without a quorum acknowledged a write");
+    cr_assert_gt(got[UNKNOWN], 0, "no write it proposed was answered TIMEOUT");
+    signal_others(&r, leader, SIGCONT);
+    rep_restart(&r, leader);
+    rep_wait_converged(&r);
+    for (int i = 0; i < REP_NODES; i++)
+        ledger_check(&r, i, l);
+    free(l);
+    rep_cleanup(&r);
+}
+
+/* The same on a node that knows no leader (the other two are paused): its writes wait for
+   one, in no log, and the stop answers them SHUTTING_DOWN, a definite error; none of them
+   may be anywhere once all three are back. */
+Test(rep_storage, a_node_without_a_leader_stopped_refuses_its_waiting_writes, .timeout = 150)
+{
+    struct rep r;
+    start_patient(&r);
+    int leader = rep_wait_leader(&r);
+    int node = (leader + 1) % REP_NODES;
+    struct ledger *l = calloc(1, sizeof *l);
+    cr_assert(l);
+    write_acked(&r, node, l, 10);
+    rep_wait_converged(&r);
+    signal_others(&r, node, SIGSTOP);
+    double deadline = node_now() + REP_WAIT_S;
+    while (rep_leader_seen_by(&r, node) >= 0)
+        cr_assert_lt(node_now(), deadline, "node %d never lost its paused leader", node);
+    int got[UNKNOWN + 1] = {0};
+    double took = stop_with_writes_in_flight(&r, node, l, got);
+    cr_log_info("a node without a leader, stopped with %d writes in flight, answered %d "
+                "TIMEOUT, %d with a definite error, %d OK, in %.1f s", PIPELINED,
+                got[UNKNOWN], got[REFUSED], got[ACKED], took);
+    cr_assert_eq(got[REFUSED], PIPELINED, "writes in no log were not all refused");
+    signal_others(&r, node, SIGCONT);
+    rep_restart(&r, node);
+    rep_wait_converged(&r);
+    for (int i = 0; i < REP_NODES; i++)
+        ledger_check(&r, i, l);
     free(l);
     rep_cleanup(&r);
 }
