@@ -10,10 +10,11 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: consensus_sim [--seeds N] [--start S] [--seed S] [--nodes 3|5|7]\n"
-                    "                     [--chaos-ticks T] [--verbose]\n"
+                    "                     [--chaos-ticks T] [--verbose] [--stop]\n"
                     "  --seeds N  run seeds start..start+N-1 (default 200), 3 and 5 nodes\n"
                     "             alternating unless --nodes is given\n"
-                    "  --seed S   replay one seed (add --verbose for the whole trace)\n");
+                    "  --seed S   replay one seed (add --verbose for the whole trace)\n"
+                    "  --stop     stop at the first seed that fails\n");
     exit(2);
 }
 
@@ -37,12 +38,13 @@ int main(int argc, char **argv)
 {
     uint64_t start = 1, seeds = 200;
     uint32_t nodes = 0, chaos_ticks = 0;
-    bool verbose = false;
+    bool verbose = false, stop = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--verbose") == 0) {
-            verbose = true;
+        if (strcmp(a, "--verbose") == 0 || strcmp(a, "--stop") == 0) {
+            verbose = verbose || strcmp(a, "--verbose") == 0;
+            stop = stop || strcmp(a, "--stop") == 0;
             continue;
         }
         if (v == NULL)
@@ -79,6 +81,10 @@ int main(int argc, char **argv)
         struct sim_chaos_result r;
         if (!sim_chaos_run(s, &cfg, &r)) {
             failed++;
+            if (stop) {
+                seeds = s - start + 1;
+                break;
+            }
             continue;
         }
         steps += r.steps;

@@ -278,3 +278,27 @@ Test(kvtorture, a_node_that_never_catches_up_is_a_liveness_failure_not_a_violati
     cr_assert(strstr(out, "kvtorture: LIVENESS FAILURE (seed 8)"), "%s", out);
 }
 
+
+Test(kvtorture, power_cuts_of_a_cluster_lose_no_acknowledged_write, .timeout = 150)
+{
+    int rc = kvtorture("--duration 14 --interval 4 --nemesis power-cut --workers 4 --seed 12");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "power cut: every node"), "the nemesis cut nothing:\n%s", out);
+    cr_assert(strstr(out, "bytes of unsynced writes lost"), "%s", out);
+    cr_assert(strstr(out, "keys through node"), "every key is read after a cut:\n%s", out);
+    cr_assert(strstr(out, "restarts"), "the old leader restarts last:\n%s", out);
+    cr_assert(strstr(out, "0 out of order; 0 versions named by two"), "%s", out);
+    cr_assert(strstr(out, "no acknowledged write lost"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 12)"), "%s", out);
+}
+
+Test(kvtorture, an_isolated_leader_that_still_believes_it_leads_serves_no_stale_read,
+     .timeout = 150)
+{
+    int rc = kvtorture("--duration 14 --interval 4 --nemesis isolate-leader --workers 6 "
+                       "--seed 13");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "resumes, still cut off"), "no overlap was made:\n%s", out);
+    cr_assert(strstr(out, "0 out of order; 0 versions named by two"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 13)"), "%s", out);
+}

@@ -40,6 +40,7 @@ void kvt_check_free(struct kvt_check *c)
     free(c->ops_per_key);
     free(c->seen);
     kvt_history_free(&c->failed);
+    kvt_version_set_free(&c->versions);
     memset(c, 0, sizeof *c);
 }
 
@@ -147,8 +148,17 @@ static int check_key(struct kvt_check *c, const struct kvt_history *h, uint32_t 
         kvt_report_final(c->out, h, is, listed, c->t0_ns);
         unchecked = count_final(c, is, issues, listed);
     }
+    struct kvt_versions_result v;
+    if (kvt_versions_check_key(h->ops, h->count, c->out, c->t0_ns, &v) != 0)
+        return -1;
+    c->version_reads += v.reads;
+    c->version_judged += v.judged;
+    c->version_violations += v.violations;
+    for (size_t i = 0; i < h->count; i++)
+        if (kvt_version_set_add(&c->versions, &h->ops[i], c->out) != 0)
+            return -1;
     c->undecided += r.verdict == KVT_LIN_UNKNOWN || unchecked;
-    for (size_t i = 0; (r.verdict != KVT_LIN_OK || issues) && i < h->count; i++)
+    for (size_t i = 0; (r.verdict != KVT_LIN_OK || issues || v.violations) && i < h->count; i++)
         if (kvt_history_add(&c->failed, &h->ops[i]) != 0)
             return -1;
     return 0;
@@ -212,6 +222,9 @@ void kvt_check_print(const struct kvt_check *c, FILE *out)
                 n[0], n[c->keys / 2], n[(size_t)c->keys * 99 / 100], n[c->keys - 1], c->ops);
     }
     free(n);
+    fprintf(out, "versions: %zu reads at a known version, %zu judged: %zu out of order; %zu "
+                 "versions named by two acknowledged writes\n", c->version_reads,
+            c->version_judged, c->version_violations, c->versions.shared);
     fprintf(out, "check: checker time %.3f s, slowest key %" PRIu32 " (%.3f s)\n",
             (double)c->check_ns / 1e9, c->slowest_key, (double)c->slowest_ns / 1e9);
     if (c->final && c->final_issues == 0 && c->final_unchecked == 0)
@@ -222,7 +235,7 @@ void kvt_check_print(const struct kvt_check *c, FILE *out)
 
 enum kvt_lin_verdict kvt_check_verdict(const struct kvt_check *c)
 {
-    if (c->violations || c->final_issues)
+    if (c->violations || c->final_issues || c->version_violations || c->versions.shared)
         return KVT_LIN_VIOLATION;
     return c->undecided ? KVT_LIN_UNKNOWN : KVT_LIN_OK;
 }

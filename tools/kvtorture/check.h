@@ -7,6 +7,7 @@
 #include "final.h"
 #include "history.h"
 #include "lin.h"
+#include "versions.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +37,10 @@ struct kvt_check {
     int64_t check_ns, slowest_ns;
     uint32_t slowest_key;
     struct kvt_history failed;        /* ops of every key not found clean, to save */
+    /* The version order (versions.h): reads judged and out of order, versions two
+       acknowledged writes named. */
+    size_t version_reads, version_judged, version_violations;
+    struct kvt_version_set versions;
 };
 
 /* 0, or -1 (memory). */
@@ -49,8 +54,8 @@ int kvt_check_history(struct kvt_check *c, struct kvt_history *h);
 int kvt_check_finish(struct kvt_check *c);
 /* Counts, ops per key, checker time. */
 void kvt_check_print(const struct kvt_check *c, FILE *out);
-/* VIOLATION if anything failed, else UNKNOWN if any key was not decided (or its final state
-   not checked), else OK. */
+/* VIOLATION if anything failed (linearizability, final state, version order), else UNKNOWN
+   if any key was not decided (or its final state not checked), else OK. */
 enum kvt_lin_verdict kvt_check_verdict(const struct kvt_check *c);
 
 #endif

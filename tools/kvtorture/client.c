@@ -14,6 +14,7 @@ void kvt_conn_init(struct kvt_conn *k, const struct kvt_cluster *c, int node, in
     k->node = node;
     k->timeout_ms = timeout_ms;
     k->leader_hint = -1;
+    k->version = -1;
     tp_buf_init(&k->out);
 }
 
@@ -134,6 +135,7 @@ void kvt_op_read(struct kvt_conn *k, struct kvt_op *op)
     TransactionalKV_get_result_init(&res);
     enum call_status st;
     op->node = k->node;
+    k->version = -1;
     KVT_CALL(st, k, get, &req, &res);
     const GetResponse *g = &res.success;
     if (st != CALL_OK)
@@ -144,6 +146,7 @@ void kvt_op_read(struct kvt_conn *k, struct kvt_op *op)
     } else {
         op->outcome = KVT_OK;
         op->value = kvt_parse_value(g->found, &g->value);
+        k->version = g->has_version ? g->version : -1;
     }
     TransactionalKV_get_result_free(&res);
     GetRequest_free(&req);
@@ -168,6 +171,7 @@ void kvt_op_write(struct kvt_conn *k, struct kvt_op *op)
                                   &s->leader_hint);
     else
         op->outcome = KVT_OK;
+    k->version = op->outcome == KVT_OK && s->has_version ? s->version : -1;
     TransactionalKV_setKey_result_free(&res);
     SetRequest_free(&req);
 }

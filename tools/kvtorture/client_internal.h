@@ -20,6 +20,8 @@ enum kvt_outcome kvt_write_error(struct kvt_conn *k, bool has_code, int code, bo
 enum kvt_outcome kvt_transport_outcome(enum call_status st);
 /* A linearizable read version from the connection's node; -1 when none. */
 int64_t kvt_read_version(struct kvt_conn *k);
+/* The key at read version rv on the connection's node; 0 with *value, or -1. */
+int kvt_snapshot_read(struct kvt_conn *k, const tp_bytes *key, int64_t rv, int64_t *value);
 
 #define KVT_CALL(st, k, method, req, result)                                             \
     do {                                                                                 \

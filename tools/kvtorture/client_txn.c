@@ -24,8 +24,7 @@ int64_t kvt_read_version(struct kvt_conn *k)
     return v;
 }
 
-/* Step 2: the key at rv; 0 with *value, or -1. */
-static int snapshot_read(struct kvt_conn *k, const tp_bytes *key, int64_t rv, int64_t *value)
+int kvt_snapshot_read(struct kvt_conn *k, const tp_bytes *key, int64_t rv, int64_t *value)
 {
     SnapshotReadRequest req;
     SnapshotReadRequest_init(&req);
@@ -64,6 +63,8 @@ static enum kvt_outcome commit(struct kvt_conn *k, tp_bytes *key, int64_t rv, in
     enum call_status st;
     KVT_CALL(st, k, atomicCommit, &req, &res);
     const AtomicCommitResponse *a = &res.success;
+    if (st == CALL_OK && a->success && a->has_committed_version)
+        k->version = a->committed_version;
     enum kvt_outcome out = st != CALL_OK ? kvt_transport_outcome(st)
                            : a->success  ? KVT_OK
                                          : kvt_write_error(k, a->has_error_code, a->error_code,
@@ -77,10 +78,11 @@ void kvt_op_cas(struct kvt_conn *k, struct kvt_op *op)
 {
     op->node = k->node;
     op->outcome = KVT_FAIL;   /* until the commit is sent, nothing can have happened */
+    k->version = -1;
     tp_bytes key = {NULL, 0};
     kvt_key_bytes(op->key, &key);
     int64_t rv = kvt_read_version(k), seen;
-    if (rv >= 0 && snapshot_read(k, &key, rv, &seen) == 0 && seen == op->expected)
+    if (rv >= 0 && kvt_snapshot_read(k, &key, rv, &seen) == 0 && seen == op->expected)
         op->outcome = commit(k, &key, rv, op->value);
     tp_bytes_free(&key);
 }

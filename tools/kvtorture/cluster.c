@@ -1,6 +1,7 @@
 /* cluster.c: kvnode processes for a run: configs in a temp dir, start, kill, pause, wipe. */
 #include "kvtorture.h"
 #include "port_pick.h"
+#include "powercut.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +20,12 @@
 
 #define NODE_LISTEN_S 15.0
 #define ELECTION_TIMEOUT_MS_DEFAULT 1000u
+/* Each fsync of a node under the power-cut shim takes up to this much longer, at random (a
+   noisy disk); before a cut the nemesis slows the followers' disks further. */
+#define KVT_POWERCUT_SYNC_US "2000"
+#ifndef KVT_POWERCUT_LIB
+#define KVT_POWERCUT_LIB "kvt_powercut.so"
+#endif
 
 
 /* Maps every replica endpoint from the shipped configs' addresses to this run's. */
@@ -91,6 +98,7 @@ static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char ol
     snprintf(n->data_dir, sizeof n->data_dir, "%s/data", dir);
     snprintf(n->config, sizeof n->config, "%s/config.json", dir);
     snprintf(n->log, sizeof n->log, "%s/log", dir);
+    snprintf(n->undo_dir, sizeof n->undo_dir, "%s/undo", dir);
     if (!n->id[0])
         snprintf(n->id, sizeof n->id, "%s", n->addr);
     json_object_set_new(root, "listen", json_string(n->addr));
@@ -104,7 +112,8 @@ static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char ol
         return -1;
     if (snapshot_by_entries(root) != 0)
         return -1;
-    if (mkdir(dir, 0700) != 0 || json_dump_file(root, n->config, JSON_INDENT(2)) != 0) {
+    if (mkdir(dir, 0700) != 0 || mkdir(n->undo_dir, 0700) != 0 ||
+        json_dump_file(root, n->config, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "kvtorture: cannot write %s: %s\n", n->config, strerror(errno));
         return -1;
     }
@@ -144,9 +153,23 @@ static bool listening(const char *addr)
     return ok;
 }
 
+/* In the child: the power-cut shim goes in with the node's paths (powercut.h). */
+static void preload_shim(const struct kvt_cluster *c, const struct kvt_node *n)
+{
+    setenv("LD_PRELOAD", c->powercut_lib, 1);
+    setenv(KVT_POWERCUT_ENV_DIR, n->data_dir, 1);
+    setenv(KVT_POWERCUT_ENV_UNDO, n->undo_dir, 1);
+    setenv(KVT_POWERCUT_ENV_SYNC_US, KVT_POWERCUT_SYNC_US, 0);   /* unless set already */
+    setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
+}
+
 int kvt_node_start(struct kvt_cluster *c, unsigned i)
 {
     struct kvt_node *n = &c->nodes[i];
+    if (c->powercut_lib) {
+        kvt_powercut_clear(n->undo_dir);   /* a killed node's page cache survived: no undo */
+        mkdir(n->data_dir, 0700);          /* the shim watches it from the start */
+    }
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -158,6 +181,8 @@ int kvt_node_start(struct kvt_cluster *c, unsigned i)
             dup2(fd, 1);
             dup2(fd, 2);
         }
+        if (c->powercut_lib)
+            preload_shim(c, n);
         execl(c->kvnode, "kvnode", "--config", n->config, (char *)NULL);
         _exit(127);
     }
@@ -219,6 +244,8 @@ int kvt_cluster_up(struct kvt_cluster *c, const struct kvt_options *o)
     memset(c, 0, sizeof *c);
     c->kvnode = o->kvnode;
     c->up_ns = kvt_now_ns();
+    if (o->faults[KVT_FAULT_POWER])
+        c->powercut_lib = getenv("KVT_POWERCUT_LIB") ? getenv("KVT_POWERCUT_LIB") : KVT_POWERCUT_LIB;
     snprintf(c->dir, sizeof c->dir, "/tmp/kvtorture-XXXXXX");
     if (!mkdtemp(c->dir)) {
         fprintf(stderr, "kvtorture: mkdtemp: %s\n", strerror(errno));

@@ -25,6 +25,8 @@ struct kvt_op {
     int64_t invoke_ns;       /* CLOCK_MONOTONIC */
     int64_t complete_ns;     /* when the outcome was known (info: when the client gave up) */
     int32_t node;            /* node index the request went to; -1 when none */
+    int64_t version;         /* ok ops: the version the answer named (a write's commit, a
+                                read's); 0 when none (versions.h) */
 };
 
 struct kvt_history {

@@ -32,7 +32,7 @@ static uint32_t get_u32(const uint8_t *p)
 }
 
 /* process u32, key u32, node i32, type u8, outcome u8, 2 zero bytes, then value, expected,
-   invoke_ns, complete_ns as i64. */
+   invoke_ns, complete_ns, version as i64. */
 static void encode(uint8_t *b, const struct kvt_op *op)
 {
     memset(b, 0, KVT_HLOG_RECORD_BYTES);
@@ -45,6 +45,7 @@ static void encode(uint8_t *b, const struct kvt_op *op)
     put_u64(b + 24, (uint64_t)op->expected);
     put_u64(b + 32, (uint64_t)op->invoke_ns);
     put_u64(b + 40, (uint64_t)op->complete_ns);
+    put_u64(b + 48, (uint64_t)op->version);
 }
 
 static bool decode(const uint8_t *b, struct kvt_op *op)
@@ -57,7 +58,8 @@ static bool decode(const uint8_t *b, struct kvt_op *op)
                           .value = (int64_t)get_u64(b + 16),
                           .expected = (int64_t)get_u64(b + 24),
                           .invoke_ns = (int64_t)get_u64(b + 32),
-                          .complete_ns = (int64_t)get_u64(b + 40)};
+                          .complete_ns = (int64_t)get_u64(b + 40),
+                          .version = (int64_t)get_u64(b + 48)};
     return true;
 }
 

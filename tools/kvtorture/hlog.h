@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#define KVT_HLOG_RECORD_BYTES 48
+#define KVT_HLOG_RECORD_BYTES 56
 
 struct kvt_hlog {
     FILE *f;

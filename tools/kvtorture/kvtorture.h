@@ -3,6 +3,7 @@
 #define KVTORTURE_H
 
 #include "history.h"
+#include "hlog.h"
 #include "txn.h"
 #include "net_client.h"
 #include "thrift.h"
@@ -40,6 +41,8 @@ enum kvt_exit {
 /* A list-append txn reads 1..3 keys and appends to the first 1..2 of them. */
 #define KVT_TXN_READS_MAX 3
 #define KVT_TXN_APPENDS_MAX 2
+/* A register workload's read-only transaction reads 1..3 keys at one read version. */
+#define KVT_ROTXN_READS_MAX 3
 /* The append workload moves its window of active keys on every this many txns, so lists stay
    short (about 1.5 appends per txn over the window). */
 #define KVT_APPEND_TXNS_PER_KEY_STEP 64
@@ -49,7 +52,7 @@ enum kvt_workload { KVT_WORKLOAD_REGISTER, KVT_WORKLOAD_APPEND };
 enum kvt_key_dist { KVT_KEYS_UNIFORM, KVT_KEYS_ZIPF };
 
 enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
-                 KVT_FAULTS };
+                 KVT_FAULT_POWER, KVT_FAULT_ISOLATE_LEADER, KVT_FAULTS };
 
 struct kvt_options {
     double duration_s;
@@ -84,6 +87,7 @@ struct kvt_node {
     char config[KVT_PATH_MAX + 64];
     char data_dir[KVT_PATH_MAX + 64];
     char log[KVT_PATH_MAX + 64];
+    char undo_dir[KVT_PATH_MAX + 64];   /* the power-cut shim's undo logs (powercut.h) */
     /* watch.c */
     long long log_scanned;       /* bytes of the log already scanned */
     char failure[200];           /* the first sign the node broke; "" while none */
@@ -98,6 +102,7 @@ struct kvt_cluster {
     char dir[KVT_PATH_MAX];      /* temp dir holding configs, data and logs */
     const char *kvnode;
     int64_t up_ns;               /* when the nodes were started */
+    const char *powercut_lib;    /* the shim preloaded into every node; NULL: none */
 };
 
 /* Copies the configs (node*.json, or single.json) into a temp dir with free ports and temp
@@ -145,6 +150,7 @@ struct kvt_conn {
     int32_t seqid;
     tp_buf out;
     int leader_hint;             /* node a NOT_LEADER pointed at, or -1 */
+    int64_t version;             /* the version the last op's answer named, or -1 */
 };
 
 void kvt_conn_init(struct kvt_conn *k, const struct kvt_cluster *c, int node, int timeout_ms);
@@ -165,6 +171,12 @@ int kvt_op_append(struct kvt_conn *k, struct kvt_txn *t, const uint32_t *reads, 
 int kvt_read_all(struct kvt_conn *k, struct kvt_txn *t, uint32_t keys);
 /* Serializable read on the connection's node; 0 with *value, or -1. */
 int kvt_read_local(struct kvt_conn *k, uint32_t key, int64_t *value);
+struct kvt_run;
+/* A read-only txn (rotxn.c): a read version from a random one of conns[0, count), then
+   snapshot reads of 1..KVT_ROTXN_READS_MAX keys on random nodes, each into log as a read
+   (processes base, base + 1, ...). */
+void kvt_op_rotxn(const struct kvt_run *run, struct kvt_conn *conns, uint64_t *rng,
+                  uint32_t base, struct kvt_hlog *log);
 /* The node's applied index; -1 when it does not answer. */
 int64_t kvt_applied_index(struct kvt_conn *k);
 
@@ -192,6 +204,8 @@ struct kvt_run {
     const double *key_cdf;       /* KVT_KEYS_ZIPF: cumulative weights of the keys */
     struct kvt_fault_event *faults;   /* the nemesis's record (main thread only) */
     size_t fault_count, fault_cap;
+    atomic_bool workers_hold;    /* set by the nemesis: workers start no new op */
+    struct kvt_hlog nemesis_log; /* the nemesis's own reads (main thread only) */
     bool live_failed;            /* a node did not catch up after the last heal */
     unsigned nodes_failed;       /* nodes the watch saw fail (watch.c) */
 };
@@ -232,6 +246,16 @@ int kvt_register_check_saved(const struct kvt_options *o);
 void kvt_nemesis_run(struct kvt_run *run);
 /* Restarts or continues any node left down. */
 void kvt_nemesis_heal(struct kvt_run *run);
+/* Sleeps ns watching the nodes (watch.c); false when the run is stopping. */
+bool kvt_nemesis_hold(struct kvt_run *run, int64_t ns);
+/* Seconds since the load began, for the nemesis's lines. */
+double kvt_since_start(const struct kvt_run *run);
+/* nemesis_cluster.c: every node killed at once, its unsynced writes undone (powercut_cut.c),
+   restarted with the old leader last, every key read before the load resumes; and the leader
+   paused and cut off until another leads, then resumed still cut off for two election
+   timeouts. Both heal before they return. */
+void kvt_nemesis_power_cut(struct kvt_run *run);
+void kvt_nemesis_isolate_leader(struct kvt_run *run);
 
 /* Waits until every node applied the same index, for a bound after the last heal. 0; or 1, a
    liveness failure: each node behind (or silent) is printed as one and marked in behind. */

@@ -57,12 +57,21 @@ static int wait_leader(const struct kvt_cluster *c, int timeout_ms)
 /* Workers and nemesis for the run's duration, then every fault healed. */
 static int run_load(struct kvt_run *run, struct kvt_txns *t)
 {
+    /* The nemesis's own reads are one more worker's log (check_logs.h). */
+    char path[KVT_PATH_MAX + 32];
+    kvt_logs_worker_path(run->log_dir, run->o->workers, path, sizeof path);
+    if (kvt_hlog_create(&run->nemesis_log, path) != 0) {
+        perror(path);
+        return -1;
+    }
     struct kvt_workers *ws = kvt_workers_start(run);
     if (ws)
         kvt_nemesis_run(run);
     atomic_store(&kvt_stop, true);
     int rc = kvt_workers_join(ws, t);
     kvt_nemesis_heal(run);
+    if (kvt_hlog_close(&run->nemesis_log) != 0)
+        rc = -1;
     return rc;
 }
 
@@ -99,7 +108,7 @@ static void remove_logs(const struct kvt_options *o, const char *dir)
         printf("kvtorture: ops logs kept in %s\n", dir);
         return;
     }
-    for (unsigned i = 0; i < o->workers; i++) {
+    for (unsigned i = 0; i <= o->workers; i++) {   /* the nemesis's log is the last */
         char path[KVT_PATH_MAX + 32];
         kvt_logs_worker_path(dir, i, path, sizeof path);
         remove(path);
@@ -141,6 +150,7 @@ static int torture(const struct kvt_options *o, struct kvt_cluster *c, const cha
     run.end_ns = run.start_ns + (int64_t)(o->duration_s * 1e9);
     atomic_init(&run.next_value, 1);
     atomic_init(&run.next_txn, 0);
+    atomic_init(&run.workers_hold, false);
     if (o->key_dist == KVT_KEYS_ZIPF && !run.key_cdf) {
         kvt_cluster_down(c, o->keep);
         return KVT_EXIT_SETUP;

@@ -1,4 +1,5 @@
-/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition),
+/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition, and
+   nemesis_cluster.c's power cut and leader isolation),
    each healed before the next and before the run ends, rotating through the chosen kinds in
    a shuffled order per round; each one recorded for the summary. */
 #include "kvtorture.h"
@@ -35,6 +36,16 @@ static bool hold(struct kvt_run *run, int64_t ns)
     return true;
 }
 
+bool kvt_nemesis_hold(struct kvt_run *run, int64_t ns)
+{
+    return hold(run, ns);
+}
+
+double kvt_since_start(const struct kvt_run *run)
+{
+    return since_start(run);
+}
+
 static unsigned pick_node(struct nemesis *n, const char **why)
 {
     const struct kvt_cluster *c = n->run->cluster;
@@ -55,6 +66,10 @@ static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 500000000;
     if (f == KVT_FAULT_PARTITION)   /* an election, then requests outlive their timeouts */
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 2500000000;
+    if (f == KVT_FAULT_POWER && run->cluster->count == 1)   /* a restart */
+        return NEMESIS_DOWN_NS;
+    if (f == KVT_FAULT_POWER || f == KVT_FAULT_ISOLATE_LEADER)   /* restarts, an election */
+        return 4LL * run->cluster->election_timeout_ms * 1000000 + 3000000000;
     return NEMESIS_DOWN_NS;
 }
 
@@ -89,8 +104,26 @@ static void partition(struct nemesis *n, unsigned i, const char *why, struct kvt
     kvt_partition_heal(c);
 }
 
+/* A fault of the whole cluster (nemesis_cluster.c), recorded as one at node 0. */
+static void apply_cluster(struct nemesis *n, enum kvt_fault f)
+{
+    struct kvt_fault_event *e = record(n->run, f, 0);
+    if (f == KVT_FAULT_POWER)
+        kvt_nemesis_power_cut(n->run);
+    else
+        kvt_nemesis_isolate_leader(n->run);
+    if (e)
+        e->end_ns = kvt_now_ns();
+    printf("nemesis %7.2f s: healed\n", since_start(n->run));
+    fflush(stdout);
+}
+
 static void apply(struct nemesis *n, enum kvt_fault f)
 {
+    if (f == KVT_FAULT_POWER || f == KVT_FAULT_ISOLATE_LEADER) {
+        apply_cluster(n, f);
+        return;
+    }
     struct kvt_cluster *c = n->run->cluster;
     const char *why;
     unsigned i = pick_node(n, &why);
@@ -127,8 +160,10 @@ static unsigned usable_faults(const struct kvt_run *run, enum kvt_fault *out)
     for (int f = 0; f < KVT_FAULTS; f++) {
         if (!run->o->faults[f])
             continue;
-        if (f == KVT_FAULT_PARTITION && !run->cluster->replicated)
-            printf("nemesis: partition skipped: a single node has no links to cut\n");
+        if ((f == KVT_FAULT_PARTITION || f == KVT_FAULT_ISOLATE_LEADER) &&
+            !run->cluster->replicated)
+            printf("nemesis: %s skipped: a single node has no links to cut\n",
+                   kvt_fault_name((enum kvt_fault)f));
         else if (f == KVT_FAULT_WIPE && run->cluster->count == 1)
             printf("nemesis: restart-wipe skipped: wiping the only node loses data by design\n");
         else

@@ -24,7 +24,8 @@ static const char usage_text[] =
     "  Runs W workers (default 8) for S seconds (default 30) against real kvnode processes\n"
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5; up\n"
     "  to 100000), each op's key uniform or Zipf-skewed (weight 1/(k+1)^S, S default 1),\n"
-    "  injects faults from LIST (kill,pause,restart-wipe,partition,all,none; default none)\n"
+    "  injects faults from LIST (kill, pause, restart-wipe, partition, power-cut,\n"
+    "  isolate-leader, all, none; default none)\n"
     "  every ~S seconds (--interval, default 5), rotating through them, then checks every\n"
     "  key for linearizability and the final state. Ops stream to disk during the run, so\n"
     "  memory stays bounded however long it runs; --summary writes a one-page summary\n"
@@ -32,6 +33,12 @@ static const char usage_text[] =
     "  --workload append: txns read 1-3 keys holding lists and append unique elements to\n"
     "  1-2 of them; checked for strict serializability (Elle's anomalies: G0, G1a, G1b, G1c,\n"
     "  G2, their real-time variants, lost updates). K is then the active key window (<= 1000).\n"
+    "  power-cut: every node is killed at once and loses what it wrote since its last fsync\n"
+    "  (a shim preloaded into the nodes keeps undo logs); they restart, the old leader last,\n"
+    "  and every key is read before the load resumes. isolate-leader: the leader is paused\n"
+    "  and cut off, the others elect, and it resumes still cut off, believing it leads.\n"
+    "  Reads and read-only txns go to a random node each time; every answer that names a\n"
+    "  version is checked against the version order.\n"
     "  Nodes log at warn; KVT_LOG_LEVEL=info (or debug) raises it. Their logs and data stay\n"
     "  in the temp dir when a run is not clean, and always with --keep.\n"
     "  Every node must reach one applied index within --catch-up S seconds (default 30) of\n"
@@ -45,7 +52,8 @@ static const char usage_text[] =
 
 const char *kvt_fault_name(enum kvt_fault f)
 {
-    static const char *const names[KVT_FAULTS] = {"kill", "pause", "restart-wipe", "partition"};
+    static const char *const names[KVT_FAULTS] = {"kill", "pause", "restart-wipe", "partition",
+                                                  "power-cut", "isolate-leader"};
     return (unsigned)f < KVT_FAULTS ? names[f] : "?";
 }
 

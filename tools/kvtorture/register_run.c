@@ -31,8 +31,9 @@ static void verdict_line(const struct kvt_check *c, int rc, const char *also, co
     if (v == KVT_LIN_OK)
         snprintf(detail, sizeof detail, "all %" PRIu32 " keys checked", c->keys);
     else if (v == KVT_LIN_VIOLATION)
-        snprintf(detail, sizeof detail, "%zu keys not linearizable, %zu final-state issues",
-                 c->violations, c->final_issues);
+        snprintf(detail, sizeof detail, "%zu keys not linearizable, %zu final-state issues, %zu"
+                 " reads out of version order, %zu versions named twice", c->violations,
+                 c->final_issues, c->version_violations, c->versions.shared);
     else
         snprintf(detail, sizeof detail, "%zu of %" PRIu32 " keys not checked to a verdict (%s);"
                  " no violation in the rest, but not clean", c->undecided, c->keys,
@@ -93,7 +94,8 @@ static long peak_rss_kib(void)
 static int judge(const struct kvt_run *run, struct kvt_check *c, FILE *history)
 {
     const struct kvt_options *o = run->o;
-    struct kvt_logs l = {.dir = run->log_dir, .workers = o->workers, .start_ns = run->start_ns,
+    struct kvt_logs l = {.dir = run->log_dir, .workers = o->workers + 1 /* the nemesis's */,
+                         .start_ns = run->start_ns,
                          .seconds = (size_t)ceil(o->duration_s)};
     struct kvt_logs_stats s;
     int64_t start = kvt_now_ns();

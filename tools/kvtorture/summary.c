@@ -14,7 +14,7 @@
 #define PATH_BYTES (KVT_PATH_MAX + 32)
 
 /* One letter per fault kind, in enum kvt_fault's order. */
-static const char fault_letter[] = "KPWN";
+static const char fault_letter[] = "KPWNCL";
 _Static_assert(sizeof fault_letter - 1 == KVT_FAULTS, "a letter for every fault kind");
 static const char *const shape_name[KVT_PARTITIONS] = {"isolated", "mute", "deaf"};
 

@@ -1,5 +1,7 @@
-/* worker.c: client workers: random reads, unique writes and cas on a few keys (or list-append
-   txns), each recorded with its invocation and completion times. */
+/* worker.c: client workers: random reads, unique writes, cas and read-only txns on a few keys
+   (or list-append txns), each recorded with its invocation and completion times. Writes go to
+   one node (the leader, once a refusal names it); reads and read-only txns go to a node picked
+   at random each time, a deposed leader included. */
 #include "kvtorture.h"
 #include "check_logs.h"
 #include "hlog.h"
@@ -19,6 +21,7 @@ struct worker {
     uint64_t rng;
     int64_t *known;          /* per key: the value this worker last saw or wrote */
     struct kvt_hlog log;     /* register ops, streamed */
+    struct kvt_conn reads[KVT_NODES_MAX];   /* one connection per node for reads */
     struct kvt_txns t;
     int rc;
     pthread_t thread;
@@ -30,10 +33,18 @@ static void nap_ns(int64_t ns)
     nanosleep(&ts, NULL);
 }
 
-static void one_op(struct worker *w, struct kvt_conn *k, struct kvt_op *op)
+/* One register op into the log (or a read-only txn: its reads); the op's outcome. */
+static enum kvt_outcome one_op(struct worker *w, struct kvt_conn *home, struct kvt_op *op)
 {
+    unsigned nodes = w->run->cluster->count;
     uint64_t roll = kvt_rand(&w->rng) % 100;
-    op->type = roll < 50 ? KVT_READ : roll < 80 ? KVT_WRITE : KVT_CAS;
+    if (roll >= 85) {
+        uint32_t base = w->run->o->workers + w->id * KVT_ROTXN_READS_MAX;
+        kvt_op_rotxn(w->run, w->reads, &w->rng, base, &w->log);
+        return KVT_OK;
+    }
+    op->type = roll < 45 ? KVT_READ : roll < 70 ? KVT_WRITE : KVT_CAS;
+    struct kvt_conn *k = op->type == KVT_READ ? &w->reads[kvt_rand(&w->rng) % nodes] : home;
     if (op->type != KVT_READ)
         op->value = atomic_fetch_add(&w->run->next_value, 1);
     if (op->type == KVT_CAS)
@@ -48,6 +59,9 @@ static void one_op(struct worker *w, struct kvt_conn *k, struct kvt_op *op)
     op->complete_ns = kvt_now_ns();
     if (op->outcome == KVT_OK)
         w->known[op->key] = op->value;
+    op->version = op->outcome == KVT_OK && k->version > 0 ? k->version : 0;
+    kvt_hlog_add(&w->log, op);
+    return op->outcome;   /* a failure pauses the worker (WORKER_BACKOFF_NS) */
 }
 
 /* Where the next op goes: the leader a refusal named, or (after a lost connection) another
@@ -71,7 +85,11 @@ static void *worker_main(void *arg)
     const struct kvt_options *o = w->run->o;
     struct kvt_conn k;
     kvt_conn_init(&k, w->run->cluster, (int)(w->id % w->run->cluster->count), o->timeout_ms);
+    for (unsigned i = 0; i < w->run->cluster->count; i++)
+        kvt_conn_init(&w->reads[i], w->run->cluster, (int)i, o->timeout_ms);
     for (unsigned n = 0; n < KVT_OPS_PER_WORKER_MAX && w->rc == 0; n++) {
+        while (atomic_load(&w->run->workers_hold) && !atomic_load(&kvt_stop))
+            nap_ns(WORKER_BACKOFF_NS);
         if (atomic_load(&kvt_stop) || kvt_now_ns() >= w->run->end_ns)
             break;
         enum kvt_outcome outcome;
@@ -79,9 +97,7 @@ static void *worker_main(void *arg)
             w->rc = kvt_append_one(w->run, &k, &w->rng, w->id, &w->t, &outcome);
         } else {
             struct kvt_op op = {.process = w->id, .key = kvt_key_pick(w->run, &w->rng)};
-            one_op(w, &k, &op);
-            kvt_hlog_add(&w->log, &op);
-            outcome = op.outcome;
+            outcome = one_op(w, &k, &op);
         }
         if (outcome != KVT_OK) {
             reroute(w, &k);
@@ -89,6 +105,8 @@ static void *worker_main(void *arg)
         }
     }
     kvt_conn_free(&k);
+    for (unsigned i = 0; i < w->run->cluster->count; i++)
+        kvt_conn_free(&w->reads[i]);
     return NULL;
 }
 
