@@ -279,7 +279,7 @@ Test(kvtorture, a_node_that_never_catches_up_is_a_liveness_failure_not_a_violati
 }
 
 
-Test(kvtorture, power_cuts_of_a_cluster_lose_no_acknowledged_write, .timeout = 150)
+Test(kvtorture, power_cuts_of_a_cluster_lose_no_acknowledged_write, .timeout = 100)
 {
     int rc = kvtorture("--duration 14 --interval 4 --nemesis power-cut --workers 4 --seed 12");
     cr_assert_eq(rc, 0, "%s", out);
@@ -293,7 +293,7 @@ Test(kvtorture, power_cuts_of_a_cluster_lose_no_acknowledged_write, .timeout = 1
 }
 
 Test(kvtorture, an_isolated_leader_that_still_believes_it_leads_serves_no_stale_read,
-     .timeout = 150)
+     .timeout = 100)
 {
     int rc = kvtorture("--duration 14 --interval 4 --nemesis isolate-leader --workers 6 "
                        "--seed 13");

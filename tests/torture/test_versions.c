@@ -109,3 +109,16 @@ Test(versions, two_writes_acknowledged_at_one_version_mean_one_was_lost)
               "%s", out);
     kvt_version_set_free(&s);
 }
+
+Test(versions, a_version_beyond_any_log_is_a_violation_not_an_allocation)
+{
+    struct kvt_version_set s = {0};
+    FILE *f = fmemopen(out, sizeof out, "w");
+    struct kvt_op a = {.type = KVT_WRITE, .outcome = KVT_OK, .key = 1, .value = 10,
+                       .version = INT64_MAX};
+    cr_assert_eq(kvt_version_set_add(&s, &a, f), 1);
+    fclose(f);
+    cr_assert(strstr(out, "beyond any log"), "%s", out);
+    cr_assert_eq(s.words, 0u);
+    kvt_version_set_free(&s);
+}

@@ -154,9 +154,13 @@ static int check_key(struct kvt_check *c, const struct kvt_history *h, uint32_t 
     c->version_reads += v.reads;
     c->version_judged += v.judged;
     c->version_violations += v.violations;
-    for (size_t i = 0; i < h->count; i++)
-        if (kvt_version_set_add(&c->versions, &h->ops[i], c->out) != 0)
+    for (size_t i = 0; i < h->count; i++) {
+        int rc = kvt_version_set_add(&c->versions, &h->ops[i], c->out);
+        if (rc < 0)
             return -1;
+        v.violations += (size_t)rc;
+        c->version_violations += (size_t)rc;
+    }
     c->undecided += r.verdict == KVT_LIN_UNKNOWN || unchecked;
     for (size_t i = 0; (r.verdict != KVT_LIN_OK || issues || v.violations) && i < h->count; i++)
         if (kvt_history_add(&c->failed, &h->ops[i]) != 0)

@@ -58,6 +58,7 @@ static bool parse_line(const char *line, struct kvt_op *op)
         return false;
     op->type = (enum kvt_op_type)t;
     op->outcome = (enum kvt_outcome)o;
+    op->version = 0;   /* the text form keeps no versions: a saved history is not judged by them */
     return true;
 }
 

@@ -115,6 +115,11 @@ int kvt_version_set_add(struct kvt_version_set *s, const struct kvt_op *op, FILE
 {
     if (!versioned_write(op))
         return 0;
+    if ((uint64_t)op->version > KVT_VERSION_MAX) {
+        fprintf(out, "version order: a write of %" PRId64 " to key %" PRIu32 " was acknowledged"
+                     " at version %" PRId64 ", beyond any log\n", op->value, op->key, op->version);
+        return 1;
+    }
     size_t word = (size_t)((uint64_t)op->version / 64);
     if (word >= s->words) {
         size_t words = s->words ? s->words : 1024;

@@ -35,8 +35,12 @@ struct kvt_version_set {
 };
 
 void kvt_version_set_free(struct kvt_version_set *s);
+/* A version beyond this is no log index: a broken answer. */
+#define KVT_VERSION_MAX (1ull << 40)
+
 /* Notes an acknowledged write's version; a version seen before is counted in s->shared and
-   said on out (the first few). 0, or -1 (memory). */
+   said on out (the first few). 0; 1 when the version is beyond KVT_VERSION_MAX (said on out:
+   a violation); -1 (memory). */
 int kvt_version_set_add(struct kvt_version_set *s, const struct kvt_op *op, FILE *out);
 
 #endif
