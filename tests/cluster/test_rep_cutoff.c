@@ -51,6 +51,32 @@ static int64_t term_of(struct rep *r, int node)
     return term;
 }
 
+/* Starts count callers, the first `writers` of them writers, the rest linearizable readers;
+   on the followers in turn, or all on the leader; returns once each has 20 calls done. */
+static struct rep_caller *callers_start(struct rep *r, int old, int count, int writers,
+                                        bool on_followers, atomic_bool *stop)
+{
+    struct rep_caller *cs = calloc((size_t)count, sizeof *cs);
+    cr_assert(cs);
+    for (int i = 0; i < count; i++) {
+        int to = on_followers ? (old + 1 + i % 2) % REP_NODES : old;
+        rep_caller_start(&cs[i], i, i >= writers, r->nodes[to].addr, r->nodes[old].addr, stop);
+    }
+    rep_callers_wait_ok(cs, count, 20);
+    return cs;
+}
+
+/* Healed and converged: every acknowledged write is on every node, none twice in the log. */
+static void callers_check_free(struct rep *r, int fresh, struct rep_caller *cs, int count)
+{
+    for (int n = 0; n < REP_NODES; n++)
+        rep_check_acked_present(r, n, cs, count);
+    rep_check_log(r, fresh, cs, count);
+    for (int i = 0; i < count; i++)
+        rep_caller_free(&cs[i]);
+    free(cs);
+}
+
 /* Polls the followers until one says it leads in a term after old_term; the time it saw. */
 static double wait_new_leader(struct rep *r, int old, int64_t old_term, int *leader)
 {
@@ -132,12 +158,7 @@ Test(rep_cutoff, a_leader_cut_off_under_16_writers_strands_no_write, .timeout = 
     int old = rep_wait_leader(&r);
     int64_t old_term = term_of(&r, old);
     atomic_bool stop = false;
-    struct rep_caller *cs = calloc(WRITERS + READERS, sizeof *cs);
-    cr_assert(cs);
-    for (int i = 0; i < WRITERS + READERS; i++)
-        rep_caller_start(&cs[i], i, i >= WRITERS, r.nodes[(old + 1 + i % 2) % REP_NODES].addr,
-                         r.nodes[old].addr, &stop);
-    rep_callers_wait_ok(cs, WRITERS + READERS, 20);
+    struct rep_caller *cs = callers_start(&r, old, WRITERS + READERS, WRITERS, true, &stop);
     double cut = node_now();
     rep_isolate(&r, old);
     int fresh = -1;
@@ -150,12 +171,7 @@ Test(rep_cutoff, a_leader_cut_off_under_16_writers_strands_no_write, .timeout = 
     check_bound(cs, cut, elected);
     rep_faults(&r, old, "");
     rep_wait_converged(&r);
-    for (int n = 0; n < REP_NODES; n++)
-        rep_check_acked_present(&r, n, cs, WRITERS + READERS);
-    rep_check_log(&r, fresh, cs, WRITERS + READERS);
-    for (int i = 0; i < WRITERS + READERS; i++)
-        rep_caller_free(&cs[i]);
-    free(cs);
+    callers_check_free(&r, fresh, cs, WRITERS + READERS);
     rep_cleanup(&r);
 }
 
@@ -251,12 +267,7 @@ Test(rep_cutoff, a_leader_cut_off_answers_the_calls_it_held_when_it_steps_down, 
     int64_t old_term = term_of(&r, old);
     atomic_bool stop = false;
     enum { CALLERS = LEADER_WRITERS + LEADER_READERS };
-    struct rep_caller *cs = calloc(CALLERS, sizeof *cs);
-    cr_assert(cs);
-    for (int i = 0; i < CALLERS; i++)
-        rep_caller_start(&cs[i], i, i >= LEADER_WRITERS, r.nodes[old].addr, r.nodes[old].addr,
-                         &stop);
-    rep_callers_wait_ok(cs, CALLERS, 20);
+    struct rep_caller *cs = callers_start(&r, old, CALLERS, LEADER_WRITERS, false, &stop);
     double cut = node_now();
     rep_isolate(&r, old);
     rep_wait_cut(&r, old); /* from here no call to it can complete until it steps down */
@@ -280,12 +291,7 @@ Test(rep_cutoff, a_leader_cut_off_answers_the_calls_it_held_when_it_steps_down, 
     cr_assert(g.success && g.found && g.value.len == 1 && g.value.data[0] == '2',
               "code %d", g.has_error_code ? (int)g.error_code : -1);
     GetResponse_free(&g);
-    for (int n = 0; n < REP_NODES; n++)
-        rep_check_acked_present(&r, n, cs, CALLERS);
-    rep_check_log(&r, fresh, cs, CALLERS);
-    for (int i = 0; i < CALLERS; i++)
-        rep_caller_free(&cs[i]);
-    free(cs);
+    callers_check_free(&r, fresh, cs, CALLERS);
     rep_cleanup(&r);
 }
 
