@@ -101,9 +101,12 @@ static void rep_role_changed(void *ctx, enum consensus_role role, uint64_t term,
        Until it hears of a leader or a newer term, calls waiting for a leader are refused at
        once (server_route.c): none will come before their deadline. */
     if (rep->role_seen == CONSENSUS_LEADER && role != CONSENSUS_LEADER &&
-        term == rep->term_seen && leader == CONSENSUS_NONE)
+        term == rep->term_seen && leader == CONSENSUS_NONE) {
         rep->quorum_lost = true;
-    else if (leader != CONSENSUS_NONE || term != rep->term_seen)
+        log_warn("stepped down as leader in term %llu: no majority answered for an election "
+                 "timeout (cut off?); writes and linearizable reads are refused (UNAVAILABLE) "
+                 "until a leader is known", (unsigned long long)term);
+    } else if (leader != CONSENSUS_NONE || term != rep->term_seen)
         rep->quorum_lost = false;
     rep->role_seen = role;
     rep->term_seen = term;

@@ -242,6 +242,8 @@ static void check_refused_at_once(struct rep *r, int old)
     cr_assert(!g.success && g.has_error_code && g.error_code == ErrorCode_UNAVAILABLE);
     GetResponse_free(&g);
     double direct = node_now() - t0;
+    cr_assert(node_log_contains(&r->nodes[old], "stepped down as leader in term"),
+              "the deposed leader's log (%s) does not say why it refuses", r->nodes[old].log);
     cr_assert_leq(direct, ROUND_TRIP_SLACK_S, "a set and a get on the deposed leader took "
                   "%.0f ms", direct * 1000);
     const char *bin = getenv("KVCTL");

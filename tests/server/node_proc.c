@@ -26,6 +26,21 @@ double node_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+bool node_log_contains(const struct node_proc *p, const char *what)
+{
+    enum { LOG_READ_MAX = 1 << 20 };
+    char *text = malloc(LOG_READ_MAX);
+    cr_assert(text);
+    FILE *f = fopen(p->log, "r");
+    cr_assert(f, "cannot open %s", p->log);
+    size_t n = fread(text, 1, LOG_READ_MAX - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    bool found = strstr(text, what) != NULL;
+    free(text);
+    return found;
+}
+
 static const char *kvnode_path(void)
 {
     const char *path = getenv("KVNODE");

@@ -32,6 +32,9 @@ void node_cleanup(struct node_proc *p);
 /* Runs kvnode with args and returns its exit code; its stderr goes to err (NUL-ended). */
 int node_run_once(const char *const *args, char *err, size_t err_size);
 
+/* Whether the node's log (its first MiB) holds the text. */
+bool node_log_contains(const struct node_proc *p, const char *what);
+
 /* A connected client (framed unless said otherwise). */
 void node_connect(const struct node_proc *p, struct net_client *c, bool framed);
 
