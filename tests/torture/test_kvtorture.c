@@ -302,3 +302,22 @@ Test(kvtorture, an_isolated_leader_that_still_believes_it_leads_serves_no_stale_
     cr_assert(strstr(out, "0 out of order; 0 versions named by two"), "%s", out);
     cr_assert(strstr(out, "CLEAN (seed 13)"), "%s", out);
 }
+
+/* Disk faults through the fault file: a failed log sync makes the node fail stop (it says so,
+   and the nemesis restarts it), a full disk refuses writes until healed; the node's ERROR
+   lines under the fault are expected, and every answer it gave must still check. */
+Test(kvtorture, a_failed_disk_and_a_full_disk_on_a_single_node_check_clean, .timeout = 100)
+{
+    int rc = kvtorture("--single --duration 16 --interval 1 --nemesis disk-error,disk-full "
+                       "--workers 4 --keys 20 --seed 21");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "disk-error node 0"), "%s", out);
+    cr_assert(strstr(out, "node 0 reports its storage failed: restarting it"), "%s", out);
+    cr_assert(strstr(out, "disk-full node 0"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 21)"), "%s", out);
+    cr_assert_null(strstr(out, "node failed"), "%s", out);
+    unsigned ok, fail;
+    const char *row = strstr(out, "\nwrite ");
+    cr_assert(row && sscanf(row, " write %u %u", &ok, &fail) == 2, "%s", out);
+    cr_assert_gt(fail, 0, "a failed or full disk refuses writes:\n%s", out);
+}

@@ -71,7 +71,7 @@ static int read_config(struct kvt_cluster *c, unsigned i, const char *path, json
     return 0;
 }
 
-/* The partition nemesis writes data_dir/faults; a replica obeys it only with this set. */
+/* The partition and disk nemeses write data_dir/faults; a node obeys it only with this set. */
 static int enable_fault_file(json_t *root)
 {
     json_t *debug = json_object_get(root, "debug");
@@ -108,7 +108,7 @@ static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char ol
     json_t *eps = json_object_get(json_object_get(root, "deployment"), "replica_endpoints");
     if (eps && rewrite_endpoints(eps, old, c) != 0)
         return -1;
-    if (eps && enable_fault_file(root) != 0)
+    if (enable_fault_file(root) != 0)
         return -1;
     if (snapshot_by_entries(root) != 0)
         return -1;

@@ -52,7 +52,8 @@ enum kvt_workload { KVT_WORKLOAD_REGISTER, KVT_WORKLOAD_APPEND };
 enum kvt_key_dist { KVT_KEYS_UNIFORM, KVT_KEYS_ZIPF };
 
 enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
-                 KVT_FAULT_POWER, KVT_FAULT_ISOLATE_LEADER, KVT_FAULTS };
+                 KVT_FAULT_POWER, KVT_FAULT_ISOLATE_LEADER, KVT_FAULT_DISK_ERROR,
+                 KVT_FAULT_DISK_FULL, KVT_FAULTS };
 
 struct kvt_options {
     double duration_s;
@@ -89,6 +90,7 @@ struct kvt_node {
     char log[KVT_PATH_MAX + 64];
     char undo_dir[KVT_PATH_MAX + 64];   /* the power-cut shim's undo logs (powercut.h) */
     /* watch.c */
+    bool errors_expected;        /* a disk nemesis is on: its ERROR lines are no failure */
     long long log_scanned;       /* bytes of the log already scanned */
     char failure[200];           /* the first sign the node broke; "" while none */
     int64_t failure_ns;
@@ -133,6 +135,14 @@ enum kvt_partition { KVT_PARTITION_ISOLATE, KVT_PARTITION_MUTE, KVT_PARTITION_DE
 const char *kvt_partition_name(enum kvt_partition p);
 /* 0, or -1 (message printed; what was written stays until the heal). */
 int kvt_partition_apply(const struct kvt_cluster *c, enum kvt_partition p, unsigned target);
+/* Writes node n's fault file atomically (temp file + rename): text is its whole content.
+   0, or -1 (message printed). */
+int kvt_fault_file_write(const struct kvt_node *n, const char *text);
+/* nemesis_disk.c: node i's storage calls fail (disk-error: every log sync with EIO;
+   disk-full: every write that grows a file with ENOSPC) through its fault file, until the
+   heal removes the rule and restarts the node if its storage failed. 0, or -1. */
+int kvt_disk_fault_apply(struct kvt_cluster *c, unsigned i, enum kvt_fault f);
+void kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
 /* Removes every node's fault file: nothing is dropped any more. */
 void kvt_partition_heal(const struct kvt_cluster *c);
 /* The leader's node index from any node's getClusterHealth; -1 when unknown. */

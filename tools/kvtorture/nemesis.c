@@ -1,5 +1,6 @@
-/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition, and
-   nemesis_cluster.c's power cut and leader isolation),
+/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition,
+   nemesis_cluster.c's power cut and leader isolation, nemesis_disk.c's disk errors and full
+   disk),
    each healed before the next and before the run ends, rotating through the chosen kinds in
    a shuffled order per round; each one recorded for the summary. */
 #include "kvtorture.h"
@@ -62,7 +63,8 @@ static unsigned pick_node(struct nemesis *n, const char **why)
 
 static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
 {
-    if (f == KVT_FAULT_PAUSE)   /* long enough for the others to elect without it */
+    if (f == KVT_FAULT_PAUSE || f == KVT_FAULT_DISK_ERROR || f == KVT_FAULT_DISK_FULL)
+        /* long enough for the others to elect without it */
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 500000000;
     if (f == KVT_FAULT_PARTITION)   /* an election, then requests outlive their timeouts */
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 2500000000;
@@ -139,6 +141,10 @@ static void apply(struct nemesis *n, enum kvt_fault f)
         kvt_node_pause(node, true);
         hold(n->run, fault_length_ns(n->run, f));
         kvt_node_pause(node, false);
+    } else if (f == KVT_FAULT_DISK_ERROR || f == KVT_FAULT_DISK_FULL) {
+        if (kvt_disk_fault_apply(c, i, f) == 0)
+            hold(n->run, fault_length_ns(n->run, f));
+        kvt_disk_fault_heal(c, i, n->run->o->timeout_ms);
     } else {
         kvt_node_kill(node);
         if (f == KVT_FAULT_WIPE && kvt_node_wipe(node) != 0)

@@ -27,19 +27,28 @@ static void fault_path(const struct kvt_node *n, char *path, size_t size, const 
     snprintf(path, size, "%s/faults%s", n->data_dir, suffix);
 }
 
-/* Writes node i's file atomically (temp file + rename): drop_to and drop_from lists. */
-static int write_faults(const struct kvt_cluster *c, unsigned i, const char *to, const char *from)
+int kvt_fault_file_write(const struct kvt_node *n, const char *text)
 {
     char path[KVT_PATH_MAX + 96], tmp[KVT_PATH_MAX + 96];
-    fault_path(&c->nodes[i], path, sizeof path, "");
-    fault_path(&c->nodes[i], tmp, sizeof tmp, ".tmp");
+    fault_path(n, path, sizeof path, "");
+    fault_path(n, tmp, sizeof tmp, ".tmp");
     FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "# kvtorture nemesis\ndrop_to=%s\ndrop_from=%s\n", to, from) < 0 ||
-        fclose(f) != 0 || rename(tmp, path) != 0) {
+    bool ok = f && fprintf(f, "# kvtorture nemesis\n%s", text) >= 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok || rename(tmp, path) != 0) {
         fprintf(stderr, "kvtorture: cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* Node i's drop_to and drop_from lists. */
+static int write_faults(const struct kvt_cluster *c, unsigned i, const char *to, const char *from)
+{
+    char text[KVT_NODES_MAX * 8 + 64];
+    snprintf(text, sizeof text, "drop_to=%s\ndrop_from=%s\n", to, from);
+    return kvt_fault_file_write(&c->nodes[i], text);
 }
 
 /* Every node but target, as a fault-file id list. */

@@ -14,7 +14,7 @@
 #define PATH_BYTES (KVT_PATH_MAX + 32)
 
 /* One letter per fault kind, in enum kvt_fault's order. */
-static const char fault_letter[] = "KPWNCL";
+static const char fault_letter[] = "KPWNCLDF";
 _Static_assert(sizeof fault_letter - 1 == KVT_FAULTS, "a letter for every fault kind");
 static const char *const shape_name[KVT_PARTITIONS] = {"isolated", "mute", "deaf"};
 
@@ -132,7 +132,8 @@ static void write_chart(FILE *f, const struct kvt_summary *s, size_t width)
     fprintf(f, "\navailability per %zu s. ok/s: ok ops invoked per second, the bar against the"
                " median second's\n(%zu/s); avail: ok / all reads and writes (a cas may fail by"
                " design); down: seconds under\n%.0f%% of the median; faults started: K kill, P"
-               " pause, W restart-wipe, N partition\n  %6s %7s %7s %4s\n", width, median,
+               " pause, W restart-wipe, N partition,\nD disk-error, F disk-full\n"
+               "  %6s %7s %7s %4s\n", width, median,
             DOWN_FRACTION * 100, "from s", "ok/s", "avail", "down");
     for (size_t from = 0; from < s->seconds; from += width) {
         struct bin b;
