@@ -18,6 +18,12 @@
  * the same links; server_dispatch.c loses a call forwarded from a dropped node, and its
  * answer, silently). Write the file atomically (temp file + rename) so a half-written file is
  * never read. A disk_fail line is set again only when it changes (which restarts its count).
+ *     clock_offset_ms=-30000
+ *                      this node's wall clock reads that far off, as after an NTP step (at
+ *                      most a day either way): the leader clock its entries carry (the MVCC
+ *                      window's time edge, anything kept in log time) and ping's timestamp.
+ *                      Timers run on the monotonic clock and do not move. Without the line the
+ *                      clock is true again.
  */
 #include "server_rep.h"
 
@@ -31,6 +37,8 @@
 #include <string.h>
 
 #define FAULT_FILE "faults"
+/* A clock step larger than a day is a typo, not an NTP step. */
+#define FAULT_CLOCK_OFFSET_MS_MAX (86400LL * 1000)
 
 struct disk_rule {
     bool on;
@@ -42,11 +50,13 @@ struct fault_set {
     bool to[CONSENSUS_NODES_MAX];
     bool from[CONSENSUS_NODES_MAX];
     struct disk_rule disk[SIO_CALL_KINDS];
+    int64_t clock_offset_ms;
 };
 
 struct server_faults {
     struct sio_faults *disk;
     struct disk_rule rules[SIO_CALL_KINDS]; /* as last set */
+    int64_t clock_offset_ms;                /* as last set */
     struct event *ev;
     char path[PATH_MAX];
     char text[512]; /* what was last applied */
@@ -100,6 +110,19 @@ static bool parse_ids(const char *list, uint32_t count, bool *set)
     return true;
 }
 
+/* "-30000" into *ms, within a day either way; false on anything else. */
+static bool parse_clock_offset(const char *text, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || errno || v < -FAULT_CLOCK_OFFSET_MS_MAX ||
+        v > FAULT_CLOCK_OFFSET_MS_MAX)
+        return false;
+    *ms = v;
+    return true;
+}
+
 static bool parse_faults(char *text, uint32_t count, struct fault_set *out)
 {
     memset(out, 0, sizeof *out);
@@ -110,7 +133,10 @@ static bool parse_faults(char *text, uint32_t count, struct fault_set *out)
             line[--len] = '\0';
         if (len == 0 || line[0] == '#')
             continue;
-        if (strncmp(line, "drop_to=", 8) == 0) {
+        if (strncmp(line, "clock_offset_ms=", 16) == 0) {
+            if (!parse_clock_offset(line + 16, &out->clock_offset_ms))
+                return false;
+        } else if (strncmp(line, "drop_to=", 8) == 0) {
             if (!parse_ids(line + 8, count, out->to))
                 return false;
         } else if (strncmp(line, "drop_from=", 10) == 0) {
@@ -161,6 +187,15 @@ static void apply_disk(struct server_faults *f, const struct disk_rule *rules)
     }
 }
 
+static void apply_clock(struct server_faults *f, int64_t offset_ms)
+{
+    if (offset_ms == f->clock_offset_ms)
+        return;
+    f->clock_offset_ms = offset_ms;
+    server_wall_offset_set(offset_ms * 1000);
+    log_warn("fault injection: the wall clock reads %lld ms off", (long long)offset_ms);
+}
+
 static void apply_drops(struct server_node *n, const struct fault_set *fs)
 {
     uint32_t self = n->cfg->instance_index;
@@ -196,6 +231,7 @@ static void poll_faults(int fd, short what, void *arg)
         return;
     }
     apply_disk(f, fs.disk);
+    apply_clock(f, fs.clock_offset_ms);
     if (n->cfg->mode == SERVER_MODE_REPLICATED && !n->rep)
         return; /* before the cluster exists: the drops wait for the first poll after */
     snprintf(f->text, sizeof f->text, "%s", text);
@@ -236,6 +272,8 @@ void server_faults_close(struct server_node *n)
     if (f->ev)
         event_free(f->ev);
     n->io = sio_default();
+    if (f->clock_offset_ms != 0)
+        server_wall_offset_set(0);
     sio_faults_free(f->disk);
     free(f);
     n->faults = NULL;

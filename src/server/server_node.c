@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,21 @@ int64_t server_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* How far the fault file's clock_offset_ms sets this process's wall clock off (0 without
+   fault injection); read on any thread. */
+static _Atomic int64_t wall_offset_us;
+
 int64_t server_wall_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 +
+           atomic_load_explicit(&wall_offset_us, memory_order_relaxed);
+}
+
+void server_wall_offset_set(int64_t us)
+{
+    atomic_store_explicit(&wall_offset_us, us, memory_order_relaxed);
 }
 
 static int make_dirs(const char *path)

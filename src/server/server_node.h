@@ -131,6 +131,11 @@ static inline const kv_store *server_store(const struct server_node *n)
 }
 
 int64_t server_now_ms(void);
+/* The wall clock in µs since the Unix epoch: the leader clock entries carry (the MVCC window's
+   time edge), ping's timestamp. Timers run on server_now_ms, which no clock step moves. */
 int64_t server_wall_us(void);
+/* Sets the wall clock that many µs off, as an NTP step would (the fault file's
+   clock_offset_ms). */
+void server_wall_offset_set(int64_t us);
 
 #endif

@@ -227,14 +227,7 @@ void rep_wait_converged(struct rep *r)
 
 void rep_faults(struct rep *r, int node, const char *text)
 {
-    char tmp[420], path[400];
-    snprintf(path, sizeof path, "%s/data/faults", r->nodes[node].dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    cr_assert(f);
-    fputs(text, f);
-    cr_assert_eq(fclose(f), 0);
-    cr_assert_eq(rename(tmp, path), 0);
+    node_write_faults(&r->nodes[node], text);
 }
 
 void rep_isolate(struct rep *r, int node)

@@ -234,3 +234,64 @@ void node_info(struct net_client *c, NodeInfo *out)
     cr_assert(res.has_success);
     *out = res.success;
 }
+
+void node_write_faults(const struct node_proc *p, const char *text)
+{
+    char path[400], tmp[410];
+    snprintf(path, sizeof path, "%s/data/faults", p->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    cr_assert(f);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(rename(tmp, path), 0);
+}
+
+int64_t node_ping_us(struct net_client *c)
+{
+    PingRequest req;
+    PingRequest_init(&req);
+    TransactionalKV_ping_result res;
+    TransactionalKV_ping_result_init(&res);
+    NODE_CALL(c, ping, &req, &res);
+    cr_assert(res.has_success);
+    int64_t us = res.success.timestamp_us;
+    TransactionalKV_ping_result_free(&res);
+    PingRequest_free(&req);
+    return us;
+}
+
+int64_t node_read_version(struct net_client *c)
+{
+    GetReadVersionRequest req;
+    GetReadVersionRequest_init(&req);
+    TransactionalKV_getReadVersion_result res;
+    TransactionalKV_getReadVersion_result_init(&res);
+    NODE_CALL(c, getReadVersion, &req, &res);
+    cr_assert(res.has_success && res.success.success, "getReadVersion failed");
+    int64_t v = res.success.version;
+    TransactionalKV_getReadVersion_result_free(&res);
+    GetReadVersionRequest_free(&req);
+    return v;
+}
+
+int node_snapshot_read(struct net_client *c, const char *key, int64_t version, char *value,
+                       size_t size)
+{
+    SnapshotReadRequest req;
+    SnapshotReadRequest_init(&req);
+    tp_bytes_set_str(&req.key, key);
+    req.read_version = version;
+    TransactionalKV_snapshotRead_result res;
+    TransactionalKV_snapshotRead_result_init(&res);
+    NODE_CALL(c, snapshotRead, &req, &res);
+    cr_assert(res.has_success);
+    const SnapshotReadResponse *s = &res.success;
+    int code = s->success ? 0 : s->has_error_code ? (int)s->error_code : -1;
+    cr_assert_neq(code, -1, "an error without a code");
+    snprintf(value, size, "%.*s", s->found ? (int)s->value.len : 0,
+             s->found && s->value.data ? (const char *)s->value.data : "");
+    TransactionalKV_snapshotRead_result_free(&res);
+    SnapshotReadRequest_free(&req);
+    return code;
+}

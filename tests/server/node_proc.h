@@ -42,6 +42,17 @@ void node_connect(const struct node_proc *p, struct net_client *c, bool framed);
 void node_set(struct net_client *c, const char *key, const char *value, SetResponse *out);
 bool node_get(struct net_client *c, const char *key, char *value, size_t size);
 void node_info(struct net_client *c, NodeInfo *out);
+/* Replaces the node's fault file (debug.fault_injection; src/server/server_faults.c)
+   atomically. */
+void node_write_faults(const struct node_proc *p, const char *text);
+/* The node's wall clock (ping's timestamp_us). */
+int64_t node_ping_us(struct net_client *c);
+/* A linearizable read version (asserts it is given). */
+int64_t node_read_version(struct net_client *c);
+/* snapshotRead of key at version: 0 with the value in value ("" when not found), or the
+   error code. */
+int node_snapshot_read(struct net_client *c, const char *key, int64_t version, char *value,
+                       size_t size);
 
 uint16_t node_free_port(void);
 double node_now(void);

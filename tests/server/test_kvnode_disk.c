@@ -31,18 +31,6 @@ struct ledger {
 
 static void key_of(int i, char *key, size_t size) { snprintf(key, size, "disk-%05d", i); }
 
-static void write_faults(const struct node_proc *p, const char *text)
-{
-    char path[400], tmp[410];
-    snprintf(path, sizeof path, "%s/data/faults", p->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    cr_assert(f);
-    fputs(text, f);
-    cr_assert_eq(fclose(f), 0);
-    cr_assert_eq(rename(tmp, path), 0);
-}
-
 /* One write; returns its error code (0: acknowledged) and notes what it means. */
 static int ledger_set(struct ledger *l, struct net_client *c, const char *value)
 {
@@ -100,7 +88,7 @@ Test(kvnode_disk, a_failed_sync_stops_writes_and_says_why, .timeout = 120)
     struct ledger l = {0};
     for (int i = 0; i < 20; i++)
         cr_assert_eq(ledger_set(&l, &c, "v"), 0);
-    write_faults(&p, "disk_fail=sync:1:EIO\n");
+    node_write_faults(&p, "disk_fail=sync:1:EIO\n");
     /* The write whose sync failed may be on disk: its outcome is unknown. */
     cr_assert_eq(set_until_refused(&l, &c, "v"), ErrorCode_TIMEOUT);
     /* From then on the node takes no write: a definite refusal, with a reason to read. */
@@ -118,7 +106,7 @@ Test(kvnode_disk, a_failed_sync_stops_writes_and_says_why, .timeout = 120)
     NodeInfo_free(&info);
     net_client_close(&c);
     node_stop(&p, SIGKILL);
-    write_faults(&p, "");
+    node_write_faults(&p, "");
     node_restart(&p);
     node_connect(&p, &c, true);
     ledger_check(&l, &c, "v");
@@ -140,7 +128,7 @@ Test(kvnode_disk, a_full_disk_refuses_writes_until_space_is_back, .timeout = 120
     struct ledger l = {0};
     for (int i = 0; i < 20; i++)
         cr_assert_eq(ledger_set(&l, &c, "w"), 0);
-    write_faults(&p, "disk_fail=write:1:ENOSPC\n");
+    node_write_faults(&p, "disk_fail=write:1:ENOSPC\n");
     cr_assert_eq(set_until_refused(&l, &c, "w"), ErrorCode_NO_SPACE);
     for (int i = 0; i < 5; i++)
         cr_assert_eq(ledger_set(&l, &c, "w"), ErrorCode_NO_SPACE);
@@ -151,7 +139,7 @@ Test(kvnode_disk, a_full_disk_refuses_writes_until_space_is_back, .timeout = 120
     cr_assert(info.has_no_space && info.no_space, "status does not say the disk is full");
     cr_assert(!info.has_storage_failure, "a full disk is not a failure");
     NodeInfo_free(&info);
-    write_faults(&p, "");
+    node_write_faults(&p, "");
     double deadline = node_now() + WAIT_SECONDS;
     while (ledger_set(&l, &c, "w") != 0) {
         cr_assert_lt(node_now(), deadline, "writes never resumed once space was back");
