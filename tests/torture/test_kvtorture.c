@@ -321,3 +321,37 @@ Test(kvtorture, a_failed_disk_and_a_full_disk_on_a_single_node_check_clean, .tim
     cr_assert(row && sscanf(row, " write %u %u", &ok, &fail) == 2, "%s", out);
     cr_assert_gt(fail, 0, "a failed or full disk refuses writes:\n%s", out);
 }
+
+/* Wall clocks stepped 10 s - 2 min either way through the fault files (the leader's moves the
+   MVCC window: a step forward expires the versions clients read at): each step is confirmed by
+   ping's timestamp, and every answer must still check. */
+Test(kvtorture, clock_jumps_on_a_cluster_check_clean, .timeout = 100)
+{
+    int rc = kvtorture("--duration 12 --interval 1 --nemesis clock-jump --workers 4 --keys 20 "
+                       "--seed 23");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "its wall clock +"), "no step forward:\n%s", out);
+    cr_assert(strstr(out, "its wall clock -"), "no step back:\n%s", out);
+    cr_assert(strstr(out, "(leader): its wall clock"), "the leader's clock never moved:\n%s", out);
+    cr_assert_null(strstr(out, "clock reads"), "a step did not take:\n%s", out);
+    cr_assert_null(strstr(out, "unconfirmed"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 23)"), "%s", out);
+}
+
+/* A node that ignores its fault file (fault injection turned off in its config by a wrapper):
+   the clock step never shows in ping's timestamp, so the run says the fault was not injected
+   and exits 3 (SETUP FAILURE), never CLEAN, though every key checks. */
+Test(kvtorture, a_fault_the_nemesis_could_not_inject_is_no_clean_run, .timeout = 100)
+{
+    char dir[64];
+    wrapper(dir, sizeof dir, "sed -i 's/\"fault_injection\": *true/\"fault_injection\": false/' \"$2\"");
+    int rc = kvtorture_wrapped(dir, "--single --duration 8 --interval 1 --nemesis clock-jump "
+                                    "--workers 2 --keys 10 --seed 9");
+    wrapper_remove(dir);
+    cr_assert_eq(rc, 3, "%s", out);
+    cr_assert(strstr(out, "clock-jump node 0"), "%s", out);
+    cr_assert(strstr(out, "s off, not the"), "%s", out);
+    cr_assert(strstr(out, "kvtorture: SETUP FAILURE (seed 9): all 10 keys checked; 1 fault(s) "
+                          "not injected"), "%s", out);
+    cr_assert_null(strstr(out, "CLEAN"), "%s", out);
+}

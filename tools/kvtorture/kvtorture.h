@@ -53,7 +53,7 @@ enum kvt_key_dist { KVT_KEYS_UNIFORM, KVT_KEYS_ZIPF };
 
 enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
                  KVT_FAULT_POWER, KVT_FAULT_ISOLATE_LEADER, KVT_FAULT_DISK_ERROR,
-                 KVT_FAULT_DISK_FULL, KVT_FAULTS };
+                 KVT_FAULT_DISK_FULL, KVT_FAULT_CLOCK_JUMP, KVT_FAULTS };
 
 struct kvt_options {
     double duration_s;
@@ -143,6 +143,10 @@ int kvt_fault_file_write(const struct kvt_node *n, const char *text);
    heal removes the rule and restarts the node if its storage failed. 0, or -1. */
 int kvt_disk_fault_apply(struct kvt_cluster *c, unsigned i, enum kvt_fault f);
 void kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
+/* nemesis_clock.c: node i's wall clock set offset_ms off through its fault file, and true
+   again; each waits until ping's timestamp shows it. 0, or -1 (said). */
+int kvt_clock_jump_apply(struct kvt_cluster *c, unsigned i, int offset_ms, int timeout_ms);
+int kvt_clock_jump_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
 /* Removes every node's fault file: nothing is dropped any more. */
 void kvt_partition_heal(const struct kvt_cluster *c);
 /* The leader's node index from any node's getClusterHealth; -1 when unknown. */
@@ -199,7 +203,8 @@ extern atomic_bool kvt_stop;
 /* One fault the nemesis injected, from its start to its heal. */
 struct kvt_fault_event {
     enum kvt_fault kind;
-    int shape;                   /* partition: enum kvt_partition; else 0 */
+    int shape;                   /* partition: enum kvt_partition; clock-jump: the step in ms;
+                                    else 0 */
     unsigned node;
     int64_t start_ns, end_ns;
 };
@@ -218,6 +223,7 @@ struct kvt_run {
     struct kvt_hlog nemesis_log; /* the nemesis's own reads (main thread only) */
     bool live_failed;            /* a node did not catch up after the last heal */
     unsigned nodes_failed;       /* nodes the watch saw fail (watch.c) */
+    unsigned faults_missed;      /* faults the nemesis could not inject or confirm */
 };
 
 /* The next key for a register op. */

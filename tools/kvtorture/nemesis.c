@@ -1,6 +1,6 @@
 /* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition,
    nemesis_cluster.c's power cut and leader isolation, nemesis_disk.c's disk errors and full
-   disk),
+   disk, nemesis_clock.c's wall clock stepped),
    each healed before the next and before the run ends, rotating through the chosen kinds in
    a shuffled order per round; each one recorded for the summary. */
 #include "kvtorture.h"
@@ -13,6 +13,11 @@
 #define NEMESIS_DOWN_NS (1500LL * 1000 * 1000)
 /* Room left after the last fault heals, for the cluster to settle before the end. */
 #define NEMESIS_SETTLE_NS (3000LL * 1000 * 1000)
+/* A clock step, either way: from twice the default MVCC window (5 s) to two minutes, so a
+   step forward expires every version a client still reads, and a step back holds the window
+   for as long after the heal. */
+#define NEMESIS_CLOCK_STEP_MIN_MS 10000
+#define NEMESIS_CLOCK_STEP_MAX_MS 120000
 
 struct nemesis {
     struct kvt_run *run;
@@ -63,7 +68,8 @@ static unsigned pick_node(struct nemesis *n, const char **why)
 
 static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
 {
-    if (f == KVT_FAULT_PAUSE || f == KVT_FAULT_DISK_ERROR || f == KVT_FAULT_DISK_FULL)
+    if (f == KVT_FAULT_PAUSE || f == KVT_FAULT_DISK_ERROR || f == KVT_FAULT_DISK_FULL ||
+        f == KVT_FAULT_CLOCK_JUMP)
         /* long enough for the others to elect without it */
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 500000000;
     if (f == KVT_FAULT_PARTITION)   /* an election, then requests outlive their timeouts */
@@ -103,6 +109,8 @@ static void partition(struct nemesis *n, unsigned i, const char *why, struct kvt
     fflush(stdout);
     if (kvt_partition_apply(c, p, i) == 0)
         hold(n->run, fault_length_ns(n->run, KVT_FAULT_PARTITION));
+    else
+        n->run->faults_missed++;
     kvt_partition_heal(c);
 }
 
@@ -120,6 +128,28 @@ static void apply_cluster(struct nemesis *n, enum kvt_fault f)
     fflush(stdout);
 }
 
+/* Node i's wall clock stepped 10 s - 2 min either way, then true again. */
+static void clock_jump(struct nemesis *n, unsigned i, const char *why, struct kvt_fault_event *e)
+{
+    struct kvt_run *run = n->run;
+    int ms = NEMESIS_CLOCK_STEP_MIN_MS +
+             (int)(kvt_rand(&n->rng) %
+                   (NEMESIS_CLOCK_STEP_MAX_MS - NEMESIS_CLOCK_STEP_MIN_MS + 1));
+    if (kvt_rand(&n->rng) % 2)
+        ms = -ms;
+    if (e)
+        e->shape = ms;
+    printf("nemesis %7.2f s: clock-jump node %u (%s): its wall clock %+.1f s\n",
+           since_start(run), i, why, ms / 1e3);
+    fflush(stdout);
+    if (kvt_clock_jump_apply(run->cluster, i, ms, run->o->timeout_ms) == 0)
+        hold(run, fault_length_ns(run, KVT_FAULT_CLOCK_JUMP));
+    else
+        run->faults_missed++;
+    if (kvt_clock_jump_heal(run->cluster, i, run->o->timeout_ms) != 0)
+        run->faults_missed++;   /* a clock left off would skew every later fault */
+}
+
 static void apply(struct nemesis *n, enum kvt_fault f)
 {
     if (f == KVT_FAULT_POWER || f == KVT_FAULT_ISOLATE_LEADER) {
@@ -131,12 +161,14 @@ static void apply(struct nemesis *n, enum kvt_fault f)
     unsigned i = pick_node(n, &why);
     struct kvt_node *node = &c->nodes[i];
     struct kvt_fault_event *e = record(n->run, f, i);
-    if (f != KVT_FAULT_PARTITION)
+    if (f != KVT_FAULT_PARTITION && f != KVT_FAULT_CLOCK_JUMP)
         printf("nemesis %7.2f s: %s node %u (%s)\n", since_start(n->run), kvt_fault_name(f), i,
                why);
     fflush(stdout);
     if (f == KVT_FAULT_PARTITION) {
         partition(n, i, why, e);
+    } else if (f == KVT_FAULT_CLOCK_JUMP) {
+        clock_jump(n, i, why, e);
     } else if (f == KVT_FAULT_PAUSE) {
         kvt_node_pause(node, true);
         hold(n->run, fault_length_ns(n->run, f));
@@ -144,6 +176,8 @@ static void apply(struct nemesis *n, enum kvt_fault f)
     } else if (f == KVT_FAULT_DISK_ERROR || f == KVT_FAULT_DISK_FULL) {
         if (kvt_disk_fault_apply(c, i, f) == 0)
             hold(n->run, fault_length_ns(n->run, f));
+        else
+            n->run->faults_missed++;
         kvt_disk_fault_heal(c, i, n->run->o->timeout_ms);
     } else {
         kvt_node_kill(node);

@@ -25,11 +25,14 @@ static const char usage_text[] =
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5; up\n"
     "  to 100000), each op's key uniform or Zipf-skewed (weight 1/(k+1)^S, S default 1),\n"
     "  injects faults from LIST (kill, pause, restart-wipe, partition, power-cut,\n"
-    "  isolate-leader, disk-error, disk-full, all, none; default none)\n"
+    "  isolate-leader, disk-error, disk-full, clock-jump, all, none; default none)\n"
     "  every ~S seconds (--interval, default 5), rotating through them, then checks every\n"
     "  key for linearizability and the final state. Ops stream to disk during the run, so\n"
     "  memory stays bounded however long it runs; --summary writes a one-page summary\n"
     "  (ops, faults by kind, availability per minute, checker time, verdict) into DIR.\n"
+    "  disk-error fails a node's log syncs, disk-full its growing writes, clock-jump steps\n"
+    "  its wall clock 10 s - 2 min either way (the leader's moves the MVCC window), each\n"
+    "  through the node's fault file and healed before the next fault.\n"
     "  --workload append: txns read 1-3 keys holding lists and append unique elements to\n"
     "  1-2 of them; checked for strict serializability (Elle's anomalies: G0, G1a, G1b, G1c,\n"
     "  G2, their real-time variants, lost updates). K is then the active key window (<= 1000).\n"
@@ -46,15 +49,16 @@ static const char usage_text[] =
     "  an ERROR line, fails the run.\n"
     "  Registers with unique values are checked directly; any other history by a bounded\n"
     "  search (--search-steps N per key, default 2e8).\n"
-    "  Exit 0 clean, 1 violation, 2 usage, 3 setup failure, 4 unknown (some key not checked\n"
-    "  to a verdict: never reported clean), 5 liveness failure (a node did not catch up), 6 a\n"
-    "  node failed; a violation always wins, else the lowest code.\n";
+    "  Exit 0 clean, 1 violation, 2 usage, 3 setup failure (also: a fault the nemesis could\n"
+    "  not inject), 4 unknown (some key not checked to a verdict: never reported clean), 5\n"
+    "  liveness failure (a node did not catch up), 6 a node failed; a violation always wins,\n"
+    "  else the lowest code.\n";
 
 const char *kvt_fault_name(enum kvt_fault f)
 {
     static const char *const names[KVT_FAULTS] = {"kill", "pause", "restart-wipe", "partition",
                                                   "power-cut", "isolate-leader", "disk-error",
-                                                  "disk-full"};
+                                                  "disk-full", "clock-jump"};
     return (unsigned)f < KVT_FAULTS ? names[f] : "?";
 }
 

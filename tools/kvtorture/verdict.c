@@ -1,5 +1,5 @@
 /* verdict.c: one exit code for a run that may hold several verdicts: safety (clean, violation,
-   unknown), liveness (a node did not catch up), a node that failed. */
+   unknown), liveness (a node did not catch up), a node that failed, a fault not injected. */
 #include "kvtorture.h"
 
 #include <stdio.h>
@@ -15,7 +15,9 @@ static int worst(int a, int b)
 int kvt_verdict_combine(const struct kvt_run *run, int safety)
 {
     int rc = worst(safety, run->live_failed ? KVT_EXIT_LIVENESS : 0);
-    return worst(rc, run->nodes_failed ? KVT_EXIT_NODE_FAILED : 0);
+    rc = worst(rc, run->nodes_failed ? KVT_EXIT_NODE_FAILED : 0);
+    /* A run that did not inject what it was asked to is no proof of anything. */
+    return worst(rc, run->faults_missed ? KVT_EXIT_SETUP : 0);
 }
 
 const char *kvt_verdict_name(int rc)
@@ -38,4 +40,7 @@ void kvt_verdict_also(const struct kvt_run *run, int rc, char *out, size_t size)
     if (run->nodes_failed && rc != KVT_EXIT_NODE_FAILED)
         snprintf(out + strlen(out), size - strlen(out), "; also %u node(s) failed",
                  run->nodes_failed);
+    if (run->faults_missed)
+        snprintf(out + strlen(out), size - strlen(out), "; %u fault(s) not injected",
+                 run->faults_missed);
 }
