@@ -45,6 +45,22 @@ void server_node_fail(struct server_node *n, const char *what, const char *detai
               "\"A node reports a failed disk\")", n->failure);
 }
 
+void server_node_damaged(const struct server_node *n, const char *what,
+                         const char *standalone_hint)
+{
+    if (n->cfg->mode == SERVER_MODE_REPLICATED)
+        log_error("this replica's %s is damaged and it will not start on it. The cluster keeps "
+                  "serving without it. To rebuild it: stop it, move %s aside (keep it to look "
+                  "at), and start it again with an empty data_dir: it catches up from the "
+                  "leader (see HACKING.md, \"A node reports corruption\")", what,
+                  n->cfg->data_dir);
+    else
+        log_error("the %s is damaged and this standalone node will not start on it: nothing "
+                  "acknowledged may be dropped silently. Restore data_dir from a backup%s%s "
+                  "(see HACKING.md, \"A node reports corruption\")", what,
+                  standalone_hint ? ", or " : "", standalone_hint ? standalone_hint : "");
+}
+
 bool server_disk_refuses(struct server_node *n)
 {
     return n->space_low || (n->space_full && server_now_ms() < n->space_retry_ms);

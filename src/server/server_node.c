@@ -113,15 +113,9 @@ static int open_wal(struct server_node *n)
     if (rc == 0)
         return 0;
     log_error("cannot open the log in %s: %s", dir, err.text);
-    if (rc == WAL_ERR_CORRUPT && cfg->mode == SERVER_MODE_REPLICATED)
-        log_error("this replica's log is damaged and it will not start on it. The cluster keeps "
-                  "serving without it. To rebuild it: stop it, move %s aside (keep it to look "
-                  "at), and start it again with an empty data_dir: it catches up from the "
-                  "leader (see HACKING.md, \"A node reports corruption\")", cfg->data_dir);
-    else if (rc == WAL_ERR_CORRUPT)
-        log_error("the log is damaged and this standalone node will not start on it: nothing "
-                  "acknowledged may be dropped silently. Restore data_dir from a backup, or see "
-                  "HACKING.md, \"A node reports corruption\", for how to start from what is left");
+    if (rc == WAL_ERR_CORRUPT)
+        server_node_damaged(n, "log", "start from what is left: move the named segment and "
+                            "every later one out of data_dir/wal");
     else if (rc == WAL_ERR_FORMAT)
         log_error("see HACKING.md, \"Upgrading a data directory\"");
     return -1;

@@ -110,6 +110,11 @@ bool server_node_failed(const struct server_node *n, char *why, size_t why_len);
 bool server_node_no_space(const struct server_node *n);
 /* Standalone: storage failed doing `what`; logs it once with detail (the WAL's last error). */
 void server_node_fail(struct server_node *n, const char *what, const char *detail);
+/* At a start: data_dir's `what` ("log", "newest snapshot") failed its checks. Logs what an
+   operator does about it (server_disk.c): rebuild a replica from the others, restore a
+   standalone node from a backup (standalone_hint: more it can do, may be NULL). */
+void server_node_damaged(const struct server_node *n, const char *what,
+                         const char *standalone_hint);
 /* Writes refused right now for lack of space; a write that found the disk full (the log cut
    back: nothing of it is anywhere); a write that went through. */
 bool server_disk_refuses(struct server_node *n);

@@ -86,12 +86,15 @@ int server_snap_restore(struct server_node *n)
     if (rc != 0) {
         log_error("cannot restore snapshot %s: %s (%s); refusing to start", path,
                   kv_strerror(rc), err);
+        if (rc == KV_ERR_CORRUPT)
+            server_node_damaged(n, "newest snapshot", NULL);
         return -1;
     }
     if (kv_sm_applied_version(n->sm) != newest) {
         log_error("snapshot %s holds version %llu, not the %llu its name says; refusing to "
                   "start", path, (unsigned long long)kv_sm_applied_version(n->sm),
                   (unsigned long long)newest);
+        server_node_damaged(n, "newest snapshot", NULL);
         return -1;
     }
     n->snapshot_index = newest;

@@ -1,14 +1,16 @@
-/* test_rep_storage.c: storage faults in a real 3-node cluster. A replica whose log is corrupt
-   refuses to start, saying what is wrong and how to rebuild it, while the cluster keeps
-   serving; rebuilt empty, it catches up. A leader whose disk fails stops taking writes (the
-   one in flight answers TIMEOUT, later ones UNAVAILABLE), says so in its status, and the
-   others go on. A node stopped (SIGTERM) with writes in flight answers each truthfully:
-   TIMEOUT for one it proposed, SHUTTING_DOWN (at once) for one that waited for a leader.
-   Every answer is checked against the final state: acknowledged writes are there, definitely
-   refused ones are not. */
+/* test_rep_storage.c: storage faults in a real 3-node cluster. A replica whose log or newest
+   snapshot is corrupt refuses to start, saying what is wrong and how to rebuild it, while the
+   cluster keeps serving; rebuilt empty, it catches up. A leader whose disk fails stops taking
+   writes (the one in flight answers TIMEOUT, later ones UNAVAILABLE), says so in its status, and
+   the others go on. A node stopped (SIGTERM) with writes in flight answers each truthfully:
+   TIMEOUT for one it proposed, SHUTTING_DOWN (at once) for one that waited for a leader. Every
+   answer is checked against the final state: acknowledged writes are there, definitely refused
+   ones are not. */
 #include "rep_fixture.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +123,74 @@ Test(rep_storage, a_corrupt_replica_refuses_to_start_and_the_cluster_keeps_servi
     /* The other two serve throughout. */
     write_acked(&r, leader, l, 20);
     /* Rebuilt as the message says: an empty data dir, started again; it catches up. */
+    rep_wipe(&r, bad);
+    rep_restart(&r, bad);
+    rep_wait_converged(&r);
+    ledger_check(&r, bad, l);
+    free(l);
+    rep_cleanup(&r);
+}
+
+/* Flips one bit in the middle of node's newest snapshot file; path gets its name. */
+static void flip_newest_snapshot(struct rep *r, int node, char *path, size_t size)
+{
+    char dir[400], newest[256] = "";
+    snprintf(dir, sizeof dir, "%s/data", r->nodes[node].dir);
+    DIR *d = opendir(dir);
+    cr_assert(d, "%s", dir);
+    for (struct dirent *de; (de = readdir(d));)
+        if (strncmp(de->d_name, "snapshot-", 9) == 0 && !strstr(de->d_name, ".tmp") &&
+            strcmp(de->d_name, newest) > 0)
+            snprintf(newest, sizeof newest, "%s", de->d_name);
+    closedir(d);
+    cr_assert(newest[0], "no snapshot in %s", dir);
+    snprintf(path, size, "%s/%s", dir, newest);
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0, "%s", path);
+    off_t at = lseek(fd, 0, SEEK_END) / 2;
+    uint8_t b;
+    cr_assert_eq(pread(fd, &b, 1, at), 1);
+    b ^= 0x10;
+    cr_assert_eq(pwrite(fd, &b, 1, at), 1);
+    cr_assert_eq(close(fd), 0);
+}
+
+/* A replica's snapshot file is checked (checksums) as its log is: one flipped bit refuses the
+   start with a message naming the file and saying how to rebuild it; the cluster serves on,
+   and the replica, rebuilt empty, catches up. */
+Test(rep_storage, a_replica_with_a_corrupt_snapshot_refuses_to_start_and_is_rebuilt,
+     .timeout = 120)
+{
+    struct rep r;
+    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 50, "
+                  "\"snapshot_log_growth_percent\": 0, \"snapshot_log_min_bytes\": 0}");
+    int leader = rep_wait_leader(&r);
+    int bad = (leader + 1) % REP_NODES;
+    struct ledger *l = calloc(1, sizeof *l);
+    cr_assert(l);
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        write_acked(&r, leader, l, 10);
+        NodeInfo info;
+        cr_assert_eq(rep_info(&r, bad, &info), 0);
+        int64_t snapshot = info.snapshot_index;
+        NodeInfo_free(&info);
+        if (snapshot > 0)
+            break;
+        cr_assert_lt(node_now(), deadline, "node %d took no snapshot", bad);
+    }
+    rep_kill(&r, bad);
+    char path[700];
+    flip_newest_snapshot(&r, bad, path, sizeof path);
+    const char *args[] = {"--config", r.nodes[bad].config, NULL};
+    static char err[16384];
+    cr_assert_neq(node_run_once(args, err, sizeof err), 0, "a corrupt replica started");
+    cr_assert(strstr(err, path) && strstr(err, "snapshot is corrupt"),
+              "the refusal does not name the file:\n%s", err);
+    cr_assert(strstr(err, "newest snapshot is damaged") &&
+                  strstr(err, "catches up from the leader"),
+              "no way to rebuild is given:\n%s", err);
+    write_acked(&r, leader, l, 20);
     rep_wipe(&r, bad);
     rep_restart(&r, bad);
     rep_wait_converged(&r);

@@ -203,6 +203,9 @@ Test(kvnode_snapshot, a_flipped_byte_in_the_snapshot_refuses_the_start_and_names
     int code = node_run_once(args, err, sizeof err);
     cr_assert_neq(code, 0, "a corrupt snapshot must not start: %s", err);
     cr_assert(strstr(err, path), "the message names %s: %s", path, err);
+    cr_assert(strstr(err, "newest snapshot is damaged") &&
+                  strstr(err, "Restore data_dir from a backup"),
+              "the message says what to do: %s", err);
     node_cleanup(&p);
 }
 
