@@ -154,6 +154,17 @@ Test(kvtorture, missing_configs_exit_3)
     cr_assert_eq(kvtorture("--single --config-dir /nonexistent --duration 1"), 3, "%s", out);
 }
 
+/* Without its shim the loader would ignore LD_PRELOAD and a power cut would undo nothing. */
+Test(kvtorture, power_cut_without_its_shim_is_a_setup_failure)
+{
+    cr_assert_eq(setenv("KVT_POWERCUT_LIB", "/nonexistent/kvt_powercut.so", 1), 0);
+    int rc = kvtorture("--nemesis kill,power-cut --duration 1");
+    unsetenv("KVT_POWERCUT_LIB");
+    cr_assert_eq(rc, 3, "%s", out);
+    cr_assert(strstr(out, "power-cut needs its shim /nonexistent/kvt_powercut.so"), "%s", out);
+    cr_assert_null(strstr(out, "node(s) up"), "no node starts:\n%s", out);
+}
+
 /* Reads a whole file into buf; its length (0 when missing). */
 static size_t slurp(const char *path, char *buf, size_t size)
 {

@@ -244,8 +244,16 @@ int kvt_cluster_up(struct kvt_cluster *c, const struct kvt_options *o)
     memset(c, 0, sizeof *c);
     c->kvnode = o->kvnode;
     c->up_ns = kvt_now_ns();
-    if (o->faults[KVT_FAULT_POWER])
+    if (o->faults[KVT_FAULT_POWER]) {
         c->powercut_lib = getenv("KVT_POWERCUT_LIB") ? getenv("KVT_POWERCUT_LIB") : KVT_POWERCUT_LIB;
+        /* Without it the loader ignores LD_PRELOAD and no power cut would undo anything. */
+        if (access(c->powercut_lib, R_OK) != 0) {
+            fprintf(stderr, "kvtorture: power-cut needs its shim %s: %s (build it: ninja"
+                            " tools/kvtorture/kvt_powercut.so)\n", c->powercut_lib,
+                    strerror(errno));
+            return -1;
+        }
+    }
     snprintf(c->dir, sizeof c->dir, "/tmp/kvtorture-XXXXXX");
     if (!mkdtemp(c->dir)) {
         fprintf(stderr, "kvtorture: mkdtemp: %s\n", strerror(errno));
