@@ -47,13 +47,21 @@
  * maps it to KvCommand.noop) and consensus_propose() refuses empty payloads.
  *
  * Snapshots: the server owns snapshot data and its transfer. consensus_compact() tells the
- * core a durable snapshot exists at (index, term); the core drops its log at and below it.
- * When a follower needs entries below the leader's first index, the core emits
- * CONSENSUS_MSG_SNAPSHOT (index, log_term): "send your snapshot at this index to `to`".
- * The server streams it in InstallSnapshot chunks (offset/done/crc are the transport's
- * business; a receiver checks chunk terms against consensus_term()), and once the last
- * chunk arrived, steps the same CONSENSUS_MSG_SNAPSHOT into the receiving core. The core
- * answers with CONSENSUS_MSG_SNAPSHOT_RESP and, if it accepts, sets snapshot_apply.
+ * core a durable snapshot exists at (index, term); the core drops its log up to
+ * snapshot_catchup_entries below it (etcd's SnapshotCatchUpEntries: a follower a little behind
+ * catches up from the log, not from a snapshot). When a follower needs entries below the
+ * leader's first index, the core emits CONSENSUS_MSG_SNAPSHOT (index, log_term) naming its
+ * newest snapshot: "send your snapshot at this index to `to`". The server streams it in
+ * InstallSnapshot chunks (offset/done/crc are the transport's business; a receiver checks
+ * chunk terms against consensus_term()) and reports each acknowledged chunk with
+ * consensus_snapshot_progress(), which keeps the follower from being given up on while the
+ * transfer moves however many election timeouts it takes. A transfer that stalls for an
+ * election timeout sends the follower back to probing, and then to the same order again:
+ * the server resumes the transfer it has for that (index, term) rather than starting over.
+ * Once the last chunk arrived, the server steps the same CONSENSUS_MSG_SNAPSHOT into the
+ * receiving core. The core answers with CONSENSUS_MSG_SNAPSHOT_RESP and, if it accepts, sets
+ * snapshot_apply (consensus_snapshot_accepted() tells at once; if not, the server drops
+ * what it received).
  *
  * Reads (Raft thesis §6.4): consensus_read_index(ctx) on the leader confirms leadership
  * with a heartbeat round sent after the read arrived, then outputs (ctx, commit index).
@@ -177,6 +185,7 @@ struct consensus_config {
     uint32_t entry_bytes_max;   /* largest proposal */
     uint64_t uncommitted_bytes_max;
     uint32_t read_pending_max;  /* reads waiting for their heartbeat round on the leader */
+    uint64_t snapshot_catchup_entries; /* log kept below a snapshot at consensus_compact() */
     uint64_t (*rand_u64)(void *ctx); /* the caller's seeded generator */
     void *rand_ctx;
 };
@@ -189,13 +198,19 @@ struct consensus_hard_state {
     uint32_t vote; /* CONSENSUS_NONE when none in this term */
 };
 
-/* The durable state a node restarts from. entries[i].index == snapshot_index + 1 + i. */
+/* The durable state a node restarts from: the log starts after (snapshot_index,
+ * snapshot_term), its compaction point, with entries[i].index == snapshot_index + 1 + i. The
+ * state machine restarts from its newest snapshot at applied_index (0: snapshot_index), which
+ * lies in [snapshot_index, last entry] and whose entry has applied_term: the entries up to it
+ * count as committed and applied, and it is the snapshot lagging followers get. */
 struct consensus_restore {
     struct consensus_hard_state hard_state;
     uint64_t snapshot_index;
     uint64_t snapshot_term;
     const struct consensus_entry *entries;
     size_t entry_count;
+    uint64_t applied_index;
+    uint64_t applied_term;
 };
 
 struct consensus_read_state {
@@ -240,8 +255,16 @@ int consensus_propose(struct consensus_node *node, const void *data, uint32_t le
                       uint64_t *index_out);
 /* A read state for ctx comes out later (exactly one). NO_LEADER, BUSY. */
 int consensus_read_index(struct consensus_node *node, uint64_t ctx);
-/* A durable snapshot exists at (index, term) with index <= applied: drop the log up to it. */
+/* A durable snapshot exists at (index, term) with index <= applied: it is the one lagging
+ * followers get from now on, and the log is dropped up to snapshot_catchup_entries below it
+ * (consensus_first_index() says where it starts now). STALE when not newer than the last. */
 int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term);
+/* The leader heard that the snapshot transfer it ordered to peer at index moved (a chunk was
+ * acknowledged): the follower stays in the snapshot state. Ignored for any other transfer. */
+void consensus_snapshot_progress(struct consensus_node *node, uint32_t peer, uint64_t index);
+/* True from stepping a received snapshot the core accepted until the ready that hands it out
+ * (snapshot_apply). False right after such a step: the core has no use for it. */
+bool consensus_snapshot_accepted(const struct consensus_node *node);
 
 bool consensus_has_ready(struct consensus_node *node);
 void consensus_ready(struct consensus_node *node, struct consensus_ready *out);
@@ -263,5 +286,26 @@ uint64_t consensus_first_index(const struct consensus_node *node);
 uint64_t consensus_term_at(const struct consensus_node *node, uint64_t index);
 /* The leader's view of a follower, for getClusterHealth; 0 when not the leader. */
 uint64_t consensus_match_index(const struct consensus_node *node, uint32_t peer);
+/* The newest snapshot the core knows (consensus_compact, a received one, the restored one). */
+uint64_t consensus_snapshot_index(const struct consensus_node *node);
+
+enum consensus_progress_state {
+    CONSENSUS_PROGRESS_PROBE = 0,   /* finding where the follower's log matches */
+    CONSENSUS_PROGRESS_REPLICATE,   /* streaming entries */
+    CONSENSUS_PROGRESS_SNAPSHOT,    /* waiting for the snapshot transfer it ordered */
+};
+
+const char *consensus_progress_state_name(enum consensus_progress_state state);
+
+struct consensus_peer_progress {
+    enum consensus_progress_state state;
+    uint64_t match;
+    uint64_t next;
+    uint64_t snapshot; /* SNAPSHOT: the index of the snapshot ordered */
+};
+
+/* The leader's view of peer; false (out untouched) when not the leader or peer is itself. */
+bool consensus_peer_progress(const struct consensus_node *node, uint32_t peer,
+                             struct consensus_peer_progress *out);
 
 #endif

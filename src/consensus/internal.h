@@ -38,6 +38,8 @@ struct consensus_node {
     role_step_fn step_role;
     role_tick_fn tick_role;
     struct clog log;
+    uint64_t snapshot_index; /* the newest durable snapshot, what lagging followers get; */
+    uint64_t snapshot_term;  /* at or after log.snap_index (the log keeps a tail below it) */
     uint32_t election_elapsed;
     uint32_t heartbeat_elapsed;
     uint32_t randomized_timeout;

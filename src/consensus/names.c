@@ -47,3 +47,16 @@ const char *consensus_msg_type_name(enum consensus_msg_type type)
         return "MsgUnknown";
     return names[type];
 }
+
+const char *consensus_progress_state_name(enum consensus_progress_state state)
+{
+    switch (state) {
+    case CONSENSUS_PROGRESS_PROBE:
+        return "probe";
+    case CONSENSUS_PROGRESS_REPLICATE:
+        return "replicate";
+    case CONSENSUS_PROGRESS_SNAPSHOT:
+        return "snapshot";
+    }
+    return "?";
+}

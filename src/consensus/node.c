@@ -32,6 +32,17 @@ static bool config_valid(const struct consensus_config *c)
            c->read_pending_max <= CONSENSUS_READ_PENDING_MAX && c->rand_u64 != NULL;
 }
 
+/* The restored snapshot lies in the log: at its start, or on an entry of its term. */
+static bool applied_valid(const struct consensus_restore *r)
+{
+    if (r->applied_index == 0 || r->applied_index == r->snapshot_index)
+        return r->applied_index == 0 || r->applied_term == r->snapshot_term;
+    if (r->applied_index < r->snapshot_index ||
+        r->applied_index > r->snapshot_index + r->entry_count)
+        return false;
+    return r->entries[r->applied_index - r->snapshot_index - 1].term == r->applied_term;
+}
+
 static bool restore_valid(const struct consensus_config *c, const struct consensus_restore *r)
 {
     if (r->hard_state.vote != CONSENSUS_NONE && r->hard_state.vote >= c->node_count)
@@ -47,7 +58,7 @@ static bool restore_valid(const struct consensus_config *c, const struct consens
             return false;
         prev_term = e->term;
     }
-    return true;
+    return applied_valid(r);
 }
 
 int consensus_new(const struct consensus_config *cfg, const struct consensus_restore *restore,
@@ -68,9 +79,16 @@ int consensus_new(const struct consensus_config *cfg, const struct consensus_res
         const struct consensus_entry *e = &restore->entries[i];
         clog_append(&node->log, e->term, e->data, e->len);
     }
-    /* What we restored is durable already. */
+    /* What we restored is durable already; what the snapshot holds is applied. */
     node->log.persisted = clog_last_index(&node->log);
     node->log.unstable = node->log.persisted + 1;
+    node->snapshot_index = restore->snapshot_index;
+    node->snapshot_term = restore->snapshot_term;
+    if (restore->applied_index > restore->snapshot_index) {
+        node->snapshot_index = restore->applied_index;
+        node->snapshot_term = restore->applied_term;
+        node->log.commit = node->log.applied = restore->applied_index;
+    }
     node->read_queue = calloc(cfg->read_pending_max, sizeof *node->read_queue);
     node->fwd_queue = calloc(cfg->read_pending_max, sizeof *node->fwd_queue);
     assert(node->read_queue != NULL);
@@ -181,16 +199,44 @@ int consensus_read_index(struct consensus_node *node, uint64_t ctx)
 int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term)
 {
     assert(!node->ready_outstanding);
-    if (index <= node->log.snap_index)
+    if (index <= node->snapshot_index)
         return CONSENSUS_ERR_STALE;
     if (index > node->log.applied)
         return CONSENSUS_ERR_INVALID;
     uint64_t have = 0;
     if (!clog_term(&node->log, index, &have) || have != term)
         return CONSENSUS_ERR_INVALID;
-    clog_compact(&node->log, index, term);
+    node->snapshot_index = index;
+    node->snapshot_term = term;
+    /* Keep a tail, so a follower a little behind is fed from the log. */
+    uint64_t keep = node->cfg.snapshot_catchup_entries;
+    uint64_t to = index > keep ? index - keep : 0;
+    if (to > node->log.snap_index) {
+        bool ok = clog_term(&node->log, to, &have);
+        assert(ok);
+        (void)ok;
+        clog_compact(&node->log, to, have);
+    }
     invariants(node);
     return 0;
+}
+
+void consensus_snapshot_progress(struct consensus_node *node, uint32_t peer, uint64_t index)
+{
+    assert(!node->ready_outstanding);
+    if (node->role != CONSENSUS_LEADER || peer >= node->cfg.node_count || node_is_self(node, peer))
+        return;
+    struct progress *pr = &node->prs[peer];
+    if (pr->state != PROGRESS_SNAPSHOT || pr->pending_snapshot != index)
+        return;
+    /* The transfer moves: it is not stalled, and the follower is alive. */
+    pr->stall_ticks = 0;
+    pr->recent_active = true;
+}
+
+bool consensus_snapshot_accepted(const struct consensus_node *node)
+{
+    return node->snapshot_apply;
 }
 
 void consensus_persisted(struct consensus_node *node, uint64_t index)
@@ -239,4 +285,26 @@ uint64_t consensus_match_index(const struct consensus_node *node, uint32_t peer)
     if (node_is_self(node, peer))
         return node->log.persisted;
     return node->prs[peer].match;
+}
+
+uint64_t consensus_snapshot_index(const struct consensus_node *node)
+{
+    return node->snapshot_index;
+}
+
+_Static_assert((int)CONSENSUS_PROGRESS_PROBE == (int)PROGRESS_PROBE &&
+                   (int)CONSENSUS_PROGRESS_REPLICATE == (int)PROGRESS_REPLICATE &&
+                   (int)CONSENSUS_PROGRESS_SNAPSHOT == (int)PROGRESS_SNAPSHOT,
+               "progress states are numbered alike");
+
+bool consensus_peer_progress(const struct consensus_node *node, uint32_t peer,
+                             struct consensus_peer_progress *out)
+{
+    if (node->role != CONSENSUS_LEADER || peer >= node->cfg.node_count || node_is_self(node, peer))
+        return false;
+    const struct progress *pr = &node->prs[peer];
+    *out = (struct consensus_peer_progress){.state = (enum consensus_progress_state)pr->state,
+                                            .match = pr->match, .next = pr->next,
+                                            .snapshot = pr->pending_snapshot};
+    return true;
 }

@@ -103,8 +103,8 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
 #endif
     rd->hard_state = (struct consensus_hard_state){node->term, node->vote};
     rd->snapshot_apply = node->snapshot_apply;
-    rd->snapshot_index = log->snap_index;
-    rd->snapshot_term = log->snap_term;
+    rd->snapshot_index = node->snapshot_index;
+    rd->snapshot_term = node->snapshot_term;
     uint64_t last = clog_last_index(log);
     if (log->unstable <= last) {
         rd->entries = clog_entry(log, log->unstable);

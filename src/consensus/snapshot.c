@@ -14,10 +14,12 @@ void snapshot_send(struct consensus_node *node, uint32_t peer)
     assert(node->role == CONSENSUS_LEADER);
     struct progress *pr = &node->prs[peer];
     assert(pr->state != PROGRESS_SNAPSHOT);
+    /* The newest snapshot: at or after the log's start, so the entries after it follow. */
+    assert(node->snapshot_index >= node->log.snap_index);
     struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_SNAPSHOT, peer);
-    out->index = node->log.snap_index;
-    out->log_term = node->log.snap_term;
-    progress_become_snapshot(pr, node->log.snap_index);
+    out->index = node->snapshot_index;
+    out->log_term = node->snapshot_term;
+    progress_become_snapshot(pr, node->snapshot_index);
 }
 
 static void respond(struct consensus_node *node, uint32_t to, bool success)
@@ -49,6 +51,8 @@ void snapshot_handle(struct consensus_node *node, const struct consensus_msg *ms
         return;
     }
     clog_reset(&node->log, msg->index, msg->log_term);
+    node->snapshot_index = msg->index;
+    node->snapshot_term = msg->log_term;
     node->snapshot_apply = true;
     respond(node, msg->from, true);
 }
@@ -72,6 +76,9 @@ void snapshot_invariants(const struct consensus_node *node)
 {
     assert(node->log.snap_index <= node->log.commit);
     assert(node->log.snap_term <= node->term);
+    assert(node->snapshot_index >= node->log.snap_index);
+    assert(node->snapshot_index <= node->log.applied);
+    assert(node->snapshot_term <= node->term);
     if (node->snapshot_apply)
         assert(node->log.applied == node->log.snap_index);
     if (node->role == CONSENSUS_LEADER) {
@@ -79,7 +86,7 @@ void snapshot_invariants(const struct consensus_node *node)
             if (node_is_self(node, i))
                 continue;
             const struct progress *pr = &node->prs[i];
-            assert(pr->state != PROGRESS_SNAPSHOT || pr->pending_snapshot <= node->log.snap_index);
+            assert(pr->state != PROGRESS_SNAPSHOT || pr->pending_snapshot <= node->snapshot_index);
         }
     }
 }

@@ -51,10 +51,12 @@ struct sim_record {
 
 struct sim_disk {
     struct consensus_hard_state hs;
-    uint64_t snap_index;
+    uint64_t snap_index; /* the newest snapshot */
     uint64_t snap_term;
     struct sim_sm snap_sm;
-    struct consensus_entry *ents;
+    uint64_t base_index; /* where the log starts (<= snap_index: a tail kept below it) */
+    uint64_t base_term;
+    struct consensus_entry *ents; /* ents[i].index == base_index + 1 + i */
     size_t count;
     size_t cap;
     struct sim_record *pend; /* unsynced, oldest first */
@@ -78,16 +80,38 @@ uint64_t sim_disk_durable_index(const struct sim_disk *d);
 bool sim_disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term);
 /* Named tests: replaces the synced state with a log of the given terms (index 1..n). */
 void sim_disk_load(struct sim_disk *d, uint64_t term, const uint64_t *terms, size_t n);
-void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const struct sim_sm *sm);
+/* A snapshot at (index, term) holding sm; the log keeps `keep` entries below it. */
+void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const struct sim_sm *sm,
+                      uint64_t keep);
 
 /* ------------------------------------------------------------------- the bus */
 
-/* What travels: the message, a deep copy of its entries, a snapshot's data. */
+/*
+ * A snapshot travels as the server streams it: numbered chunks (InstallSnapshot calls) and
+ * their acknowledgements, next to the core's messages. m.from, m.to and m.term say who sends
+ * and in which term; every chunk carries the snapshot's content (`snap`), which the receiver
+ * checks is the same throughout (the transfer's checksum).
+ */
+enum bus_kind { BUS_MSG = 0, BUS_CHUNK, BUS_CHUNK_ACK };
+
+struct sim_chunk {
+    uint64_t index;    /* the snapshot */
+    uint64_t log_term;
+    uint32_t offset;   /* chunk number */
+    uint32_t total;    /* chunks in the snapshot */
+    uint32_t epoch;    /* the sender's rewinds so far, echoed by the ack */
+    uint32_t next;     /* ack: the chunks the receiver holds, in order */
+    bool success;      /* ack */
+};
+
+/* What travels: the message, a deep copy of its entries, a chunk and its snapshot's data. */
 struct bus_msg {
     uint64_t deliver_at;
     uint64_t order;
+    enum bus_kind kind;
     struct consensus_msg m;
     struct consensus_entry *ents;
+    struct sim_chunk chunk;
     struct sim_sm snap;
 };
 
@@ -117,8 +141,11 @@ struct bus {
 
 void bus_init(struct bus *b);
 void bus_free(struct bus *b);
-void bus_send(struct bus *b, struct sim_rng *rng, uint64_t now, const struct consensus_msg *m,
-              const struct sim_sm *snap);
+void bus_send(struct bus *b, struct sim_rng *rng, uint64_t now, const struct consensus_msg *m);
+/* A chunk (kind BUS_CHUNK, with the snapshot's data) or its ack (BUS_CHUNK_ACK). */
+void bus_send_chunk(struct bus *b, struct sim_rng *rng, uint64_t now, enum bus_kind kind,
+                    const struct consensus_msg *m, const struct sim_chunk *c,
+                    const struct sim_sm *snap);
 /* Pops the next message due at or before now into *out (caller frees out->ents). */
 bool bus_pop_due(struct bus *b, uint64_t now, struct bus_msg *out);
 void bus_push_back(struct bus *b, struct bus_msg *msg, uint64_t deliver_at);
@@ -167,6 +194,33 @@ struct sim_checker {
 
 /* -------------------------------------------------------------------- world */
 
+/* The leader's transfer of its snapshot to one follower (cluster_snap_out.c's model). */
+struct sim_xfer {
+    bool active;
+    uint64_t term;          /* the leader's term when it was ordered */
+    uint64_t index;
+    uint64_t log_term;
+    struct sim_sm snap;
+    uint32_t total;         /* chunks */
+    uint32_t acked;         /* the follower holds [0, acked) */
+    uint32_t sent;          /* the next chunk to send */
+    uint32_t epoch;         /* rewinds so far: acks of older epochs only ever move acked on */
+    uint64_t progress_at;   /* when acked last moved (or the transfer began) */
+    uint64_t send_at;       /* pacing: the next chunk leaves no earlier */
+};
+
+/* A follower's partial snapshot (its temp file, cluster_snap_in.c's model). */
+struct sim_recv {
+    bool active;
+    uint32_t from;
+    uint64_t term;
+    uint64_t index;
+    uint64_t log_term;
+    uint32_t total;
+    uint32_t have;
+    struct sim_sm snap;
+};
+
 struct sim_node {
     uint32_t id;
     struct consensus_node *core; /* NULL while crashed */
@@ -181,6 +235,26 @@ struct sim_node {
     struct consensus_ready rd;
     uint32_t pending_ticks;
     struct sim_sm recv_snap; /* the last snapshot that arrived whole */
+    struct sim_xfer xfer[CONSENSUS_NODES_MAX];
+    struct sim_recv recv;
+};
+
+/* Snapshot transfers (sim_snap.c). */
+struct sim_snap_config {
+    uint32_t chunks_min;    /* a snapshot is chunks_min..chunks_max chunks (fixed per index) */
+    uint32_t chunks_max;
+    uint32_t chunk_units;   /* a transfer sends at most one chunk per this many time units */
+    uint32_t window;        /* chunks in flight per transfer */
+    uint32_t resend_units;  /* no progress for this long: resend from the last ack */
+};
+
+struct sim_snap_stats {
+    uint64_t started;   /* transfers begun (a new snapshot or term) */
+    uint64_t resumed;   /* orders for a transfer already under way: it went on */
+    uint64_t done;
+    uint64_t chunks;    /* chunks sent, resends included */
+    uint64_t rewinds;   /* resends from the last acknowledged chunk */
+    uint64_t released;  /* whole snapshots the follower's core had no use for */
 };
 
 /*
@@ -261,6 +335,8 @@ struct sim_world {
     uint64_t payload_next;
     uint64_t core_inputs;
     bool no_tick[CONSENSUS_NODES_MAX];           /* named tests: this node's clock stops */
+    struct sim_snap_config snap;
+    struct sim_snap_stats snap_stats;
     uint64_t delivered[CONSENSUS_MSG_TYPE_COUNT]; /* by message type */
     uint64_t rejects[CONSENSUS_NODES_MAX];        /* APPEND_RESP rejections, by sender */
     struct consensus_read_state answered[64];     /* the latest read states, any node */
@@ -293,6 +369,15 @@ void sim_world_fail(struct sim_world *w, const char *fmt, ...) __attribute__((fo
 /* Prints the seed, the failure and the trace tail. */
 void sim_world_report(const struct sim_world *w);
 uint64_t sim_payload_hash(const uint8_t *data, uint32_t len);
+
+/* sim_snap.c: the leader's order starts (or resumes) a transfer; each step moves transfers
+   along; chunks and acks arrive; the core's SNAPSHOT_RESP ends a transfer it covers. */
+void sim_snap_order(struct sim_world *w, uint32_t leader, const struct consensus_msg *m);
+void sim_snap_pump(struct sim_world *w, uint32_t node);
+void sim_snap_deliver(struct sim_world *w, struct bus_msg *bm);
+void sim_snap_resp(struct sim_world *w, const struct consensus_msg *m);
+/* A crash or restart: the node's transfers and its partial snapshot are gone. */
+void sim_snap_reset(struct sim_node *n);
 
 /* checker hooks, called by the world */
 void sim_check_init(struct sim_checker *c);
@@ -333,6 +418,7 @@ struct sim_chaos_result {
     uint64_t acked;
     uint64_t reads;
     uint64_t bg_syncs;
+    struct sim_snap_stats snap;
     uint32_t heal_ticks;     /* from heal to convergence */
     uint32_t failover_ticks; /* from the leader's crash to a new leader */
     uint64_t forwards;       /* forwarded writes answered */

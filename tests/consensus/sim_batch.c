@@ -9,19 +9,15 @@ void sim_batch_bg_sync_done(struct sim_world *w, uint32_t i);
 
 static void send(struct sim_world *w, uint32_t i, const struct consensus_msg *m)
 {
-    const struct sim_node *n = &w->nodes[i];
-    const struct sim_sm *snap = NULL;
-    if (m->type == CONSENSUS_MSG_SNAPSHOT) {
-        /* The server would stream its snapshot file: here, the state it holds. */
-        assert(n->disk.snap_index == m->index);
-        snap = &n->disk.snap_sm;
-    }
     if (w->trace.messages) {
         char buf[140];
         consensus_describe_msg(m, buf, sizeof buf);
         sim_trace_add(&w->trace, w->now, "send %s", buf);
     }
-    bus_send(&w->bus, &w->rng, w->now, m, snap);
+    if (m->type == CONSENSUS_MSG_SNAPSHOT)
+        sim_snap_order(w, i, m); /* the server streams the snapshot in chunks */
+    else
+        bus_send(&w->bus, &w->rng, w->now, m);
 }
 
 static void trace_role(struct sim_world *w, uint32_t i, const struct consensus_ready *rd)

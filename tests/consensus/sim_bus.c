@@ -95,27 +95,21 @@ static struct consensus_entry *copy_entries(const struct consensus_msg *m)
     return ents;
 }
 
-static void enqueue(struct bus *b, struct sim_rng *rng, uint64_t now,
-                    const struct consensus_msg *m, const struct sim_sm *snap)
+static void enqueue(struct bus *b, struct sim_rng *rng, uint64_t now, const struct bus_msg *tmpl)
 {
     uint32_t span = b->faults.delay_max - b->faults.delay_min + 1;
     uint64_t delay = b->faults.delay_min + sim_rng_below(rng, span);
     if (b->faults.stall_max > 0 && sim_rng_chance(rng, b->faults.stall_ppm))
         delay += sim_rng_below(rng, b->faults.stall_max);
-    struct bus_msg msg = {
-        .deliver_at = now + delay,
-        .order = sim_rng_next(rng), /* random order among equal times: reordering */
-        .m = *m,
-        .ents = copy_entries(m),
-    };
-    if (snap != NULL)
-        msg.snap = *snap;
+    struct bus_msg msg = *tmpl;
+    msg.deliver_at = now + delay;
+    msg.order = sim_rng_next(rng); /* random order among equal times: reordering */
+    msg.ents = copy_entries(&tmpl->m);
     msg.m.entries = msg.ents;
     heap_push(b, &msg);
 }
 
-void bus_send(struct bus *b, struct sim_rng *rng, uint64_t now, const struct consensus_msg *m,
-              const struct sim_sm *snap)
+static void send_one(struct bus *b, struct sim_rng *rng, uint64_t now, const struct bus_msg *tmpl)
 {
     assert(b->faults.delay_min >= 1);
     assert(b->faults.delay_max >= b->faults.delay_min);
@@ -124,9 +118,27 @@ void bus_send(struct bus *b, struct sim_rng *rng, uint64_t now, const struct con
         b->dropped++;
         return;
     }
-    enqueue(b, rng, now, m, snap);
+    enqueue(b, rng, now, tmpl);
     if (sim_rng_chance(rng, b->faults.dup_ppm))
-        enqueue(b, rng, now, m, snap);
+        enqueue(b, rng, now, tmpl);
+}
+
+void bus_send(struct bus *b, struct sim_rng *rng, uint64_t now, const struct consensus_msg *m)
+{
+    struct bus_msg tmpl = {.kind = BUS_MSG, .m = *m};
+    send_one(b, rng, now, &tmpl);
+}
+
+void bus_send_chunk(struct bus *b, struct sim_rng *rng, uint64_t now, enum bus_kind kind,
+                    const struct consensus_msg *m, const struct sim_chunk *c,
+                    const struct sim_sm *snap)
+{
+    assert(kind == BUS_CHUNK || kind == BUS_CHUNK_ACK);
+    assert(m->entry_count == 0);
+    struct bus_msg tmpl = {.kind = kind, .m = *m, .chunk = *c};
+    if (snap != NULL)
+        tmpl.snap = *snap;
+    send_one(b, rng, now, &tmpl);
 }
 
 bool bus_pop_due(struct bus *b, uint64_t now, struct bus_msg *out)

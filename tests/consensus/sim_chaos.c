@@ -30,6 +30,20 @@ static void world_config(struct consensus_config *cfg, struct sim_rng *rng)
     cfg->entry_bytes_max = 64;
     cfg->uncommitted_bytes_max = 64 * (2 + sim_rng_below(rng, 30));
     cfg->read_pending_max = 8;
+    /* Half the runs keep a tail of the log below each snapshot. */
+    cfg->snapshot_catchup_entries = sim_rng_chance(rng, 500000) ? 0 : sim_rng_below(rng, 30);
+}
+
+/* Snapshots of 1..60 chunks, paced and windowed: the longest take several election
+   timeouts, longer still when chunks are lost. */
+static void snap_config(struct sim_snap_config *snap, struct sim_rng *rng)
+{
+    *snap = (struct sim_snap_config){
+        .chunks_max = 1 + (uint32_t)sim_rng_below(rng, 60),
+        .chunk_units = 1 + (uint32_t)sim_rng_below(rng, 3),
+        .window = 2 + (uint32_t)sim_rng_below(rng, 7),
+        .resend_units = 10 + (uint32_t)sim_rng_below(rng, 40),
+    };
 }
 
 /* One random fault or repair. */
@@ -184,6 +198,7 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     w.defer_ppm = defer_ppm[sim_rng_below(&cfg_rng, 4)];
     w.bg_delay_max = 1 + (uint32_t)sim_rng_below(&cfg_rng, 8);
     w.answer_bound_ticks = cfg->answer_bound_ticks;
+    snap_config(&w.snap, &cfg_rng);
     w.trace.messages = messages;
     w.trace.verbose = cfg->verbose;
     chaos(&w, cfg);
@@ -204,6 +219,7 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     out->bg_syncs = w.bg_syncs;
     out->forwards = w.forwards_answered;
     out->answer_ticks_max = (uint32_t)(w.answer_after_change_max / w.tick_units);
+    out->snap = w.snap_stats;
     if (w.failed && messages)
         sim_world_report(&w);
     sim_world_free(&w);

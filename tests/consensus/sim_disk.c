@@ -40,7 +40,7 @@ static void copy_entry(struct consensus_entry *dst, const struct consensus_entry
 
 uint64_t sim_disk_last_index(const struct sim_disk *d)
 {
-    return d->snap_index + d->count;
+    return d->base_index + d->count;
 }
 
 static struct sim_record *push_record(struct sim_disk *d, enum sim_record_kind kind)
@@ -81,7 +81,7 @@ static void append(struct sim_disk *d, struct consensus_entry *e)
 {
     assert(e->index > d->snap_index);
     assert(e->index <= sim_disk_last_index(d) + 1);
-    size_t keep = (size_t)(e->index - d->snap_index - 1);
+    size_t keep = (size_t)(e->index - d->base_index - 1);
     free_ents(d->ents, keep, d->count);
     d->count = keep;
     if (d->count == d->cap) {
@@ -102,8 +102,8 @@ static void make_durable(struct sim_disk *d, struct sim_record *r)
     case SIM_RECORD_SNAP:
         free_ents(d->ents, 0, d->count);
         d->count = 0;
-        d->snap_index = r->snap_index;
-        d->snap_term = r->snap_term;
+        d->snap_index = d->base_index = r->snap_index;
+        d->snap_term = d->base_term = r->snap_term;
         d->snap_sm = r->snap_sm;
         break;
     case SIM_RECORD_ENTRY:
@@ -158,28 +158,34 @@ uint64_t sim_disk_durable_index(const struct sim_disk *d)
 
 bool sim_disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term)
 {
-    if (index <= d->snap_index)
+    if (index <= d->snap_index || index <= d->base_index)
         return true;
     if (index > sim_disk_last_index(d))
         return false;
-    return d->ents[index - d->snap_index - 1].term == term;
+    return d->ents[index - d->base_index - 1].term == term;
 }
 
-void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const struct sim_sm *sm)
+void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const struct sim_sm *sm,
+                      uint64_t keep)
 {
     for (size_t i = 0; i < d->pend_count; i++) /* a background sync's entries, after it */
         assert(d->pend[i].kind == SIM_RECORD_ENTRY && d->pend[i].e.index > index);
     assert(index > d->snap_index);
     assert(index <= sim_disk_last_index(d));
-    assert(d->ents[index - d->snap_index - 1].term == term);
+    assert(d->ents[index - d->base_index - 1].term == term);
     assert(sm->applied == index);
-    size_t drop = (size_t)(index - d->snap_index);
-    free_ents(d->ents, 0, drop);
-    memmove(d->ents, d->ents + drop, (d->count - drop) * sizeof *d->ents);
-    d->count -= drop;
     d->snap_index = index;
     d->snap_term = term;
     d->snap_sm = *sm;
+    uint64_t to = index > keep ? index - keep : 0;
+    if (to <= d->base_index)
+        return; /* the log keeps its tail below the snapshot */
+    size_t drop = (size_t)(to - d->base_index);
+    d->base_term = d->ents[drop - 1].term;
+    free_ents(d->ents, 0, drop);
+    memmove(d->ents, d->ents + drop, (d->count - drop) * sizeof *d->ents);
+    d->count -= drop;
+    d->base_index = to;
 }
 
 void sim_disk_load(struct sim_disk *d, uint64_t term, const uint64_t *terms, size_t n)

@@ -71,6 +71,7 @@ int main(int argc, char **argv)
     uint64_t forwards = 0;
     size_t nf = 0, nh = 0;
     uint64_t steps = 0, inputs = 0, committed = 0, acked = 0, reads = 0, bg = 0, failed = 0;
+    struct sim_snap_stats snap = {0};
     clock_t c0 = clock();
     for (uint64_t s = start; s < start + seeds; s++) {
         struct sim_chaos_config cfg;
@@ -95,6 +96,12 @@ int main(int argc, char **argv)
         bg += r.bg_syncs;
         forwards += r.forwards;
         answer[nh] = r.answer_ticks_max;
+        snap.started += r.snap.started;
+        snap.resumed += r.snap.resumed;
+        snap.done += r.snap.done;
+        snap.chunks += r.snap.chunks;
+        snap.rewinds += r.snap.rewinds;
+        snap.released += r.snap.released;
         healt[nh++] = r.heal_ticks;
         if (r.failover_ticks > 0)
             failover[nf++] = r.failover_ticks;
@@ -105,6 +112,11 @@ int main(int argc, char **argv)
     printf("committed %llu entries, %llu acknowledged proposals, %llu reads, %llu background "
            "syncs\n", (unsigned long long)committed, (unsigned long long)acked,
            (unsigned long long)reads, (unsigned long long)bg);
+    printf("snapshot transfers: %llu started, %llu resumed, %llu done, %llu chunks sent, %llu "
+           "resends from the last ack, %llu whole snapshots released unused\n",
+           (unsigned long long)snap.started, (unsigned long long)snap.resumed,
+           (unsigned long long)snap.done, (unsigned long long)snap.chunks,
+           (unsigned long long)snap.rewinds, (unsigned long long)snap.released);
     printf("cpu %.2f s: %.0f cluster steps/s (time units), %.0f core inputs/s\n", cpu,
            cpu > 0 ? (double)steps / cpu : 0.0, cpu > 0 ? (double)inputs / cpu : 0.0);
     printf("heal to convergence ticks: p50 %u p99 %u max %u\n", percentile(healt, nh, 0.5),

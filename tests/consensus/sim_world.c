@@ -18,10 +18,12 @@ static void start(struct sim_world *w, uint32_t i)
     cfg.rand_ctx = &n->rng;
     struct consensus_restore r = {
         .hard_state = n->disk.hs,
-        .snapshot_index = n->disk.snap_index,
-        .snapshot_term = n->disk.snap_term,
+        .snapshot_index = n->disk.base_index,
+        .snapshot_term = n->disk.base_term,
         .entries = n->disk.ents,
         .entry_count = n->disk.count,
+        .applied_index = n->disk.snap_index,
+        .applied_term = n->disk.snap_term,
     };
     int err = consensus_new(&cfg, &r, &n->core);
     assert(err == 0);
@@ -31,6 +33,7 @@ static void start(struct sim_world *w, uint32_t i)
     n->bg_syncing = false;
     n->pending_ticks = 0;
     memset(&n->recv_snap, 0, sizeof n->recv_snap);
+    sim_snap_reset(n); /* a partial snapshot (a temp file) is removed at start */
 }
 
 void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
@@ -46,6 +49,8 @@ void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
     w->sync_delay_max = 2;
     w->torn_ppm = 500000;
     w->bg_delay_max = 4;
+    w->snap = (struct sim_snap_config){.chunks_max = 4, .chunk_units = 1, .window = 4,
+                                       .resend_units = 20};
     bus_init(&w->bus);
     sim_check_init(&w->check);
     for (uint32_t i = 0; i < n; i++) {
@@ -108,6 +113,7 @@ void sim_world_crash(struct sim_world *w, uint32_t i)
     n->core = NULL;
     n->syncing = false;
     n->bg_syncing = false;
+    sim_snap_reset(n);
     sim_client_crash(w, i);
 }
 
@@ -142,8 +148,13 @@ static void deliver(struct sim_world *w, struct bus_msg *bm)
         bus_push_back(&w->bus, bm, n->sync_done_at);
         return;
     }
-    if (bm->m.type == CONSENSUS_MSG_SNAPSHOT)
-        n->recv_snap = bm->snap; /* every chunk arrived: the server hands it to the core */
+    if (bm->kind != BUS_MSG) {
+        sim_snap_deliver(w, bm);
+        bus_msg_free(bm);
+        return;
+    }
+    if (bm->m.type == CONSENSUS_MSG_SNAPSHOT_RESP)
+        sim_snap_resp(w, &bm->m);
     trace_msg(w, "recv", &bm->m);
     w->delivered[bm->m.type]++;
     if (bm->m.type == CONSENSUS_MSG_APPEND_RESP && !bm->m.success)
@@ -185,6 +196,8 @@ void sim_world_step(struct sim_world *w)
     struct bus_msg bm;
     while (bus_pop_due(&w->bus, w->now, &bm))
         deliver(w, &bm);
+    for (uint32_t i = 0; i < w->node_count; i++)
+        sim_snap_pump(w, i);
     /* Nodes tick at staggered offsets within each tick period. */
     for (uint32_t i = 0; i < w->node_count; i++)
         if ((w->now + i * 3) % w->tick_units == 0 && !w->no_tick[i])
@@ -265,7 +278,7 @@ void sim_world_compact(struct sim_world *w, uint32_t i)
     uint64_t index = n->sm.applied;
     uint64_t term = consensus_term_at(n->core, index);
     assert(term != 0);
-    sim_disk_compact(&n->disk, index, term, &n->sm);
+    sim_disk_compact(&n->disk, index, term, &n->sm, w->cfg.snapshot_catchup_entries);
     int err = consensus_compact(n->core, index, term);
     if (err != 0)
         sim_world_fail(w, "node %u compact at %llu: %s", i, (unsigned long long)index,
