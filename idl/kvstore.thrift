@@ -232,7 +232,12 @@ struct NodeStatus {
   9: optional i64 last_contact_ms,      // ms since reported_by last heard from it
   10: optional string state_digest,     // hex digest of the state at applied_index
   11: required bool reachable,          // reported_by heard from it within the election timeout
-  12: optional string reported_by       // the node_id whose view this entry is (see ClusterHealth)
+  12: optional string reported_by,      // the node_id whose view this entry is (see ClusterHealth)
+  // How the leader replicates to this node (in the leader's view):
+  13: optional string replication,      // "probe", "replicate" or "snapshot"
+  14: optional i64 lag_entries,         // the leader's last log index minus match_index
+  15: optional i64 snapshot_bytes_sent, // "snapshot": bytes of it the node acknowledged,
+  16: optional i64 snapshot_bytes       //   of this many
 }
 
 struct GetClusterHealthRequest {

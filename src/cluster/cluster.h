@@ -56,35 +56,48 @@ int cluster_err_to_error_code(int err);
 
 /* Snapshot chunks: at most this many bytes of data per InstallSnapshot call. */
 #define CLUSTER_SNAPSHOT_CHUNK_BYTES (256u * 1024)
-/* A received snapshot larger than this is refused. */
-#define CLUSTER_SNAPSHOT_BYTES_MAX (1024u * 1024 * 1024)
+/* A received snapshot larger than this is refused (the server also wants the disk space). */
+#define CLUSTER_SNAPSHOT_BYTES_MAX (1ull << 40)
 /* Pending proposals and reads per node. */
 #define CLUSTER_WAITERS_MAX 65536u
+
+/* Snapshots are the server's: it takes them, opens them for streaming, and stores what
+ * arrives. All of these are set, or begin is NULL (no snapshots: a follower behind a compacted
+ * log cannot be fed). `snap` and `recv` are the server's handles. */
+struct cluster_snapshot_ops {
+    /* Starts writing a durable snapshot of the state at the applied index (whose entry has
+     * term) in the background, then calls cluster_snapshot_done (maybe before returning).
+     * Returns 0 when started, non-zero when not now (one is running, it is not worth it yet,
+     * it failed: the driver asks again after a later turn). force: a peer needs a snapshot
+     * and there is none, so the server's own size rule does not apply. */
+    int (*begin)(void *ctx, uint64_t index, uint64_t term, bool force);
+    /* Streaming to a lagging peer: the durable snapshot at index, which stays readable until
+     * closed even once a newer one replaces it; NULL when it is gone. *size: its bytes. */
+    void *(*open)(void *ctx, uint64_t index, uint64_t *size);
+    /* Exactly len bytes at offset; non-zero when they cannot be read. */
+    int (*read)(void *ctx, void *snap, uint64_t offset, uint8_t *buf, size_t len);
+    void (*close)(void *ctx, void *snap);
+    /* Receiving the leader's snapshot (index, term) of size bytes: storage beside the current
+     * state (a temp file), or NULL to refuse it (no room). Writes come in order. */
+    void *(*recv_begin)(void *ctx, uint64_t index, uint64_t term, uint64_t size);
+    int (*recv_write)(void *ctx, void *recv, uint64_t offset, const uint8_t *data, size_t len);
+    /* Every byte was written and checked: make them durable. */
+    int (*recv_sync)(void *ctx, void *recv);
+    /* Drops what was received (takes recv). */
+    void (*recv_abort)(void *ctx, void *recv);
+    /* Ready step 1: replaces the state with the received snapshot, durably, so that a restart
+     * comes back with it (takes recv, whatever the outcome). Non-zero: the node fails. */
+    int (*install)(void *ctx, void *recv, uint64_t index, uint64_t term);
+    /* Optional: the install is whole (the log restarts after index): older snapshots may go. */
+    void (*installed)(void *ctx, uint64_t index, uint64_t term);
+};
 
 /* The server's side of the driver. Every callback runs on the loop thread. */
 struct cluster_callbacks {
     /* Applies committed entry index (term) to the state machine; data may be empty (no-op).
      * Returns 0, or non-zero when the entry cannot be applied (the node then stops). */
     int (*apply)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len);
-    /* Optional: writes a durable snapshot of the state at the applied index into malloc'd
-     * *data (the driver frees it), or returns non-zero. Used to compact and to feed
-     * followers that fell behind. NULL: no snapshots. */
-    int (*snapshot_save)(void *ctx, uint64_t index, uint8_t **data, size_t *len);
-    /* Optional, instead of snapshot_save: starts writing a durable snapshot of the state at
-     * the applied index (whose entry has term) in the background, then calls
-     * cluster_snapshot_done. Returns 0 when started, non-zero when not now (one is running, it
-     * is not worth it yet, it failed: the driver asks again after a later turn). force: a peer
-     * needs a snapshot and there is none, so the server's own size rule does not apply. */
-    int (*snapshot_begin)(void *ctx, uint64_t index, uint64_t term, bool force);
-    /* Required with snapshot_begin: up to cap bytes at offset of the durable snapshot at
-     * index, for a lagging peer (*got is 0 only past the end; *total is its size). Non-zero:
-     * that snapshot is gone (a newer one replaced it); the transfer restarts with the newest. */
-    int (*snapshot_read)(void *ctx, uint64_t index, uint64_t offset, uint8_t *buf, size_t cap,
-                         size_t *got, uint64_t *total);
-    /* Optional: replaces the state with a received snapshot at (index, term), durably.
-     * Non-zero refuses it. Required when snapshot_save or snapshot_begin is set. */
-    int (*snapshot_restore)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data,
-                            size_t len);
+    struct cluster_snapshot_ops snap;
     /* Optional: role, term or leader changed (for logs and routing). */
     void (*role_changed)(void *ctx, enum consensus_role role, uint64_t term, uint32_t leader);
     void *ctx;
@@ -97,7 +110,9 @@ struct cluster_config {
     uint32_t heartbeat_interval_ms; /* consensus.heartbeat_interval_ms, < election timeout */
     uint64_t seed;                  /* the core's randomness; print it when a test fails */
     uint64_t snapshot_every;        /* applied entries between snapshots; 0: never */
-    /* The state the server restored before opening (its snapshot), index 0 when none. */
+    uint64_t snapshot_catchup_entries; /* log entries kept below each snapshot */
+    /* The state the server restored before opening (its newest snapshot, which records its
+       term), index 0 when none. A log that does not hold it restarts after it. */
     uint64_t applied_index;
     uint64_t applied_term;
     uint32_t entry_bytes_max;       /* largest proposal */
@@ -147,6 +162,12 @@ struct cluster_peer_status {
     uint64_t match_index;    /* the leader's view; 0 elsewhere */
     int64_t last_contact_ms; /* since the last reply or call from it; -1: never */
     bool reachable;          /* heard from within the election timeout */
+    bool has_progress;       /* this node leads: how it replicates to the peer */
+    struct consensus_peer_progress progress;
+    uint64_t lag;            /* entries: the leader's last index minus match */
+    bool snapshot_sending;   /* a snapshot transfer is under way: */
+    uint64_t snapshot_sent;  /* bytes the peer acknowledged */
+    uint64_t snapshot_bytes; /* of the snapshot's size */
 };
 
 struct cluster_status {

@@ -162,6 +162,12 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
         p->last_contact_ms = n->last_heard_ms[i] < 0 ? -1 : now - n->last_heard_ms[i];
         p->reachable = p->last_contact_ms >= 0 &&
                        p->last_contact_ms <= (int64_t)n->cfg.election_timeout_ms;
+        p->has_progress = consensus_peer_progress(n->core, i, &p->progress);
+        if (p->has_progress)
+            p->lag = out->last_index > p->progress.match ? out->last_index - p->progress.match
+                                                         : 0;
+        p->snapshot_sending = cluster_snap_out_status(n, i, &p->snapshot_sent,
+                                                      &p->snapshot_bytes);
     }
 }
 

@@ -57,7 +57,7 @@ struct cluster_stats {
     int64_t since_ms;
 };
 
-struct cluster_snap_out; /* cluster_snap.c */
+struct cluster_snap_out; /* cluster_snap_out.c */
 struct cluster_sync;     /* cluster_sync.c */
 struct cluster_snap_in;
 
@@ -88,13 +88,11 @@ struct cluster_node {
     uint64_t step_gen;
     uint64_t next_id;
     int64_t last_heard_ms[CONSENSUS_NODES_MAX];
-    uint64_t snapshot_index;          /* the last durable snapshot (compaction point) */
+    uint64_t snapshot_index;          /* the newest durable snapshot */
     uint64_t snapshot_term;
-    uint8_t *snap_data;               /* snapshot_save: that snapshot's bytes, for lagging */
-    size_t snap_len;                  /* followers (snapshot_begin: read from the server) */
-    bool snap_taking;                 /* snapshot_begin: one is being written, at: */
+    bool snap_taking;                 /* one is being written, at: */
     uint64_t snap_taking_index, snap_taking_term;
-    uint8_t *snap_chunk;              /* snapshot_read's buffer, one chunk */
+    uint8_t *snap_chunk;              /* the buffer a chunk is read into */
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
     struct cluster_stats stats;
@@ -151,16 +149,26 @@ void cluster_inbound_fail_all(struct cluster_node *n, int err);
 /* cluster_recover.c */
 int cluster_recover(struct cluster_node *n, struct consensus_config *ccfg);
 
-/* cluster_snap.c */
+/* cluster_snap_take.c: after each ready turn, a snapshot when due, then the pump. */
+void cluster_snap_maybe_take(struct cluster_node *n);
+
+/* cluster_snap_out.c: the core's order (in a ready turn), the pump that starts transfers and
+   fills their windows (after it), the replies. */
 void cluster_snap_send_start(struct cluster_node *n, const struct consensus_msg *m);
+void cluster_snap_pump(struct cluster_node *n);
 void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, int err,
                            const InstallSnapshotResponse *resp);
+void cluster_snap_out_free_all(struct cluster_node *n);
+/* A transfer to peer is under way: *sent bytes acknowledged of *total. */
+bool cluster_snap_out_status(const struct cluster_node *n, uint32_t peer, uint64_t *sent,
+                             uint64_t *total);
+
+/* cluster_snap_in.c */
 int cluster_snap_receive(struct cluster_node *n, uint32_t from,
                          const InstallSnapshotRequest *req, InstallSnapshotResponse *resp,
                          cluster_done_fn done, void *ctx);
-/* Persists an accepted snapshot (ready step 1): restore callback, then the WAL reset. */
+/* Persists an accepted snapshot (ready step 1): the server's install, then the WAL reset. */
 int cluster_snap_persist(struct cluster_node *n, uint64_t index, uint64_t term);
-void cluster_snap_maybe_take(struct cluster_node *n);
 void cluster_snap_free_all(struct cluster_node *n);
 
 #endif

@@ -70,6 +70,7 @@ static void link_broken(struct net_link *l, const char *why)
     l->bev = NULL;
     l->state = LINK_IDLE;
     l->flush_queued = l->writing = false;
+    net_shape_drop(l);
     fail_all(l, CLUSTER_ERR_UNREACHABLE);
     uint64_t r = l->net->rng = l->net->rng * 6364136223846793005ull + 1442695040888963407ull;
     uint32_t half = l->backoff_ms / 2;
@@ -83,7 +84,7 @@ static void link_broken(struct net_link *l, const char *why)
 
 /* New output: written by the flush event behind this loop turn's callbacks (over TLS,
    libevent writes it: OpenSSL must see every byte). */
-static void flush_schedule(struct net_link *l)
+void net_link_flush_schedule(struct net_link *l)
 {
     if (l->flush_queued || l->writing || l->net->cfg.tls)
         return;
@@ -203,7 +204,7 @@ static int internal_call(struct net_link *l, int method, const void *request)
         return rc;
     }
     calls_push(l, c);
-    flush_schedule(l);
+    net_link_flush_schedule(l);
     return 0;
 }
 
@@ -245,7 +246,7 @@ static void on_ready(struct net_link *l)
     for (struct net_call *c = l->calls; c; c = c->next)
         c->sent = true;
     bufferevent_write_buffer(l->bev, l->queued);
-    flush_schedule(l);
+    net_link_flush_schedule(l);
 }
 
 static void handshake_reply(struct net_link *l, struct net_call *c, const struct cluster_codec_reply *rep)
@@ -407,15 +408,23 @@ static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_
     }
     c->seqid = next_seqid(l->net);
     c->sent = l->state == LINK_READY;
-    struct evbuffer *dst = c->sent ? bufferevent_get_output(l->bev) : l->queued;
+    bool shaped = c->sent && net_shape_on(l);
+    struct evbuffer *dst = shaped  ? l->shape.buf
+                           : c->sent ? bufferevent_get_output(l->bev)
+                                     : l->queued;
+    size_t before = evbuffer_get_length(dst);
     int rc = frame_with(l->net, dst, enc, ctx, c->seqid);
+    if (rc == 0 && shaped && net_shape_push(l, evbuffer_get_length(dst) - before) != 0) {
+        evbuffer_drain(dst, evbuffer_get_length(dst)); /* a half-shaped link: start over */
+        rc = CLUSTER_ERR_NOMEM;
+    }
     if (rc != 0) {
         free(c);
         return rc;
     }
     calls_push(l, c);
-    if (c->sent)
-        flush_schedule(l);
+    if (c->sent && !shaped)
+        net_link_flush_schedule(l);
     if (l->state == LINK_IDLE && !l->backing_off)
         start_connect(l);
     return 0;
@@ -492,7 +501,7 @@ int net_link_init(struct net_link *l, struct cluster_net *net, uint32_t peer,
     l->backoff_ms = net->cfg.backoff_min_ms ? net->cfg.backoff_min_ms : 1;
     l->queued = evbuffer_new();
     l->retry_ev = event_new(net->base, -1, 0, on_retry, l);
-    if (!l->queued || !l->retry_ev || !endpoint)
+    if (!l->queued || !l->retry_ev || !endpoint || net_shape_init(l) != 0)
         return CLUSTER_ERR_NOMEM;
     return resolve(l, endpoint);
 }
@@ -512,5 +521,6 @@ void net_link_free(struct net_link *l)
         evbuffer_free(l->queued);
     if (l->retry_ev)
         event_free(l->retry_ev);
+    net_shape_free(l);
     memset(l, 0, sizeof *l);
 }

@@ -27,6 +27,16 @@ struct net_call {
     void *fwd_ctx;
 };
 
+/* Fault injection's slow link (cluster_net_shape.c): frames waiting for their time. */
+struct shaped_frame;
+struct net_shape {
+    struct evbuffer *buf;    /* the frames, in order */
+    struct shaped_frame *q;  /* ring: each frame's length and release time */
+    uint32_t head, count, cap;
+    int64_t busy_until_us;   /* when the paced link finishes the last frame queued */
+    struct event *ev;        /* the head's release */
+};
+
 enum link_state {
     LINK_IDLE = 0,   /* never used, or waiting for the backoff */
     LINK_CONNECTING,
@@ -53,6 +63,7 @@ struct net_link {
     bool flush_queued;       /* output waits for the transport's flush event */
     bool writing;            /* the socket was full: libevent writes the rest (EV_WRITE) */
     char host[256];          /* the endpoint's host: the name its certificate must have */
+    struct net_shape shape;
 };
 
 struct cluster_net {
@@ -85,5 +96,15 @@ void net_link_expire(struct net_link *l, int64_t now_ms);
  * socket that would block gets EV_WRITE, so a batch costs no epoll_ctl pair and no extra
  * loop turn. */
 void net_link_flush(evutil_socket_t fd, short what, void *arg);
+/* The link has new output for the flush event. */
+void net_link_flush_schedule(struct net_link *l);
+
+/* cluster_net_shape.c: with a delay or rate set for the peer, frames go through the shape
+   buffer (push: the frame of len bytes just added to l->shape.buf). */
+bool net_shape_on(const struct net_link *l);
+int net_shape_init(struct net_link *l);
+int net_shape_push(struct net_link *l, size_t len);
+void net_shape_drop(struct net_link *l);
+void net_shape_free(struct net_link *l);
 
 #endif

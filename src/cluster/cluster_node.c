@@ -124,6 +124,7 @@ static void core_config(struct cluster_node *n, struct consensus_config *cc)
         cc->election_ticks = cc->heartbeat_ticks + 1;
     n->election_ticks = cc->election_ticks;
     cc->entry_bytes_max = n->cfg.entry_bytes_max;
+    cc->snapshot_catchup_entries = n->cfg.snapshot_catchup_entries;
     if (cc->uncommitted_bytes_max < cc->entry_bytes_max)
         cc->uncommitted_bytes_max = cc->entry_bytes_max;
     if (cc->batch_entries_max > CLUSTER_WIRE_ENTRIES_MAX)
@@ -152,9 +153,9 @@ int cluster_node_open(const struct cluster_config *cfg, struct event_base *base,
                       struct cluster_node **out)
 {
     assert(cb && cb->apply);
-    assert(!cb->snapshot_save || cb->snapshot_restore);
-    assert(!cb->snapshot_begin || (cb->snapshot_restore && cb->snapshot_read));
-    assert(!cb->snapshot_begin || !cb->snapshot_save);
+    const struct cluster_snapshot_ops *s = &cb->snap;
+    assert(!s->begin || (s->open && s->read && s->close && s->recv_begin && s->recv_write &&
+                         s->recv_sync && s->recv_abort && s->install));
     if (!config_ok(cfg) || transport->self != cfg->id || transport->node_count != cfg->node_count)
         return CLUSTER_ERR_INVALID;
     struct cluster_node *n = calloc(1, sizeof *n);

@@ -70,18 +70,45 @@ static int read_log(struct wal *w, uint64_t from, uint32_t payload_max, struct r
     return rc;
 }
 
+/* The server restored its newest snapshot, at or past the log's start: the log keeps a tail
+   below it, or lags it (a crash between writing it and compacting, which is fine), or does
+   not hold its entry at all (an install cut short after the snapshot was in place): then the
+   log restarts after it, as the install would have done. */
+static int reconcile(struct cluster_node *n, uint64_t *snap_index, uint64_t *snap_term)
+{
+    uint64_t ai = n->cfg.applied_index, at = n->cfg.applied_term, term = 0;
+    if (ai < *snap_index) {
+        log_error("cluster: the log starts after %llu but the state is at %llu: entries are "
+                  "missing (a snapshot file was lost?)", (unsigned long long)*snap_index,
+                  (unsigned long long)ai);
+        return CLUSTER_ERR_IO;
+    }
+    if (ai == *snap_index)
+        return 0;
+    if (ai <= wal_last_index(n->wal) && wal_term_at(n->wal, ai, &term) == 0 && term == at)
+        return 0;
+    log_warn("cluster: the log (%llu..%llu) does not hold snapshot %llu (term %llu): an install "
+             "was cut short; the log restarts after the snapshot",
+             (unsigned long long)*snap_index + 1, (unsigned long long)wal_last_index(n->wal),
+             (unsigned long long)ai, (unsigned long long)at);
+    if (at == 0 || wal_reset(n->wal, ai, at) != 0) {
+        log_error("cluster: cannot restart the log after snapshot %llu: %s",
+                  (unsigned long long)ai, at ? wal_last_error(n->wal) : "its term is unknown");
+        return CLUSTER_ERR_IO;
+    }
+    *snap_index = ai;
+    *snap_term = at;
+    return 0;
+}
+
 int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
 {
     struct wal_hard_state hs;
     wal_hard_state_get(n->wal, &hs);
     uint64_t snap_index, snap_term;
     wal_snapshot_point(n->wal, &snap_index, &snap_term);
-    /* The server's state may be ahead of the WAL's snapshot point (a crash between writing a
-       snapshot and compacting): the core starts from whichever is later. */
-    if (n->cfg.applied_index > snap_index) {
-        snap_index = n->cfg.applied_index;
-        snap_term = n->cfg.applied_term;
-    }
+    if (reconcile(n, &snap_index, &snap_term) != 0)
+        return CLUSTER_ERR_IO;
     struct recovered r = {0};
     int rc = read_log(n->wal, snap_index + 1, n->cfg.entry_bytes_max, &r);
     if (rc == 0) {
@@ -92,6 +119,8 @@ int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
             .snapshot_term = snap_term,
             .entries = r.entries,
             .entry_count = r.count,
+            .applied_index = n->cfg.applied_index > snap_index ? n->cfg.applied_index : 0,
+            .applied_term = n->cfg.applied_term,
         };
         if (hs.voted_for >= (int64_t)n->cfg.node_count ||
             consensus_new(cc, &rs, &n->core) != 0) {
@@ -101,7 +130,7 @@ int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
         }
     }
     recovered_free(&r);
-    n->snapshot_index = snap_index;
-    n->snapshot_term = snap_term;
+    n->snapshot_index = n->cfg.applied_index > snap_index ? n->cfg.applied_index : snap_index;
+    n->snapshot_term = n->cfg.applied_index > snap_index ? n->cfg.applied_term : snap_term;
     return rc;
 }

@@ -1,228 +1,392 @@
-/* cluster_snap_out.c: taking snapshots (then compacting) and streaming them to lagging peers. */
+/* cluster_snap_out.c: streaming a snapshot to a lagging follower: a window of chunks read from
+   the server's file, resumed from the last acknowledged byte after any failure. */
 #include "cluster_internal.h"
 
 #include "crc32c.h"
 #include "log.h"
 #include "metrics.h"
-#include "wal.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One transfer in flight to a peer: the chunk at offset is out, or waits for retry_at. */
-struct cluster_snap_out {
-    uint64_t index, term;
-    uint64_t offset;
-    uint64_t total;     /* the snapshot's size, known from the first chunk */
-    uint32_t crc;       /* crc32c of the bytes before offset */
-    uint32_t crc_next;  /* ... and through the chunk in flight */
-    bool in_flight;
-    bool wanted;        /* ordered during a ready turn: started after it */
-    int64_t retry_at_ms;
+/*
+ * One transfer per follower. The core orders a snapshot (index, term); the transfer reads it
+ * through the server's open handle (which stays readable even once a newer snapshot replaces
+ * the file) and keeps up to `window` bytes in flight beyond what the follower acknowledged,
+ * at most SNAP_FLIGHT_MAX calls. Every acknowledgement moves `acked` and tells the core the
+ * transfer moves (consensus_snapshot_progress). A failed call sends again from `acked`; a
+ * refusal sends from where the follower says it stands. Only a newer snapshot or another term
+ * starts over: the same order again (after a stall sent the follower back to probing)
+ * resumes. The window grows while the round trip stays near the least seen, and shrinks when
+ * our own queue adds more than a heartbeat interval to it (a heartbeat waits behind the
+ * chunks on the same link), so a slow link gets a small window and a fast one a large one.
+ */
+
+#define SNAP_FLIGHT_MAX 64u
+#define SNAP_WINDOW_MIN (64u * 1024)
+#define SNAP_WINDOW_START (1024u * 1024)
+#define SNAP_WINDOW_MAX ((uint64_t)SNAP_FLIGHT_MAX * CLUSTER_SNAPSHOT_CHUNK_BYTES)
+#define SNAP_QUEUE_MS_MIN 20
+#define SNAP_LOG_EVERY_MS 5000
+
+_Static_assert(SNAP_WINDOW_MIN <= CLUSTER_SNAPSHOT_CHUNK_BYTES, "a chunk fits the window");
+_Static_assert(SNAP_WINDOW_START <= SNAP_WINDOW_MAX, "the window starts within its bounds");
+
+/* A call's tag: the end offset of its chunk, the transfer's epoch, and whether it is last. */
+#define TAG_END_BITS 40
+#define TAG_EPOCH_BITS 23
+#define TAG_EPOCH_MASK ((1u << TAG_EPOCH_BITS) - 1)
+#define TAG_LAST (1ull << 63)
+_Static_assert(CLUSTER_SNAPSHOT_BYTES_MAX <= (1ull << TAG_END_BITS), "offsets fit the tag");
+
+struct flight {
+    uint64_t end;
+    uint32_t epoch;
+    int64_t sent_ms;
 };
 
-#define SNAP_DONE_BIT (1ull << 63)
+struct cluster_snap_out {
+    uint64_t order_index, order_term; /* the core's newest order, not yet acted on (0: none) */
+    uint64_t term;                    /* the leader term the transfer belongs to */
+    uint64_t index, log_term;         /* the snapshot */
+    void *src;                        /* the server's open snapshot; NULL: not under way */
+    uint64_t total;
+    uint64_t acked;                   /* the follower holds [0, acked) */
+    uint64_t sent;                    /* the next byte to send */
+    uint64_t crc_end;                 /* crc is crc32c of [0, crc_end), the furthest sent */
+    uint32_t crc;
+    uint32_t epoch;                   /* bumped at every start and resend */
+    uint32_t first_epoch;             /* the epoch this transfer started with */
+    uint64_t window;                  /* bytes in flight allowed beyond acked */
+    bool slow_start;                  /* doubling per round trip until the first shrink */
+    int64_t rtt_min_ms;
+    int64_t shrunk_ms;
+    struct flight flights[SNAP_FLIGHT_MAX]; /* ring, in send order */
+    uint32_t flight_start, flight_count;
+    int64_t retry_at_ms;
+    int64_t started_ms, logged_ms;
+    uint64_t logged_bytes;
+};
 
-/* The log below index is no longer needed: a durable snapshot holds it. */
-static void compact(struct cluster_node *n, uint64_t index, uint64_t term)
+static double mb(uint64_t bytes)
 {
-    n->snapshot_index = index;
-    n->snapshot_term = term;
-    if (consensus_compact(n->core, index, term) != 0 || wal_compact(n->wal, index, term) != 0)
-        log_warn("cluster: compacting to %llu failed", (unsigned long long)index);
-    log_info("cluster: snapshot at %llu, log compacted", (unsigned long long)index);
+    return (double)bytes / (1024.0 * 1024.0);
 }
 
-/* snapshot_save: the snapshot is taken on the loop and kept in memory. */
-static int take(struct cluster_node *n, uint64_t index, uint64_t term)
+static void out_close(struct cluster_node *n, struct cluster_snap_out *o)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (n->cb.snapshot_save(n->cb.ctx, index, &data, &len) != 0)
-        return CLUSTER_ERR_IO;
-    free(n->snap_data);
-    n->snap_data = data;
-    n->snap_len = len;
-    compact(n, index, term);
-    log_info("cluster: snapshot at %llu is %zu bytes", (unsigned long long)index, len);
-    return 0;
+    if (o->src)
+        n->cb.snap.close(n->cb.ctx, o->src);
+    o->src = NULL;
+    o->flight_count = 0;
 }
 
-void cluster_snapshot_done(struct cluster_node *n, uint64_t index, bool ok)
-{
-    if (!n->snap_taking || index != n->snap_taking_index)
-        return;
-    n->snap_taking = false;
-    if (ok && index > n->snapshot_index) /* else an installed snapshot passed it */
-        compact(n, index, n->snap_taking_term);
-}
-
-/* Points *data at the chunk at o->offset (at most CLUSTER_SNAPSHOT_CHUNK_BYTES, the last one
-   may be shorter); -1 when the snapshot o sends is gone. */
-static int chunk_at(struct cluster_node *n, struct cluster_snap_out *o, const uint8_t **data,
-                    size_t *len)
-{
-    if (!n->cb.snapshot_read) {
-        if (o->index != n->snapshot_index || !n->snap_data)
-            return -1; /* replaced by a newer one */
-        o->total = n->snap_len;
-        uint64_t left = o->total - o->offset;
-        *data = n->snap_data + o->offset;
-        *len = left < CLUSTER_SNAPSHOT_CHUNK_BYTES ? (size_t)left : CLUSTER_SNAPSHOT_CHUNK_BYTES;
-        return 0;
-    }
-    if (!n->snap_chunk && !(n->snap_chunk = malloc(CLUSTER_SNAPSHOT_CHUNK_BYTES)))
-        return -1;
-    uint64_t total = 0;
-    if (n->cb.snapshot_read(n->cb.ctx, o->index, o->offset, n->snap_chunk,
-                            CLUSTER_SNAPSHOT_CHUNK_BYTES, len, &total) != 0)
-        return -1;
-    if (o->offset == 0)
-        o->total = total;
-    if (total != o->total || total == 0 || total > CLUSTER_SNAPSHOT_BYTES_MAX || *len == 0 ||
-        o->offset + *len > total)
-        return -1;
-    *data = n->snap_chunk;
-    return 0;
-}
-
-/* Starts o over with the newest snapshot, after a pause. */
-static void restart(struct cluster_node *n, struct cluster_snap_out *o)
-{
-    o->offset = 0;
-    o->crc = 0;
-    o->index = n->snapshot_index;
-    o->term = n->snapshot_term;
-    o->retry_at_ms = cluster_now_ms() + n->cfg.heartbeat_interval_ms;
-}
-
-static void send_chunk(struct cluster_node *n, uint32_t peer)
+static void out_free(struct cluster_node *n, uint32_t peer)
 {
     struct cluster_snap_out *o = n->snap_out[peer];
-    const uint8_t *data;
-    size_t chunk;
-    if (chunk_at(n, o, &data, &chunk) != 0) {
-        restart(n, o);
+    if (!o)
+        return;
+    out_close(n, o);
+    free(o);
+    n->snap_out[peer] = NULL;
+}
+
+/* Opens the snapshot the core ordered and starts from byte 0. */
+static void out_start(struct cluster_node *n, uint32_t peer, struct cluster_snap_out *o)
+{
+    out_close(n, o);
+    uint64_t total = 0;
+    o->src = n->cb.snap.open(n->cb.ctx, o->order_index, &total);
+    if (!o->src || total == 0 || total > CLUSTER_SNAPSHOT_BYTES_MAX) {
+        log_warn("cluster: snapshot %llu for node %u cannot be read; trying again",
+                 (unsigned long long)o->order_index, peer);
+        out_close(n, o);
+        o->retry_at_ms = cluster_now_ms() + n->cfg.election_timeout_ms;
+        return; /* order_index stays: the next pump tries again */
+    }
+    int64_t now = cluster_now_ms();
+    o->term = consensus_term(n->core);
+    o->index = o->order_index;
+    o->log_term = o->order_term;
+    o->total = total;
+    o->acked = o->sent = o->crc_end = 0;
+    o->crc = 0;
+    o->first_epoch = ++o->epoch;
+    o->window = SNAP_WINDOW_START;
+    o->slow_start = true;
+    o->rtt_min_ms = INT64_MAX;
+    o->shrunk_ms = 0;
+    o->retry_at_ms = 0;
+    o->started_ms = o->logged_ms = now;
+    o->logged_bytes = 0;
+    o->order_index = 0;
+    log_info("cluster: sending snapshot %llu (term %llu, %.1f MB) to node %u",
+             (unsigned long long)o->index, (unsigned long long)o->log_term, mb(total), peer);
+}
+
+/* Ordered by the core (inside a ready turn): acted on by the pump after the turn. */
+void cluster_snap_send_start(struct cluster_node *n, const struct consensus_msg *m)
+{
+    if (!n->cb.snap.begin || m->to >= n->cfg.node_count)
+        return;
+    struct cluster_snap_out *o = n->snap_out[m->to];
+    if (!o && !(o = n->snap_out[m->to] = calloc(1, sizeof *o)))
+        return; /* the core orders it again after the stall */
+    o->order_index = m->index;
+    o->order_term = m->log_term;
+}
+
+/* The core's order: the transfer under way if it is the same snapshot and term, else anew. */
+static void take_order(struct cluster_node *n, uint32_t peer, struct cluster_snap_out *o)
+{
+    if (o->src && o->index == o->order_index && o->term == consensus_term(n->core)) {
+        log_info("cluster: snapshot %llu to node %u goes on at %.1f of %.1f MB",
+                 (unsigned long long)o->index, peer, mb(o->acked), mb(o->total));
+        o->order_index = 0;
         return;
     }
-    bool done = o->offset + chunk == o->total;
-    o->crc_next = crc32c_extend(o->crc, data, chunk);
+    out_start(n, peer, o);
+}
+
+static void flight_push(struct cluster_snap_out *o, uint64_t end)
+{
+    assert(o->flight_count < SNAP_FLIGHT_MAX);
+    uint32_t slot = (o->flight_start + o->flight_count++) % SNAP_FLIGHT_MAX;
+    o->flights[slot] = (struct flight){end, o->epoch & TAG_EPOCH_MASK, cluster_now_ms()};
+}
+
+/* Takes the flight a reply answers out of the ring; its send time, or -1 if unknown. */
+static int64_t flight_take(struct cluster_snap_out *o, uint64_t end, uint32_t epoch)
+{
+    for (uint32_t i = 0; i < o->flight_count; i++) {
+        uint32_t slot = (o->flight_start + i) % SNAP_FLIGHT_MAX;
+        if (o->flights[slot].end != end || o->flights[slot].epoch != epoch)
+            continue;
+        int64_t sent = o->flights[slot].sent_ms;
+        for (uint32_t k = i; k > 0; k--) /* close the gap: older flights move up one */
+            o->flights[(o->flight_start + k) % SNAP_FLIGHT_MAX] =
+                o->flights[(o->flight_start + k - 1) % SNAP_FLIGHT_MAX];
+        o->flight_start = (o->flight_start + 1) % SNAP_FLIGHT_MAX;
+        o->flight_count--;
+        return sent;
+    }
+    return -1;
+}
+
+/* The running checksum covers the furthest byte sent; a resend covers bytes it has. */
+static void crc_extend(struct cluster_snap_out *o, const uint8_t *data, size_t len)
+{
+    uint64_t end = o->sent + len;
+    if (end <= o->crc_end)
+        return;
+    assert(o->sent <= o->crc_end);
+    size_t skip = (size_t)(o->crc_end - o->sent);
+    o->crc = crc32c_extend(o->crc, data + skip, len - skip);
+    o->crc_end = end;
+}
+
+/* Sends the chunk at o->sent; false when it could not (tried again later). */
+static bool send_chunk(struct cluster_node *n, uint32_t peer, struct cluster_snap_out *o)
+{
+    uint64_t left = o->total - o->sent;
+    size_t len = CLUSTER_SNAPSHOT_CHUNK_BYTES < o->window ? CLUSTER_SNAPSHOT_CHUNK_BYTES
+                                                          : (size_t)o->window;
+    len = left < len ? (size_t)left : len;
+    if (!n->snap_chunk && !(n->snap_chunk = malloc(CLUSTER_SNAPSHOT_CHUNK_BYTES)))
+        return false;
+    if (n->cb.snap.read(n->cb.ctx, o->src, o->sent, n->snap_chunk, len) != 0) {
+        log_warn("cluster: reading snapshot %llu at %llu failed; starting it again",
+                 (unsigned long long)o->index, (unsigned long long)o->sent);
+        o->order_index = o->index; /* reopen, from the start */
+        o->order_term = o->log_term;
+        out_close(n, o);
+        o->retry_at_ms = cluster_now_ms() + n->cfg.election_timeout_ms;
+        return false;
+    }
+    crc_extend(o, n->snap_chunk, len);
+    bool last = o->sent + len == o->total;
     InstallSnapshotRequest req;
     InstallSnapshotRequest_init(&req);
     int rc = cluster_id_set(&req.leader_id, n->cfg.id);
-    req.leader_term = (int64_t)consensus_term(n->core);
+    req.leader_term = (int64_t)o->term;
     req.last_included_index = (int64_t)o->index;
-    req.last_included_term = (int64_t)o->term;
-    req.offset = (int64_t)o->offset;
-    req.data.data = (uint8_t *)data; /* borrowed for the encode */
-    req.data.len = (uint32_t)chunk;
-    req.done = done;
+    req.last_included_term = (int64_t)o->log_term;
+    req.offset = (int64_t)o->sent;
+    req.data.data = n->snap_chunk; /* borrowed for the encode */
+    req.data.len = (uint32_t)len;
+    req.done = last;
     req.has_total_size = true;
     req.total_size = (int64_t)o->total;
-    req.has_crc32c = done;
-    req.crc32c = (int32_t)o->crc_next;
-    uint64_t tag = (o->offset + chunk) | (done ? SNAP_DONE_BIT : 0);
+    req.has_crc32c = last;
+    req.crc32c = (int32_t)o->crc;
+    uint64_t end = o->sent + len;
+    uint64_t tag = end | (uint64_t)(o->epoch & TAG_EPOCH_MASK) << TAG_END_BITS |
+                   (last ? TAG_LAST : 0);
     if (rc == 0)
         rc = cluster_transport_call(n->tp, peer, TransactionalKV_METHOD_installSnapshot, &req, tag);
     req.data.data = NULL;
     req.data.len = 0;
     InstallSnapshotRequest_free(&req);
-    o->in_flight = rc == 0;
-    if (rc == 0)
-        metrics_count(METRIC_SNAPSHOT_SENT_BYTES, chunk);
-    if (rc != 0)
+    if (rc != 0) {
         o->retry_at_ms = cluster_now_ms() + n->cfg.heartbeat_interval_ms;
+        return false;
+    }
+    flight_push(o, end);
+    o->sent = end;
+    metrics_count(METRIC_SNAPSHOT_SENT_BYTES, len);
+    return true;
 }
 
-/* Ordered by the core (inside a ready turn): the transfer starts after the turn. */
-void cluster_snap_send_start(struct cluster_node *n, const struct consensus_msg *m)
+static void log_progress(uint32_t peer, struct cluster_snap_out *o, int64_t now)
 {
-    if ((!n->cb.snapshot_save && !n->cb.snapshot_begin) || m->to >= n->cfg.node_count)
+    if (now - o->logged_ms < SNAP_LOG_EVERY_MS)
         return;
-    if (!n->snap_out[m->to]) {
-        n->snap_out[m->to] = calloc(1, sizeof *n->snap_out[m->to]);
-        if (!n->snap_out[m->to])
-            return;
+    double secs = (double)(now - o->logged_ms) / 1000.0;
+    log_info("cluster: snapshot %llu to node %u: %.1f of %.1f MB, %.1f MB/s, window %llu KiB",
+             (unsigned long long)o->index, peer, mb(o->acked), mb(o->total),
+             mb(o->acked - o->logged_bytes) / secs, (unsigned long long)(o->window / 1024));
+    o->logged_ms = now;
+    o->logged_bytes = o->acked;
+}
+
+/* After each ready turn: start ordered transfers and fill their windows. */
+void cluster_snap_pump(struct cluster_node *n)
+{
+    int64_t now = cluster_now_ms();
+    bool leader = consensus_role(n->core) == CONSENSUS_LEADER;
+    for (uint32_t i = 0; i < n->cfg.node_count; i++) {
+        struct cluster_snap_out *o = n->snap_out[i];
+        if (!o)
+            continue;
+        struct consensus_peer_progress p;
+        bool caught_up = leader && consensus_peer_progress(n->core, i, &p) &&
+                         p.state == CONSENSUS_PROGRESS_REPLICATE;
+        bool stale = o->src && o->term != consensus_term(n->core) && !o->order_index;
+        if (!leader || caught_up || stale) {
+            if (o->src && caught_up)
+                log_info("cluster: node %u caught up from the log: snapshot %llu not needed",
+                         i, (unsigned long long)o->index);
+            out_free(n, i);
+            continue;
+        }
+        if (o->retry_at_ms > now)
+            continue;
+        if (o->order_index)
+            take_order(n, i, o);
+        if (!o->src)
+            continue;
+        while (o->flight_count < SNAP_FLIGHT_MAX && o->sent < o->total &&
+               o->sent - o->acked < o->window && o->src)
+            if (!send_chunk(n, i, o))
+                break;
+        log_progress(i, o, now);
     }
-    n->snap_out[m->to]->wanted = true;
+}
+
+/* The round trip of an acknowledged chunk steers the window (see the top). */
+static void adapt_window(struct cluster_node *n, struct cluster_snap_out *o, int64_t rtt_ms,
+                         uint64_t acked_bytes)
+{
+    int64_t now = cluster_now_ms();
+    if (rtt_ms < o->rtt_min_ms)
+        o->rtt_min_ms = rtt_ms;
+    int64_t allowance = n->cfg.heartbeat_interval_ms > SNAP_QUEUE_MS_MIN
+                            ? (int64_t)n->cfg.heartbeat_interval_ms
+                            : SNAP_QUEUE_MS_MIN;
+    if (rtt_ms > o->rtt_min_ms + allowance) {
+        if (now - o->shrunk_ms > o->rtt_min_ms + allowance) {
+            o->window = o->window * 3 / 4 > SNAP_WINDOW_MIN ? o->window * 3 / 4 : SNAP_WINDOW_MIN;
+            o->shrunk_ms = now;
+            o->slow_start = false;
+        }
+        return;
+    }
+    uint64_t grow = o->slow_start ? acked_bytes
+                                  : acked_bytes * CLUSTER_SNAPSHOT_CHUNK_BYTES / o->window;
+    o->window = o->window + grow < SNAP_WINDOW_MAX ? o->window + grow : SNAP_WINDOW_MAX;
+}
+
+/* Sends again from `from`: the follower holds that much (at least). */
+static void resend_from(struct cluster_node *n, struct cluster_snap_out *o, uint64_t from,
+                        bool failed)
+{
+    o->acked = from < o->total ? from : o->total;
+    o->sent = o->acked;
+    o->epoch++;
+    if (failed) { /* a lost link or a timeout: a pause and a smaller window */
+        o->window = o->window / 2 > SNAP_WINDOW_MIN ? o->window / 2 : SNAP_WINDOW_MIN;
+        o->slow_start = false;
+        o->retry_at_ms = cluster_now_ms() + n->cfg.heartbeat_interval_ms;
+    }
+}
+
+static void finish(struct cluster_node *n, uint32_t peer, struct cluster_snap_out *o,
+                   uint64_t term)
+{
+    double secs = (double)(cluster_now_ms() - o->started_ms) / 1000.0;
+    log_info("cluster: snapshot %llu sent to node %u: %.1f MB in %.1f s (%.1f MB/s)",
+             (unsigned long long)o->index, peer, mb(o->total), secs,
+             secs > 0 ? mb(o->total) / secs : 0.0);
+    struct consensus_msg m = {.type = CONSENSUS_MSG_SNAPSHOT_RESP, .from = peer, .to = n->cfg.id,
+                              .term = term, .success = true, .index = o->index};
+    out_free(n, peer);
+    consensus_step(n->core, &m);
 }
 
 void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, int err,
                            const InstallSnapshotResponse *resp)
 {
     struct cluster_snap_out *o = n->snap_out[peer];
-    if (!o || !o->in_flight)
+    if (!o || !o->src)
         return;
-    o->in_flight = false;
-    if (err != 0 || !resp->success || (uint64_t)resp->term > consensus_term(n->core)) {
-        if (err == 0 && resp->term >= 0 && (uint64_t)resp->term > consensus_term(n->core)) {
-            struct consensus_msg m = {.type = CONSENSUS_MSG_SNAPSHOT_RESP, .from = peer,
-                                      .to = n->cfg.id, .term = (uint64_t)resp->term};
-            consensus_step(n->core, &m); /* a newer term: step down */
-        }
-        restart(n, o);
+    uint64_t end = tag & ((1ull << TAG_END_BITS) - 1);
+    uint32_t epoch = (uint32_t)(tag >> TAG_END_BITS) & TAG_EPOCH_MASK;
+    uint32_t current = o->epoch & TAG_EPOCH_MASK;
+    int64_t sent_ms = flight_take(o, end, epoch);
+    if (sent_ms < 0)
+        return; /* a reply to a transfer started over since */
+    if (err == 0 && resp->term >= 0 && (uint64_t)resp->term > consensus_term(n->core)) {
+        struct consensus_msg m = {.type = CONSENSUS_MSG_SNAPSHOT_RESP, .from = peer,
+                                  .to = n->cfg.id, .term = (uint64_t)resp->term};
+        consensus_step(n->core, &m); /* a newer term: step down */
         return;
     }
-    o->offset = tag & ~SNAP_DONE_BIT;
-    o->crc = o->crc_next;
-    if (!(tag & SNAP_DONE_BIT))
-        return; /* the next chunk leaves from cluster_snap_maybe_take */
-    struct consensus_msg m = {.type = CONSENSUS_MSG_SNAPSHOT_RESP, .from = peer, .to = n->cfg.id,
-                              .term = (uint64_t)resp->term, .success = true, .index = o->index};
-    consensus_step(n->core, &m);
-    free(o);
-    n->snap_out[peer] = NULL;
+    uint64_t next = err == 0 && resp->has_next_offset && resp->next_offset >= 0
+                        ? (uint64_t)resp->next_offset
+                        : end;
+    if (err != 0 || !resp->success) {
+        if (epoch == current) /* a refusal says where the follower stands */
+            resend_from(n, o, err != 0 ? o->acked : (resp->has_next_offset ? next : 0), err != 0);
+        return;
+    }
+    if (tag & TAG_LAST || next >= o->total) {
+        finish(n, peer, o, (uint64_t)resp->term); /* installed, or held already */
+        return;
+    }
+    if (next > o->acked) {
+        if (epoch == current)
+            adapt_window(n, o, cluster_now_ms() - sent_ms, next - o->acked);
+        o->acked = next;
+        if (o->sent < o->acked)
+            o->sent = o->acked;
+        consensus_snapshot_progress(n->core, peer, o->index);
+    }
 }
 
-/* Takes (snapshot_save) or starts (snapshot_begin) a snapshot of the applied state. */
-static void snapshot_now(struct cluster_node *n, bool force)
+void cluster_snap_out_free_all(struct cluster_node *n)
 {
-    uint64_t index = consensus_applied_index(n->core);
-    uint64_t term = consensus_term_at(n->core, index);
-    int rc = term == 0 ? CLUSTER_ERR_IO : 0;
-    if (rc == 0 && n->cb.snapshot_save) {
-        rc = take(n, index, term);
-    } else if (rc == 0 && !n->snap_taking) {
-        if (n->cb.snapshot_begin(n->cb.ctx, index, term, force) != 0)
-            return; /* not now: asked again after a later turn */
-        n->snap_taking = true;
-        n->snap_taking_index = index;
-        n->snap_taking_term = term;
-    }
-    if (rc != 0)
-        log_warn("cluster: taking a snapshot at %llu failed", (unsigned long long)index);
+    for (uint32_t i = 0; i < CONSENSUS_NODES_MAX; i++)
+        out_free(n, i);
 }
 
-/* After each ready turn: take a snapshot when due, and move transfers along. */
-void cluster_snap_maybe_take(struct cluster_node *n)
+bool cluster_snap_out_status(const struct cluster_node *n, uint32_t peer, uint64_t *sent,
+                             uint64_t *total)
 {
-    if (!n->cb.snapshot_save && !n->cb.snapshot_begin)
-        return;
-    uint64_t applied = consensus_applied_index(n->core);
-    bool have = n->cb.snapshot_save ? n->snap_data != NULL : n->snapshot_index > 0;
-    bool due = n->cfg.snapshot_every && applied >= n->snapshot_index + n->cfg.snapshot_every;
-    bool wanted = false;
-    for (uint32_t i = 0; i < n->cfg.node_count; i++)
-        wanted |= n->snap_out[i] && n->snap_out[i]->wanted && !have;
-    if ((due || wanted) && (n->cb.snapshot_save || applied > n->snapshot_index))
-        snapshot_now(n, wanted);
-    have = n->cb.snapshot_save ? n->snap_data != NULL : n->snapshot_index > 0;
-    int64_t now = cluster_now_ms();
-    for (uint32_t i = 0; i < n->cfg.node_count; i++) {
-        struct cluster_snap_out *o = n->snap_out[i];
-        if (!o || o->in_flight || !have || o->retry_at_ms > now)
-            continue;
-        if (consensus_role(n->core) != CONSENSUS_LEADER) {
-            free(o);
-            n->snap_out[i] = NULL;
-            continue;
-        }
-        if (o->wanted || o->offset == 0) { /* (re)start with the newest snapshot */
-            o->wanted = false;
-            restart(n, o);
-            o->retry_at_ms = 0;
-        }
-        send_chunk(n, i);
-    }
+    const struct cluster_snap_out *o = peer < CONSENSUS_NODES_MAX ? n->snap_out[peer] : NULL;
+    if (!o || !o->src)
+        return false;
+    *sent = o->acked;
+    *total = o->total;
+    return true;
 }

@@ -17,6 +17,14 @@ void cluster_transport_drop(struct cluster_transport *t, uint32_t peer, bool to,
     t->drop_from[peer] = from;
 }
 
+void cluster_transport_shape(struct cluster_transport *t, uint32_t peer, uint32_t delay_ms,
+                             uint32_t rate_kbps)
+{
+    assert(peer < t->node_count);
+    t->delay_ms[peer] = delay_ms;
+    t->rate_kbps[peer] = rate_kbps;
+}
+
 void cluster_transport_free(struct cluster_transport *t)
 {
     if (t)

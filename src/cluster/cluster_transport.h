@@ -39,6 +39,10 @@ struct cluster_transport {
     /* Fault injection: drop everything to (send) or from (receive) a peer, one way if wanted. */
     bool drop_to[CONSENSUS_NODES_MAX];
     bool drop_from[CONSENSUS_NODES_MAX];
+    /* ... and a slow link on what this node sends a peer: each call leaves delay_ms late, and
+       calls leave no faster than rate_kbps (kilobits per second; 0: no cap). */
+    uint32_t delay_ms[CONSENSUS_NODES_MAX];
+    uint32_t rate_kbps[CONSENSUS_NODES_MAX];
 };
 
 /* Binds replies to the sink (NULL unbinds: pending replies are then dropped). */
@@ -46,6 +50,10 @@ void cluster_transport_bind(struct cluster_transport *t, cluster_reply_fn fn, vo
 /* Drops traffic to and/or from peer from now on (true) or lets it through again (false).
  * Calls to a dropped peer fail later with UNREACHABLE; replies from it are lost (TIMEOUT). */
 void cluster_transport_drop(struct cluster_transport *t, uint32_t peer, bool to, bool from);
+/* Shapes the calls sent to peer from now on (0, 0: a plain link again). The network transport
+ * holds each call back delay_ms, and paces them to rate_kbps; the bus ignores both. */
+void cluster_transport_shape(struct cluster_transport *t, uint32_t peer, uint32_t delay_ms,
+                             uint32_t rate_kbps);
 static inline int cluster_transport_call(struct cluster_transport *t, uint32_t peer, int method,
                                          const void *request, uint64_t tag)
 {

@@ -46,6 +46,8 @@ void kv_sm_free(kv_sm *sm)
 
 const kv_store *kv_sm_store(const kv_sm *sm) { return sm->store; }
 uint64_t kv_sm_applied_version(const kv_sm *sm) { return kv_store_applied_version(sm->store); }
+uint64_t kv_sm_log_term(const kv_sm *sm) { return kv_store_log_term(sm->store); }
+void kv_sm_set_log_term(kv_sm *sm, uint64_t term) { kv_store_set_log_term(sm->store, term); }
 
 void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1])
 {

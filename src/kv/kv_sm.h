@@ -29,6 +29,9 @@ void kv_sm_free(kv_sm *sm);
 /* The store, for reads. Pointers into it stay valid until the next apply or restore. */
 const kv_store *kv_sm_store(const kv_sm *sm);
 uint64_t kv_sm_applied_version(const kv_sm *sm);
+/* The consensus term of the entry at the applied version (kv_store_log_term). */
+uint64_t kv_sm_log_term(const kv_sm *sm);
+void kv_sm_set_log_term(kv_sm *sm, uint64_t term);
 
 /* Applies cmd at version (> applied) with the leader's entry timestamp. A command that fails
  * (limits, CONFLICT, TRANSACTION_TOO_OLD, ...) changes no key but still consumes the version.

@@ -14,6 +14,7 @@ struct snap_header {
     uint64_t applied, applied_ts, floor, window_versions, window_us;
     uint64_t keys, versions, clock;
     struct kv_digest digest;
+    uint64_t log_term; /* format 2; 0 in format 1 */
 };
 
 struct decoder {
@@ -41,7 +42,7 @@ static uint64_t body_left(const struct decoder *d)
 static int read_header(struct decoder *d)
 {
     struct snap_header *h = &d->h;
-    if (d->in->size < KV_SNAPSHOT_HEADER_BYTES + KV_SNAPSHOT_TRAILER_BYTES)
+    if (d->in->size < KV_SNAPSHOT_HEADER_V1_BYTES + KV_SNAPSHOT_TRAILER_BYTES)
         return fail(d, "shorter than a header and trailer");
     char magic[8];
     uint32_t format, crc;
@@ -50,12 +51,13 @@ static int read_header(struct decoder *d)
         return fail(d, "bad magic");
     if (err == 0)
         err = kv_snap_in_u32(d->in, &format);
-    if (err == 0 && format != KV_SNAPSHOT_FORMAT)
+    if (err == 0 && format != KV_SNAPSHOT_FORMAT && format != 1)
         return fail(d, "unsupported format version");
     uint64_t *fields[] = {&h->applied, &h->applied_ts, &h->floor, &h->window_versions,
                           &h->window_us, &h->keys, &h->versions, &h->clock,
-                          &h->digest.lane[0], &h->digest.lane[1]};
-    for (size_t i = 0; err == 0 && i < sizeof fields / sizeof fields[0]; i++)
+                          &h->digest.lane[0], &h->digest.lane[1], &h->log_term};
+    size_t count = sizeof fields / sizeof fields[0] - (format == 1); /* 1: no log_term */
+    for (size_t i = 0; err == 0 && i < count; i++)
         err = kv_snap_in_u64(d->in, fields[i]);
     uint32_t want = d->in->crc;
     if (err == 0)
@@ -212,6 +214,7 @@ static int finish(struct decoder *d)
 {
     kv_store *s = d->s;
     s->applied_version = d->h.applied;
+    s->log_term = d->h.log_term;
     s->write_version = d->h.applied;
     s->applied_ts_us = (int64_t)d->h.applied_ts;
     s->floor_version = d->h.floor;

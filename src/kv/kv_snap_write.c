@@ -45,6 +45,7 @@ static void encode_header(const kv_store *s, struct kv_snap_out *o)
     kv_snap_out_u64(o, s->clock.len);
     kv_snap_out_u64(o, s->digest.lane[0]);
     kv_snap_out_u64(o, s->digest.lane[1]);
+    kv_snap_out_u64(o, s->log_term);
     kv_snap_out_u32(o, o->crc);
 }
 

@@ -7,18 +7,21 @@
 
 #include "kv_store.h"
 
-/* Format (all integers little-endian), version 1:
- *   header  96 bytes: magic "KVSNAP\r\n", u32 format, u64 applied_version, i64 applied_ts_us,
+/* Format (all integers little-endian), version 2:
+ *   header  104 bytes: magic "KVSNAP\r\n", u32 format, u64 applied_version, i64 applied_ts_us,
  *           u64 floor_version, u64 window_versions, i64 window_us, u64 keys, u64 versions,
- *           u64 clock_entries, u64 digest[2], u32 crc32c of the bytes before it
+ *           u64 clock_entries, u64 digest[2], u64 log_term, u32 crc32c of the bytes before it
+ *           (log_term: the consensus term of the entry at applied_version, 0 when unknown;
+ *           version 1 is the same without it, 96 bytes, and still reads, as term 0)
  *   clock   clock_entries x (u64 version, i64 ts_us): the window's time edge
  *   keys    in key order: u32 klen, u32 nversions, key, then newest first
  *           nversions x (u64 version, u32 meta: length | 1<<31 for a tombstone, value)
  *   trailer u32 crc32c of everything before it, "KVSNAPND"
  * Only history a read or conflict check can still see is written, so two replicas at the same
  * applied version write byte-identical snapshots whatever their reclaim progress. */
-#define KV_SNAPSHOT_FORMAT 1u
-#define KV_SNAPSHOT_HEADER_BYTES 96u
+#define KV_SNAPSHOT_FORMAT 2u
+#define KV_SNAPSHOT_HEADER_BYTES 104u
+#define KV_SNAPSHOT_HEADER_V1_BYTES 96u
 #define KV_SNAPSHOT_TRAILER_BYTES 12u
 
 /* Errors are KV_ERR_IO, KV_ERR_CORRUPT, KV_ERR_NOMEM or KV_ERR_CONFIG_MISMATCH; err (may be

@@ -54,6 +54,8 @@ void kv_store_free(kv_store *s)
 
 const struct kv_config *kv_store_config(const kv_store *s) { return &s->cfg; }
 uint64_t kv_store_applied_version(const kv_store *s) { return s->applied_version; }
+uint64_t kv_store_log_term(const kv_store *s) { return s->log_term; }
+void kv_store_set_log_term(kv_store *s, uint64_t term) { s->log_term = term; }
 int64_t kv_store_applied_timestamp_us(const kv_store *s) { return s->applied_ts_us; }
 uint64_t kv_store_floor_version(const kv_store *s) { return s->floor_version; }
 struct kv_digest kv_store_digest(const kv_store *s) { return s->digest; }

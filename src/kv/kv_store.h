@@ -18,6 +18,10 @@ void kv_store_free(kv_store *s);
 
 const struct kv_config *kv_store_config(const kv_store *s);
 uint64_t kv_store_applied_version(const kv_store *s);
+/* The consensus term of the entry at the applied version, which snapshots record (0: unknown,
+   as in standalone mode); the replicated server sets it as it applies. */
+uint64_t kv_store_log_term(const kv_store *s);
+void kv_store_set_log_term(kv_store *s, uint64_t term);
 int64_t kv_store_applied_timestamp_us(const kv_store *s);
 /* The oldest readable version: reads need floor <= version <= applied. */
 uint64_t kv_store_floor_version(const kv_store *s);

@@ -25,6 +25,7 @@ struct kv_store {
     struct kv_config cfg;
     struct kv_index *index;
     uint64_t applied_version;
+    uint64_t log_term;       /* the consensus term of the entry at applied_version; 0: unknown */
     int64_t applied_ts_us;   /* the largest entry timestamp seen: leader clocks may step back */
     uint64_t floor_version;
     uint64_t write_version;  /* version of the latest write, >= applied */

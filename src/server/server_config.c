@@ -50,6 +50,7 @@ static const struct field fields[] = {
     {"storage.snapshot_every_entries", F_U32, AT(snapshot_every_entries), 0, UINT32_MAX},
     {"storage.snapshot_log_growth_percent", F_U32, AT(snapshot_log_growth_percent), 0, 100000},
     {"storage.snapshot_log_min_bytes", F_U32, AT(snapshot_log_min_bytes), 0, UINT32_MAX},
+    {"storage.snapshot_catchup_entries", F_U32, AT(snapshot_catchup_entries), 0, UINT32_MAX},
     {"storage.wal_segment_bytes", F_U32, AT(wal_segment_bytes), SERVER_WAL_SEGMENT_BYTES_MIN,
      SERVER_WAL_SEGMENT_BYTES_MAX},
     {"storage.min_free_bytes", F_U32, AT(min_free_bytes), 0, UINT32_MAX},
@@ -106,6 +107,7 @@ void server_config_default(struct server_config *cfg)
     cfg->snapshot_every_entries = SERVER_SNAPSHOT_EVERY_DEFAULT;
     cfg->snapshot_log_growth_percent = SERVER_SNAPSHOT_LOG_GROWTH_PERCENT_DEFAULT;
     cfg->snapshot_log_min_bytes = SERVER_SNAPSHOT_LOG_MIN_BYTES_DEFAULT;
+    cfg->snapshot_catchup_entries = SERVER_SNAPSHOT_CATCHUP_ENTRIES_DEFAULT;
     cfg->wal_segment_bytes = SERVER_WAL_SEGMENT_BYTES_DEFAULT;
     cfg->min_free_bytes = SERVER_MIN_FREE_BYTES_DEFAULT;
     cfg->max_frame_bytes = NET_FRAME_BYTES_DEFAULT;

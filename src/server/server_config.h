@@ -32,6 +32,10 @@ enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERV
 #define SERVER_SNAPSHOT_EVERY_DEFAULT 10000u
 #define SERVER_SNAPSHOT_LOG_GROWTH_PERCENT_DEFAULT 100u
 #define SERVER_SNAPSHOT_LOG_MIN_BYTES_DEFAULT (64u * 1024 * 1024)
+/* storage.snapshot_catchup_entries: log entries kept below each snapshot (replicated mode), so
+   a follower briefly behind catches up from the log rather than from a snapshot (etcd's
+   SnapshotCatchUpEntries, also 5,000). */
+#define SERVER_SNAPSHOT_CATCHUP_ENTRIES_DEFAULT 5000u
 /* The cluster secret's length bounds (the HMAC key of peer authentication). */
 #define SERVER_SECRET_BYTES_MIN 16u
 #define SERVER_SECRET_BYTES_MAX 256u
@@ -78,6 +82,7 @@ struct server_config {
     uint32_t snapshot_every_entries; /* applied entries between snapshots; 0: never */
     uint32_t snapshot_log_growth_percent; /* and log bytes since, in % of the last snapshot */
     uint32_t snapshot_log_min_bytes; /* and log bytes since, at least this many */
+    uint32_t snapshot_catchup_entries; /* log kept below a snapshot (replicated) */
     uint32_t wal_segment_bytes;  /* a log segment rolls before growing past this */
     uint32_t min_free_bytes;     /* less free space on data_dir refuses writes (NO_SPACE) */
     /* limits */

@@ -5,25 +5,29 @@
  * interval. Each line is a key, '=' and a value:
  *     drop_to=1,2      calls and replies this node sends to nodes 1 and 2 are dropped
  *     drop_from=2      everything this node receives from node 2 is dropped
+ *     delay_ms=1:20    calls this node sends to node 1 leave 20 ms late (a long link)
+ *     rate_kbps=1:8000 ... and no faster than 8000 kilobits a second (a thin one)
  *     disk_fail=CALL:NTH:ERRNO[:COUNT]
  *                      counting this node's storage calls of kind CALL (open, write, sync,
  *                      rename, truncate, unlink, read: util/sio.h) from when the line appears,
  *                      calls NTH .. NTH+COUNT-1 fail with ERRNO (EIO, ENOSPC, EDQUOT, EROFS,
  *                      EMFILE); without COUNT every call from NTH on fails. One line per CALL.
- * drop_* lists are node ids (instance indexes; may be empty; replicated mode only). Blank
- * lines and lines starting with '#' are ignored; this node's own id is ignored. A missing or
- * empty file injects nothing, so deleting it heals (a disk whose calls fail works again: the
- * node, failed or not, stays as it is). A file that does not parse is logged once and leaves
- * everything as it was. Writes forwarded to the leader are cut the same way (they travel on
- * the same links; server_dispatch.c loses a call forwarded from a dropped node, and its
- * answer, silently). Write the file atomically (temp file + rename) so a half-written file is
- * never read. A disk_fail line is set again only when it changes (which restarts its count).
  *     clock_offset_ms=-30000
  *                      this node's wall clock reads that far off, as after an NTP step (at
  *                      most a day either way): the leader clock its entries carry (the MVCC
  *                      window's time edge, anything kept in log time) and ping's timestamp.
  *                      Timers run on the monotonic clock and do not move. Without the line the
  *                      clock is true again.
+ * delay_ms and rate_kbps shape what this node sends on its peer links (appends, snapshot
+ * chunks, forwarded writes; the replies it sends travel as they are); their lists are
+ * id:number pairs. drop_* lists are node ids (instance indexes; may be empty; replicated mode
+ * only). Blank lines and lines starting with '#' are ignored; this node's own id is ignored.
+ * A missing or empty file injects nothing, so deleting it heals (a disk whose calls fail works
+ * again: the node, failed or not, stays as it is). A file that does not parse is logged once
+ * and leaves everything as it was. Writes forwarded to the leader are cut the same way (they
+ * travel on the same links; server_dispatch.c loses a call forwarded from a dropped node, and
+ * its answer, silently). Write the file atomically (temp file + rename) so a half-written file
+ * is never read. A disk_fail line is set again only when it changes (which restarts its count).
  */
 #include "server_rep.h"
 
@@ -46,9 +50,14 @@ struct disk_rule {
     int err;
 };
 
+/* A delay or a rate above this is a typo, not a link. */
+#define FAULT_NUMBER_MAX 10000000ul
+
 struct fault_set {
     bool to[CONSENSUS_NODES_MAX];
     bool from[CONSENSUS_NODES_MAX];
+    uint32_t delay_ms[CONSENSUS_NODES_MAX];
+    uint32_t rate_kbps[CONSENSUS_NODES_MAX];
     struct disk_rule disk[SIO_CALL_KINDS];
     int64_t clock_offset_ms;
 };
@@ -123,6 +132,24 @@ static bool parse_clock_offset(const char *text, int64_t *ms)
     return true;
 }
 
+/* Parses "1:20,2:30" into values; false on anything else. */
+static bool parse_pairs(const char *list, uint32_t count, uint32_t *values)
+{
+    while (*list) {
+        char *end;
+        unsigned long id = strtoul(list, &end, 10);
+        if (end == list || id >= count || *end != ':')
+            return false;
+        const char *num = end + 1;
+        unsigned long v = strtoul(num, &end, 10);
+        if (end == num || v > FAULT_NUMBER_MAX || (*end && *end != ','))
+            return false;
+        values[id] = (uint32_t)v;
+        list = *end ? end + 1 : end;
+    }
+    return true;
+}
+
 static bool parse_faults(char *text, uint32_t count, struct fault_set *out)
 {
     memset(out, 0, sizeof *out);
@@ -144,6 +171,12 @@ static bool parse_faults(char *text, uint32_t count, struct fault_set *out)
                 return false;
         } else if (strncmp(line, "disk_fail=", 10) == 0) {
             if (!parse_disk_rule(line + 10, out->disk))
+                return false;
+        } else if (strncmp(line, "delay_ms=", 9) == 0) {
+            if (!parse_pairs(line + 9, count, out->delay_ms))
+                return false;
+        } else if (strncmp(line, "rate_kbps=", 10) == 0) {
+            if (!parse_pairs(line + 10, count, out->rate_kbps))
                 return false;
         } else {
             return false;
@@ -196,21 +229,36 @@ static void apply_clock(struct server_faults *f, int64_t offset_ms)
     log_warn("fault injection: the wall clock reads %lld ms off", (long long)offset_ms);
 }
 
+/* Appends "id:value" for each shaped peer to buf. */
+static void describe_pairs(const uint32_t *values, uint32_t count, uint32_t self, char *buf,
+                           size_t size)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (i != self && values[i])
+            snprintf(buf + strlen(buf), size - strlen(buf), "%s%u:%u", buf[0] ? "," : "", i,
+                     values[i]);
+}
+
 static void apply_drops(struct server_node *n, const struct fault_set *fs)
 {
     uint32_t self = n->cfg->instance_index;
-    char to[64] = "", from[64] = "";
+    char to[64] = "", from[64] = "", delay[160] = "", rate[160] = "";
     for (uint32_t i = 0; i < n->cfg->replica_count; i++) {
         bool t = fs->to[i] && i != self, f = fs->from[i] && i != self;
-        if (i != self)
+        if (i != self) {
             cluster_transport_drop(n->rep->tp, i, t, f);
+            cluster_transport_shape(n->rep->tp, i, fs->delay_ms[i], fs->rate_kbps[i]);
+        }
         if (t)
             snprintf(to + strlen(to), sizeof to - strlen(to), "%s%u", to[0] ? "," : "", i);
         if (f)
             snprintf(from + strlen(from), sizeof from - strlen(from), "%s%u", from[0] ? "," : "",
                      i);
     }
-    log_warn("fault injection: dropping to [%s], from [%s]", to, from);
+    describe_pairs(fs->delay_ms, n->cfg->replica_count, self, delay, sizeof delay);
+    describe_pairs(fs->rate_kbps, n->cfg->replica_count, self, rate, sizeof rate);
+    log_warn("fault injection: dropping to [%s], from [%s]; delay_ms [%s], rate_kbps [%s]", to,
+             from, delay, rate);
 }
 
 /* Reads the file; applies it when it changed (drops only once the cluster exists). */

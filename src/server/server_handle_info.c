@@ -83,6 +83,17 @@ static int fill_peer(const struct server_node *n, const struct cluster_status *c
     st->last_contact_ms = p->last_contact_ms;
     st->reachable = p->reachable;
     st->has_reported_by = true;
+    if (p->has_progress) {
+        st->has_replication = tp_bytes_set_str(
+            &st->replication, consensus_progress_state_name(p->progress.state)) == 0;
+        st->has_lag_entries = true;
+        st->lag_entries = (int64_t)p->lag;
+    }
+    if (p->snapshot_sending) {
+        st->has_snapshot_bytes_sent = st->has_snapshot_bytes = true;
+        st->snapshot_bytes_sent = (int64_t)p->snapshot_sent;
+        st->snapshot_bytes = (int64_t)p->snapshot_bytes;
+    }
     if (tp_bytes_set_str(&st->node_id, id) != 0 || tp_bytes_set_str(&st->reported_by, self) ||
         tp_bytes_set_str(&st->endpoint, n->cfg->replica_endpoints[i]) != 0)
         return ErrorCode_INTERNAL;

@@ -24,7 +24,6 @@
 static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len)
 {
     struct server_node *n = ctx;
-    (void)term;
     struct server_apply_result res = {.version = index};
     if (len == 0) {
         /* A new leader's no-op still takes its version. It carries no clock, so it keeps the
@@ -40,6 +39,7 @@ static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *da
         return -1;
     }
     assert(kv_sm_applied_version(n->sm) == index);
+    kv_sm_set_log_term(n->sm, term); /* what a snapshot of this state records */
     n->rep->apply_index = index;
     n->rep->apply_res = res;
     server_vwait_applied(n);
@@ -57,28 +57,58 @@ static int rep_snapshot_begin(void *ctx, uint64_t index, uint64_t term, bool for
     return server_snap_begin(n, index, term);
 }
 
-/* Snapshots ship from the file, a chunk at a time. */
-static int rep_snapshot_read(void *ctx, uint64_t index, uint64_t offset, uint8_t *buf,
-                             size_t cap, size_t *got, uint64_t *total)
+/* Snapshots ship from the file and arrive in a temp file (server_snap_ship.c). */
+static void *rep_snap_open(void *ctx, uint64_t index, uint64_t *size)
 {
-    return server_snap_read(ctx, index, offset, buf, cap, got, total);
+    return server_snap_open(ctx, index, size);
 }
 
-/* A leader's snapshot replaces the state; the previous snapshot file stays until the next. */
-static int rep_snapshot_restore(void *ctx, uint64_t index, uint64_t term, const uint8_t *data,
-                                size_t len)
+static int rep_snap_read(void *ctx, void *snap, uint64_t offset, uint8_t *buf, size_t len)
 {
-    struct server_node *n = ctx;
-    char err[256] = "";
-    int rc = kv_sm_restore_mem(n->sm, data, len, err, sizeof err);
-    if (rc != 0 || kv_sm_applied_version(n->sm) != index) {
-        log_error("cannot install the leader's snapshot at %llu (term %llu): %s",
-                  (unsigned long long)index, (unsigned long long)term,
-                  rc ? err : "wrong version");
-        return -1;
-    }
-    server_vwait_applied(n);
-    return server_snap_save(n, n->snapshot_index);
+    (void)ctx;
+    return server_snap_pread(snap, offset, buf, len);
+}
+
+static void rep_snap_close(void *ctx, void *snap)
+{
+    (void)ctx;
+    server_snap_close_src(snap);
+}
+
+static void *rep_recv_begin(void *ctx, uint64_t index, uint64_t term, uint64_t size)
+{
+    return server_snap_recv_begin(ctx, index, term, size);
+}
+
+static int rep_recv_write(void *ctx, void *recv, uint64_t offset, const uint8_t *data,
+                          size_t len)
+{
+    (void)ctx;
+    return server_snap_recv_write(recv, offset, data, len);
+}
+
+static int rep_recv_sync(void *ctx, void *recv)
+{
+    (void)ctx;
+    return server_snap_recv_sync(recv);
+}
+
+static void rep_recv_abort(void *ctx, void *recv)
+{
+    (void)ctx;
+    server_snap_recv_abort(recv);
+}
+
+static int rep_install(void *ctx, void *recv, uint64_t index, uint64_t term)
+{
+    (void)ctx, (void)index, (void)term; /* the receive knows both */
+    return server_snap_install(recv);
+}
+
+static void rep_installed(void *ctx, uint64_t index, uint64_t term)
+{
+    (void)term;
+    server_snap_installed(ctx, index);
 }
 
 static void rep_role_changed(void *ctx, enum consensus_role role, uint64_t term, uint32_t leader)
@@ -113,12 +143,15 @@ static void rep_role_changed(void *ctx, enum consensus_role role, uint64_t term,
     server_route_wake(n);
 }
 
-/* The term of the restored snapshot's last entry: the WAL's snapshot point, or an entry the
-   WAL still holds. -1 when neither (a crash while installing a leader's snapshot). */
+/* The term of the restored snapshot's last entry: recorded in it (the cluster then makes the
+   log agree), or, for a format 1 file, the WAL's snapshot point or an entry the WAL still
+   holds. -1 when none of these (a format 1 install cut short). */
 static int snapshot_term(const struct server_node *n, uint64_t *term)
 {
     uint64_t index, t;
-    *term = 0;
+    *term = kv_sm_log_term(n->sm);
+    if (*term != 0 || n->snapshot_index == 0)
+        return 0;
     wal_snapshot_point(n->wal, &index, &t);
     if (n->snapshot_index == 0 || index == n->snapshot_index) {
         *term = n->snapshot_index ? t : 0;
@@ -180,15 +213,18 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     cc.heartbeat_interval_ms = cfg->heartbeat_interval_ms;
     cc.seed = seed;
     cc.snapshot_every = cfg->snapshot_every_entries;
+    cc.snapshot_catchup_entries = cfg->snapshot_catchup_entries;
     cc.applied_index = n->snapshot_index;
     cc.applied_term = term;
     cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
     cc.sync_background = cfg->fsync == SERVER_FSYNC_ALWAYS;
     struct cluster_callbacks cb = {
         .apply = rep_apply,
-        .snapshot_begin = rep_snapshot_begin,
-        .snapshot_read = rep_snapshot_read,
-        .snapshot_restore = rep_snapshot_restore,
+        .snap = {.begin = rep_snapshot_begin, .open = rep_snap_open, .read = rep_snap_read,
+                 .close = rep_snap_close, .recv_begin = rep_recv_begin,
+                 .recv_write = rep_recv_write, .recv_sync = rep_recv_sync,
+                 .recv_abort = rep_recv_abort, .install = rep_install,
+                 .installed = rep_installed},
         .role_changed = rep_role_changed,
         .ctx = n,
     };

@@ -5,6 +5,7 @@
 
 #include "digits.h"
 #include "log.h"
+#include "sio.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -34,9 +35,18 @@ int server_snap_path(const struct server_node *n, uint64_t index, char *out, siz
     return len < 0 || (size_t)len >= size ? -1 : 0;
 }
 
-/* Finds the newest snapshot (0 when none) and, when remove_below is set, deletes the
-   snapshots older than it and temp files left by a crash. -1 when data_dir cannot be read. */
-int server_snap_scan(const struct server_node *n, uint64_t remove_below, uint64_t *newest)
+static bool has_suffix(const char *name, const char *suffix)
+{
+    size_t len = strlen(name), slen = strlen(suffix);
+    return len > slen && strcmp(name + len - slen, suffix) == 0 &&
+           strncmp(name, SERVER_SNAP_PREFIX, strlen(SERVER_SNAP_PREFIX)) == 0;
+}
+
+/* Finds the newest snapshot (0 when none) and deletes the snapshots older than remove_below,
+   temp files a child left, and with partial the received ones a crash left. -1 when
+   data_dir cannot be read. */
+int server_snap_scan(const struct server_node *n, uint64_t remove_below, bool partial,
+                     uint64_t *newest)
 {
     DIR *d = opendir(n->cfg->data_dir);
     if (!d) {
@@ -48,9 +58,8 @@ int server_snap_scan(const struct server_node *n, uint64_t remove_below, uint64_
     char path[PATH_MAX];
     while ((de = readdir(d)) != NULL) {
         uint64_t index;
-        size_t len = strlen(de->d_name);
-        bool tmp = len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0 &&
-                   strncmp(de->d_name, SERVER_SNAP_PREFIX, strlen(SERVER_SNAP_PREFIX)) == 0;
+        bool tmp = has_suffix(de->d_name, ".tmp") ||
+                   (partial && has_suffix(de->d_name, SERVER_SNAP_RECV_SUFFIX));
         bool snap = server_snap_name_parse(de->d_name, &index);
         if (snap && index > *newest)
             *newest = index;
@@ -74,7 +83,7 @@ int server_snap_restore(struct server_node *n)
     n->snap->fd = -1;
     n->snap->checked_ms = -1;
     uint64_t newest;
-    if (server_snap_scan(n, 0, &newest) != 0)
+    if (server_snap_scan(n, 0, true, &newest) != 0)
         return -1;
     n->snapshot_index = 0;
     if (newest == 0)
@@ -99,29 +108,8 @@ int server_snap_restore(struct server_node *n)
     }
     n->snapshot_index = newest;
     n->snap->snapshot_bytes = server_snap_file_bytes(n, newest);
-    log_info("restored snapshot %s at version %llu", path, (unsigned long long)newest);
-    return 0;
-}
-
-int server_snap_save(struct server_node *n, uint64_t keep_from)
-{
-    server_snap_cancel(n); /* the child might write the same file */
-    uint64_t applied = kv_sm_applied_version(n->sm);
-    char path[PATH_MAX], err[SERVER_SNAP_ERR_MAX] = "";
-    int64_t t0 = server_now_ms();
-    int rc = server_snap_path(n, applied, path, sizeof path) != 0
-                 ? KV_ERR_IO
-                 : kv_sm_save_file_io(n->sm, path, n->io, err, sizeof err);
-    if (rc != 0) {
-        log_error("snapshot at %llu failed: %s (%s)", (unsigned long long)applied,
-                  kv_strerror(rc), err);
-        return -1;
-    }
-    n->snapshot_index = applied;
-    n->snap->snapshot_bytes = server_snap_file_bytes(n, applied);
-    uint64_t newest;
-    server_snap_scan(n, keep_from, &newest);
-    log_info("snapshot %s written in %lld ms", path, (long long)(server_now_ms() - t0));
+    log_info("restored snapshot %s at version %llu (log term %llu)", path,
+             (unsigned long long)newest, (unsigned long long)kv_sm_log_term(n->sm));
     return 0;
 }
 
@@ -139,26 +127,12 @@ uint64_t server_snap_wal_bytes(const struct server_node *n)
     return n->wal ? wal_log_bytes(n->wal) : 0;
 }
 
-int server_snap_read(const struct server_node *n, uint64_t index, uint64_t offset, uint8_t *buf,
-                     size_t cap, size_t *got, uint64_t *total)
+int server_snap_sync_dir(const struct server_node *n)
 {
-    char path[PATH_MAX];
-    if (server_snap_path(n, index, path, sizeof path) != 0)
-        return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = sio_openat(n->io, AT_FDCWD, n->cfg->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct stat st;
-    ssize_t r = -1;
-    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= offset) {
-        *total = (uint64_t)st.st_size;
-        size_t want = *total - offset < cap ? (size_t)(*total - offset) : cap;
-        r = pread(fd, buf, want, (off_t)offset);
-        r = r == (ssize_t)want ? r : -1;
-    }
-    close(fd);
-    if (r < 0)
-        return -1;
-    *got = (size_t)r;
-    return 0;
+    int rc = sio_fsync(n->io, fd);
+    sio_close(n->io, fd);
+    return rc == 0 ? 0 : -1;
 }

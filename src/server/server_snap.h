@@ -5,14 +5,18 @@
 #include "server_node.h"
 
 /* Files are data_dir/snapshot-<20-digit applied index>.kvsnap, written by kv_sm_save_file
-   (temp file, fsync, rename, directory fsync); standalone keeps only the newest, replicated
-   mode the newest and the one before (an install cut short restarts from it).
+   (temp file, fsync, rename, directory fsync), or received from the leader as
+   snapshot-<index>.kvsnap.recv and renamed once installed (server_snap_ship.c). Only the
+   newest stays: its header records the log term of its index, so a replicated node whose
+   install was cut short restarts from it (the cluster restarts the log after it).
    Snapshots are written by a forked child (server_snap_child.c) that sees the store as it was
    at the fork (copy-on-write) while the loop goes on; the parent learns the outcome through a
    pipe the child closes when it exits, then compacts the log below the snapshot. */
 #define SERVER_SNAP_PREFIX "snapshot-"
 #define SERVER_SNAP_SUFFIX ".kvsnap"
 #define SERVER_SNAP_DIGITS 20u
+#define SERVER_SNAP_RECV_SUFFIX ".recv"
+
 
 /* Parses a snapshot file name; false for any other name (temp files included). */
 bool server_snap_name_parse(const char *name, uint64_t *index);
@@ -21,11 +25,6 @@ bool server_snap_name_parse(const char *name, uint64_t *index);
    into n->sm and sets n->snapshot_index. A snapshot that cannot be read or is corrupt refuses
    the start (logged, naming the file): -1. */
 int server_snap_restore(struct server_node *n);
-
-/* Writes a snapshot of the state at its applied version on the loop (an installed leader's
-   snapshot), sets n->snapshot_index and removes the snapshot files older than keep_from.
-   A running child is stopped first. 0, or -1 (logged; nothing changed). */
-int server_snap_save(struct server_node *n, uint64_t keep_from);
 
 /* After a commit turn (standalone): starts a background snapshot when one is due (the rule
    is server_snap_due's) and none is running. Failures are logged and retried after
@@ -47,9 +46,19 @@ void server_snap_cancel(struct server_node *n);
 /* At close: cancels the child and frees the snapshot state. */
 void server_snap_close(struct server_node *n);
 
-/* Replicated mode's shipping: up to cap bytes at offset of the snapshot file at index; *got
-   (0 only past the end) and *total, its size. -1 when that snapshot is gone. */
-int server_snap_read(const struct server_node *n, uint64_t index, uint64_t offset, uint8_t *buf,
-                     size_t cap, size_t *got, uint64_t *total);
+/* Replicated mode's shipping (server_snap_ship.c), behind the cluster's snapshot ops. Out: the
+   snapshot file at index, open (it stays readable once a newer one replaces it), read and
+   closed. In: a temp file written in order, synced, then installed: the state is replaced
+   from it and it becomes the newest snapshot; once the log restarted after it, installed()
+   removes the older ones. Failures are logged; NULL or -1. */
+void *server_snap_open(struct server_node *n, uint64_t index, uint64_t *size);
+int server_snap_pread(void *snap, uint64_t offset, uint8_t *buf, size_t len);
+void server_snap_close_src(void *snap);
+void *server_snap_recv_begin(struct server_node *n, uint64_t index, uint64_t term, uint64_t size);
+int server_snap_recv_write(void *recv, uint64_t offset, const uint8_t *data, size_t len);
+int server_snap_recv_sync(void *recv);
+void server_snap_recv_abort(void *recv);
+int server_snap_install(void *recv);
+void server_snap_installed(struct server_node *n, uint64_t index);
 
 #endif

@@ -32,8 +32,12 @@ struct server_snap_state {
 
 /* data_dir/snapshot-<index>.kvsnap into out; -1 when it does not fit. */
 int server_snap_path(const struct server_node *n, uint64_t index, char *out, size_t size);
-/* Deletes snapshots older than remove_below and temp files; *newest gets the newest. */
-int server_snap_scan(const struct server_node *n, uint64_t remove_below, uint64_t *newest);
+/* Deletes snapshots older than remove_below, a child's temp files and (with partial, at start)
+   received ones; *newest gets the newest. */
+int server_snap_scan(const struct server_node *n, uint64_t remove_below, bool partial,
+                     uint64_t *newest);
+/* fsync of data_dir (a rename in it made durable); 0 or -1. */
+int server_snap_sync_dir(const struct server_node *n);
 /* Size of the snapshot file at index; 0 when it cannot be read. */
 uint64_t server_snap_file_bytes(const struct server_node *n, uint64_t index);
 /* Bytes of log the WAL holds (records and headers, not the zeros written ahead). */

@@ -104,7 +104,8 @@ static void adopt(struct server_node *n)
     uint64_t prev = n->snapshot_index, newest;
     n->snapshot_index = s->index;
     s->snapshot_bytes = server_snap_file_bytes(n, s->index);
-    server_snap_scan(n, n->rep ? prev : s->index, &newest);
+    (void)prev;
+    server_snap_scan(n, s->index, false, &newest); /* only the newest stays */
     log_info("snapshot at %llu written in the background in %lld ms (%llu bytes)",
              (unsigned long long)s->index, (long long)(server_now_ms() - s->started_ms),
              (unsigned long long)s->snapshot_bytes);

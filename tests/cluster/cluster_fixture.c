@@ -2,6 +2,7 @@
 #include "cluster_fixture.h"
 
 #include "fx_listener.h"
+#include "fx_snap.h"
 #include "wal.h"
 
 #include <criterion/criterion.h>
@@ -19,7 +20,7 @@ static uint64_t hash_step(uint64_t h, uint64_t index, const uint8_t *data, uint3
     return h * 0xff51afd7ed558ccdull + len;
 }
 
-static void record(struct fx_node *fn, uint64_t index, uint64_t digest)
+void fx_record(struct fx_node *fn, uint64_t index, uint64_t digest)
 {
     if (index >= fn->digests_cap) {
         uint64_t cap = fn->digests_cap ? fn->digests_cap * 2 : 1024;
@@ -39,39 +40,9 @@ static int sm_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *dat
     cr_assert_eq(index, fn->applied + 1, "node %u applies %llu after %llu", fn->id,
                  (unsigned long long)index, (unsigned long long)fn->applied);
     uint64_t prev = fn->applied ? fn->digests[fn->applied] : 0;
-    record(fn, index, hash_step(prev, index, data, len));
+    fx_record(fn, index, hash_step(prev, index, data, len));
     fn->applied = index;
     fn->applied_term = term;
-    return 0;
-}
-
-/* The "state" is the digest chain; a snapshot carries the digest at its index. */
-static int sm_save(void *ctx, uint64_t index, uint8_t **data, size_t *len)
-{
-    struct fx_node *fn = ctx;
-    cr_assert_eq(index, fn->applied);
-    *data = malloc(16);
-    memcpy(*data, &index, 8);
-    memcpy(*data + 8, &fn->digests[index], 8);
-    *len = 16;
-    fn->snapshots_taken++;
-    return 0;
-}
-
-static int sm_restore(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, size_t len)
-{
-    struct fx_node *fn = ctx;
-    uint64_t at, digest;
-    if (len != 16)
-        return -1;
-    memcpy(&at, data, 8);
-    memcpy(&digest, data + 8, 8);
-    if (at != index)
-        return -1;
-    record(fn, index, digest);
-    fn->applied = index;
-    fn->applied_term = term;
-    fn->snapshots_restored++;
     return 0;
 }
 
@@ -117,14 +88,10 @@ void fx_open(struct fixture *fx, uint32_t id)
     wc.io = fn->io;
     struct wal_errmsg err;
     cr_assert_eq(wal_open(&wc, &fn->wal, &err), 0, "wal_open %s", fn->dir);
-    /* The state machine restarts empty: replay comes from the log (or a snapshot). */
-    fn->applied = 0;
-    uint64_t snap_index, snap_term;
-    wal_snapshot_point(fn->wal, &snap_index, &snap_term);
-    if (snap_index > 0) { /* the fixture keeps digests in memory across a restart */
-        fn->applied = snap_index;
-        fn->applied_term = snap_term;
-    }
+    /* The state machine restarts from its newest snapshot (the digests stay in memory) and
+       replays the log after it. */
+    fn->applied = fn->snap_data ? fn->snap_index : 0;
+    fn->applied_term = fn->snap_data ? fn->snap_term : 0;
     fn->tp = fx->mode == FX_BUS ? cluster_bus_transport(fx->bus, id) : fx_net_transport(fx, id);
     cr_assert(fn->tp);
     struct cluster_config cfg;
@@ -135,11 +102,12 @@ void fx_open(struct fixture *fx, uint32_t id)
     cfg.heartbeat_interval_ms = 50;
     cfg.seed = fx->seed * 31 + id;
     cfg.snapshot_every = fx->snapshot_every;
+    cfg.snapshot_catchup_entries = fx->snapshot_catchup_entries;
     cfg.applied_index = fn->applied;
     cfg.applied_term = fn->applied_term;
     cfg.sync_background = !fx->sync_in_batch && fx->fsync_interval_ms == 0;
-    struct cluster_callbacks cb = {
-        .apply = sm_apply, .snapshot_save = sm_save, .snapshot_restore = sm_restore, .ctx = fn};
+    struct cluster_callbacks cb = {.apply = sm_apply, .ctx = fn};
+    fx_snap_ops(&cb.snap);
     cr_assert_eq(cluster_node_open(&cfg, fx->base, fn->wal, fn->tp, &cb, &fn->node), 0);
     if (fx->mode == FX_BUS)
         cluster_bus_attach(fx->bus, id, fn->node);
@@ -177,8 +145,10 @@ void fx_fini(struct fixture *fx)
     /* Let queued replies and closes run out before freeing the loop. */
     event_base_loop(fx->base, EVLOOP_NONBLOCK);
     cluster_bus_free(fx->bus);
-    for (uint32_t i = 0; i < fx->n; i++)
+    for (uint32_t i = 0; i < fx->n; i++) {
         free(fx->nodes[i].digests);
+        free(fx->nodes[i].snap_data);
+    }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->root);
     cr_assert_eq(system(cmd), 0);

@@ -27,6 +27,14 @@ struct fx_node {
     uint64_t digests_cap;
     uint64_t snapshots_taken;
     uint64_t snapshots_restored;
+    /* Its newest snapshot (fx_snap.c), kept across a close like its WAL. */
+    uint8_t *snap_data;
+    size_t snap_len;
+    uint64_t snap_index;
+    uint64_t snap_term;
+    uint64_t snap_opens;   /* transfers of it started */
+    uint64_t recv_begun;   /* received snapshots begun */
+    uint64_t recv_aborted; /* ... and dropped (not installed) */
 };
 
 enum fx_mode { FX_BUS, FX_TCP };
@@ -38,6 +46,8 @@ struct fixture {
     uint32_t n;
     uint64_t seed;
     uint64_t snapshot_every;
+    uint64_t snapshot_catchup_entries;
+    size_t snapshot_bytes; /* the size of every snapshot (at least its 24-byte header) */
     bool sync_in_batch; /* the leader syncs in its batch, not in the background */
     uint32_t fsync_interval_ms; /* 0: storage.fsync always; else storage.fsync N ms */
     char root[200];
@@ -69,5 +79,7 @@ bool fx_wait_applied(struct fixture *fx, uint64_t index, int timeout_ms);
 void fx_check_same(struct fixture *fx);
 /* Cuts node id off (both ways) from every other node, or heals it. */
 void fx_isolate(struct fixture *fx, uint32_t id, bool cut);
+/* The state machine's digest after index (what a snapshot carries). */
+void fx_record(struct fx_node *fn, uint64_t index, uint64_t digest);
 
 #endif

@@ -41,7 +41,7 @@ Test(rep_snapshot, a_follower_behind_the_compacted_log_gets_the_snapshot_file, .
     struct rep r;
     rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 100, "
                   "\"snapshot_log_growth_percent\": 0, \"snapshot_log_min_bytes\": 0, "
-                  "\"wal_segment_bytes\": 65536}");
+                  "\"snapshot_catchup_entries\": 0, \"wal_segment_bytes\": 65536}");
     int leader = rep_wait_leader(&r);
     int behind = (leader + 1) % REP_NODES;
     char *value = malloc(VALUE_BYTES + 1);

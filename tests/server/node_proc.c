@@ -105,13 +105,30 @@ void node_start_at(struct node_proc *p, uint16_t port, const char *extra)
     snprintf(p->addr, sizeof p->addr, "127.0.0.1:%u", p->port);
     FILE *f = fopen(p->config, "w");
     cr_assert(f);
-    fprintf(f, "{\"listen\": \"%s\", \"data_dir\": \"%s/data\", \"log_level\": \"warn\"%s%s}\n",
-            p->addr, p->dir, extra[0] ? ", " : "", extra);
+    const char *level = getenv(NODE_LOG_LEVEL_ENV) ? getenv(NODE_LOG_LEVEL_ENV) : "warn";
+    fprintf(f, "{\"listen\": \"%s\", \"data_dir\": \"%s/data\", \"log_level\": \"%s\"%s%s}\n",
+            p->addr, p->dir, level, extra[0] ? ", " : "", extra);
     fclose(f);
     spawn(p);
 }
 
 void node_restart(struct node_proc *p) { spawn(p); }
+
+int node_wait_exit(struct node_proc *p, double timeout_s)
+{
+    double deadline = node_now() + timeout_s;
+    int status;
+    while (p->pid > 0 && node_now() < deadline) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        cr_assert_geq(r, 0);
+        if (r == p->pid) {
+            p->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        usleep(10000); /* polling with a deadline */
+    }
+    return -1;
+}
 
 int node_stop(struct node_proc *p, int sig)
 {
@@ -128,6 +145,10 @@ void node_cleanup(struct node_proc *p)
 {
     if (p->pid > 0)
         node_stop(p, SIGKILL);
+    if (getenv(NODE_KEEP_ENV)) {
+        fprintf(stderr, "node_proc: kept %s\n", p->dir);
+        return;
+    }
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
     cr_assert_eq(system(cmd), 0);

@@ -18,6 +18,11 @@ struct node_proc {
     uint16_t port;
 };
 
+/* The nodes' log level ("warn" unless this names another), for tests that read their logs. */
+#define NODE_LOG_LEVEL_ENV "NODE_PROC_LOG_LEVEL"
+/* Set: node_cleanup keeps each node's temp dir (config, data, log) and prints its path. */
+#define NODE_KEEP_ENV "NODE_PROC_KEEP"
+
 /* Picks a free port, writes a config (extra is more JSON members, may be ""), starts kvnode
    and waits until it accepts connections. */
 void node_start(struct node_proc *p, const char *extra);
@@ -27,6 +32,9 @@ void node_start_at(struct node_proc *p, uint16_t port, const char *extra);
 void node_restart(struct node_proc *p);
 /* Sends sig and waits for the exit; returns the exit status (128 + signal if killed). */
 int node_stop(struct node_proc *p, int sig);
+/* Waits up to timeout_s for the node to exit by itself: its exit status as node_stop's, or
+   -1 when it is still running then. */
+int node_wait_exit(struct node_proc *p, double timeout_s);
 /* Removes the temp dir. */
 void node_cleanup(struct node_proc *p);
 /* Runs kvnode with args and returns its exit code; its stderr goes to err (NUL-ended). */

@@ -3,6 +3,7 @@
 #include "kvctl_cmds.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define STATUS_TIMEOUT_MS 2000
@@ -54,83 +55,160 @@ static int status_one(struct kvctl *k, int argc, char **argv)
     return rc;
 }
 
+/* One call to ep on a connection of its own: ok is whether a success came back in *res. */
+#define STATUS_CALL(k, ep, method, req, res, ok)                                            \
+    do {                                                                                    \
+        struct net_client c_;                                                               \
+        tp_buf b_;                                                                          \
+        tp_buf_init(&b_);                                                                   \
+        const uint8_t *m_;                                                                  \
+        size_t n_;                                                                          \
+        (ok) = net_client_connect_tls(&c_, ep, (k)->framed, STATUS_TIMEOUT_MS, (k)->tls) ==  \
+                   NET_OK &&                                                                \
+               TransactionalKV_##method##_send(&b_, 1, req) == 0 &&                         \
+               net_client_send(&c_, b_.data, b_.len) == NET_OK &&                           \
+               net_client_recv(&c_, &m_, &n_) == NET_OK;                                    \
+        if (ok) {                                                                           \
+            tp_reader r_;                                                                   \
+            tp_reader_init(&r_, m_, n_, NULL);                                              \
+            tp_app_exception ax_;                                                           \
+            tp_app_exception_init(&ax_);                                                    \
+            (ok) = TransactionalKV_##method##_recv(&r_, 1, res, &ax_) == 0 &&               \
+                   (res)->has_success && (res)->success.success;                            \
+            tp_app_exception_free(&ax_);                                                    \
+        }                                                                                   \
+        net_client_close(&c_);                                                              \
+        tp_buf_free(&b_);                                                                   \
+    } while (0)
+
 int kvctl_node_info(const struct kvctl *k, const char *ep, TransactionalKV_getNodeInfo_result *out)
 {
-    struct net_client c;
     GetNodeInfoRequest q;
     GetNodeInfoRequest_init(&q);
-    tp_buf b;
-    tp_buf_init(&b);
-    int rc = net_client_connect_tls(&c, ep, k->framed, STATUS_TIMEOUT_MS, k->tls) == NET_OK &&
-                     TransactionalKV_getNodeInfo_send(&b, 1, &q) == 0 &&
-                     net_client_send(&c, b.data, b.len) == NET_OK
-                 ? 0
-                 : -1;
-    const uint8_t *msg;
-    size_t len;
-    if (rc == 0 && net_client_recv(&c, &msg, &len) == NET_OK) {
-        tp_reader r;
-        tp_reader_init(&r, msg, len, NULL);
-        tp_app_exception ax;
-        tp_app_exception_init(&ax);
-        rc = TransactionalKV_getNodeInfo_recv(&r, 1, out, &ax) == 0 && out->has_success &&
-                     out->success.success
-                 ? 0
-                 : -1;
-        tp_app_exception_free(&ax);
-    } else {
-        rc = -1;
-    }
-    net_client_close(&c);
-    tp_buf_free(&b);
+    bool ok;
+    STATUS_CALL(k, ep, getNodeInfo, &q, out, ok);
     GetNodeInfoRequest_free(&q);
-    return rc;
+    return ok ? 0 : -1;
+}
+
+/* getClusterHealth from the leader: how it replicates to each node. 0 or -1. */
+static int cluster_health(const struct kvctl *k, const char *ep,
+                          TransactionalKV_getClusterHealth_result *out)
+{
+    GetClusterHealthRequest q;
+    GetClusterHealthRequest_init(&q);
+    bool ok;
+    STATUS_CALL(k, ep, getClusterHealth, &q, out, ok);
+    GetClusterHealthRequest_free(&q);
+    return ok ? 0 : -1;
 }
 
 #define S(b) ((b).data ? (const char *)(b).data : "")
 
-static void print_row(const struct kvctl *k, const char *ep, const NodeInfo *n, bool first)
+/* The leader's view of node_id (NULL when unknown: no leader answered, or it is the leader). */
+static const NodeStatus *replication_of(const ClusterHealth *h, const tp_bytes *node_id)
+{
+    for (uint32_t i = 0; h && node_id->data && i < h->nodes.count; i++) {
+        const NodeStatus *st = &h->nodes.items[i];
+        if (st->has_replication && st->node_id.data &&
+            strcmp((const char *)st->node_id.data, (const char *)node_id->data) == 0)
+            return st;
+    }
+    return NULL;
+}
+
+/* "replicate", "probe", or "snapshot 45%"; "-" when unknown. */
+static void repl_text(const NodeStatus *r, char *buf, size_t size)
+{
+    if (!r) {
+        snprintf(buf, size, "-");
+    } else if (r->has_snapshot_bytes && r->snapshot_bytes > 0) {
+        snprintf(buf, size, "%s %lld%%", S(r->replication),
+                 (long long)(r->snapshot_bytes_sent * 100 / r->snapshot_bytes));
+    } else {
+        snprintf(buf, size, "%s", S(r->replication));
+    }
+}
+
+static void print_json_row(const char *ep, const NodeInfo *n, const NodeStatus *r, bool first)
 {
     const NodeStatus *st = &n->status;
     const char *role = NodeRole_name(st->role) ? NodeRole_name(st->role) : "?";
+    printf("%s{\"endpoint\": \"%s\", \"node_id\": \"%s\", \"role\": \"%s\", \"term\": %lld, "
+           "\"commit_index\": %lld, \"applied_index\": %lld, \"last_log_index\": %lld, "
+           "\"leader_id\": \"%s\", \"keys\": %lld, \"digest\": \"%s\", \"storage\": \"%s\"",
+           first ? "" : ", ", ep, S(n->node_id), role, (long long)st->term,
+           (long long)st->commit_index, (long long)st->applied_index,
+           (long long)st->last_log_index, n->has_leader_id ? S(n->leader_id) : "",
+           (long long)n->keys, S(st->state_digest), storage_state(n));
+    if (r)
+        printf(", \"replication\": \"%s\", \"lag_entries\": %lld", S(r->replication),
+               (long long)r->lag_entries);
+    if (r && r->has_snapshot_bytes)
+        printf(", \"snapshot_bytes_sent\": %lld, \"snapshot_bytes\": %lld",
+               (long long)r->snapshot_bytes_sent, (long long)r->snapshot_bytes);
+    printf("}");
+}
+
+static void print_row(const struct kvctl *k, const char *ep, const NodeInfo *n,
+                      const ClusterHealth *h, bool first)
+{
+    const NodeStatus *st = &n->status, *r = replication_of(h, &n->node_id);
     if (k->json) {
-        printf("%s{\"endpoint\": \"%s\", \"node_id\": \"%s\", \"role\": \"%s\", \"term\": %lld, "
-               "\"commit_index\": %lld, \"applied_index\": %lld, \"last_log_index\": %lld, "
-               "\"leader_id\": \"%s\", \"keys\": %lld, \"digest\": \"%s\", \"storage\": \"%s\"}",
-               first ? "" : ", ", ep, S(n->node_id), role, (long long)st->term,
-               (long long)st->commit_index, (long long)st->applied_index,
-               (long long)st->last_log_index, n->has_leader_id ? S(n->leader_id) : "",
-               (long long)n->keys, S(st->state_digest), storage_state(n));
+        print_json_row(ep, n, r, first);
         return;
     }
+    const char *role = NodeRole_name(st->role) ? NodeRole_name(st->role) : "?";
+    char repl[32], lag[24];
+    repl_text(r, repl, sizeof repl);
+    if (r && r->has_lag_entries)
+        snprintf(lag, sizeof lag, "%lld", (long long)r->lag_entries);
+    else
+        snprintf(lag, sizeof lag, "-");
     const char *storage = storage_state(n);
-    printf("%-5s %-21s %-10s %6lld %8lld %8lld %8lld %-6s %8lld  %s%s%s\n", S(n->node_id), ep,
-           role, (long long)st->term, (long long)st->commit_index, (long long)st->applied_index,
-           (long long)st->last_log_index, n->has_leader_id ? S(n->leader_id) : "-",
-           (long long)n->keys, S(st->state_digest), strcmp(storage, "ok") ? "  STORAGE " : "",
+    printf("%-5s %-21s %-10s %6lld %8lld %8lld %8lld %-6s %-14s %8s %8lld  %s%s%s\n",
+           S(n->node_id), ep, role, (long long)st->term, (long long)st->commit_index,
+           (long long)st->applied_index, (long long)st->last_log_index,
+           n->has_leader_id ? S(n->leader_id) : "-", repl, lag, (long long)n->keys,
+           S(st->state_digest), strcmp(storage, "ok") ? "  STORAGE " : "",
            strcmp(storage, "ok") ? storage : "");
 }
 
+/* Every node's own view, and the leader's view of how it replicates to each. */
 static int status_table(struct kvctl *k)
 {
-    uint32_t up = 0;
+    uint32_t count = k->eps.count, up = 0;
+    TransactionalKV_getNodeInfo_result *res = calloc(count, sizeof *res);
+    if (!res)
+        return KVCTL_SERVER;
+    const char *leader = NULL;
+    for (uint32_t i = 0; i < count; i++) {
+        TransactionalKV_getNodeInfo_result_init(&res[i]);
+        if (kvctl_node_info(k, k->eps.items[i], &res[i]) == 0 &&
+            res[i].success.status.role == NodeRole_LEADER)
+            leader = k->eps.items[i];
+    }
+    TransactionalKV_getClusterHealth_result health;
+    TransactionalKV_getClusterHealth_result_init(&health);
+    bool have_health = leader && cluster_health(k, leader, &health) == 0;
     if (k->json)
         printf("[");
     else
-        printf("%-5s %-21s %-10s %6s %8s %8s %8s %-6s %8s  %s\n", "NODE", "ENDPOINT", "ROLE",
-               "TERM", "COMMIT", "APPLIED", "LASTLOG", "LEADER", "KEYS", "DIGEST");
-    for (uint32_t i = 0; i < k->eps.count; i++) {
+        printf("%-5s %-21s %-10s %6s %8s %8s %8s %-6s %-14s %8s %8s  %s\n", "NODE", "ENDPOINT",
+               "ROLE", "TERM", "COMMIT", "APPLIED", "LASTLOG", "LEADER", "REPLICATION", "LAG",
+               "KEYS", "DIGEST");
+    for (uint32_t i = 0; i < count; i++) {
         const char *ep = k->eps.items[i];
-        TransactionalKV_getNodeInfo_result res;
-        TransactionalKV_getNodeInfo_result_init(&res);
-        if (kvctl_node_info(k, ep, &res) == 0)
-            print_row(k, ep, &res.success, up++ == 0);
+        if (res[i].has_success && res[i].success.success)
+            print_row(k, ep, &res[i].success, have_health ? &health.success : NULL, up++ == 0);
         else if (!k->json)
             printf("%-5s %-21s %-10s\n", "?", ep, "DOWN");
-        TransactionalKV_getNodeInfo_result_free(&res);
+        TransactionalKV_getNodeInfo_result_free(&res[i]);
     }
     if (k->json)
         printf("]\n");
+    TransactionalKV_getClusterHealth_result_free(&health);
+    free(res);
     return up > 0 ? KVCTL_OK : KVCTL_SERVER;
 }
 
