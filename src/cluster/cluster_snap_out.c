@@ -19,15 +19,16 @@
  * refusal sends from where the follower says it stands. Only a newer snapshot or another term
  * starts over: the same order again (after a stall sent the follower back to probing)
  * resumes. The window grows while the round trip stays near the least seen, and shrinks when
- * our own queue adds more than a heartbeat interval to it (a heartbeat waits behind the
- * chunks on the same link), so a slow link gets a small window and a fast one a large one.
+ * our own queue adds more than a quarter of an election timeout to it (a heartbeat waits
+ * behind the chunks on the same link, and must not wait long enough to start an election),
+ * so a thin link gets a small window and a fat one a large one.
  */
 
 #define SNAP_FLIGHT_MAX 64u
 #define SNAP_WINDOW_MIN (64u * 1024)
 #define SNAP_WINDOW_START (1024u * 1024)
 #define SNAP_WINDOW_MAX ((uint64_t)SNAP_FLIGHT_MAX * CLUSTER_SNAPSHOT_CHUNK_BYTES)
-#define SNAP_QUEUE_MS_MIN 20
+#define SNAP_QUEUE_MS_MIN 20 /* the least queueing delay allowed */
 #define SNAP_LOG_EVERY_MS 5000
 
 _Static_assert(SNAP_WINDOW_MIN <= CLUSTER_SNAPSHOT_CHUNK_BYTES, "a chunk fits the window");
@@ -59,8 +60,10 @@ struct cluster_snap_out {
     uint32_t epoch;                   /* bumped at every start and resend */
     uint32_t first_epoch;             /* the epoch this transfer started with */
     uint64_t window;                  /* bytes in flight allowed beyond acked */
-    bool slow_start;                  /* doubling per round trip until the first shrink */
+    bool slow_start;                  /* doubling per round trip until the first shrink, */
+                                      /* then growing by half of it */
     int64_t rtt_min_ms;
+    int64_t srtt_us;                  /* smoothed round trip (1/8 per sample), in us */
     int64_t shrunk_ms;
     struct flight flights[SNAP_FLIGHT_MAX]; /* ring, in send order */
     uint32_t flight_start, flight_count;
@@ -116,6 +119,7 @@ static void out_start(struct cluster_node *n, uint32_t peer, struct cluster_snap
     o->window = SNAP_WINDOW_START;
     o->slow_start = true;
     o->rtt_min_ms = INT64_MAX;
+    o->srtt_us = -1;
     o->shrunk_ms = 0;
     o->retry_at_ms = 0;
     o->started_ms = o->logged_ms = now;
@@ -284,17 +288,19 @@ void cluster_snap_pump(struct cluster_node *n)
     }
 }
 
-/* The round trip of an acknowledged chunk steers the window (see the top). */
+/* The round trip of an acknowledged chunk steers the window (see the top): its smoothed
+   value, so one late reply (a busy machine's scheduling) does not shrink it. */
 static void adapt_window(struct cluster_node *n, struct cluster_snap_out *o, int64_t rtt_ms,
                          uint64_t acked_bytes)
 {
     int64_t now = cluster_now_ms();
     if (rtt_ms < o->rtt_min_ms)
         o->rtt_min_ms = rtt_ms;
-    int64_t allowance = n->cfg.heartbeat_interval_ms > SNAP_QUEUE_MS_MIN
-                            ? (int64_t)n->cfg.heartbeat_interval_ms
+    o->srtt_us = o->srtt_us < 0 ? rtt_ms * 1000 : o->srtt_us + (rtt_ms * 1000 - o->srtt_us) / 8;
+    int64_t allowance = n->cfg.election_timeout_ms / 4 > SNAP_QUEUE_MS_MIN
+                            ? (int64_t)n->cfg.election_timeout_ms / 4
                             : SNAP_QUEUE_MS_MIN;
-    if (rtt_ms > o->rtt_min_ms + allowance) {
+    if (o->srtt_us > (o->rtt_min_ms + allowance) * 1000) {
         if (now - o->shrunk_ms > o->rtt_min_ms + allowance) {
             o->window = o->window * 3 / 4 > SNAP_WINDOW_MIN ? o->window * 3 / 4 : SNAP_WINDOW_MIN;
             o->shrunk_ms = now;
@@ -302,8 +308,7 @@ static void adapt_window(struct cluster_node *n, struct cluster_snap_out *o, int
         }
         return;
     }
-    uint64_t grow = o->slow_start ? acked_bytes
-                                  : acked_bytes * CLUSTER_SNAPSHOT_CHUNK_BYTES / o->window;
+    uint64_t grow = o->slow_start ? acked_bytes : acked_bytes / 2;
     o->window = o->window + grow < SNAP_WINDOW_MAX ? o->window + grow : SNAP_WINDOW_MAX;
 }
 
@@ -325,9 +330,11 @@ static void finish(struct cluster_node *n, uint32_t peer, struct cluster_snap_ou
                    uint64_t term)
 {
     double secs = (double)(cluster_now_ms() - o->started_ms) / 1000.0;
-    log_info("cluster: snapshot %llu sent to node %u: %.1f MB in %.1f s (%.1f MB/s)",
+    log_info("cluster: snapshot %llu sent to node %u: %.1f MB in %.1f s (%.1f MB/s, installed "
+             "included), window %llu KiB, least round trip %lld ms",
              (unsigned long long)o->index, peer, mb(o->total), secs,
-             secs > 0 ? mb(o->total) / secs : 0.0);
+             secs > 0 ? mb(o->total) / secs : 0.0, (unsigned long long)(o->window / 1024),
+             (long long)(o->rtt_min_ms == INT64_MAX ? -1 : o->rtt_min_ms));
     struct consensus_msg m = {.type = CONSENSUS_MSG_SNAPSHOT_RESP, .from = peer, .to = n->cfg.id,
                               .term = term, .success = true, .index = o->index};
     out_free(n, peer);
