@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 /* The entry count alone decides (no log growth rule), so snapshots land every 50 entries. */
+#define SNAP_EVERY 50
 #define SNAP_CONFIG                                                                           \
     "\"storage\": {\"snapshot_every_entries\": 50, \"snapshot_log_growth_percent\": 0, "     \
     "\"snapshot_log_min_bytes\": 0, "                                                       \
@@ -65,10 +66,11 @@ static void census(const struct node_proc *p, uint64_t below, struct dir_census 
     closedir(d);
 }
 
-static void write_keys(struct net_client *c, int n)
+/* Writes keys from .. to-1; key i is written at version i + 1. */
+static void write_keys(struct net_client *c, int from, int to)
 {
     char key[32];
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < to; i++) {
         snprintf(key, sizeof key, "snap-%05d", i);
         SetResponse s;
         node_set(c, key, key, &s);
@@ -78,20 +80,38 @@ static void write_keys(struct net_client *c, int n)
     }
 }
 
-/* Polls until the node reports the snapshot at index written and the log compacted (one
-   callback on the node's loop does both), or the deadline passes. */
-static void wait_snapshot(struct net_client *c, uint64_t index)
+static uint64_t snapshot_index(struct net_client *c)
 {
+    NodeInfo info;
+    node_info(c, &info);
+    uint64_t index = (uint64_t)info.snapshot_index;
+    NodeInfo_free(&info);
+    return index;
+}
+
+/* Writes at least min keys, then more as needed, until the node reports a snapshot at or
+   past index written and the log compacted (one callback on the node's loop does both), and
+   returns how many it wrote. Snapshots are due every SNAP_EVERY entries after the last one
+   written, so one that took long shifts the rest: writes go on only while none is due,
+   which keeps the count within about two intervals of index. */
+static int write_until_snapshot(struct net_client *c, int min, uint64_t index)
+{
+    write_keys(c, 0, min);
+    int n = min;
     double deadline = node_now() + SNAP_WAIT_SECONDS;
-    for (;;) {
-        NodeInfo info;
-        node_info(c, &info);
-        bool there = (uint64_t)info.snapshot_index >= index;
-        NodeInfo_free(&info);
-        if (there || node_now() > deadline)
-            return;
-        usleep(5000); /* polling a condition with a deadline */
+    for (uint64_t snap; (snap = snapshot_index(c)) < index;) {
+        cr_assert_lt(node_now(), deadline,
+                     "no snapshot at or past %" PRIu64 " within %.0f s: the last at %" PRIu64
+                     " after %d writes", index, SNAP_WAIT_SECONDS, snap, n);
+        uint64_t due = snap + SNAP_EVERY > index ? snap + SNAP_EVERY : index;
+        if ((uint64_t)n < due) {
+            write_keys(c, n, (int)due);
+            n = (int)due;
+        } else {
+            usleep(5000); /* a due snapshot is being written: polling with a deadline */
+        }
     }
+    return n;
 }
 
 /* Rewrites the config so the next start logs at info level (recovery counts). */
@@ -128,15 +148,15 @@ Test(kvnode_snapshot, compacts_the_log_and_kill_9_restart_keeps_every_write)
     node_start(&p, SNAP_CONFIG);
     struct net_client c;
     node_connect(&p, &c, true);
-    enum { N = 1030, SNAP = 1000 };
-    write_keys(&c, N);
-    wait_snapshot(&c, SNAP);
+    enum { SNAP = 1000 };
+    const int N = write_until_snapshot(&c, SNAP + 30, SNAP);
     NodeInfo before;
     node_info(&c, &before);
     /* Due at 1000; if the child started at 950 was still writing then, the next one starts
        when it finishes, at whatever index the node has applied by then. */
     uint64_t snap = (uint64_t)before.snapshot_index;
-    cr_assert(snap >= SNAP && snap <= N, "snapshot at %" PRIu64 ", due at %d", snap, SNAP);
+    cr_assert(snap >= SNAP && snap <= (uint64_t)N, "snapshot at %" PRIu64 ", due at %d, %d written",
+              snap, SNAP, N);
     struct dir_census dc;
     census(&p, snap, &dc);
     cr_assert_eq(dc.snapshots, 1, "only the newest snapshot is kept");
@@ -180,8 +200,7 @@ Test(kvnode_snapshot, a_flipped_byte_in_the_snapshot_refuses_the_start_and_names
     node_start(&p, SNAP_CONFIG);
     struct net_client c;
     node_connect(&p, &c, true);
-    write_keys(&c, 120);
-    wait_snapshot(&c, 100);
+    write_until_snapshot(&c, 120, 100);
     net_client_close(&c);
     cr_assert_eq(node_stop(&p, SIGTERM), 0);
     struct dir_census dc;
