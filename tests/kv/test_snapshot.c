@@ -1,5 +1,6 @@
 /* test_snapshot.c: snapshot round trips, byte-identical output, and hostile snapshot bytes. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "crc32c.h"
 #include "kv_snapshot.h"
+#include "sio.h"
 #include "test_rng.h"
 
 #define K(s) (const uint8_t *)(s), (sizeof(s) - 1)
@@ -169,6 +171,55 @@ Test(kv_snapshot, io_errors_name_the_file)
                  KV_ERR_IO);
     cr_assert_null(t);
     kv_store_free(s);
+}
+
+/* The storage seam fails the snapshot writer's open, write, sync or rename (EIO, ENOSPC): the
+   save reports an I/O error naming the file, leaves no temporary file, and the snapshot that
+   was there before is still whole; without the fault the same save goes through. */
+Test(kv_snapshot, a_failed_open_write_sync_or_rename_keeps_the_old_snapshot)
+{
+    static const enum sio_call calls[] = {SIO_CALL_OPEN, SIO_CALL_WRITE, SIO_CALL_SYNC,
+                                          SIO_CALL_RENAME};
+    static const int errs[] = {EIO, ENOSPC};
+    char *dir = temp_dir();
+    char path[256], tmp[270];
+    snprintf(path, sizeof path, "%s/state.snap", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    kv_store *old = sample_store(5, 500), *next = sample_store(6, 700);
+    struct kv_config cfg = window_cfg();
+    struct sio_faults *faults = sio_faults_new(sio_default());
+    cr_assert(faults);
+    for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+        for (size_t e = 0; e < sizeof errs / sizeof errs[0]; e++) {
+            char err[256] = "";
+            cr_assert_eq(kv_snapshot_save_file(old, path, err, sizeof err), 0, "%s", err);
+            sio_faults_set(faults, calls[c], 1, 1, errs[e]);
+            int rc = kv_snapshot_save_file_io(next, path, sio_faults_io(faults), err, sizeof err);
+            cr_assert_eq(rc, KV_ERR_IO, "%s %s: rc %d", sio_call_name(calls[c]),
+                         strerror(errs[e]), rc);
+            cr_assert_eq(sio_faults_failed(faults, calls[c]), 1, "%s", sio_call_name(calls[c]));
+            cr_assert(strstr(err, path) && strstr(err, strerror(errs[e])), "%s", err);
+            cr_assert_eq(access(tmp, F_OK), -1, "%s left behind", tmp);
+            kv_store *t = NULL;
+            cr_assert_eq(kv_snapshot_load_file(path, &cfg, &t, err, sizeof err), 0, "%s", err);
+            assert_same_digest(old, t);
+            kv_store_free(t);
+            sio_faults_clear_all(faults);
+        }
+    }
+    char err[256] = "";
+    cr_assert_eq(kv_snapshot_save_file_io(next, path, sio_faults_io(faults), err, sizeof err), 0,
+                 "%s", err);
+    kv_store *t = NULL;
+    cr_assert_eq(kv_snapshot_load_file(path, &cfg, &t, err, sizeof err), 0, "%s", err);
+    assert_same_digest(next, t);
+    kv_store_free(t);
+    sio_faults_free(faults);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    kv_store_free(old);
+    kv_store_free(next);
 }
 
 Test(kv_snapshot, window_mismatch_is_refused)
