@@ -216,6 +216,22 @@ static bool storage_failed(struct rep *r, int node, char *why, size_t size)
     return failed;
 }
 
+/* What an operator sees: `kvctl -e NODE status` prints a line with want. */
+static void kvctl_status_says(struct rep *r, int node, const char *want)
+{
+    const char *bin = getenv("KVCTL");
+    cr_assert(bin, "KVCTL must name the built kvctl");
+    char cmd[600], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -e %s status 2>&1", bin, r->nodes[node].addr);
+    FILE *f = popen(cmd, "r");
+    cr_assert(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    pclose(f);
+    cr_assert(strstr(out, want), "kvctl status of node %d does not say '%s':\n%s", node, want,
+              out);
+}
+
 /* The leader's disk fails (fault, e.g. a sync's EIO, or writes that find it full): its write
    in flight answers TIMEOUT or UNAVAILABLE, later ones UNAVAILABLE at once. */
 static void leader_stops(struct rep *r, int leader, struct ledger *l)
@@ -266,6 +282,8 @@ static void one_disk_fails(int which, const char *fault, const char *why_text)
     char why[600];
     cr_assert(storage_failed(&r, bad, why, sizeof why), "its status does not say it failed");
     cr_assert(strstr(why, why_text), "%s", why);
+    kvctl_status_says(&r, bad, "\nstorage failed: ");
+    kvctl_status_says(&r, bad, why_text);
     /* The other two (electing a leader among themselves if need be) take writes. */
     int other = (bad + 1) % REP_NODES;
     double deadline = node_now() + REP_WAIT_S;
@@ -401,6 +419,7 @@ Test(rep_storage, a_leader_low_on_space_refuses_writes_with_no_space_until_it_is
     cr_assert_eq(rep_info(&r, leader, &info), 0);
     cr_assert(info.has_no_space && info.no_space, "its status does not say its disk is low");
     NodeInfo_free(&info);
+    kvctl_status_says(&r, leader, "\nstorage no space\n");
     ledger_check(&r, leader, l); /* reads (linearizable, through the leader) are served */
     cr_assert_eq(unlink(ballast), 0);
     deadline = node_now() + REP_WAIT_S;
@@ -411,6 +430,7 @@ Test(rep_storage, a_leader_low_on_space_refuses_writes_with_no_space_until_it_is
     rep_wait_converged(&r);
     for (int i = 0; i < REP_NODES; i++)
         ledger_check(&r, i, l);
+    kvctl_status_says(&r, leader, "\nstorage ok\n");
     free(l);
     for (int i = 0; i < REP_NODES; i++)
         rep_kill(&r, i);
