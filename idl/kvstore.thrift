@@ -32,8 +32,13 @@ enum ErrorCode {
   UNAUTHORIZED = 13,         // peer method on a connection that did not authenticate
   SHUTTING_DOWN = 14,
   INTERNAL = 15,
-  NO_SPACE = 16              // the node's disk is full: the write was not made; retry once
+  NO_SPACE = 16,             // the node's disk is full: the write was not made; retry once
                              // space is freed (reads are still served)
+  SESSION_EXPIRED = 17       // the write's session is gone (expired after its idle timeout,
+                             // closed, or pushed out by newer ones) or no longer holds this
+                             // write's answer: nothing was applied now, and whether an earlier
+                             // try of it was is unknown (it applied at most once). Open a new
+                             // session for the next writes
 }
 
 enum Consistency {
@@ -74,6 +79,19 @@ struct KeyRange {
 // number, never reused. It is never an address: NodeStatus.endpoint is a node's address, and
 // leader_hint is the leader's (HOST:PORT), for reconnecting.
 
+// Exactly-once writes (client sessions, as in the Raft dissertation, section 6.3): open a
+// session, number the session's writes 1, 2, 3, ... and send every retry of a write with the
+// same number. The cluster keeps each write's answer in its replicated session table, so a
+// retry that reaches the log again gets the first answer (its version too) and is not applied
+// a second time. acked_below tells the cluster which answers the client has: every write
+// numbered below it, whose answers may be forgotten; a retry of one of those is refused with
+// SESSION_EXPIRED. Writes without a session behave as they always did.
+struct SessionRef {
+  1: required i64 session_id,        // from openSession
+  2: required i64 sequence,          // >= 1; the same for every retry of one write
+  3: optional i64 acked_below = 0    // the client has the answer of every write numbered below
+}
+
 struct PingRequest {
   1: optional string message
 }
@@ -101,7 +119,8 @@ struct GetResponse {
 
 struct SetRequest {
   1: required binary key,
-  2: required binary value
+  2: required binary value,
+  3: optional SessionRef session
 }
 
 struct SetResponse {
@@ -113,7 +132,8 @@ struct SetResponse {
 }
 
 struct DeleteRequest {
-  1: required binary key
+  1: required binary key,
+  2: optional SessionRef session
 }
 
 struct DeleteResponse {
@@ -199,7 +219,8 @@ struct AtomicCommitRequest {
   1: required i64 read_version,
   2: required list<Operation> operations,
   3: optional list<binary> read_conflict_keys,
-  4: optional list<KeyRange> read_conflict_ranges
+  4: optional list<KeyRange> read_conflict_ranges,
+  5: optional SessionRef session
 }
 
 struct AtomicCommitResponse {
@@ -208,6 +229,37 @@ struct AtomicCommitResponse {
   3: optional ErrorCode error_code,
   4: optional string leader_hint,
   5: optional i64 committed_version
+}
+
+// A session lives in the replicated log: its id is the index of the entry that opened it.
+// It expires once no write used it for timeout_ms of log time (the leaders' clocks, which
+// every entry carries, so every replica expires it at the same entry). At most 16384 are open
+// (a new one pushes out the one closest to expiry); one session keeps at most 256 answers
+// not acknowledged (past that its oldest is forgotten).
+struct OpenSessionRequest {
+  1: optional i32 timeout_ms = 0     // 0: the node's sessions.timeout_ms; clamped to its
+                                     // sessions.timeout_ms_min .. _max
+}
+
+struct OpenSessionResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint,
+  5: optional i64 session_id,
+  6: optional i32 timeout_ms         // the idle timeout the session got
+}
+
+struct CloseSessionRequest {
+  1: required i64 session_id
+}
+
+struct CloseSessionResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint,
+  5: optional bool found             // the session was open
 }
 
 struct GetCommittedVersionRequest {
@@ -310,7 +362,9 @@ union KvCommand {
   2: DeleteRequest delete_key,
   3: ClearRangeCommand clear_range,
   4: AtomicCommitRequest atomic_commit,
-  5: NoopCommand noop               // a new leader's first entry
+  5: NoopCommand noop,              // a new leader's first entry
+  6: OpenSessionRequest open_session, // timeout_ms as the leader clamped it
+  7: CloseSessionRequest close_session
 }
 
 // ------------------------------------------------------------------ peer API
@@ -438,6 +492,8 @@ service TransactionalKV {
   GetCommittedVersionResponse getCommittedVersion(1: GetCommittedVersionRequest request),
   ClusterHealth getClusterHealth(1: GetClusterHealthRequest request),
   NodeInfo getNodeInfo(1: GetNodeInfoRequest request),
+  OpenSessionResponse openSession(1: OpenSessionRequest request),
+  CloseSessionResponse closeSession(1: CloseSessionRequest request),
 
   // Peer methods: accepted only on an authenticated connection.
   PeerChallengeResponse peerChallenge(1: PeerChallengeRequest request),

@@ -2,7 +2,7 @@
 #ifndef KV_ERR_H
 #define KV_ERR_H
 
-/* X(name, number, text). Codes 0..15 mirror idl/kvstore.thrift ErrorCode so the server can
+/* X(name, number, text). Codes below 100 mirror idl/kvstore.thrift ErrorCode so the server can
  * pass them through unchanged; codes from 100 up are local (snapshot I/O) and never sent. */
 #define KV_ERRORS(X)                                                                  \
     X(KV_OK, 0, "ok")                                                                 \
@@ -15,6 +15,7 @@
     X(KV_ERR_TRANSACTION_TOO_LARGE, 8, "transaction too large")                       \
     X(KV_ERR_INVALID_ARGUMENT, 9, "invalid argument")                                 \
     X(KV_ERR_INTERNAL, 15, "internal error")                                          \
+    X(KV_ERR_SESSION_EXPIRED, 17, "the session is gone or no longer holds this answer")  \
     X(KV_ERR_IO, 100, "snapshot i/o error")                                           \
     X(KV_ERR_CORRUPT, 101, "snapshot is corrupt")                                     \
     X(KV_ERR_NOMEM, 102, "out of memory")                                             \

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "kv_mem.h"
+#include "kv_session.h"
 #include "kv_sm_check.h"
 
 #define KV_SAME_CODE(name) _Static_assert((int)KV_ERR_##name == (int)ErrorCode_##name, #name)
@@ -17,10 +18,12 @@ KV_SAME_CODE(VALUE_TOO_LARGE);
 KV_SAME_CODE(TRANSACTION_TOO_LARGE);
 KV_SAME_CODE(INVALID_ARGUMENT);
 KV_SAME_CODE(INTERNAL);
+KV_SAME_CODE(SESSION_EXPIRED);
 _Static_assert((int)KV_OK == (int)ErrorCode_OK, "OK");
 
 struct kv_sm {
     kv_store *store;
+    uint64_t duplicates, expired, evicted;   /* kv_sm_session_stats */
 };
 
 kv_sm *kv_sm_new(const struct kv_config *cfg)
@@ -52,7 +55,19 @@ void kv_sm_set_log_term(kv_sm *sm, uint64_t term) { kv_store_set_log_term(sm->st
 void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1])
 {
     struct kv_digest d = kv_store_digest(sm->store);
+    struct kv_digest t = kv_sessions_digest(kv_store_sessions_const(sm->store));
+    d.lane[0] += t.lane[0]; /* both are order-free sums: one more term each */
+    d.lane[1] += t.lane[1];
     kv_digest_hex(&d, out);
+}
+
+void kv_sm_session_stats(const kv_sm *sm, struct kv_sm_session_stats *out)
+{
+    const struct kv_sessions *t = kv_store_sessions_const(sm->store);
+    *out = (struct kv_sm_session_stats){
+        .open = kv_sessions_count(t), .results = kv_sessions_results(t),
+        .bytes = kv_sessions_bytes(t), .duplicates = sm->duplicates, .expired = sm->expired,
+        .evicted = sm->evicted};
 }
 
 /* CONFLICT when any read-conflict key or range was written after the read version. */
@@ -108,8 +123,28 @@ static int apply_commit(kv_store *s, const AtomicCommitRequest *c, uint64_t vers
     return err;
 }
 
-static int apply_checked(kv_store *s, const KvCommand *cmd, uint64_t version, bool *found)
+/* Log time at this entry: the largest leader clock applied so far (clocks may step back). */
+static int64_t log_now(const kv_sm *sm, int64_t timestamp_us)
 {
+    int64_t applied = kv_store_applied_timestamp_us(sm->store);
+    return timestamp_us > applied ? timestamp_us : applied;
+}
+
+static int apply_checked(kv_sm *sm, const KvCommand *cmd, uint64_t version, int64_t now_us,
+                         bool *found)
+{
+    kv_store *s = sm->store;
+    if (cmd->has_open_session) {
+        bool evicted;
+        kv_sessions_open(kv_store_sessions(s), version,
+                         (int64_t)cmd->open_session.timeout_ms * 1000, now_us, &evicted);
+        sm->evicted += evicted;
+        return 0;
+    }
+    if (cmd->has_close_session) {
+        *found = kv_sessions_close(kv_store_sessions(s), (uint64_t)cmd->close_session.session_id);
+        return 0;
+    }
     if (cmd->has_set_key)
         return kv_store_set(s, cmd->set_key.key.data, cmd->set_key.key.len,
                             cmd->set_key.value.data, cmd->set_key.value.len, version);
@@ -126,15 +161,67 @@ static int apply_checked(kv_store *s, const KvCommand *cmd, uint64_t version, bo
     return 0; /* noop */
 }
 
+/* Every entry, whatever it holds, first expires the sessions idle past their timeout. */
+static int64_t begin_entry(kv_sm *sm, uint64_t version, int64_t timestamp_us,
+                           struct kv_sm_result *res)
+{
+    assert(version > kv_store_applied_version(sm->store));
+    *res = (struct kv_sm_result){.version = version, .committed_version = version};
+    int64_t now = log_now(sm, timestamp_us);
+    sm->expired += kv_sessions_expire(kv_store_sessions(sm->store), now);
+    return now;
+}
+
+static const SessionRef *session_of(const KvCommand *cmd)
+{
+    if (cmd->has_set_key && cmd->set_key.has_session)
+        return &cmd->set_key.session;
+    if (cmd->has_delete_key && cmd->delete_key.has_session)
+        return &cmd->delete_key.session;
+    if (cmd->has_atomic_commit && cmd->atomic_commit.has_session)
+        return &cmd->atomic_commit.session;
+    return NULL;
+}
+
+/* A write in a session: applied once, its answer kept; a retry gets that answer back. */
+static void apply_in_session(kv_sm *sm, const KvCommand *cmd, const SessionRef *ref,
+                             uint64_t version, int64_t now, struct kv_sm_result *res)
+{
+    struct kv_sessions *t = kv_store_sessions(sm->store);
+    struct kv_session *s;
+    struct kv_session_result stored;
+    uint64_t seq = (uint64_t)ref->sequence;
+    uint64_t acked = ref->has_acked_below ? (uint64_t)ref->acked_below : 0;
+    switch (kv_sessions_begin(t, (uint64_t)ref->session_id, seq, acked, now, &s, &stored)) {
+    case KV_SESSION_GONE:
+        res->error = KV_ERR_SESSION_EXPIRED;
+        return;
+    case KV_SESSION_DUPLICATE:
+        res->error = stored.code;
+        res->found = stored.found;
+        res->committed_version = stored.version;
+        res->duplicate = true;
+        sm->duplicates++;
+        return;
+    case KV_SESSION_NEW:
+        res->error = apply_checked(sm, cmd, version, now, &res->found);
+        kv_sessions_record(t, s, &(struct kv_session_result){.seq = seq, .version = version,
+                                                             .code = res->error,
+                                                             .found = res->found});
+        return;
+    }
+}
+
 int kv_sm_apply(kv_sm *sm, const KvCommand *cmd, uint64_t version, int64_t timestamp_us,
                 struct kv_sm_result *res)
 {
-    assert(version > kv_store_applied_version(sm->store));
-    res->found = false;
-    res->version = version;
+    int64_t now = begin_entry(sm, version, timestamp_us, res);
     res->error = kv_sm_check_command(kv_store_config(sm->store), cmd);
-    if (res->error == 0)
-        res->error = apply_checked(sm->store, cmd, version, &res->found);
+    const SessionRef *ref = res->error == 0 ? session_of(cmd) : NULL;
+    if (ref != NULL)
+        apply_in_session(sm, cmd, ref, version, now, res);
+    else if (res->error == 0)
+        res->error = apply_checked(sm, cmd, version, now, &res->found);
     kv_store_advance(sm->store, version, timestamp_us);
     return res->error;
 }
@@ -160,8 +247,7 @@ int kv_sm_apply_bytes(kv_sm *sm, const uint8_t *data, size_t len, uint64_t versi
         rc = kv_sm_apply(sm, &cmd, version, timestamp_us, res);
     } else {
         /* Every replica holds the same bytes, so every replica rejects them alike. */
-        res->found = false;
-        res->version = version;
+        begin_entry(sm, version, timestamp_us, res);
         res->error = rc = KV_ERR_INVALID_ARGUMENT;
         kv_store_advance(sm->store, version, timestamp_us);
     }

@@ -19,8 +19,19 @@ typedef struct kv_sm kv_sm;
 
 struct kv_sm_result {
     int error;        /* 0 or a KV_ERR_* code (numbers equal the IDL ErrorCode) */
-    bool found;       /* delete_key: the key was live before */
+    bool found;       /* delete_key, close_session: the key (session) was there before */
     uint64_t version; /* the version the command consumed: every entry consumes its index */
+    /* The version the answer names: the write's own, or for a retry answered from its session
+     * (duplicate) the version the first try committed at. open_session: the session id. */
+    uint64_t committed_version;
+    bool duplicate;   /* answered from the session table: nothing was applied again */
+};
+
+/* What the session table did, counted since kv_sm_new (observations, not replicated state). */
+struct kv_sm_session_stats {
+    uint64_t open, results, bytes;          /* now */
+    uint64_t duplicates, expired, evicted;  /* retries answered from the table; sessions that
+                                               expired, or were pushed out by a newer one */
 };
 
 /* NULL when out of memory or cfg is invalid; cfg NULL means the defaults. */
@@ -42,7 +53,10 @@ int kv_sm_apply(kv_sm *sm, const KvCommand *cmd, uint64_t version, int64_t times
 int kv_sm_apply_bytes(kv_sm *sm, const uint8_t *data, size_t len, uint64_t version,
                       int64_t timestamp_us, struct kv_sm_result *res);
 
-/* Hex digest of the live state at the applied version, for getClusterHealth's state_digest. */
+void kv_sm_session_stats(const kv_sm *sm, struct kv_sm_session_stats *out);
+
+/* Hex digest of the state at the applied version, for getClusterHealth's state_digest: the
+ * live data and the client session table (with no session open, the data's alone). */
 void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1]);
 
 /* Snapshots of the whole machine; a restore replaces the state only when the snapshot is

@@ -5,6 +5,7 @@
 
 #include "kv_err.h"
 #include "kv_index.h"
+#include "kv_session.h"
 
 static int check_key(const struct kv_config *cfg, const tp_bytes *key)
 {
@@ -69,12 +70,47 @@ static int check_commit(const struct kv_config *cfg, const AtomicCommitRequest *
     return 0;
 }
 
+static int check_session_ref(const SessionRef *s)
+{
+    if (s->session_id <= 0 || s->sequence <= 0)
+        return KV_ERR_INVALID_ARGUMENT;
+    if (s->has_acked_below && (s->acked_below < 0 || s->acked_below > s->sequence))
+        return KV_ERR_INVALID_ARGUMENT;
+    return 0;
+}
+
+/* The session fields of a write, and the session commands themselves. */
+static int check_sessions(const KvCommand *cmd)
+{
+    if (cmd->has_set_key && cmd->set_key.has_session)
+        return check_session_ref(&cmd->set_key.session);
+    if (cmd->has_delete_key && cmd->delete_key.has_session)
+        return check_session_ref(&cmd->delete_key.session);
+    if (cmd->has_atomic_commit && cmd->atomic_commit.has_session)
+        return check_session_ref(&cmd->atomic_commit.session);
+    if (cmd->has_open_session) {
+        int64_t us = (int64_t)cmd->open_session.timeout_ms * 1000;
+        return us < KV_SESSION_TIMEOUT_US_MIN || us > KV_SESSION_TIMEOUT_US_MAX
+                   ? KV_ERR_INVALID_ARGUMENT
+                   : 0;
+    }
+    if (cmd->has_close_session)
+        return cmd->close_session.session_id > 0 ? 0 : KV_ERR_INVALID_ARGUMENT;
+    return 0;
+}
+
 int kv_sm_check_command(const struct kv_config *cfg, const KvCommand *cmd)
 {
     int set = cmd->has_set_key + cmd->has_delete_key + cmd->has_clear_range +
-              cmd->has_atomic_commit + cmd->has_noop;
+              cmd->has_atomic_commit + cmd->has_noop + cmd->has_open_session +
+              cmd->has_close_session;
     if (set != 1)
         return KV_ERR_INVALID_ARGUMENT;
+    int err = check_sessions(cmd);
+    if (err != 0)
+        return err;
+    if (cmd->has_open_session || cmd->has_close_session)
+        return 0;
     if (cmd->has_set_key) {
         const SetRequest *s = &cmd->set_key;
         if (s->key.len > cfg->key_max)

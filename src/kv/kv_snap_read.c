@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include "kv_snap_codec.h"
+#include "kv_session_impl.h"
 #include "kv_snapshot.h"
 #include "kv_store_impl.h"
 
 #define CLOCK_ENTRY_BYTES 16u
 #define KEY_HEADER_BYTES 8u
 #define VERSION_HEADER_BYTES 12u
+#define SECTION_HEADER_BYTES 16u
 
 struct snap_header {
     uint64_t applied, applied_ts, floor, window_versions, window_us;
@@ -187,6 +189,27 @@ static int read_key(struct decoder *d)
     return err;
 }
 
+/* An optional section after the keys: its tag says what it holds, its format which layout. */
+static int read_section(struct decoder *d)
+{
+    uint32_t tag, format;
+    uint64_t len;
+    if (body_left(d) < SECTION_HEADER_BYTES)
+        return fail(d, "bytes after the keys that are not a section");
+    int err = kv_snap_in_u32(d->in, &tag);
+    if (err == 0)
+        err = kv_snap_in_u32(d->in, &format);
+    if (err == 0)
+        err = kv_snap_in_u64(d->in, &len);
+    if (err != 0)
+        return err;
+    if (len > body_left(d))
+        return fail(d, "section longer than the file");
+    if (tag != KV_SESSIONS_SECTION_TAG || format != KV_SESSIONS_SECTION_FORMAT)
+        return fail(d, "unknown section (written by a newer kvstore?)");
+    return kv_sessions_decode(d->s->sessions, d->in, len);
+}
+
 static int read_trailer(struct decoder *d)
 {
     uint32_t want = d->in->crc, crc;
@@ -241,6 +264,8 @@ static int decode(struct decoder *d)
         err = read_key(d);
     if (err == 0 && d->versions_read != d->h.versions)
         err = fail(d, "fewer versions than the header says");
+    while (err == 0 && body_left(d) > 0)
+        err = read_section(d);
     if (err == 0)
         err = read_trailer(d);
     if (err == 0)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kv_snap_codec.h"
+#include "kv_session_impl.h"
 #include "kv_snapshot.h"
 #include "kv_store_impl.h"
 
@@ -78,6 +79,13 @@ int kv_snapshot_encode(const kv_store *s, struct kv_snap_out *o)
         uint32_t count = observable_versions(n, s->floor_version);
         if (count > 0)
             encode_key(n, count, o);
+    }
+    const struct kv_sessions *t = s->sessions;
+    if (kv_sessions_count(t) > 0) {
+        kv_snap_out_u32(o, KV_SESSIONS_SECTION_TAG);
+        kv_snap_out_u32(o, KV_SESSIONS_SECTION_FORMAT);
+        kv_snap_out_u64(o, kv_sessions_encoded_bytes(t));
+        kv_sessions_encode(t, o);
     }
     kv_snap_out_u32(o, o->crc);
     kv_snap_out_bytes(o, kv_snapshot_end_magic, sizeof kv_snapshot_end_magic);

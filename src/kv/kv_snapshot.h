@@ -16,6 +16,9 @@
  *   clock   clock_entries x (u64 version, i64 ts_us): the window's time edge
  *   keys    in key order: u32 klen, u32 nversions, key, then newest first
  *           nversions x (u64 version, u32 meta: length | 1<<31 for a tombstone, value)
+ *   sections (optional, additive): u32 tag, u32 section format, u64 body length, body; today
+ *           only the client session table (tag "SESS", kv_session_snap.c), written when a
+ *           session is open, so a snapshot without sessions is what it was before them
  *   trailer u32 crc32c of everything before it, "KVSNAPND"
  * Only history a read or conflict check can still see is written, so two replicas at the same
  * applied version write byte-identical snapshots whatever their reclaim progress. */

@@ -25,6 +25,13 @@ kv_store *kv_store_new(const struct kv_config *cfg)
         free(s);
         return NULL;
     }
+    s->sessions = kv_sessions_new(cfg->sessions_max, cfg->session_results_max,
+                                  cfg->session_results_total_max);
+    if (s->sessions == NULL) {
+        kv_index_free(s->index);
+        free(s);
+        return NULL;
+    }
     kv_ring_init(&s->clock);
     kv_ring_init(&s->reclaim);
     /* Version 0 (the empty store) is the newest until the first write: it starts the clock,
@@ -49,6 +56,7 @@ void kv_store_free(kv_store *s)
     kv_index_free(s->index);
     kv_ring_free(&s->clock);
     kv_ring_free(&s->reclaim);
+    kv_sessions_free(s->sessions);
     free(s);
 }
 
@@ -59,6 +67,8 @@ void kv_store_set_log_term(kv_store *s, uint64_t term) { s->log_term = term; }
 int64_t kv_store_applied_timestamp_us(const kv_store *s) { return s->applied_ts_us; }
 uint64_t kv_store_floor_version(const kv_store *s) { return s->floor_version; }
 struct kv_digest kv_store_digest(const kv_store *s) { return s->digest; }
+struct kv_sessions *kv_store_sessions(kv_store *s) { return s->sessions; }
+const struct kv_sessions *kv_store_sessions_const(const kv_store *s) { return s->sessions; }
 
 int kv_store_check_read_version(const kv_store *s, uint64_t version)
 {

@@ -103,4 +103,10 @@ void kv_store_stats(const kv_store *s, struct kv_stats *out);
 /* The digest of the live state at the applied version. */
 struct kv_digest kv_store_digest(const kv_store *s);
 
+/* The client session table (kv_session.h) the state machine keeps beside the data, so a
+ * snapshot holds both. Only the state machine changes it. */
+struct kv_sessions;
+struct kv_sessions *kv_store_sessions(kv_store *s);
+const struct kv_sessions *kv_store_sessions_const(const kv_store *s);
+
 #endif

@@ -3,6 +3,7 @@
 #define KV_STORE_IMPL_H
 
 #include "kv_ring.h"
+#include "kv_session.h"
 #include "kv_index.h"
 #include "kv_store.h"
 
@@ -37,6 +38,8 @@ struct kv_store {
     struct kv_ring clock;    /* (version, timestamp) of applied versions >= floor */
     struct kv_ring reclaim;  /* (version, node): trim node once floor >= version; one entry
                               * per node at most (node->queued), so removal never dangles */
+    struct kv_sessions *sessions; /* the state machine's client sessions (kv_session.h): kept
+                              * here so snapshots carry them with the data */
 };
 
 /* The newest version of n at or below version, or NULL. */

@@ -162,6 +162,24 @@ static void write_consensus(const struct server_node *n, struct evbuffer *o)
         write_peers(&cs, o);
 }
 
+/* Client sessions (kv_session.h): the table, and what it did since the node started. */
+static void write_sessions(const struct server_node *n, struct evbuffer *o)
+{
+    struct kv_sm_session_stats st;
+    kv_sm_session_stats(n->sm, &st);
+    one(o, P "sessions", "gauge", "Client sessions open (exactly-once writes)", (double)st.open);
+    one(o, P "session_results", "gauge", "Write answers the session table keeps for retries",
+        (double)st.results);
+    one(o, P "session_bytes", "gauge", "Heap bytes the session table holds", (double)st.bytes);
+    one(o, P "session_duplicates_total", "counter",
+        "Retried writes answered from the session table instead of applied again",
+        (double)st.duplicates);
+    one(o, P "sessions_expired_total", "counter",
+        "Sessions that expired after their idle timeout (log time)", (double)st.expired);
+    one(o, P "sessions_evicted_total", "counter",
+        "Sessions pushed out by a newer one at the table's limit", (double)st.evicted);
+}
+
 static void write_storage(const struct server_node *n, struct evbuffer *o)
 {
     one(o, P "wal_segments", "gauge", "WAL segment files held",
@@ -226,6 +244,7 @@ int http_metrics_write(const struct server_node *n, struct evbuffer *out)
         write_requests(n->stats, out);
     write_consensus(n, out);
     write_storage(n, out);
+    write_sessions(n, out);
     write_process(n, out);
     return 0;
 }

@@ -1,6 +1,8 @@
 /* server_entry.c: frames log entries and hands their commands to the KV state machine. */
 #include "server_entry.h"
 
+#include "kv_err.h"
+
 #include <assert.h>
 
 int server_entry_encode(tp_buf *out, int64_t timestamp_us, const KvCommand *cmd)
@@ -16,7 +18,7 @@ int server_entry_encode(tp_buf *out, int64_t timestamp_us, const KvCommand *cmd)
 
 int server_code_from_kv(int kv_code)
 {
-    if (kv_code >= 0 && kv_code <= ErrorCode_INTERNAL && ErrorCode_name(kv_code))
+    if (kv_code >= 0 && kv_code < KV_ERR_IO && ErrorCode_name(kv_code))
         return kv_code;
     return ErrorCode_INTERNAL;
 }
@@ -40,5 +42,7 @@ int server_entry_apply(kv_sm *sm, uint64_t index, const uint8_t *data, size_t le
     assert(res.version == index);
     out->code = server_code_from_kv(res.error);
     out->found = res.found;
+    out->version = res.committed_version;
+    out->duplicate = res.duplicate;
     return 0;
 }

@@ -18,7 +18,9 @@
 struct server_apply_result {
     int code;
     bool found;       /* delete: the key was live before */
-    uint64_t version; /* the entry's index */
+    uint64_t version; /* the entry's index; a retry answered from its session: the first
+                         try's; openSession: the session id (the entry's index too) */
+    bool duplicate;   /* answered from the session table: not applied again */
     const char *leader_hint; /* NOT_LEADER, UNAVAILABLE: the leader's endpoint if known */
 };
 
@@ -31,8 +33,8 @@ int server_entry_encode(tp_buf *out, int64_t timestamp_us, const KvCommand *cmd)
 int server_entry_apply(kv_sm *sm, uint64_t index, const uint8_t *data, size_t len,
                        struct server_apply_result *out);
 
-/* A kv code as clients see it: codes 0..15 are ErrorCodes already; local ones (snapshot I/O,
-   memory: 100 and up) are INTERNAL. */
+/* A kv code as clients see it: codes below 100 are ErrorCodes already; local ones (snapshot
+   I/O, memory: 100 and up) are INTERNAL. */
 int server_code_from_kv(int kv_code);
 
 #endif

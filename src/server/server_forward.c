@@ -24,6 +24,8 @@ static const tp_method *entry_method(const uint8_t *entry, size_t len)
     case 1: return &TransactionalKV_methods[TransactionalKV_METHOD_setKey];
     case 2: return &TransactionalKV_methods[TransactionalKV_METHOD_deleteKey];
     case 4: return &TransactionalKV_methods[TransactionalKV_METHOD_atomicCommit];
+    case 6: return &TransactionalKV_methods[TransactionalKV_METHOD_openSession];
+    case 7: return &TransactionalKV_methods[TransactionalKV_METHOD_closeSession];
     default: return NULL; /* clear ranges and no-ops are never a client's call */
     }
 }
@@ -64,8 +66,8 @@ int server_forward(struct server_node *n, uint32_t peer, uint32_t timeout_ms,
                : -1;
 }
 
-/* The written-back fields of the three write responses, whichever the call was. */
-#define FORWARD_RECV(method, field, extra)                                                  \
+/* The written-back fields of the write responses, whichever the call was. */
+#define FORWARD_RECV(method, ver, extra)                                                    \
     do {                                                                                    \
         TransactionalKV_##method##_result out;                                              \
         TransactionalKV_##method##_result_init(&out);                                       \
@@ -73,10 +75,10 @@ int server_forward(struct server_node *n, uint32_t peer, uint32_t timeout_ms,
         if (rc == 0 && !out.has_success)                                                    \
             rc = -1;                                                                        \
         if (rc == 0) {                                                                      \
-            const __typeof__(out.success) *s = &out.success;                                    \
+            const __typeof__(out.success) *s = &out.success;                                \
             res->code = s->success ? 0 : s->has_error_code ? (int)s->error_code             \
                                                            : ErrorCode_INTERNAL;            \
-            res->version = s->has_##field ? (uint64_t)s->field : 0;                         \
+            res->version = (ver);                                                           \
             extra;                                                                          \
         }                                                                                   \
         TransactionalKV_##method##_result_free(&out);                                       \
@@ -95,11 +97,17 @@ int server_forward_decode(const uint8_t *entry, size_t len, int32_t seqid, const
     tp_app_exception_init(&ax);
     int rc = -1;
     if (m->id == TransactionalKV_METHOD_setKey)
-        FORWARD_RECV(setKey, version, (void)0);
+        FORWARD_RECV(setKey, s->has_version ? (uint64_t)s->version : 0, (void)0);
     else if (m->id == TransactionalKV_METHOD_deleteKey)
-        FORWARD_RECV(deleteKey, version, res->found = s->has_found && s->found);
+        FORWARD_RECV(deleteKey, s->has_version ? (uint64_t)s->version : 0,
+                     res->found = s->has_found && s->found);
     else if (m->id == TransactionalKV_METHOD_atomicCommit)
-        FORWARD_RECV(atomicCommit, committed_version, (void)0);
+        FORWARD_RECV(atomicCommit, s->has_committed_version ? (uint64_t)s->committed_version : 0,
+                     (void)0);
+    else if (m->id == TransactionalKV_METHOD_openSession)
+        FORWARD_RECV(openSession, s->has_session_id ? (uint64_t)s->session_id : 0, (void)0);
+    else if (m->id == TransactionalKV_METHOD_closeSession)
+        FORWARD_RECV(closeSession, 0, res->found = s->has_found && s->found);
     if (rc != 0)
         log_warn("a forwarded write's reply does not decode: %s",
                  rc > 0 ? tp_strerror(rc) : "no result");

@@ -14,6 +14,8 @@ const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT] = {
     [TransactionalKV_METHOD_getCommittedVersion] = server_handle_get_committed_version,
     [TransactionalKV_METHOD_getClusterHealth] = server_handle_get_cluster_health,
     [TransactionalKV_METHOD_getNodeInfo] = server_handle_get_node_info,
+    [TransactionalKV_METHOD_openSession] = server_handle_open_session,
+    [TransactionalKV_METHOD_closeSession] = server_handle_close_session,
     /* Standalone: no peers. A challenge is harmless; everything else is refused. */
     [TransactionalKV_METHOD_peerChallenge] = server_handle_peer_challenge,
     [TransactionalKV_METHOD_peerAuthenticate] = server_handle_peer_refused,

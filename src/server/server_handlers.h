@@ -16,6 +16,8 @@ void server_handle_atomic_commit(struct server_request *req);
 void server_handle_get_committed_version(struct server_request *req);
 void server_handle_get_cluster_health(struct server_request *req);
 void server_handle_get_node_info(struct server_request *req);
+void server_handle_open_session(struct server_request *req);
+void server_handle_close_session(struct server_request *req);
 void server_handle_peer_challenge(struct server_request *req);
 void server_handle_peer_refused(struct server_request *req);
 

@@ -24,6 +24,7 @@ static const struct code_at code_at[TransactionalKV_METHOD_COUNT] = {
     CODE_AT(getRange),     CODE_AT(getReadVersion), CODE_AT(snapshotRead),
     CODE_AT(snapshotGetRange), CODE_AT(atomicCommit), CODE_AT(getCommittedVersion),
     CODE_AT(getClusterHealth), CODE_AT(getNodeInfo), CODE_AT(readIndex),
+    CODE_AT(openSession), CODE_AT(closeSession),
 };
 
 int server_stats_result_code(const struct server_request *req)
@@ -50,7 +51,9 @@ static bool is_read(int method)
 static bool is_write(int method)
 {
     return method == TransactionalKV_METHOD_setKey || method == TransactionalKV_METHOD_deleteKey ||
-           method == TransactionalKV_METHOD_atomicCommit;
+           method == TransactionalKV_METHOD_atomicCommit ||
+           method == TransactionalKV_METHOD_openSession ||
+           method == TransactionalKV_METHOD_closeSession;
 }
 
 void server_stats_request(struct server_stats *s, const struct server_request *req,

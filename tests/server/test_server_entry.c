@@ -69,8 +69,9 @@ Test(server_entry, local_kv_codes_reach_clients_as_internal)
     cr_assert_eq(server_code_from_kv(KV_ERR_CONFLICT), ErrorCode_CONFLICT);
     cr_assert_eq(server_code_from_kv(KV_ERR_TRANSACTION_TOO_OLD), ErrorCode_TRANSACTION_TOO_OLD);
     cr_assert_eq(server_code_from_kv(KV_ERR_INTERNAL), ErrorCode_INTERNAL);
+    cr_assert_eq(server_code_from_kv(KV_ERR_SESSION_EXPIRED), ErrorCode_SESSION_EXPIRED);
     for (int c = 100; c <= 103; c++)
         cr_assert_eq(server_code_from_kv(c), ErrorCode_INTERNAL, "kv code %d", c);
     cr_assert_eq(server_code_from_kv(-1), ErrorCode_INTERNAL);
-    cr_assert_eq(server_code_from_kv(16), ErrorCode_INTERNAL);
+    cr_assert_eq(server_code_from_kv(50), ErrorCode_INTERNAL, "not an ErrorCode");
 }
