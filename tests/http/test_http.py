@@ -59,6 +59,7 @@ def case_standalone(kvnode, kvctl):
         b, a = sample(before, name, labels) or 0, sample(after, name, labels)
         assert a is not None and a - b >= least, f"{name}{{{labels}}}: {b} -> {a}, want +{least}"
     assert sample(after, "kvstore_store_keys") == 20
+    assert sample(after, "kvstore_sessions") == 0  # kvctl closes the session of each write
     assert sample(after, "kvstore_consensus_role", 'role="standalone"') == 1
     assert sample(after, "process_resident_memory_bytes") > 0
     assert sample(after, "process_open_fds") > 0

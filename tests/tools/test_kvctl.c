@@ -37,7 +37,7 @@ Test(kvctl, commands_print_and_exit_as_documented)
     cr_assert_eq(kvctl(&p, NULL, "ping"), 0, "%s", out);
     cr_assert(strstr(out, "pong"), "%s", out);
     cr_assert_eq(kvctl(&p, NULL, "set greeting hello"), 0, "%s", out);
-    cr_assert(strstr(out, "OK version 1"), "%s", out);
+    cr_assert(strstr(out, "OK version 2"), "%s", out);   /* each write: open, write, close */
     cr_assert_eq(kvctl(&p, NULL, "get greeting"), 0);
     cr_assert_str_eq(out, "hello\n");
     cr_assert_eq(kvctl(&p, NULL, "--json get greeting"), 0);
@@ -57,7 +57,7 @@ Test(kvctl, commands_print_and_exit_as_documented)
     cr_assert_eq(kvctl(&p, NULL, "get b"), 1);
     cr_assert_eq(kvctl(&p, NULL, "get c"), 0);
     cr_assert_eq(kvctl(&p, NULL, "version"), 0);
-    cr_assert_str_eq(out, "4\n", "three sets and one transaction");
+    cr_assert_str_eq(out, "12\n", "three sets and one transaction, each in its own session");
     cr_assert_eq(kvctl(&p, NULL, "status"), 0);
     cr_assert(strstr(out, "role STANDALONE"), "%s", out);
     cr_assert_eq(kvctl(&p, NULL, "del nothing"), 1);
@@ -151,8 +151,8 @@ Test(kvctl, a_range_larger_than_one_reply_is_read_in_pages)
     node_cleanup(&p);
 }
 
-/* A fake node: answers setKey calls on one connection from a script of error codes; a
-   NOT_LEADER answer carries hint as its leader_hint. */
+/* A fake node: answers calls on one connection from a script of error codes; a NOT_LEADER
+   answer carries hint as its leader_hint. */
 struct fake_node {
     int listen_fd;
     uint16_t port;
@@ -173,26 +173,43 @@ static bool read_all(int fd, uint8_t *buf, size_t len)
     return true;
 }
 
-static void fake_answer(struct fake_node *f, int fd, int32_t seqid, int code)
+/* The answer's fields every write response shares (setKey's and openSession's here). */
+#define FAKE_FILL(res, f, code)                                                          \
+    do {                                                                                 \
+        (res).has_success = true;                                                        \
+        (res).success.has_error_code = true;                                             \
+        (res).success.error_code = (ErrorCode)(code);                                    \
+        if ((code) == ErrorCode_NOT_LEADER) {                                            \
+            (res).success.has_leader_hint = true;                                        \
+            tp_bytes_set_str(&(res).success.leader_hint, (f)->hint);                     \
+        }                                                                                \
+    } while (0)
+
+/* Answers a setKey or openSession call (kvctl opens a session before it writes). */
+static void fake_answer(struct fake_node *f, int fd, const tp_message *m, int code)
 {
-    TransactionalKV_setKey_result res;
-    TransactionalKV_setKey_result_init(&res);
-    res.has_success = true;
-    res.success.has_error_code = true;
-    res.success.error_code = (ErrorCode)code;
-    if (code == ErrorCode_NOT_LEADER) {
-        res.success.has_leader_hint = true;
-        tp_bytes_set_str(&res.success.leader_hint, f->hint);
+    const tp_method *method = TransactionalKV_method_find(m->name, m->name_len);
+    cr_assert(method, "the fake knows setKey and openSession only");
+    TransactionalKV_setKey_result set;
+    TransactionalKV_openSession_result open;
+    void *res = &set;
+    if (method->id == TransactionalKV_METHOD_openSession) {
+        TransactionalKV_openSession_result_init(&open);
+        FAKE_FILL(open, f, code);
+        res = &open;
+    } else {
+        cr_assert_eq(method->id, TransactionalKV_METHOD_setKey);
+        TransactionalKV_setKey_result_init(&set);
+        FAKE_FILL(set, f, code);
     }
     tp_buf b;
     tp_buf_init(&b);
     size_t at = tp_frame_begin(&b);
-    cr_assert_eq(tp_write_reply(&b, &TransactionalKV_methods[TransactionalKV_METHOD_setKey],
-                                seqid, &res), 0);
+    cr_assert_eq(tp_write_reply(&b, method, m->seqid, res), 0);
     tp_frame_end(&b, at);
     cr_assert_eq(write(fd, b.data, b.len), (ssize_t)b.len);
     tp_buf_free(&b);
-    TransactionalKV_setKey_result_free(&res);
+    method->result_free(res);
 }
 
 static void *fake_serve(void *arg)
@@ -209,7 +226,7 @@ static void *fake_serve(void *arg)
         tp_message m;
         if (tp_read_message_begin(&r, &m) != 0)
             break;
-        fake_answer(f, fd, m.seqid, f->script[f->answered++]);
+        fake_answer(f, fd, &m, f->script[f->answered++]);
     }
     if (fd >= 0)
         close(fd);
@@ -242,13 +259,113 @@ Test(kvctl, a_busy_answer_is_retried_and_a_leader_hint_followed)
     cr_assert_lt(n, (int)sizeof via.addr);
     double t0 = node_now();
     cr_assert_eq(kvctl(&via, NULL, "set redirected yes"), 0, "%s", out);
-    cr_assert(strstr(out, "OK version 1"), "%s", out);
+    cr_assert(strstr(out, "OK version 2"), "%s", out);   /* 1 opened kvctl's session */
     cr_assert_lt(node_now() - t0, 5.0, "one short backoff, then straight to the leader");
     pthread_join(t, NULL);
-    cr_assert_eq(fake.answered, 2, "BUSY was retried on the fake, then the hint was followed");
+    cr_assert_eq(fake.answered, 2,
+                 "BUSY was retried on the fake, then the hint was followed (for openSession)");
     close(fake.listen_fd);
     cr_assert_eq(kvctl(&p, NULL, "get redirected"), 0);
     cr_assert_str_eq(out, "yes\n");
     cr_assert_eq(kvctl(&p, NULL, "-e nohost get x"), 2, "a bad endpoint is a usage error");
+    node_cleanup(&p);
+}
+
+/* A proxy in front of a node that loses the reply to the first call of one method: it passes
+   the call on, waits for the node's answer, and closes the client's connection instead of
+   relaying it. The write happened; kvctl cannot know, and retries it. */
+struct dropper {
+    int listen_fd;
+    uint16_t port, node_port;
+    const char *method;      /* whose first reply is lost */
+    int dropped;
+};
+
+static bool relay_frame(int from, int to, uint8_t *buf, size_t cap, tp_message *m)
+{
+    if (!read_all(from, buf, 4))
+        return false;
+    uint32_t len = tp_frame_get_len(buf);
+    if (len > cap - 4 || !read_all(from, buf + 4, len))
+        return false;
+    if (m) {
+        tp_reader r;
+        tp_reader_init(&r, buf + 4, len, NULL);
+        cr_assert_eq(tp_read_message_begin(&r, m), 0);
+    }
+    return to < 0 || write(to, buf, 4 + len) == (ssize_t)(4 + len);
+}
+
+static void *dropper_serve(void *arg)
+{
+    struct dropper *d = arg;
+    int node = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(d->node_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(node, (struct sockaddr *)&sa, sizeof sa), 0);
+    static uint8_t buf[1 << 16];
+    int fd;
+    while ((fd = accept(d->listen_fd, NULL, NULL)) >= 0) {
+        tp_message m;
+        while (relay_frame(fd, node, buf, sizeof buf, &m)) {
+            bool drop = d->dropped == 0 && m.name_len == strlen(d->method) &&
+                        memcmp(m.name, d->method, m.name_len) == 0;
+            if (!relay_frame(node, drop ? -1 : fd, buf, sizeof buf, NULL))
+                break;
+            if (drop) {
+                d->dropped++;
+                break;
+            }
+        }
+        close(fd);
+    }
+    close(node);
+    return NULL;
+}
+
+/* Runs kvctl args through a proxy that loses the first reply to method; returns the exit. */
+static int kvctl_losing(const struct node_proc *p, const char *method, const char *input,
+                        const char *args)
+{
+    struct dropper d = {.node_port = p->port, .method = method};
+    d.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(d.listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(d.listen_fd, 4), 0);
+    cr_assert_eq(getsockname(d.listen_fd, (struct sockaddr *)&sa, &len), 0);
+    d.port = ntohs(sa.sin_port);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, dropper_serve, &d), 0);
+    struct node_proc via = *p;
+    snprintf(via.addr, sizeof via.addr, "127.0.0.1:%u", d.port);
+    int rc = kvctl(&via, input, args);
+    shutdown(d.listen_fd, SHUT_RDWR);   /* ends accept() */
+    pthread_join(t, NULL);
+    close(d.listen_fd);
+    cr_assert_eq(d.dropped, 1, "the proxy lost one %s reply: %s", method, out);
+    return rc;
+}
+
+/* Issue 19: a write whose reply was lost is retried in its session and answered from the
+   session table. Applied twice, the delete would answer "not found" (exit 1) and the
+   transaction CONFLICT (exit 3, it wrote the key it read). */
+Test(kvctl, a_write_whose_reply_is_lost_is_retried_and_applies_once)
+{
+    struct node_proc p;
+    node_start(&p, "");
+    cr_assert_eq(kvctl(&p, NULL, "set a 1"), 0, "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "set gone x"), 0, "%s", out);
+    cr_assert_eq(kvctl_losing(&p, "deleteKey", NULL, "del gone"), 0, "%s", out);
+    cr_assert(strstr(out, "OK version"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "get gone"), 1);
+    cr_assert_eq(kvctl_losing(&p, "atomicCommit", "get a\\nset a 2\\n", "txn"), 0, "%s", out);
+    cr_assert(strstr(out, "COMMITTED version"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "get a"), 0);
+    cr_assert_str_eq(out, "2\n");
+    cr_assert_eq(kvctl_losing(&p, "setKey", NULL, "set s x"), 0, "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "get s"), 0);
+    cr_assert_str_eq(out, "x\n");
     node_cleanup(&p);
 }

@@ -52,6 +52,13 @@ int kvctl_server_error(const char *what, bool has_error, const tp_bytes *error,
 
 int kvctl_txn(struct kvctl *k, FILE *in);
 
+/* A client session for one write (kvctl_session.c): sequence 1 of a new session, so every
+   retry of the write is answered from the cluster's session table, never applied twice.
+   KVCTL_OK with ref filled, or KVCTL_SERVER (message printed). */
+int kvctl_session_open(struct kvctl *k, SessionRef *ref);
+/* Closes it after the write was answered (one try; a session left open expires). */
+void kvctl_session_close(struct kvctl *k, const SessionRef *ref);
+
 /* After one call (rc from KVCTL_CALL; code the answer's ErrorCode, hint its leader_hint or
    NULL): true when the call should be made again; the connection is moved and the backoff
    slept here. Not-leader answers are followed, UNAVAILABLE/BUSY (and, for idempotent calls,

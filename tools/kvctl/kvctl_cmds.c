@@ -81,8 +81,12 @@ int kvctl_cmd_set(struct kvctl *k, int argc, char **argv)
         rc = kvctl_parse_bytes(k, argv[1], &q.value);
     TransactionalKV_setKey_result res;
     TransactionalKV_setKey_result_init(&res);
-    if (rc == KVCTL_OK)
+    if (rc == KVCTL_OK && (rc = kvctl_session_open(k, &q.session)) == KVCTL_OK) {
+        q.has_session = true;
         KVCTL_CALL_RETRY(rc, k, setKey, &q, &res, true);
+        if (rc == KVCTL_OK)
+            kvctl_session_close(k, &q.session);
+    }
     const SetResponse *s = &res.success;
     if (rc == KVCTL_OK && !s->success)
         rc = kvctl_server_error("set", s->has_error, &s->error, s->has_error_code, s->error_code);
@@ -100,8 +104,12 @@ int kvctl_cmd_del(struct kvctl *k, int argc, char **argv)
     int rc = argc == 1 ? kvctl_parse_bytes(k, argv[0], &q.key) : KVCTL_USAGE;
     TransactionalKV_deleteKey_result res;
     TransactionalKV_deleteKey_result_init(&res);
-    if (rc == KVCTL_OK)
-        KVCTL_CALL_RETRY(rc, k, deleteKey, &q, &res, false);
+    if (rc == KVCTL_OK && (rc = kvctl_session_open(k, &q.session)) == KVCTL_OK) {
+        q.has_session = true;
+        KVCTL_CALL_RETRY(rc, k, deleteKey, &q, &res, true);
+        if (rc == KVCTL_OK)
+            kvctl_session_close(k, &q.session);
+    }
     const DeleteResponse *d = &res.success;
     if (rc == KVCTL_OK && !d->success)
         rc = kvctl_server_error("del", d->has_error, &d->error, d->has_error_code, d->error_code);

@@ -45,8 +45,9 @@ static void usage(FILE *f)
     fprintf(f, "exit codes: 0 ok, 1 key not found, 2 usage error, 3 server or connection "
                "error\nthe endpoint defaults to $KVCTL_ENDPOINTS or 127.0.0.1:9090; with several, the\n"
                "first that answers is used, a NOT_LEADER answer's leader hint is followed, and\n"
-               "UNAVAILABLE, BUSY and (for reads and sets) TIMEOUT are retried with backoff for\n"
-               "up to %u ms\n"
+               "UNAVAILABLE, BUSY, TIMEOUT and lost replies are retried with backoff for up to\n"
+               "%u ms; set, del and txn write in a client session of their own, so a retried\n"
+               "write applies at most once (SESSION_EXPIRED: its outcome is unknown)\n"
                "reads are linearizable; --serializable serves get and range from the node asked\n"
                "(any node, no leader round trip, possibly stale)\n", KVCTL_RETRY_BUDGET_MS);
 }

@@ -104,8 +104,13 @@ static int txn_commit(struct kvctl *k, AtomicCommitRequest *c)
 {
     TransactionalKV_atomicCommit_result res;
     TransactionalKV_atomicCommit_result_init(&res);
-    int rc;
-    KVCTL_CALL_RETRY(rc, k, atomicCommit, c, &res, false);
+    int rc = kvctl_session_open(k, &c->session);
+    if (rc == KVCTL_OK) {
+        c->has_session = true;
+        KVCTL_CALL_RETRY(rc, k, atomicCommit, c, &res, true);
+        if (rc == KVCTL_OK)
+            kvctl_session_close(k, &c->session);
+    }
     const AtomicCommitResponse *a = &res.success;
     if (rc == KVCTL_OK && !a->success)
         rc = kvctl_server_error("txn commit", a->has_error, &a->error, a->has_error_code,
