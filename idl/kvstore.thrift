@@ -262,6 +262,45 @@ struct CloseSessionResponse {
   5: optional bool found             // the session was open
 }
 
+// Waiting for a change, as etcd's watch and FoundationDB's watches do. Any node serves a watch
+// from the state it has applied (a follower answers once it applied the change), so a watch
+// never waits for the leader. The answer comes as soon as a version after after_version
+// changed the key (or a key of the range): events holds every change in (after_version,
+// version], in version order (key order within one version), and the next watch starts at
+// after_version = version. Nothing is missed: a change that is not in one answer is in the
+// next. After timeout_ms without a change the answer has no events and version says how far
+// the node looked (watch on from there). Changes are kept for the MVCC window
+// (limits.mvcc_window_ms): an after_version below it is refused with TRANSACTION_TOO_OLD; read
+// the key or range again (its version) and watch from there. A node holds at most
+// limits.max_watches waiting watches (BUSY past it), each connection at most
+// limits.max_pending_requests calls; answers come in request order on a connection, so a
+// waiting watch holds back the answers of the calls sent after it: give watches a
+// connection of their own.
+struct WatchRequest {
+  1: optional binary key,            // one key, or
+  2: optional KeyRange range,        // every key in [begin_key, end_key) (no end: to the end)
+  3: required i64 after_version,     // changes at versions above this one
+  4: optional i32 timeout_ms = 0     // 0: limits.watch_timeout_ms; capped at it
+}
+
+struct WatchEvent {
+  1: required i64 version,
+  2: required binary key,
+  3: optional binary value           // the value written; unset: the key was deleted
+}
+
+struct WatchResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint,
+  5: required list<WatchEvent> events,
+  6: required i64 version,           // every change in (after_version, version] is in events
+  7: optional bool truncated         // one version changed more keys of the range than one
+                                     // answer holds (limits.max_range_results, max_reply_bytes):
+                                     // events has the first of them; read the range at version
+}
+
 struct GetCommittedVersionRequest {
 }
 
@@ -494,6 +533,7 @@ service TransactionalKV {
   NodeInfo getNodeInfo(1: GetNodeInfoRequest request),
   OpenSessionResponse openSession(1: OpenSessionRequest request),
   CloseSessionResponse closeSession(1: CloseSessionRequest request),
+  WatchResponse watch(1: WatchRequest request),
 
   // Peer methods: accepted only on an authenticated connection.
   PeerChallengeResponse peerChallenge(1: PeerChallengeRequest request),

@@ -77,6 +77,37 @@ int kv_store_range(const kv_store *s, const struct kv_range *r, kv_range_fn fn, 
     return 0;
 }
 
+static int node_changes(const struct kv_node *n, uint64_t after, kv_change_fn fn, void *ctx)
+{
+    for (const struct kv_ver *v = n->newest; v != NULL && v->version > after; v = v->older) {
+        bool gone = kv_ver_is_tombstone(v);
+        int rc = fn(ctx, kv_node_key(n), n->klen, v->version, gone ? NULL : v->value,
+                    gone ? 0 : kv_ver_len(v));
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int kv_store_changes(const kv_store *s, const struct kv_range *r, bool single_key,
+                     kv_change_fn fn, void *ctx)
+{
+    assert(r->version >= s->floor_version);
+    if (single_key) {
+        const struct kv_node *n = kv_index_find(s->index, r->begin, r->begin_len);
+        return n == NULL ? 0 : node_changes(n, r->version, fn, ctx);
+    }
+    for (struct kv_cursor c = kv_index_ge(s->index, r->begin, r->begin_len);
+         c.node != NULL && (r->end_unbounded ||
+                            kv_key_cmp(kv_node_key(c.node), c.node->klen, r->end, r->end_len) < 0);
+         kv_index_next(&c)) {
+        int rc = node_changes(c.node, r->version, fn, ctx);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 bool kv_store_key_written_after(const kv_store *s, const uint8_t *key, size_t klen,
                                 uint64_t version)
 {

@@ -24,6 +24,8 @@ _Static_assert((int)KV_OK == (int)ErrorCode_OK, "OK");
 struct kv_sm {
     kv_store *store;
     uint64_t duplicates, expired, evicted;   /* kv_sm_session_stats */
+    kv_sm_change_fn observer;
+    void *observer_ctx;
 };
 
 kv_sm *kv_sm_new(const struct kv_config *cfg)
@@ -48,6 +50,31 @@ void kv_sm_free(kv_sm *sm)
 }
 
 const kv_store *kv_sm_store(const kv_sm *sm) { return sm->store; }
+
+void kv_sm_set_observer(kv_sm *sm, kv_sm_change_fn fn, void *ctx)
+{
+    sm->observer = fn;
+    sm->observer_ctx = ctx;
+}
+
+/* The keys and ranges an applied command wrote, to the observer. */
+static void notify(const kv_sm *sm, const KvCommand *cmd, uint64_t version)
+{
+    void *ctx = sm->observer_ctx;
+    if (cmd->has_set_key)
+        sm->observer(ctx, cmd->set_key.key.data, cmd->set_key.key.len, NULL, 0, version);
+    else if (cmd->has_delete_key)
+        sm->observer(ctx, cmd->delete_key.key.data, cmd->delete_key.key.len, NULL, 0, version);
+    else if (cmd->has_clear_range)
+        sm->observer(ctx, cmd->clear_range.begin_key.data, cmd->clear_range.begin_key.len,
+                     cmd->clear_range.end_key.data, cmd->clear_range.end_key.len, version);
+    for (uint32_t i = 0; cmd->has_atomic_commit && i < cmd->atomic_commit.operations.count; i++) {
+        const Operation *op = &cmd->atomic_commit.operations.items[i];
+        bool range = op->type == OperationType_CLEAR_RANGE;
+        sm->observer(ctx, op->key.data, op->key.len, range ? op->end_key.data : NULL,
+                     range ? op->end_key.len : 0, version);
+    }
+}
 uint64_t kv_sm_applied_version(const kv_sm *sm) { return kv_store_applied_version(sm->store); }
 uint64_t kv_sm_log_term(const kv_sm *sm) { return kv_store_log_term(sm->store); }
 void kv_sm_set_log_term(kv_sm *sm, uint64_t term) { kv_store_set_log_term(sm->store, term); }
@@ -161,6 +188,15 @@ static int apply_checked(kv_sm *sm, const KvCommand *cmd, uint64_t version, int6
     return 0; /* noop */
 }
 
+/* Applies a checked command and tells the observer what it wrote. */
+static void run_checked(kv_sm *sm, const KvCommand *cmd, uint64_t version, int64_t now,
+                        struct kv_sm_result *res)
+{
+    res->error = apply_checked(sm, cmd, version, now, &res->found);
+    if (res->error == 0 && sm->observer != NULL)
+        notify(sm, cmd, version);
+}
+
 /* Every entry, whatever it holds, first expires the sessions idle past their timeout. */
 static int64_t begin_entry(kv_sm *sm, uint64_t version, int64_t timestamp_us,
                            struct kv_sm_result *res)
@@ -204,7 +240,7 @@ static void apply_in_session(kv_sm *sm, const KvCommand *cmd, const SessionRef *
         sm->duplicates++;
         return;
     case KV_SESSION_NEW:
-        res->error = apply_checked(sm, cmd, version, now, &res->found);
+        run_checked(sm, cmd, version, now, res);
         kv_sessions_record(t, s, &(struct kv_session_result){.seq = seq, .version = version,
                                                              .code = res->error,
                                                              .found = res->found});
@@ -221,7 +257,7 @@ int kv_sm_apply(kv_sm *sm, const KvCommand *cmd, uint64_t version, int64_t times
     if (ref != NULL)
         apply_in_session(sm, cmd, ref, version, now, res);
     else if (res->error == 0)
-        res->error = apply_checked(sm, cmd, version, now, &res->found);
+        run_checked(sm, cmd, version, now, res);
     kv_store_advance(sm->store, version, timestamp_us);
     return res->error;
 }

@@ -44,6 +44,13 @@ uint64_t kv_sm_applied_version(const kv_sm *sm);
 uint64_t kv_sm_log_term(const kv_sm *sm);
 void kv_sm_set_log_term(kv_sm *sm, uint64_t term);
 
+/* Told of each write an applied command made (for watches): one key (end NULL), or a range
+ * [begin, end) cleared, at version. Commands that failed or were answered from a session
+ * make no calls. It runs inside the apply: it must not touch the machine. */
+typedef void (*kv_sm_change_fn)(void *ctx, const uint8_t *begin, size_t blen,
+                                const uint8_t *end, size_t elen, uint64_t version);
+void kv_sm_set_observer(kv_sm *sm, kv_sm_change_fn fn, void *ctx);
+
 /* Applies cmd at version (> applied) with the leader's entry timestamp. A command that fails
  * (limits, CONFLICT, TRANSACTION_TOO_OLD, ...) changes no key but still consumes the version.
  * Returns res->error. Deterministic: equal command streams give equal state on every replica. */

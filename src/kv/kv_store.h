@@ -70,6 +70,16 @@ bool kv_store_range_written_after(const kv_store *s, const uint8_t *begin, size_
                                   const uint8_t *end, size_t elen, bool end_unbounded,
                                   uint64_t version);
 
+/* Changes after a version, for watches: every write to a key at a version in (r->version,
+ * applied], newest first per key, keys in order: value NULL (and vlen 0) is a delete. With
+ * single_key, r->begin is the key and the end is ignored; otherwise [begin, end) as in
+ * kv_store_range (limit and reverse are ignored). r->version must be >= the floor: history
+ * below it is gone. A non-zero return from fn stops the walk and is returned. */
+typedef int (*kv_change_fn)(void *ctx, const uint8_t *key, size_t klen, uint64_t version,
+                            const uint8_t *value, size_t vlen);
+int kv_store_changes(const kv_store *s, const struct kv_range *r, bool single_key,
+                     kv_change_fn fn, void *ctx);
+
 /* ----------------------------------------------------------------- writes */
 
 /* Writes happen at version > applied; several writes may share one version (a transaction,

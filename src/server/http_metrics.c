@@ -7,6 +7,7 @@
 #include "server_snap_internal.h"
 #include "server_request.h"
 #include "server_stats.h"
+#include "server_watch.h"
 
 #include <dirent.h>
 #include <event2/buffer.h>
@@ -178,6 +179,8 @@ static void write_sessions(const struct server_node *n, struct evbuffer *o)
         "Sessions that expired after their idle timeout (log time)", (double)st.expired);
     one(o, P "sessions_evicted_total", "counter",
         "Sessions pushed out by a newer one at the table's limit", (double)st.evicted);
+    one(o, P "watches", "gauge", "Watches waiting for a change (limits.max_watches)",
+        (double)server_watch_count(n));
 }
 
 static void write_storage(const struct server_node *n, struct evbuffer *o)

@@ -71,6 +71,8 @@ static const struct field fields[] = {
      UINT32_MAX},
     {"limits.mvcc_window_ms", F_U32, AT(mvcc_window_ms), 0, 86400000},
     {"limits.mvcc_window_versions", F_U32, AT(mvcc_window_versions), 0, UINT32_MAX},
+    {"limits.max_watches", F_U32, AT(max_watches), 0, 10000000},
+    {"limits.watch_timeout_ms", F_U32, AT(watch_timeout_ms), 10, 86400000},
     {"sessions", F_SECTION, 0, 0, 0},
     {"sessions.timeout_ms", F_U32, AT(session_timeout_ms), 1000, 86400000},
     {"sessions.max_timeout_ms", F_U32, AT(session_timeout_ms_max), 1000, 86400000},
@@ -128,6 +130,8 @@ void server_config_default(struct server_config *cfg)
     cfg->mvcc_window_ms = KV_WINDOW_US_DEFAULT / 1000;
     cfg->mvcc_window_versions = KV_WINDOW_VERSIONS_DEFAULT;
     cfg->http_health_max_apply_lag = SERVER_HEALTH_MAX_APPLY_LAG_DEFAULT;
+    cfg->max_watches = SERVER_WATCHES_DEFAULT;
+    cfg->watch_timeout_ms = SERVER_WATCH_TIMEOUT_MS_DEFAULT;
     cfg->session_timeout_ms = SERVER_SESSION_TIMEOUT_MS_DEFAULT;
     cfg->session_timeout_ms_max = SERVER_SESSION_TIMEOUT_MS_MAX_DEFAULT;
 }

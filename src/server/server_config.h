@@ -57,6 +57,9 @@ enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERV
 /* A KeyValue's encoding beyond its key and value bytes: two field headers, two lengths, stop. */
 #define SERVER_REPLY_KV_OVERHEAD_BYTES 15u
 #define SERVER_HEALTH_MAX_APPLY_LAG_DEFAULT 1000u
+/* limits.max_watches and limits.watch_timeout_ms (server_watch.h) */
+#define SERVER_WATCHES_DEFAULT 10000u
+#define SERVER_WATCH_TIMEOUT_MS_DEFAULT 30000u
 /* sessions.*: the idle timeout (log time) a client session gets when it asks for none, and
    the most it may ask for; the least is 1 s (KV_SESSION_TIMEOUT_US_MIN). */
 #define SERVER_SESSION_TIMEOUT_MS_DEFAULT 120000u
@@ -106,6 +109,8 @@ struct server_config {
     uint32_t max_reply_bytes;    /* no reply is longer (SERVER_REPLY_BYTES_DEFAULT) */
     uint32_t mvcc_window_ms;
     uint32_t mvcc_window_versions;
+    uint32_t max_watches;        /* watches waiting at once (server_watch.h) */
+    uint32_t watch_timeout_ms;   /* a watch's default and longest wait */
     uint32_t session_timeout_ms;     /* sessions.timeout_ms: openSession's default */
     uint32_t session_timeout_ms_max; /* sessions.max_timeout_ms: the most one may ask for */
     /* http.listen: HOST:PORT of metrics, health and the dashboard; NULL: no HTTP. */

@@ -1,6 +1,8 @@
 /* server_handlers.c: the dispatch table: one handler per TransactionalKV method. */
 #include "server_handlers.h"
 
+#include "server_watch.h"
+
 const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT] = {
     [TransactionalKV_METHOD_ping] = server_handle_ping,
     [TransactionalKV_METHOD_get] = server_handle_get,
@@ -16,6 +18,7 @@ const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT] = {
     [TransactionalKV_METHOD_getNodeInfo] = server_handle_get_node_info,
     [TransactionalKV_METHOD_openSession] = server_handle_open_session,
     [TransactionalKV_METHOD_closeSession] = server_handle_close_session,
+    [TransactionalKV_METHOD_watch] = server_handle_watch,
     /* Standalone: no peers. A challenge is harmless; everything else is refused. */
     [TransactionalKV_METHOD_peerChallenge] = server_handle_peer_challenge,
     [TransactionalKV_METHOD_peerAuthenticate] = server_handle_peer_refused,

@@ -8,6 +8,7 @@
 #include "server_snap.h"
 #include "server_stats.h"
 #include "server_vwait.h"
+#include "server_watch.h"
 #include "sio.h"
 
 #include <errno.h>
@@ -277,7 +278,8 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
     if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0)
         return -1;
     /* Events first: priorities must be set before any event exists. */
-    if (open_events(n) != 0 || server_vwait_open(n) != 0 || open_stats(n) != 0) {
+    if (open_events(n) != 0 || server_vwait_open(n) != 0 || server_watch_open(n) != 0 ||
+        open_stats(n) != 0) {
         log_error("cannot create events");
         return -1;
     }
@@ -328,6 +330,7 @@ void server_node_stop(struct server_node *n)
         return;
     n->stopping = true;
     server_vwait_stop(n);   /* a read waiting for a version is not worth delaying the stop */
+    server_watch_stop(n);   /* nor is a watch: its client goes on at another node */
     struct timeval tv = {SERVER_STOP_DEADLINE_MS / 1000, (SERVER_STOP_DEADLINE_MS % 1000) * 1000};
     n->stop_ev = evtimer_new(n->base, on_stop_deadline, n);
     if (n->stop_ev)
@@ -341,6 +344,7 @@ void server_node_close(struct server_node *n)
     server_snap_close(n); /* no child outlives the node, nor writes after it */
     server_rep_close(n);  /* answers what still waits, so before the listener goes */
     server_vwait_close(n);
+    server_watch_close(n);
     server_http_close(n); /* after: its dashboard queries wait on peer calls */
     net_server_free(n->net);
     net_tls_ctx_free(n->tls);

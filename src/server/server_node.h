@@ -18,6 +18,7 @@ struct event;
 struct server_rep;
 struct server_snap_state;
 struct server_vwaits;
+struct server_watches;
 struct server_stats;
 struct server_http;
 struct server_faults;
@@ -64,6 +65,7 @@ struct server_node {
     int64_t start_wall_s;           /* since the Unix epoch (process_start_time_seconds) */
     struct server_rep *rep;         /* replicated mode; NULL when standalone */
     struct server_vwaits *vwaits;   /* reads waiting for a version (server_vwait.h) */
+    struct server_watches *watches; /* watches waiting for a change (server_watch.h) */
     struct server_stats *stats;     /* requests by method and code, the last second's rates */
     struct event *stats_ev;         /* samples stats once a second */
     struct server_http *http;       /* http.listen: metrics, health, dashboard; NULL: off */

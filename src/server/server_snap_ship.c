@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "server_vwait.h"
+#include "server_watch.h"
 #include "sio.h"
 
 #include <errno.h>
@@ -189,6 +190,7 @@ static int install(struct server_snap_recv *r)
     }
     kv_sm_set_log_term(n->sm, r->term); /* a format 1 file carries none */
     server_vwait_applied(n);
+    server_watch_restored(n);
     crash_at("restored");
     if (server_snap_path(n, r->index, path, sizeof path) != 0 ||
         sio_renameat(r->io, AT_FDCWD, r->path, AT_FDCWD, path) != 0 ||

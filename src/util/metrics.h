@@ -39,7 +39,8 @@
     X(METRIC_SNAPSHOT_SENT_BYTES, "snapshot_sent_bytes_total",                              \
       "Snapshot bytes sent to lagging followers")                                           \
     X(METRIC_SNAPSHOT_RECEIVED_BYTES, "snapshot_received_bytes_total",                      \
-      "Snapshot bytes received from the leader")
+      "Snapshot bytes received from the leader")                                            \
+    X(METRIC_WATCH_EVENTS, "watch_events_total", "Changes sent to watches")
 
 enum metric_counter {
 #define METRIC_COUNTER_ENUM(id, name, help) id,

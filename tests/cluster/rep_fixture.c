@@ -272,3 +272,41 @@ bool rep_refused(bool success, bool has_code, int code)
            (code == ErrorCode_NOT_LEADER || code == ErrorCode_UNAVAILABLE ||
             code == ErrorCode_BUSY);
 }
+
+bool rep_retryable(int code)
+{
+    return code == ErrorCode_UNAVAILABLE || code == ErrorCode_NOT_LEADER ||
+           code == ErrorCode_BUSY || code == ErrorCode_TIMEOUT || code == ErrorCode_SHUTTING_DOWN;
+}
+
+int64_t rep_open_session(struct rep *r, int node)
+{
+    OpenSessionRequest q;
+    OpenSessionRequest_init(&q);
+    TransactionalKV_openSession_result res;
+    REP_CALL_ANSWERED(r, node, openSession, &q, &res);
+    cr_assert(res.success.success, "openSession");
+    cr_assert(res.success.has_session_id && res.success.session_id > 0);
+    int64_t id = res.success.session_id;
+    TransactionalKV_openSession_result_free(&res);
+    return id;
+}
+
+int rep_session_set(struct rep *r, int node, const char *key, const char *value, int64_t id,
+                    int64_t seq, int64_t *version)
+{
+    SetRequest q;
+    SetRequest_init(&q);
+    tp_bytes_set_str(&q.key, key);
+    tp_bytes_set_str(&q.value, value);
+    q.has_session = id != 0;   /* 0: a write without a session */
+    q.session.session_id = id;
+    q.session.sequence = seq;
+    TransactionalKV_setKey_result res;
+    REP_CALL_ANSWERED(r, node, setKey, &q, &res);
+    int code = res.success.success ? 0 : (int)res.success.error_code;
+    *version = res.success.has_version ? res.success.version : 0;
+    TransactionalKV_setKey_result_free(&res);
+    SetRequest_free(&q);
+    return code;
+}

@@ -82,4 +82,38 @@ void rep_disconnect(struct rep *r, int node);
 /* A write's answer is a definite refusal (nothing was applied): retry is safe. */
 bool rep_refused(bool success, bool has_code, int code);
 
+/* A call to node (reconnecting when its connection failed) made again until the answer is
+   not a retryable refusal (UNAVAILABLE, NOT_LEADER, BUSY, TIMEOUT, SHUTTING_DOWN), for up to
+   REP_WAIT_S; for session writes, whose retries apply at most once. */
+bool rep_retryable(int code);
+#define REP_CALL_ANSWERED(r, node, method, req, result)                                    \
+    do {                                                                                  \
+        double deadline_ = node_now() + REP_WAIT_S;                                       \
+        for (;;) {                                                                        \
+            int rc_;                                                                      \
+            int32_t seq_ = ++(r)->seqid;                                                  \
+            struct net_client *c_ = rep_client(r, node);                                  \
+            REP_SEND(c_, method, seq_, req, rc_);                                         \
+            TransactionalKV_##method##_result_init(result);                               \
+            if (rc_ == 0)                                                                 \
+                REP_RECV(c_, method, seq_, result, rc_);                                  \
+            if (rc_ == 0 && (result)->has_success &&                                      \
+                !((result)->success.has_error_code &&                                     \
+                  rep_retryable((result)->success.error_code)))                           \
+                break;                                                                    \
+            if (rc_ != 0)                                                                 \
+                rep_disconnect(r, node);                                                  \
+            TransactionalKV_##method##_result_free(result);                               \
+            cr_assert_lt(node_now(), deadline_, #method " on node %d kept failing", node); \
+            usleep(50000);                                                                \
+        }                                                                                 \
+    } while (0)
+
+/* openSession through node (answered, asserted); the session id. */
+int64_t rep_open_session(struct rep *r, int node);
+/* setKey through node in session id as write seq (id 0: no session), retried until answered;
+   the answer's ErrorCode (0: OK), its version in *version. */
+int rep_session_set(struct rep *r, int node, const char *key, const char *value, int64_t id,
+                    int64_t seq, int64_t *version);
+
 #endif

@@ -369,3 +369,39 @@ Test(kvctl, a_write_whose_reply_is_lost_is_retried_and_applies_once)
     cr_assert_str_eq(out, "x\n");
     node_cleanup(&p);
 }
+
+/* Issue 19: kvctl watch prints each change as it is committed, from --from V, and stops after
+   --count N; --prefix watches a range, --json prints one object a change. */
+Test(kvctl, watch_prints_each_change_in_order)
+{
+    struct node_proc p;
+    node_start(&p, "");
+    cr_assert_eq(kvctl(&p, NULL, "set k 0"), 0, "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "version"), 0, "%s", out);
+    long from = atol(out);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s -e %s watch k --from %ld --count 3 2>&1", getenv("KVCTL"),
+             p.addr, from);
+    FILE *f = popen(cmd, "r");
+    cr_assert(f);
+    cr_assert_eq(kvctl(&p, NULL, "set k 1"), 0, "%s", out);
+    long v1 = atol(strstr(out, "version ") + 8);
+    cr_assert_eq(kvctl(&p, NULL, "set other x"), 0, "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "del k"), 0, "%s", out);
+    long v2 = atol(strstr(out, "version ") + 8);
+    cr_assert_eq(kvctl(&p, NULL, "set k 2"), 0, "%s", out);
+    long v3 = atol(strstr(out, "version ") + 8);
+    char got[512], want[512];
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    got[n] = '\0';
+    cr_assert_eq(pclose(f), 0, "%s", got);
+    snprintf(want, sizeof want, "%ld\tset\tk\t1\n%ld\tdel\tk\n%ld\tset\tk\t2\n", v1, v2, v3);
+    cr_assert_str_eq(got, want);
+    cr_assert_eq(kvctl(&p, NULL, "watch --prefix o --from 0 --count 1 --json"), 0, "%s", out);
+    cr_assert(strstr(out, "\"key\": \"other\", \"value\": \"x\"}"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "watch k --from 0 --count 4 --json"), 0, "%s", out);
+    cr_assert(strstr(out, "\"key\": \"k\", \"deleted\": true}"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "watch"), 2, "a key or --prefix P is needed");
+    cr_assert_eq(kvctl(&p, NULL, "get k --count 2"), 2, "--count is for watch only");
+    node_cleanup(&p);
+}

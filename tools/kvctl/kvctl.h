@@ -24,6 +24,8 @@ struct kvctl {
     bool serializable;        /* reads from the node asked (may be stale), not via read index */
     bool has_limit, reverse;  /* range's --limit N and --reverse */
     int32_t limit;
+    bool prefix, has_from;    /* watch's --prefix, --from VERSION and --count N (0: no end) */
+    int64_t from, count_max;
     SSL_CTX *tls;             /* --tls, --cacert, --cert, --key: every connection is TLS */
     struct net_client client;
     bool connected;
@@ -39,6 +41,8 @@ struct kvctl {
 int kvctl_connect(struct kvctl *k);
 /* Sends the encoded call in k->out and points r at the reply; KVCTL_SERVER on failure. */
 int kvctl_roundtrip(struct kvctl *k, tp_reader *r);
+/* Drops the connection and makes the next endpoint current (the node asked is going away). */
+void kvctl_move_on(struct kvctl *k);
 /* Prints the one-line error for a failed call and returns KVCTL_SERVER. */
 int kvctl_call_failed(const char *method, int rc, const tp_app_exception *ax);
 

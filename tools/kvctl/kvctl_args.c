@@ -9,7 +9,8 @@
 #include <string.h>
 
 enum option_id { OPT_ENDPOINTS, OPT_HEX, OPT_JSON, OPT_UNFRAMED, OPT_SERIALIZABLE, OPT_LIMIT,
-                 OPT_REVERSE, OPT_HELP, OPT_TLS, OPT_CACERT, OPT_CERT, OPT_KEY };
+                 OPT_REVERSE, OPT_HELP, OPT_TLS, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_PREFIX,
+                 OPT_FROM, OPT_COUNT };
 
 struct option {
     enum option_id id;
@@ -32,6 +33,9 @@ static const struct option options[] = {
     {OPT_CACERT, "--cacert", NULL, true, NULL},
     {OPT_CERT, "--cert", NULL, true, NULL},
     {OPT_KEY, "--key", NULL, true, NULL},
+    {OPT_PREFIX, "--prefix", NULL, false, "watch"},
+    {OPT_FROM, "--from", NULL, true, "watch"},
+    {OPT_COUNT, "--count", NULL, true, "watch"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -53,11 +57,19 @@ static const struct option *find_option(const char *arg, size_t len)
     return NULL;
 }
 
+/* A whole non-negative decimal number up to max; -1 when value is not one. */
+static long long number(const char *value, long long max)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(value, &end, 10);
+    return value[0] == '\0' || *end != '\0' || errno != 0 || n < 0 || n > max ? -1 : n;
+}
+
 static int set_option(struct kvctl_args *a, const struct option *o, const char *value,
                       char *err, size_t err_size)
 {
-    char *end;
-    long n;
+    long long n;
     switch (o->id) {
     case OPT_ENDPOINTS: a->endpoints = value; break;
     case OPT_HEX: a->hex = true; break;
@@ -70,16 +82,28 @@ static int set_option(struct kvctl_args *a, const struct option *o, const char *
     case OPT_CACERT: a->cacert = value, a->tls = true; break;
     case OPT_CERT: a->cert = value, a->tls = true; break;
     case OPT_KEY: a->key = value, a->tls = true; break;
+    case OPT_PREFIX: a->prefix = true; break;
     case OPT_LIMIT:
-        errno = 0;
-        n = strtol(value, &end, 10);
-        if (value[0] == '\0' || *end != '\0' || errno != 0 || n < 0 || n > INT32_MAX) {
+    case OPT_COUNT:
+        if ((n = number(value, INT32_MAX)) < 0) {
             fail(err, err_size, "'%s' wants a count from 0 to 2147483647, not '%s'", o->name,
                  value);
             return -1;
         }
-        a->has_limit = true;
-        a->limit = (int32_t)n;
+        if (o->id == OPT_COUNT) {
+            a->count_max = n;
+        } else {
+            a->has_limit = true;
+            a->limit = (int32_t)n;
+        }
+        break;
+    case OPT_FROM:
+        if ((n = number(value, INT64_MAX)) < 0) {
+            fail(err, err_size, "'%s' wants a version, not '%s'", o->name, value);
+            return -1;
+        }
+        a->has_from = true;
+        a->from = n;
         break;
     }
     return 0;

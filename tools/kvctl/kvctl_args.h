@@ -11,6 +11,8 @@ struct kvctl_args {
     bool hex, json, unframed, serializable, help;
     bool has_limit, reverse;  /* range only */
     int32_t limit;
+    bool prefix, has_from;    /* watch only: --prefix, --from VERSION, --count N */
+    int64_t from, count_max;
     bool tls;                 /* --tls, or implied by --cacert, --cert or --key */
     const char *cacert, *cert, *key;
     const char *command;      /* the first positional argument; NULL when none */

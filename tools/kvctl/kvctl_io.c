@@ -35,6 +35,12 @@ static void disconnect(struct kvctl *k)
     k->connected = false;
 }
 
+void kvctl_move_on(struct kvctl *k)
+{
+    disconnect(k);
+    kvctl_endpoints_next(&k->eps);
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;

@@ -23,6 +23,11 @@ static const struct command commands[] = {
     {"txn", kvctl_cmd_txn, "[FILE|-]",
      "read lines 'get K', 'set K V', 'del K', 'clear-range B E' and commit them atomically at "
      "one read version (the gets are conflict keys; CONFLICT exits 3)"},
+    {"watch", kvctl_cmd_watch, "KEY | --prefix P [--from VERSION] [--count N]",
+     "print each change of KEY (or of every key starting with P) as it is committed: "
+     "'VERSION set KEY VALUE' or 'VERSION del KEY', tab-separated (--json: one object each), "
+     "from the current version (or after --from VERSION) until N changes (default: for ever); "
+     "any node serves it, another takes over if it goes away"},
     {"version", kvctl_cmd_version, "", "print the current read version"},
     {"status", kvctl_cmd_status, "", "print the node's role, versions, keys, digest (a table with several endpoints)"},
     {"health", kvctl_cmd_health, "",
@@ -97,6 +102,10 @@ static int setup(struct kvctl *k, const struct kvctl_args *a, const struct comma
     k->has_limit = a->has_limit;
     k->limit = a->limit;
     k->reverse = a->reverse;
+    k->prefix = a->prefix;
+    k->has_from = a->has_from;
+    k->from = a->from;
+    k->count_max = a->count_max;
     k->endpoints = a->endpoints ? a->endpoints
                    : getenv("KVCTL_ENDPOINTS") ? getenv("KVCTL_ENDPOINTS")
                                                : "127.0.0.1:9090";
