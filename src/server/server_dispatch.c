@@ -2,6 +2,7 @@
    bad messages get a TApplicationException (and a closed connection when malformed). */
 #include "server_request.h"
 
+#include "server_conn.h"
 #include "cluster_codec.h"
 #include "log.h"
 #include "log_client.h"
@@ -100,11 +101,11 @@ static void send_app_exception(struct server_node *n, struct net_reply *reply, c
    silently, as a real partition would lose it (the peer methods are cut in the transport). */
 static bool peer_cut(const struct server_node *n, const struct net_reply *reply, bool inbound)
 {
-    const struct cluster_peer_conn *pc = n->rep && reply ? net_reply_conn_user(reply) : NULL;
-    if (!pc || !pc->authenticated)
+    const struct server_conn *sc = n->rep && reply ? server_conn_find(reply) : NULL;
+    if (!sc || !sc->peer_used || !sc->peer.authenticated)
         return false;
     const struct cluster_transport *t = n->rep->tp;
-    return inbound ? t->drop_from[pc->peer] : t->drop_to[pc->peer];
+    return inbound ? t->drop_from[sc->peer.peer] : t->drop_to[sc->peer.peer];
 }
 
 static void finish_to_net(struct server_request *req)
@@ -125,6 +126,9 @@ static void finish_to_net(struct server_request *req)
         what = UNENCODABLE;
     if (n->stats)
         server_stats_request(n->stats, req, metrics_now_ns() - req->start_ns);
+    struct server_conn *order = req->order_conn;
+    if (order)
+        server_conn_finished(req);   /* reads the answer's version: before the free */
     server_request_free(req);
     if (what == SEND) {
         net_reply_send(reply, out->data, out->len);
@@ -138,6 +142,8 @@ static void finish_to_net(struct server_request *req)
         send_app_exception(n, reply, name, (uint32_t)strlen(name), seqid,
                            TP_APPEX_INTERNAL_ERROR, "cannot encode the reply", false);
     }
+    if (order)
+        server_conn_release(order);  /* requests parked behind this one run now */
 }
 
 /* A method name quoted for a message: printable bytes only, cut at a sane length. */
@@ -220,8 +226,8 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
         return;
     }
     if (n->rep) {
-        const struct cluster_peer_conn *pc = net_reply_conn_user(reply);
-        req->from_peer = pc && pc->authenticated;
+        const struct server_conn *sc = server_conn_find(reply);
+        req->from_peer = sc && sc->peer_used && sc->peer.authenticated;
         if (cluster_codec_is_peer_method(method->id)) {
             server_rep_serve_peer(req);
             return;
@@ -232,5 +238,5 @@ void server_on_message(void *ctx, struct net_reply *reply, const uint8_t *msg, s
             return;
         }
     }
-    server_handlers[method->id](req);
+    server_conn_dispatch(req);
 }

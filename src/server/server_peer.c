@@ -4,32 +4,23 @@
 #include "server_rep.h"
 
 #include "cluster_serve.h"
+#include "server_conn.h"
 #include "log_client.h"
 #include "net_tls.h"
 #include "server_request.h"
 
-#include <stdlib.h>
 
-static void conn_state_free(void *p)
-{
-    free(p);
-}
-
-/* The connection's auth state, created on its first peer call; NULL when closed or no memory. */
+/* The connection's auth state, made on its first peer call; NULL when closed or no memory. */
 static struct cluster_peer_conn *conn_state(struct net_reply *reply)
 {
-    struct cluster_peer_conn *pc = net_reply_conn_user(reply);
-    if (pc)
-        return pc;
-    pc = malloc(sizeof *pc);
-    if (!pc)
+    struct server_conn *sc = server_conn_get(reply);
+    if (!sc)
         return NULL;
-    cluster_peer_conn_init(pc);
-    if (net_reply_conn_set_user(reply, pc, conn_state_free) != NET_OK) {
-        free(pc);
-        return NULL;
+    if (!sc->peer_used) {
+        cluster_peer_conn_init(&sc->peer);
+        sc->peer_used = true;
     }
-    return pc;
+    return &sc->peer;
 }
 
 /* With peer_tls, only a connection whose certificate the cluster CA issued may start the
@@ -55,8 +46,8 @@ static bool tls_member(const struct server_node *n, const struct server_request 
 static void peer_done(void *ctx, int err)
 {
     struct server_request *req = ctx;
-    const struct cluster_peer_conn *pc = req->reply ? net_reply_conn_user(req->reply) : NULL;
-    if (pc && pc->authenticated)
+    const struct server_conn *sc = server_conn_find(req->reply);
+    if (sc && sc->peer_used && sc->peer.authenticated)
         net_reply_conn_trust(req->reply);   /* a proven peer: clients never push it out */
     else if (err == 0 && req->method->id == TransactionalKV_METHOD_peerChallenge)
         net_reply_conn_hold(req->reply);    /* a peer, maybe: it may authenticate next */

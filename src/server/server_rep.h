@@ -39,7 +39,8 @@ struct server_rep {
     struct cluster_transport *tp;
     struct cluster_secret secret;
     SSL_CTX *peer_tls;              /* peer_tls: our links' TLS (cluster CA, our cert) */
-    struct server_route *routes;    /* every live route, answered or not */
+    struct server_route *routes;    /* every live route, answered or not, oldest first */
+    struct server_route **routes_tail; /* the last one's next (&routes when none) */
     uint32_t route_count;
     struct server_route *spare_routes; /* finished routes kept for the next writes */
     uint32_t spare_route_count;

@@ -26,6 +26,11 @@ struct server_request {
     bool app_error;             /* no result to send: answer with an exception and close */
     /* A read waiting for its linearizable gate: serves it (code 0) or answers the error. */
     void (*gate_next)(struct server_request *req, int code, const char *leader_hint);
+    /* Per-connection order (server_conn.h): the connection's state while it counts this
+       request as running (a write or a read); the next request parked behind this one. */
+    struct server_conn *order_conn;
+    bool order_write;
+    struct server_request *order_next;
 };
 
 /* Each handler fills req->result now or later, then calls server_request_done exactly once. */

@@ -66,10 +66,12 @@ static void route_free_if_done(struct server_route *r)
 {
     if (!r->answered || r->held)
         return;
+    struct server_rep *rep = r->n->rep;
     *r->pprev = r->next;
     if (r->next)
         r->next->pprev = r->pprev;
-    struct server_rep *rep = r->n->rep;
+    else
+        rep->routes_tail = r->pprev;
     assert(rep->route_count > 0);
     rep->route_count--;
     if (r->entry != r->inline_entry)
@@ -274,11 +276,14 @@ static struct server_route *route_new(struct server_node *n, enum route_kind kin
     r->kind = kind;
     r->ctx = ctx;
     r->deadline_ms = server_now_ms() + n->cfg->request_timeout_ms;
-    r->next = rep->routes;
-    if (r->next)
-        r->next->pprev = &r->next;
-    r->pprev = &rep->routes;
-    rep->routes = r;
+    /* At the tail: waiting routes are tried again oldest first, so two writes pipelined on
+       one connection enter the log in the order they came even when both had to wait. */
+    if (!rep->routes_tail)
+        rep->routes_tail = &rep->routes;
+    r->next = NULL;
+    r->pprev = rep->routes_tail;
+    *rep->routes_tail = r;
+    rep->routes_tail = &r->next;
     rep->route_count++;
     return r;
 }
