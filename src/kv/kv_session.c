@@ -301,7 +301,8 @@ static void drop_results(struct kv_sessions *t, struct kv_session *s, uint32_t k
     assert(k <= s->n);
     for (uint32_t i = 0; i < k; i++)
         digest_result(t, s->id, &s->results[i], false);
-    memmove(s->results, s->results + k, (s->n - k) * sizeof s->results[0]);
+    if (k > 0)   /* results is NULL before the first answer */
+        memmove(s->results, s->results + k, (s->n - k) * sizeof s->results[0]);
     s->n -= k;
     t->results -= k;
     /* A session that once held many answers does not keep their room for ever. */
