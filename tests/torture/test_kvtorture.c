@@ -46,6 +46,20 @@ Test(kvtorture, cluster_with_partitions_through_the_fault_files_checks_clean, .t
     cr_assert(strstr(out, "CLEAN (seed 11)"), "%s", out);
 }
 
+/* Issue 19: increments of one counter by atomicCommit in client sessions, retried through
+   kills and partitions with their sequence numbers: the final count is every acknowledged
+   increment (plus at most the unknown ones), none twice. */
+Test(kvtorture, counter_increments_in_sessions_count_once_under_kill_and_partition,
+     .timeout = 100)
+{
+    int rc = kvtorture("--workload counter --duration 10 --interval 2 --nemesis kill,partition "
+                       "--workers 4 --seed 13");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 13, counter workload)"), "%s", out);
+    const char *at = strstr(out, "counter: ");
+    cr_assert(at && atol(at + 9) > 100, "hardly any increments: %s", out);
+}
+
 Test(kvtorture, a_saved_history_with_a_stale_read_is_a_violation_with_its_window)
 {
     char path[] = "/tmp/kvt-stale-XXXXXX";

@@ -47,7 +47,7 @@ enum kvt_exit {
    short (about 1.5 appends per txn over the window). */
 #define KVT_APPEND_TXNS_PER_KEY_STEP 64
 
-enum kvt_workload { KVT_WORKLOAD_REGISTER, KVT_WORKLOAD_APPEND };
+enum kvt_workload { KVT_WORKLOAD_REGISTER, KVT_WORKLOAD_APPEND, KVT_WORKLOAD_COUNTER };
 /* How a register op picks its key: uniformly, or Zipf-skewed (key k with weight 1/(k+1)^s). */
 enum kvt_key_dist { KVT_KEYS_UNIFORM, KVT_KEYS_ZIPF };
 
@@ -200,6 +200,24 @@ uint64_t kvt_rand(uint64_t *state);
 /* Set by SIGINT/SIGTERM and at the end of the run: workers and nemesis stop. */
 extern atomic_bool kvt_stop;
 
+/* The counter workload (counter.c): one acknowledged increment, and what all workers saw. */
+struct kvt_counter_ack {
+    int64_t version;             /* the commit's */
+    int64_t value;               /* the count it wrote */
+};
+struct kvt_counter_totals {
+    pthread_mutex_t lock;
+    struct kvt_counter_ack *acks;
+    uint64_t acked, cap, lost_acks;
+    atomic_ullong unknown;       /* increments whose outcome stayed open */
+    atomic_ullong settled;       /* ... that a retry in their session settled */
+};
+/* A worker's client session. */
+struct kvt_counter {
+    int64_t session;             /* 0: none open */
+    int64_t seq;
+};
+
 /* One fault the nemesis injected, from its start to its heal. */
 struct kvt_fault_event {
     enum kvt_fault kind;
@@ -224,6 +242,7 @@ struct kvt_run {
     bool live_failed;            /* a node did not catch up after the last heal */
     unsigned nodes_failed;       /* nodes the watch saw fail (watch.c) */
     unsigned faults_missed;      /* faults the nemesis could not inject or confirm */
+    struct kvt_counter_totals counter;
 };
 
 /* The next key for a register op. */
@@ -248,6 +267,11 @@ int kvt_append_final(struct kvt_run *run, struct kvt_txns *out);
    a violation); the exit code. Without the final read (final_read false) a clean check is
    unknown. */
 int kvt_append_verdict(const struct kvt_run *run, const struct kvt_txns *t, bool final_read);
+/* One increment of the counter workload in worker c's session (counter.c). */
+enum kvt_outcome kvt_counter_one(struct kvt_run *run, struct kvt_conn *k, struct kvt_counter *c);
+/* After the load: every node caught up, the final count read, the nodes stopped, the check
+   printed; the exit code. */
+int kvt_counter_verdict(struct kvt_run *run);
 /* --check on a saved append history; the exit code. */
 int kvt_append_check_saved(const char *path);
 struct kvt_final;

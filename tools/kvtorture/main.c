@@ -90,6 +90,16 @@ static int finish_append(struct kvt_run *run, struct kvt_txns *t, int load_rc)
     return rc;
 }
 
+/* The counter workload after the load: its check (counter.c); the temp dir kept unless clean. */
+static int finish_counter(struct kvt_run *run, int load_rc)
+{
+    int rc = load_rc != 0 ? KVT_EXIT_SETUP : kvt_counter_verdict(run);
+    if (load_rc != 0)
+        run->nodes_failed = kvt_cluster_stop(run->cluster);
+    kvt_cluster_remove(run->cluster, run->o->keep || rc != KVT_EXIT_CLEAN);
+    return rc;
+}
+
 /* A temp dir for the workers' logs (TMPDIR or /tmp); 0 or -1. */
 static int make_log_dir(char *dir, size_t size)
 {
@@ -151,6 +161,7 @@ static int torture(const struct kvt_options *o, struct kvt_cluster *c, const cha
     atomic_init(&run.next_value, 1);
     atomic_init(&run.next_txn, 0);
     atomic_init(&run.workers_hold, false);
+    pthread_mutex_init(&run.counter.lock, NULL);   /* the counter workload's (counter.c) */
     if (o->key_dist == KVT_KEYS_ZIPF && !run.key_cdf) {
         kvt_cluster_down(c, o->keep);
         return KVT_EXIT_SETUP;
@@ -158,8 +169,9 @@ static int torture(const struct kvt_options *o, struct kvt_cluster *c, const cha
     struct kvt_txns t;
     kvt_txns_init(&t);
     int load_rc = run_load(&run, &t);
-    int rc = o->workload == KVT_WORKLOAD_APPEND ? finish_append(&run, &t, load_rc)
-                                                : finish_register(&run, load_rc);
+    int rc = o->workload == KVT_WORKLOAD_APPEND    ? finish_append(&run, &t, load_rc)
+             : o->workload == KVT_WORKLOAD_COUNTER ? finish_counter(&run, load_rc)
+                                                   : finish_register(&run, load_rc);
     kvt_txns_free(&t);
     free((void *)run.key_cdf);
     free(run.faults);

@@ -19,7 +19,8 @@ static const char usage_text[] =
     "usage: kvtorture [--single] [--duration S] [--seed N] [--nemesis LIST] [--workers W]\n"
     "                 [--keys K] [--key-dist uniform|zipf[:S]] [--history FILE]\n"
     "                 [--timeout-ms MS] [--interval S] [--kvnode PATH] [--config-dir DIR]\n"
-    "                 [--keep] [--workload register|append] [--summary DIR] [--catch-up S]\n"
+    "                 [--keep] [--workload register|append|counter] [--summary DIR]\n"
+    "                 [--catch-up S]\n"
     "       kvtorture --check HISTORY   (re-check a saved history of either workload)\n"
     "  Runs W workers (default 8) for S seconds (default 30) against real kvnode processes\n"
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5; up\n"
@@ -42,6 +43,10 @@ static const char usage_text[] =
     "  and cut off, the others elect, and it resumes still cut off, believing it leads.\n"
     "  Reads and read-only txns go to a random node each time; every answer that names a\n"
     "  version is checked against the version order.\n"
+    "  --workload counter: every worker increments one counter by atomicCommit in a client\n"
+    "  session, retrying a commit whose outcome is open with the same sequence number; the\n"
+    "  final count must lie between the acknowledged increments and those plus the unknown\n"
+    "  ones, and no count may be acknowledged twice.\n"
     "  Nodes log at warn; KVT_LOG_LEVEL=info (or debug) raises it. Their logs and data stay\n"
     "  in the temp dir when a run is not clean, and always with --keep.\n"
     "  Every node must reach one applied index within --catch-up S seconds (default 30) of\n"
@@ -89,6 +94,8 @@ static int parse_workload(struct kvt_options *o, const char *name)
         o->workload = KVT_WORKLOAD_REGISTER;
     else if (strcmp(name, "append") == 0)
         o->workload = KVT_WORKLOAD_APPEND;
+    else if (strcmp(name, "counter") == 0)
+        o->workload = KVT_WORKLOAD_COUNTER;
     else {
         fprintf(stderr, "kvtorture: unknown workload '%s'\n", name);
         return -1;

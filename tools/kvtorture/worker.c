@@ -20,6 +20,7 @@ struct worker {
     unsigned id;
     uint64_t rng;
     int64_t *known;          /* per key: the value this worker last saw or wrote */
+    struct kvt_counter counter;   /* the counter workload's session */
     struct kvt_hlog log;     /* register ops, streamed */
     struct kvt_conn reads[KVT_NODES_MAX];   /* one connection per node for reads */
     struct kvt_txns t;
@@ -95,6 +96,8 @@ static void *worker_main(void *arg)
         enum kvt_outcome outcome;
         if (o->workload == KVT_WORKLOAD_APPEND) {
             w->rc = kvt_append_one(w->run, &k, &w->rng, w->id, &w->t, &outcome);
+        } else if (o->workload == KVT_WORKLOAD_COUNTER) {
+            outcome = kvt_counter_one(w->run, &k, &w->counter);
         } else {
             struct kvt_op op = {.process = w->id, .key = kvt_key_pick(w->run, &w->rng)};
             outcome = one_op(w, &k, &op);
