@@ -31,6 +31,8 @@ static const char usage_text[] =
     "      --seed N              PRNG seed (default 1)\n"
     "      --unframed            TBufferedTransport style (default framed)\n"
     "      --retries N           per op, for NOT_LEADER/UNAVAILABLE/BUSY/TIMEOUT/lost (100)\n"
+    "      --session             each connection writes in a client session (sets and commits\n"
+    "                            numbered, retried with their number: applied at most once)\n"
     "      --timeout-ms N        no reply this long drops the connection (default 5000)\n"
     "      --tls                 TLS to the nodes (the system's CAs unless --cacert)\n"
     "      --cacert FILE --cert FILE --key FILE  the CA bundle and a client certificate\n"
@@ -196,7 +198,7 @@ static void defaults(struct kb_options *o)
 
 enum { O_CONFIG = 256, O_MIX, O_DIST, O_KEY_SIZE, O_VALUE_SIZE, O_RANGE_LEN, O_TXN, O_WARMUP,
        O_RATE, O_PRELOAD, O_SEED, O_UNFRAMED, O_RETRIES, O_TIMEOUT, O_JSON, O_CSV, O_PLOT,
-       O_TIMELINE, O_TIMELINE_MS, O_LABEL, O_TLS, O_CACERT, O_CERT, O_KEY };
+       O_TIMELINE, O_TIMELINE_MS, O_LABEL, O_TLS, O_CACERT, O_CERT, O_KEY, O_SESSION };
 
 static const struct option long_options[] = {
     {"endpoints", 1, 0, 'e'}, {"config", 1, 0, O_CONFIG}, {"connections", 1, 0, 'c'},
@@ -209,7 +211,7 @@ static const struct option long_options[] = {
     {"csv", 1, 0, O_CSV}, {"plot", 1, 0, O_PLOT}, {"timeline", 1, 0, O_TIMELINE},
     {"timeline-ms", 1, 0, O_TIMELINE_MS}, {"label", 1, 0, O_LABEL}, {"quiet", 0, 0, 'q'},
     {"tls", 0, 0, O_TLS}, {"cacert", 1, 0, O_CACERT}, {"cert", 1, 0, O_CERT},
-    {"key", 1, 0, O_KEY}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"key", 1, 0, O_KEY}, {"session", 0, 0, O_SESSION}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 /* One option with an argument; false when the argument is bad. */
 static bool parse_one(struct kb_options *o, int ch, const char *a)
@@ -261,8 +263,10 @@ int kb_options_parse(struct kb_options *o, int argc, char **argv)
             o->tls = true;
             continue;
         }
-        if (ch == 'q' || ch == O_PRELOAD || ch == O_UNFRAMED || ch == O_JSON) {
+        if (ch == 'q' || ch == O_PRELOAD || ch == O_UNFRAMED || ch == O_JSON ||
+            ch == O_SESSION) {
             o->quiet |= ch == 'q';
+            o->session |= ch == O_SESSION;
             o->preload |= ch == O_PRELOAD;
             o->framed &= ch != O_UNFRAMED;
             o->json |= ch == O_JSON;

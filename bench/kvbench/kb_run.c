@@ -77,6 +77,9 @@ static void slot_start(struct kb_bench *b, struct kb_slot *s, uint64_t start_ns)
         s->measured = b->warm;
         b->issued_measured += s->measured;
     }
+    /* A write's number stays with it through retries; reads carry none. */
+    bool write = s->op == KB_OP_SET || s->op == KB_OP_TXN;
+    s->session_seq = b->opt.session && write ? ++s->conn->session_next : 0;
     b->in_flight++;
     kb_conn_issue(s->conn, s);
 }

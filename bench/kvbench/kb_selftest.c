@@ -123,6 +123,25 @@ static void test_retries(void)
     CHECK(kb_retry_waits(ErrorCode_NOT_LEADER, false));
 }
 
+/* --session: a write acknowledges every answer below its connection's oldest write in flight. */
+static void test_session_ref(void)
+{
+    struct kb_bench b = {.opt = {.depth = 3}};
+    struct kb_slot slots[3] = {{.busy = true, .session_seq = 7}, {.busy = false, .session_seq = 2},
+                               {.busy = true, .session_seq = 9}};
+    struct kb_conn c = {.b = &b, .slots = slots, .session_id = 42};
+    for (int i = 0; i < 3; i++)
+        slots[i].conn = &c;
+    SessionRef ref;
+    kb_session_ref(&slots[2], &ref);
+    CHECK(ref.session_id == 42 && ref.sequence == 9 && ref.has_acked_below && ref.acked_below == 7);
+    slots[0].busy = false;
+    kb_session_ref(&slots[2], &ref);
+    CHECK(ref.acked_below == 9);
+    char *argv[] = {"kvbench", "--session"};
+    CHECK(kb_options_parse(&b.opt, 2, argv) == 0 && b.opt.session);
+}
+
 int kb_self_test(void)
 {
     test_buckets();
@@ -130,6 +149,7 @@ int kb_self_test(void)
     test_rand();
     test_keys_and_options();
     test_retries();
+    test_session_ref();
     printf("kvbench self-test: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
 }

@@ -42,7 +42,10 @@ static int encode_single(struct kb_bench *b, struct kb_slot *s, struct kb_conn *
 {
     tp_bytes k = borrow(key, b->opt.key_size);
     if (s->op == KB_OP_SET) {
-        SetRequest req = {.key = k, .value = borrow(pick_value(b), b->opt.value_size)};
+        SetRequest req = {.key = k, .value = borrow(pick_value(b), b->opt.value_size),
+                          .has_session = s->session_seq != 0};
+        if (req.has_session)
+            kb_session_ref(s, &req.session);
         KB_APPEND(b, c, s, KB_CALL_SET, setKey, &req);
     } else if (s->op == KB_OP_GET || s->op == KB_OP_SGET) {
         GetRequest req = {.key = k, .has_consistency = true,
@@ -78,7 +81,10 @@ static int encode_commit(struct kb_bench *b, struct kb_slot *s, struct kb_conn *
     AtomicCommitRequest req = {.read_version = s->read_version,
                                .operations = {.items = ops, .count = nw},
                                .has_read_conflict_keys = nr > 0,
-                               .read_conflict_keys = {.items = reads, .count = nr}};
+                               .read_conflict_keys = {.items = reads, .count = nr},
+                               .has_session = s->session_seq != 0};
+    if (req.has_session)
+        kb_session_ref(s, &req.session);
     KB_APPEND(b, c, s, KB_CALL_COMMIT, atomicCommit, &req);
     s->awaiting = 1;
     return 0;

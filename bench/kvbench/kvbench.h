@@ -33,11 +33,11 @@ enum kb_op {
 
 const char *kb_op_name(enum kb_op op);
 
-/* Outcomes counted per op: ErrorCode values 0..15, then the client's own. */
-#define KB_CODE_ERRORCODES 16
-#define KB_CODE_PROTOCOL 16   /* undecodable reply or TApplicationException */
-#define KB_CODE_TRANSPORT 17  /* connection lost, retries exhausted */
-#define KB_CODE_COUNT 18
+/* Outcomes counted per op: ErrorCode values 0..17, then the client's own. */
+#define KB_CODE_ERRORCODES 18
+#define KB_CODE_PROTOCOL 18   /* undecodable reply or TApplicationException */
+#define KB_CODE_TRANSPORT 19  /* connection lost, retries exhausted */
+#define KB_CODE_COUNT 20
 
 const char *kb_code_name(int code);
 
@@ -76,6 +76,7 @@ struct kb_options {
     const char *label;
     bool tls;                   /* --tls (or --cacert, --cert, --key): connections speak TLS */
     const char *cacert, *cert, *key;
+    bool session;               /* --session: writes in a client session per connection */
 };
 
 /* Parses argv into o (defaults first). 0 to run, 1 to exit 0 (help, self-test), 2 on bad usage. */
@@ -108,6 +109,7 @@ struct kb_slot {
     int64_t read_version;
     uint32_t key_count;
     uint64_t keys[KB_TXN_KEYS_MAX];
+    uint64_t session_seq;       /* --session: this write's number (0: none), kept by retries */
 };
 
 struct kb_pending {
@@ -133,6 +135,8 @@ struct kb_conn {
     int32_t seqid;
     struct net_scan scan;       /* unframed: progress through the input */
     size_t scanned;
+    int64_t session_id;         /* --session (kb_session.c) */
+    uint64_t session_next;      /* the last write number given out */
 };
 
 struct kb_bench {
@@ -183,6 +187,13 @@ struct kb_reply {
 void kb_key(const struct kb_bench *b, uint64_t index, uint8_t *out);
 int kb_wire_encode(struct kb_bench *b, struct kb_slot *s, struct kb_conn *c);
 void kb_wire_decode(const struct kb_pending *p, const uint8_t *msg, size_t len, struct kb_reply *r);
+
+/* kb_session.c (--session): opens a session per connection before the run; 0 or -1. */
+int kb_sessions_open(struct kb_bench *b);
+/* The SessionRef of slot s's write: its number, and every answer below its connection's
+   oldest write in flight acknowledged. */
+struct SessionRef;
+void kb_session_ref(const struct kb_slot *s, struct SessionRef *ref);
 
 /* kb_conn.c: connections, pipelining, replies, retries, leader hints. */
 int kb_conn_open(struct kb_bench *b, struct kb_conn *c, uint32_t id);

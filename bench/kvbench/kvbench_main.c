@@ -69,7 +69,7 @@ static int setup(struct kb_bench *b)
     for (uint32_t i = 0; i < b->opt.connections; i++)
         if (kb_conn_open(b, &b->conns[i], i) != 0)
             return -1;
-    return 0;
+    return b->opt.session ? kb_sessions_open(b) : 0;
 }
 
 static void teardown(struct kb_bench *b)
