@@ -245,7 +245,7 @@ static void unmount_fini(void)
 }
 
 /* A real full file system: a small tmpfs under data_dir, most of it taken by a ballast file.
-   Needs mount (root in CI); skipped, and said so, where mount is not permitted. */
+   Needs mount (root in CI); skipped, and said so, only where mount is not permitted (EPERM). */
 Test(kvnode_disk, a_real_full_file_system, .timeout = 180, .fini = unmount_fini)
 {
     struct node_proc p;
@@ -257,6 +257,7 @@ Test(kvnode_disk, a_real_full_file_system, .timeout = 180, .fini = unmount_fini)
     if (mount("tmpfs", data, "tmpfs", 0, "size=6m") != 0) {
         int e = errno;
         node_cleanup(&p);
+        cr_assert_eq(e, EPERM, "mount tmpfs: %s: the real full-disk case cannot run", strerror(e));
         cr_skip_test("mount tmpfs: %s (needs root): the real full-disk case was not run",
                      strerror(e));
     }
