@@ -4,6 +4,7 @@
 #include "fx_listener.h"
 #include "fx_snap.h"
 #include "wal.h"
+#include "test_seed.h"
 
 #include <criterion/criterion.h>
 #include <event2/event.h>
@@ -49,10 +50,7 @@ static int sm_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *dat
 void fx_init(struct fixture *fx, enum fx_mode mode, uint32_t n, const char *test_name)
 {
     memset(fx, 0, sizeof *fx);
-    const char *env = getenv("CLUSTER_TEST_SEED");
-    fx->seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)clock();
-    fprintf(stderr, "%s: seed %llu (CLUSTER_TEST_SEED to replay)\n", test_name,
-            (unsigned long long)fx->seed);
+    fx->seed = test_seed_for(test_name);
     fx->mode = mode;
     fx->n = n;
     fx->base = event_base_new();

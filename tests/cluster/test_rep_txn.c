@@ -1,6 +1,7 @@
 /* test_rep_txn.c: 16 clients commit transactions on overlapping keys through all three nodes:
    no acknowledged write is lost and every CONFLICT is real (the key changed after the read). */
 #include "rep_fixture.h"
+#include "test_seed.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -152,11 +153,7 @@ Test(rep_txn, sixteen_clients_lose_no_acknowledged_write_and_see_only_real_confl
 {
     struct txn_run *t = calloc(1, sizeof *t);
     cr_assert(t);
-    const char *env = getenv("KV_SEED");
-    t->rng = env ? strtoull(env, NULL, 10) : (uint64_t)(node_now() * 1e6);
-    t->rng |= 1;
-    printf("rep_txn: seed %llu (KV_SEED=%llu replays the key choices)\n",
-           (unsigned long long)t->rng, (unsigned long long)t->rng);
+    t->rng = test_seed_for("rep_txn (the key choices)") | 1;
     rep_start(&t->r, "\"limits\": {\"mvcc_window_ms\": 600000, \"mvcc_window_versions\": 1000000}");
     int leader = rep_wait_leader(&t->r);
     /* A fresh cluster's only version is the leader's no-op, which has no clock of its own: a

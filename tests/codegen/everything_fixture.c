@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "everything_fixture.h"
+#include "test_seed.h"
 
 static uint64_t state;
 
@@ -40,8 +41,7 @@ void fixture_reader(tp_reader *r, const void *data, size_t len, const tp_limits 
 
 uint64_t fixture_seed(void)
 {
-    const char *env = getenv("SEED");
-    uint64_t seed = env != NULL ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    uint64_t seed = test_seed_for("codegen fixture");
     state = seed * 2654435761u + 1;
     return seed;
 }

@@ -6,7 +6,7 @@
 
 #include "everything.h"
 
-/* Seeds from $SEED if set, else from the clock; returns the seed to print on failure. */
+/* Seeds from TEST_SEED if set, else a fresh one (printed: test_seed.h); returns the seed. */
 uint64_t fixture_seed(void);
 uint64_t fixture_rand(void);
 void fixture_scalars(Scalars *s);

@@ -414,7 +414,7 @@ def cmd_roundtrip(echo, seed, count):
             commands.append(("struct", None, 0, gen.struct(T.KvCommand, only=only), True))
         report.append(("kvcommand",) + roundtrip_mode(echo, "kvcommand", commands))
     except DecodeError as e:
-        print("interop roundtrip FAILED (seed %d; rerun with --seed %d): %s"
+        print("interop roundtrip FAILED (seed %d; rerun with TEST_SEED=%d): %s"
               % (seed, seed, e), file=sys.stderr)
         return 1
     print("interop roundtrip: seed %d: %s: all equal" % (
@@ -442,7 +442,7 @@ def main():
         return cmd_check(args.dir)
     seed = args.seed
     if seed is None:
-        env = os.environ.get("INTEROP_SEED")
+        env = os.environ.get("TEST_SEED")
         seed = int(env) if env else random.SystemRandom().randrange(2**31)
     return cmd_roundtrip(args.echo, seed, args.count)
 

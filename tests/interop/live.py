@@ -857,13 +857,13 @@ def main():
     gen_dir = os.path.dirname(os.path.dirname(os.path.abspath(S.__file__)))
     seed = args.seed
     if seed is None:
-        env = os.environ.get("INTEROP_SEED")
+        env = os.environ.get("TEST_SEED")
         seed = int(env) if env else random.SystemRandom().randrange(2**31)
     started = time.monotonic()
     try:
         model = run(kvnode, args.config, gen_dir, seed)
     except Exception as e:
-        print("interop live FAILED (seed %d; rerun with INTEROP_SEED=%d): %s: %s"
+        print("interop live FAILED (seed %d; rerun with TEST_SEED=%d): %s: %s"
               % (seed, seed, type(e).__name__, e), file=sys.stderr)
         return 1
     print("interop live: seed %d: stock client (buffered, framed, framed+accelerated) and "

@@ -8,6 +8,7 @@
 #include "kv_hash.h"
 #include "kv_siphash.h"
 #include "test_rng.h"
+#include "test_seed.h"
 
 /* Values of CPython 3.11's hash() of these bytes under PYTHONHASHSEED=0, which is SipHash-1-3
  * with a zero key (CPython maps the empty string to 0 itself, so it is left out). */
@@ -134,8 +135,7 @@ static void check_all(const struct kv_hash *h)
  * directions, removals from both the draining and the current table, probe runs that wrap. */
 Test(kv_hash, random_operations_match_an_array, .timeout = 60)
 {
-    seed_now = test_seed();
-    fprintf(stderr, "kv_hash: seed %llu (KV_TEST_SEED to replay)\n", (unsigned long long)seed_now);
+    seed_now = test_seed_for("kv_hash");
     struct test_rng r = {seed_now};
     struct kv_hash h;
     cr_assert(kv_hash_init(&h));

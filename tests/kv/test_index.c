@@ -5,6 +5,7 @@
 
 #include "kv_index.h"
 #include "test_rng.h"
+#include "test_seed.h"
 
 #define KEY_BYTES_MAX 48
 #define MODEL_KEYS_MAX 40000
@@ -184,9 +185,9 @@ Test(kv_index, ordered_insert_then_remove_from_both_ends)
  * merges happen at every level, and the hash table beside the tree resizes both ways. */
 static void random_operations(enum key_shape shape)
 {
-    seed_now = test_seed();
-    fprintf(stderr, "kv_index (%s, shape %d): seed %llu (KV_TEST_SEED to replay)\n",
-            kv_index_kind(), (int)shape, (unsigned long long)seed_now);
+    char who[64];
+    snprintf(who, sizeof who, "kv_index (%s, shape %d)", kv_index_kind(), (int)shape);
+    seed_now = test_seed_for(who);
     struct test_rng r = {seed_now};
     struct kv_index *x = kv_index_new();
     model_len = 0;

@@ -5,6 +5,7 @@
 
 #include "kv_store.h"
 #include "test_rng.h"
+#include "test_seed.h"
 
 #define MODEL_KEYS_MAX 128
 #define MODEL_VERSIONS_MAX 256
@@ -371,9 +372,7 @@ static void run_sequence(uint64_t seed)
 
 Test(kv_model, random_sequences_match_reference_model, .timeout = 60)
 {
-    uint64_t base = test_seed();
-    cr_log_info("base seed %llu (replay: KV_TEST_SEED=%llu)", (unsigned long long)base,
-                (unsigned long long)base);
+    uint64_t base = test_seed_for("kv_model: base");
     for (uint64_t i = 0; i < MODEL_SEQUENCES; i++)
         run_sequence(base * 1000003u + i);
 }

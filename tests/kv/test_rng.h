@@ -1,10 +1,11 @@
-/* test_rng.h: the tests' seeded PRNG (splitmix64) and the seed every randomized test prints. */
+/* test_rng.h: the tests' seeded PRNG (splitmix64) and test_seed.h's seed. */
 #ifndef TEST_RNG_H
 #define TEST_RNG_H
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "test_seed.h"
 
 struct test_rng {
     uint64_t state;
@@ -21,13 +22,7 @@ static inline uint64_t test_rng_next(struct test_rng *r)
 /* Uniform in [0, n); n > 0. The slight modulo bias does not matter for tests. */
 static inline uint64_t test_rng_below(struct test_rng *r, uint64_t n) { return test_rng_next(r) % n; }
 
-/* KV_TEST_SEED from the environment replays a failure; otherwise the clock picks one. */
-static inline uint64_t test_seed(void)
-{
-    const char *env = getenv("KV_TEST_SEED");
-    if (env != NULL)
-        return strtoull(env, NULL, 0);
-    return (uint64_t)time(NULL);
-}
+/* The seed (test_seed.h) under the name "kv", for the tests that do not name themselves. */
+static inline uint64_t test_seed(void) { return test_seed_for("kv"); }
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "kv_sm.h"
 #include "test_rng.h"
+#include "test_seed.h"
 
 static void bytes(tp_bytes *b, const void *data, size_t len)
 {
@@ -419,9 +420,7 @@ static void run_replicas(uint64_t seed, kv_sm *a, kv_sm *b, uint64_t from, uint6
 
 Test(kv_sm, replicas_decide_identically, .timeout = 60)
 {
-    uint64_t seed = test_seed();
-    cr_log_info("seed %llu (replay: KV_TEST_SEED=%llu)", (unsigned long long)seed,
-                (unsigned long long)seed);
+    uint64_t seed = test_seed_for("kv_sm");
     struct kv_config cfg;
     kv_config_default(&cfg);
     cfg.window_us = 20000; /* about 30 versions at 700 us each */

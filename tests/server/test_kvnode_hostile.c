@@ -1,6 +1,7 @@
 /* test_kvnode_hostile.c: hostile clients against a running kvnode while a well-behaved client
    keeps getting correct answers and no stored data changes. */
 #include "node_proc.h"
+#include "test_seed.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -66,9 +67,8 @@ static void valid_set_call(tp_buf *b)
 
 Test(kvnode_hostile, garbage_truncation_huge_lengths_and_bad_types_change_nothing)
 {
-    uint64_t seed = (uint64_t)time(NULL);
+    uint64_t seed = test_seed_for("kvnode_hostile");
     rng_state = seed | 1;
-    fprintf(stderr, "kvnode_hostile: seed %llu\n", (unsigned long long)seed);
     struct node_proc p;
     /* The idle timeout is well above the test's length: the good client sits idle while the
        hostile ones run, for seconds on a loaded machine, and must not be closed for it. */

@@ -2,6 +2,7 @@
    must equal, byte for byte, what the generated client _send writes for the same request. */
 #include "server_entry.h"
 #include "server_forward.h"
+#include "test_seed.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -88,8 +89,7 @@ static void generated_send(tp_buf *out, int method, int32_t seqid, const KvComma
 
 Test(server_forward, the_forwarded_call_is_the_generated_call_byte_for_byte)
 {
-    uint64_t seed = getenv("SERVER_TEST_SEED") ? strtoull(getenv("SERVER_TEST_SEED"), NULL, 10)
-                                               : (uint64_t)time(NULL);
+    uint64_t seed = test_seed_for("server_forward");
     rng = seed;
     tp_buf entry, got, want;
     tp_buf_init(&entry);

@@ -1,6 +1,7 @@
 /* test_lin_random.c: seeded random histories from a sequential register run (always
    linearizable) must pass quickly; the same histories with one stale read must fail. */
 #include "hist_build.h"
+#include "test_seed.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -29,15 +30,6 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t seed_once(void)
-{
-    const char *env = getenv("KVT_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)now_ns();
-    fprintf(stderr, "test_lin_random: seed %llu (KVT_SEED=%llu repeats it)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
 }
 
 /* Op i takes effect at time 100*i (the sequential run); its interval stretches around that
@@ -96,7 +88,7 @@ static bool make_stale(struct kvt_history *h)
 
 Test(lin_random, sequential_runs_pass_and_a_stale_read_fails)
 {
-    rng = seed_once();
+    rng = test_seed_for("test_lin_random");
     struct kvt_lin_limits lim;
     kvt_lin_limits_default(&lim);
     lim.now_ns = now_ns;

@@ -4,6 +4,7 @@
 #include "hist_build.h"
 #include "reg.h"
 #include "report.h"
+#include "test_seed.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -25,17 +26,6 @@ static uint64_t next(void)
 }
 
 static int64_t below(int64_t n) { return (int64_t)(next() % (uint64_t)n); }
-
-static uint64_t seed_once(void)
-{
-    const char *env = getenv("KVT_SEED");
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec;
-    fprintf(stderr, "test_reg_random: seed %llu (KVT_SEED=%llu repeats it)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
 
 /* A sequential run: op i takes effect at 10 * i, its interval stretched around that point. */
 static void sequential(struct kvt_history *h, int count)
@@ -94,7 +84,7 @@ static void perturb(struct kvt_history *h)
 
 Test(reg_random, blocks_and_search_agree_on_every_history)
 {
-    rng = seed_once();
+    rng = test_seed_for("test_reg_random");
     struct kvt_lin_limits lim;
     kvt_lin_limits_default(&lim);
     int verdicts[2] = {0, 0};

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "test_seed.h"
 #include "wal.h"
 #include "wal_format.h"
 #include "wal_test_util.h"
@@ -254,7 +255,8 @@ Test(wal_corrupt, any_crash_image_of_the_unsynced_writes_keeps_every_synced_reco
      .timeout = 300)
 {
     log_set_level(LOG_ERROR);
-    uint64_t seed = wt_seed("any_crash_image_of_the_unsynced_writes_keeps_every_synced_record");
+    uint64_t seed =
+        test_seed_for("any_crash_image_of_the_unsynced_writes_keeps_every_synced_record");
     uint64_t st = seed;
     for (int round = 0; round < 120; round++) {
         struct ct_log l = {.kind = (int)(wt_rand(&st) % ct_kinds),

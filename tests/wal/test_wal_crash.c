@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "test_seed.h"
 #include "wal.h"
 #include "wal_test_util.h"
 
@@ -87,7 +88,7 @@ static uint64_t crash_round(const char *dir, uint64_t seg_size, uint64_t seed, u
 static void crash_rounds_run(const char *name, uint64_t seg_size, int rounds)
 {
     log_set_level(LOG_ERROR); /* recovery warns about each torn tail it cuts */
-    uint64_t seed = wt_seed(name);
+    uint64_t seed = test_seed_for(name);
     uint64_t st = seed;
     char *dir = NULL;
     uint64_t acked_ever = 0, acked_total = 0, kept_unacked = 0;

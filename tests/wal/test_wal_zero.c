@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "test_seed.h"
 #include "wal.h"
 #include "wal_test_util.h"
 
@@ -132,7 +133,7 @@ Test(wal_zero, zeros_are_kept_ahead_of_the_appends_and_written_over)
 /* The owner writing bursts into the range the filler is zeroing must never lose a record. */
 Test(wal_zero, appends_racing_the_filler_are_never_zeroed)
 {
-    uint64_t seed = wt_seed("appends_racing_the_filler_are_never_zeroed");
+    uint64_t seed = test_seed_for("appends_racing_the_filler_are_never_zeroed");
     uint64_t st = seed;
     char *dir = wt_tmpdir();
     struct wal *w = zt_open(dir, 4 << 20, 8 << 10); /* a short lead: the owner catches up */
@@ -257,7 +258,7 @@ Test(wal_zero, torn_tails_inside_the_zeros_are_cut)
 Test(wal_zero, corruption_before_the_zeros_is_still_refused)
 {
     log_set_level(LOG_ERROR);
-    uint64_t seed = wt_seed("corruption_before_the_zeros_is_still_refused");
+    uint64_t seed = test_seed_for("corruption_before_the_zeros_is_still_refused");
     uint64_t st = seed;
     struct zt_log l;
     zt_make_log(&l, zt_log_records);

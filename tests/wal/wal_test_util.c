@@ -159,14 +159,6 @@ void wt_write_file(const char *dir, const char *name, const uint8_t *data, size_
     cr_assert_eq(fclose(f), 0);
 }
 
-uint64_t wt_seed(const char *test_name)
-{
-    const char *env = getenv("WAL_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
-    fprintf(stderr, "%s: seed %" PRIu64 " (WAL_TEST_SEED=%" PRIu64 " replays it)\n", test_name,
-            seed, seed);
-    return seed;
-}
 
 size_t wt_seg_records(const uint8_t *data, size_t len, uint64_t offs[], size_t max,
                       uint64_t *stream_end)

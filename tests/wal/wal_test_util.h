@@ -42,7 +42,5 @@ size_t wt_seg_records(const uint8_t *data, size_t len, uint64_t offs[], size_t m
 void wt_flip_bit(const char *dir, const char *name, uint64_t file_off, unsigned bit);
 /* Splitmix64: the tests' seeded generator. */
 uint64_t wt_rand(uint64_t *state);
-/* The seed from $WAL_TEST_SEED or the clock; printed so a failure can be replayed. */
-uint64_t wt_seed(const char *test_name);
 
 #endif
