@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 
 #include "sim.h"
+#include "test_seed.h"
 
 /* 2,000 seeds in 8 tests so Criterion spreads them over the cores. */
 #define SWEEP_SEEDS_PER_TEST 250u
@@ -32,3 +33,10 @@ Test(consensus_sim, seeds_1001_1250) { sweep(1001); }
 Test(consensus_sim, seeds_1251_1500) { sweep(1251); }
 Test(consensus_sim, seeds_1501_1750) { sweep(1501); }
 Test(consensus_sim, seeds_1751_2000) { sweep(1751); }
+
+/* Beside the fixed seeds, 250 more from a fresh base each run (printed; TEST_SEED=base replays
+   them), so every run also tries seeds no earlier run did. */
+Test(consensus_sim, seeds_from_a_fresh_base)
+{
+    sweep(test_seed_for("consensus_sim: the fresh base"));
+}
