@@ -51,7 +51,8 @@ enum cluster_err {
 };
 
 const char *cluster_strerror(int err);
-/* The IDL ErrorCode for a cluster error (NOT_LEADER, BUSY, UNAVAILABLE, TIMEOUT, ...). */
+/* The IDL ErrorCode for a cluster error, the one mapping for clients and peers alike
+ * (NOT_LEADER for NOT_LEADER and LOST: never applied; TIMEOUT: the outcome is unknown). */
 int cluster_err_to_error_code(int err);
 
 /* Snapshot chunks: at most this many bytes of data per InstallSnapshot call. */

@@ -23,14 +23,18 @@ int cluster_err_to_error_code(int err)
     case CLUSTER_ERR_INVALID: return ErrorCode_INVALID_ARGUMENT;
     case CLUSTER_ERR_NOT_LEADER: return ErrorCode_NOT_LEADER;
     case CLUSTER_ERR_BUSY: return ErrorCode_BUSY;
+    /* A different entry took its index: it never will be applied; retry at the leader. */
+    case CLUSTER_ERR_LOST: return ErrorCode_NOT_LEADER;
     case CLUSTER_ERR_TOO_LARGE: return ErrorCode_TRANSACTION_TOO_LARGE;
-    case CLUSTER_ERR_TIMEOUT: return ErrorCode_TIMEOUT;
-    case CLUSTER_ERR_LOST: return ErrorCode_TIMEOUT; /* outcome unknown to the client */
     case CLUSTER_ERR_UNAUTHORIZED: return ErrorCode_UNAUTHORIZED;
     case CLUSTER_ERR_CLOSED: return ErrorCode_SHUTTING_DOWN;
+    case CLUSTER_ERR_NOMEM: return ErrorCode_INTERNAL;
     case CLUSTER_ERR_NO_LEADER:
     case CLUSTER_ERR_UNREACHABLE:
-    case CLUSTER_ERR_IGNORED: return ErrorCode_UNAVAILABLE;
-    default: return ErrorCode_INTERNAL;
+    case CLUSTER_ERR_IGNORED:
+    case CLUSTER_ERR_IO: return ErrorCode_UNAVAILABLE;   /* storage failed: refuses everything */
+    /* The core held it, or what happened is unknown: it may be applied. */
+    case CLUSTER_ERR_TIMEOUT:
+    default: return ErrorCode_TIMEOUT;
     }
 }

@@ -202,19 +202,14 @@ static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
             assert(rep->apply_index == index);
             answer_write(r, &rep->apply_res);
             break;
+        /* In no log (LOST: a different entry took its index): tried again once a leader is
+           known. */
         case CLUSTER_ERR_NOT_LEADER:
-        case CLUSTER_ERR_LOST: /* a different entry took its index: never applied */
-            refused(r, ErrorCode_NOT_LEADER);
-            break;
-        case CLUSTER_ERR_NO_LEADER: refused(r, ErrorCode_UNAVAILABLE); break;
-        case CLUSTER_ERR_BUSY: answer_code(r, ErrorCode_BUSY); break;
-        case CLUSTER_ERR_TOO_LARGE: answer_code(r, ErrorCode_TRANSACTION_TOO_LARGE); break;
-        /* Refused before the core took it (cluster.h): in no log, a definite answer. */
-        case CLUSTER_ERR_CLOSED: answer_code(r, ErrorCode_SHUTTING_DOWN); break;
-        case CLUSTER_ERR_IO: answer_code(r, ErrorCode_UNAVAILABLE); break;
-        case CLUSTER_ERR_INVALID: answer_code(r, ErrorCode_INVALID_ARGUMENT); break;
-        /* The core held it (or it is unknown what happened): it may be applied. */
-        default: answer_code(r, ErrorCode_TIMEOUT); break;
+        case CLUSTER_ERR_LOST:
+        case CLUSTER_ERR_NO_LEADER: refused(r, cluster_err_to_error_code(err)); break;
+        /* A definite refusal (BUSY, TOO_LARGE, CLOSED, IO, ...: cluster.h), or TIMEOUT: the
+           core held it and it may be applied. */
+        default: answer_code(r, cluster_err_to_error_code(err)); break;
         }
     }
     route_free_if_done(r);
