@@ -187,3 +187,13 @@ bench_split() {
     *) echo "1 $1" ;;
   esac
 }
+
+# bench_cpu_us PID...: the CPU (user + system) the processes have used so far, in microseconds.
+bench_cpu_us() {
+  local pid ticks=0 hz
+  hz=$(getconf CLK_TCK)
+  for pid in "$@"; do
+    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo $((ticks * 1000000 / hz))
+}
