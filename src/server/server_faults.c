@@ -273,7 +273,9 @@ static void poll_faults(int fd, short what, void *arg)
     if (strcmp(text, f->text) == 0)
         return;
     struct fault_set fs;
-    if (!ok || !parse_faults(text, n->cfg->replica_count, &fs)) {
+    char scratch[sizeof text]; /* parse_faults cuts its text into lines */
+    snprintf(scratch, sizeof scratch, "%s", text);
+    if (!ok || !parse_faults(scratch, n->cfg->replica_count, &fs)) {
         snprintf(f->text, sizeof f->text, "%s", text);
         log_warn("fault injection: %s does not parse; faults unchanged", f->path);
         return;
