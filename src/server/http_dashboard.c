@@ -40,10 +40,13 @@ void http_on_asset(struct evhttp_request *req, void *arg)
     evhttp_send_error(req, HTTP_NOTFOUND, "not found");
 }
 
-/* The leader's view of one follower's log (getClusterHealth's match_index). */
+/* The leader's view of one follower (getClusterHealth's match_index and replication). */
 struct leader_view {
     bool known;
     int64_t match_index, last_contact_ms;
+    char replication[16]; /* "probe", "replicate", "snapshot"; "" unknown */
+    int64_t lag_entries;  /* -1: unknown */
+    int64_t snapshot_sent, snapshot_bytes; /* -1: no snapshot transfer under way */
 };
 
 /* One /api/cluster request waiting for its peers' answers. */
@@ -110,6 +113,50 @@ static json_t *info_json(const NodeInfo *in)
     return o;
 }
 
+static struct leader_view view_of_peer(const struct cluster_peer_status *p)
+{
+    struct leader_view v = {true, (int64_t)p->match_index, p->last_contact_ms, "", -1, -1, -1};
+    if (p->has_progress) {
+        snprintf(v.replication, sizeof v.replication, "%s",
+                 consensus_progress_state_name(p->progress.state));
+        v.lag_entries = (int64_t)p->lag;
+    }
+    if (p->snapshot_sending) {
+        v.snapshot_sent = (int64_t)p->snapshot_sent;
+        v.snapshot_bytes = (int64_t)p->snapshot_bytes;
+    }
+    return v;
+}
+
+static struct leader_view view_of_status(const NodeStatus *st)
+{
+    struct leader_view v = {true, st->match_index,
+                            st->has_last_contact_ms ? st->last_contact_ms : -1, "", -1, -1, -1};
+    if (st->has_replication && st->replication.data)
+        snprintf(v.replication, sizeof v.replication, "%.*s", (int)st->replication.len,
+                 (const char *)st->replication.data);
+    if (st->has_lag_entries)
+        v.lag_entries = st->lag_entries;
+    if (st->has_snapshot_bytes_sent && st->has_snapshot_bytes) {
+        v.snapshot_sent = st->snapshot_bytes_sent;
+        v.snapshot_bytes = st->snapshot_bytes;
+    }
+    return v;
+}
+
+#define INT_OR_NULL(v) ((v) >= 0 ? json_integer(v) : json_null())
+
+static void view_json(json_t *e, const struct leader_view *v)
+{
+    json_object_set_new(e, "match_index", json_integer(v->match_index));
+    json_object_set_new(e, "last_contact_ms", json_integer(v->last_contact_ms));
+    json_object_set_new(e, "replication",
+                        v->replication[0] ? json_string(v->replication) : json_null());
+    json_object_set_new(e, "lag_entries", INT_OR_NULL(v->lag_entries));
+    json_object_set_new(e, "snapshot_bytes_sent", INT_OR_NULL(v->snapshot_sent));
+    json_object_set_new(e, "snapshot_bytes", INT_OR_NULL(v->snapshot_bytes));
+}
+
 static void query_finish(struct cluster_query *q)
 {
     const struct server_node *n = q->node;
@@ -121,15 +168,12 @@ static void query_finish(struct cluster_query *q)
         struct cluster_status cs;
         cluster_status(n->rep->cluster, &cs);
         for (uint32_t i = 0; cs.role == CONSENSUS_LEADER && i < cs.node_count; i++)
-            q->view[i] = (struct leader_view){true, (int64_t)cs.peers[i].match_index,
-                                              cs.peers[i].last_contact_ms};
+            q->view[i] = view_of_peer(&cs.peers[i]);
     }
     for (size_t i = 0; i < json_array_size(q->nodes); i++) {
         json_t *e = json_array_get(q->nodes, i);
-        if (!q->view[i].known)
-            continue;
-        json_object_set_new(e, "match_index", json_integer(q->view[i].match_index));
-        json_object_set_new(e, "last_contact_ms", json_integer(q->view[i].last_contact_ms));
+        if (q->view[i].known)
+            view_json(e, &q->view[i]);
     }
     http_send_json(q->req, HTTP_OK, o);
     q->http->cluster_queries--;
@@ -177,7 +221,7 @@ static int encode_cluster_health(void *ctx, tp_buf *out, int32_t seqid)
     return TransactionalKV_getClusterHealth_send(out, seqid, &r);
 }
 
-/* The leader's getClusterHealth: each follower's match index and last contact, as it sees. */
+/* The leader's getClusterHealth: how it replicates to each follower, as it sees. */
 static void on_leader_health(void *ctx, int err, int32_t seqid, const uint8_t *msg, size_t len)
 {
     struct peer_answer *a = ctx;
@@ -193,9 +237,7 @@ static void on_leader_health(void *ctx, int err, int32_t seqid, const uint8_t *m
         for (uint32_t i = 0; i < res.success.nodes.count && i < SERVER_REPLICAS_MAX; i++) {
             const NodeStatus *st = &res.success.nodes.items[i];
             if (st->has_match_index && i != a->peer)
-                q->view[i] = (struct leader_view){true, st->match_index,
-                                                  st->has_last_contact_ms ? st->last_contact_ms
-                                                                          : -1};
+                q->view[i] = view_of_status(st);
         }
     TransactionalKV_getClusterHealth_result_free(&res);
     tp_app_exception_free(&ax);

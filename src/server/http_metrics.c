@@ -107,6 +107,10 @@ static void write_peers(const struct cluster_status *cs, struct evbuffer *o)
          "1 when the peer was heard from within the election timeout"},
         {P "consensus_peer_last_contact_seconds", "gauge",
          "Since the peer was last heard from (-1: never)"},
+        {P "snapshot_transfer_sent_bytes", "gauge",
+         "Leader only: bytes of the snapshot under way to the peer it acknowledged (0: none)"},
+        {P "snapshot_transfer_size_bytes", "gauge",
+         "Leader only: size of the snapshot under way to the peer (0: none)"},
     };
     bool leader = cs->role == CONSENSUS_LEADER;
     for (size_t k = 0; k < sizeof h / sizeof h[0]; k++) {
@@ -117,11 +121,33 @@ static void write_peers(const struct cluster_status *cs, struct evbuffer *o)
                 continue;
             uint64_t lag = leader && cs->last_index > p->match_index
                                ? cs->last_index - p->match_index : 0;
+            bool sending = leader && p->snapshot_sending;
             double v = k == 0   ? (double)(leader ? p->match_index : 0)
                        : k == 1 ? (double)lag
                        : k == 2 ? (double)p->reachable
-                                : (p->last_contact_ms < 0 ? -1.0 : p->last_contact_ms / 1e3);
+                       : k == 3 ? (p->last_contact_ms < 0 ? -1.0 : p->last_contact_ms / 1e3)
+                       : k == 4 ? (sending ? (double)p->snapshot_sent : 0.0)
+                                : (sending ? (double)p->snapshot_bytes : 0.0);
             evbuffer_add_printf(o, "%s{peer=\"%u\"} %.17g\n", h[k].name, i, v);
+        }
+    }
+}
+
+/* Leader only: how it replicates to each peer, one series per state (as consensus_role). */
+static void write_peer_states(const struct cluster_status *cs, struct evbuffer *o)
+{
+    bool leader = cs->role == CONSENSUS_LEADER;
+    head(o, P "consensus_peer_replication_state", "gauge",
+         "Leader only: 1 for how it replicates to the peer (probe: finding where the logs match, "
+         "replicate: streaming entries, snapshot: sending a snapshot), 0 for the others");
+    for (uint32_t i = 0; i < cs->node_count; i++) {
+        const struct cluster_peer_status *p = &cs->peers[i];
+        for (int st = CONSENSUS_PROGRESS_PROBE; i != cs->id && st <= CONSENSUS_PROGRESS_SNAPSHOT;
+             st++) {
+            const char *name = consensus_progress_state_name((enum consensus_progress_state)st);
+            bool on = leader && p->has_progress && (int)p->progress.state == st;
+            evbuffer_add_printf(o, "%s{peer=\"%u\",state=\"%s\"} %d\n",
+                                P "consensus_peer_replication_state", i, name, on);
         }
     }
 }
@@ -159,8 +185,10 @@ static void write_consensus(const struct server_node *n, struct evbuffer *o)
     one(o, P "node_ready", "gauge", "1 when GET /ready answers 200", hl.ready);
     one(o, P "node_failed", "gauge", "1 when storage failed and the node refuses everything",
         hl.failed);
-    if (!standalone)
+    if (!standalone) {
         write_peers(&cs, o);
+        write_peer_states(&cs, o);
+    }
 }
 
 /* Client sessions (kv_session.h): the table, and what it did since the node started. */

@@ -1,5 +1,9 @@
 """test_http.py: /metrics (checked by promtool, counters move under load), /health and /ready
-on a standalone node and a 3-node cluster. Usage: test_http.py KVNODE KVCTL CASE."""
+on a standalone node and a 3-node cluster, and a snapshot transfer as /metrics, /api/cluster and
+kvctl status show it. Usage: test_http.py KVNODE KVCTL CASE."""
+import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -123,6 +127,8 @@ def case_cluster(kvnode, kvctl):
         assert sample(lm, "kvstore_consensus_peer_reachable", f'peer="{i}"') == 1
         wait_for(f"node {i} caught up in the leader's metrics", lambda: sample(
             metrics(c.nodes[leader]), "kvstore_consensus_peer_lag_entries", f'peer="{i}"') == 0)
+        # ... and how it replicates to it: streaming entries, no snapshot under way.
+        assert replication_metrics(metrics(c.nodes[leader]), i) == ("replicate", 0, 0)
         fm = metrics(n)
         assert sample(fm, "kvstore_consensus_role", 'role="follower"') == 1
         assert sample(fm, "kvstore_consensus_leader_id") == leader
@@ -133,6 +139,8 @@ def case_cluster(kvnode, kvctl):
     assert all(n["reachable"] for n in view["nodes"]), view
     # A follower's page shows the leader's view of replication: each follower's match index.
     assert all("match_index" in n for i, n in enumerate(view["nodes"]) if i != leader), view
+    assert all(n["replication"] == "replicate" and n["snapshot_bytes"] is None
+               for i, n in enumerate(view["nodes"]) if i != leader), view
     # Many dashboards at once: each answer is whole (200) or a busy 503; consensus goes on.
     from concurrent.futures import ThreadPoolExecutor
     follower = c.nodes[(leader + 1) % 3]
@@ -155,6 +163,80 @@ def case_cluster(kvnode, kvctl):
     for i, n in enumerate(c.nodes):
         if i != leader:
             wait_for(f"{n.name} healthy under the new leader", lambda: n.get("/health")[0] == 200)
+    c.stop()
+
+
+def replication_metrics(text, peer):
+    """The leader's replication state of peer from /metrics, and the transfer's bytes."""
+    states = [s for s in ("probe", "replicate", "snapshot") if sample(
+        text, "kvstore_consensus_peer_replication_state", f'peer="{peer}",state="{s}"') == 1]
+    return (states[0] if len(states) == 1 else states,
+            sample(text, "kvstore_snapshot_transfer_sent_bytes", f'peer="{peer}"'),
+            sample(text, "kvstore_snapshot_transfer_size_bytes", f'peer="{peer}"'))
+
+
+def case_catchup(kvnode, kvctl):
+    """A wiped follower brought back by a snapshot over a link held to 4 Mbit/s: while it
+    streams, the leader's /metrics, the other follower's /api/cluster (the leader's view,
+    through getClusterHealth) and kvctl status show the follower in the snapshot state with
+    the bytes it acknowledged; once it caught up, it replicates and nothing is under way."""
+    storage = {"snapshot_every_entries": 100, "snapshot_log_growth_percent": 0,
+               "snapshot_log_min_bytes": 0, "snapshot_catchup_entries": 10}
+    c = Cluster(kvnode, 3, extra={"storage": storage, "debug": {"fault_injection": True}})
+    c.start()
+    leader = c.leader()
+    f, other = (leader + 1) % 3, (leader + 2) % 3
+    keys = 120  # 64,000-byte values: a snapshot at 100 or more, 6.4 MB+: 13 s at 4 Mbit/s
+    for i in range(keys):
+        value = (f"{i:06d}" * 11000)[:64000]
+        r = run(kvctl, c.nodes[leader].addr, "set", f"big{i:04d}", value)
+        assert r.returncode == 0, r.stderr
+    wait_for("a snapshot on the leader", lambda: sample(
+        metrics(c.nodes[leader]), "kvstore_snapshot_index") >= 100)
+    c.nodes[f].kill()  # a replaced disk
+    shutil.rmtree(os.path.join(c.nodes[f].dir, "data"))
+    faults = os.path.join(c.nodes[leader].dir, "data", "faults")
+    with open(faults + ".tmp", "w") as fh:
+        fh.write(f"rate_kbps={f}:4000\n")
+    os.rename(faults + ".tmp", faults)
+    c.nodes[f].start()
+    state = wait_for("the leader's metrics showing a transfer to the follower", lambda: (
+        lambda st: st if st[0] == "snapshot" and st[1] and st[1] > 0 else None)(
+            replication_metrics(metrics(c.nodes[leader]), f)))
+    print(f"mid-transfer in /metrics: {state}")
+    assert 0 < state[1] < state[2] and state[2] > 6_000_000, state  # 100 keys or more
+
+    def api_view():
+        status, view = c.nodes[other].json("/api/cluster")
+        n = view["nodes"][f] if status == 200 else {}
+        return n if n.get("replication") == "snapshot" and n.get("snapshot_bytes_sent") else None
+    n = wait_for("the other follower's /api/cluster showing the transfer", api_view)
+    assert 0 < n["snapshot_bytes_sent"] < n["snapshot_bytes"] == state[2], n
+    assert n["lag_entries"] > 0, n
+
+    def kvctl_view():
+        r = run(kvctl, c.endpoints, "--json", "status")
+        rows = json.loads(r.stdout) if r.returncode == 0 else []
+        row = [x for x in rows if x["node_id"] == str(f)]
+        return row[0] if row and row[0].get("replication") == "snapshot" else None
+    row = wait_for("kvctl status showing the transfer", kvctl_view)
+    assert 0 < row["snapshot_bytes_sent"] <= row["snapshot_bytes"] == state[2], row
+    print(f"in /api/cluster: {n['snapshot_bytes_sent']} of {n['snapshot_bytes']}; in kvctl "
+          f"status: {row['snapshot_bytes_sent']} of {row['snapshot_bytes']}")
+    os.remove(faults)
+    wait_for("the follower replicating, caught up", lambda: replication_metrics(
+        metrics(c.nodes[leader]), f) == ("replicate", 0, 0) and sample(
+            metrics(c.nodes[leader]), "kvstore_consensus_peer_lag_entries", f'peer="{f}"') == 0,
+        timeout=60)
+    status, view = c.nodes[other].json("/api/cluster")
+    n = view["nodes"][f]
+    assert n["replication"] == "replicate" and n["snapshot_bytes"] is None, n
+    r = run(kvctl, c.nodes[f].addr, "--serializable", "get", f"big{keys - 1:04d}")
+    assert r.returncode == 0 and r.stdout.startswith(f"{keys - 1:06d}"), r.stderr
+    # The fault file was read every 25 ms; it was applied (and logged) when set and when gone.
+    with open(os.path.join(c.nodes[leader].dir, "log"), errors="replace") as fh:
+        applied = sum("fault injection: dropping" in line for line in fh)
+    assert applied == 2, f"the fault file was applied {applied} times, not 2"
     c.stop()
 
 

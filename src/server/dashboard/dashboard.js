@@ -24,6 +24,16 @@ function findLeader(nodes) {
   return best;
 }
 
+// How the leader replicates to a follower: "replicate, 3 behind, ", "snapshot 12.0 of 338.1 MiB, ".
+function replication(n) {
+  if (!n.replication) return "";
+  const mib = b => (b / 1048576).toFixed(1);
+  let s = n.replication;
+  if (n.snapshot_bytes > 0) s += " " + mib(n.snapshot_bytes_sent) + " of " + mib(n.snapshot_bytes) + " MiB";
+  else if (n.lag_entries !== null && n.lag_entries !== undefined) s += ", " + n.lag_entries + " behind";
+  return s + ", ";
+}
+
 function renderTable(nodes, leader) {
   const body = document.querySelector("#nodes tbody");
   body.replaceChildren();
@@ -37,7 +47,7 @@ function renderTable(nodes, leader) {
     const lag = n.reachable ? Math.max(0, commit - n.applied_index) : "";
     let repl = n.reachable ? "in contact" : "unreachable: " + (n.error || "");
     if (n.match_index !== undefined && leader && n.node_id !== leader.node_id)
-      repl = (n.reachable ? "" : "unreachable; ") + "match " + n.match_index + (n.last_contact_ms >= 0 ? ", heard " + n.last_contact_ms + " ms ago" : ", never heard");
+      repl = (n.reachable ? "" : "unreachable; ") + replication(n) + "match " + n.match_index + (n.last_contact_ms >= 0 ? ", heard " + n.last_contact_ms + " ms ago" : ", never heard");
     const health = !n.reachable ? "" : n.healthy ? (n.ready ? "healthy, ready" : "healthy")
                                                  : "unhealthy: " + (n.health_reason || "");
     const cells = [n.node_id, n.endpoint, n.reachable ? n.role : "—", n.term ?? "",
