@@ -363,6 +363,20 @@ Test(kvtorture, clock_jumps_on_a_cluster_check_clean, .timeout = 100)
     cr_assert(strstr(out, "CLEAN (seed 23)"), "%s", out);
 }
 
+/* Slow, thin links through the fault files (one node's links to every peer, both ways, 10 -
+   250 ms late and capped at 1 - 16 Mbit/s): each confirmed by every node's log, and every
+   answer must still check. */
+Test(kvtorture, slow_links_on_a_cluster_check_clean, .timeout = 100)
+{
+    int rc = kvtorture("--duration 14 --interval 2 --nemesis slow-link --workers 4 --keys 20 "
+                       "--seed 25");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "slow-link node"), "the nemesis slowed nothing:\n%s", out);
+    cr_assert(strstr(out, " ms late, "), "%s", out);
+    cr_assert_null(strstr(out, "unconfirmed"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 25)"), "%s", out);
+}
+
 /* A node that ignores its fault file (fault injection turned off in its config by a wrapper):
    the clock step never shows in ping's timestamp, so the run says the fault was not injected
    and exits 3 (SETUP FAILURE), never CLEAN, though every key checks. */
@@ -378,5 +392,21 @@ Test(kvtorture, a_fault_the_nemesis_could_not_inject_is_no_clean_run, .timeout =
     cr_assert(strstr(out, "s off, not the"), "%s", out);
     cr_assert(strstr(out, "kvtorture: SETUP FAILURE (seed 9): all 10 keys checked; 1 fault(s) "
                           "not injected"), "%s", out);
+    cr_assert_null(strstr(out, "CLEAN"), "%s", out);
+}
+
+/* The same for a slow link: nodes that ignore their fault files never log that they shape
+   their links, so the run is no clean one. */
+Test(kvtorture, a_slow_link_the_nodes_never_confirmed_is_no_clean_run, .timeout = 100)
+{
+    char dir[64];
+    wrapper(dir, sizeof dir, "sed -i 's/\"fault_injection\": *true/\"fault_injection\": false/' \"$2\"");
+    int rc = kvtorture_wrapped(dir, "--duration 8 --interval 1 --nemesis slow-link --workers 2 "
+                                    "--keys 10 --seed 9");
+    wrapper_remove(dir);
+    cr_assert_eq(rc, 3, "%s", out);
+    cr_assert(strstr(out, "never said it shapes its links: the slow link is unconfirmed"), "%s",
+              out);
+    cr_assert(strstr(out, "kvtorture: SETUP FAILURE (seed 9): all 10 keys checked;"), "%s", out);
     cr_assert_null(strstr(out, "CLEAN"), "%s", out);
 }

@@ -53,7 +53,8 @@ enum kvt_key_dist { KVT_KEYS_UNIFORM, KVT_KEYS_ZIPF };
 
 enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
                  KVT_FAULT_POWER, KVT_FAULT_ISOLATE_LEADER, KVT_FAULT_DISK_ERROR,
-                 KVT_FAULT_DISK_FULL, KVT_FAULT_CLOCK_JUMP, KVT_FAULTS };
+                 KVT_FAULT_DISK_FULL, KVT_FAULT_CLOCK_JUMP, KVT_FAULT_SLOW_LINK,
+                 KVT_FAULTS };
 
 struct kvt_options {
     double duration_s;
@@ -147,6 +148,13 @@ void kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
    again; each waits until ping's timestamp shows it. 0, or -1 (said). */
 int kvt_clock_jump_apply(struct kvt_cluster *c, unsigned i, int offset_ms, int timeout_ms);
 int kvt_clock_jump_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
+/* nemesis_link.c: every call node i sends a peer or a peer sends it delayed delay_ms and
+   capped at rate_kbps, through the fault files; 0 once every node's log says it shapes its
+   links, or -1 (said). The heal empties the files. */
+int kvt_slow_link_apply(struct kvt_cluster *c, unsigned i, unsigned delay_ms, unsigned rate_kbps);
+void kvt_slow_link_heal(const struct kvt_cluster *c);
+/* The instance index the fault files name node i by (its deployment.instance_id). */
+unsigned kvt_fault_id(const struct kvt_cluster *c, unsigned i);
 /* Removes every node's fault file: nothing is dropped any more. */
 void kvt_partition_heal(const struct kvt_cluster *c);
 /* The leader's node index from any node's getClusterHealth; -1 when unknown. */
@@ -222,7 +230,7 @@ struct kvt_counter {
 struct kvt_fault_event {
     enum kvt_fault kind;
     int shape;                   /* partition: enum kvt_partition; clock-jump: the step in ms;
-                                    else 0 */
+                                    slow-link: the delay in ms; else 0 */
     unsigned node;
     int64_t start_ns, end_ns;
 };

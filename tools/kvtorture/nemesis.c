@@ -1,6 +1,6 @@
 /* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition,
    nemesis_cluster.c's power cut and leader isolation, nemesis_disk.c's disk errors and full
-   disk, nemesis_clock.c's wall clock stepped),
+   disk, nemesis_clock.c's wall clock stepped, nemesis_link.c's slow links),
    each healed before the next and before the run ends, rotating through the chosen kinds in
    a shuffled order per round; each one recorded for the summary. */
 #include "kvtorture.h"
@@ -18,6 +18,11 @@
    for as long after the heal. */
 #define NEMESIS_CLOCK_STEP_MIN_MS 10000
 #define NEMESIS_CLOCK_STEP_MAX_MS 120000
+/* A slow link: up to most of an election timeout (300 ms in config/) late, 1 - 16 Mbit/s. */
+#define NEMESIS_LINK_DELAY_MIN_MS 10
+#define NEMESIS_LINK_DELAY_MAX_MS 250
+#define NEMESIS_LINK_RATE_MIN_KBPS 1000
+#define NEMESIS_LINK_RATE_MAX_KBPS 16000
 
 struct nemesis {
     struct kvt_run *run;
@@ -72,7 +77,8 @@ static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
         f == KVT_FAULT_CLOCK_JUMP)
         /* long enough for the others to elect without it */
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 500000000;
-    if (f == KVT_FAULT_PARTITION)   /* an election, then requests outlive their timeouts */
+    if (f == KVT_FAULT_PARTITION || f == KVT_FAULT_SLOW_LINK)
+        /* an election, then requests outlive their timeouts */
         return 2LL * run->cluster->election_timeout_ms * 1000000 + 2500000000;
     if (f == KVT_FAULT_POWER && run->cluster->count == 1)   /* a restart */
         return NEMESIS_DOWN_NS;
@@ -150,6 +156,28 @@ static void clock_jump(struct nemesis *n, unsigned i, const char *why, struct kv
         run->faults_missed++;   /* a clock left off would skew every later fault */
 }
 
+/* Node i's links to every peer, both ways, slowed and capped, then as they were. */
+static void slow_link(struct nemesis *n, unsigned i, const char *why, struct kvt_fault_event *e)
+{
+    struct kvt_run *run = n->run;
+    unsigned delay = NEMESIS_LINK_DELAY_MIN_MS +
+                     (unsigned)(kvt_rand(&n->rng) %
+                                (NEMESIS_LINK_DELAY_MAX_MS - NEMESIS_LINK_DELAY_MIN_MS + 1));
+    unsigned rate = NEMESIS_LINK_RATE_MIN_KBPS +
+                    (unsigned)(kvt_rand(&n->rng) %
+                               (NEMESIS_LINK_RATE_MAX_KBPS - NEMESIS_LINK_RATE_MIN_KBPS + 1));
+    if (e)
+        e->shape = (int)delay;
+    printf("nemesis %7.2f s: slow-link node %u (%s): its links %u ms late, %u kbit/s\n",
+           since_start(run), i, why, delay, rate);
+    fflush(stdout);
+    if (kvt_slow_link_apply(run->cluster, i, delay, rate) == 0)
+        hold(run, fault_length_ns(run, KVT_FAULT_SLOW_LINK));
+    else
+        run->faults_missed++;
+    kvt_slow_link_heal(run->cluster);
+}
+
 static void apply(struct nemesis *n, enum kvt_fault f)
 {
     if (f == KVT_FAULT_POWER || f == KVT_FAULT_ISOLATE_LEADER) {
@@ -161,7 +189,7 @@ static void apply(struct nemesis *n, enum kvt_fault f)
     unsigned i = pick_node(n, &why);
     struct kvt_node *node = &c->nodes[i];
     struct kvt_fault_event *e = record(n->run, f, i);
-    if (f != KVT_FAULT_PARTITION && f != KVT_FAULT_CLOCK_JUMP)
+    if (f != KVT_FAULT_PARTITION && f != KVT_FAULT_CLOCK_JUMP && f != KVT_FAULT_SLOW_LINK)
         printf("nemesis %7.2f s: %s node %u (%s)\n", since_start(n->run), kvt_fault_name(f), i,
                why);
     fflush(stdout);
@@ -169,6 +197,8 @@ static void apply(struct nemesis *n, enum kvt_fault f)
         partition(n, i, why, e);
     } else if (f == KVT_FAULT_CLOCK_JUMP) {
         clock_jump(n, i, why, e);
+    } else if (f == KVT_FAULT_SLOW_LINK) {
+        slow_link(n, i, why, e);
     } else if (f == KVT_FAULT_PAUSE) {
         kvt_node_pause(node, true);
         hold(n->run, fault_length_ns(n->run, f));
@@ -200,7 +230,8 @@ static unsigned usable_faults(const struct kvt_run *run, enum kvt_fault *out)
     for (int f = 0; f < KVT_FAULTS; f++) {
         if (!run->o->faults[f])
             continue;
-        if ((f == KVT_FAULT_PARTITION || f == KVT_FAULT_ISOLATE_LEADER) &&
+        if ((f == KVT_FAULT_PARTITION || f == KVT_FAULT_ISOLATE_LEADER ||
+             f == KVT_FAULT_SLOW_LINK) &&
             !run->cluster->replicated)
             printf("nemesis: %s skipped: a single node has no links to cut\n",
                    kvt_fault_name((enum kvt_fault)f));

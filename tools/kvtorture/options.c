@@ -26,7 +26,8 @@ static const char usage_text[] =
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5; up\n"
     "  to 100000), each op's key uniform or Zipf-skewed (weight 1/(k+1)^S, S default 1),\n"
     "  injects faults from LIST (kill, pause, restart-wipe, partition, power-cut,\n"
-    "  isolate-leader, disk-error, disk-full, clock-jump, all, none; default none)\n"
+    "  isolate-leader, disk-error, disk-full, clock-jump, slow-link, all, none; default\n"
+    "  none)\n"
     "  every ~S seconds (--interval, default 5), rotating through them, then checks every\n"
     "  key for linearizability and the final state. Ops stream to disk during the run, so\n"
     "  memory stays bounded however long it runs; --summary writes a one-page summary\n"
@@ -63,7 +64,7 @@ const char *kvt_fault_name(enum kvt_fault f)
 {
     static const char *const names[KVT_FAULTS] = {"kill", "pause", "restart-wipe", "partition",
                                                   "power-cut", "isolate-leader", "disk-error",
-                                                  "disk-full", "clock-jump"};
+                                                  "disk-full", "clock-jump", "slow-link"};
     return (unsigned)f < KVT_FAULTS ? names[f] : "?";
 }
 

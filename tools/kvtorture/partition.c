@@ -15,7 +15,7 @@ const char *kvt_partition_name(enum kvt_partition p)
 }
 
 /* The instance index the fault file names node i by (its deployment.instance_id). */
-static unsigned fault_id(const struct kvt_cluster *c, unsigned i)
+unsigned kvt_fault_id(const struct kvt_cluster *c, unsigned i)
 {
     char *end;
     unsigned long id = strtoul(c->nodes[i].id, &end, 10);
@@ -58,7 +58,7 @@ static void others(const struct kvt_cluster *c, unsigned target, char *out, size
     for (unsigned i = 0; i < c->count; i++)
         if (i != target)
             snprintf(out + strlen(out), size - strlen(out), "%s%u", out[0] ? "," : "",
-                     fault_id(c, i));
+                     kvt_fault_id(c, i));
 }
 
 int kvt_partition_apply(const struct kvt_cluster *c, enum kvt_partition p, unsigned target)
@@ -67,7 +67,7 @@ int kvt_partition_apply(const struct kvt_cluster *c, enum kvt_partition p, unsig
         return -1;
     char rest[KVT_NODES_MAX * 4], one[16];
     others(c, target, rest, sizeof rest);
-    snprintf(one, sizeof one, "%u", fault_id(c, target));
+    snprintf(one, sizeof one, "%u", kvt_fault_id(c, target));
     /* target -> others is cut unless deaf; others -> target is cut unless mute. Both ends
        of a link drop, so neither side's view depends on the other's poll. */
     bool cut_out = p != KVT_PARTITION_DEAF, cut_in = p != KVT_PARTITION_MUTE;

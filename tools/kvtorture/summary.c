@@ -14,7 +14,7 @@
 #define PATH_BYTES (KVT_PATH_MAX + 32)
 
 /* One letter per fault kind, in enum kvt_fault's order. */
-static const char fault_letter[] = "KPWNCLDFT";
+static const char fault_letter[] = "KPWNCLDFTS";
 _Static_assert(sizeof fault_letter - 1 == KVT_FAULTS, "a letter for every fault kind");
 static const char *const shape_name[KVT_PARTITIONS] = {"isolated", "mute", "deaf"};
 
@@ -133,7 +133,7 @@ static void write_chart(FILE *f, const struct kvt_summary *s, size_t width)
                " median second's\n(%zu/s); avail: ok / all reads and writes (a cas may fail by"
                " design); down: seconds under\n%.0f%% of the median; faults started: K kill, P"
                " pause, W restart-wipe, N partition,\nC power-cut, L isolate-leader, D disk-error,"
-               " F disk-full, T clock-jump\n"
+               " F disk-full, T clock-jump, S slow-link\n"
                "  %6s %7s %7s %4s\n", width, median,
             DOWN_FRACTION * 100, "from s", "ok/s", "avail", "down");
     for (size_t from = 0; from < s->seconds; from += width) {
@@ -177,16 +177,16 @@ static int write_fault_list(const char *dir, const struct kvt_run *run)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "# start_s\tend_s\tkind\tnode\tshape (partition) or step (clock-jump)\n");
+    fprintf(f, "# start_s\tend_s\tkind\tnode\tshape (partition), step (clock-jump) or delay"
+               " (slow-link)\n");
     for (size_t i = 0; i < run->fault_count; i++) {
         const struct kvt_fault_event *e = &run->faults[i];
         char step[24];
-        snprintf(step, sizeof step, "%+d ms", e->shape);
+        snprintf(step, sizeof step, e->kind == KVT_FAULT_CLOCK_JUMP ? "%+d ms" : "%d ms", e->shape);
+        bool ms = e->kind == KVT_FAULT_CLOCK_JUMP || e->kind == KVT_FAULT_SLOW_LINK;
         fprintf(f, "%.3f\t%.3f\t%s\t%u\t%s\n", (double)(e->start_ns - run->start_ns) / 1e9,
                 (double)(e->end_ns - run->start_ns) / 1e9, kvt_fault_name(e->kind), e->node,
-                e->kind == KVT_FAULT_PARTITION    ? shape_name[e->shape]
-                : e->kind == KVT_FAULT_CLOCK_JUMP ? step
-                                                  : "-");
+                e->kind == KVT_FAULT_PARTITION ? shape_name[e->shape] : ms ? step : "-");
     }
     return fclose(f) != 0 ? -1 : 0;
 }
