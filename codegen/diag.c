@@ -17,6 +17,7 @@ struct block {
 };
 static struct block *blocks;
 
+__attribute__((format(printf, 2, 0)))
 static void vreport(srcpos pos, const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s:%d:%d: ", pos.file ? pos.file : "thriftc", pos.line, pos.col);

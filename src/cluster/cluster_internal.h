@@ -170,5 +170,7 @@ int cluster_snap_receive(struct cluster_node *n, uint32_t from,
 /* Persists an accepted snapshot (ready step 1): the server's install, then the WAL reset. */
 int cluster_snap_persist(struct cluster_node *n, uint64_t index, uint64_t term);
 void cluster_snap_free_all(struct cluster_node *n);
+/* A snapshot is being received: *held bytes of *total (not called yet). */
+bool cluster_snap_in_status(const struct cluster_node *n, uint64_t *held, uint64_t *total);
 
 #endif

@@ -30,9 +30,9 @@ static void encode_header(const kv_store *s, struct kv_snap_out *o)
     uint64_t keys = 0, versions = 0;
     for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
         const struct kv_node *n = c.node;
-        uint32_t c = observable_versions(n, s->floor_version);
-        keys += c > 0;
-        versions += c;
+        uint32_t observable = observable_versions(n, s->floor_version);
+        keys += observable > 0;
+        versions += observable;
     }
     kv_snap_out_bytes(o, kv_snapshot_magic, sizeof kv_snapshot_magic);
     kv_snap_out_u32(o, KV_SNAPSHOT_FORMAT);

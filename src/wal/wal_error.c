@@ -22,6 +22,7 @@ const char *wal_strerror(int err)
     }
 }
 
+__attribute__((format(printf, 4, 0)))
 static void wal_errmsg_vformat(struct wal_errmsg *msg, int err, const char *suffix,
                                const char *fmt, va_list ap)
 {

@@ -4,6 +4,7 @@
 #include "kvctl_args.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,13 @@ static const struct option options[] = {
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
-static void fail(char *err, size_t err_size, const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 3, 4)))
+static void fail(char *err, size_t err_size, const char *fmt, ...)
 {
-    snprintf(err, err_size, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
 }
 
 /* The option named by the first len bytes of arg, or NULL. */
