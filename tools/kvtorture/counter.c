@@ -45,23 +45,15 @@ static int open_session(struct kvt_conn *k, struct kvt_counter *c)
 /* The counter at rv (0 when never written); 0, or -1. */
 static int read_count(struct kvt_conn *k, int64_t rv, int64_t *count)
 {
-    SnapshotReadRequest req;
-    SnapshotReadRequest_init(&req);
-    kvt_key_bytes(COUNTER_KEY, &req.key);
-    req.read_version = rv;
-    TransactionalKV_snapshotRead_result res;
-    TransactionalKV_snapshotRead_result_init(&res);
-    enum call_status st;
-    KVT_CALL(st, k, snapshotRead, &req, &res);
-    const SnapshotReadResponse *s = &res.success;
-    int rc = st == CALL_OK && s->success ? 0 : -1;
+    tp_bytes key = {0};
+    kvt_key_bytes(COUNTER_KEY, &key);
+    int64_t v = KVT_NIL;
+    int rc = kvt_snapshot_read(k, &key, rv, &v);
+    tp_bytes_free(&key);
     if (rc == 0) {
-        int64_t v = kvt_parse_value(s->found, &s->value);
         *count = v == KVT_NIL ? 0 : v;
         rc = v == KVT_NIL || v > 0 ? 0 : -1;
     }
-    TransactionalKV_snapshotRead_result_free(&res);
-    SnapshotReadRequest_free(&req);
     return rc;
 }
 
