@@ -143,7 +143,8 @@ int kvt_fault_file_write(const struct kvt_node *n, const char *text);
    disk-full: every write that grows a file with ENOSPC) through its fault file, until the
    heal removes the rule and restarts the node if its storage failed. 0, or -1. */
 int kvt_disk_fault_apply(struct kvt_cluster *c, unsigned i, enum kvt_fault f);
-void kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
+/* 0, or -1 when a node it restarted did not come back. */
+int kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
 /* nemesis_clock.c: node i's wall clock set offset_ms off through its fault file, and true
    again; each waits until ping's timestamp shows it. 0, or -1 (said). */
 int kvt_clock_jump_apply(struct kvt_cluster *c, unsigned i, int offset_ms, int timeout_ms);
@@ -249,7 +250,7 @@ struct kvt_run {
     struct kvt_hlog nemesis_log; /* the nemesis's own reads (main thread only) */
     bool live_failed;            /* a node did not catch up after the last heal */
     unsigned nodes_failed;       /* nodes the watch saw fail (watch.c) */
-    unsigned faults_missed;      /* faults the nemesis could not inject or confirm */
+    unsigned faults_missed;      /* faults the nemesis could not inject, confirm or heal */
     struct kvt_counter_totals counter;
 };
 
@@ -291,6 +292,8 @@ int kvt_register_verdict(const struct kvt_run *run, const struct kvt_final *f);
 int kvt_register_check_saved(const struct kvt_options *o);
 /* Faults on a schedule, each healed before the next, until end_ns. It runs on the main thread
    because nodes are children of the thread that forks them (PR_SET_PDEATHSIG). */
+/* Starts node i again; one that does not come back counts as a fault missed. */
+void kvt_nemesis_restart(struct kvt_run *run, unsigned i);
 void kvt_nemesis_run(struct kvt_run *run);
 /* Restarts or continues any node left down. */
 void kvt_nemesis_heal(struct kvt_run *run);

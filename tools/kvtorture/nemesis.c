@@ -208,14 +208,14 @@ static void apply(struct nemesis *n, enum kvt_fault f)
             hold(n->run, fault_length_ns(n->run, f));
         else
             n->run->faults_missed++;
-        kvt_disk_fault_heal(c, i, n->run->o->timeout_ms);
+        if (kvt_disk_fault_heal(c, i, n->run->o->timeout_ms) != 0)
+            n->run->faults_missed++;
     } else {
         kvt_node_kill(node);
         if (f == KVT_FAULT_WIPE && kvt_node_wipe(node) != 0)
             fprintf(stderr, "kvtorture: nemesis: cannot wipe %s\n", node->data_dir);
         hold(n->run, fault_length_ns(n->run, f));
-        if (kvt_node_start(c, i) != 0)
-            fprintf(stderr, "kvtorture: nemesis: node %u did not come back\n", i);
+        kvt_nemesis_restart(n->run, i);
     }
     if (e)
         e->end_ns = kvt_now_ns();
@@ -241,6 +241,16 @@ static unsigned usable_faults(const struct kvt_run *run, enum kvt_fault *out)
             out[count++] = (enum kvt_fault)f;
     }
     return count;
+}
+
+/* A node the nemesis stopped is started again; one that does not come back is a fault the
+   run could not heal: it counts as missed, so the run can never say CLEAN. */
+void kvt_nemesis_restart(struct kvt_run *run, unsigned i)
+{
+    if (kvt_node_start(run->cluster, i) == 0)
+        return;
+    fprintf(stderr, "kvtorture: nemesis: node %u did not come back\n", i);
+    run->faults_missed++;
 }
 
 void kvt_nemesis_run(struct kvt_run *run)
@@ -275,7 +285,7 @@ void kvt_nemesis_heal(struct kvt_run *run)
     for (unsigned i = 0; i < c->count; i++) {
         if (c->nodes[i].paused)
             kvt_node_pause(&c->nodes[i], false);
-        if (c->nodes[i].pid <= 0 && kvt_node_start(c, i) != 0)
-            fprintf(stderr, "kvtorture: heal: node %u did not come back\n", i);
+        if (c->nodes[i].pid <= 0)
+            kvt_nemesis_restart(run, i);
     }
 }

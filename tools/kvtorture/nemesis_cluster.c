@@ -83,13 +83,16 @@ void kvt_nemesis_power_cut(struct kvt_run *run)
     for (unsigned i = 0; i < c->count; i++) {
         kvt_node_kill(&c->nodes[i]);
         if (kvt_powercut_undo(c->nodes[i].data_dir, c->nodes[i].undo_dir, &lost, stderr) != 0)
+        {
             fprintf(stderr, "kvtorture: nemesis: node %u: the power cut is not exact\n", i);
+            run->faults_missed++;
+        }
     }
     printf("nemesis %7.2f s: power cut: %llu bytes of unsynced writes lost in %u files\n",
            kvt_since_start(run), (unsigned long long)lost.bytes, lost.files);
     for (unsigned i = 0; i < c->count; i++)
-        if ((int)i != old && kvt_node_start(c, i) != 0)
-            fprintf(stderr, "kvtorture: nemesis: node %u did not come back\n", i);
+        if ((int)i != old)
+            kvt_nemesis_restart(run, i);
     int now = c->count == 1 ? 0 : wait_new_leader(run, old);
     if (now >= 0)
         sweep(run, now);
@@ -99,8 +102,7 @@ void kvt_nemesis_power_cut(struct kvt_run *run)
     printf("nemesis %7.2f s: power cut: node %d leads; node %d restarts\n", kvt_since_start(run), now,
            old);
     kvt_nemesis_hold(run, NEW_LEADER_HOLD_NS);
-    if (kvt_node_start(c, (unsigned)old) != 0)
-        fprintf(stderr, "kvtorture: nemesis: node %d did not come back\n", old);
+    kvt_nemesis_restart(run, (unsigned)old);
 }
 
 /* The leader is paused and cut off; once another node leads and has had time to commit, the

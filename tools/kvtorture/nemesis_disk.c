@@ -45,7 +45,7 @@ static int storage_failed(const struct kvt_cluster *c, unsigned i, int timeout_m
     return failed;
 }
 
-void kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms)
+int kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms)
 {
     struct kvt_node *n = &c->nodes[i];
     kvt_fault_file_write(n, "");   /* an empty file injects nothing */
@@ -59,6 +59,9 @@ void kvt_disk_fault_heal(struct kvt_cluster *c, unsigned i, int timeout_ms)
     }
     kvt_watch_poll(c);   /* its last lines under the fault, while they are expected */
     n->errors_expected = false;
-    if (failed != 0 && kvt_node_start(c, i) != 0)
+    if (failed != 0 && kvt_node_start(c, i) != 0) {
         fprintf(stderr, "kvtorture: nemesis: node %u did not come back\n", i);
+        return -1;
+    }
+    return 0;
 }
