@@ -287,7 +287,7 @@ static void run_model(uint64_t seed, bool tight)
 static void run_seeds(bool tight)
 {
     uint64_t base = test_seed();
-    cr_log_info("seeds %llu..%llu (a failure names its seed; KV_TEST_SEED=S starts at S)",
+    cr_log_info("seeds %llu..%llu (a failure names its seed; TEST_SEED=S starts at S)",
                 (unsigned long long)base, (unsigned long long)base + 19);
     for (uint64_t i = 0; i < 20; i++)
         run_model(base + i, tight);
