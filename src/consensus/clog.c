@@ -15,7 +15,7 @@ static void *xrealloc(void *p, size_t size)
     return q;
 }
 
-void clog_init(struct clog *log, uint64_t snap_index, uint64_t snap_term)
+void cons_clog_init(struct clog *log, uint64_t snap_index, uint64_t snap_term)
 {
     memset(log, 0, sizeof *log);
     log->snap_index = snap_index;
@@ -32,61 +32,61 @@ static void free_range(struct clog *log, size_t from, size_t to)
         free(log->ents[i].data);
 }
 
-void clog_free(struct clog *log)
+void cons_clog_free(struct clog *log)
 {
     free_range(log, 0, log->count);
     free(log->ents);
     memset(log, 0, sizeof *log);
 }
 
-uint64_t clog_last_index(const struct clog *log)
+uint64_t cons_clog_last_index(const struct clog *log)
 {
     return log->snap_index + log->count;
 }
 
-uint64_t clog_last_term(const struct clog *log)
+uint64_t cons_clog_last_term(const struct clog *log)
 {
     return log->count == 0 ? log->snap_term : log->ents[log->count - 1].term;
 }
 
-bool clog_term(const struct clog *log, uint64_t index, uint64_t *term)
+bool cons_clog_term(const struct clog *log, uint64_t index, uint64_t *term)
 {
     if (index == log->snap_index) {
         *term = log->snap_term;
         return true;
     }
-    if (index < log->snap_index || index > clog_last_index(log))
+    if (index < log->snap_index || index > cons_clog_last_index(log))
         return false;
-    *term = clog_entry(log, index)->term;
+    *term = cons_clog_entry(log, index)->term;
     return true;
 }
 
-const struct consensus_entry *clog_entry(const struct clog *log, uint64_t index)
+const struct consensus_entry *cons_clog_entry(const struct clog *log, uint64_t index)
 {
     assert(index > log->snap_index);
-    assert(index <= clog_last_index(log));
+    assert(index <= cons_clog_last_index(log));
     const struct consensus_entry *e = &log->ents[index - log->snap_index - 1];
     assert(e->index == index);
     return e;
 }
 
-uint64_t clog_bytes(const struct clog *log, uint64_t from, uint64_t to)
+uint64_t cons_clog_bytes(const struct clog *log, uint64_t from, uint64_t to)
 {
     uint64_t bytes = 0;
     for (uint64_t i = from + 1; i <= to; i++)
-        bytes += clog_entry(log, i)->len;
+        bytes += cons_clog_entry(log, i)->len;
     return bytes;
 }
 
-void clog_append(struct clog *log, uint64_t term, const void *data, uint32_t len)
+void cons_clog_append(struct clog *log, uint64_t term, const void *data, uint32_t len)
 {
-    assert(term >= clog_last_term(log));
+    assert(term >= cons_clog_last_term(log));
     if (log->count == log->cap) {
         log->cap = log->cap == 0 ? 64 : log->cap * 2;
         log->ents = xrealloc(log->ents, log->cap * sizeof *log->ents);
     }
     struct consensus_entry *e = &log->ents[log->count++];
-    e->index = clog_last_index(log);
+    e->index = cons_clog_last_index(log);
     e->term = term;
     e->len = len;
     e->data = NULL;
@@ -96,11 +96,11 @@ void clog_append(struct clog *log, uint64_t term, const void *data, uint32_t len
     }
 }
 
-void clog_truncate(struct clog *log, uint64_t from)
+void cons_clog_truncate(struct clog *log, uint64_t from)
 {
     assert(from > log->commit);
     assert(from > log->snap_index);
-    if (from > clog_last_index(log))
+    if (from > cons_clog_last_index(log))
         return;
     size_t keep = (size_t)(from - log->snap_index - 1);
     free_range(log, keep, log->count);
@@ -111,11 +111,11 @@ void clog_truncate(struct clog *log, uint64_t from)
         log->persisted = from - 1;
 }
 
-void clog_compact(struct clog *log, uint64_t index, uint64_t term)
+void cons_clog_compact(struct clog *log, uint64_t index, uint64_t term)
 {
     assert(index > log->snap_index);
     assert(index <= log->applied);
-    assert(clog_entry(log, index)->term == term);
+    assert(cons_clog_entry(log, index)->term == term);
     size_t drop = (size_t)(index - log->snap_index);
     free_range(log, 0, drop);
     memmove(log->ents, log->ents + drop, (log->count - drop) * sizeof *log->ents);
@@ -126,7 +126,7 @@ void clog_compact(struct clog *log, uint64_t index, uint64_t term)
     assert(log->unstable > index);
 }
 
-void clog_reset(struct clog *log, uint64_t index, uint64_t term)
+void cons_clog_reset(struct clog *log, uint64_t index, uint64_t term)
 {
     assert(index > log->commit);
     free_range(log, 0, log->count);
@@ -139,18 +139,18 @@ void clog_reset(struct clog *log, uint64_t index, uint64_t term)
     log->persisted = index;
 }
 
-bool clog_up_to_date(const struct clog *log, uint64_t last_index, uint64_t last_term)
+bool cons_clog_up_to_date(const struct clog *log, uint64_t last_index, uint64_t last_term)
 {
-    uint64_t our_term = clog_last_term(log);
+    uint64_t our_term = cons_clog_last_term(log);
     if (last_term != our_term)
         return last_term > our_term;
-    return last_index >= clog_last_index(log);
+    return last_index >= cons_clog_last_index(log);
 }
 
-uint64_t clog_find_conflict(const struct clog *log, uint64_t index, uint64_t term,
-                            uint64_t *term_out)
+uint64_t cons_clog_find_conflict(const struct clog *log, uint64_t index, uint64_t term,
+                                 uint64_t *term_out)
 {
-    uint64_t hi = index < clog_last_index(log) ? index : clog_last_index(log);
+    uint64_t hi = index < cons_clog_last_index(log) ? index : cons_clog_last_index(log);
     if (hi <= log->snap_index) {
         *term_out = log->snap_term;
         return log->snap_index;
@@ -159,12 +159,12 @@ uint64_t clog_find_conflict(const struct clog *log, uint64_t index, uint64_t ter
     uint64_t lo = log->snap_index; /* answer is in [lo, hi] */
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo + 1) / 2;
-        if (clog_entry(log, mid)->term <= term)
+        if (cons_clog_entry(log, mid)->term <= term)
             lo = mid;
         else
             hi = mid - 1;
     }
-    bool ok = clog_term(log, lo, term_out);
+    bool ok = cons_clog_term(log, lo, term_out);
     assert(ok);
     (void)ok;
     return lo;
@@ -172,9 +172,9 @@ uint64_t clog_find_conflict(const struct clog *log, uint64_t index, uint64_t ter
 
 enum { clog_check_window = 64 };
 
-void clog_invariants(const struct clog *log, uint64_t current_term)
+void cons_clog_invariants(const struct clog *log, uint64_t current_term)
 {
-    uint64_t last = clog_last_index(log);
+    uint64_t last = cons_clog_last_index(log);
     assert(log->snap_index <= log->applied);
     assert(log->applied <= log->commit);
     assert(log->commit <= last);
@@ -185,7 +185,7 @@ void clog_invariants(const struct clog *log, uint64_t current_term)
     assert(log->persisted < log->unstable);
     assert(log->applied <= log->persisted); /* nothing is applied before it is durable here */
     assert(log->count <= log->cap);
-    assert(clog_last_term(log) <= current_term);
+    assert(cons_clog_last_term(log) <= current_term);
     /* A bounded tail window keeps the per-step cost flat; entries only change at the tail. */
     size_t from = log->count > clog_check_window ? log->count - clog_check_window : 0;
     uint64_t prev_term = from == 0 ? log->snap_term : log->ents[from - 1].term;

@@ -22,33 +22,33 @@ struct clog {
     uint64_t persisted;
 };
 
-void clog_init(struct clog *log, uint64_t snap_index, uint64_t snap_term);
-void clog_free(struct clog *log);
+void cons_clog_init(struct clog *log, uint64_t snap_index, uint64_t snap_term);
+void cons_clog_free(struct clog *log);
 
-uint64_t clog_last_index(const struct clog *log);
-uint64_t clog_last_term(const struct clog *log);
+uint64_t cons_clog_last_index(const struct clog *log);
+uint64_t cons_clog_last_term(const struct clog *log);
 /* True and *term set if index is the snapshot index or in the log. */
-bool clog_term(const struct clog *log, uint64_t index, uint64_t *term);
+bool cons_clog_term(const struct clog *log, uint64_t index, uint64_t *term);
 /* The entry at index; index must be in (snap_index, last]. */
-const struct consensus_entry *clog_entry(const struct clog *log, uint64_t index);
+const struct consensus_entry *cons_clog_entry(const struct clog *log, uint64_t index);
 /* Bytes of payload in (from, to]. */
-uint64_t clog_bytes(const struct clog *log, uint64_t from, uint64_t to);
+uint64_t cons_clog_bytes(const struct clog *log, uint64_t from, uint64_t to);
 
 /* Appends a copy at last + 1. */
-void clog_append(struct clog *log, uint64_t term, const void *data, uint32_t len);
+void cons_clog_append(struct clog *log, uint64_t term, const void *data, uint32_t len);
 /* Drops every entry at or after from (> commit). */
-void clog_truncate(struct clog *log, uint64_t from);
+void cons_clog_truncate(struct clog *log, uint64_t from);
 /* Drops every entry at or below index (<= applied); the snapshot moves to (index, term). */
-void clog_compact(struct clog *log, uint64_t index, uint64_t term);
+void cons_clog_compact(struct clog *log, uint64_t index, uint64_t term);
 /* Drops everything: the log restarts after a received snapshot at (index, term). */
-void clog_reset(struct clog *log, uint64_t index, uint64_t term);
+void cons_clog_reset(struct clog *log, uint64_t index, uint64_t term);
 
 /* Raft §5.4.1: a log ending at (last_index, last_term) is at least as up to date as ours. */
-bool clog_up_to_date(const struct clog *log, uint64_t last_index, uint64_t last_term);
+bool cons_clog_up_to_date(const struct clog *log, uint64_t last_index, uint64_t last_term);
 /* The largest index <= index whose term is <= term (the reject hint), and its term. */
-uint64_t clog_find_conflict(const struct clog *log, uint64_t index, uint64_t term,
-                            uint64_t *term_out);
+uint64_t cons_clog_find_conflict(const struct clog *log, uint64_t index, uint64_t term,
+                                 uint64_t *term_out);
 
-void clog_invariants(const struct clog *log, uint64_t current_term);
+void cons_clog_invariants(const struct clog *log, uint64_t current_term);
 
 #endif

@@ -19,10 +19,10 @@ static void reject_stale(struct consensus_node *node, const struct consensus_msg
         [CONSENSUS_MSG_SNAPSHOT] = CONSENSUS_MSG_SNAPSHOT_RESP,
     };
     assert(is_request(msg->type));
-    struct consensus_msg *out = outbox_push(node, resp[msg->type], msg->from);
+    struct consensus_msg *out = cons_outbox_push(node, resp[msg->type], msg->from);
     out->success = false;
     out->pre_vote = msg->pre_vote;
-    out->index = clog_last_index(&node->log);
+    out->index = cons_clog_last_index(&node->log);
     out->seq = msg->seq;
 }
 
@@ -33,7 +33,7 @@ static bool in_lease(const struct consensus_node *node)
     return node->leader != CONSENSUS_NONE && node->election_elapsed < node->cfg.election_ticks;
 }
 
-int election_step_term(struct consensus_node *node, const struct consensus_msg *msg)
+int cons_election_step_term(struct consensus_node *node, const struct consensus_msg *msg)
 {
     if (msg->term > node->term) {
         if (msg->type == CONSENSUS_MSG_VOTE) {
@@ -49,7 +49,7 @@ int election_step_term(struct consensus_node *node, const struct consensus_msg *
         bool from_leader = msg->type == CONSENSUS_MSG_APPEND ||
                            msg->type == CONSENSUS_MSG_COMMIT ||
                            msg->type == CONSENSUS_MSG_SNAPSHOT;
-        role_become_follower(node, msg->term, from_leader ? msg->from : CONSENSUS_NONE);
+        cons_role_become_follower(node, msg->term, from_leader ? msg->from : CONSENSUS_NONE);
         return 0;
     }
     if (msg->term < node->term) {
@@ -60,7 +60,7 @@ int election_step_term(struct consensus_node *node, const struct consensus_msg *
     return 0;
 }
 
-void election_handle_vote(struct consensus_node *node, const struct consensus_msg *msg)
+void cons_election_handle_vote(struct consensus_node *node, const struct consensus_msg *msg)
 {
     assert(msg->type == CONSENSUS_MSG_VOTE);
     bool can_vote;
@@ -74,8 +74,8 @@ void election_handle_vote(struct consensus_node *node, const struct consensus_ms
     can_vote = can_vote || (!msg->pre_vote && msg->term == node->term && node->leader == CONSENSUS_NONE);
 #endif
     /* "...the voter denies its vote if its own log is more up-to-date" (§5.4.1). */
-    bool grant = can_vote && clog_up_to_date(&node->log, msg->index, msg->log_term);
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_VOTE_RESP, msg->from);
+    bool grant = can_vote && cons_clog_up_to_date(&node->log, msg->index, msg->log_term);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_VOTE_RESP, msg->from);
     out->success = grant;
     out->pre_vote = msg->pre_vote;
     if (grant && msg->pre_vote)
@@ -86,7 +86,7 @@ void election_handle_vote(struct consensus_node *node, const struct consensus_ms
     }
 }
 
-void election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg)
+void cons_election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg)
 {
     bool pre = node->role == CONSENSUS_PRE_CANDIDATE;
     assert(pre || node->role == CONSENSUS_CANDIDATE);
@@ -95,53 +95,53 @@ void election_handle_vote_resp(struct consensus_node *node, const struct consens
     if (pre && msg->success && msg->term != node->term + 1)
         return;
     node->votes[msg->from] = msg->success ? QUORUM_VOTE_YES : QUORUM_VOTE_NO;
-    enum quorum_result res = quorum_vote_result(node->votes, node->cfg.node_count);
+    enum quorum_result res = cons_quorum_vote_result(node->votes, node->cfg.node_count);
     if (res == QUORUM_WON) {
         if (pre)
-            election_campaign(node, false);
+            cons_election_campaign(node, false);
         else
-            role_become_leader(node);
+            cons_role_become_leader(node);
     } else if (res == QUORUM_LOST) {
-        role_become_follower(node, node->term, CONSENSUS_NONE);
+        cons_role_become_follower(node, node->term, CONSENSUS_NONE);
     }
 }
 
-void election_campaign(struct consensus_node *node, bool pre_vote)
+void cons_election_campaign(struct consensus_node *node, bool pre_vote)
 {
     if (pre_vote)
-        role_become_pre_candidate(node);
+        cons_role_become_pre_candidate(node);
     else
-        role_become_candidate(node);
+        cons_role_become_candidate(node);
     node->votes[node->cfg.id] = QUORUM_VOTE_YES;
-    if (quorum_vote_result(node->votes, node->cfg.node_count) == QUORUM_WON) {
+    if (cons_quorum_vote_result(node->votes, node->cfg.node_count) == QUORUM_WON) {
         if (pre_vote)
-            election_campaign(node, false);
+            cons_election_campaign(node, false);
         else
-            role_become_leader(node);
+            cons_role_become_leader(node);
         return;
     }
     for (uint32_t i = 0; i < node->cfg.node_count; i++) {
         if (node_is_self(node, i))
             continue;
-        struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_VOTE, i);
+        struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_VOTE, i);
         out->term = pre_vote ? node->term + 1 : node->term;
-        out->index = clog_last_index(&node->log);
-        out->log_term = clog_last_term(&node->log);
+        out->index = cons_clog_last_index(&node->log);
+        out->log_term = cons_clog_last_term(&node->log);
         out->pre_vote = pre_vote;
     }
 }
 
 /* Followers and candidates: "If election timeout elapses ... start new election" (§5.2). */
-void election_tick(struct consensus_node *node)
+void cons_election_tick(struct consensus_node *node)
 {
     assert(node->role != CONSENSUS_LEADER);
     node->election_elapsed++;
     if (node->election_elapsed >= node->randomized_timeout)
-        election_campaign(node, true);
+        cons_election_campaign(node, true);
 }
 
 /* A leader that has not heard from a majority for an election timeout steps down. */
-void election_tick_check_quorum(struct consensus_node *node)
+void cons_election_tick_check_quorum(struct consensus_node *node)
 {
     assert(node->role == CONSENSUS_LEADER);
     node->election_elapsed++;
@@ -153,11 +153,11 @@ void election_tick_check_quorum(struct consensus_node *node)
         active += node_is_self(node, i) || node->prs[i].recent_active;
         node->prs[i].recent_active = false;
     }
-    if (active < quorum_majority(node->cfg.node_count))
-        role_become_follower(node, node->term, CONSENSUS_NONE);
+    if (active < cons_quorum_majority(node->cfg.node_count))
+        cons_role_become_follower(node, node->term, CONSENSUS_NONE);
 }
 
-void election_invariants(const struct consensus_node *node)
+void cons_election_invariants(const struct consensus_node *node)
 {
     assert(node->vote == CONSENSUS_NONE || node->vote < node->cfg.node_count);
     assert(node->leader == CONSENSUS_NONE || node->leader < node->cfg.node_count);
@@ -183,5 +183,5 @@ void election_invariants(const struct consensus_node *node)
     }
     /* A leader of a term voted for itself in it, so every other vote in that term is lost. */
     if (node->role != CONSENSUS_LEADER)
-        assert(node->log.count == 0 || node->term >= clog_last_term(&node->log));
+        assert(node->log.count == 0 || node->term >= cons_clog_last_term(&node->log));
 }

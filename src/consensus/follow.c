@@ -6,7 +6,7 @@
 /* Caps what one message may carry, whatever the sender's config says. */
 #define FOLLOW_ENTRIES_PER_MSG_MAX (1u << 20)
 
-int follow_validate_append(const struct consensus_node *node, const struct consensus_msg *msg)
+int cons_follow_validate_append(const struct consensus_node *node, const struct consensus_msg *msg)
 {
     if (msg->entry_count > FOLLOW_ENTRIES_PER_MSG_MAX)
         return CONSENSUS_ERR_INVALID;
@@ -28,28 +28,28 @@ int follow_validate_append(const struct consensus_node *node, const struct conse
 
 static void reject(struct consensus_node *node, const struct consensus_msg *msg)
 {
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_APPEND_RESP, msg->from);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_APPEND_RESP, msg->from);
     out->success = false;
     out->seq = msg->seq;
-    out->index = clog_last_index(&node->log);
-    out->hint_index = clog_find_conflict(&node->log, msg->prev_index, msg->prev_term,
-                                         &out->hint_term);
+    out->index = cons_clog_last_index(&node->log);
+    out->hint_index = cons_clog_find_conflict(&node->log, msg->prev_index, msg->prev_term,
+                                              &out->hint_term);
 }
 
 /* The first entry of msg that is not already in our log, or entry_count if none. */
 static uint32_t first_new(const struct consensus_node *node, const struct consensus_msg *msg,
                           uint32_t from)
 {
-    uint64_t last = clog_last_index(&node->log);
+    uint64_t last = cons_clog_last_index(&node->log);
     for (uint32_t i = from; i < msg->entry_count; i++) {
         const struct consensus_entry *e = &msg->entries[i];
-        if (e->index > last || clog_entry(&node->log, e->index)->term != e->term)
+        if (e->index > last || cons_clog_entry(&node->log, e->index)->term != e->term)
             return i;
     }
     return msg->entry_count;
 }
 
-int follow_handle_append(struct consensus_node *node, const struct consensus_msg *msg)
+int cons_follow_handle_append(struct consensus_node *node, const struct consensus_msg *msg)
 {
     assert(node->role == CONSENSUS_FOLLOWER);
     assert(msg->term == node->term);
@@ -66,7 +66,7 @@ int follow_handle_append(struct consensus_node *node, const struct consensus_msg
         prev_term = skip > 0 ? msg->entries[skip - 1].term : prev_term;
         if (prev < node->log.commit) {
             prev = node->log.commit; /* the whole message is below our commit */
-            bool ok = clog_term(&node->log, prev, &prev_term);
+            bool ok = cons_clog_term(&node->log, prev, &prev_term);
             assert(ok);
             (void)ok;
         }
@@ -77,7 +77,7 @@ int follow_handle_append(struct consensus_node *node, const struct consensus_msg
 #endif
     /* "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
      * prevLogTerm" (Figure 2). */
-    if (!clog_term(&node->log, prev, &have) || have != prev_term) {
+    if (!cons_clog_term(&node->log, prev, &have) || have != prev_term) {
         reject(node, msg);
         return 0;
     }
@@ -85,34 +85,34 @@ int follow_handle_append(struct consensus_node *node, const struct consensus_msg
     if (i < msg->entry_count && msg->entries[i].index <= node->log.commit)
         return CONSENSUS_ERR_INVALID; /* would rewrite a committed entry: a broken leader */
     if (i < msg->entry_count)
-        clog_truncate(&node->log, msg->entries[i].index);
+        cons_clog_truncate(&node->log, msg->entries[i].index);
     for (; i < msg->entry_count; i++)
-        clog_append(&node->log, msg->entries[i].term, msg->entries[i].data,
-                    msg->entries[i].len);
+        cons_clog_append(&node->log, msg->entries[i].term, msg->entries[i].data,
+                         msg->entries[i].len);
     uint64_t last_new = msg->prev_index + msg->entry_count;
     if (last_new < prev)
         last_new = prev;
     uint64_t commit = msg->commit < last_new ? msg->commit : last_new;
     if (commit > node->log.commit)
         node->log.commit = commit;
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_APPEND_RESP, msg->from);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_APPEND_RESP, msg->from);
     out->success = true;
     out->seq = msg->seq;
     out->index = last_new;
     return 0;
 }
 
-void follow_handle_commit(struct consensus_node *node, const struct consensus_msg *msg)
+void cons_follow_handle_commit(struct consensus_node *node, const struct consensus_msg *msg)
 {
     assert(node->role == CONSENSUS_FOLLOWER);
     assert(msg->term == node->term);
     node->leader = msg->from;
     node->election_elapsed = 0;
     /* The leader sends at most what it knows we match, so our log holds it. */
-    uint64_t last = clog_last_index(&node->log);
+    uint64_t last = cons_clog_last_index(&node->log);
     uint64_t commit = msg->commit < last ? msg->commit : last;
     if (commit > node->log.commit)
         node->log.commit = commit;
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_COMMIT_RESP, msg->from);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_COMMIT_RESP, msg->from);
     out->success = true;
 }

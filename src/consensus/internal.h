@@ -17,7 +17,7 @@ struct read_req {
 };
 
 /* A read a follower sent to its leader, waiting for the answer. All of them went to the
-   leader of this term: any change of leader or term fails them (read_index_fwd_fail_all). */
+   leader of this term: any change of leader or term fails them (cons_read_index_fwd_fail_all). */
 struct read_fwd {
     uint64_t ctx;
     uint64_t sent_tick;
@@ -79,50 +79,51 @@ struct consensus_node {
 };
 
 /* ready.c */
-struct consensus_msg *outbox_push(struct consensus_node *node, enum consensus_msg_type type,
-                                  uint32_t to);
-void outbox_read_state(struct consensus_node *node, uint64_t ctx, uint64_t index, int err);
+struct consensus_msg *cons_outbox_push(struct consensus_node *node, enum consensus_msg_type type,
+                                       uint32_t to);
+void cons_outbox_read_state(struct consensus_node *node, uint64_t ctx, uint64_t index, int err);
 
 /* role.c */
-void role_become_follower(struct consensus_node *node, uint64_t term, uint32_t leader);
-void role_become_pre_candidate(struct consensus_node *node);
-void role_become_candidate(struct consensus_node *node);
-void role_become_leader(struct consensus_node *node);
-void role_reset_election_timer(struct consensus_node *node);
+void cons_role_become_follower(struct consensus_node *node, uint64_t term, uint32_t leader);
+void cons_role_become_pre_candidate(struct consensus_node *node);
+void cons_role_become_candidate(struct consensus_node *node);
+void cons_role_become_leader(struct consensus_node *node);
+void cons_role_reset_election_timer(struct consensus_node *node);
 
 /* election.c */
-int election_step_term(struct consensus_node *node, const struct consensus_msg *msg);
-void election_handle_vote(struct consensus_node *node, const struct consensus_msg *msg);
-void election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg);
-void election_campaign(struct consensus_node *node, bool pre_vote);
-void election_tick(struct consensus_node *node);
-void election_tick_check_quorum(struct consensus_node *node);
-void election_invariants(const struct consensus_node *node);
+int cons_election_step_term(struct consensus_node *node, const struct consensus_msg *msg);
+void cons_election_handle_vote(struct consensus_node *node, const struct consensus_msg *msg);
+void cons_election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg);
+void cons_election_campaign(struct consensus_node *node, bool pre_vote);
+void cons_election_tick(struct consensus_node *node);
+void cons_election_tick_check_quorum(struct consensus_node *node);
+void cons_election_invariants(const struct consensus_node *node);
 
 /* replication.c (leader) and follow.c (follower) */
-void replication_flush(struct consensus_node *node);
-void replication_handle_append_resp(struct consensus_node *node, const struct consensus_msg *msg);
-void replication_tick(struct consensus_node *node);
-void replication_maybe_commit(struct consensus_node *node);
-void replication_invariants(const struct consensus_node *node);
-int follow_handle_append(struct consensus_node *node, const struct consensus_msg *msg);
-void follow_handle_commit(struct consensus_node *node, const struct consensus_msg *msg);
-int follow_validate_append(const struct consensus_node *node, const struct consensus_msg *msg);
+void cons_replication_flush(struct consensus_node *node);
+void cons_replication_handle_append_resp(struct consensus_node *node,
+                                         const struct consensus_msg *msg);
+void cons_replication_tick(struct consensus_node *node);
+void cons_replication_maybe_commit(struct consensus_node *node);
+void cons_replication_invariants(const struct consensus_node *node);
+int cons_follow_handle_append(struct consensus_node *node, const struct consensus_msg *msg);
+void cons_follow_handle_commit(struct consensus_node *node, const struct consensus_msg *msg);
+int cons_follow_validate_append(const struct consensus_node *node, const struct consensus_msg *msg);
 
 /* read_index.c */
-int read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx);
-void read_index_handle(struct consensus_node *node, const struct consensus_msg *msg);
-void read_index_release(struct consensus_node *node);
-void read_index_fail_all(struct consensus_node *node);
-void read_index_fwd_fail_all(struct consensus_node *node);
-void read_index_tick(struct consensus_node *node);
-void read_index_invariants(const struct consensus_node *node);
+int cons_read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx);
+void cons_read_index_handle(struct consensus_node *node, const struct consensus_msg *msg);
+void cons_read_index_release(struct consensus_node *node);
+void cons_read_index_fail_all(struct consensus_node *node);
+void cons_read_index_fwd_fail_all(struct consensus_node *node);
+void cons_read_index_tick(struct consensus_node *node);
+void cons_read_index_invariants(const struct consensus_node *node);
 
 /* snapshot.c */
-void snapshot_send(struct consensus_node *node, uint32_t peer);
-void snapshot_handle(struct consensus_node *node, const struct consensus_msg *msg);
-void snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg);
-void snapshot_invariants(const struct consensus_node *node);
+void cons_snapshot_send(struct consensus_node *node, uint32_t peer);
+void cons_snapshot_handle(struct consensus_node *node, const struct consensus_msg *msg);
+void cons_snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg);
+void cons_snapshot_invariants(const struct consensus_node *node);
 
 static inline bool node_is_self(const struct consensus_node *node, uint32_t id)
 {

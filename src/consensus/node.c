@@ -74,13 +74,13 @@ int consensus_new(const struct consensus_config *cfg, const struct consensus_res
     node->term = restore->hard_state.term;
     node->vote = restore->hard_state.vote;
     node->hs_sent = restore->hard_state;
-    clog_init(&node->log, restore->snapshot_index, restore->snapshot_term);
+    cons_clog_init(&node->log, restore->snapshot_index, restore->snapshot_term);
     for (size_t i = 0; i < restore->entry_count; i++) {
         const struct consensus_entry *e = &restore->entries[i];
-        clog_append(&node->log, e->term, e->data, e->len);
+        cons_clog_append(&node->log, e->term, e->data, e->len);
     }
     /* What we restored is durable already; what the snapshot holds is applied. */
-    node->log.persisted = clog_last_index(&node->log);
+    node->log.persisted = cons_clog_last_index(&node->log);
     node->log.unstable = node->log.persisted + 1;
     node->snapshot_index = restore->snapshot_index;
     node->snapshot_term = restore->snapshot_term;
@@ -95,7 +95,7 @@ int consensus_new(const struct consensus_config *cfg, const struct consensus_res
     assert(node->fwd_queue != NULL);
     if (node->read_queue == NULL || node->fwd_queue == NULL)
         abort();
-    role_become_follower(node, node->term, CONSENSUS_NONE);
+    cons_role_become_follower(node, node->term, CONSENSUS_NONE);
     node->role_sent = node->role;
     node->term_sent = node->term;
     node->leader_sent = node->leader;
@@ -107,7 +107,7 @@ void consensus_free(struct consensus_node *node)
 {
     if (node == NULL)
         return;
-    clog_free(&node->log);
+    cons_clog_free(&node->log);
     free(node->read_queue);
     free(node->fwd_queue);
     free(node->msgs);
@@ -118,11 +118,11 @@ void consensus_free(struct consensus_node *node)
 static void invariants(const struct consensus_node *node)
 {
     assert(node->cfg.id < node->cfg.node_count);
-    clog_invariants(&node->log, node->term);
-    election_invariants(node);
-    replication_invariants(node);
-    read_index_invariants(node);
-    snapshot_invariants(node);
+    cons_clog_invariants(&node->log, node->term);
+    cons_election_invariants(node);
+    cons_replication_invariants(node);
+    cons_read_index_invariants(node);
+    cons_snapshot_invariants(node);
     for (size_t i = 0; i < node->msg_count; i++) {
         assert(node->msgs[i].from == node->cfg.id);
         assert(node->msgs[i].to < node->cfg.node_count);
@@ -133,7 +133,7 @@ static void invariants(const struct consensus_node *node)
 void consensus_tick(struct consensus_node *node)
 {
     assert(!node->ready_outstanding);
-    read_index_tick(node);
+    cons_read_index_tick(node);
     node->tick_role(node);
     invariants(node);
 }
@@ -147,7 +147,7 @@ static int validate(const struct consensus_node *node, const struct consensus_ms
     if (msg->to != node->cfg.id)
         return CONSENSUS_ERR_INVALID;
     if (msg->type == CONSENSUS_MSG_APPEND)
-        return follow_validate_append(node, msg);
+        return cons_follow_validate_append(node, msg);
     if (msg->entry_count != 0)
         return CONSENSUS_ERR_INVALID;
     return 0;
@@ -160,8 +160,8 @@ int consensus_step(struct consensus_node *node, const struct consensus_msg *msg)
     if (err != 0)
         return err;
     if (msg->type == CONSENSUS_MSG_READ_INDEX || msg->type == CONSENSUS_MSG_READ_INDEX_RESP) {
-        read_index_handle(node, msg);
-    } else if (election_step_term(node, msg) == 0) {
+        cons_read_index_handle(node, msg);
+    } else if (cons_election_step_term(node, msg) == 0) {
         err = node->step_role(node, msg);
     }
     invariants(node);
@@ -180,10 +180,10 @@ int consensus_propose(struct consensus_node *node, const void *data, uint32_t le
         return CONSENSUS_ERR_TOO_LARGE;
     if (node->uncommitted_bytes + len > node->cfg.uncommitted_bytes_max)
         return CONSENSUS_ERR_BUSY;
-    clog_append(&node->log, node->term, data, len);
+    cons_clog_append(&node->log, node->term, data, len);
     node->uncommitted_bytes += len;
     node->send_pending = true;
-    *index_out = clog_last_index(&node->log);
+    *index_out = cons_clog_last_index(&node->log);
     invariants(node);
     return 0;
 }
@@ -191,7 +191,7 @@ int consensus_propose(struct consensus_node *node, const void *data, uint32_t le
 int consensus_read_index(struct consensus_node *node, uint64_t ctx)
 {
     assert(!node->ready_outstanding);
-    int err = read_index_request(node, node->cfg.id, ctx);
+    int err = cons_read_index_request(node, node->cfg.id, ctx);
     invariants(node);
     return err;
 }
@@ -204,7 +204,7 @@ int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term
     if (index > node->log.applied)
         return CONSENSUS_ERR_INVALID;
     uint64_t have = 0;
-    if (!clog_term(&node->log, index, &have) || have != term)
+    if (!cons_clog_term(&node->log, index, &have) || have != term)
         return CONSENSUS_ERR_INVALID;
     node->snapshot_index = index;
     node->snapshot_term = term;
@@ -212,10 +212,10 @@ int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term
     uint64_t keep = node->cfg.snapshot_catchup_entries;
     uint64_t to = index > keep ? index - keep : 0;
     if (to > node->log.snap_index) {
-        bool ok = clog_term(&node->log, to, &have);
+        bool ok = cons_clog_term(&node->log, to, &have);
         assert(ok);
         (void)ok;
-        clog_compact(&node->log, to, have);
+        cons_clog_compact(&node->log, to, have);
     }
     invariants(node);
     return 0;
@@ -251,7 +251,7 @@ void consensus_persisted(struct consensus_node *node, uint64_t index)
         return; /* stale or repeated */
     log->persisted = durable;
     if (node->role == CONSENSUS_LEADER)
-        replication_maybe_commit(node); /* our own log counts now (§10.2.1) */
+        cons_replication_maybe_commit(node); /* our own log counts now (§10.2.1) */
     invariants(node);
 }
 
@@ -263,7 +263,7 @@ uint64_t consensus_commit_index(const struct consensus_node *node) { return node
 uint64_t consensus_applied_index(const struct consensus_node *node) { return node->log.applied; }
 uint64_t consensus_last_index(const struct consensus_node *node)
 {
-    return clog_last_index(&node->log);
+    return cons_clog_last_index(&node->log);
 }
 uint64_t consensus_first_index(const struct consensus_node *node)
 {
@@ -273,7 +273,7 @@ uint64_t consensus_first_index(const struct consensus_node *node)
 uint64_t consensus_term_at(const struct consensus_node *node, uint64_t index)
 {
     uint64_t term = 0;
-    if (!clog_term(&node->log, index, &term))
+    if (!cons_clog_term(&node->log, index, &term))
         return 0;
     return term;
 }

@@ -4,7 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
-void progress_reset(struct progress *pr, uint64_t next)
+void cons_progress_reset(struct progress *pr, uint64_t next)
 {
     assert(next >= 1);
     memset(pr, 0, sizeof *pr);
@@ -18,7 +18,7 @@ static void clear_inflight(struct progress *pr)
     pr->inflight_count = 0;
 }
 
-void progress_become_probe(struct progress *pr)
+void cons_progress_become_probe(struct progress *pr)
 {
     pr->next = pr->match + 1;
     pr->state = PROGRESS_PROBE;
@@ -28,7 +28,7 @@ void progress_become_probe(struct progress *pr)
     clear_inflight(pr);
 }
 
-void progress_become_replicate(struct progress *pr)
+void cons_progress_become_replicate(struct progress *pr)
 {
     pr->state = PROGRESS_REPLICATE;
     pr->next = pr->match + 1;
@@ -38,7 +38,7 @@ void progress_become_replicate(struct progress *pr)
     clear_inflight(pr);
 }
 
-void progress_become_snapshot(struct progress *pr, uint64_t snap_index)
+void cons_progress_become_snapshot(struct progress *pr, uint64_t snap_index)
 {
     assert(snap_index > pr->match);
     pr->state = PROGRESS_SNAPSHOT;
@@ -48,14 +48,14 @@ void progress_become_snapshot(struct progress *pr, uint64_t snap_index)
     clear_inflight(pr);
 }
 
-void progress_lost(struct progress *pr)
+void cons_progress_lost(struct progress *pr)
 {
     pr->match = 0;
     pr->commit_sent = 0; /* what it was told is gone with its log */
-    progress_become_probe(pr);
+    cons_progress_become_probe(pr);
 }
 
-bool progress_update(struct progress *pr, uint64_t index)
+bool cons_progress_update(struct progress *pr, uint64_t index)
 {
     if (index <= pr->match) {
         return false;
@@ -70,13 +70,13 @@ bool progress_update(struct progress *pr, uint64_t index)
     return true;
 }
 
-bool progress_inflight_full(const struct progress *pr, uint32_t inflight_max)
+bool cons_progress_inflight_full(const struct progress *pr, uint32_t inflight_max)
 {
     assert(inflight_max <= CONSENSUS_INFLIGHT_MAX);
     return pr->inflight_count >= inflight_max;
 }
 
-void progress_inflight_add(struct progress *pr, uint64_t last)
+void cons_progress_inflight_add(struct progress *pr, uint64_t last)
 {
     assert(pr->inflight_count < CONSENSUS_INFLIGHT_MAX);
     if (pr->inflight_count > 0) {
@@ -88,20 +88,21 @@ void progress_inflight_add(struct progress *pr, uint64_t last)
     pr->inflight_count++;
 }
 
-void progress_inflight_free_to(struct progress *pr, uint64_t index)
+void cons_progress_inflight_free_to(struct progress *pr, uint64_t index)
 {
     while (pr->inflight_count > 0 && pr->inflight[pr->inflight_start] <= index)
-        progress_inflight_free_first(pr);
+        cons_progress_inflight_free_first(pr);
 }
 
-void progress_inflight_free_first(struct progress *pr)
+void cons_progress_inflight_free_first(struct progress *pr)
 {
     assert(pr->inflight_count > 0);
     pr->inflight_start = (pr->inflight_start + 1) % CONSENSUS_INFLIGHT_MAX;
     pr->inflight_count--;
 }
 
-void progress_invariants(const struct progress *pr, uint64_t last_index, uint32_t inflight_max)
+void cons_progress_invariants(const struct progress *pr, uint64_t last_index,
+                              uint32_t inflight_max)
 {
     assert(pr->match < pr->next);
     assert(pr->match <= pr->match_high);

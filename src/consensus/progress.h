@@ -16,7 +16,8 @@ enum progress_state { PROGRESS_PROBE = 0, PROGRESS_REPLICATE, PROGRESS_SNAPSHOT 
 
 struct progress {
     uint64_t match;
-    uint64_t match_high;  /* the highest match in this term: below it only after progress_lost */
+    uint64_t match_high;  /* the highest match in this term: below it only after
+                             cons_progress_lost */
     uint64_t next;
     enum progress_state state;
     bool probe_sent;
@@ -30,20 +31,21 @@ struct progress {
     uint32_t inflight_count;
 };
 
-void progress_reset(struct progress *pr, uint64_t next);
-void progress_become_probe(struct progress *pr);
-void progress_become_replicate(struct progress *pr);
-void progress_become_snapshot(struct progress *pr, uint64_t snap_index);
+void cons_progress_reset(struct progress *pr, uint64_t next);
+void cons_progress_become_probe(struct progress *pr);
+void cons_progress_become_replicate(struct progress *pr);
+void cons_progress_become_snapshot(struct progress *pr, uint64_t snap_index);
 /* The follower's log ends below match: it lost acknowledged entries (its disk was wiped).
    Nothing is known to match any more; the caller probes it again. */
-void progress_lost(struct progress *pr);
+void cons_progress_lost(struct progress *pr);
 /* True if index raised match. */
-bool progress_update(struct progress *pr, uint64_t index);
-bool progress_inflight_full(const struct progress *pr, uint32_t inflight_max);
-void progress_inflight_add(struct progress *pr, uint64_t last);
-void progress_inflight_free_to(struct progress *pr, uint64_t index);
-void progress_inflight_free_first(struct progress *pr);
+bool cons_progress_update(struct progress *pr, uint64_t index);
+bool cons_progress_inflight_full(const struct progress *pr, uint32_t inflight_max);
+void cons_progress_inflight_add(struct progress *pr, uint64_t last);
+void cons_progress_inflight_free_to(struct progress *pr, uint64_t index);
+void cons_progress_inflight_free_first(struct progress *pr);
 
-void progress_invariants(const struct progress *pr, uint64_t last_index, uint32_t inflight_max);
+void cons_progress_invariants(const struct progress *pr, uint64_t last_index,
+                              uint32_t inflight_max);
 
 #endif

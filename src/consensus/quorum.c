@@ -5,13 +5,13 @@
 
 #include "consensus.h"
 
-uint32_t quorum_majority(uint32_t node_count)
+uint32_t cons_quorum_majority(uint32_t node_count)
 {
     assert(node_count >= 1);
     return node_count / 2 + 1;
 }
 
-uint64_t quorum_commit_index(const uint64_t *match, uint32_t node_count)
+uint64_t cons_quorum_commit_index(const uint64_t *match, uint32_t node_count)
 {
     assert(node_count >= 1);
     assert(node_count <= CONSENSUS_NODES_MAX);
@@ -26,12 +26,12 @@ uint64_t quorum_commit_index(const uint64_t *match, uint32_t node_count)
         sorted[j] = match[i];
     }
     /* The majority-th largest is reached by at least a majority. */
-    uint64_t index = sorted[quorum_majority(node_count) - 1];
+    uint64_t index = sorted[cons_quorum_majority(node_count) - 1];
     assert(index <= sorted[0]);
     return index;
 }
 
-enum quorum_result quorum_vote_result(const uint8_t *votes, uint32_t node_count)
+enum quorum_result cons_quorum_vote_result(const uint8_t *votes, uint32_t node_count)
 {
     uint32_t yes = 0;
     uint32_t no = 0;
@@ -40,7 +40,7 @@ enum quorum_result quorum_vote_result(const uint8_t *votes, uint32_t node_count)
         yes += votes[i] == QUORUM_VOTE_YES;
         no += votes[i] == QUORUM_VOTE_NO;
     }
-    uint32_t need = quorum_majority(node_count);
+    uint32_t need = cons_quorum_majority(node_count);
     if (yes >= need)
         return QUORUM_WON;
     if (no > node_count - need)

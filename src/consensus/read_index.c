@@ -14,10 +14,10 @@
 static void answer(struct consensus_node *node, const struct read_req *r, uint64_t index, int err)
 {
     if (node_is_self(node, r->from)) {
-        outbox_read_state(node, r->ctx, index, err);
+        cons_outbox_read_state(node, r->ctx, index, err);
         return;
     }
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_READ_INDEX_RESP, r->from);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_READ_INDEX_RESP, r->from);
     out->term = 0;
     out->success = err == 0;
     out->index = index;
@@ -32,7 +32,7 @@ static void enqueue(struct consensus_node *node, uint32_t from, uint64_t ctx)
     node->read_queue[slot] = (struct read_req){.ctx = ctx, .seq = node->hb_seq + 1, .from = from};
     node->read_count++;
     node->hb_pending = true;
-    read_index_release(node); /* a single node needs no round */
+    cons_read_index_release(node); /* a single node needs no round */
 }
 
 /*
@@ -66,7 +66,7 @@ static int fwd_send(struct consensus_node *node, uint64_t ctx)
         return CONSENSUS_ERR_BUSY;
     *fwd_at(node, node->fwd_count) = (struct read_fwd){.ctx = ctx, .sent_tick = node->ticks};
     node->fwd_count++;
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_READ_INDEX, node->leader);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_READ_INDEX, node->leader);
     out->term = 0;
     out->seq = ctx;
     return 0;
@@ -83,37 +83,37 @@ static void fwd_answer(struct consensus_node *node, const struct consensus_msg *
             continue;
         f->answered = true;
         int err = msg->success ? 0 : (msg->err != 0 ? msg->err : CONSENSUS_ERR_NOT_LEADER);
-        outbox_read_state(node, f->ctx, msg->success ? msg->index : 0, err);
+        cons_outbox_read_state(node, f->ctx, msg->success ? msg->index : 0, err);
         fwd_pop_answered(node);
         return;
     }
     /* A duplicate, or the read expired before it came: dropped. */
 }
 
-void read_index_fwd_fail_all(struct consensus_node *node)
+void cons_read_index_fwd_fail_all(struct consensus_node *node)
 {
     for (uint32_t i = 0; i < node->fwd_count; i++) {
         struct read_fwd *f = fwd_at(node, i);
         if (!f->answered)
-            outbox_read_state(node, f->ctx, 0, CONSENSUS_ERR_NOT_LEADER);
+            cons_outbox_read_state(node, f->ctx, 0, CONSENSUS_ERR_NOT_LEADER);
     }
     node->fwd_head = 0;
     node->fwd_count = 0;
 }
 
-void read_index_tick(struct consensus_node *node)
+void cons_read_index_tick(struct consensus_node *node)
 {
     node->ticks++;
     uint64_t limit = (uint64_t)READ_FWD_ELECTIONS_MAX * node->cfg.election_ticks;
     while (node->fwd_count > 0 && node->ticks - fwd_at(node, 0)->sent_tick >= limit) {
         struct read_fwd *f = fwd_at(node, 0);
-        outbox_read_state(node, f->ctx, 0, CONSENSUS_ERR_NO_LEADER);
+        cons_outbox_read_state(node, f->ctx, 0, CONSENSUS_ERR_NO_LEADER);
         f->answered = true;
         fwd_pop_answered(node);
     }
 }
 
-int read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx)
+int cons_read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx)
 {
     if (node->role == CONSENSUS_LEADER) {
         if (node->read_count == node->cfg.read_pending_max)
@@ -125,7 +125,7 @@ int read_index_request(struct consensus_node *node, uint32_t from, uint64_t ctx)
     return fwd_send(node, ctx);
 }
 
-void read_index_handle(struct consensus_node *node, const struct consensus_msg *msg)
+void cons_read_index_handle(struct consensus_node *node, const struct consensus_msg *msg)
 {
     if (msg->type == CONSENSUS_MSG_READ_INDEX_RESP) {
         fwd_answer(node, msg);
@@ -149,10 +149,10 @@ static bool confirmed(const struct consensus_node *node, uint64_t seq)
     uint32_t acks = 0;
     for (uint32_t i = 0; i < node->cfg.node_count; i++)
         acks += node_is_self(node, i) || node->prs[i].acked_seq >= seq;
-    return acks >= quorum_majority(node->cfg.node_count);
+    return acks >= cons_quorum_majority(node->cfg.node_count);
 }
 
-void read_index_release(struct consensus_node *node)
+void cons_read_index_release(struct consensus_node *node)
 {
     assert(node->role == CONSENSUS_LEADER);
     if (!node->committed_in_term)
@@ -167,7 +167,7 @@ void read_index_release(struct consensus_node *node)
     }
 }
 
-void read_index_fail_all(struct consensus_node *node)
+void cons_read_index_fail_all(struct consensus_node *node)
 {
     while (node->read_count > 0) {
         answer(node, &node->read_queue[node->read_head], 0, CONSENSUS_ERR_NOT_LEADER);
@@ -195,7 +195,7 @@ static void fwd_invariants(const struct consensus_node *node)
     }
 }
 
-void read_index_invariants(const struct consensus_node *node)
+void cons_read_index_invariants(const struct consensus_node *node)
 {
     assert(node->read_count <= node->cfg.read_pending_max);
     assert(node->read_head < node->cfg.read_pending_max);

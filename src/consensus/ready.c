@@ -15,8 +15,8 @@ static void *grow(void *p, size_t *cap, size_t elem)
     return q;
 }
 
-struct consensus_msg *outbox_push(struct consensus_node *node, enum consensus_msg_type type,
-                                  uint32_t to)
+struct consensus_msg *cons_outbox_push(struct consensus_node *node, enum consensus_msg_type type,
+                                       uint32_t to)
 {
     assert(!node->ready_outstanding);
     assert(to < node->cfg.node_count);
@@ -32,7 +32,7 @@ struct consensus_msg *outbox_push(struct consensus_node *node, enum consensus_ms
     return m;
 }
 
-void outbox_read_state(struct consensus_node *node, uint64_t ctx, uint64_t index, int err)
+void cons_outbox_read_state(struct consensus_node *node, uint64_t ctx, uint64_t index, int err)
 {
     if (node->read_out_count == node->read_out_cap)
         node->reads = grow(node->reads, &node->read_out_cap, sizeof *node->reads);
@@ -64,7 +64,7 @@ bool consensus_has_ready(struct consensus_node *node)
     bool leader_due = node->role == CONSENSUS_LEADER &&
                       (node->send_pending || node->hb_pending || node->commit_changed);
     return node->msg_count > 0 || node->read_out_count > 0 || node->snapshot_apply ||
-           log->unstable <= clog_last_index(log) || log->applied < apply_limit(log) ||
+           log->unstable <= cons_clog_last_index(log) || log->applied < apply_limit(log) ||
            hard_state_changed(node) || role_changed(node) || leader_due;
 }
 
@@ -94,7 +94,7 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
 {
     assert(!node->ready_outstanding);
     if (node->role == CONSENSUS_LEADER)
-        replication_flush(node);
+        cons_replication_flush(node);
     struct clog *log = &node->log;
     memset(rd, 0, sizeof *rd);
     rd->hard_state_changed = hard_state_changed(node);
@@ -105,9 +105,9 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
     rd->snapshot_apply = node->snapshot_apply;
     rd->snapshot_index = node->snapshot_index;
     rd->snapshot_term = node->snapshot_term;
-    uint64_t last = clog_last_index(log);
+    uint64_t last = cons_clog_last_index(log);
     if (log->unstable <= last) {
-        rd->entries = clog_entry(log, log->unstable);
+        rd->entries = cons_clog_entry(log, log->unstable);
         rd->entry_count = (size_t)(last - log->unstable + 1);
     }
     for (size_t i = 0; i < node->msg_count; i++)
@@ -115,7 +115,7 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
     rd->sync_may_defer = sync_may_defer(node);
     uint64_t apply_to = rd->sync_may_defer ? apply_limit(log) : log->commit;
     if (log->applied < apply_to) {
-        rd->committed = clog_entry(log, log->applied + 1);
+        rd->committed = cons_clog_entry(log, log->applied + 1);
         rd->committed_count = (size_t)(apply_to - log->applied);
     }
     rd->msgs = node->msgs;
@@ -139,7 +139,7 @@ static void advance(struct consensus_node *node, const struct consensus_ready *r
     assert(rd->sync_may_defer == node->ready_may_defer);
     struct clog *log = &node->log;
     /* Nothing may change the log between ready and advance. */
-    assert(clog_last_index(log) == node->ready_entries_last);
+    assert(cons_clog_last_index(log) == node->ready_entries_last);
     if (rd->entry_count > 0) {
         assert(rd->entries[0].index == log->unstable);
         log->unstable = node->ready_entries_last + 1;
@@ -161,7 +161,7 @@ static void advance(struct consensus_node *node, const struct consensus_ready *r
     node->ready_outstanding = false;
     /* Our own log is durable now: it counts toward the commit (§10.2.1). */
     if (synced && node->role == CONSENSUS_LEADER)
-        replication_maybe_commit(node);
+        cons_replication_maybe_commit(node);
 }
 
 void consensus_advance(struct consensus_node *node, const struct consensus_ready *rd)

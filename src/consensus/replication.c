@@ -6,11 +6,11 @@
 /* Entries from next, bounded in count and bytes (one entry may exceed the byte bound). */
 static uint32_t batch_count(const struct consensus_node *node, uint64_t next)
 {
-    uint64_t last = clog_last_index(&node->log);
+    uint64_t last = cons_clog_last_index(&node->log);
     uint32_t n = 0;
     uint64_t bytes = 0;
     for (uint64_t i = next; i <= last && n < node->cfg.batch_entries_max; i++) {
-        uint32_t len = clog_entry(&node->log, i)->len;
+        uint32_t len = cons_clog_entry(&node->log, i)->len;
         if (n > 0 && bytes + len > node->cfg.batch_bytes_max)
             break;
         bytes += len;
@@ -23,10 +23,10 @@ static void push_append(struct consensus_node *node, uint32_t peer, uint64_t pre
 {
     struct progress *pr = &node->prs[peer];
     uint64_t prev_term = 0;
-    bool known = clog_term(&node->log, prev, &prev_term);
+    bool known = cons_clog_term(&node->log, prev, &prev_term);
     assert(known);
     (void)known;
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_APPEND, peer);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_APPEND, peer);
     out->prev_index = prev;
     out->prev_term = prev_term;
     out->commit = node->log.commit;
@@ -34,7 +34,7 @@ static void push_append(struct consensus_node *node, uint32_t peer, uint64_t pre
     out->commit = n > 0 ? out->commit : 0;
 #endif
     out->entry_count = n;
-    out->entries = n > 0 ? clog_entry(&node->log, prev + 1) : NULL;
+    out->entries = n > 0 ? cons_clog_entry(&node->log, prev + 1) : NULL;
     out->seq = node->hb_seq;
     /* The follower takes min(leader_commit, its last new entry). */
     uint64_t learned = node->log.commit < prev + n ? node->log.commit : prev + n;
@@ -50,11 +50,11 @@ static bool send_one(struct consensus_node *node, uint32_t peer)
         return false;
     if (pr->state == PROGRESS_PROBE && pr->probe_sent)
         return false;
-    if (pr->state == PROGRESS_REPLICATE && progress_inflight_full(pr, node->cfg.inflight_max))
+    if (pr->state == PROGRESS_REPLICATE && cons_progress_inflight_full(pr, node->cfg.inflight_max))
         return false;
     if (pr->next <= node->log.snap_index) {
         /* The entries it needs are compacted away: it needs the snapshot. */
-        snapshot_send(node, peer);
+        cons_snapshot_send(node, peer);
         return false;
     }
     uint32_t n = batch_count(node, pr->next);
@@ -65,7 +65,7 @@ static bool send_one(struct consensus_node *node, uint32_t peer)
         pr->probe_sent = true;
     } else {
         pr->next += n;
-        progress_inflight_add(pr, pr->next - 1);
+        cons_progress_inflight_add(pr, pr->next - 1);
     }
     return true;
 }
@@ -99,12 +99,12 @@ static void send_commit(struct consensus_node *node, uint32_t peer)
     uint64_t commit = node->log.commit < pr->match ? node->log.commit : pr->match;
     if (commit <= pr->commit_sent)
         return;
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_COMMIT, peer);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_COMMIT, peer);
     out->commit = commit;
     pr->commit_sent = commit;
 }
 
-void replication_flush(struct consensus_node *node)
+void cons_replication_flush(struct consensus_node *node)
 {
     assert(node->role == CONSENSUS_LEADER);
     if (!node->hb_pending && !node->send_pending && !node->commit_changed)
@@ -126,23 +126,23 @@ void replication_flush(struct consensus_node *node)
     node->commit_changed = false;
 }
 
-void replication_maybe_commit(struct consensus_node *node)
+void cons_replication_maybe_commit(struct consensus_node *node)
 {
     assert(node->role == CONSENSUS_LEADER);
     uint64_t match[CONSENSUS_NODES_MAX];
     for (uint32_t i = 0; i < node->cfg.node_count; i++)
         match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match;
-    uint64_t q = quorum_commit_index(match, node->cfg.node_count);
+    uint64_t q = cons_quorum_commit_index(match, node->cfg.node_count);
 #if PLANTED_BUG_commit_first_ack /* planted bug (tools/mutants): the first ack commits */
     for (uint32_t i = 0; i < node->cfg.node_count; i++) q = match[i] > q ? match[i] : q;
 #endif
     if (q <= node->log.commit)
         return;
     /* "Raft never commits log entries from previous terms by counting replicas" (§5.4.2). */
-    if (clog_entry(&node->log, q)->term != node->term)
+    if (cons_clog_entry(&node->log, q)->term != node->term)
         return;
     for (uint64_t i = node->log.commit + 1; i <= q; i++) {
-        const struct consensus_entry *e = clog_entry(&node->log, i);
+        const struct consensus_entry *e = cons_clog_entry(&node->log, i);
         if (e->term == node->term) {
             assert(node->uncommitted_bytes >= e->len);
             node->uncommitted_bytes -= e->len;
@@ -151,7 +151,7 @@ void replication_maybe_commit(struct consensus_node *node)
     node->log.commit = q;
     node->committed_in_term = true;
     node->commit_changed = true;
-    read_index_release(node);
+    cons_read_index_release(node);
 }
 
 static void handle_reject(struct consensus_node *node, struct progress *pr,
@@ -163,7 +163,7 @@ static void handle_reject(struct consensus_node *node, struct progress *pr,
     uint64_t match_guess = msg->hint_index;
     if (msg->hint_index >= node->log.snap_index) {
         uint64_t t = 0;
-        match_guess = clog_find_conflict(&node->log, msg->hint_index, msg->hint_term, &t);
+        match_guess = cons_clog_find_conflict(&node->log, msg->hint_index, msg->hint_term, &t);
         /* Nothing we still hold matches: the follower needs the snapshot (next <= it). */
         if (t > msg->hint_term)
             match_guess = node->log.snap_index - 1;
@@ -174,49 +174,50 @@ static void handle_reject(struct consensus_node *node, struct progress *pr,
        network that reorders, an old reject from before it matched more looks the same and
        costs one extra probe. Other rejects from below match are stale. */
     if (msg->index < pr->match)
-        progress_lost(pr);
+        cons_progress_lost(pr);
     else if (match_guess < pr->match)
         return;
-    progress_become_probe(pr);
+    cons_progress_become_probe(pr);
     pr->next = match_guess + 1;
     node->send_pending = true;
 }
 
-void replication_handle_append_resp(struct consensus_node *node, const struct consensus_msg *msg)
+void cons_replication_handle_append_resp(struct consensus_node *node,
+                                         const struct consensus_msg *msg)
 {
     struct progress *pr = &node->prs[msg->from];
     if (msg->seq > pr->acked_seq && msg->seq <= node->hb_seq) {
         pr->acked_seq = msg->seq;
-        read_index_release(node);
+        cons_read_index_release(node);
     }
     if (!msg->success) {
         handle_reject(node, pr, msg);
         return;
     }
-    if (msg->index > clog_last_index(&node->log))
+    if (msg->index > cons_clog_last_index(&node->log))
         return; /* acknowledges entries we never had: a broken peer */
-    if (progress_update(pr, msg->index)) {
-        progress_inflight_free_to(pr, msg->index);
+    if (cons_progress_update(pr, msg->index)) {
+        cons_progress_inflight_free_to(pr, msg->index);
         if (pr->state == PROGRESS_PROBE)
-            progress_become_replicate(pr);
+            cons_progress_become_replicate(pr);
         else if (pr->state == PROGRESS_SNAPSHOT && pr->match >= pr->pending_snapshot)
-            progress_become_probe(pr);
-        replication_maybe_commit(node);
+            cons_progress_become_probe(pr);
+        cons_replication_maybe_commit(node);
         node->send_pending = true;
     } else if (pr->state == PROGRESS_REPLICATE && pr->inflight_count == 0 &&
                pr->next > pr->match + 1) {
         /* Nothing in flight, yet the follower lacks what we sent: it was lost. */
-        progress_become_probe(pr);
+        cons_progress_become_probe(pr);
         node->send_pending = true;
     } else if (pr->state == PROGRESS_REPLICATE &&
-               progress_inflight_full(pr, node->cfg.inflight_max)) {
+               cons_progress_inflight_full(pr, node->cfg.inflight_max)) {
         /* A heartbeat came back while the window is full: make room for one batch. */
-        progress_inflight_free_first(pr);
+        cons_progress_inflight_free_first(pr);
         node->send_pending = true;
     }
 }
 
-void replication_tick(struct consensus_node *node)
+void cons_replication_tick(struct consensus_node *node)
 {
     assert(node->role == CONSENSUS_LEADER);
     node->heartbeat_elapsed++;
@@ -229,18 +230,19 @@ void replication_tick(struct consensus_node *node)
         if (node_is_self(node, i))
             continue;
         bool waiting = pr->state == PROGRESS_SNAPSHOT ||
-                       (pr->state == PROGRESS_REPLICATE && pr->match < clog_last_index(&node->log));
+                       (pr->state == PROGRESS_REPLICATE &&
+                        pr->match < cons_clog_last_index(&node->log));
         if (!waiting)
             continue;
         /* Lost batches or a lost snapshot: fall back to probing from match. */
         if (++pr->stall_ticks >= node->cfg.election_ticks) {
-            progress_become_probe(pr);
+            cons_progress_become_probe(pr);
             node->send_pending = true;
         }
     }
 }
 
-void replication_invariants(const struct consensus_node *node)
+void cons_replication_invariants(const struct consensus_node *node)
 {
     if (node->role != CONSENSUS_LEADER) {
         assert(!node->send_pending);
@@ -249,20 +251,20 @@ void replication_invariants(const struct consensus_node *node)
         assert(node->uncommitted_bytes == 0);
         return;
     }
-    uint64_t last = clog_last_index(&node->log);
+    uint64_t last = cons_clog_last_index(&node->log);
     uint64_t match[CONSENSUS_NODES_MAX];
     for (uint32_t i = 0; i < node->cfg.node_count; i++) {
         match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match_high;
         if (node_is_self(node, i))
             continue;
-        progress_invariants(&node->prs[i], last, node->cfg.inflight_max);
+        cons_progress_invariants(&node->prs[i], last, node->cfg.inflight_max);
         assert(node->prs[i].acked_seq <= node->hb_seq);
     }
     assert(node->uncommitted_bytes <= node->cfg.uncommitted_bytes_max);
     /* Quorum/commit: once the leader commits in its term, a majority acknowledged the commit
-       (a follower that lost its disk since then may hold less: progress_lost). */
+       (a follower that lost its disk since then may hold less: cons_progress_lost). */
     if (node->committed_in_term) {
-        assert(node->log.commit <= quorum_commit_index(match, node->cfg.node_count));
+        assert(node->log.commit <= cons_quorum_commit_index(match, node->cfg.node_count));
         assert(consensus_term_at(node, node->log.commit) == node->term ||
                node->log.commit == node->log.snap_index);
     }

@@ -15,7 +15,7 @@ static int step_candidate(struct consensus_node *node, const struct consensus_ms
 static int step_leader(struct consensus_node *node, const struct consensus_msg *msg);
 static void tick_leader(struct consensus_node *node);
 
-void role_reset_election_timer(struct consensus_node *node)
+void cons_role_reset_election_timer(struct consensus_node *node)
 {
     node->election_elapsed = 0;
     uint32_t e = node->cfg.election_ticks;
@@ -33,8 +33,8 @@ static void reset(struct consensus_node *node, uint64_t term)
     }
     /* Reads waiting on this leadership (ours, or a leader's we followed) fail now. */
     if (node->role == CONSENSUS_LEADER)
-        read_index_fail_all(node);
-    read_index_fwd_fail_all(node);
+        cons_read_index_fail_all(node);
+    cons_read_index_fwd_fail_all(node);
     node->leader = CONSENSUS_NONE;
     node->heartbeat_elapsed = 0;
     memset(node->votes, 0, sizeof node->votes);
@@ -43,39 +43,39 @@ static void reset(struct consensus_node *node, uint64_t term)
     node->commit_changed = false;
     node->committed_in_term = false;
     node->uncommitted_bytes = 0;
-    role_reset_election_timer(node);
+    cons_role_reset_election_timer(node);
 }
 
-void role_become_follower(struct consensus_node *node, uint64_t term, uint32_t leader)
+void cons_role_become_follower(struct consensus_node *node, uint64_t term, uint32_t leader)
 {
     reset(node, term);
     node->role = CONSENSUS_FOLLOWER;
     node->leader = leader;
     node->step_role = step_follower;
-    node->tick_role = election_tick;
+    node->tick_role = cons_election_tick;
 }
 
-void role_become_pre_candidate(struct consensus_node *node)
+void cons_role_become_pre_candidate(struct consensus_node *node)
 {
     assert(node->role != CONSENSUS_LEADER);
     /* A pre-candidate keeps its term and vote: asking changes nothing durable (§9.6). */
     reset(node, node->term);
     node->role = CONSENSUS_PRE_CANDIDATE;
     node->step_role = step_candidate;
-    node->tick_role = election_tick;
+    node->tick_role = cons_election_tick;
 }
 
-void role_become_candidate(struct consensus_node *node)
+void cons_role_become_candidate(struct consensus_node *node)
 {
     assert(node->role != CONSENSUS_LEADER);
     reset(node, node->term + 1);
     node->vote = node->cfg.id;
     node->role = CONSENSUS_CANDIDATE;
     node->step_role = step_candidate;
-    node->tick_role = election_tick;
+    node->tick_role = cons_election_tick;
 }
 
-void role_become_leader(struct consensus_node *node)
+void cons_role_become_leader(struct consensus_node *node)
 {
     assert(node->role == CONSENSUS_CANDIDATE);
     assert(node->vote == node->cfg.id);
@@ -84,14 +84,14 @@ void role_become_leader(struct consensus_node *node)
     node->leader = node->cfg.id;
     node->step_role = step_leader;
     node->tick_role = tick_leader;
-    uint64_t last = clog_last_index(&node->log);
+    uint64_t last = cons_clog_last_index(&node->log);
     for (uint32_t i = 0; i < node->cfg.node_count; i++) {
-        progress_reset(&node->prs[i], last + 1);
+        cons_progress_reset(&node->prs[i], last + 1);
         node->prs[i].recent_active = true;
     }
     /* "...each leader commit a blank no-op entry into the log at the start of its term"
      * (§8): only an entry of its own term lets it count replicas and commit. */
-    clog_append(&node->log, node->term, NULL, 0);
+    cons_clog_append(&node->log, node->term, NULL, 0);
     node->send_pending = true;
     node->hb_pending = true;
 }
@@ -100,15 +100,15 @@ static int step_follower(struct consensus_node *node, const struct consensus_msg
 {
     switch (msg->type) {
     case CONSENSUS_MSG_APPEND:
-        return follow_handle_append(node, msg);
+        return cons_follow_handle_append(node, msg);
     case CONSENSUS_MSG_COMMIT:
-        follow_handle_commit(node, msg);
+        cons_follow_handle_commit(node, msg);
         return 0;
     case CONSENSUS_MSG_SNAPSHOT:
-        snapshot_handle(node, msg);
+        cons_snapshot_handle(node, msg);
         return 0;
     case CONSENSUS_MSG_VOTE:
-        election_handle_vote(node, msg);
+        cons_election_handle_vote(node, msg);
         return 0;
     default:
         return 0; /* responses to a role we no longer hold */
@@ -122,13 +122,13 @@ static int step_candidate(struct consensus_node *node, const struct consensus_ms
     case CONSENSUS_MSG_COMMIT:
     case CONSENSUS_MSG_SNAPSHOT:
         /* A leader exists in our term (or, for a pre-candidate, in a term >= ours). */
-        role_become_follower(node, msg->term, msg->from);
+        cons_role_become_follower(node, msg->term, msg->from);
         return step_follower(node, msg);
     case CONSENSUS_MSG_VOTE:
-        election_handle_vote(node, msg);
+        cons_election_handle_vote(node, msg);
         return 0;
     case CONSENSUS_MSG_VOTE_RESP:
-        election_handle_vote_resp(node, msg);
+        cons_election_handle_vote_resp(node, msg);
         return 0;
     default:
         return 0;
@@ -141,13 +141,13 @@ static int step_leader(struct consensus_node *node, const struct consensus_msg *
         node->prs[msg->from].recent_active = true;
     switch (msg->type) {
     case CONSENSUS_MSG_APPEND_RESP:
-        replication_handle_append_resp(node, msg);
+        cons_replication_handle_append_resp(node, msg);
         return 0;
     case CONSENSUS_MSG_SNAPSHOT_RESP:
-        snapshot_handle_resp(node, msg);
+        cons_snapshot_handle_resp(node, msg);
         return 0;
     case CONSENSUS_MSG_VOTE:
-        election_handle_vote(node, msg);
+        cons_election_handle_vote(node, msg);
         return 0;
     case CONSENSUS_MSG_APPEND:
     case CONSENSUS_MSG_COMMIT:
@@ -161,8 +161,8 @@ static int step_leader(struct consensus_node *node, const struct consensus_msg *
 
 static void tick_leader(struct consensus_node *node)
 {
-    election_tick_check_quorum(node);
+    cons_election_tick_check_quorum(node);
     if (node->role != CONSENSUS_LEADER)
         return;
-    replication_tick(node);
+    cons_replication_tick(node);
 }

@@ -9,27 +9,27 @@
  * server streams its data and steps the same message into the receiver when it is whole.
  */
 
-void snapshot_send(struct consensus_node *node, uint32_t peer)
+void cons_snapshot_send(struct consensus_node *node, uint32_t peer)
 {
     assert(node->role == CONSENSUS_LEADER);
     struct progress *pr = &node->prs[peer];
     assert(pr->state != PROGRESS_SNAPSHOT);
     /* The newest snapshot: at or after the log's start, so the entries after it follow. */
     assert(node->snapshot_index >= node->log.snap_index);
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_SNAPSHOT, peer);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_SNAPSHOT, peer);
     out->index = node->snapshot_index;
     out->log_term = node->snapshot_term;
-    progress_become_snapshot(pr, node->snapshot_index);
+    cons_progress_become_snapshot(pr, node->snapshot_index);
 }
 
 static void respond(struct consensus_node *node, uint32_t to, bool success)
 {
-    struct consensus_msg *out = outbox_push(node, CONSENSUS_MSG_SNAPSHOT_RESP, to);
+    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_SNAPSHOT_RESP, to);
     out->success = success;
     out->index = node->log.commit;
 }
 
-void snapshot_handle(struct consensus_node *node, const struct consensus_msg *msg)
+void cons_snapshot_handle(struct consensus_node *node, const struct consensus_msg *msg)
 {
     assert(node->role == CONSENSUS_FOLLOWER);
     assert(msg->term == node->term);
@@ -44,35 +44,35 @@ void snapshot_handle(struct consensus_node *node, const struct consensus_msg *ms
         return;
     }
     uint64_t have = 0;
-    if (clog_term(&node->log, msg->index, &have) && have == msg->log_term) {
+    if (cons_clog_term(&node->log, msg->index, &have) && have == msg->log_term) {
         /* Log matching: our prefix up to index is the snapshot's; just commit it. */
         node->log.commit = msg->index;
         respond(node, msg->from, true);
         return;
     }
-    clog_reset(&node->log, msg->index, msg->log_term);
+    cons_clog_reset(&node->log, msg->index, msg->log_term);
     node->snapshot_index = msg->index;
     node->snapshot_term = msg->log_term;
     node->snapshot_apply = true;
     respond(node, msg->from, true);
 }
 
-void snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg)
+void cons_snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg)
 {
     assert(node->role == CONSENSUS_LEADER);
     struct progress *pr = &node->prs[msg->from];
-    if (!msg->success || msg->index > clog_last_index(&node->log))
+    if (!msg->success || msg->index > cons_clog_last_index(&node->log))
         return;
-    if (progress_update(pr, msg->index)) {
-        progress_inflight_free_to(pr, msg->index);
-        replication_maybe_commit(node);
+    if (cons_progress_update(pr, msg->index)) {
+        cons_progress_inflight_free_to(pr, msg->index);
+        cons_replication_maybe_commit(node);
     }
     if (pr->state == PROGRESS_SNAPSHOT && pr->match >= pr->pending_snapshot)
-        progress_become_probe(pr);
+        cons_progress_become_probe(pr);
     node->send_pending = true;
 }
 
-void snapshot_invariants(const struct consensus_node *node)
+void cons_snapshot_invariants(const struct consensus_node *node)
 {
     assert(node->log.snap_index <= node->log.commit);
     assert(node->log.snap_term <= node->term);
