@@ -96,8 +96,12 @@ struct cluster_snapshot_ops {
 /* The server's side of the driver. Every callback runs on the loop thread. */
 struct cluster_callbacks {
     /* Applies committed entry index (term) to the state machine; data may be empty (no-op).
-     * Returns 0, or non-zero when the entry cannot be applied (the node then stops). */
-    int (*apply)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len);
+     * proposal: the ctx given to this node's cluster_propose of this very entry while it waits
+     * (NULL for any other entry): what applying it did goes to that proposal from here, and
+     * its done then runs with err 0. Returns 0, or non-zero when the entry cannot be applied
+     * (the node then stops). */
+    int (*apply)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len,
+                 void *proposal);
     struct cluster_snapshot_ops snap;
     /* Optional: role, term or leader changed (for logs and routing). */
     void (*role_changed)(void *ctx, enum consensus_role role, uint64_t term, uint32_t leader);
@@ -142,7 +146,8 @@ int cluster_node_sync_idle(struct cluster_node *n);
 void cluster_node_close(struct cluster_node *n);
 
 /* Proposal outcome: err 0 with the entry's index once it is applied (done runs right after
- * apply(index) returned, so the server can read what applying it did), or an error:
+ * apply(index, ..., proposal = ctx) returned: that call carried what applying it did), or an
+ * error:
  * NOT_LEADER (leader: the id, or CONSENSUS_NONE), BUSY, TOO_LARGE, LOST (a different entry
  * was applied at its index: it never will be), TIMEOUT (the outcome is unknown: this node
  * stopped leading before the entry committed, answered in the turn it learns it, with the

@@ -121,6 +121,7 @@ int cluster_sync_wait(struct cluster_node *n);   /* ends the one in flight: 0 or
 /* cluster_waiters.c */
 void cluster_waiter_finish(struct cluster_node *n, struct cluster_waiter *w, int err);
 void cluster_waiters_deliver(struct cluster_node *n);
+void *cluster_proposal_of(const struct cluster_node *n, uint64_t index, uint64_t term);
 void cluster_proposals_applied(struct cluster_node *n, uint64_t index, uint64_t term);
 void cluster_proposals_stranded(struct cluster_node *n, enum consensus_role role, uint64_t term,
                                 uint32_t leader);

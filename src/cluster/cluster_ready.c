@@ -138,7 +138,8 @@ static int apply_committed(struct cluster_node *n, const struct consensus_ready 
         cluster_proposals_applied(n, rd->snapshot_index, 0); /* covered ones are lost */
     for (size_t i = 0; i < rd->committed_count; i++) {
         const struct consensus_entry *e = &rd->committed[i];
-        if (n->cb.apply(n->cb.ctx, e->index, e->term, e->data, e->len) != 0)
+        void *proposal = cluster_proposal_of(n, e->index, e->term);
+        if (n->cb.apply(n->cb.ctx, e->index, e->term, e->data, e->len, proposal) != 0)
             return CLUSTER_ERR_IO;
         cluster_proposals_applied(n, e->index, e->term);
     }

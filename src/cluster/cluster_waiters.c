@@ -44,6 +44,15 @@ void cluster_waiters_deliver(struct cluster_node *n)
     }
 }
 
+/* The ctx of this node's proposal of entry index (term), while it waits; NULL when none. */
+void *cluster_proposal_of(const struct cluster_node *n, uint64_t index, uint64_t term)
+{
+    for (const struct cluster_waiter *w = n->proposals; w && w->index <= index; w = w->next)
+        if (w->index == index && w->term == term)
+            return w->ctx;
+    return NULL;
+}
+
 /* Entry index (term) was applied: its proposer learns whether it was its own entry. */
 void cluster_proposals_applied(struct cluster_node *n, uint64_t index, uint64_t term)
 {

@@ -21,7 +21,10 @@
 #define REP_BACKOFF_MIN_MS 20u
 #define REP_BACKOFF_MAX_MS 500u
 
-static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len)
+/* Applies a committed entry; when this node proposed it (proposal: its route), what applying
+   it did answers that write from here. */
+static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len,
+                     void *proposal)
 {
     struct server_node *n = ctx;
     struct server_apply_result res = {.version = index};
@@ -40,8 +43,8 @@ static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *da
     }
     assert(kv_sm_applied_version(n->sm) == index);
     kv_sm_set_log_term(n->sm, term); /* what a snapshot of this state records */
-    n->rep->apply_index = index;
-    n->rep->apply_res = res;
+    if (proposal)
+        server_route_applied(proposal, &res);
     server_vwait_applied(n);
     return 0;
 }

@@ -51,8 +51,6 @@ struct server_rep {
     enum consensus_role role_seen;  /* as of the last role change, and its term */
     uint64_t term_seen;
     bool quorum_lost;               /* deposed by check-quorum, no leader known since */
-    uint64_t apply_index;           /* the last applied entry and what applying it did */
-    struct server_apply_result apply_res;
 };
 
 /* Routes alive at once; past it new requests get BUSY before anything is proposed. */
@@ -90,6 +88,9 @@ void server_rep_serve_peer(struct server_request *req);
 int server_route_start(struct server_node *n);
 void server_route_stop(struct server_node *n);
 void server_route_wake(struct server_node *n);
+/* The cluster applied the entry route proposed (the ctx of its cluster_propose): res is what
+   applying it did, the write's answer. */
+void server_route_applied(struct server_route *route, const struct server_apply_result *res);
 /* Frees the spare routes (at close, once no route is alive). */
 void server_route_free_spares(struct server_node *n);
 

@@ -35,9 +35,28 @@ void fx_record(struct fx_node *fn, uint64_t index, uint64_t digest)
     fn->digests[index] = digest;
 }
 
-static int sm_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len)
+struct propose_count {
+    uint32_t done, ok, want;
+};
+
+/* One proposal of fx_propose_n: apply hands it what it applied (cluster.h). */
+struct fx_proposal {
+    struct propose_count *count;
+    uint64_t applied_index; /* the index apply gave it; 0: none */
+    uint32_t applied_by;    /* the node whose apply did */
+};
+
+static int sm_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len,
+                    void *proposal)
 {
     struct fx_node *fn = ctx;
+    uintptr_t at = (uintptr_t)proposal, props = (uintptr_t)fn->fx->props;
+    if (at >= props && at < props + fn->fx->prop_count * sizeof *fn->fx->props) {
+        struct fx_proposal *p = proposal; /* one of fx_propose_n's (tests make others) */
+        cr_assert_eq(p->applied_index, 0, "node %u applies a proposal twice", fn->id);
+        p->applied_index = index;
+        p->applied_by = fn->id;
+    }
     cr_assert_eq(index, fn->applied + 1, "node %u applies %llu after %llu", fn->id,
                  (unsigned long long)index, (unsigned long long)fn->applied);
     uint64_t prev = fn->applied ? fn->digests[fn->applied] : 0;
@@ -200,18 +219,16 @@ uint32_t fx_wait_leader(struct fixture *fx, int timeout_ms)
     return (uint32_t)fx_leader(fx);
 }
 
-struct propose_count {
-    uint32_t done, ok, want;
-};
-
 static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
 {
-    struct propose_count *pc = ctx;
-    (void)index;
+    struct fx_proposal *p = ctx;
     (void)leader;
-    pc->done++;
+    /* Applied here exactly when it succeeded, at the index it succeeded at. */
+    cr_assert_eq(p->applied_index, err == 0 ? index : 0, "proposal: err %d at %llu, applied %llu",
+                 err, (unsigned long long)index, (unsigned long long)p->applied_index);
+    p->count->done++;
     if (err == 0)
-        pc->ok++;
+        p->count->ok++;
 }
 
 static bool all_proposed(struct fixture *fx, void *arg)
@@ -224,14 +241,25 @@ static bool all_proposed(struct fixture *fx, void *arg)
 uint32_t fx_propose_n(struct fixture *fx, uint32_t id, uint32_t count, int timeout_ms)
 {
     struct propose_count pc = {0, 0, count};
+    struct fx_proposal *props = calloc(count ? count : 1, sizeof *props);
+    cr_assert(props);
+    fx->props = props;
+    fx->prop_count = count;
     for (uint32_t i = 0; i < count; i++) {
         char data[64];
         int len = snprintf(data, sizeof data, "entry %u from %u seed %llu", i, id,
                            (unsigned long long)fx->seed);
-        cluster_propose(fx->nodes[id].node, data, (uint32_t)len, on_proposed, &pc);
+        props[i].count = &pc;
+        cluster_propose(fx->nodes[id].node, data, (uint32_t)len, on_proposed, &props[i]);
     }
     cr_assert(fx_wait(fx, all_proposed, &pc, timeout_ms), "%u of %u proposals done (seed %llu)",
               pc.done, count, (unsigned long long)fx->seed);
+    for (uint32_t i = 0; i < count; i++)
+        cr_assert(props[i].applied_index == 0 || props[i].applied_by == id,
+                  "proposal %u of node %u handed to node %u's apply", i, id, props[i].applied_by);
+    fx->props = NULL;
+    fx->prop_count = 0;
+    free(props);
     return pc.ok;
 }
 

@@ -39,6 +39,8 @@ struct fx_node {
 
 enum fx_mode { FX_BUS, FX_TCP };
 
+struct fx_proposal;
+
 struct fixture {
     struct event_base *base;
     enum fx_mode mode;
@@ -54,6 +56,8 @@ struct fixture {
     struct cluster_secret secret;
     char endpoints[CONSENSUS_NODES_MAX][64];
     struct fx_node nodes[CONSENSUS_NODES_MAX];
+    struct fx_proposal *props; /* fx_propose_n's proposals while it waits for them */
+    uint32_t prop_count;
 };
 
 /* A fresh cluster directory and event base; nodes are not open yet. Prints the seed. */
