@@ -26,6 +26,7 @@ struct server_route {
     uint64_t read_start_ns; /* reads: when its first read index round began */
     bool answered;
     bool held;          /* a cluster or transport callback is still to come */
+    bool applied;       /* PROPOSED: the cluster applied it (server_route_applied) */
     bool from_peer;     /* a forwarded write: never forwarded again, never waits */
     uint32_t fwd_leader; /* FORWARDED: to this leader, as this node saw it in fwd_term */
     uint64_t fwd_term;
@@ -37,6 +38,35 @@ struct server_route {
     /* Last: route_new clears the fields above only. */
     uint8_t inline_entry[SERVER_ROUTE_ENTRY_INLINE_BYTES];
 };
+
+/*
+ * The only transitions (answered is apart, and final: an answered route moves no more):
+ *   WAITING -> PROPOSED, FORWARDED (writes), READING (reads): handed to the cluster or a peer
+ *              link, whose callback is then still to come (held);
+ *   PROPOSED, FORWARDED, READING -> WAITING: that callback came (or the forward was never
+ *              sent) and the write or read may be tried again.
+ * Every transition comes from this file's own calls and from cluster and transport callbacks
+ * that run once each, none from what a client or peer sends: a refused one is a bug, so an
+ * assert.
+ */
+static bool route_transition_ok(enum route_kind kind, enum route_state from, enum route_state to)
+{
+    switch (to) {
+    case ROUTE_WAITING: return from != ROUTE_WAITING;
+    case ROUTE_PROPOSED:
+    case ROUTE_FORWARDED: return kind == ROUTE_WRITE && from == ROUTE_WAITING;
+    case ROUTE_READING: return kind == ROUTE_READ && from == ROUTE_WAITING;
+    }
+    return false;
+}
+
+static void route_set_state(struct server_route *r, enum route_state to)
+{
+    assert(!r->answered && route_transition_ok(r->kind, r->state, to));
+    assert(!r->held); /* out: its callback came; in: none is pending */
+    r->held = to != ROUTE_WAITING;
+    r->state = to;
+}
 
 static uint32_t leader_of(const struct server_node *n)
 {
@@ -142,8 +172,7 @@ static void attempt(struct server_route *r)
     struct cluster_status st;
     cluster_status(n->rep->cluster, &st);
     uint32_t leader = st.leader;
-    assert(!r->held && !r->answered);
-    r->state = ROUTE_WAITING;
+    assert(!r->held && !r->answered && r->state == ROUTE_WAITING);
     if (n->stopping) {
         answer_code(r, ErrorCode_SHUTTING_DOWN); /* in no log: a stopping node adds none */
     } else if (server_node_failed(n, NULL, 0)) {
@@ -153,29 +182,26 @@ static void attempt(struct server_route *r)
     } else if (r->kind == ROUTE_READ) {
         if (leader == CONSENSUS_NONE)
             return;
-        r->state = ROUTE_READING;
-        r->held = true;
+        route_set_state(r, ROUTE_READING);
         if (r->read_start_ns == 0) {
             r->read_start_ns = metrics_now_ns();
             metrics_count(METRIC_READ_INDEX_WAITS, 1);
         }
         cluster_read_index(n->rep->cluster, on_read, r);
     } else if (leader == cfg->instance_index) {
-        r->state = ROUTE_PROPOSED;
-        r->held = true;
+        route_set_state(r, ROUTE_PROPOSED);
         r->deadline_ms = server_now_ms() + cfg->request_timeout_ms;
         cluster_propose(n->rep->cluster, r->entry, (uint32_t)r->len, on_proposed, r);
     } else if (r->from_peer) {
         answer_code(r, leader == CONSENSUS_NONE ? ErrorCode_UNAVAILABLE : ErrorCode_NOT_LEADER);
     } else if (leader != CONSENSUS_NONE) {
-        r->state = ROUTE_FORWARDED;
-        r->held = true;
+        route_set_state(r, ROUTE_FORWARDED);
         r->fwd_leader = leader;
         r->fwd_term = st.term;
         uint32_t timeout_ms = cfg->request_timeout_ms + cfg->peer_call_timeout_ms;
         if (server_forward(n, leader, timeout_ms, r->entry, r->len, on_forwarded, r) != 0) {
-            r->held = false;
-            r->state = ROUTE_WAITING;
+            r->held = false; /* not sent: no callback comes */
+            route_set_state(r, ROUTE_WAITING);
         }
     }
 }
@@ -186,22 +212,29 @@ static void refused(struct server_route *r, int code)
     if (r->from_peer)
         answer_code(r, code);
     else
-        r->state = ROUTE_WAITING;
+        route_set_state(r, ROUTE_WAITING);
 }
 
+void server_route_applied(struct server_route *r, const struct server_apply_result *res)
+{
+    assert(r->kind == ROUTE_WRITE && r->state == ROUTE_PROPOSED && r->held);
+    r->applied = true;
+    if (!r->answered) /* else answered TIMEOUT at its deadline, or at shutdown */
+        answer_write(r, res);
+}
+
+/* The cluster's last word on a proposal: applied (answered by server_route_applied just
+   before), or why not. */
 static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
 {
     struct server_route *r = ctx;
-    struct server_rep *rep = r->n->rep;
+    (void)index;
     (void)leader;
+    assert((err == CLUSTER_OK) == r->applied);
     r->held = false;
     metrics_count(err == CLUSTER_OK ? METRIC_PROPOSALS_COMMITTED : METRIC_PROPOSALS_FAILED, 1);
     if (!r->answered) {
         switch (err) {
-        case CLUSTER_OK:
-            assert(rep->apply_index == index);
-            answer_write(r, &rep->apply_res);
-            break;
         /* In no log (LOST: a different entry took its index): tried again once a leader is
            known. */
         case CLUSTER_ERR_NOT_LEADER:
@@ -223,11 +256,11 @@ static void on_forwarded(void *ctx, int err, int32_t seqid, const uint8_t *msg, 
     if (r->answered) {
         /* answered at shutdown already */
     } else if (err == CLUSTER_ERR_UNREACHABLE || err == CLUSTER_ERR_BUSY) {
-        r->state = ROUTE_WAITING; /* it never left this node */
+        route_set_state(r, ROUTE_WAITING); /* it never left this node */
     } else if (err != 0 || server_forward_decode(r->entry, r->len, seqid, msg, len, &res) != 0) {
         answer_code(r, ErrorCode_TIMEOUT); /* it may have arrived: the outcome is unknown */
     } else if (res.code == ErrorCode_NOT_LEADER || res.code == ErrorCode_UNAVAILABLE) {
-        r->state = ROUTE_WAITING; /* the leader refused it before proposing */
+        route_set_state(r, ROUTE_WAITING); /* the leader refused it before proposing */
     } else if (res.code == ErrorCode_TIMEOUT) {
         answer_code(r, ErrorCode_TIMEOUT); /* the leader stepped down: our hint, if a new one */
     } else {
@@ -249,7 +282,7 @@ static void on_read(void *ctx, int err, uint64_t index)
         else if (err == CLUSTER_ERR_CLOSED)
             answer_code(r, ErrorCode_SHUTTING_DOWN);
         else
-            r->state = ROUTE_WAITING;
+            route_set_state(r, ROUTE_WAITING);
     }
     route_free_if_done(r);
 }
