@@ -4,7 +4,8 @@
 
 #include "kvctl_retry.h"
 #include "kvstore.h"
-#include "net_client.h"
+#include "net_sync.h"
+#include "net_tls.h"
 #include "thrift.h"
 
 #include <stdbool.h>
@@ -27,7 +28,7 @@ struct kvctl {
     bool prefix, has_from;    /* watch's --prefix, --from VERSION and --count N (0: no end) */
     int64_t from, count_max;
     SSL_CTX *tls;             /* --tls, --cacert, --cert, --key: every connection is TLS */
-    struct net_client client;
+    struct net_sync client;
     bool connected;
     bool sent;                /* the last round trip's request left (the server may have it) */
     bool lost;                /* the last round trip's connection failed after connecting */

@@ -14,14 +14,14 @@ int kvctl_connect(struct kvctl *k)
     int rc = NET_ERR_ADDRESS;
     for (uint32_t i = 0; i < k->eps.count; i++) {
         const char *ep = k->eps.items[k->eps.current];
-        rc = net_client_connect_tls(&k->client, ep, k->framed, KVCTL_TIMEOUT_MS, k->tls);
+        rc = net_sync_connect(&k->client, ep, k->framed, k->tls, KVCTL_TIMEOUT_MS);
         if (rc == NET_OK) {
             k->connected = true;
             return KVCTL_OK;
         }
         if (rc == NET_ERR_TLS)
-            fprintf(stderr, "kvctl: %s: TLS failed: %s\n", ep, k->client.tls_error);
-        net_client_close(&k->client);
+            fprintf(stderr, "kvctl: %s: TLS failed: %s\n", ep, net_sync_tls_error(&k->client));
+        net_sync_close(&k->client);
         kvctl_endpoints_next(&k->eps);
     }
     fprintf(stderr, "kvctl: cannot connect to %s: %s\n", k->endpoints, net_strerror(rc));
@@ -31,7 +31,7 @@ int kvctl_connect(struct kvctl *k)
 static void disconnect(struct kvctl *k)
 {
     if (k->connected)
-        net_client_close(&k->client);
+        net_sync_close(&k->client);
     k->connected = false;
 }
 
@@ -57,13 +57,12 @@ int kvctl_roundtrip(struct kvctl *k, tp_reader *r)
         return rc;
     const uint8_t *msg;
     size_t len;
-    int e = net_client_send(&k->client, k->out.data, k->out.len);
-    k->sent = e == NET_OK;
-    if (e == NET_OK)
-        e = net_client_recv(&k->client, &msg, &len);
+    int e = net_sync_call(&k->client, k->out.data, k->out.len, k->seqid, KVCTL_TIMEOUT_MS, &msg,
+                          &len);
+    k->sent = k->client.sent;
     if (e == NET_ERR_TLS) { /* refused (a certificate, most often): trying again cannot help */
         fprintf(stderr, "kvctl: %s: TLS failed: %s\n", k->eps.items[k->eps.current],
-                k->client.tls_error);
+                net_sync_tls_error(&k->client));
         disconnect(k);
         return KVCTL_SERVER;
     }

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
         tp_buf_init(&k.out);
         rc = run_command(&k, cmd, a.help, a.count - 1, a.positional + 1);
         if (k.connected)
-            net_client_close(&k.client);
+            net_sync_close(&k.client);
         tp_buf_free(&k.out);
     }
     net_tls_ctx_free(k.tls);

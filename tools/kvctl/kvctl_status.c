@@ -58,16 +58,16 @@ static int status_one(struct kvctl *k, int argc, char **argv)
 /* One call to ep on a connection of its own: ok is whether a success came back in *res. */
 #define STATUS_CALL(k, ep, method, req, res, ok)                                            \
     do {                                                                                    \
-        struct net_client c_;                                                               \
+        struct net_sync c_;                                                                 \
         tp_buf b_;                                                                          \
         tp_buf_init(&b_);                                                                   \
         const uint8_t *m_;                                                                  \
         size_t n_;                                                                          \
-        (ok) = net_client_connect_tls(&c_, ep, (k)->framed, STATUS_TIMEOUT_MS, (k)->tls) ==  \
+        (ok) = net_sync_connect(&c_, ep, (k)->framed, (k)->tls, STATUS_TIMEOUT_MS) ==        \
                    NET_OK &&                                                                \
                TransactionalKV_##method##_send(&b_, 1, req) == 0 &&                         \
-               net_client_send(&c_, b_.data, b_.len) == NET_OK &&                           \
-               net_client_recv(&c_, &m_, &n_) == NET_OK;                                    \
+               net_sync_call(&c_, b_.data, b_.len, 1, STATUS_TIMEOUT_MS, &m_, &n_) ==       \
+                   NET_OK;                                                                  \
         if (ok) {                                                                           \
             tp_reader r_;                                                                   \
             tp_reader_init(&r_, m_, n_, NULL);                                              \
@@ -77,7 +77,7 @@ static int status_one(struct kvctl *k, int argc, char **argv)
                    (res)->has_success && (res)->success.success;                            \
             tp_app_exception_free(&ax_);                                                    \
         }                                                                                   \
-        net_client_close(&c_);                                                              \
+        net_sync_close(&c_);                                                                \
         tp_buf_free(&b_);                                                                   \
     } while (0)
 
