@@ -4,6 +4,7 @@
 #include "net.h"
 #include "net_tls.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -340,10 +341,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         bufferevent_enable(bev, EV_READ); /* idle, not stuck */
         return;
     }
-    int err = what & BEV_EVENT_TIMEOUT ? NET_ERR_TIMEOUT
-              : what & BEV_EVENT_EOF   ? NET_ERR_CLOSED
-              : p->state == NET_PIPE_CONNECTING ? NET_ERR_CONNECT
-                                                : NET_ERR_IO;
+    int sock_err = EVUTIL_SOCKET_ERROR();
+    int err = what & BEV_EVENT_TIMEOUT                          ? NET_ERR_TIMEOUT
+              : p->state == NET_PIPE_CONNECTING                 ? NET_ERR_CONNECT
+              : what & BEV_EVENT_EOF || sock_err == ECONNRESET ? NET_ERR_CLOSED
+                                                                : NET_ERR_IO;
     if (p->cfg.tls && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
         net_tls_error_text(bev, p->tls_error, sizeof p->tls_error);
         if (p->tls_error[0])

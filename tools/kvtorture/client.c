@@ -21,7 +21,7 @@ void kvt_conn_init(struct kvt_conn *k, const struct kvt_cluster *c, int node, in
 void kvt_conn_free(struct kvt_conn *k)
 {
     if (k->connected)
-        net_client_close(&k->client);
+        net_sync_close(&k->client);
     k->connected = false;
     tp_buf_free(&k->out);
 }
@@ -29,7 +29,7 @@ void kvt_conn_free(struct kvt_conn *k)
 void kvt_conn_drop(struct kvt_conn *k)
 {
     if (k->connected)
-        net_client_close(&k->client);
+        net_sync_close(&k->client);
     k->connected = false;
 }
 
@@ -39,16 +39,16 @@ enum call_status kvt_roundtrip(struct kvt_conn *k, tp_reader *r)
         return CALL_NOT_SENT;
     if (!k->connected) {
         const char *addr = k->cluster->nodes[k->node].addr;
-        if (net_client_connect(&k->client, addr, true, k->timeout_ms) != NET_OK) {
-            net_client_close(&k->client);
+        if (net_sync_connect(&k->client, addr, true, NULL, (uint32_t)k->timeout_ms) != NET_OK) {
+            net_sync_close(&k->client);
             return CALL_NOT_SENT;
         }
         k->connected = true;
     }
     const uint8_t *msg;
     size_t len;
-    if (net_client_send(&k->client, k->out.data, k->out.len) != NET_OK ||
-        net_client_recv(&k->client, &msg, &len) != NET_OK) {
+    if (net_sync_call(&k->client, k->out.data, k->out.len, k->seqid, (uint32_t)k->timeout_ms,
+                      &msg, &len) != NET_OK) {
         kvt_conn_drop(k);   /* a late reply must never be taken for the next call's */
         return CALL_UNKNOWN;
     }

@@ -147,9 +147,9 @@ static int write_configs(struct kvt_cluster *c, const struct kvt_options *o)
 
 static bool listening(const char *addr)
 {
-    struct net_client cl;
-    bool ok = net_client_connect(&cl, addr, true, 500) == NET_OK;
-    net_client_close(&cl);
+    struct net_sync cl;
+    bool ok = net_sync_connect(&cl, addr, true, NULL, 500) == NET_OK;
+    net_sync_close(&cl);
     return ok;
 }
 

@@ -5,7 +5,7 @@
 #include "history.h"
 #include "hlog.h"
 #include "txn.h"
-#include "net_client.h"
+#include "net_sync.h"
 #include "thrift.h"
 
 #include <pthread.h>
@@ -166,7 +166,7 @@ int kvt_cluster_node_of(const struct kvt_cluster *c, const char *hint, size_t le
 /* One worker's connection; calls go to node `node`. */
 struct kvt_conn {
     const struct kvt_cluster *cluster;
-    struct net_client client;
+    struct net_sync client;
     bool connected;
     int node;
     int timeout_ms;
