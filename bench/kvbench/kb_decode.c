@@ -40,34 +40,35 @@ static void outcome(struct kb_reply *r, bool success, bool has_code, int code, b
     outcome((r), (x)->success, (x)->has_error_code, (int)(x)->error_code, (x)->has_leader_hint, \
             &(x)->leader_hint)
 
-void kb_wire_decode(const struct kb_pending *p, const uint8_t *msg, size_t len, struct kb_reply *r)
+void kb_wire_decode(enum kb_call call, int32_t seqid, const uint8_t *msg, size_t len,
+                    struct kb_reply *r)
 {
     memset(r, 0, sizeof *r);
     tp_reader rd;
     tp_reader_init(&rd, msg, len, NULL);
-    switch ((enum kb_call)p->call) {
+    switch (call) {
     case KB_CALL_PING:
-        KB_DECODE(ping, &rd, p->seqid, r, (void)x; r->code = ErrorCode_OK);
+        KB_DECODE(ping, &rd, seqid, r, (void)x; r->code = ErrorCode_OK);
         break;
     case KB_CALL_GET:
-        KB_DECODE(get, &rd, p->seqid, r, KB_COMMON(x, r); r->found = x->found);
+        KB_DECODE(get, &rd, seqid, r, KB_COMMON(x, r); r->found = x->found);
         break;
     case KB_CALL_SET:
-        KB_DECODE(setKey, &rd, p->seqid, r, KB_COMMON(x, r); r->found = true);
+        KB_DECODE(setKey, &rd, seqid, r, KB_COMMON(x, r); r->found = true);
         break;
     case KB_CALL_RANGE:
-        KB_DECODE(getRange, &rd, p->seqid, r, KB_COMMON(x, r);
+        KB_DECODE(getRange, &rd, seqid, r, KB_COMMON(x, r);
                   r->found = x->key_values.count > 0);
         break;
     case KB_CALL_GRV:
-        KB_DECODE(getReadVersion, &rd, p->seqid, r, KB_COMMON(x, r); r->version = x->version;
+        KB_DECODE(getReadVersion, &rd, seqid, r, KB_COMMON(x, r); r->version = x->version;
                   r->found = true);
         break;
     case KB_CALL_SREAD:
-        KB_DECODE(snapshotRead, &rd, p->seqid, r, KB_COMMON(x, r); r->found = x->found);
+        KB_DECODE(snapshotRead, &rd, seqid, r, KB_COMMON(x, r); r->found = x->found);
         break;
     case KB_CALL_COMMIT:
-        KB_DECODE(atomicCommit, &rd, p->seqid, r, KB_COMMON(x, r); r->found = true);
+        KB_DECODE(atomicCommit, &rd, seqid, r, KB_COMMON(x, r); r->found = true);
         break;
     default:
         r->code = KB_CODE_PROTOCOL;

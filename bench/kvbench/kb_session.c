@@ -4,7 +4,7 @@
    without it. Sessions are opened before the run, over a blocking connection. */
 #include "kvbench.h"
 #include "kvstore.h"
-#include "net_client.h"
+#include "net_sync.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,10 +15,11 @@
 /* openSession at endpoint; the session id, or -1. */
 static int64_t open_at(struct kb_bench *b, const char *endpoint)
 {
-    struct net_client c;
-    if (net_client_connect_tls(&c, endpoint, b->opt.framed, (int)b->opt.timeout_ms, b->tls) !=
-        NET_OK)
+    struct net_sync c;
+    if (net_sync_connect(&c, endpoint, b->opt.framed, b->tls, b->opt.timeout_ms) != NET_OK) {
+        net_sync_close(&c);
         return -1;
+    }
     OpenSessionRequest req;
     OpenSessionRequest_init(&req);
     TransactionalKV_openSession_result res;
@@ -27,10 +28,9 @@ static int64_t open_at(struct kb_bench *b, const char *endpoint)
     tp_buf_init(&out);
     const uint8_t *msg;
     size_t len;
-    /* net_client adds the frame header itself when framed. */
+    /* net_sync adds the frame header itself when framed. */
     if (TransactionalKV_openSession_send(&out, 1, &req) == 0 && !out.failed &&
-        net_client_send(&c, out.data, out.len) == NET_OK &&
-        net_client_recv(&c, &msg, &len) == NET_OK) {
+        net_sync_call(&c, out.data, out.len, 1, b->opt.timeout_ms, &msg, &len) == NET_OK) {
         tp_reader r;
         tp_reader_init(&r, msg, len, NULL);
         tp_app_exception ax;
@@ -43,7 +43,7 @@ static int64_t open_at(struct kb_bench *b, const char *endpoint)
                      ? res.success.session_id : -1;
     TransactionalKV_openSession_result_free(&res);
     tp_buf_free(&out);
-    net_client_close(&c);
+    net_sync_close(&c);
     return id;
 }
 

@@ -25,16 +25,14 @@ static const uint8_t *pick_value(struct kb_bench *b)
     return b->values + kb_rand_below(&b->rand, KB_VALUE_SLACK);
 }
 
-/* Appends one call (framed if asked) and remembers it on the connection. */
-#define KB_APPEND(b, c, s, call, method, req)                                       \
+/* Sends one call on the connection's pipe, which remembers it for its reply. */
+#define KB_APPEND(c, s, call, method, req)                                          \
     do {                                                                            \
-        int32_t seq_ = ++(c)->seqid;                                                \
-        size_t at_ = (b)->opt.framed ? tp_frame_begin(&(b)->out) : 0;               \
-        if (TransactionalKV_##method##_send(&(b)->out, seq_, (req)) != 0)           \
+        int32_t seq_;                                                               \
+        tp_buf *out_ = net_pipe_begin(&(c)->pipe, &seq_);                           \
+        if (TransactionalKV_##method##_send(out_, seq_, (req)) != 0 ||              \
+            net_pipe_end(&(c)->pipe, (call), (s), 0) != NET_OK)                     \
             return -1;                                                              \
-        if ((b)->opt.framed)                                                        \
-            tp_frame_end(&(b)->out, at_);                                           \
-        kb_conn_push((c), (s), seq_, (call));                                       \
     } while (0)
 
 static int encode_single(struct kb_bench *b, struct kb_slot *s, struct kb_conn *c,
@@ -46,20 +44,20 @@ static int encode_single(struct kb_bench *b, struct kb_slot *s, struct kb_conn *
                           .has_session = s->session_seq != 0};
         if (req.has_session)
             kb_session_ref(s, &req.session);
-        KB_APPEND(b, c, s, KB_CALL_SET, setKey, &req);
+        KB_APPEND(c, s, KB_CALL_SET, setKey, &req);
     } else if (s->op == KB_OP_GET || s->op == KB_OP_SGET) {
         GetRequest req = {.key = k, .has_consistency = true,
                           .consistency = s->op == KB_OP_GET ? Consistency_LINEARIZABLE
                                                             : Consistency_SERIALIZABLE};
-        KB_APPEND(b, c, s, KB_CALL_GET, get, &req);
+        KB_APPEND(c, s, KB_CALL_GET, get, &req);
     } else if (s->op == KB_OP_RANGE) {
         GetRangeRequest req = {.begin_key = k, .has_limit = true,
                                .limit = (int32_t)b->opt.range_len};
-        KB_APPEND(b, c, s, KB_CALL_RANGE, getRange, &req);
+        KB_APPEND(c, s, KB_CALL_RANGE, getRange, &req);
     } else {
         assert(s->op == KB_OP_PING);
         PingRequest req = {0};
-        KB_APPEND(b, c, s, KB_CALL_PING, ping, &req);
+        KB_APPEND(c, s, KB_CALL_PING, ping, &req);
     }
     s->awaiting = 1;
     return 0;
@@ -85,7 +83,7 @@ static int encode_commit(struct kb_bench *b, struct kb_slot *s, struct kb_conn *
                                .has_session = s->session_seq != 0};
     if (req.has_session)
         kb_session_ref(s, &req.session);
-    KB_APPEND(b, c, s, KB_CALL_COMMIT, atomicCommit, &req);
+    KB_APPEND(c, s, KB_CALL_COMMIT, atomicCommit, &req);
     s->awaiting = 1;
     return 0;
 }
@@ -97,7 +95,7 @@ static int encode_txn(struct kb_bench *b, struct kb_slot *s, struct kb_conn *c)
         kb_key(b, s->keys[i], keys[i]);
     if (s->phase == 0) {
         GetReadVersionRequest req = {0};
-        KB_APPEND(b, c, s, KB_CALL_GRV, getReadVersion, &req);
+        KB_APPEND(c, s, KB_CALL_GRV, getReadVersion, &req);
         s->awaiting = 1;
         return 0;
     }
@@ -105,7 +103,7 @@ static int encode_txn(struct kb_bench *b, struct kb_slot *s, struct kb_conn *c)
         for (uint32_t i = 0; i < b->opt.txn_reads; i++) {
             SnapshotReadRequest req = {.key = borrow(keys[i], b->opt.key_size),
                                        .read_version = s->read_version};
-            KB_APPEND(b, c, s, KB_CALL_SREAD, snapshotRead, &req);
+            KB_APPEND(c, s, KB_CALL_SREAD, snapshotRead, &req);
         }
         s->awaiting = b->opt.txn_reads;
         return 0;

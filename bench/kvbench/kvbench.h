@@ -4,7 +4,7 @@
 
 #include "kb_hist.h"
 #include "kb_rand.h"
-#include "net_scan.h"
+#include "net_pipe.h"
 #include "net_tls.h"
 #include "thrift.h"
 
@@ -112,29 +112,19 @@ struct kb_slot {
     uint64_t session_seq;       /* --session: this write's number (0: none), kept by retries */
 };
 
-struct kb_pending {
-    struct kb_slot *slot;
-    int32_t seqid;
-    uint8_t call;               /* enum kb_call */
-};
-
 struct kb_conn {
     struct kb_bench *b;
     uint32_t id;
-    struct bufferevent *bev;
-    bool connected;
+    struct net_pipe pipe;       /* each call's tag is its enum kb_call, its ptr the slot */
+    bool connected;             /* up, and not going down */
+    bool was_up;                /* the current connection came up */
     char endpoint[KB_ENDPOINT_LEN_MAX];
     uint32_t endpoint_index;
     char redirect[KB_ENDPOINT_LEN_MAX]; /* leader hint to move to once the pipe drains */
     struct event *timer;        /* reconnect backoff */
     struct kb_slot *slots;
-    struct kb_pending *ring;    /* in send order; replies come back in it */
-    uint32_t head, pending, ring_cap;
     struct kb_slot **retry;     /* slots to send again once connected */
     uint32_t retry_count;
-    int32_t seqid;
-    struct net_scan scan;       /* unframed: progress through the input */
-    size_t scanned;
     int64_t session_id;         /* --session (kb_session.c) */
     uint64_t session_next;      /* the last write number given out */
 };
@@ -148,7 +138,6 @@ struct kb_bench {
     struct kb_zipf zipf;
     uint8_t *values;            /* random bytes values are cut from */
     uint32_t mix_total;
-    tp_buf out;
     uint64_t t0_ns, measure_ns, stop_ns, end_ns;
     bool stopping, warm;
     uint64_t issued_measured, in_flight;
@@ -186,7 +175,8 @@ struct kb_reply {
 };
 void kb_key(const struct kb_bench *b, uint64_t index, uint8_t *out);
 int kb_wire_encode(struct kb_bench *b, struct kb_slot *s, struct kb_conn *c);
-void kb_wire_decode(const struct kb_pending *p, const uint8_t *msg, size_t len, struct kb_reply *r);
+void kb_wire_decode(enum kb_call call, int32_t seqid, const uint8_t *msg, size_t len,
+                    struct kb_reply *r);
 
 /* kb_session.c (--session): opens a session per connection before the run; 0 or -1. */
 int kb_sessions_open(struct kb_bench *b);
@@ -200,7 +190,6 @@ int kb_conn_open(struct kb_bench *b, struct kb_conn *c, uint32_t id);
 void kb_conn_close(struct kb_conn *c);
 /* Sends the slot's current phase, or queues it until the connection is up. */
 void kb_conn_issue(struct kb_conn *c, struct kb_slot *s);
-void kb_conn_push(struct kb_conn *c, struct kb_slot *s, int32_t seqid, uint8_t call);
 /* Sends the slot again after a short backoff (or once the connection is back). */
 void kb_conn_requeue(struct kb_conn *c, struct kb_slot *s, bool backoff);
 /* Where a reply moves the connection once its pipe drains: the leader a HOST:PORT hint names

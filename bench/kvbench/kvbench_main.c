@@ -58,7 +58,6 @@ static int setup(struct kb_bench *b)
         if (!b->timeline_ok || !b->timeline_err)
             return -1;
     }
-    tp_buf_init(&b->out);
     b->tty = isatty(STDERR_FILENO);
     char err[NET_TLS_ERR_MAX];
     if (b->opt.tls && !(b->tls = net_tls_client_ctx(b->opt.cacert, b->opt.cert, b->opt.key, err,
@@ -88,7 +87,6 @@ static void teardown(struct kb_bench *b)
     free(b->values);
     free(b->timeline_ok);
     free(b->timeline_err);
-    tp_buf_free(&b->out);
 }
 
 static int report(struct kb_bench *b)
