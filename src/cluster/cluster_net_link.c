@@ -264,6 +264,22 @@ static void handshake_reply(struct net_link *l, struct net_call *c, const struct
     }
 }
 
+/* A reply whose seqid no call in flight on this link has: refused (dropped, the link kept:
+   the calls in flight are matched by their own ids), counted, and logged at the 1st, 2nd,
+   4th, 8th ... time. A seqid above every one this node gave out was never sent; one below
+   belongs to a call that failed already (its deadline passed) or to another peer. */
+static void unmatched_reply(struct net_link *l, int32_t seqid)
+{
+    metrics_count(METRIC_PEER_REPLIES_UNMATCHED, 1);
+    uint64_t n = ++l->unmatched;
+    if (n & (n - 1))
+        return;
+    log_warn("cluster: node %u answered call %d, which no call in flight to it has (%s): "
+             "refused (%llu so far)", l->peer, seqid,
+             seqid > l->net->seqid ? "never sent" : "timed out already, or not its call",
+             (unsigned long long)n);
+}
+
 /* One whole reply message. Returns false when the link broke. */
 static bool on_message(struct net_link *l, const uint8_t *msg, size_t len)
 {
@@ -275,8 +291,10 @@ static bool on_message(struct net_link *l, const uint8_t *msg, size_t len)
         return false;
     }
     struct net_call *c = calls_take(l, m.seqid);
-    if (!c)
-        return true; /* timed out already */
+    if (!c) {
+        unmatched_reply(l, m.seqid);
+        return true;
+    }
     if (c->fwd_done) {
         if (l->net->t.drop_from[l->peer]) { /* fault injection: the reply is lost */
             net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT);

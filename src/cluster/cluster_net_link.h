@@ -63,6 +63,7 @@ struct net_link {
     bool flush_queued;       /* output waits for the transport's flush event */
     bool writing;            /* the socket was full: libevent writes the rest (EV_WRITE) */
     char host[256];          /* the endpoint's host: the name its certificate must have */
+    uint64_t unmatched;      /* replies that matched no call in flight (refused) */
     struct net_shape shape;
 };
 

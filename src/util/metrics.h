@@ -40,7 +40,9 @@
       "Snapshot bytes sent to lagging followers")                                           \
     X(METRIC_SNAPSHOT_RECEIVED_BYTES, "snapshot_received_bytes_total",                      \
       "Snapshot bytes received from the leader")                                            \
-    X(METRIC_WATCH_EVENTS, "watch_events_total", "Changes sent to watches")
+    X(METRIC_WATCH_EVENTS, "watch_events_total", "Changes sent to watches")                 \
+    X(METRIC_PEER_REPLIES_UNMATCHED, "peer_replies_unmatched_total",                        \
+      "Replies from peers that matched no call in flight (late, or never asked): refused")
 
 enum metric_counter {
 #define METRIC_COUNTER_ENUM(id, name, help) id,
