@@ -191,41 +191,54 @@ static bool calls_take(struct net_pipe *p, int32_t seqid, struct net_pipe_call *
     return false;
 }
 
-int net_pipe_send(struct net_pipe *p, const void *msg, size_t len, int32_t seqid, uint32_t tag,
-                  void *ptr, int64_t deadline_ms)
+/* Sends hdr (the frame header, or NULL) and msg as one call, remembered for its reply. */
+static int send_call(struct net_pipe *p, const uint8_t *hdr, const void *msg, size_t len,
+                     const struct net_pipe_call *c)
 {
     if (p->state == NET_PIPE_DOWN)
         return NET_ERR_STATE;
     if (len > p->cfg.frame_max)
         return NET_ERR_FRAME;
-    struct net_pipe_call c = {.seqid = seqid, .tag = tag, .ptr = ptr,
-                              .deadline_ms = deadline_ms, .live = true};
-    int rc = calls_push(p, &c);
+    int rc = calls_push(p, c);
     if (rc != NET_OK)
         return rc;
-    uint8_t hdr[4];
-    tp_frame_put_len(hdr, (uint32_t)len);
-    if ((p->cfg.framed && bufferevent_write(p->bev, hdr, 4) != 0) ||
+    if ((hdr && bufferevent_write(p->bev, hdr, 4) != 0) ||
         bufferevent_write(p->bev, msg, len) != 0) {
         net_pipe_close(p, NET_ERR_NOMEM); /* a half-written call: the stream is lost */
         return NET_ERR_NOMEM;
     }
-    p->bytes_sent += len + (p->cfg.framed ? 4 : 0);
+    p->bytes_sent += len + (hdr ? 4 : 0);
     return NET_OK;
+}
+
+int net_pipe_send(struct net_pipe *p, const void *msg, size_t len, int32_t seqid, uint32_t tag,
+                  void *ptr, int64_t deadline_ms)
+{
+    struct net_pipe_call c = {.seqid = seqid, .tag = tag, .ptr = ptr,
+                              .deadline_ms = deadline_ms, .live = true};
+    uint8_t hdr[4];
+    tp_frame_put_len(hdr, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+    return send_call(p, p->cfg.framed ? hdr : NULL, msg, len, &c);
 }
 
 tp_buf *net_pipe_begin(struct net_pipe *p, int32_t *seqid)
 {
     tp_buf_reset(&p->out);
+    p->frame_at = p->cfg.framed ? tp_frame_begin(&p->out) : 0;
     *seqid = net_pipe_next_seqid(p);
     return &p->out;
 }
 
+/* The frame header was reserved by begin: the call leaves in one write. */
 int net_pipe_end(struct net_pipe *p, uint32_t tag, void *ptr, int64_t deadline_ms)
 {
+    if (p->cfg.framed)
+        tp_frame_end(&p->out, p->frame_at);
     if (p->out.failed)
         return NET_ERR_NOMEM;
-    return net_pipe_send(p, p->out.data, p->out.len, p->seqid, tag, ptr, deadline_ms);
+    struct net_pipe_call c = {.seqid = p->seqid, .tag = tag, .ptr = ptr,
+                              .deadline_ms = deadline_ms, .live = true};
+    return send_call(p, NULL, p->out.data, p->out.len, &c);
 }
 
 void net_pipe_expire(struct net_pipe *p, int64_t now_ms)
