@@ -58,11 +58,10 @@ static enum rep_outcome call_set(struct rep_caller *c, const char *key, struct r
     TransactionalKV_setKey_result res;
     TransactionalKV_setKey_result_init(&res);
     int32_t seq = ++c->seqid;
-    int rc;
-    REP_SEND(&c->cl, setKey, seq, &q, rc);
+    int rc = test_send(&c->cl, TEST_METHOD(setKey), seq, &q, NULL);
     bool sent = rc == 0;
     if (sent)
-        REP_RECV(&c->cl, setKey, seq, &res, rc);
+        rc = test_recv(&c->cl, TEST_METHOD(setKey), seq, &res, NULL);
     enum rep_outcome out = CALL_OTHER;
     const SetResponse *s = &res.success;
     if (rc != 0 || !res.has_success) {
@@ -93,10 +92,9 @@ static enum rep_outcome call_get(struct rep_caller *c, const char *key, struct r
     TransactionalKV_get_result res;
     TransactionalKV_get_result_init(&res);
     int32_t seq = ++c->seqid;
-    int rc;
-    REP_SEND(&c->cl, get, seq, &q, rc);
+    int rc = test_send(&c->cl, TEST_METHOD(get), seq, &q, NULL);
     if (rc == 0)
-        REP_RECV(&c->cl, get, seq, &res, rc);
+        rc = test_recv(&c->cl, TEST_METHOD(get), seq, &res, NULL);
     enum rep_outcome out = CALL_OK;
     const GetResponse *g = &res.success;
     if (rc != 0 || !res.has_success) {
@@ -206,10 +204,9 @@ static void range_all(struct rep *r, int node, KeyValue **out, uint32_t *count)
         TransactionalKV_getRange_result res;
         TransactionalKV_getRange_result_init(&res);
         struct net_client *c = rep_client(r, node);
-        int rc;
-        REP_SEND(c, getRange, seq, &q, rc);
+        int rc = test_send(c, TEST_METHOD(getRange), seq, &q, NULL);
         if (rc == 0)
-            REP_RECV(c, getRange, seq, &res, rc);
+            rc = test_recv(c, TEST_METHOD(getRange), seq, &res, NULL);
         cr_assert(rc == 0 && res.has_success && res.success.success, "range on node %d", node);
         const GetRangeResponse *g = &res.success;
         for (uint32_t i = 0; i < g->key_values.count; i++)

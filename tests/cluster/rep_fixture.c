@@ -83,20 +83,16 @@ struct net_client *rep_client(struct rep *r, int node)
     return &r->cl[node];
 }
 
-/* One call on node's connection; rc 0 when a success came back (the connection is dropped
-   on any failure, so the next call starts clean). */
-#define REP_CALL(r, node, method, req, result, rc)                                          \
-    do {                                                                                    \
-        struct net_client *c_ = rep_client(r, node);                                        \
-        int32_t seq_ = ++(r)->seqid;                                                        \
-        REP_SEND(c_, method, seq_, req, rc);                                                \
-        if ((rc) == 0)                                                                      \
-            REP_RECV(c_, method, seq_, result, rc);                                         \
-        if ((rc) == 0 && !(result)->has_success)                                            \
-            (rc) = -1;                                                                      \
-        if ((rc) != 0)                                                                      \
-            rep_disconnect(r, node);                                                        \
-    } while (0)
+/* One call on node's connection: 0 when an answer came back, else -1 (the connection is
+   dropped, so the next call starts clean). */
+static int rep_call(struct rep *r, int node, const struct test_method *m, const void *req,
+                    void *result)
+{
+    if (test_call(rep_client(r, node), m, ++r->seqid, req, result, NULL) == 0)
+        return 0;
+    rep_disconnect(r, node);
+    return -1;
+}
 
 int rep_set(struct rep *r, int node, const char *key, const char *value, SetResponse *out)
 {
@@ -105,9 +101,7 @@ int rep_set(struct rep *r, int node, const char *key, const char *value, SetResp
     tp_bytes_set_str(&q.key, key);
     tp_bytes_set_str(&q.value, value);
     TransactionalKV_setKey_result res;
-    TransactionalKV_setKey_result_init(&res);
-    int rc;
-    REP_CALL(r, node, setKey, &q, &res, rc);
+    int rc = rep_call(r, node, TEST_METHOD(setKey), &q, &res);
     *out = res.success; /* moved out */
     if (rc != 0)
         TransactionalKV_setKey_result_free(&res);
@@ -123,9 +117,7 @@ int rep_get(struct rep *r, int node, const char *key, bool linearizable, GetResp
     q.has_consistency = true;
     q.consistency = linearizable ? Consistency_LINEARIZABLE : Consistency_SERIALIZABLE;
     TransactionalKV_get_result res;
-    TransactionalKV_get_result_init(&res);
-    int rc;
-    REP_CALL(r, node, get, &q, &res, rc);
+    int rc = rep_call(r, node, TEST_METHOD(get), &q, &res);
     *out = res.success;
     if (rc != 0)
         TransactionalKV_get_result_free(&res);
@@ -138,9 +130,7 @@ int rep_info(struct rep *r, int node, NodeInfo *out)
     GetNodeInfoRequest q;
     GetNodeInfoRequest_init(&q);
     TransactionalKV_getNodeInfo_result res;
-    TransactionalKV_getNodeInfo_result_init(&res);
-    int rc;
-    REP_CALL(r, node, getNodeInfo, &q, &res, rc);
+    int rc = rep_call(r, node, TEST_METHOD(getNodeInfo), &q, &res);
     *out = res.success;
     if (rc != 0)
         TransactionalKV_getNodeInfo_result_free(&res);
@@ -156,9 +146,7 @@ int rep_range(struct rep *r, int node, GetRangeResponse *out)
     q.has_consistency = true;
     q.consistency = Consistency_SERIALIZABLE;
     TransactionalKV_getRange_result res;
-    TransactionalKV_getRange_result_init(&res);
-    int rc;
-    REP_CALL(r, node, getRange, &q, &res, rc);
+    int rc = rep_call(r, node, TEST_METHOD(getRange), &q, &res);
     *out = res.success;
     if (rc != 0)
         TransactionalKV_getRange_result_free(&res);
@@ -246,12 +234,7 @@ void rep_wait_cut(struct rep *r, int node)
         GetClusterHealthRequest_init(&q);
         struct net_client *c = rep_client(r, node); /* its own view of its peers */
         TransactionalKV_getClusterHealth_result res;
-        TransactionalKV_getClusterHealth_result_init(&res);
-        int rc;
-        REP_SEND(c, getClusterHealth, 9, &q, rc);
-        cr_assert_eq(rc, 0);
-        REP_RECV(c, getClusterHealth, 9, &res, rc);
-        cr_assert(rc == 0 && res.has_success);
+        test_call_ok(c, TEST_METHOD(getClusterHealth), 9, &q, &res);
         bool cut = true;
         for (uint32_t i = 0; i < res.success.nodes.count; i++) {
             const NodeStatus *st = &res.success.nodes.items[i];
@@ -279,12 +262,35 @@ bool rep_retryable(int code)
            code == ErrorCode_BUSY || code == ErrorCode_TIMEOUT || code == ErrorCode_SHUTTING_DOWN;
 }
 
+void rep_call_answered(struct rep *r, int node, const struct test_method *m, const void *req,
+                       void *result)
+{
+    cr_assert(m->error_code, "%s: its answer carries no ErrorCode", m->name);
+    double deadline = node_now() + REP_WAIT_S;
+    struct test_call_error err = {"no answer"};
+    for (;;) {
+        struct net_client *c = rep_client(r, node);
+        if (test_call(c, m, ++r->seqid, req, result, &err) == 0) {
+            int code = m->error_code(result);
+            if (!rep_retryable(code))
+                return;
+            snprintf(err.text, sizeof err.text, "answered ErrorCode %d", code);
+        } else {
+            rep_disconnect(r, node);
+        }
+        m->result_free(result);
+        cr_assert_lt(node_now(), deadline, "%s on node %d kept failing; the last time: %s",
+                     m->name, node, err.text);
+        usleep(50000);
+    }
+}
+
 int64_t rep_open_session(struct rep *r, int node)
 {
     OpenSessionRequest q;
     OpenSessionRequest_init(&q);
     TransactionalKV_openSession_result res;
-    REP_CALL_ANSWERED(r, node, openSession, &q, &res);
+    rep_call_answered(r, node, TEST_METHOD(openSession), &q, &res);
     cr_assert(res.success.success, "openSession");
     cr_assert(res.success.has_session_id && res.success.session_id > 0);
     int64_t id = res.success.session_id;
@@ -303,7 +309,7 @@ int rep_session_set(struct rep *r, int node, const char *key, const char *value,
     q.session.session_id = id;
     q.session.sequence = seq;
     TransactionalKV_setKey_result res;
-    REP_CALL_ANSWERED(r, node, setKey, &q, &res);
+    rep_call_answered(r, node, TEST_METHOD(setKey), &q, &res);
     int code = res.success.success ? 0 : (int)res.success.error_code;
     *version = res.success.has_version ? res.success.version : 0;
     TransactionalKV_setKey_result_free(&res);

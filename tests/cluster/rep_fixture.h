@@ -51,63 +51,16 @@ int rep_range(struct rep *r, int node, GetRangeResponse *out);
 struct net_client *rep_client(struct rep *r, int node);
 void rep_disconnect(struct rep *r, int node);
 
-/* One call's halves on a connection (c may be NULL: -1): rc 0 once sent, or once the reply
-   to seq decoded into result (initialized; a PeerError counts), else -1. */
-#define REP_SEND(c, method, seq, req, rc)                                                  \
-    do {                                                                                   \
-        tp_buf b_;                                                                         \
-        tp_buf_init(&b_);                                                                  \
-        (rc) = (c) && TransactionalKV_##method##_send(&b_, seq, req) == 0 &&               \
-                       net_client_send(c, b_.data, b_.len) == NET_OK                       \
-                   ? 0                                                                     \
-                   : -1;                                                                   \
-        tp_buf_free(&b_);                                                                  \
-    } while (0)
-
-#define REP_RECV(c, method, seq, result, rc)                                               \
-    do {                                                                                   \
-        const uint8_t *m_;                                                                 \
-        size_t n_;                                                                         \
-        (rc) = -1;                                                                         \
-        if (net_client_recv(c, &m_, &n_) == NET_OK) {                                      \
-            tp_reader r_;                                                                  \
-            tp_reader_init(&r_, m_, n_, NULL);                                             \
-            tp_app_exception ax_;                                                          \
-            tp_app_exception_init(&ax_);                                                   \
-            (rc) = TransactionalKV_##method##_recv(&r_, seq, result, &ax_) == 0 ? 0 : -1;  \
-            tp_app_exception_free(&ax_);                                                   \
-        }                                                                                  \
-    } while (0)
-
 /* A write's answer is a definite refusal (nothing was applied): retry is safe. */
 bool rep_refused(bool success, bool has_code, int code);
 
 /* A call to node (reconnecting when its connection failed) made again until the answer is
    not a retryable refusal (UNAVAILABLE, NOT_LEADER, BUSY, TIMEOUT, SHUTTING_DOWN), for up to
-   REP_WAIT_S; for session writes, whose retries apply at most once. */
+   REP_WAIT_S; for session writes, whose retries apply at most once. m is a method whose answer
+   carries an ErrorCode; result is the answer (free it). */
 bool rep_retryable(int code);
-#define REP_CALL_ANSWERED(r, node, method, req, result)                                    \
-    do {                                                                                  \
-        double deadline_ = node_now() + REP_WAIT_S;                                       \
-        for (;;) {                                                                        \
-            int rc_;                                                                      \
-            int32_t seq_ = ++(r)->seqid;                                                  \
-            struct net_client *c_ = rep_client(r, node);                                  \
-            REP_SEND(c_, method, seq_, req, rc_);                                         \
-            TransactionalKV_##method##_result_init(result);                               \
-            if (rc_ == 0)                                                                 \
-                REP_RECV(c_, method, seq_, result, rc_);                                  \
-            if (rc_ == 0 && (result)->has_success &&                                      \
-                !((result)->success.has_error_code &&                                     \
-                  rep_retryable((result)->success.error_code)))                           \
-                break;                                                                    \
-            if (rc_ != 0)                                                                 \
-                rep_disconnect(r, node);                                                  \
-            TransactionalKV_##method##_result_free(result);                               \
-            cr_assert_lt(node_now(), deadline_, #method " on node %d kept failing", node); \
-            usleep(50000);                                                                \
-        }                                                                                 \
-    } while (0)
+void rep_call_answered(struct rep *r, int node, const struct test_method *m, const void *req,
+                       void *result);
 
 /* openSession through node (answered, asserted); the session id. */
 int64_t rep_open_session(struct rep *r, int node);

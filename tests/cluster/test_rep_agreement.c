@@ -87,12 +87,8 @@ Test(rep_agreement, a_client_connection_cannot_append_entries)
     q.leader_commit = before.status.commit_index;
     struct net_client *c = rep_client(&r, follower);
     TransactionalKV_appendEntry_result res;
-    TransactionalKV_appendEntry_result_init(&res);
-    int rc;
-    REP_SEND(c, appendEntry, 77, &q, rc);
-    cr_assert_eq(rc, 0);
-    REP_RECV(c, appendEntry, 77, &res, rc);
-    cr_assert_eq(rc, 0);
+    test_send_ok(c, TEST_METHOD(appendEntry), 77, &q);
+    test_recv_ok(c, TEST_METHOD(appendEntry), 77, &res);
     cr_assert(res.has_error && !res.has_success, "a PeerError, not a response");
     cr_assert_eq(res.error.code, ErrorCode_UNAUTHORIZED);
     NodeInfo after;

@@ -191,10 +191,9 @@ static bool replication_of(struct rep *r, int leader, int node, char *state, siz
     TransactionalKV_getClusterHealth_result res;
     TransactionalKV_getClusterHealth_result_init(&res);
     int32_t seq = ++r->seqid;
-    int rc;
-    REP_SEND(c, getClusterHealth, seq, &q, rc);
+    int rc = test_send(c, TEST_METHOD(getClusterHealth), seq, &q, NULL);
     if (rc == 0)
-        REP_RECV(c, getClusterHealth, seq, &res, rc);
+        rc = test_recv(c, TEST_METHOD(getClusterHealth), seq, &res, NULL);
     bool ok = rc == 0 && res.has_success && (uint32_t)node < res.success.nodes.count;
     if (ok) {
         const NodeStatus *st = &res.success.nodes.items[node];

@@ -105,9 +105,7 @@ static void send_only(struct rep *r, int node, const char *key)
     SetRequest_init(&q);
     tp_bytes_set_str(&q.key, key);
     tp_bytes_set_str(&q.value, key);
-    int rc;
-    REP_SEND(rep_client(r, node), setKey, 1, &q, rc);
-    cr_assert_eq(rc, 0);
+    test_send_ok(rep_client(r, node), TEST_METHOD(setKey), 1, &q);
     SetRequest_free(&q);
 }
 

@@ -142,9 +142,9 @@ static void observer_connect(struct rep *r, int node, int as, struct net_client 
         uint8_t mac[CLUSTER_MAC_BYTES];
         rc = net_client_connect(c, r->nodes[node].addr, true, 2000) == NET_OK ? 0 : -1;
         if (rc == 0)
-            REP_SEND(c, peerChallenge, 1, &q, rc);
+            rc = test_send(c, TEST_METHOD(peerChallenge), 1, &q, NULL);
         if (rc == 0)
-            REP_RECV(c, peerChallenge, 1, &ch, rc);
+            rc = test_recv(c, TEST_METHOD(peerChallenge), 1, &ch, NULL);
         if (rc == 0 && ch.has_success)
             rc = cluster_auth_mac(&secret, ch.success.nonce.data, ch.success.nonce.len,
                                   (uint32_t)as, mac) == 0 ? 0 : -1;
@@ -152,9 +152,9 @@ static void observer_connect(struct rep *r, int node, int as, struct net_client 
         tp_bytes_set(&a.nonce, ch.success.nonce.data, ch.success.nonce.len);
         tp_bytes_set(&a.mac, mac, sizeof mac);
         if (rc == 0)
-            REP_SEND(c, peerAuthenticate, 2, &a, rc);
+            rc = test_send(c, TEST_METHOD(peerAuthenticate), 2, &a, NULL);
         if (rc == 0)
-            REP_RECV(c, peerAuthenticate, 2, &au, rc);
+            rc = test_recv(c, TEST_METHOD(peerAuthenticate), 2, &au, NULL);
         if (rc == 0 && !(au.has_success && au.success.success))
             rc = -1;
         if (rc != 0)
@@ -172,12 +172,9 @@ static int leader_seen(struct net_client *c, int self)
     GetNodeInfoRequest q;
     GetNodeInfoRequest_init(&q);
     TransactionalKV_getNodeInfo_result res;
-    TransactionalKV_getNodeInfo_result_init(&res);
-    int rc;
-    REP_SEND(c, getNodeInfo, 3, &q, rc);
-    if (rc == 0)
-        REP_RECV(c, getNodeInfo, 3, &res, rc);
-    cr_assert_eq(rc, 0, "the observer's connection held");
+    struct test_call_error err;
+    int rc = test_call(c, TEST_METHOD(getNodeInfo), 3, &q, &res, &err);
+    cr_assert_eq(rc, 0, "the observer's connection held: %s", err.text);
     const NodeInfo *n = &res.success;
     int leader = n->has_leader_id && n->leader_id.data ? atoi((char *)n->leader_id.data) : -1;
     if (leader == self && n->status.role != NodeRole_LEADER)

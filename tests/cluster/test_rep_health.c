@@ -11,13 +11,9 @@ static void health(struct rep *r, int node, TransactionalKV_getClusterHealth_res
 {
     GetClusterHealthRequest q;
     GetClusterHealthRequest_init(&q);
-    TransactionalKV_getClusterHealth_result_init(res);
     struct net_client *c = rep_client(r, node);
-    int rc;
-    REP_SEND(c, getClusterHealth, 9, &q, rc);
-    cr_assert_eq(rc, 0);
-    REP_RECV(c, getClusterHealth, 9, res, rc);
-    cr_assert(rc == 0 && res->has_success && res->success.success);
+    test_call_ok(c, TEST_METHOD(getClusterHealth), 9, &q, res);
+    cr_assert(res->success.success);
     cr_assert_eq(res->success.nodes.count, REP_NODES);
 }
 

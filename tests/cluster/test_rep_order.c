@@ -19,9 +19,7 @@ static void send_set(struct net_client *c, int32_t seq, const char *value)
     SetRequest_init(&q);
     tp_bytes_set_str(&q.key, "k");
     tp_bytes_set_str(&q.value, value);
-    int rc;
-    REP_SEND(c, setKey, seq, &q, rc);
-    cr_assert_eq(rc, 0);
+    test_send_ok(c, TEST_METHOD(setKey), seq, &q);
     SetRequest_free(&q);
 }
 
@@ -32,9 +30,7 @@ static void send_get(struct net_client *c, int32_t seq, bool linearizable)
     tp_bytes_set_str(&q.key, "k");
     q.has_consistency = true;
     q.consistency = linearizable ? Consistency_LINEARIZABLE : Consistency_SERIALIZABLE;
-    int rc;
-    REP_SEND(c, get, seq, &q, rc);
-    cr_assert_eq(rc, 0);
+    test_send_ok(c, TEST_METHOD(get), seq, &q);
     GetRequest_free(&q);
 }
 
@@ -47,29 +43,23 @@ static void send_range(struct net_client *c, int32_t seq)
     tp_bytes_set_str(&q.end_key, "l");
     q.has_consistency = true;
     q.consistency = Consistency_SERIALIZABLE;
-    int rc;
-    REP_SEND(c, getRange, seq, &q, rc);
-    cr_assert_eq(rc, 0);
+    test_send_ok(c, TEST_METHOD(getRange), seq, &q);
     GetRangeRequest_free(&q);
 }
 
 static void expect_set(struct net_client *c, int32_t seq)
 {
     TransactionalKV_setKey_result res;
-    TransactionalKV_setKey_result_init(&res);
-    int rc;
-    REP_RECV(c, setKey, seq, &res, rc);
-    cr_assert(rc == 0 && res.has_success && res.success.success, "set %d", seq);
+    test_recv_ok(c, TEST_METHOD(setKey), seq, &res);
+    cr_assert(res.success.success, "set %d", seq);
     TransactionalKV_setKey_result_free(&res);
 }
 
 static void expect_get(struct net_client *c, int32_t seq, const char *value, const char *what)
 {
     TransactionalKV_get_result res;
-    TransactionalKV_get_result_init(&res);
-    int rc;
-    REP_RECV(c, get, seq, &res, rc);
-    cr_assert(rc == 0 && res.has_success && res.success.success, "%s get", what);
+    test_recv_ok(c, TEST_METHOD(get), seq, &res);
+    cr_assert(res.success.success, "%s get", what);
     cr_assert(res.success.found, "%s get %d found nothing: served before the set", what, seq);
     cr_assert(res.success.value.len == strlen(value) &&
                   memcmp(res.success.value.data, value, strlen(value)) == 0,
@@ -81,10 +71,8 @@ static void expect_get(struct net_client *c, int32_t seq, const char *value, con
 static void expect_range(struct net_client *c, int32_t seq, const char *value)
 {
     TransactionalKV_getRange_result res;
-    TransactionalKV_getRange_result_init(&res);
-    int rc;
-    REP_RECV(c, getRange, seq, &res, rc);
-    cr_assert(rc == 0 && res.has_success && res.success.success);
+    test_recv_ok(c, TEST_METHOD(getRange), seq, &res);
+    cr_assert(res.success.success);
     cr_assert_eq(res.success.key_values.count, 1, "range %d", seq);
     const tp_bytes *v = &res.success.key_values.items[0].value;
     cr_assert(v->len == strlen(value) && memcmp(v->data, value, v->len) == 0, "range %d", seq);

@@ -66,7 +66,7 @@ Test(rep_session, retries_through_every_node_and_a_failover_apply_once, .timeout
     CloseSessionRequest_init(&cq);
     cq.session_id = id;
     TransactionalKV_closeSession_result cres;
-    REP_CALL_ANSWERED(&r, follower, closeSession, &cq, &cres);
+    rep_call_answered(&r, follower, TEST_METHOD(closeSession), &cq, &cres);
     cr_assert(cres.success.success && cres.success.found);
     TransactionalKV_closeSession_result_free(&cres);
     cr_assert_eq(rep_session_set(&r, follower, "k", "one", id, 1, &again), ErrorCode_SESSION_EXPIRED);

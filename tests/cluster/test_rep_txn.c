@@ -38,31 +38,13 @@ static uint64_t next_rand(uint64_t *s)
     return *s;
 }
 
-/* A call's halves on client c; any failure fails the test (the cluster stays healthy). */
-#define TXN_SEND(c, method, seq, req)                                                   \
-    do {                                                                                \
-        int rc_;                                                                        \
-        REP_SEND(c, method, seq, req, rc_);                                             \
-        cr_assert_eq(rc_, 0);                                                           \
-    } while (0)
-
-#define TXN_RECV(c, method, seq, result)                                                \
-    do {                                                                                \
-        int rc_;                                                                        \
-        REP_RECV(c, method, seq, result, rc_);                                          \
-        cr_assert(rc_ == 0 && (result)->has_success);                                   \
-    } while (0)
-
 static int64_t read_version(struct txn_run *t, int c)
 {
     GetReadVersionRequest q;
     GetReadVersionRequest_init(&q);
     TransactionalKV_getReadVersion_result res;
     for (;;) {
-        TransactionalKV_getReadVersion_result_init(&res);
-        int32_t seq = ++t->seqid;
-        TXN_SEND(&t->cl[c], getReadVersion, seq, &q);
-        TXN_RECV(&t->cl[c], getReadVersion, seq, &res);
+        test_call_ok(&t->cl[c], TEST_METHOD(getReadVersion), ++t->seqid, &q, &res);
         bool ok = res.success.success;
         int64_t v = res.success.version;
         TransactionalKV_getReadVersion_result_free(&res);
@@ -99,11 +81,10 @@ static void round_run(struct txn_run *t, int round)
     }
     int32_t base = t->seqid;
     for (int c = 0; c < CLIENTS; c++)
-        TXN_SEND(&t->cl[c], atomicCommit, base + 1 + c, &q[c]);
+        test_send_ok(&t->cl[c], TEST_METHOD(atomicCommit), base + 1 + c, &q[c]);
     for (int c = 0; c < CLIENTS; c++) {
         TransactionalKV_atomicCommit_result res;
-        TransactionalKV_atomicCommit_result_init(&res);
-        TXN_RECV(&t->cl[c], atomicCommit, base + 1 + c, &res);
+        test_recv_ok(&t->cl[c], TEST_METHOD(atomicCommit), base + 1 + c, &res);
         struct outcome *o = &t->out[first + c];
         o->code = res.success.success ? 0 : res.success.has_error_code ? (int)res.success.error_code
                                                                       : -1;
@@ -210,13 +191,7 @@ Test(rep_txn, a_follower_reads_at_a_version_just_committed_on_the_leader)
         tp_bytes_set_str(&q.key, key);
         q.read_version = s.version;
         TransactionalKV_snapshotRead_result res;
-        TransactionalKV_snapshotRead_result_init(&res);
-        int rc;
-        struct net_client *c = rep_client(&r, follower);
-        REP_SEND(c, snapshotRead, 1, &q, rc);
-        if (rc == 0)
-            REP_RECV(c, snapshotRead, 1, &res, rc);
-        cr_assert_eq(rc, 0);
+        test_call_ok(rep_client(&r, follower), TEST_METHOD(snapshotRead), 1, &q, &res);
         cr_assert(res.success.success && res.success.found,
                   "read %d at version %lld on follower %d: error %d", i, (long long)s.version,
                   follower, (int)res.success.error_code);

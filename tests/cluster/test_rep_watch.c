@@ -42,7 +42,7 @@ static void watcher_send(struct watcher *w, struct rep *r)
     q.timeout_ms = WATCH_WAIT_MS;
     int rc;
     w->seq = ++r->seqid;
-    REP_SEND(&w->c, watch, w->seq, &q, rc);
+    rc = test_send(&w->c, TEST_METHOD(watch), w->seq, &q, NULL);
     WatchRequest_free(&q);
     w->waiting = rc == 0;
     if (rc != 0) {
@@ -86,8 +86,7 @@ static void pump(struct watcher *ws, struct rep *r)
             continue;
         TransactionalKV_watch_result res;
         TransactionalKV_watch_result_init(&res);
-        int rc;
-        REP_RECV(&w->c, watch, w->seq, &res, rc);
+        int rc = test_recv(&w->c, TEST_METHOD(watch), w->seq, &res, NULL);
         w->waiting = false;
         if (rc == 0 && res.has_success)
             watcher_take(w, &res.success);

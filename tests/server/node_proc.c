@@ -188,30 +188,6 @@ void node_connect(const struct node_proc *p, struct net_client *c, bool framed)
     cr_assert_eq(rc, NET_OK, "connect %s: %s", p->addr, net_strerror(rc));
 }
 
-static int32_t next_seqid = 1;
-
-#define NODE_CALL(c, method, req, result)                                                  \
-    do {                                                                                   \
-        tp_buf b_;                                                                         \
-        tp_buf_init(&b_);                                                                  \
-        int32_t seq_ = next_seqid++;                                                       \
-        cr_assert_eq(TransactionalKV_##method##_send(&b_, seq_, req), 0);                  \
-        int rc_ = net_client_send(c, b_.data, b_.len);                                     \
-        cr_assert_eq(rc_, NET_OK, "send: %s", net_strerror(rc_));                          \
-        tp_buf_free(&b_);                                                                  \
-        const uint8_t *m_;                                                                 \
-        size_t n_;                                                                         \
-        rc_ = net_client_recv(c, &m_, &n_);                                                \
-        cr_assert_eq(rc_, NET_OK, "recv: %s", net_strerror(rc_));                          \
-        tp_reader r_;                                                                      \
-        tp_reader_init(&r_, m_, n_, NULL);                                                 \
-        tp_app_exception ax_;                                                              \
-        tp_app_exception_init(&ax_);                                                       \
-        rc_ = TransactionalKV_##method##_recv(&r_, seq_, result, &ax_);                    \
-        cr_assert_eq(rc_, 0, "recv " #method ": %s", tp_strerror(rc_));                    \
-        tp_app_exception_free(&ax_);                                                       \
-    } while (0)
-
 void node_set(struct net_client *c, const char *key, const char *value, SetResponse *out)
 {
     SetRequest req;
@@ -219,8 +195,7 @@ void node_set(struct net_client *c, const char *key, const char *value, SetRespo
     tp_bytes_set_str(&req.key, key);
     tp_bytes_set_str(&req.value, value);
     TransactionalKV_setKey_result res;
-    TransactionalKV_setKey_result_init(&res);
-    NODE_CALL(c, setKey, &req, &res);
+    test_call_ok(c, TEST_METHOD(setKey), test_seqid(), &req, &res);
     cr_assert(res.has_success);
     *out = res.success;   /* moved out: not freed here */
     SetRequest_free(&req);
@@ -232,8 +207,7 @@ bool node_get(struct net_client *c, const char *key, char *value, size_t size)
     GetRequest_init(&req);
     tp_bytes_set_str(&req.key, key);
     TransactionalKV_get_result res;
-    TransactionalKV_get_result_init(&res);
-    NODE_CALL(c, get, &req, &res);
+    test_call_ok(c, TEST_METHOD(get), test_seqid(), &req, &res);
     cr_assert(res.has_success);
     cr_assert(res.success.success, "get failed");
     bool found = res.success.found;
@@ -250,8 +224,7 @@ void node_info(struct net_client *c, NodeInfo *out)
     GetNodeInfoRequest req;
     GetNodeInfoRequest_init(&req);
     TransactionalKV_getNodeInfo_result res;
-    TransactionalKV_getNodeInfo_result_init(&res);
-    NODE_CALL(c, getNodeInfo, &req, &res);
+    test_call_ok(c, TEST_METHOD(getNodeInfo), test_seqid(), &req, &res);
     cr_assert(res.has_success);
     *out = res.success;
 }
@@ -273,8 +246,7 @@ int64_t node_ping_us(struct net_client *c)
     PingRequest req;
     PingRequest_init(&req);
     TransactionalKV_ping_result res;
-    TransactionalKV_ping_result_init(&res);
-    NODE_CALL(c, ping, &req, &res);
+    test_call_ok(c, TEST_METHOD(ping), test_seqid(), &req, &res);
     cr_assert(res.has_success);
     int64_t us = res.success.timestamp_us;
     TransactionalKV_ping_result_free(&res);
@@ -287,8 +259,7 @@ int64_t node_read_version(struct net_client *c)
     GetReadVersionRequest req;
     GetReadVersionRequest_init(&req);
     TransactionalKV_getReadVersion_result res;
-    TransactionalKV_getReadVersion_result_init(&res);
-    NODE_CALL(c, getReadVersion, &req, &res);
+    test_call_ok(c, TEST_METHOD(getReadVersion), test_seqid(), &req, &res);
     cr_assert(res.has_success && res.success.success, "getReadVersion failed");
     int64_t v = res.success.version;
     TransactionalKV_getReadVersion_result_free(&res);
@@ -304,8 +275,7 @@ int node_snapshot_read(struct net_client *c, const char *key, int64_t version, c
     tp_bytes_set_str(&req.key, key);
     req.read_version = version;
     TransactionalKV_snapshotRead_result res;
-    TransactionalKV_snapshotRead_result_init(&res);
-    NODE_CALL(c, snapshotRead, &req, &res);
+    test_call_ok(c, TEST_METHOD(snapshotRead), test_seqid(), &req, &res);
     cr_assert(res.has_success);
     const SnapshotReadResponse *s = &res.success;
     int code = s->success ? 0 : s->has_error_code ? (int)s->error_code : -1;

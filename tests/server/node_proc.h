@@ -4,6 +4,7 @@
 
 #include "kvstore.h"
 #include "net_client.h"
+#include "test_call.h"
 #include "thrift.h"
 
 #include <stdbool.h>

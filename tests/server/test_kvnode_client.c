@@ -52,26 +52,11 @@ static void range(struct net_client *c, const char *begin, const char *end,
     tp_bytes_set_str(&q.begin_key, begin);
     q.has_end_key = true;
     tp_bytes_set_str(&q.end_key, end);
-    tp_buf b;
-    tp_buf_init(&b);
-    cr_assert_eq(TransactionalKV_getRange_send(&b, 9, &q), 0);
-    cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
-    const uint8_t *msg;
-    size_t len;
-    int rc = net_client_recv(c, &msg, &len);
-    cr_assert_eq(rc, NET_OK, "recv: %s", net_strerror(rc));
-    *wire = c->used;
-    tp_reader r;
-    tp_reader_init(&r, msg, len, NULL);
     TransactionalKV_getRange_result res;
-    TransactionalKV_getRange_result_init(&res);
-    tp_app_exception ax;
-    tp_app_exception_init(&ax);
-    cr_assert_eq(TransactionalKV_getRange_recv(&r, 9, &res, &ax), 0);
-    cr_assert(res.has_success && res.success.success);
+    test_call_ok(c, TEST_METHOD(getRange), 9, &q, &res);
+    *wire = c->used;
+    cr_assert(res.success.success);
     *out = res.success;   /* moved */
-    tp_app_exception_free(&ax);
-    tp_buf_free(&b);
     GetRangeRequest_free(&q);
 }
 
@@ -117,27 +102,14 @@ static void send_snapshot_read(struct net_client *c, const char *key, int64_t ve
     SnapshotReadRequest_init(&q);
     tp_bytes_set_str(&q.key, key);
     q.read_version = version;
-    tp_buf b;
-    tp_buf_init(&b);
-    cr_assert_eq(TransactionalKV_snapshotRead_send(&b, 5, &q), 0);
-    cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
-    tp_buf_free(&b);
+    test_send_ok(c, TEST_METHOD(snapshotRead), 5, &q);
     SnapshotReadRequest_free(&q);
 }
 
 static SnapshotReadResponse recv_snapshot_read(struct net_client *c)
 {
-    const uint8_t *msg;
-    size_t len;
-    cr_assert_eq(net_client_recv(c, &msg, &len), NET_OK);
-    tp_reader r;
-    tp_reader_init(&r, msg, len, NULL);
     TransactionalKV_snapshotRead_result res;
-    TransactionalKV_snapshotRead_result_init(&res);
-    tp_app_exception ax;
-    tp_app_exception_init(&ax);
-    cr_assert_eq(TransactionalKV_snapshotRead_recv(&r, 5, &res, &ax), 0);
-    cr_assert(res.has_success);
+    test_recv_ok(c, TEST_METHOD(snapshotRead), 5, &res);
     return res.success;   /* moved */
 }
 
@@ -186,27 +158,6 @@ Test(kvnode_client, a_read_at_a_version_not_applied_yet_waits_for_it)
     node_cleanup(&p);
 }
 
-/* One call of method on c with request req; the decoded result in res. */
-#define CALL(c, method, req, res)                                                       \
-    do {                                                                                \
-        tp_buf b_;                                                                      \
-        tp_buf_init(&b_);                                                               \
-        cr_assert_eq(TransactionalKV_##method##_send(&b_, 11, req), 0);                 \
-        cr_assert_eq(net_client_send(c, b_.data, b_.len), NET_OK);                      \
-        tp_buf_free(&b_);                                                               \
-        const uint8_t *m_;                                                              \
-        size_t n_;                                                                      \
-        cr_assert_eq(net_client_recv(c, &m_, &n_), NET_OK);                             \
-        tp_reader r_;                                                                   \
-        tp_reader_init(&r_, m_, n_, NULL);                                              \
-        tp_app_exception ax_;                                                           \
-        tp_app_exception_init(&ax_);                                                    \
-        TransactionalKV_##method##_result_init(res);                                    \
-        cr_assert_eq(TransactionalKV_##method##_recv(&r_, 11, res, &ax_), 0);           \
-        cr_assert((res)->has_success);                                                  \
-        tp_app_exception_free(&ax_);                                                    \
-    } while (0)
-
 /* The answer refused the call as INVALID_ARGUMENT, naming field in its error. */
 #define EXPECT_INVALID(resp, field)                                                     \
     do {                                                                                \
@@ -233,7 +184,7 @@ Test(kvnode_client, unknown_enum_values_are_refused_naming_the_field)
             g.has_consistency = true;
             g.consistency = (Consistency)unknown[i];
             TransactionalKV_get_result gr;
-            CALL(&c, get, &g, &gr);
+            test_call_ok(&c, TEST_METHOD(get), 11, &g, &gr);
             EXPECT_INVALID(&gr.success, "request.consistency");
             TransactionalKV_get_result_free(&gr);
             GetRequest_free(&g);
@@ -242,7 +193,7 @@ Test(kvnode_client, unknown_enum_values_are_refused_naming_the_field)
             q.has_consistency = true;
             q.consistency = (Consistency)unknown[i];
             TransactionalKV_getRange_result qr;
-            CALL(&c, getRange, &q, &qr);
+            test_call_ok(&c, TEST_METHOD(getRange), 11, &q, &qr);
             EXPECT_INVALID(&qr.success, "request.consistency");
             TransactionalKV_getRange_result_free(&qr);
             GetRangeRequest_free(&q);
@@ -251,7 +202,7 @@ Test(kvnode_client, unknown_enum_values_are_refused_naming_the_field)
             v.has_consistency = true;
             v.consistency = (Consistency)unknown[i];
             TransactionalKV_getReadVersion_result vr;
-            CALL(&c, getReadVersion, &v, &vr);
+            test_call_ok(&c, TEST_METHOD(getReadVersion), 11, &v, &vr);
             EXPECT_INVALID(&vr.success, "request.consistency");
             TransactionalKV_getReadVersion_result_free(&vr);
         }
@@ -267,7 +218,7 @@ Test(kvnode_client, unknown_enum_values_are_refused_naming_the_field)
         }
         t.operations.items[1].type = (OperationType)9;
         TransactionalKV_atomicCommit_result tr;
-        CALL(&c, atomicCommit, &t, &tr);
+        test_call_ok(&c, TEST_METHOD(atomicCommit), 11, &t, &tr);
         EXPECT_INVALID(&tr.success, "request.operations[1].type");
         TransactionalKV_atomicCommit_result_free(&tr);
         AtomicCommitRequest_free(&t);
@@ -290,7 +241,7 @@ Test(kvnode_client, node_ids_are_member_ids)
     PingRequest q;
     PingRequest_init(&q);
     TransactionalKV_ping_result pr;
-    CALL(&c, ping, &q, &pr);
+    test_call_ok(&c, TEST_METHOD(ping), 11, &q, &pr);
     cr_assert_str_eq((const char *)pr.success.node_id.data, "0");
     TransactionalKV_ping_result_free(&pr);
     NodeInfo info;
@@ -303,7 +254,7 @@ Test(kvnode_client, node_ids_are_member_ids)
     GetClusterHealthRequest h;
     GetClusterHealthRequest_init(&h);
     TransactionalKV_getClusterHealth_result hr;
-    CALL(&c, getClusterHealth, &h, &hr);
+    test_call_ok(&c, TEST_METHOD(getClusterHealth), 11, &h, &hr);
     const ClusterHealth *ch = &hr.success;
     cr_assert(ch->success && ch->healthy);
     cr_assert_str_eq((const char *)ch->leader_id.data, "0");

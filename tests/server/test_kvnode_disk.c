@@ -145,25 +145,11 @@ Test(kvnode_disk, a_flipped_bit_before_acknowledged_writes_refuses_the_start, .t
     SetRequest_init(&q);
     tp_bytes_set(&q.key, (const uint8_t *)"disk-00000", 10);
     tp_bytes_set(&q.value, zeros, sizeof zeros);
-    tp_buf b;
-    tp_buf_init(&b);
-    cr_assert_eq(TransactionalKV_setKey_send(&b, 1, &q), 0);
-    cr_assert_eq(net_client_send(&c, b.data, b.len), NET_OK);
-    tp_buf_free(&b);
-    SetRequest_free(&q);
-    const uint8_t *m;
-    size_t n;
-    cr_assert_eq(net_client_recv(&c, &m, &n), NET_OK);
-    tp_reader rd;
-    tp_reader_init(&rd, m, n, NULL);
     TransactionalKV_setKey_result res;
-    TransactionalKV_setKey_result_init(&res);
-    tp_app_exception ax;
-    tp_app_exception_init(&ax);
-    cr_assert_eq(TransactionalKV_setKey_recv(&rd, 1, &res, &ax), 0);
-    cr_assert(res.has_success && res.success.success, "4 KiB of zeros not acknowledged");
+    test_call_ok(&c, TEST_METHOD(setKey), 1, &q, &res);
+    SetRequest_free(&q);
+    cr_assert(res.success.success, "4 KiB of zeros not acknowledged");
     TransactionalKV_setKey_result_free(&res);
-    tp_app_exception_free(&ax);
     struct ledger l = {.out = {ACKED}, .next = 1};
     for (int i = 0; i < 3; i++)
         cr_assert_eq(ledger_set(&l, &c, "later"), 0);

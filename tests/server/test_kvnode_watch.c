@@ -14,8 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int32_t seqid = 1000;
-
 /* Sends watch(key or [begin, end), after, timeout_ms); returns its seqid. end NULL: a key. */
 static int32_t watch_send(struct net_client *c, const char *begin, const char *end,
                           int64_t after, int32_t timeout_ms)
@@ -34,31 +32,16 @@ static int32_t watch_send(struct net_client *c, const char *begin, const char *e
     q.after_version = after;
     q.has_timeout_ms = true;
     q.timeout_ms = timeout_ms;
-    tp_buf b;
-    tp_buf_init(&b);
-    int32_t seq = seqid++;
-    cr_assert_eq(TransactionalKV_watch_send(&b, seq, &q), 0);
-    cr_assert_eq(net_client_send(c, b.data, b.len), NET_OK);
-    tp_buf_free(&b);
+    int32_t seq = test_seqid();
+    test_send_ok(c, TEST_METHOD(watch), seq, &q);
     WatchRequest_free(&q);
     return seq;
 }
 
 static void watch_recv(struct net_client *c, int32_t seq, WatchResponse *out)
 {
-    const uint8_t *m;
-    size_t n;
-    int rc = net_client_recv(c, &m, &n);
-    cr_assert_eq(rc, NET_OK, "recv: %s", net_strerror(rc));
-    tp_reader r;
-    tp_reader_init(&r, m, n, NULL);
     TransactionalKV_watch_result res;
-    TransactionalKV_watch_result_init(&res);
-    tp_app_exception ax;
-    tp_app_exception_init(&ax);
-    cr_assert_eq(TransactionalKV_watch_recv(&r, seq, &res, &ax), 0);
-    tp_app_exception_free(&ax);
-    cr_assert(res.has_success);
+    test_recv_ok(c, TEST_METHOD(watch), seq, &res);
     *out = res.success;   /* moved */
 }
 
@@ -114,15 +97,10 @@ Test(kvnode_watch, a_change_wakes_the_watch_with_its_version_and_value)
     DeleteRequest d;
     DeleteRequest_init(&d);
     tp_bytes_set_str(&d.key, "k");
-    int32_t ds = seqid++;
-    tp_buf b;
-    tp_buf_init(&b);
-    TransactionalKV_deleteKey_send(&b, ds, &d);
-    net_client_send(&c, b.data, b.len);
-    const uint8_t *m;
-    size_t n;
-    cr_assert_eq(net_client_recv(&c, &m, &n), NET_OK);
-    tp_buf_free(&b);
+    TransactionalKV_deleteKey_result dr;
+    test_call_ok(&c, TEST_METHOD(deleteKey), test_seqid(), &d, &dr);
+    cr_assert(dr.success.success, "delete k");
+    TransactionalKV_deleteKey_result_free(&dr);
     DeleteRequest_free(&d);
     int64_t v3 = set(&c, "k", "3");
     watch_recv(&w, watch_send(&w, "k", NULL, v0, 4000), &r);
@@ -191,14 +169,10 @@ Test(kvnode_watch, a_range_sees_every_key_in_order_and_long_answers_are_cut)
         t.operations.items[i].has_value = true;
         tp_bytes_set_str(&t.operations.items[i].value, "t");
     }
-    tp_buf b;
-    tp_buf_init(&b);
-    TransactionalKV_atomicCommit_send(&b, seqid++, &t);
-    net_client_send(&c, b.data, b.len);
-    const uint8_t *m;
-    size_t n;
-    cr_assert_eq(net_client_recv(&c, &m, &n), NET_OK);
-    tp_buf_free(&b);
+    TransactionalKV_atomicCommit_result tr;
+    test_call_ok(&c, TEST_METHOD(atomicCommit), test_seqid(), &t, &tr);
+    cr_assert(tr.success.success, "the transaction of five sets");
+    TransactionalKV_atomicCommit_result_free(&tr);
     AtomicCommitRequest_free(&t);
     watch_recv(&w, watch_send(&w, "p/", "p0", v4, 4000), &r);
     cr_assert_eq(r.events.count, 3);
@@ -231,17 +205,11 @@ Test(kvnode_watch, below_the_window_the_answer_says_read_again)
     WatchRequest_init(&q);
     q.after_version = -1;
     q.has_key = true;
-    TransactionalKV_watch_result res;
-    TransactionalKV_watch_result_init(&res);
-    tp_buf b;
-    tp_buf_init(&b);
-    int32_t s = seqid++;
-    TransactionalKV_watch_send(&b, s, &q);
-    net_client_send(&c, b.data, b.len);
+    int32_t s = test_seqid();
+    test_send_ok(&c, TEST_METHOD(watch), s, &q);
     watch_recv(&c, s, &r);
     cr_assert_eq(r.error_code, ErrorCode_INVALID_ARGUMENT);
     WatchResponse_free(&r);
-    tp_buf_free(&b);
     WatchRequest_free(&q);
     net_client_close(&c);
     node_cleanup(&p);
