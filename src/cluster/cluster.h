@@ -137,6 +137,12 @@ struct cluster_node;
 int cluster_node_open(const struct cluster_config *cfg, struct event_base *base, struct wal *wal,
                       struct cluster_transport *transport, const struct cluster_callbacks *cb,
                       struct cluster_node **out);
+/* The same on any cluster_io (cluster_io.h; the simulator's): the node binds it and uses it
+ * until closed, but does not own it. */
+struct cluster_io;
+int cluster_node_open_io(const struct cluster_config *cfg, struct cluster_io *io,
+                         struct cluster_transport *transport, const struct cluster_callbacks *cb,
+                         struct cluster_node **out);
 /* Waits for the background log sync in flight, if any, and ends it: the WAL allows one sync
  * at a time, so call it before syncing the WAL yourself. 0 or CLUSTER_ERR_IO (the node then
  * refuses everything, as after any storage failure). */

@@ -123,7 +123,7 @@ void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx)
     w->read_done = done;
     w->ctx = ctx;
     w->id = ++n->next_id;
-    w->deadline_ms = cluster_now_ms() + 2 * (int64_t)n->cfg.election_timeout_ms;
+    w->deadline_ms = cluster_clock(n) + 2 * (int64_t)n->cfg.election_timeout_ms;
     if (n->failed || n->waiter_count > CLUSTER_WAITERS_MAX) {
         cluster_waiter_finish(n, w, n->failed ? CLUSTER_ERR_IO : CLUSTER_ERR_BUSY);
         return;
@@ -150,7 +150,7 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
     out->snapshot_index = n->snapshot_index;
     out->failed = n->failed;
     out->failure = n->failure;
-    int64_t now = cluster_now_ms();
+    int64_t now = cluster_clock(n);
     for (uint32_t i = 0; i < n->cfg.node_count; i++) {
         struct cluster_peer_status *p = &out->peers[i];
         p->match_index = consensus_match_index(n->core, i);
@@ -197,7 +197,7 @@ int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const
     ib->done = done;
     ib->ctx = ctx;
     ib->gen = ++n->step_gen;
-    ib->deadline_ms = cluster_now_ms() + 2 * (int64_t)n->cfg.election_timeout_ms;
+    ib->deadline_ms = cluster_clock(n) + 2 * (int64_t)n->cfg.election_timeout_ms;
     if (method == TransactionalKV_METHOD_readIndex)
         in.msg.seq = ib->seq = ++n->next_id;
     rc = consensus_step(n->core, &in.msg);
@@ -206,7 +206,7 @@ int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const
         free(ib);
         return CLUSTER_ERR_INVALID;
     }
-    n->last_heard_ms[from] = cluster_now_ms();
+    n->last_heard_ms[from] = cluster_clock(n);
     cluster_inbound_add(n, ib);
     cluster_schedule(n);
     return 0;

@@ -3,13 +3,12 @@
 #define CLUSTER_INTERNAL_H
 
 #include "cluster.h"
+#include "cluster_io.h"
 #include "cluster_transport.h"
 #include "cluster_wire.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-struct event;
 
 /* A proposal or a local read waiting for its outcome. */
 struct cluster_waiter {
@@ -58,18 +57,15 @@ struct cluster_stats {
 };
 
 struct cluster_snap_out; /* cluster_snap_out.c */
-struct cluster_sync;     /* cluster_sync.c */
 struct cluster_snap_in;
 
 struct cluster_node {
     struct cluster_config cfg;
     struct cluster_callbacks cb;
-    struct event_base *base;
-    struct wal *wal;
+    struct cluster_io *io;
+    bool io_owned;                    /* cluster_node_open made it: closing frees it */
     struct cluster_transport *tp;
     struct consensus_node *core;
-    struct event *tick_ev;
-    struct event *ready_ev;
     uint64_t rng;
     uint32_t tick_ms;
     uint32_t election_ticks;
@@ -96,27 +92,44 @@ struct cluster_node {
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
     struct cluster_stats stats;
-    struct cluster_sync *sync;        /* background WAL syncs; NULL: every batch syncs itself */
     uint64_t bg_syncs_total;          /* background syncs reported to the core (tests) */
 };
 
+/* CLOCK_MONOTONIC in ms (the production io's clock); the driver asks its io (cluster_clock). */
 int64_t cluster_now_ms(void);
+static inline int64_t cluster_clock(const struct cluster_node *n)
+{
+    return n->io->ops->now_ms(n->io);
+}
+/* Background syncs: cluster_config.sync_background (else every batch syncs itself). */
+static inline bool cluster_bg_sync(const struct cluster_node *n)
+{
+    return n->cfg.sync_background;
+}
+/* Asks the io for a turn (cluster_io_turn), never run inline. */
 void cluster_schedule(struct cluster_node *n);
 /* Storage failed: refuse everything from now on. */
 void cluster_fail(struct cluster_node *n, const char *what);
 
+/* cluster_invariants.c: NULL, or the first of the driver's invariants found broken. Cheap
+   enough to run after every turn (the lists are walked only when short, unless `full`). */
+const char *cluster_invariants(const struct cluster_node *n, bool full);
+
 /* cluster_ready.c */
-void cluster_ready_turn(int fd, short what, void *arg);
+void cluster_ready_turn(struct cluster_node *n);
 /* Logs the counters (debug level) once a second and starts them again. */
 void cluster_stats_maybe_log(struct cluster_node *n, int64_t now_ms);
 
-/* cluster_sync.c: at most one background sync in flight; its end reports consensus_persisted
-   and starts the next one if entries were written meanwhile. */
-int cluster_sync_open(struct cluster_node *n);
-void cluster_sync_close(struct cluster_node *n); /* waits for a sync in flight, joins */
-bool cluster_sync_in_flight(const struct cluster_node *n);
-int cluster_sync_start(struct cluster_node *n);  /* 0 or CLUSTER_ERR_IO */
-int cluster_sync_wait(struct cluster_node *n);   /* ends the one in flight: 0 or CLUSTER_ERR_IO */
+/* The io's background sync: at most one in flight; its end (cluster_io_synced) reports
+   consensus_persisted and starts the next one if entries were written meanwhile. */
+static inline bool cluster_sync_in_flight(const struct cluster_node *n)
+{
+    return n->io->ops->sync_in_flight(n->io);
+}
+static inline int cluster_sync_wait(struct cluster_node *n) /* 0 or CLUSTER_ERR_IO */
+{
+    return n->io->ops->sync_wait(n->io);
+}
 
 /* cluster_waiters.c */
 void cluster_waiter_finish(struct cluster_node *n, struct cluster_waiter *w, int err);
@@ -160,6 +173,8 @@ void cluster_snap_pump(struct cluster_node *n);
 void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, int err,
                            const InstallSnapshotResponse *resp);
 void cluster_snap_out_free_all(struct cluster_node *n);
+/* NULL, or which of the transfers' invariants is broken (cluster_invariants). */
+const char *cluster_snap_out_check(const struct cluster_node *n);
 /* A transfer to peer is under way: *sent bytes acknowledged of *total. */
 bool cluster_snap_out_status(const struct cluster_node *n, uint32_t peer, uint64_t *sent,
                              uint64_t *total);
@@ -171,6 +186,7 @@ int cluster_snap_receive(struct cluster_node *n, uint32_t from,
 /* Persists an accepted snapshot (ready step 1): the server's install, then the WAL reset. */
 int cluster_snap_persist(struct cluster_node *n, uint64_t index, uint64_t term);
 void cluster_snap_free_all(struct cluster_node *n);
+const char *cluster_snap_in_check(const struct cluster_node *n);
 /* A snapshot is being received: *held bytes of *total (not called yet). */
 bool cluster_snap_in_status(const struct cluster_node *n, uint64_t *held, uint64_t *total);
 

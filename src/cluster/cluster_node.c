@@ -1,14 +1,12 @@
 /* cluster_node.c: the driver's life cycle and inputs: open, tick, propose, read, peer calls. */
 #include "cluster_internal.h"
+#include "cluster_io_wal.h"
 
 #include "log.h"
-#include "wal.h"
 
 #include <assert.h>
-#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void cluster_config_default(struct cluster_config *cfg)
 {
@@ -16,13 +14,6 @@ void cluster_config_default(struct cluster_config *cfg)
     cfg->election_timeout_ms = 1000;
     cfg->heartbeat_interval_ms = 100;
     cfg->entry_bytes_max = 1024 * 1024;
-}
-
-int64_t cluster_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* splitmix64: the core's randomness, seeded per node so a failing run can be replayed. */
@@ -38,7 +29,7 @@ static uint64_t node_rand(void *ctx)
 void cluster_schedule(struct cluster_node *n)
 {
     if (!n->closing)
-        event_active(n->ready_ev, EV_TIMEOUT, 0);
+        n->io->ops->schedule(n->io);
 }
 
 void cluster_fail(struct cluster_node *n, const char *what)
@@ -46,25 +37,22 @@ void cluster_fail(struct cluster_node *n, const char *what)
     if (n->failed)
         return;
     log_error("cluster: %s failed (%s); this node refuses everything from now on", what,
-              wal_last_error(n->wal));
+              n->io->ops->last_error(n->io));
     n->failed = true;
     n->failure = what;
-    event_del(n->tick_ev);
+    n->io->ops->tick_stop(n->io);
     /* Proposals the core holds may be in this log and others: their outcome is unknown. */
     cluster_waiters_fail_all(n, CLUSTER_ERR_TIMEOUT, CLUSTER_ERR_IO);
     cluster_schedule(n);
 }
 
-static void on_tick(int fd, short what, void *arg)
+void cluster_io_tick(struct cluster_node *n)
 {
-    struct cluster_node *n = arg;
-    (void)fd;
-    (void)what;
     if (n->failed)
         return;
     assert(!n->in_ready);
     consensus_tick(n->core);
-    int64_t now = cluster_now_ms();
+    int64_t now = cluster_clock(n);
     cluster_waiters_expire(n, now);
     cluster_inbound_expire(n, now);
     cluster_stats_maybe_log(n, now);
@@ -80,7 +68,7 @@ static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err
         return;
     if (method == TransactionalKV_METHOD_installSnapshot) {
         if (err == 0)
-            n->last_heard_ms[peer] = cluster_now_ms();
+            n->last_heard_ms[peer] = cluster_clock(n);
         cluster_snap_on_reply(n, peer, tag, err, response);
         cluster_schedule(n);
         return;
@@ -97,7 +85,7 @@ static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err
                  TransactionalKV_methods[method].name, peer);
         return;
     }
-    n->last_heard_ms[peer] = cluster_now_ms();
+    n->last_heard_ms[peer] = cluster_clock(n);
     if (consensus_step(n->core, &m) != 0)
         log_warn("cluster: the core refused a %s reply from node %u",
                  TransactionalKV_methods[method].name, peer);
@@ -134,14 +122,33 @@ static void core_config(struct cluster_node *n, struct consensus_config *cc)
     cc->rand_ctx = &n->rng;
 }
 
+void cluster_io_turn(struct cluster_node *n)
+{
+    cluster_ready_turn(n);
+}
+
+void cluster_io_synced(struct cluster_node *n, bool ok)
+{
+    assert(!n->in_ready);
+    if (n->failed)
+        return;
+    if (!ok) {
+        cluster_fail(n, "syncing the log");
+        return;
+    }
+    n->stats.bg_syncs++;
+    n->bg_syncs_total++;
+    const struct cluster_io_ops *io = n->io->ops;
+    consensus_persisted(n->core, io->durable_index(n->io));
+    /* Entries appended while it ran get the next sync at once (group commit). */
+    if (io->durable_index(n->io) < io->last_index(n->io) && io->sync_start(n->io) != 0)
+        cluster_fail(n, "starting a log sync");
+    cluster_schedule(n);
+}
+
 static int node_start(struct cluster_node *n)
 {
-    n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
-    n->ready_ev = event_new(n->base, -1, 0, cluster_ready_turn, n);
-    if (!n->tick_ev || !n->ready_ev)
-        return CLUSTER_ERR_NOMEM;
-    struct timeval tv = {.tv_sec = n->tick_ms / 1000, .tv_usec = (n->tick_ms % 1000) * 1000};
-    if (event_add(n->tick_ev, &tv) != 0)
+    if (n->io->ops->tick_start(n->io, n->tick_ms) != 0)
         return CLUSTER_ERR_NOMEM;
     cluster_transport_bind(n->tp, on_reply, n);
     cluster_schedule(n);
@@ -151,6 +158,22 @@ static int node_start(struct cluster_node *n)
 int cluster_node_open(const struct cluster_config *cfg, struct event_base *base, struct wal *wal,
                       struct cluster_transport *transport, const struct cluster_callbacks *cb,
                       struct cluster_node **out)
+{
+    struct cluster_io *io = NULL;
+    int rc = cluster_io_wal_new(base, wal, cfg->sync_background, &io);
+    if (rc == 0)
+        rc = cluster_node_open_io(cfg, io, transport, cb, out);
+    if (rc != 0) {
+        cluster_io_wal_free(io);
+        return rc;
+    }
+    (*out)->io_owned = true;
+    return 0;
+}
+
+int cluster_node_open_io(const struct cluster_config *cfg, struct cluster_io *io,
+                         struct cluster_transport *transport, const struct cluster_callbacks *cb,
+                         struct cluster_node **out)
 {
     assert(cb && cb->apply);
     const struct cluster_snapshot_ops *s = &cb->snap;
@@ -163,8 +186,8 @@ int cluster_node_open(const struct cluster_config *cfg, struct event_base *base,
         return CLUSTER_ERR_NOMEM;
     n->cfg = *cfg;
     n->cb = *cb;
-    n->base = base;
-    n->wal = wal;
+    n->io = io;
+    io->node = n;
     n->tp = transport;
     n->deferred_tail = &n->deferred;
     for (uint32_t i = 0; i < CONSENSUS_NODES_MAX; i++)
@@ -172,8 +195,6 @@ int cluster_node_open(const struct cluster_config *cfg, struct event_base *base,
     struct consensus_config cc;
     core_config(n, &cc);
     int rc = cluster_recover(n, &cc);
-    if (rc == 0 && cfg->sync_background)
-        rc = cluster_sync_open(n);
     if (rc == 0)
         rc = node_start(n);
     if (rc != 0) {
@@ -183,7 +204,7 @@ int cluster_node_open(const struct cluster_config *cfg, struct event_base *base,
     log_info("cluster: node %u of %u open, term %llu, last index %llu, tick %u ms, log synced %s",
              cfg->id, cfg->node_count, (unsigned long long)consensus_term(n->core),
              (unsigned long long)consensus_last_index(n->core), n->tick_ms,
-             n->sync ? "in the background" : "in each batch");
+             cluster_bg_sync(n) ? "in the background" : "in each batch");
     *out = n;
     return 0;
 }
@@ -205,17 +226,18 @@ void cluster_node_close(struct cluster_node *n)
         return;
     assert(!n->in_ready);
     n->closing = true;
-    cluster_sync_close(n); /* before the owner closes the WAL */
+    if (cluster_sync_wait(n) != 0) /* before the owner closes the WAL */
+        log_error("cluster: the last log sync failed: %s", n->io->ops->last_error(n->io));
+    n->io->ops->tick_stop(n->io);
     if (n->tp)
         cluster_transport_bind(n->tp, NULL, NULL);
     cluster_waiters_fail_all(n, CLUSTER_ERR_TIMEOUT, CLUSTER_ERR_CLOSED);
     cluster_waiters_deliver(n);
     cluster_inbound_fail_all(n, CLUSTER_ERR_CLOSED);
     cluster_snap_free_all(n);
-    if (n->tick_ev)
-        event_free(n->tick_ev);
-    if (n->ready_ev)
-        event_free(n->ready_ev);
+    n->io->node = NULL; /* it calls nothing back from now on */
+    if (n->io_owned)
+        cluster_io_wal_free(n->io);
     consensus_free(n->core);
     free(n);
 }

@@ -3,10 +3,8 @@
 #include "cluster_internal.h"
 
 #include "log.h"
-#include "wal.h"
 
 #include <assert.h>
-#include <event2/event.h>
 #include <stdlib.h>
 
 static bool is_response(enum consensus_msg_type t)
@@ -74,42 +72,41 @@ static int write_entries(struct cluster_node *n, const struct consensus_ready *r
         return 0;
     n->stats.persist_turns++;
     n->stats.entries += rd->entry_count;
+    const struct cluster_io_ops *io = n->io->ops;
     uint64_t first = rd->entries[0].index;
-    if (first <= wal_last_index(n->wal) && wal_truncate_suffix(n->wal, first) != 0)
+    if (first <= io->last_index(n->io) && io->truncate_suffix(n->io, first) != 0)
         return CLUSTER_ERR_IO;
     for (size_t i = 0; i < rd->entry_count; i++) {
         const struct consensus_entry *e = &rd->entries[i];
-        if (wal_append(n->wal, e->index, e->term, e->data, e->len) != 0)
+        if (io->append(n->io, e->index, e->term, e->data, e->len) != 0)
             return CLUSTER_ERR_IO;
     }
     return 0;
 }
 
+/* Written, not yet synced (a background sync may be under way for earlier batches). */
+static bool unsynced(const struct cluster_node *n)
+{
+    return n->io->ops->durable_index(n->io) < n->io->ops->last_index(n->io);
+}
+
 static int persist(struct cluster_node *n, const struct consensus_ready *rd)
 {
-    if (rd->hard_state_changed) {
-        struct wal_hard_state hs = {
-            .term = rd->hard_state.term,
-            .voted_for = rd->hard_state.vote == CONSENSUS_NONE ? -1 : (int64_t)rd->hard_state.vote,
-            .commit_index = 0,
-        };
-        if (wal_hard_state_save(n->wal, &hs) != 0)
-            return CLUSTER_ERR_IO;
-    }
+    if (rd->hard_state_changed && n->io->ops->hard_state_save(n->io, &rd->hard_state) != 0)
+        return CLUSTER_ERR_IO;
     if (rd->snapshot_apply && cluster_snap_persist(n, rd->snapshot_index, rd->snapshot_term) != 0)
         return CLUSTER_ERR_IO;
     if (write_entries(n, rd) != 0)
         return CLUSTER_ERR_IO;
 #if PLANTED_BUG_ack_before_persist /* planted bug (tools/mutants): the sync runs behind the acks */
-    if (n->sync && !cluster_sync_in_flight(n) && wal_durable_index(n->wal) < wal_last_index(n->wal))
-        return cluster_sync_start(n);
+    if (cluster_bg_sync(n) && !cluster_sync_in_flight(n) && unsynced(n))
+        return n->io->ops->sync_start(n->io);
 #endif
     /* One sync for this batch and any earlier one written without a sync (consensus.h).
-       Under storage.fsync N ms wal_sync_due() syncs at most every N ms (acknowledging before
-       the sync is what that setting asks for); with no writes coming, the heartbeat turns
-       that pass through here sync what is left. */
-    if (wal_durable_index(n->wal) < wal_last_index(n->wal) &&
-        wal_sync_due(n->wal, (uint64_t)cluster_now_ms()) != 0)
+       Under storage.fsync N ms the io's sync_due syncs at most every N ms (acknowledging
+       before the sync is what that setting asks for); with no writes coming, the heartbeat
+       turns that pass through here sync what is left. */
+    if (unsynced(n) && n->io->ops->sync_due(n->io) != 0)
         return CLUSTER_ERR_IO;
     return 0;
 }
@@ -122,13 +119,13 @@ static int persist(struct cluster_node *n, const struct consensus_ready *rd)
  */
 static int persist_batch(struct cluster_node *n, const struct consensus_ready *rd, bool *deferred)
 {
-    *deferred = rd->sync_may_defer && n->sync != NULL;
+    *deferred = rd->sync_may_defer && cluster_bg_sync(n);
     if (!*deferred)
         return cluster_sync_wait(n) == 0 ? persist(n, rd) : CLUSTER_ERR_IO;
     if (write_entries(n, rd) != 0)
         return CLUSTER_ERR_IO;
-    if (!cluster_sync_in_flight(n) && wal_durable_index(n->wal) < wal_last_index(n->wal))
-        return cluster_sync_start(n);
+    if (!cluster_sync_in_flight(n) && unsynced(n))
+        return n->io->ops->sync_start(n->io);
     return 0;
 }
 
@@ -190,18 +187,15 @@ static bool handle_ready(struct cluster_node *n)
     return true;
 }
 
-void cluster_ready_turn(int fd, short what, void *arg)
+void cluster_ready_turn(struct cluster_node *n)
 {
-    struct cluster_node *n = arg;
-    (void)fd;
-    (void)what;
     assert(!n->in_ready);
     uint64_t gen = n->step_gen;
     if (!n->failed) {
         /* What became durable outside a background sync's end (a segment roll, a sync by
            the owner) counts too; the core ignores what it knew. */
-        if (n->sync)
-            consensus_persisted(n->core, wal_durable_index(n->wal));
+        if (cluster_bg_sync(n))
+            consensus_persisted(n->core, n->io->ops->durable_index(n->io));
         cluster_submit_deferred(n);
         while (consensus_has_ready(n->core))
             if (!handle_ready(n))
@@ -211,4 +205,10 @@ void cluster_ready_turn(int fd, short what, void *arg)
     }
     cluster_inbound_flush(n, n->failed ? UINT64_MAX : gen);
     cluster_waiters_deliver(n);
+#ifndef NDEBUG
+    const char *broken = cluster_invariants(n, false);
+    if (broken)
+        log_error("cluster: node %u: invariant broken: %s", n->cfg.id, broken);
+    assert(!broken);
+#endif
 }

@@ -2,13 +2,9 @@
 #include "cluster_internal.h"
 
 #include "log.h"
-#include "wal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Entries read back per wal_read call, and the payload buffer they share. */
-#define RECOVER_BATCH 256u
 
 struct recovered {
     struct consensus_entry *entries;
@@ -23,8 +19,9 @@ static void recovered_free(struct recovered *r)
     free(r->entries);
 }
 
-static int keep(struct recovered *r, const struct wal_entry *e)
+static int keep(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len)
 {
+    struct recovered *r = ctx;
     if (r->count == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 64;
         struct consensus_entry *grown = realloc(r->entries, cap * sizeof *grown);
@@ -34,40 +31,16 @@ static int keep(struct recovered *r, const struct wal_entry *e)
         r->cap = cap;
     }
     struct consensus_entry *c = &r->entries[r->count];
-    c->index = e->index;
-    c->term = e->term;
-    c->len = e->len;
-    c->data = e->len ? malloc(e->len) : NULL;
-    if (e->len && !c->data)
+    c->index = index;
+    c->term = term;
+    c->len = len;
+    c->data = len ? malloc(len) : NULL;
+    if (len && !c->data)
         return CLUSTER_ERR_NOMEM;
-    if (e->len)
-        memcpy(c->data, e->data, e->len);
+    if (len)
+        memcpy(c->data, data, len);
     r->count++;
     return 0;
-}
-
-/* Reads every entry after `from` (the applied snapshot) into r. */
-static int read_log(struct wal *w, uint64_t from, uint32_t payload_max, struct recovered *r)
-{
-    size_t buf_len = payload_max + (size_t)64 * 1024;
-    uint8_t *buf = malloc(buf_len);
-    struct wal_entry *batch = malloc(RECOVER_BATCH * sizeof *batch);
-    int rc = buf && batch ? 0 : CLUSTER_ERR_NOMEM;
-    for (uint64_t next = from; rc == 0 && next <= wal_last_index(w);) {
-        size_t got = 0;
-        if (wal_read(w, next, batch, RECOVER_BATCH, buf, buf_len, &got) != 0 || got == 0) {
-            log_error("cluster: reading the log at %llu: %s", (unsigned long long)next,
-                      wal_last_error(w));
-            rc = CLUSTER_ERR_IO;
-            break;
-        }
-        for (size_t i = 0; rc == 0 && i < got; i++)
-            rc = keep(r, &batch[i]);
-        next += got;
-    }
-    free(buf);
-    free(batch);
-    return rc;
 }
 
 /* The server restored its newest snapshot, at or past the log's start: the log keeps a tail
@@ -76,6 +49,7 @@ static int read_log(struct wal *w, uint64_t from, uint32_t payload_max, struct r
    log restarts after it, as the install would have done. */
 static int reconcile(struct cluster_node *n, uint64_t *snap_index, uint64_t *snap_term)
 {
+    const struct cluster_io_ops *io = n->io->ops;
     uint64_t ai = n->cfg.applied_index, at = n->cfg.applied_term, term = 0;
     if (ai < *snap_index) {
         log_error("cluster: the log starts after %llu but the state is at %llu: entries are "
@@ -85,15 +59,15 @@ static int reconcile(struct cluster_node *n, uint64_t *snap_index, uint64_t *sna
     }
     if (ai == *snap_index)
         return 0;
-    if (ai <= wal_last_index(n->wal) && wal_term_at(n->wal, ai, &term) == 0 && term == at)
+    if (ai <= io->last_index(n->io) && io->term_at(n->io, ai, &term) == 0 && term == at)
         return 0;
     log_warn("cluster: the log (%llu..%llu) does not hold snapshot %llu (term %llu): an install "
              "was cut short; the log restarts after the snapshot",
-             (unsigned long long)*snap_index + 1, (unsigned long long)wal_last_index(n->wal),
+             (unsigned long long)*snap_index + 1, (unsigned long long)io->last_index(n->io),
              (unsigned long long)ai, (unsigned long long)at);
-    if (at == 0 || wal_reset(n->wal, ai, at) != 0) {
+    if (at == 0 || io->reset(n->io, ai, at) != 0) {
         log_error("cluster: cannot restart the log after snapshot %llu: %s",
-                  (unsigned long long)ai, at ? wal_last_error(n->wal) : "its term is unknown");
+                  (unsigned long long)ai, at ? io->last_error(n->io) : "its term is unknown");
         return CLUSTER_ERR_IO;
     }
     *snap_index = ai;
@@ -103,18 +77,17 @@ static int reconcile(struct cluster_node *n, uint64_t *snap_index, uint64_t *sna
 
 int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
 {
-    struct wal_hard_state hs;
-    wal_hard_state_get(n->wal, &hs);
+    struct consensus_hard_state hs;
+    n->io->ops->hard_state_load(n->io, &hs);
     uint64_t snap_index, snap_term;
-    wal_snapshot_point(n->wal, &snap_index, &snap_term);
+    n->io->ops->snapshot_point(n->io, &snap_index, &snap_term);
     if (reconcile(n, &snap_index, &snap_term) != 0)
         return CLUSTER_ERR_IO;
     struct recovered r = {0};
-    int rc = read_log(n->wal, snap_index + 1, n->cfg.entry_bytes_max, &r);
+    int rc = n->io->ops->load(n->io, snap_index + 1, n->cfg.entry_bytes_max, keep, &r);
     if (rc == 0) {
         struct consensus_restore rs = {
-            .hard_state = {.term = hs.term,
-                           .vote = hs.voted_for < 0 ? CONSENSUS_NONE : (uint32_t)hs.voted_for},
+            .hard_state = hs,
             .snapshot_index = snap_index,
             .snapshot_term = snap_term,
             .entries = r.entries,
@@ -122,7 +95,7 @@ int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
             .applied_index = n->cfg.applied_index > snap_index ? n->cfg.applied_index : 0,
             .applied_term = n->cfg.applied_term,
         };
-        if (hs.voted_for >= (int64_t)n->cfg.node_count ||
+        if ((hs.vote != CONSENSUS_NONE && hs.vote >= n->cfg.node_count) ||
             consensus_new(cc, &rs, &n->core) != 0) {
             log_error("cluster: the log's state is inconsistent (term %llu, snapshot %llu)",
                       (unsigned long long)hs.term, (unsigned long long)snap_index);

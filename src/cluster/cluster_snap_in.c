@@ -5,7 +5,6 @@
 #include "crc32c.h"
 #include "log.h"
 #include "metrics.h"
-#include "wal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +105,7 @@ static struct cluster_snap_in *begin(struct cluster_node *n, uint32_t from,
                                    .index = (uint64_t)r->last_included_index,
                                    .log_term = (uint64_t)r->last_included_term,
                                    .total = (uint64_t)r->total_size,
-                                   .started_ms = cluster_now_ms()};
+                                   .started_ms = cluster_clock(n)};
     in->logged_ms = in->started_ms;
     in->recv = n->cb.snap.recv_begin(n->cb.ctx, in->index, in->log_term, in->total);
     if (!in->recv) {
@@ -135,7 +134,7 @@ static bool take_chunk(struct cluster_node *n, struct cluster_snap_in *in,
     in->crc = crc32c_extend(in->crc, data, len);
     in->len = end;
     metrics_count(METRIC_SNAPSHOT_RECEIVED_BYTES, len);
-    int64_t now = cluster_now_ms();
+    int64_t now = cluster_clock(n);
     if (now - in->logged_ms >= SNAP_IN_LOG_EVERY_MS) {
         log_info("cluster: snapshot %llu from node %u: %.1f of %.1f MB",
                  (unsigned long long)in->index, in->from, mb(in->len), mb(in->total));
@@ -149,7 +148,7 @@ static int complete(struct cluster_node *n, uint32_t from, const InstallSnapshot
                     InstallSnapshotResponse *resp, cluster_done_fn done, void *ctx)
 {
     struct cluster_snap_in *in = n->snap_in;
-    double secs = (double)(cluster_now_ms() - in->started_ms) / 1000.0;
+    double secs = (double)(cluster_clock(n) - in->started_ms) / 1000.0;
     if (in->crc != (uint32_t)r->crc32c || n->cb.snap.recv_sync(n->cb.ctx, in->recv) != 0) {
         log_warn("cluster: snapshot %llu from node %u %s; dropped", (unsigned long long)in->index,
                  from, in->crc != (uint32_t)r->crc32c ? "fails its checksum" : "cannot be synced");
@@ -180,7 +179,7 @@ static int complete(struct cluster_node *n, uint32_t from, const InstallSnapshot
                  (unsigned long long)consensus_commit_index(n->core));
         snap_in_free(n);
     }
-    n->last_heard_ms[from] = cluster_now_ms();
+    n->last_heard_ms[from] = cluster_clock(n);
     cluster_inbound_add(n, ib);
     cluster_schedule(n);
     return 0;
@@ -196,7 +195,7 @@ int cluster_snap_receive(struct cluster_node *n, uint32_t from, const InstallSna
     uint64_t total = (uint64_t)req->total_size;
     if ((uint64_t)req->leader_term < consensus_term(n->core))
         return answer_now(n, from, resp, false, 0, done, ctx); /* stale: our term tells */
-    n->last_heard_ms[from] = cluster_now_ms();
+    n->last_heard_ms[from] = cluster_clock(n);
     if (consensus_commit_index(n->core) >= (uint64_t)req->last_included_index)
         return answer_now(n, from, resp, true, total, done, ctx); /* held already */
     struct cluster_snap_in *in = n->snap_in;
@@ -232,7 +231,7 @@ int cluster_snap_persist(struct cluster_node *n, uint64_t index, uint64_t term)
     void *recv = in->recv;
     in->recv = NULL; /* the install takes it, whatever its outcome */
     int rc = n->cb.snap.install(n->cb.ctx, recv, index, term) == 0 ? 0 : CLUSTER_ERR_IO;
-    if (rc == 0 && wal_reset(n->wal, index, term) != 0)
+    if (rc == 0 && n->io->ops->reset(n->io, index, term) != 0)
         rc = CLUSTER_ERR_IO;
     if (rc == 0) {
         n->snapshot_index = index;
@@ -261,4 +260,18 @@ bool cluster_snap_in_status(const struct cluster_node *n, uint64_t *held, uint64
     *held = n->snap_in->len;
     *total = n->snap_in->total;
     return true;
+}
+
+const char *cluster_snap_in_check(const struct cluster_node *n)
+{
+    const struct cluster_snap_in *in = n->snap_in;
+    if (!in)
+        return NULL;
+    if (in->from >= n->cfg.node_count || in->from == n->cfg.id)
+        return "a snapshot received from no peer";
+    if (in->len > in->total || (in->complete && in->len != in->total))
+        return "a received snapshot holds more than its size, or is complete short of it";
+    if (!in->recv)
+        return "a received snapshot with no storage";
+    return NULL;
 }

@@ -105,10 +105,10 @@ static void out_start(struct cluster_node *n, uint32_t peer, struct cluster_snap
         log_warn("cluster: snapshot %llu for node %u cannot be read; trying again",
                  (unsigned long long)o->order_index, peer);
         out_close(n, o);
-        o->retry_at_ms = cluster_now_ms() + n->cfg.election_timeout_ms;
+        o->retry_at_ms = cluster_clock(n) + n->cfg.election_timeout_ms;
         return; /* order_index stays: the next pump tries again */
     }
-    int64_t now = cluster_now_ms();
+    int64_t now = cluster_clock(n);
     o->term = consensus_term(n->core);
     o->index = o->order_index;
     o->log_term = o->order_term;
@@ -153,11 +153,11 @@ static void take_order(struct cluster_node *n, uint32_t peer, struct cluster_sna
     out_start(n, peer, o);
 }
 
-static void flight_push(struct cluster_snap_out *o, uint64_t end)
+static void flight_push(struct cluster_snap_out *o, uint64_t end, int64_t now_ms)
 {
     assert(o->flight_count < SNAP_FLIGHT_MAX);
     uint32_t slot = (o->flight_start + o->flight_count++) % SNAP_FLIGHT_MAX;
-    o->flights[slot] = (struct flight){end, o->epoch & TAG_EPOCH_MASK, cluster_now_ms()};
+    o->flights[slot] = (struct flight){end, o->epoch & TAG_EPOCH_MASK, now_ms};
 }
 
 /* Takes the flight a reply answers out of the ring; its send time, or -1 if unknown. */
@@ -205,7 +205,7 @@ static bool send_chunk(struct cluster_node *n, uint32_t peer, struct cluster_sna
         o->order_index = o->index; /* reopen, from the start */
         o->order_term = o->log_term;
         out_close(n, o);
-        o->retry_at_ms = cluster_now_ms() + n->cfg.election_timeout_ms;
+        o->retry_at_ms = cluster_clock(n) + n->cfg.election_timeout_ms;
         return false;
     }
     crc_extend(o, n->snap_chunk, len);
@@ -233,10 +233,10 @@ static bool send_chunk(struct cluster_node *n, uint32_t peer, struct cluster_sna
     req.data.len = 0;
     InstallSnapshotRequest_free(&req);
     if (rc != 0) {
-        o->retry_at_ms = cluster_now_ms() + n->cfg.heartbeat_interval_ms;
+        o->retry_at_ms = cluster_clock(n) + n->cfg.heartbeat_interval_ms;
         return false;
     }
-    flight_push(o, end);
+    flight_push(o, end, cluster_clock(n));
     o->sent = end;
     metrics_count(METRIC_SNAPSHOT_SENT_BYTES, len);
     return true;
@@ -257,7 +257,7 @@ static void log_progress(uint32_t peer, struct cluster_snap_out *o, int64_t now)
 /* After each ready turn: start ordered transfers and fill their windows. */
 void cluster_snap_pump(struct cluster_node *n)
 {
-    int64_t now = cluster_now_ms();
+    int64_t now = cluster_clock(n);
     bool leader = consensus_role(n->core) == CONSENSUS_LEADER;
     for (uint32_t i = 0; i < n->cfg.node_count; i++) {
         struct cluster_snap_out *o = n->snap_out[i];
@@ -293,7 +293,7 @@ void cluster_snap_pump(struct cluster_node *n)
 static void adapt_window(struct cluster_node *n, struct cluster_snap_out *o, int64_t rtt_ms,
                          uint64_t acked_bytes)
 {
-    int64_t now = cluster_now_ms();
+    int64_t now = cluster_clock(n);
     if (rtt_ms < o->rtt_min_ms)
         o->rtt_min_ms = rtt_ms;
     o->srtt_us = o->srtt_us < 0 ? rtt_ms * 1000 : o->srtt_us + (rtt_ms * 1000 - o->srtt_us) / 8;
@@ -322,14 +322,14 @@ static void resend_from(struct cluster_node *n, struct cluster_snap_out *o, uint
     if (failed) { /* a lost link or a timeout: a pause and a smaller window */
         o->window = o->window / 2 > SNAP_WINDOW_MIN ? o->window / 2 : SNAP_WINDOW_MIN;
         o->slow_start = false;
-        o->retry_at_ms = cluster_now_ms() + n->cfg.heartbeat_interval_ms;
+        o->retry_at_ms = cluster_clock(n) + n->cfg.heartbeat_interval_ms;
     }
 }
 
 static void finish(struct cluster_node *n, uint32_t peer, struct cluster_snap_out *o,
                    uint64_t term)
 {
-    double secs = (double)(cluster_now_ms() - o->started_ms) / 1000.0;
+    double secs = (double)(cluster_clock(n) - o->started_ms) / 1000.0;
     log_info("cluster: snapshot %llu sent to node %u: %.1f MB in %.1f s (%.1f MB/s, installed "
              "included), window %llu KiB, least round trip %lld ms",
              (unsigned long long)o->index, peer, mb(o->total), secs,
@@ -373,7 +373,7 @@ void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, 
     }
     if (next > o->acked) {
         if (epoch == current)
-            adapt_window(n, o, cluster_now_ms() - sent_ms, next - o->acked);
+            adapt_window(n, o, cluster_clock(n) - sent_ms, next - o->acked);
         o->acked = next;
         if (o->sent < o->acked)
             o->sent = o->acked;
@@ -396,4 +396,33 @@ bool cluster_snap_out_status(const struct cluster_node *n, uint32_t peer, uint64
     *sent = o->acked;
     *total = o->total;
     return true;
+}
+
+const char *cluster_snap_out_check(const struct cluster_node *n)
+{
+    for (uint32_t i = 0; i < CONSENSUS_NODES_MAX; i++) {
+        const struct cluster_snap_out *o = n->snap_out[i];
+        if (!o)
+            continue;
+        if (i == n->cfg.id || i >= n->cfg.node_count)
+            return "a snapshot transfer to no peer";
+        if (!o->src)
+            continue;
+        if (o->acked > o->sent || o->sent > o->total || o->sent > o->crc_end)
+            return "a snapshot transfer's acked <= sent <= total (and <= its crc) broken";
+        if (o->flight_count > SNAP_FLIGHT_MAX || o->flight_start >= SNAP_FLIGHT_MAX)
+            return "a snapshot transfer's flights out of their ring";
+        if (o->window < SNAP_WINDOW_MIN || o->window > SNAP_WINDOW_MAX)
+            return "a snapshot transfer's window out of its bounds";
+        uint64_t prev = 0; /* the current epoch's flights: in send order, within what was sent */
+        for (uint32_t k = 0; k < o->flight_count; k++) {
+            const struct flight *f = &o->flights[(o->flight_start + k) % SNAP_FLIGHT_MAX];
+            if (f->epoch != (o->epoch & TAG_EPOCH_MASK))
+                continue;
+            if (f->end > o->sent || f->end <= prev)
+                return "a snapshot transfer's flights not in send order within what was sent";
+            prev = f->end;
+        }
+    }
+    return NULL;
 }

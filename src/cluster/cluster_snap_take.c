@@ -3,7 +3,6 @@
 #include "cluster_internal.h"
 
 #include "log.h"
-#include "wal.h"
 
 /* A durable snapshot holds everything up to index: the core keeps its tail, the WAL follows. */
 static void compact(struct cluster_node *n, uint64_t index, uint64_t term)
@@ -16,12 +15,12 @@ static void compact(struct cluster_node *n, uint64_t index, uint64_t term)
                  consensus_strerror(rc));
         return;
     }
-    uint64_t start = consensus_first_index(n->core) - 1, wal_start, wal_term;
-    wal_snapshot_point(n->wal, &wal_start, &wal_term);
-    if (start > wal_start &&
-        wal_compact(n->wal, start, consensus_term_at(n->core, start)) != 0)
+    const struct cluster_io_ops *io = n->io->ops;
+    uint64_t start = consensus_first_index(n->core) - 1, log_start, log_term;
+    io->snapshot_point(n->io, &log_start, &log_term);
+    if (start > log_start && io->compact(n->io, start, consensus_term_at(n->core, start)) != 0)
         log_warn("cluster: compacting the log to %llu failed: %s", (unsigned long long)start,
-                 wal_last_error(n->wal));
+                 io->last_error(n->io));
     log_info("cluster: snapshot at %llu, log kept from %llu", (unsigned long long)index,
              (unsigned long long)start + 1);
 }

@@ -1,5 +1,7 @@
-/* cluster_sync.c: the WAL's fdatasync on a thread of its own, so the loop keeps running. */
-#include "cluster_internal.h"
+/* cluster_io_sync.c: the WAL's fdatasync on a thread of its own, so the loop keeps running. */
+#include "cluster_io_wal.h"
+
+#include "cluster.h"
 
 #include "log.h"
 #include "wal.h"
@@ -19,9 +21,13 @@
  * the loop ends it (wal_sync_end) when the eventfd wakes it, or at once when a batch must
  * wait for it. The job struct belongs to the thread from `queued` until `done`.
  */
-struct cluster_sync {
+struct cluster_io_sync {
+    struct wal *wal;
+    cluster_io_sync_done_fn done_fn;
+    void *done_ctx;
     pthread_t thread;
     bool thread_started;
+    bool sync_objects; /* mu and the condition variables exist */
     pthread_mutex_t mu;
     pthread_cond_t job_cv;  /* the thread waits for queued or stop */
     pthread_cond_t done_cv; /* the loop waits for done */
@@ -37,7 +43,7 @@ struct cluster_sync {
 
 static void *sync_main(void *arg)
 {
-    struct cluster_sync *s = arg;
+    struct cluster_io_sync *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->queued && !s->stop)
@@ -61,16 +67,15 @@ static void *sync_main(void *arg)
 }
 
 /* Ends the job whose run finished: 0, or CLUSTER_ERR_IO when storage failed. */
-static int sync_end(struct cluster_node *n, int result)
+static int sync_end(struct cluster_io_sync *s, int result)
 {
-    struct cluster_sync *s = n->sync;
     assert(s->in_flight);
     s->in_flight = false;
-    return wal_sync_end(n->wal, &s->job, result) == 0 ? 0 : CLUSTER_ERR_IO;
+    return wal_sync_end(s->wal, &s->job, result) == 0 ? 0 : CLUSTER_ERR_IO;
 }
 
 /* Takes the finished job's result, waiting for it if `wait`; false if it is still running. */
-static bool sync_take(struct cluster_sync *s, bool wait, int *result)
+static bool sync_take(struct cluster_io_sync *s, bool wait, int *result)
 {
     pthread_mutex_lock(&s->mu);
     while (wait && !s->done)
@@ -84,50 +89,39 @@ static bool sync_take(struct cluster_sync *s, bool wait, int *result)
 
 static void on_wake(int fd, short what, void *arg)
 {
-    struct cluster_node *n = arg;
+    struct cluster_io_sync *s = arg;
     (void)what;
     uint64_t count;
     ssize_t r = read(fd, &count, sizeof count);
     (void)r; /* EAGAIN: a waiting batch took the job already */
-    assert(!n->in_ready);
-    struct cluster_sync *s = n->sync;
     int result = 0;
     if (!s->in_flight || !sync_take(s, false, &result))
         return;
-    int rc = sync_end(n, result);
-    if (n->failed)
-        return; /* the job is only closed */
-    if (rc != 0) {
-        cluster_fail(n, "syncing the log");
-        return;
-    }
-    n->stats.bg_syncs++;
-    n->bg_syncs_total++;
-    consensus_persisted(n->core, wal_durable_index(n->wal));
-    /* Entries appended while it ran get the next sync at once (group commit). */
-    if (wal_durable_index(n->wal) < wal_last_index(n->wal) && cluster_sync_start(n) != 0)
-        cluster_fail(n, "starting a log sync");
-    cluster_schedule(n);
+    s->done_fn(s->done_ctx, sync_end(s, result));
 }
 
-int cluster_sync_open(struct cluster_node *n)
+int cluster_io_sync_open(struct event_base *base, struct wal *wal, cluster_io_sync_done_fn done,
+                         void *ctx, struct cluster_io_sync **out)
 {
-    assert(n->sync == NULL);
-    struct cluster_sync *s = calloc(1, sizeof *s);
+    struct cluster_io_sync *s = calloc(1, sizeof *s);
     if (!s)
         return CLUSTER_ERR_NOMEM;
-    n->sync = s;
+    *out = s;
+    s->wal = wal;
+    s->done_fn = done;
+    s->done_ctx = ctx;
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->wake_fd < 0) {
         log_error("cluster: eventfd: %s", strerror(errno));
         return CLUSTER_ERR_NOMEM;
     }
-    s->wake_ev = event_new(n->base, s->wake_fd, EV_READ | EV_PERSIST, on_wake, n);
+    s->wake_ev = event_new(base, s->wake_fd, EV_READ | EV_PERSIST, on_wake, s);
     if (!s->wake_ev || event_add(s->wake_ev, NULL) != 0)
         return CLUSTER_ERR_NOMEM;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->job_cv, NULL);
     pthread_cond_init(&s->done_cv, NULL);
+    s->sync_objects = true;
     int rc = pthread_create(&s->thread, NULL, sync_main, s);
     if (rc != 0) {
         log_error("cluster: starting the sync thread: %s", strerror(rc));
@@ -137,16 +131,15 @@ int cluster_sync_open(struct cluster_node *n)
     return 0;
 }
 
-bool cluster_sync_in_flight(const struct cluster_node *n)
+bool cluster_io_sync_in_flight(const struct cluster_io_sync *s)
 {
-    return n->sync && n->sync->in_flight;
+    return s->in_flight;
 }
 
-int cluster_sync_start(struct cluster_node *n)
+int cluster_io_sync_start(struct cluster_io_sync *s)
 {
-    struct cluster_sync *s = n->sync;
-    assert(s && !s->in_flight);
-    if (wal_sync_begin(n->wal, &s->job) != 0)
+    assert(!s->in_flight);
+    if (wal_sync_begin(s->wal, &s->job) != 0)
         return CLUSTER_ERR_IO;
     s->in_flight = true;
     pthread_mutex_lock(&s->mu);
@@ -157,31 +150,31 @@ int cluster_sync_start(struct cluster_node *n)
     return 0;
 }
 
-int cluster_sync_wait(struct cluster_node *n)
+int cluster_io_sync_wait(struct cluster_io_sync *s)
 {
-    struct cluster_sync *s = n->sync;
-    if (!s || !s->in_flight)
+    if (!s->in_flight)
         return 0;
     int result = 0;
     bool done = sync_take(s, true, &result);
     assert(done);
     (void)done;
-    return sync_end(n, result);
+    return sync_end(s, result);
 }
 
-void cluster_sync_close(struct cluster_node *n)
+void cluster_io_sync_close(struct cluster_io_sync *s)
 {
-    struct cluster_sync *s = n->sync;
     if (!s)
         return;
-    if (cluster_sync_wait(n) != 0)
-        log_error("cluster: the last log sync failed: %s", wal_last_error(n->wal));
+    if (cluster_io_sync_wait(s) != 0)
+        log_error("cluster: the last log sync failed: %s", wal_last_error(s->wal));
     if (s->thread_started) {
         pthread_mutex_lock(&s->mu);
         s->stop = true;
         pthread_cond_signal(&s->job_cv);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
+    }
+    if (s->sync_objects) {
         pthread_cond_destroy(&s->job_cv);
         pthread_cond_destroy(&s->done_cv);
         pthread_mutex_destroy(&s->mu);
@@ -191,5 +184,4 @@ void cluster_sync_close(struct cluster_node *n)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     free(s);
-    n->sync = NULL;
 }
