@@ -30,6 +30,10 @@ void cluster_snapshot_done(struct cluster_node *n, uint64_t index, bool ok)
     if (!n->snap_taking || index != n->snap_taking_index)
         return;
     n->snap_taking = false;
+    /* A failed node's core may be stopped inside a batch (between ready and advance), where
+       it must not be compacted: the snapshot is the server's, and a restart finds it. */
+    if (n->failed)
+        return;
     if (ok && index > n->snapshot_index) /* else an installed snapshot passed it */
         compact(n, index, n->snap_taking_term);
 }
