@@ -18,7 +18,10 @@ static void compact(struct cluster_node *n, uint64_t index, uint64_t term)
     const struct cluster_io_ops *io = n->io->ops;
     uint64_t start = consensus_first_index(n->core) - 1, log_start, log_term;
     io->snapshot_point(n->io, &log_start, &log_term);
-    if (start > log_start && io->compact(n->io, start, consensus_term_at(n->core, start)) != 0)
+    /* Not past the log's end: a received snapshot the core holds (its log starts after it)
+       may wait for its install, which restarts the log anyway. */
+    if (start > log_start && start <= io->last_index(n->io) &&
+        io->compact(n->io, start, consensus_term_at(n->core, start)) != 0)
         log_warn("cluster: compacting the log to %llu failed: %s", (unsigned long long)start,
                  io->last_error(n->io));
     log_info("cluster: snapshot at %llu, log kept from %llu", (unsigned long long)index,

@@ -52,3 +52,10 @@ Test(dsim, seed_48_a_snapshot_done_on_a_failed_node_leaves_its_core_alone)
 {
     replay(48);
 }
+
+/* A snapshot the node took finished while a newer one it received waited for its install:
+   the driver compacted the log past its end (the WAL refused it with a warning). */
+Test(dsim, seed_100356_no_compaction_past_the_logs_end_while_an_install_waits)
+{
+    replay(100356);
+}
