@@ -171,6 +171,7 @@ struct dsim_check {
     uint64_t acked;          /* proposals acknowledged */
     uint64_t acked_max;      /* the highest index acknowledged */
     uint64_t reads_ok;
+    size_t ops_answered;     /* every client op below it was answered */
 };
 
 /* ---------------------------------------------------------------- world */
@@ -255,6 +256,9 @@ void dsim_check_role(struct dsim_world *w, uint32_t node, enum consensus_role ro
                      uint64_t term);
 void dsim_check_turn(struct dsim_world *w, uint32_t node);
 void dsim_check_op_done(struct dsim_op *op);
+/* Every client is answered within DSIM_ANSWER_MS of asking, chaos or not. */
+#define DSIM_ANSWER_MS 2000u
+void dsim_check_answers(struct dsim_world *w);
 
 /* dsim_run.c: one seed: chaos, then heal and catch up (a snapshot for one node) */
 bool dsim_run(uint64_t seed, const struct dsim_config *cfg, struct dsim_stats *out);

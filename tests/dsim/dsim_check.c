@@ -100,6 +100,25 @@ void dsim_check_turn(struct dsim_world *w, uint32_t node)
         dsim_world_fail(w, "node %u goes on after an I/O error", node);
 }
 
+/* Proposals: a leader that cannot commit steps down within an election timeout (200 ms here)
+   and answers what it holds; a follower refuses at once; reads time out in two election
+   timeouts. Nothing waits 2 s but a request the driver forgot. */
+void dsim_check_answers(struct dsim_world *w)
+{
+    struct dsim_check *c = &w->check;
+    while (c->ops_answered < w->op_count && w->ops[c->ops_answered]->done)
+        c->ops_answered++;
+    for (size_t i = c->ops_answered; i < w->op_count; i++) {
+        const struct dsim_op *op = w->ops[i];
+        if (!op->done && w->now - op->started_at > DSIM_ANSWER_MS) {
+            dsim_world_fail(w, "a %s at node %u begun at %llu ms is not answered after %u ms",
+                            op->read ? "read" : "proposal", op->node,
+                            (unsigned long long)op->started_at, DSIM_ANSWER_MS);
+            return;
+        }
+    }
+}
+
 /* A client's answer: an acknowledged proposal is the committed entry at its index; a read
    sees every write acknowledged before it began, and the node applied it. */
 void dsim_check_op_done(struct dsim_op *op)

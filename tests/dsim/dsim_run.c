@@ -110,6 +110,7 @@ static bool run_until_caught_up(struct dsim_world *w, uint32_t max_ms, const cha
             return false;
         }
         dsim_world_run(w, w->now + 10);
+        dsim_check_answers(w);
     }
     return !w->failed;
 }
@@ -150,6 +151,7 @@ static void snapshot_catch_up(struct dsim_world *w)
         if (ln)
             dsim_propose(w, l, (uint32_t)dsim_below(&w->rng, DSIM_KEYS));
         dsim_world_run(w, w->now + 5);
+        dsim_check_answers(w);
     }
     dsim_node_start(w, v);
     if (run_until_caught_up(w, w->cfg.heal_ms_max, "a follower behind a compacted log") &&
@@ -180,6 +182,7 @@ bool dsim_run(uint64_t seed, const struct dsim_config *cfg, struct dsim_stats *o
     while (!w->failed && w->now < cfg->chaos_ms) {
         chaos_step(w);
         dsim_world_run(w, w->now + 10);
+        dsim_check_answers(w);
     }
     uint64_t healed_at = w->now;
     if (!w->failed) {

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "dsim.h"
+#include "log.h"
 #include "test_seed.h"
 
 #define SEEDS_PER_TEST 250u
@@ -58,4 +59,44 @@ Test(dsim, seed_48_a_snapshot_done_on_a_failed_node_leaves_its_core_alone)
 Test(dsim, seed_100356_no_compaction_past_the_logs_end_while_an_install_waits)
 {
     replay(100356);
+}
+
+/* cluster_invariants() finds a driver whose books are wrong (else the sweep proves nothing). */
+Test(dsim, the_invariants_catch_a_broken_driver)
+{
+    log_set_level((enum log_level)(LOG_ERROR + 1));
+    struct dsim_config cfg;
+    dsim_config_default(&cfg, 1);
+    static struct dsim_world w;
+    dsim_world_init(&w, 1, &cfg);
+    dsim_world_run(&w, 1000);
+    uint32_t l = dsim_leader(&w);
+    cr_assert_neq(l, CONSENSUS_NONE, "no leader in 1 s");
+    struct cluster_node *n = w.nodes[l].node;
+    dsim_propose(&w, l, 0);
+    dsim_propose(&w, l, 1);
+    cr_assert_null(cluster_invariants(n, true));
+    cr_assert(n->proposals && n->proposals->next, "two proposals wait");
+
+    n->waiter_count++;
+    cr_assert_str_eq(cluster_invariants(n, true), "waiter_count is not the number of waiters");
+    n->waiter_count--;
+    uint64_t first = n->proposals->index;
+    n->proposals->index = n->proposals->next->index + 1;
+    cr_assert_str_eq(cluster_invariants(n, true), "proposal waiters out of index order");
+    n->proposals->index = consensus_applied_index(n->core);
+    cr_assert_str_eq(cluster_invariants(n, true),
+                     "a proposal waiter at or below the applied index");
+    n->proposals->index = first;
+    struct cluster_waiter *last = n->proposals_last;
+    n->proposals_last = n->proposals;
+    cr_assert_str_eq(cluster_invariants(n, true), "proposals_last is not the last proposal waiter");
+    n->proposals_last = last;
+    n->in_ready = true;
+    cr_assert_str_eq(cluster_invariants(n, true), "a turn ended inside a ready batch");
+    n->in_ready = false;
+    cr_assert_null(cluster_invariants(n, true));
+    dsim_world_run(&w, 2000);
+    cr_assert(!w.failed, "%s", w.failure);
+    dsim_world_free(&w);
 }
