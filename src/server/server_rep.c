@@ -169,6 +169,40 @@ static int snapshot_term(const struct server_node *n, uint64_t *term)
     return -1;
 }
 
+/*
+ * A data directory written by standalone mode opens as a 1-node cluster: standalone logs every
+ * entry in term 1 and never saves a term, which a cluster reads as a log ahead of its term.
+ * The saved term is raised to the log's last one, with this node's vote; only in a 1-node
+ * cluster, where no other node can have acted in those terms. 0 or -1.
+ */
+static int adopt_standalone_log(struct server_node *n)
+{
+    struct wal_hard_state hs;
+    uint64_t snap_index, snap_term, last = wal_last_index(n->wal), term;
+    if (n->cfg->replica_count != 1)
+        return 0;
+    wal_hard_state_get(n->wal, &hs);
+    wal_snapshot_point(n->wal, &snap_index, &snap_term);
+    if (last <= snap_index)
+        term = snap_term;
+    else if (wal_term_at(n->wal, last, &term) != 0) {
+        log_error("cannot read the term of log entry %llu: %s", (unsigned long long)last,
+                  wal_last_error(n->wal));
+        return -1;
+    }
+    if (hs.term >= term)
+        return 0;
+    hs.term = term;
+    hs.voted_for = n->cfg->instance_index;
+    if (wal_hard_state_save(n->wal, &hs) != 0) {
+        log_error("cannot save the log's term: %s", wal_last_error(n->wal));
+        return -1;
+    }
+    log_info("a log written in standalone mode (entries to %llu, term %llu): opened as a 1-node "
+             "cluster", (unsigned long long)last, (unsigned long long)term);
+    return 0;
+}
+
 static uint64_t rep_seed(void)
 {
     uint64_t seed;
@@ -249,7 +283,7 @@ int server_rep_open(struct server_node *n)
     n->rep->leader_seen = CONSENSUS_NONE;
     uint64_t term, seed = rep_seed();
     if (cluster_secret_set(&n->rep->secret, cfg->cluster_secret, strlen(cfg->cluster_secret)) ||
-        snapshot_term(n, &term) != 0)
+        adopt_standalone_log(n) != 0 || snapshot_term(n, &term) != 0)
         return -1;
     n->rep->tp = open_transport(n, seed);
     if (!n->rep->tp || open_cluster(n, term, seed) != 0 || server_route_start(n) != 0)

@@ -282,3 +282,73 @@ Test(kvnode_snapshot, no_snapshot_before_the_log_holds_snapshot_log_min_bytes, .
     net_client_close(&c);
     node_cleanup(&p);
 }
+
+/* Rewrites the config as a 1-node cluster's (its own endpoint the only one), logging at info. */
+static void make_one_node_cluster(const struct node_proc *p)
+{
+    char text[2048], out[4096];
+    FILE *f = fopen(p->config, "r");
+    cr_assert(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *brace = strrchr(text, '}');
+    cr_assert(brace);
+    *brace = '\0';
+    snprintf(out, sizeof out,
+             "%s, \"cluster_secret\": \"test-secret-0123456789abcdef\", \"deployment\": "
+             "{\"mode\": \"replicated\", \"instance_id\": \"0\", \"replica_endpoints\": "
+             "[\"%s\"]}}\n", text, p->addr);
+    f = fopen(p->config, "w");
+    cr_assert(f);
+    fputs(out, f);
+    fclose(f);
+    log_info_level(p);
+}
+
+/* A data directory standalone mode wrote (a snapshot, log entries after it, no saved term)
+   opens as a 1-node cluster with every write, and takes writes; it stays one after a kill. */
+Test(kvnode_snapshot, a_standalone_data_dir_opens_as_a_1_node_cluster)
+{
+    struct node_proc p;
+    node_start(&p, SNAP_CONFIG);
+    struct net_client c;
+    node_connect(&p, &c, true);
+    const int N = write_until_snapshot(&c, 130, 100);
+    write_keys(&c, N, N + 7); /* in the log only */
+    net_client_close(&c);
+    cr_assert_eq(node_stop(&p, SIGTERM), 0);
+
+    make_one_node_cluster(&p);
+    for (int start = 0; start < 2; start++) {
+        node_restart(&p);
+        node_connect(&p, &c, true);
+        char key[32], value[32];
+        for (int i = 0; i < N + 7; i++) {
+            snprintf(key, sizeof key, "snap-%05d", i);
+            cr_assert(node_get(&c, key, value, sizeof value), "lost %s (start %d)", key, start);
+            cr_assert_str_eq(value, key);
+        }
+        snprintf(key, sizeof key, "cluster-%d", start);
+        SetResponse s;
+        double deadline = node_now() + SNAP_WAIT_SECONDS;
+        for (;;) { /* until it elects itself: UNAVAILABLE before */
+            node_set(&c, key, key, &s);
+            if (s.success || node_now() > deadline)
+                break;
+            SetResponse_free(&s);
+            usleep(20000);
+        }
+        cr_assert(s.success, "no write taken as a 1-node cluster (start %d)", start);
+        SetResponse_free(&s);
+        cr_assert(node_get(&c, key, value, sizeof value));
+        NodeInfo info;
+        node_info(&c, &info);
+        cr_assert_eq(info.keys, N + 7 + start + 1);
+        NodeInfo_free(&info);
+        net_client_close(&c);
+        cr_assert_eq(node_stop(&p, start == 0 ? SIGKILL : SIGTERM), start == 0 ? 128 + SIGKILL : 0);
+    }
+    cr_assert(log_contains(&p, "opened as a 1-node cluster"), "no upgrade logged in %s", p.log);
+    node_cleanup(&p);
+}
