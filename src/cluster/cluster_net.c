@@ -23,14 +23,14 @@ void cluster_net_config_default(struct cluster_net_config *cfg)
     cfg->frame_bytes_max = 64u * 1024 * 1024;
 }
 
-/* Failures are reported from an event of their own: never inside call(). */
+/* Failures are reported at the end of the turn (its first step): never inside call(). */
 void net_call_fail(struct cluster_net *net, struct net_call *c, int err)
 {
     c->err = err;
     c->next = NULL;
     *net->failed_tail = c;
     net->failed_tail = &c->next;
-    event_active(net->fail_ev, EV_TIMEOUT, 0);
+    net_turn_want(&net->fail);
 }
 
 /* A forwarded call that may have reached the peer has an unknown outcome: TIMEOUT. */
@@ -39,10 +39,9 @@ static int forward_err(const struct net_call *c)
     return c->sent && c->err == CLUSTER_ERR_UNREACHABLE ? CLUSTER_ERR_TIMEOUT : c->err;
 }
 
-static void deliver_failures(int fd, short what, void *arg)
+static void deliver_failures(void *arg)
 {
     struct cluster_net *net = arg;
-    (void)fd, (void)what;
     while (net->failed) {
         struct net_call *c = net->failed;
         net->failed = c->next;
@@ -103,10 +102,8 @@ static void net_free(struct cluster_transport *t)
             c->fwd_done(c->fwd_ctx, CLUSTER_ERR_CLOSED, c->seqid, NULL, 0);
         free(c);
     }
-    if (net->fail_ev)
-        event_free(net->fail_ev);
-    if (net->flush_ev)
-        event_free(net->flush_ev);
+    net_turn_leave(&net->fail);
+    net_turn_leave(&net->flush);
     tp_buf_free(&net->frame);
     if (net->sweep_ev)
         event_free(net->sweep_ev);
@@ -157,12 +154,12 @@ struct cluster_transport *cluster_net_new(struct event_base *base,
     net->rng = cfg->seed ^ 0x5deece66dull;
     net->failed_tail = &net->failed;
     tp_buf_init(&net->frame);
-    net->fail_ev = event_new(base, -1, 0, deliver_failures, net);
     net->sweep_ev = event_new(base, -1, EV_PERSIST, sweep, net);
-    net->flush_ev = event_new(base, -1, 0, net_link_flush, net);
     uint32_t every = cfg->call_timeout_ms / 4 ? cfg->call_timeout_ms / 4 : 1;
     struct timeval tv = {.tv_sec = every / 1000, .tv_usec = (every % 1000) * 1000};
-    bool ok = net->fail_ev && net->sweep_ev && net->flush_ev && event_add(net->sweep_ev, &tv) == 0;
+    bool ok = !net_turn_join(&net->fail, base, NET_TURN_PEER_FAILURES, deliver_failures, net) &&
+              !net_turn_join(&net->flush, base, NET_TURN_PEER_FLUSH, net_link_flush, net) &&
+              net->sweep_ev && event_add(net->sweep_ev, &tv) == 0;
     for (uint32_t i = 0; ok && i < cfg->node_count; i++)
         if (i != cfg->self)
             ok = net_link_init(&net->links[i], net, i, cfg->endpoints[i]) == 0;

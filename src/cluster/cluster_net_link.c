@@ -82,14 +82,14 @@ static void link_broken(struct net_link *l, const char *why)
                                                                     : l->backoff_ms * 2;
 }
 
-/* New output: written by the flush event behind this loop turn's callbacks (over TLS,
+/* New output: written by the end of this loop turn's peer flush (over TLS,
    libevent writes it: OpenSSL must see every byte). */
 void net_link_flush_schedule(struct net_link *l)
 {
     if (l->flush_queued || l->writing || l->net->cfg.tls)
         return;
     l->flush_queued = true;
-    event_active(l->net->flush_ev, EV_TIMEOUT, 0);
+    net_turn_want(&l->net->flush);
 }
 
 /* Writes what the socket takes now; arms EV_WRITE for the rest (on_written disarms it). */
@@ -107,10 +107,9 @@ static void write_now(struct net_link *l)
     }
 }
 
-void net_link_flush(evutil_socket_t fd, short what, void *arg)
+void net_link_flush(void *arg)
 {
     struct cluster_net *net = arg;
-    (void)fd, (void)what;
     for (uint32_t i = 0; i < net->cfg.node_count; i++) {
         struct net_link *l = &net->links[i];
         if (i == net->cfg.self || !l->flush_queued)

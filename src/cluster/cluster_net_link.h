@@ -4,6 +4,7 @@
 
 #include "cluster_internal.h"
 #include "cluster_net.h"
+#include "net_turn.h"
 
 #include <event2/util.h>
 #include <sys/socket.h>
@@ -71,9 +72,9 @@ struct cluster_net {
     struct cluster_transport t; /* first: the transport's address is the net's */
     struct cluster_net_config cfg;
     struct event_base *base;
-    struct event *fail_ev;
+    struct net_turn_part fail;  /* the end of turn's peer failures (deliver_failures) */
     struct event *sweep_ev;
-    struct event *flush_ev;  /* writes every link's output of this loop turn (net_link_flush) */
+    struct net_turn_part flush; /* the end of turn's peer flush (net_link_flush) */
     tp_buf frame;            /* where each outbound frame is encoded, kept between frames */
     struct net_call *failed, **failed_tail;
     int32_t seqid;
@@ -92,12 +93,12 @@ int net_link_call(struct net_link *l, struct net_call *c, const void *request);
 int net_link_forward(struct net_link *l, struct net_call *c, cluster_forward_encode_fn enc,
                      void *enc_ctx);
 void net_link_expire(struct net_link *l, int64_t now_ms);
-/* The flush event's callback: each link with new output gets one sendmsg. Frames collect in
- * a link's output during a loop turn (appends to every follower, forwarded calls); only a
- * socket that would block gets EV_WRITE, so a batch costs no epoll_ctl pair and no extra
- * loop turn. */
-void net_link_flush(evutil_socket_t fd, short what, void *arg);
-/* The link has new output for the flush event. */
+/* The end of turn's peer flush (net_turn.h): each link with new output gets one sendmsg.
+ * Frames collect in a link's output during a loop turn (appends to every follower, forwarded
+ * calls); only a socket that would block gets EV_WRITE, so a batch costs no epoll_ctl pair
+ * and no extra loop turn. */
+void net_link_flush(void *net);
+/* The link has new output for the peer flush. */
 void net_link_flush_schedule(struct net_link *l);
 
 /* cluster_net_shape.c: with a delay or rate set for the peer, frames go through the shape

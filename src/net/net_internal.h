@@ -6,6 +6,7 @@
 #include "net_addr.h"
 #include "net_scan.h"
 #include "net_tls.h"
+#include "net_turn.h"
 #include "thrift.h"
 
 #include <event2/event.h>
@@ -78,7 +79,7 @@ struct net_server {
     bool draining;
     void (*on_drained)(void *ctx);
     void *drained_ctx;
-    struct event *flush_ev;        /* writes the flush list after the turn's callbacks */
+    struct net_turn_part flush;    /* the end of turn's client flush: writes the flush list */
     struct net_conn *flush_head;   /* direct connections with output not yet written */
     struct net_reply *free_slots;  /* recycled slots with their arenas */
     uint32_t free_count;
@@ -119,11 +120,11 @@ void net_conn_progress(struct net_conn *c);
 /* Appends one answer to the output (nothing once closing); close_after starts the close. */
 void net_conn_emit(struct net_conn *c, const void *data, size_t len, bool close_after);
 
-/* net_out.c: a direct connection's output is written once per loop turn, by the server's
-   flush event, after every callback queued before it; EV_WRITE only while the socket is full. */
+/* net_out.c: a direct connection's output is written once per loop turn, by the end of
+   turn's client flush (net_turn.h); EV_WRITE only while the socket is full. */
 void net_out_schedule(struct net_conn *c);
 void net_out_unschedule(struct net_conn *c);
-void net_out_flush_cb(evutil_socket_t fd, short what, void *arg);
+void net_out_flush(void *srv);
 /* libevent wrote everything that was waiting: back to writing directly. */
 void net_out_written(struct net_conn *c);
 

@@ -1,6 +1,6 @@
 /* net_out.c: a socket connection's output. Answers collect in the output buffer during a loop
-   turn; the server's flush event, queued behind every callback already active, writes each
-   connection's batch with one sendmsg. Only a socket that would block gets EV_WRITE, and
+   turn; the end of turn's client flush (net_turn.h), its last step, writes each connection's
+   batch with one sendmsg. Only a socket that would block gets EV_WRITE, and
    libevent writes the rest: no epoll_ctl pair and no extra loop turn per reply. */
 #include "net_internal.h"
 #include "net_write.h"
@@ -20,7 +20,7 @@ void net_out_schedule(struct net_conn *c)
     if (srv->flush_head)
         srv->flush_head->flush_prev = c;
     else
-        event_active(srv->flush_ev, EV_TIMEOUT, 0);   /* a non-empty list has it active */
+        net_turn_want(&srv->flush);   /* a non-empty list has it wanted */
     srv->flush_head = c;
 }
 
@@ -64,11 +64,9 @@ static void flush_conn(struct net_conn *c)
     net_conn_leave(c);
 }
 
-void net_out_flush_cb(evutil_socket_t fd, short what, void *arg)
+void net_out_flush(void *arg)
 {
     struct net_server *srv = arg;
-    (void)fd;
-    (void)what;
     /* A flush may queue more (input it lets in is answered at once); the input is finite. */
     while (srv->flush_head) {
         struct net_conn *c = srv->flush_head;

@@ -126,14 +126,12 @@ struct net_server *net_server_new(struct event_base *base, const struct net_limi
     if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
         seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)srv;
     net_addr_table_init(&srv->addrs, seed);
-    /* Default priority, as the connections' events: runs after those active in this turn. */
-    srv->flush_ev = event_new(base, -1, 0, net_out_flush_cb, srv);
     srv->log_ev = event_new(base, -1, EV_PERSIST, log_flush_cb, srv);
     /* Often enough that an interval's summary is late by a second at most. */
     struct timeval every = {1, 0};
-    if (!srv->flush_ev || !srv->log_ev || event_add(srv->log_ev, &every) != 0) {
-        if (srv->flush_ev)
-            event_free(srv->flush_ev);
+    if (net_turn_join(&srv->flush, base, NET_TURN_CLIENT_FLUSH, net_out_flush, srv) != 0 ||
+        !srv->log_ev || event_add(srv->log_ev, &every) != 0) {
+        net_turn_leave(&srv->flush);
         if (srv->log_ev)
             event_free(srv->log_ev);
         free(srv);
@@ -395,7 +393,7 @@ void net_server_free(struct net_server *srv)
     if (srv->listener)
         evconnlistener_free(srv->listener);
     assert(!srv->flush_head);
-    event_free(srv->flush_ev);
+    net_turn_leave(&srv->flush);
     event_free(srv->log_ev);
     net_addr_table_free(&srv->addrs);
     net_slots_free(srv);

@@ -26,9 +26,9 @@
 #define SERVER_REPLAY_BATCH 256u
 /* Peer frames may exceed the client frame limit by one append batch's byte budget. */
 #define SERVER_PEER_FRAME_SLACK (512u * 1024)
-/* Event priorities: 0 signals, 1 network (the default with 3 queues), 2 group commit. */
+/* Event priorities: 0 signals, 1 network and timers (the default with 3 queues), 2 the end of
+   turn (net_turn.h: it takes the lowest). */
 #define SERVER_PRIORITIES 3
-#define SERVER_PRIORITY_COMMIT 2
 
 int64_t server_now_ms(void)
 {
@@ -195,17 +195,21 @@ static int open_stats(struct server_node *n)
     return n->stats && n->stats_ev && event_add(n->stats_ev, &second) == 0 ? 0 : -1;
 }
 
+static void commit_step(void *n)
+{
+    server_commit_turn(-1, 0, n);
+}
+
 static int open_events(struct server_node *n)
 {
     if (event_base_priority_init(n->base, SERVER_PRIORITIES) != 0)
-        log_warn("event priorities unavailable: group commit may run before reads finish");
-    n->commit_ev = event_new(n->base, -1, 0, server_commit_turn, n);
+        log_warn("event priorities unavailable: the end of turn may run before reads finish");
     n->sync_ev = evtimer_new(n->base, server_sync_due, n);
     n->sig_term = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->sig_int = evsignal_new(n->base, SIGINT, on_signal, n);
-    if (!n->commit_ev || !n->sync_ev || !n->sig_term || !n->sig_int)
+    if (net_turn_join(&n->commit, n->base, NET_TURN_COMMIT, commit_step, n) != 0 ||
+        !n->sync_ev || !n->sig_term || !n->sig_int)
         return -1;
-    event_priority_set(n->commit_ev, SERVER_PRIORITY_COMMIT);
     event_priority_set(n->sig_term, 0);
     event_priority_set(n->sig_int, 0);
     return evsignal_add(n->sig_term, NULL) || evsignal_add(n->sig_int, NULL) ? -1 : 0;
@@ -350,8 +354,7 @@ void server_node_close(struct server_node *n)
     net_tls_ctx_free(n->tls);
     if (n->pending_head)   /* only after a forced stop: answer nobody, but free */
         server_commit_turn(-1, 0, n);
-    if (n->commit_ev)
-        event_free(n->commit_ev);
+    net_turn_leave(&n->commit);
     if (n->sync_ev)
         event_free(n->sync_ev);
     if (n->stop_ev)

@@ -5,6 +5,7 @@
 #include "kv_sm.h"
 #include "kvstore.h"
 #include "net.h"
+#include "net_turn.h"
 #include "server_entry.h"
 #include "server_config.h"
 #include "thrift.h"
@@ -52,7 +53,7 @@ struct server_node {
     struct wal *wal;
     tp_limits wire_limits;          /* for decoding requests */
     uint32_t txn_operations_max;    /* admission limit, checked before proposing */
-    struct event *commit_ev;        /* group commit: runs once per loop turn with writes */
+    struct net_turn_part commit;    /* group commit: the end of turn's commit step (net_turn.h) */
     struct event *sync_ev;          /* fsync N ms: syncs what the last writes left unsynced */
     struct event *stop_ev;          /* deadline of a graceful stop */
     struct event *sig_term, *sig_int;
@@ -97,7 +98,7 @@ void server_propose(struct server_node *n, const KvCommand *cmd, bool from_peer,
                     server_commit_cb cb, void *ctx);
 
 /* Called by net for each whole request (server_dispatch.c). */
-/* The group-commit event's callback (server_write.c). */
+/* The group commit (server_write.c): the end of turn's commit step runs it. */
 void server_commit_turn(int fd, short what, void *arg);
 /* The fsync-interval timer's callback (server_write.c). */
 void server_sync_due(int fd, short what, void *arg);

@@ -45,7 +45,7 @@ struct server_rep {
     struct server_route *spare_routes; /* finished routes kept for the next writes */
     uint32_t spare_route_count;
     struct event *route_tick_ev;    /* retries waiting routes, expires deadlines */
-    struct event *route_wake_ev;    /* the leader changed: retry waiting routes now */
+    struct net_turn_part route_wake; /* the leader changed: retry waiting routes this turn */
     uint32_t leader_seen;           /* the last leader known, and its term (metrics) */
     uint64_t leader_term_seen;
     enum consensus_role role_seen;  /* as of the last role change, and its term */

@@ -382,8 +382,13 @@ static void route_tick(int fd, short what, void *arg)
 
 void server_route_wake(struct server_node *n)
 {
-    if (n->rep && n->rep->route_wake_ev)
-        event_active(n->rep->route_wake_ev, EV_TIMEOUT, 0);
+    if (n->rep && n->rep->route_wake.turn)
+        net_turn_want(&n->rep->route_wake);
+}
+
+static void route_wake_step(void *n)
+{
+    route_tick(-1, 0, n);
 }
 
 int server_route_start(struct server_node *n)
@@ -393,9 +398,9 @@ int server_route_start(struct server_node *n)
     if (ms < ROUTE_TICK_MS_MIN)
         ms = ROUTE_TICK_MS_MIN;
     rep->route_tick_ev = event_new(n->base, -1, EV_PERSIST, route_tick, n);
-    rep->route_wake_ev = event_new(n->base, -1, 0, route_tick, n);
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    if (!rep->route_tick_ev || !rep->route_wake_ev || event_add(rep->route_tick_ev, &tv) != 0)
+    if (net_turn_join(&rep->route_wake, n->base, NET_TURN_REPLY_ROUTES, route_wake_step, n) ||
+        !rep->route_tick_ev || event_add(rep->route_tick_ev, &tv) != 0)
         return -1;
     return 0;
 }
@@ -416,7 +421,6 @@ void server_route_stop(struct server_node *n)
     }
     if (rep->route_tick_ev)
         event_free(rep->route_tick_ev);
-    if (rep->route_wake_ev)
-        event_free(rep->route_wake_ev);
-    rep->route_tick_ev = rep->route_wake_ev = NULL;
+    net_turn_leave(&rep->route_wake);
+    rep->route_tick_ev = NULL;
 }

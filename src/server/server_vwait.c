@@ -22,7 +22,7 @@ struct server_vwait {
 struct server_vwaits {
     struct server_vwait *head;
     uint32_t count;
-    struct event *wake_ev;       /* the head's version was applied: serve what may be */
+    struct net_turn_part wake;   /* the head's version was applied: serve what may be */
     struct event *deadline_ev;   /* the earliest deadline of a waiting read */
 };
 
@@ -40,11 +40,9 @@ static void finish(struct server_vwaits *w, int code)
     free(v);
 }
 
-static void wake_cb(evutil_socket_t fd, short what, void *arg)
+static void wake_step(void *arg)
 {
     struct server_node *n = arg;
-    (void)fd;
-    (void)what;
     while (n->vwaits->head && n->vwaits->head->version <= applied(n))
         finish(n->vwaits, 0);
 }
@@ -87,9 +85,9 @@ int server_vwait_open(struct server_node *n)
     n->vwaits = calloc(1, sizeof *n->vwaits);
     if (!n->vwaits)
         return -1;
-    n->vwaits->wake_ev = event_new(n->base, -1, 0, wake_cb, n);
     n->vwaits->deadline_ev = evtimer_new(n->base, deadline_cb, n);
-    return n->vwaits->wake_ev && n->vwaits->deadline_ev ? 0 : -1;
+    int rc = net_turn_join(&n->vwaits->wake, n->base, NET_TURN_REPLY_VWAITS, wake_step, n);
+    return rc == 0 && n->vwaits->deadline_ev ? 0 : -1;
 }
 
 void server_vwait_stop(struct server_node *n)
@@ -104,8 +102,7 @@ void server_vwait_close(struct server_node *n)
     if (!w)
         return;
     server_vwait_stop(n);
-    if (w->wake_ev)
-        event_free(w->wake_ev);
+    net_turn_leave(&w->wake);
     if (w->deadline_ev)
         event_free(w->deadline_ev);
     free(w);
@@ -141,5 +138,5 @@ void server_vwait_applied(struct server_node *n)
 {
     struct server_vwaits *w = n->vwaits;
     if (w && w->head && w->head->version <= applied(n))
-        event_active(w->wake_ev, EV_TIMEOUT, 0);
+        net_turn_want(&w->wake);
 }

@@ -37,7 +37,8 @@ struct server_watches {
     struct watch **heap;           /* every watch, by deadline */
     size_t count, cap;
     struct watch *ready_head, *ready_tail;
-    struct event *wake_ev, *deadline_ev;
+    struct net_turn_part wake;     /* a watch saw a change: the end of turn answers it */
+    struct event *deadline_ev;
 };
 
 static uint64_t key_hash(const struct server_watches *w, const uint8_t *key, size_t len)
@@ -187,7 +188,7 @@ static void make_ready(struct server_watches *w, struct watch *x)
     else
         w->ready_head = x;
     w->ready_tail = x;
-    event_active(w->wake_ev, EV_TIMEOUT, 0);
+    net_turn_want(&w->wake);
 }
 
 /* The state machine wrote key (end NULL) or cleared [key, end) at version: inside the apply,
@@ -242,12 +243,10 @@ static void look(struct server_node *n, struct watch *x, bool final)
         finish(n->watches, x);
 }
 
-static void wake_cb(evutil_socket_t fd, short what, void *arg)
+static void wake_step(void *arg)
 {
     struct server_node *n = arg;
     struct server_watches *w = n->watches;
-    (void)fd;
-    (void)what;
     struct watch *x = w->ready_head;
     w->ready_head = w->ready_tail = NULL;
     while (x) {
@@ -361,9 +360,9 @@ int server_watch_open(struct server_node *n)
     w->mask = BUCKETS_MIN - 1;
     if (getrandom(w->sip, sizeof w->sip, 0) != (ssize_t)sizeof w->sip)
         w->sip[0] = (uint64_t)server_wall_us(), w->sip[1] = (uint64_t)(uintptr_t)w;
-    w->wake_ev = event_new(n->base, -1, 0, wake_cb, n);
     w->deadline_ev = evtimer_new(n->base, deadline_cb, n);
-    if (!w->buckets || !w->wake_ev || !w->deadline_ev)
+    if (!w->buckets || net_turn_join(&w->wake, n->base, NET_TURN_REPLY_WATCHES, wake_step, n) ||
+        !w->deadline_ev)
         return -1;
     kv_sm_set_observer(n->sm, on_change, w);
     return 0;
@@ -387,8 +386,7 @@ void server_watch_close(struct server_node *n)
         return;
     server_watch_stop(n);
     kv_sm_set_observer(n->sm, NULL, NULL);
-    if (w->wake_ev)
-        event_free(w->wake_ev);
+    net_turn_leave(&w->wake);
     if (w->deadline_ev)
         event_free(w->deadline_ev);
     free(w->buckets);

@@ -96,7 +96,7 @@ static int propose_queue(struct server_node *n, const KvCommand *cmd, bool from_
     else
         n->pending_head = p;
     n->pending_tail = p;
-    event_active(n->commit_ev, EV_TIMEOUT, 0);
+    net_turn_want(&n->commit);
     return 0;
 }
 
