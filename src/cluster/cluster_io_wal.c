@@ -3,6 +3,7 @@
 
 #include "cluster_internal.h" /* cluster_now_ms */
 #include "log.h"
+#include "net_turn.h"
 #include "wal.h"
 
 #include <assert.h>
@@ -17,7 +18,7 @@ struct io_wal {
     struct cluster_io io; /* first: the ops get it */
     struct wal *wal;
     struct event *tick_ev;
-    struct event *turn_ev;
+    struct net_turn_part turn; /* the ready turn: a step of the loop's end of turn */
     struct cluster_io_sync *sync; /* NULL: no background syncs */
 };
 
@@ -176,11 +177,9 @@ static void on_tick(int fd, short what, void *arg)
         cluster_io_tick(w->io.node);
 }
 
-static void on_turn(int fd, short what, void *arg)
+static void on_turn(void *arg)
 {
     struct io_wal *w = arg;
-    (void)fd;
-    (void)what;
     if (w->io.node)
         cluster_io_turn(w->io.node);
 }
@@ -196,10 +195,11 @@ static void w_tick_stop(struct cluster_io *io)
     event_del(of(io)->tick_ev);
 }
 
-/* The production "schedule a turn": one deferred libevent activation. */
+/* The production "schedule a turn": the ready turn step of the loop's end of turn
+   (net_turn.h), after this iteration's reads and timers, before the replies and flushes. */
 static void w_schedule(struct cluster_io *io)
 {
-    event_active(of(io)->turn_ev, EV_TIMEOUT, 0);
+    net_turn_want(&of(io)->turn);
 }
 
 static const struct cluster_io_ops wal_ops = {
@@ -234,8 +234,9 @@ int cluster_io_wal_new(struct event_base *base, struct wal *wal, bool background
     w->io.ops = &wal_ops;
     w->wal = wal;
     w->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, w);
-    w->turn_ev = event_new(base, -1, 0, on_turn, w);
-    int rc = w->tick_ev && w->turn_ev ? 0 : CLUSTER_ERR_NOMEM;
+    int rc = w->tick_ev && net_turn_join(&w->turn, base, NET_TURN_READY, on_turn, w) == 0
+                 ? 0
+                 : CLUSTER_ERR_NOMEM;
     if (rc == 0 && background)
         rc = cluster_io_sync_open(base, wal, on_synced, w, &w->sync);
     if (rc != 0) {
@@ -254,7 +255,6 @@ void cluster_io_wal_free(struct cluster_io *io)
     cluster_io_sync_close(w->sync);
     if (w->tick_ev)
         event_free(w->tick_ev);
-    if (w->turn_ev)
-        event_free(w->turn_ev);
+    net_turn_leave(&w->turn);
     free(w);
 }

@@ -7,7 +7,7 @@
      1. peer failures   peer calls that failed, handed to the cluster as replies (inputs first)
      2. ready turn      the cluster's consensus batch: persist, send, commit, apply the
                         committed entries to the store, hand results to waiting proposals
-                        (still its own event until it joins through the cluster's I/O seam)
+                        (cluster_io_wal.c's "schedule a turn")
      3. commit          standalone's group commit: sync the log, apply, answer the writes
      4. replies         writes routed to the leader (answered or tried again), reads waiting
                         for a version to be applied, watches that saw a change
