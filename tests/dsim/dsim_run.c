@@ -9,7 +9,7 @@
 void dsim_config_default(struct dsim_config *cfg, uint64_t seed)
 {
     *cfg = (struct dsim_config){
-        .nodes = seed % 3 == 0 ? 5 : 3,
+        .nodes = seed % 7 == 0 ? 7 : seed % 3 == 0 ? 5 : 3,
         .chaos_ms = 2000,
         .heal_ms_max = 20000,
         .background_sync = seed % 2 == 0,

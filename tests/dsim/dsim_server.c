@@ -175,10 +175,23 @@ static void *recv_begin(void *ctx, uint64_t index, uint64_t term, uint64_t size)
     return b;
 }
 
+/* An injected failure of the server's storage; fatal ones (the install) must fail-stop the
+   node, as the log's do. */
+static bool server_fails(struct dsim_node *n, bool fatal)
+{
+    if (!dsim_chance(&n->w->rng, n->w->faults.io_error_ppm))
+        return false;
+    n->io_error |= fatal;
+    n->w->stats.io_errors++;
+    return true;
+}
+
 static int recv_write(void *ctx, void *recv, uint64_t offset, const uint8_t *data, size_t len)
 {
     struct dsim_node *n = node_of(ctx);
     struct dsim_blob *b = recv;
+    if (server_fails(n, false))
+        return -1;
     if (offset != b->len || len > BLOB_SIZE_MAX - offset) {
         dsim_world_fail(n->w, "node %u: snapshot bytes written out of order", n->id);
         return -1;
@@ -191,8 +204,7 @@ static int recv_write(void *ctx, void *recv, uint64_t offset, const uint8_t *dat
 static int recv_sync(void *ctx, void *recv)
 {
     (void)recv;
-    struct dsim_node *n = node_of(ctx);
-    return dsim_chance(&n->w->rng, n->w->faults.io_error_ppm) ? -1 : 0;
+    return server_fails(node_of(ctx), false) ? -1 : 0;
 }
 
 static void recv_abort(void *ctx, void *recv)
@@ -206,6 +218,10 @@ static int install(void *ctx, void *recv, uint64_t index, uint64_t term)
     struct dsim_node *n = node_of(ctx);
     struct dsim_blob *b = recv;
     struct dsim_sm sm;
+    if (server_fails(n, true)) {
+        dsim_blob_unref(b);
+        return -1;
+    }
     if (!blob_state(b->data, b->len, &sm) || sm.applied != index || sm.applied_term != term) {
         dsim_world_fail(n->w, "node %u installs snapshot %llu whose bytes are not it", n->id,
                         (unsigned long long)index);

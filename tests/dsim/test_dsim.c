@@ -37,7 +37,9 @@ Test(dsim, seeds_from_a_fresh_base)
     sweep(test_seed_for("dsim: the fresh base"), SEEDS_PER_TEST);
 }
 
-/* Seeds that found driver bugs, replayed by name. */
+/* Seeds that found driver bugs, replayed by name. A seed stands for its scenario only while
+   the simulator draws its randomness the same way: after a change there, check that each
+   still fails with its fix reverted (else find another with the fix reverted and a sweep). */
 static void replay(uint64_t seed)
 {
     struct dsim_config cfg;
