@@ -114,21 +114,32 @@ static int write_until_snapshot(struct net_client *c, int min, uint64_t index)
     return n;
 }
 
+static void config_read(const struct node_proc *p, char *text, size_t size)
+{
+    FILE *f = fopen(p->config, "r");
+    cr_assert(f);
+    size_t n = fread(text, 1, size - 1, f);
+    fclose(f);
+    text[n] = '\0';
+}
+
+static void config_write(const struct node_proc *p, const char *text)
+{
+    FILE *f = fopen(p->config, "w");
+    cr_assert(f);
+    cr_assert(fputs(text, f) >= 0);
+    cr_assert_eq(fclose(f), 0);
+}
+
 /* Rewrites the config so the next start logs at info level (recovery counts). */
 static void log_info_level(const struct node_proc *p)
 {
     char text[2048];
-    FILE *f = fopen(p->config, "r");
-    cr_assert(f);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
+    config_read(p, text, sizeof text);
     char *at = strstr(text, "\"warn\"");
     cr_assert(at);
     memcpy(at, "\"info\"", 6);
-    f = fopen(p->config, "w");
-    fputs(text, f);
-    fclose(f);
+    config_write(p, text);
 }
 
 static bool log_contains(const struct node_proc *p, const char *what)
@@ -287,11 +298,7 @@ Test(kvnode_snapshot, no_snapshot_before_the_log_holds_snapshot_log_min_bytes, .
 static void make_one_node_cluster(const struct node_proc *p)
 {
     char text[2048], out[4096];
-    FILE *f = fopen(p->config, "r");
-    cr_assert(f);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
+    config_read(p, text, sizeof text);
     char *brace = strrchr(text, '}');
     cr_assert(brace);
     *brace = '\0';
@@ -299,10 +306,7 @@ static void make_one_node_cluster(const struct node_proc *p)
              "%s, \"cluster_secret\": \"test-secret-0123456789abcdef\", \"deployment\": "
              "{\"mode\": \"replicated\", \"instance_id\": \"0\", \"replica_endpoints\": "
              "[\"%s\"]}}\n", text, p->addr);
-    f = fopen(p->config, "w");
-    cr_assert(f);
-    fputs(out, f);
-    fclose(f);
+    config_write(p, out);
     log_info_level(p);
 }
 
