@@ -8,11 +8,12 @@
      watchbench -e HOST:PORT [-w WATCHES] [-c CONNECTIONS] [-r RATE] [-t SECONDS] [--json]
    W = 0 measures the writer alone. Exits 1 when a watcher missed or repeated a change. */
 #include "kvstore.h"
-#include "net_client.h"
+#include "net_pipe.h"
+#include "net_sync.h"
 #include "thrift.h"
 
+#include <event2/event.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,11 +33,10 @@ struct wb_samples {
 };
 
 struct wb_watcher {
-    struct net_client c;
+    struct net_pipe c;       /* each watch call's tag is the watch's index */
     int64_t *after;          /* per watch on this connection: the version it waits after */
     uint64_t *seen;          /* per watch: changes it was told of */
-    uint32_t watches, next;  /* next: the watch whose answer comes next (request order) */
-    int32_t seqid;
+    uint32_t watches;
 };
 
 static const char *endpoint = "127.0.0.1:9090";
@@ -47,6 +47,7 @@ static uint64_t deadline_ns;
 static struct wb_samples set_lat, lag, versions;   /* versions: the writer's, in order */
 static uint64_t bad_changes;
 static atomic_bool writing;   /* the writer's; its samples are read only once it is false */
+static int watch_failed;      /* a watcher's connection or answer failed */
 
 static uint64_t now_ns(void)
 {
@@ -83,7 +84,7 @@ static double quantile_us(struct wb_samples *s, double q)
 }
 
 /* Sets the key to the send time; its version, or -1. */
-static int64_t set_now(struct net_client *c, int32_t seq)
+static int64_t set_now(struct net_sync *c, int32_t seq)
 {
     char value[32];
     uint64_t t0 = now_ns();
@@ -99,7 +100,7 @@ static int64_t set_now(struct net_client *c, int32_t seq)
     const uint8_t *m;
     size_t n;
     int rc = TransactionalKV_setKey_send(&b, seq, &req) != 0 ||
-             net_client_send(c, b.data, b.len) != NET_OK || net_client_recv(c, &m, &n) != NET_OK;
+             net_sync_call(c, b.data, b.len, seq, WB_TIMEOUT_MS, &m, &n) != NET_OK;
     tp_buf_free(&b);
     if (rc == 0) {
         tp_reader r;
@@ -119,7 +120,7 @@ static int64_t set_now(struct net_client *c, int32_t seq)
 
 static void *writer_main(void *arg)
 {
-    struct net_client *c = arg;
+    struct net_sync *c = arg;
     int32_t seq = 1;
     uint64_t next = now_ns();
     while (now_ns() < deadline_ns) {
@@ -148,36 +149,26 @@ static int watch_send(struct wb_watcher *w, uint32_t i)
     q.has_key = true;
     tp_bytes_set_str(&q.key, WB_KEY);
     q.after_version = w->after[i];
-    tp_buf b;
-    tp_buf_init(&b);
-    int rc = TransactionalKV_watch_send(&b, ++w->seqid, &q) != 0 ||
-             net_client_send(&w->c, b.data, b.len) != NET_OK;
-    tp_buf_free(&b);
+    int32_t seqid;
+    tp_buf *b = net_pipe_begin(&w->c, &seqid);
+    int rc = TransactionalKV_watch_send(b, seqid, &q) != 0 || net_pipe_end(&w->c, i, w, 0) != 0;
     WatchRequest_free(&q);
     return rc ? -1 : 0;
 }
 
-/* The next answer on w (its next watch's), counted, and that watch sent again. */
-static int watch_answer(struct wb_watcher *w)
+/* A watch's answer (the pipe matched it to its call), counted, and the watch sent again. */
+static int watch_answer(struct wb_watcher *w, uint32_t i, int32_t seqid, const uint8_t *m,
+                        size_t n)
 {
-    const uint8_t *m;
-    size_t n;
-    if (net_client_recv(&w->c, &m, &n) != NET_OK)
-        return -1;
     uint64_t now = now_ns();
     tp_reader r;
-    tp_reader_init(&r, m, n, NULL);
-    tp_message h;
-    if (tp_read_message_begin(&r, &h) != 0)
-        return -1;
     tp_reader_init(&r, m, n, NULL);
     TransactionalKV_watch_result res;
     TransactionalKV_watch_result_init(&res);
     tp_app_exception ax;
     tp_app_exception_init(&ax);
-    int rc = TransactionalKV_watch_recv(&r, h.seqid, &res, &ax) != 0 || !res.has_success ||
+    int rc = TransactionalKV_watch_recv(&r, seqid, &res, &ax) != 0 || !res.has_success ||
              !res.success.success ? -1 : 0;
-    uint32_t i = w->next;
     for (size_t e = 0; rc == 0 && e < res.success.events.count; e++) {
         const WatchEvent *ev = &res.success.events.items[e];
         char text[32] = "";
@@ -191,8 +182,15 @@ static int watch_answer(struct wb_watcher *w)
         w->after[i] = res.success.version;
     tp_app_exception_free(&ax);
     TransactionalKV_watch_result_free(&res);
-    w->next = (w->next + 1) % w->watches;
     return rc == 0 ? watch_send(w, i) : rc;
+}
+
+static void on_watch_reply(void *ctx, const struct net_pipe_call *call, int err,
+                           const uint8_t *msg, size_t len)
+{
+    struct wb_watcher *w = ctx;
+    if (!call || err != NET_OK || watch_answer(w, call->tag, call->seqid, msg, len) != 0)
+        watch_failed = 1;
 }
 
 /* Whether every watch heard of the writer's last change (its samples are complete). */
@@ -220,41 +218,44 @@ static void check_seen(const struct wb_watcher *ws, int64_t from)
     }
 }
 
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    *(uint64_t *)arg = now_ns();
+}
+
 /* Serves every watcher connection until the writer's last change has reached every watch
    (or WB_DRAIN_NS after its end). 0, or -1 when a connection failed. */
-static int watch_loop(struct wb_watcher *ws, struct pollfd *p)
+static int watch_loop(struct event_base *base, struct wb_watcher *ws)
 {
-    uint64_t drain_end = 0;
-    for (;;) {
-        uint64_t now = now_ns();
+    uint64_t drain_end = 0, now = now_ns();
+    struct event *t = event_new(base, -1, EV_PERSIST, tick, &now);
+    struct timeval every = {0, 100000};
+    if (!t || event_add(t, &every) != 0)
+        return -1;
+    while (!watch_failed) {
         if (!atomic_load(&writing) && drain_end == 0)
             drain_end = now + WB_DRAIN_NS;
         if (drain_end && (now >= drain_end || all_caught_up(ws)))
-            return 0;
-        for (uint32_t i = 0; i < conn_count; i++)
-            p[i] = (struct pollfd){.fd = ws[i].c.fd, .events = POLLIN};
-        if (poll(p, conn_count, 100) < 0)
-            return -1;
-        for (uint32_t i = 0; i < conn_count; i++) {
-            if (!(p[i].revents & POLLIN))
-                continue;
-            do {   /* and every answer already read into the client's buffer */
-                if (watch_answer(&ws[i]) != 0)
-                    return -1;
-            } while (ws[i].c.len > ws[i].c.used + 4);
-        }
+            break;
+        event_base_loop(base, EVLOOP_ONCE);
+        now = now_ns();
     }
-    return 0;
+    event_free(t);
+    return watch_failed ? -1 : 0;
 }
 
-static int start_watchers(struct wb_watcher *ws, int64_t from)
+static int start_watchers(struct event_base *base, struct wb_watcher *ws, int64_t from)
 {
     for (uint32_t i = 0; i < conn_count; i++) {
         struct wb_watcher *w = &ws[i];
         w->watches = watch_count / conn_count + (i < watch_count % conn_count);
         w->after = calloc(w->watches ? w->watches : 1, sizeof *w->after);
         w->seen = calloc(w->watches ? w->watches : 1, sizeof *w->seen);
-        if (!w->after || !w->seen || net_client_connect(&w->c, endpoint, true, WB_TIMEOUT_MS) != NET_OK)
+        struct net_pipe_config cfg = {.base = base, .framed = true, .idle_ms = WB_TIMEOUT_MS,
+                                      .on_reply = on_watch_reply, .ctx = w};
+        net_pipe_init(&w->c, &cfg);
+        if (!w->after || !w->seen || net_pipe_connect(&w->c, endpoint) != NET_OK)
             return -1;
         for (uint32_t j = 0; j < w->watches; j++) {
             w->after[j] = from;
@@ -316,12 +317,12 @@ int main(int argc, char **argv)
     }
     if (watch_count < conn_count)
         conn_count = watch_count ? watch_count : 1;
-    struct net_client wc;
+    struct net_sync wc;
+    struct event_base *base = event_base_new();
     struct wb_watcher *ws = calloc(conn_count, sizeof *ws);
-    struct pollfd *p = calloc(conn_count, sizeof *p);
     int64_t from;
-    if (!ws || !p || net_client_connect(&wc, endpoint, true, WB_TIMEOUT_MS) != NET_OK ||
-        (from = set_now(&wc, 1)) < 0 || (watch_count && start_watchers(ws, from) != 0)) {
+    if (!base || !ws || net_sync_connect(&wc, endpoint, true, NULL, WB_TIMEOUT_MS) != NET_OK ||
+        (from = set_now(&wc, 1)) < 0 || (watch_count && start_watchers(base, ws, from) != 0)) {
         fprintf(stderr, "watchbench: cannot reach %s\n", endpoint);
         return 3;
     }
@@ -332,7 +333,7 @@ int main(int argc, char **argv)
     atomic_store(&writing, true);
     if (pthread_create(&writer, NULL, writer_main, &wc) != 0)
         return 3;
-    int rc = watch_count ? watch_loop(ws, p) : 0;
+    int rc = watch_count ? watch_loop(base, ws) : 0;
     pthread_join(writer, NULL);
     double secs = (double)(now_ns() - t0) / 1e9;
     if (secs > seconds)
@@ -342,14 +343,13 @@ int main(int argc, char **argv)
     check_seen(ws, from);
     report(secs);
     for (uint32_t i = 0; i < conn_count; i++) {
-        if (ws[i].after)
-            net_client_close(&ws[i].c);
+        net_pipe_free(&ws[i].c);
         free(ws[i].after);
         free(ws[i].seen);
     }
-    net_client_close(&wc);
+    net_sync_close(&wc);
     free(ws);
-    free(p);
+    event_base_free(base);
     free(set_lat.ns);
     free(lag.ns);
     free(versions.ns);
