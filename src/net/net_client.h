@@ -1,4 +1,6 @@
-/* net_client.h: a blocking client connection for tools and tests: one call, one reply. */
+/* net_client.h: a raw blocking socket for tests: bytes of their own out (hostile ones too),
+   whole messages in, in order. Tools and benchmarks use the one client, net_pipe.h /
+   net_sync.h, which matches replies to calls by seqid. */
 #ifndef NET_CLIENT_H
 #define NET_CLIENT_H
 
