@@ -1,4 +1,5 @@
-/* cluster_net_link.c: one peer link: connect, authenticate, pipeline calls, match replies. */
+/* cluster_net_link.c: one peer link on net's client (net_pipe): connect, authenticate, queue,
+   shape and batch calls; the pipe matches replies to calls by seqid. */
 #include "cluster_net_link.h"
 
 #include "cluster_codec.h"
@@ -25,53 +26,23 @@ static int32_t next_seqid(struct cluster_net *net)
     return net->seqid;
 }
 
-static void calls_push(struct net_link *l, struct net_call *c)
+/* Remembers c (its frame written, or about to be) with the pipe, for its reply. */
+static int calls_track(struct net_link *l, struct net_call *c)
 {
-    c->next = NULL;
-    *l->calls_tail = c;
-    l->calls_tail = &c->next;
-    l->call_count++;
+    struct net_pipe_call pc = {.seqid = c->seqid, .ptr = c, .deadline_ms = c->deadline_ms};
+    return net_pipe_track(&l->pipe, &pc) == NET_OK ? 0 : CLUSTER_ERR_NOMEM;
 }
 
-static struct net_call *calls_take(struct net_link *l, int32_t seqid)
-{
-    for (struct net_call **p = &l->calls; *p; p = &(*p)->next) {
-        if ((*p)->seqid != seqid)
-            continue;
-        struct net_call *c = *p;
-        *p = c->next;
-        if (!*p)
-            l->calls_tail = p;
-        l->call_count--;
-        return c;
-    }
-    return NULL;
-}
-
-static void fail_all(struct net_link *l, int err)
-{
-    while (l->calls) {
-        struct net_call *c = l->calls;
-        l->calls = c->next;
-        net_call_fail(l->net, c, err);
-    }
-    l->calls_tail = &l->calls;
-    l->call_count = 0;
-    evbuffer_drain(l->queued, evbuffer_get_length(l->queued));
-}
-
-/* Jittered exponential backoff: half the current delay plus a random part of the other half. */
-static void link_broken(struct net_link *l, const char *why)
+/* The pipe went down (its calls failed already): the link waits for the backoff, jittered
+   exponential: half the current delay plus a random part of the other half. */
+static void link_down(struct net_link *l, const char *why)
 {
     if (l->state == LINK_READY)
         log_info("cluster: link to node %u down: %s", l->peer, why);
-    if (l->bev)
-        bufferevent_free(l->bev);
-    l->bev = NULL;
     l->state = LINK_IDLE;
     l->flush_queued = l->writing = false;
     net_shape_drop(l);
-    fail_all(l, CLUSTER_ERR_UNREACHABLE);
+    evbuffer_drain(l->queued, evbuffer_get_length(l->queued));
     uint64_t r = l->net->rng = l->net->rng * 6364136223846793005ull + 1442695040888963407ull;
     uint32_t half = l->backoff_ms / 2;
     uint32_t delay = half + (uint32_t)((r >> 33) % (half + 1));
@@ -80,6 +51,16 @@ static void link_broken(struct net_link *l, const char *why)
     event_add(l->retry_ev, &tv);
     l->backoff_ms = l->backoff_ms * 2 > l->net->cfg.backoff_max_ms ? l->net->cfg.backoff_max_ms
                                                                     : l->backoff_ms * 2;
+}
+
+/* Ends the connection: every call on it fails (UNREACHABLE), then link_down. */
+static void link_broken(struct net_link *l, const char *why)
+{
+    l->why = why;
+    if (l->pipe.state == NET_PIPE_DOWN && net_pipe_waiting(&l->pipe) == 0)
+        link_down(l, why);
+    else
+        net_pipe_close(&l->pipe, NET_ERR_CLOSED); /* on_state: link_down(l->why) */
 }
 
 /* New output: written by the end of this loop turn's peer flush (over TLS,
@@ -95,15 +76,15 @@ void net_link_flush_schedule(struct net_link *l)
 /* Writes what the socket takes now; arms EV_WRITE for the rest (on_written disarms it). */
 static void write_now(struct net_link *l)
 {
-    assert(l->bev && !l->writing);
-    int rc = net_write_direct(l->bev);
+    assert(l->pipe.bev && !l->writing);
+    int rc = net_write_direct(l->pipe.bev);
     if (rc < 0) {
         link_broken(l, "socket error writing");
         return;
     }
     if (rc > 0) {
         l->writing = true;
-        bufferevent_enable(l->bev, EV_WRITE);
+        bufferevent_enable(l->pipe.bev, EV_WRITE);
     }
 }
 
@@ -115,15 +96,16 @@ void net_link_flush(void *arg)
         if (i == net->cfg.self || !l->flush_queued)
             continue;
         l->flush_queued = false;
-        if (l->bev && (l->state == LINK_HANDSHAKE || l->state == LINK_READY) && !l->writing)
+        if (l->pipe.bev && (l->state == LINK_HANDSHAKE || l->state == LINK_READY) && !l->writing)
             write_now(l);
     }
 }
 
 /* libevent wrote the rest of a full socket's output: direct writes again. */
-static void on_written(struct bufferevent *bev, void *arg)
+static void on_written(void *arg)
 {
     struct net_link *l = arg;
+    struct bufferevent *bev = l->pipe.bev;
     if (!l->writing || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
         return;
     l->writing = false;
@@ -197,12 +179,13 @@ static int internal_call(struct net_link *l, int method, const void *request)
     *c = (struct net_call){.peer = l->peer, .method = method, .internal = true,
                            .seqid = next_seqid(l->net),
                            .deadline_ms = cluster_now_ms() + l->net->cfg.call_timeout_ms};
-    int rc = frame_call(l->net, bufferevent_get_output(l->bev), method, c->seqid, request);
+    int rc = frame_call(l->net, bufferevent_get_output(l->pipe.bev), method, c->seqid, request);
+    if (rc == 0)
+        rc = calls_track(l, c);
     if (rc != 0) {
         free(c);
         return rc;
     }
-    calls_push(l, c);
     net_link_flush_schedule(l);
     return 0;
 }
@@ -237,14 +220,19 @@ static void on_challenge(struct net_link *l, const PeerChallengeResponse *resp)
         link_broken(l, "bad challenge");
 }
 
+static void mark_sent(void *arg, struct net_pipe_call *pc)
+{
+    (void)arg;
+    ((struct net_call *)pc->ptr)->sent = true;
+}
+
 static void on_ready(struct net_link *l)
 {
     l->state = LINK_READY;
     l->backoff_ms = l->net->cfg.backoff_min_ms;
     log_info("cluster: link to node %u up", l->peer);
-    for (struct net_call *c = l->calls; c; c = c->next)
-        c->sent = true;
-    bufferevent_write_buffer(l->bev, l->queued);
+    net_pipe_each(&l->pipe, mark_sent, NULL);
+    bufferevent_write_buffer(l->pipe.bev, l->queued);
     net_link_flush_schedule(l);
 }
 
@@ -267,50 +255,64 @@ static void handshake_reply(struct net_link *l, struct net_call *c, const struct
    the calls in flight are matched by their own ids), counted, and logged at the 1st, 2nd,
    4th, 8th ... time. A seqid above every one this node gave out was never sent; one below
    belongs to a call that failed already (its deadline passed) or to another peer. */
-static void unmatched_reply(struct net_link *l, int32_t seqid)
+static void unmatched_reply(struct net_link *l, const uint8_t *msg, size_t len)
 {
     metrics_count(METRIC_PEER_REPLIES_UNMATCHED, 1);
-    uint64_t n = ++l->unmatched;
+    uint64_t n = l->pipe.unmatched;
     if (n & (n - 1))
         return;
+    tp_reader r;
+    tp_message m = {0};
+    tp_reader_init(&r, msg, len, NULL);
+    tp_read_message_begin(&r, &m); /* the pipe read this header already */
     log_warn("cluster: node %u answered call %d, which no call in flight to it has (%s): "
-             "refused (%llu so far)", l->peer, seqid,
-             seqid > l->net->seqid ? "never sent" : "timed out already, or not its call",
+             "refused (%llu so far)", l->peer, m.seqid,
+             m.seqid > l->net->seqid ? "never sent" : "timed out already, or not its call",
              (unsigned long long)n);
 }
 
-/* One whole reply message. Returns false when the link broke. */
-static bool on_message(struct net_link *l, const uint8_t *msg, size_t len)
+/* A call the pipe gave up on: the link went down (UNREACHABLE), or its deadline passed. */
+static void call_failed(struct net_link *l, struct net_call *c, int err)
 {
-    tp_reader r;
-    tp_reader_init(&r, msg, len, NULL);
-    tp_message m;
-    if (tp_read_message_begin(&r, &m) != 0) {
-        link_broken(l, "bad reply header");
-        return false;
+    if (c->internal && err == NET_ERR_TIMEOUT) { /* a peer that cannot finish the handshake */
+        free(c);
+        link_broken(l, "handshake timed out");
+        return;
     }
-    struct net_call *c = calls_take(l, m.seqid);
-    if (!c) {
-        unmatched_reply(l, m.seqid);
-        return true;
+    net_call_fail(l->net, c, err == NET_ERR_TIMEOUT ? CLUSTER_ERR_TIMEOUT
+                                                    : CLUSTER_ERR_UNREACHABLE);
+}
+
+/* One whole reply message, to call c. */
+static void on_reply(void *arg, const struct net_pipe_call *pc, int err, const uint8_t *msg,
+                     size_t len)
+{
+    struct net_link *l = arg;
+    if (!pc) {
+        unmatched_reply(l, msg, len);
+        return;
+    }
+    struct net_call *c = pc->ptr;
+    if (err != NET_OK) {
+        call_failed(l, c, err);
+        return;
     }
     if (c->fwd_done) {
         if (l->net->t.drop_from[l->peer]) { /* fault injection: the reply is lost */
             net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT);
-            return true;
+            return;
         }
         c->fwd_done(c->fwd_ctx, 0, c->seqid, msg, len);
         free(c);
-        return true;
+        return;
     }
     struct cluster_codec_reply rep = {0};
     if (cluster_codec_reply_read(c->method, c->seqid, msg, len, NULL, &rep) != 0) {
         free(c);
         link_broken(l, "out of memory");
-        return false;
+        return;
     }
     struct cluster_transport *t = &l->net->t;
-    enum link_state before = l->state;
     if (c->internal)
         handshake_reply(l, c, &rep);
     else if (t->drop_from[l->peer])
@@ -322,87 +324,42 @@ static bool on_message(struct net_link *l, const uint8_t *msg, size_t len)
     }
     cluster_codec_reply_free(&rep);
     free(c);
-    return !(before != LINK_IDLE && l->state == LINK_IDLE);
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Connected: the handshake starts. Down: why, for the log line. */
+static void on_state(void *arg, int err)
 {
     struct net_link *l = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    for (;;) {
-        size_t have = evbuffer_get_length(in);
-        uint8_t hdr[4];
-        if (have < 4 || evbuffer_copyout(in, hdr, 4) != 4)
-            return;
-        uint32_t len = tp_frame_get_len(hdr);
-        if (len == 0 || len > l->net->cfg.frame_bytes_max) {
-            link_broken(l, "bad frame length");
-            return;
-        }
-        if (have < 4 + (size_t)len)
-            return;
-        uint8_t *msg = evbuffer_pullup(in, 4 + (ssize_t)len);
-        if (!msg) {
-            link_broken(l, "out of memory");
-            return;
-        }
-        bool alive = on_message(l, msg + 4, len);
-        if (!alive)
-            return;
-        evbuffer_drain(in, 4 + (size_t)len);
-    }
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct net_link *l = arg;
-    if (what & BEV_EVENT_CONNECTED) {
-        /* Appends, commit notes and forwarded calls are small and pipelined: without this,
-         * Nagle may hold one back until the peer acknowledges the previous segment (the
-         * inbound side, src/net, sets it already). */
-        int one = 1;
-        if (setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-            log_warn("cluster: TCP_NODELAY on the link to node %u: failed", l->peer);
+    if (err == NET_OK) {
         /* Connected: from now on the flush event writes (write_now), not libevent. */
         if (!l->net->cfg.tls)
-            bufferevent_disable(bev, EV_WRITE);
+            bufferevent_disable(l->pipe.bev, EV_WRITE);
         l->state = LINK_HANDSHAKE;
         send_challenge(l);
         return;
     }
-    if (l->net->cfg.tls && (what & BEV_EVENT_ERROR)) {
-        char why[400];
-        net_tls_error_text(bev, why, sizeof why);
-        if (why[0]) {
-            log_warn("cluster: TLS to node %u failed: %s", l->peer, why);
-            link_broken(l, "TLS failed");
-            return;
-        }
+    const char *why = l->why;
+    l->why = NULL;
+    if (!why && err == NET_ERR_TLS) {
+        log_warn("cluster: TLS to node %u failed: %s", l->peer, l->pipe.tls_error);
+        why = "TLS failed";
     }
-    link_broken(l, what & BEV_EVENT_EOF ? "closed by the peer" : "socket error");
+    if (!why)
+        why = err == NET_ERR_CLOSED  ? "closed by the peer"
+              : err == NET_ERR_FRAME ? "bad reply frame or header"
+                                     : "socket error";
+    link_down(l, why);
 }
 
-/* A socket bufferevent, or one that runs the client side of a TLS handshake once connected. */
-static struct bufferevent *new_bev(struct net_link *l)
-{
-    SSL_CTX *tls = l->net->cfg.tls;
-    return tls ? net_tls_client_bev(l->net->base, tls, l->host)
-               : bufferevent_socket_new(l->net->base, -1, BEV_OPT_CLOSE_ON_FREE);
-}
-
+/* A socket, or one that runs the client side of a TLS handshake once connected (the
+   certificate must name the endpoint's host). */
 static void start_connect(struct net_link *l)
 {
-    assert(!l->bev);
+    assert(l->pipe.state == NET_PIPE_DOWN);
     l->backing_off = false;
-    l->bev = new_bev(l);
-    if (!l->bev) {
-        link_broken(l, "out of memory");
-        return;
-    }
-    bufferevent_setcb(l->bev, on_read, on_written, on_event, l);
-    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
     l->state = LINK_CONNECTING;
-    if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&l->addr, l->addr_len) != 0)
+    if (net_pipe_connect_addr(&l->pipe, (struct sockaddr *)&l->addr, l->addr_len, l->host) !=
+        NET_OK)
         link_broken(l, "connect failed");
 }
 
@@ -411,7 +368,7 @@ static void on_retry(int fd, short what, void *arg)
     struct net_link *l = arg;
     (void)fd, (void)what;
     l->backing_off = false;
-    if (l->state == LINK_IDLE && l->call_count > 0)
+    if (l->state == LINK_IDLE && net_pipe_waiting(&l->pipe) > 0)
         start_connect(l);
 }
 
@@ -419,7 +376,7 @@ static void on_retry(int fd, short what, void *arg)
 static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_encode_fn enc,
                         void *ctx)
 {
-    if (l->call_count >= CLUSTER_NET_QUEUED_CALLS_MAX) {
+    if (net_pipe_waiting(&l->pipe) >= CLUSTER_NET_QUEUED_CALLS_MAX) {
         net_call_fail(l->net, c, CLUSTER_ERR_BUSY);
         return 0;
     }
@@ -427,7 +384,7 @@ static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_
     c->sent = l->state == LINK_READY;
     bool shaped = c->sent && net_shape_on(l);
     struct evbuffer *dst = shaped  ? l->shape.buf
-                           : c->sent ? bufferevent_get_output(l->bev)
+                           : c->sent ? bufferevent_get_output(l->pipe.bev)
                                      : l->queued;
     size_t before = evbuffer_get_length(dst);
     int rc = frame_with(l->net, dst, enc, ctx, c->seqid);
@@ -435,11 +392,12 @@ static int link_enqueue(struct net_link *l, struct net_call *c, cluster_forward_
         evbuffer_drain(dst, evbuffer_get_length(dst)); /* a half-shaped link: start over */
         rc = CLUSTER_ERR_NOMEM;
     }
+    if (rc == 0)
+        rc = calls_track(l, c); /* out of memory: the frame's reply will match no call */
     if (rc != 0) {
         free(c);
         return rc;
     }
-    calls_push(l, c);
     if (c->sent && !shaped)
         net_link_flush_schedule(l);
     if (l->state == LINK_IDLE && !l->backing_off)
@@ -465,22 +423,7 @@ int net_link_forward(struct net_link *l, struct net_call *c, cluster_forward_enc
 
 void net_link_expire(struct net_link *l, int64_t now_ms)
 {
-    for (struct net_call **p = &l->calls; *p;) {
-        struct net_call *c = *p;
-        if (c->deadline_ms > now_ms) {
-            p = &c->next;
-            continue;
-        }
-        if (c->internal) { /* a peer that cannot finish the handshake in time */
-            link_broken(l, "handshake timed out");
-            return;
-        }
-        *p = c->next;
-        if (!*p)
-            l->calls_tail = p;
-        l->call_count--;
-        net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT);
-    }
+    net_pipe_expire(&l->pipe, now_ms); /* each to call_failed */
 }
 
 /* HOST:PORT as an address: numeric forms directly, names through the resolver once. */
@@ -514,7 +457,10 @@ int net_link_init(struct net_link *l, struct cluster_net *net, uint32_t peer,
     memset(l, 0, sizeof *l);
     l->net = net;
     l->peer = peer;
-    l->calls_tail = &l->calls;
+    struct net_pipe_config pc = {.base = net->base, .tls = net->cfg.tls, .framed = true,
+                                 .frame_max = net->cfg.frame_bytes_max, .on_reply = on_reply,
+                                 .on_state = on_state, .on_written = on_written, .ctx = l};
+    net_pipe_init(&l->pipe, &pc);
     l->backoff_ms = net->cfg.backoff_min_ms ? net->cfg.backoff_min_ms : 1;
     l->queued = evbuffer_new();
     l->retry_ev = event_new(net->base, -1, 0, on_retry, l);
@@ -523,17 +469,19 @@ int net_link_init(struct net_link *l, struct cluster_net *net, uint32_t peer,
     return resolve(l, endpoint);
 }
 
+static void call_closed(void *arg, struct net_pipe_call *pc)
+{
+    struct net_call *c = pc->ptr;
+    (void)arg;
+    if (c->fwd_done)
+        c->fwd_done(c->fwd_ctx, CLUSTER_ERR_CLOSED, c->seqid, NULL, 0);
+    free(c);
+}
+
 void net_link_free(struct net_link *l)
 {
-    if (l->bev)
-        bufferevent_free(l->bev);
-    while (l->calls) {
-        struct net_call *c = l->calls;
-        l->calls = c->next;
-        if (c->fwd_done)
-            c->fwd_done(c->fwd_ctx, CLUSTER_ERR_CLOSED, c->seqid, NULL, 0);
-        free(c);
-    }
+    net_pipe_each(&l->pipe, call_closed, NULL);
+    net_pipe_free(&l->pipe);
     if (l->queued)
         evbuffer_free(l->queued);
     if (l->retry_ev)

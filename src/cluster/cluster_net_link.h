@@ -4,6 +4,7 @@
 
 #include "cluster_internal.h"
 #include "cluster_net.h"
+#include "net_pipe.h"
 #include "net_turn.h"
 
 #include <event2/util.h>
@@ -12,9 +13,9 @@
 struct bufferevent;
 struct evbuffer;
 
-/* A call waiting for its reply (or for the link to come up). */
+/* A call waiting for its reply (or for the link to come up): the ptr of its net_pipe call. */
 struct net_call {
-    struct net_call *next;
+    struct net_call *next;   /* on the transport's failed list */
     uint32_t peer;
     int32_t seqid;
     int method;
@@ -47,24 +48,24 @@ enum link_state {
 
 struct cluster_net;
 
+/* The link's connection is net's one client (net_pipe): it keeps the calls in flight and
+   matches each reply to its call by seqid; the link adds the handshake, the queue until it is
+   up, shaping, batched direct writes and the backoff. */
 struct net_link {
     struct cluster_net *net;
     uint32_t peer;
     enum link_state state;
     bool backing_off;
-    struct bufferevent *bev;
+    struct net_pipe pipe;    /* its bev once connecting; the calls queued and in flight */
+    const char *why;         /* why the link is going down (for the log line) */
     struct event *retry_ev;
     struct sockaddr_storage addr;
     int addr_len;
     uint32_t backoff_ms;
-    struct net_call *calls; /* in seqid order: queued and in flight */
-    struct net_call **calls_tail;
-    uint32_t call_count;
     struct evbuffer *queued; /* frames written before the link was ready */
     bool flush_queued;       /* output waits for the transport's flush event */
     bool writing;            /* the socket was full: libevent writes the rest (EV_WRITE) */
     char host[256];          /* the endpoint's host: the name its certificate must have */
-    uint64_t unmatched;      /* replies that matched no call in flight (refused) */
     struct net_shape shape;
 };
 

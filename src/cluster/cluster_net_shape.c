@@ -54,8 +54,8 @@ static void release(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     int64_t now = now_us();
     bool moved = false;
-    while (s->count > 0 && s->q[s->head].release_us <= now && l->bev) {
-        struct evbuffer *out = bufferevent_get_output(l->bev);
+    while (s->count > 0 && s->q[s->head].release_us <= now && l->pipe.bev) {
+        struct evbuffer *out = bufferevent_get_output(l->pipe.bev);
         evbuffer_remove_buffer(s->buf, out, s->q[s->head].len);
         s->head = (s->head + 1) % s->cap;
         s->count--;

@@ -81,6 +81,22 @@ int net_pipe_connect(struct net_pipe *p, const char *endpoint)
     if (rc != NET_OK)
         return rc;
     snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
+    return net_pipe_connect_addr(p, (struct sockaddr *)&ss, ss_len, host);
+}
+
+static void on_written(struct bufferevent *bev, void *arg)
+{
+    struct net_pipe *p = arg;
+    (void)bev;
+    if (p->cfg.on_written)
+        p->cfg.on_written(p->cfg.ctx);
+}
+
+int net_pipe_connect_addr(struct net_pipe *p, const struct sockaddr *addr, int addr_len,
+                          const char *host)
+{
+    if (p->state != NET_PIPE_DOWN)
+        return NET_ERR_STATE;
     p->bev = p->cfg.tls ? net_tls_client_bev(p->cfg.base, p->cfg.tls, host)
                         : bufferevent_socket_new(p->cfg.base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!p->bev)
@@ -89,14 +105,14 @@ int net_pipe_connect(struct net_pipe *p, const char *endpoint)
     p->tls_error[0] = '\0';
     p->scanned = 0;
     net_scan_init(&p->scan, p->cfg.frame_max);
-    bufferevent_setcb(p->bev, on_read, NULL, on_event, p);
+    bufferevent_setcb(p->bev, on_read, p->cfg.on_written ? on_written : NULL, on_event, p);
     if (p->cfg.idle_ms) {
         struct timeval tv = {p->cfg.idle_ms / 1000, (p->cfg.idle_ms % 1000) * 1000};
         bufferevent_set_timeouts(p->bev, &tv, NULL);
     }
     bufferevent_enable(p->bev, EV_READ | EV_WRITE);
     p->state = NET_PIPE_CONNECTING;
-    if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&ss, ss_len) != 0) {
+    if (bufferevent_socket_connect(p->bev, (struct sockaddr *)addr, addr_len) != 0) {
         bufferevent_free(p->bev);
         p->bev = NULL;
         p->state = NET_PIPE_DOWN;
@@ -108,9 +124,10 @@ int net_pipe_connect(struct net_pipe *p, const char *endpoint)
 
 void net_pipe_close(struct net_pipe *p, int err)
 {
-    if (p->state == NET_PIPE_DOWN)
+    if (p->state == NET_PIPE_DOWN && p->count == 0)
         return;
-    bufferevent_free(p->bev);
+    if (p->bev)
+        bufferevent_free(p->bev);
     p->bev = NULL;
     p->state = NET_PIPE_DOWN;
     p->err = err;
@@ -163,6 +180,23 @@ static int calls_push(struct net_pipe *p, const struct net_pipe_call *c)
     p->count++;
     p->waiting++;
     return NET_OK;
+}
+
+int net_pipe_track(struct net_pipe *p, const struct net_pipe_call *c)
+{
+    struct net_pipe_call live = *c;
+    live.live = true;
+    return calls_push(p, &live);
+}
+
+void net_pipe_each(struct net_pipe *p, void (*fn)(void *arg, struct net_pipe_call *c),
+                   void *arg)
+{
+    for (uint32_t i = 0; i < p->count; i++) {
+        struct net_pipe_call *c = &p->calls[(p->head + i) & (p->cap - 1)];
+        if (c->live)
+            fn(arg, c);
+    }
 }
 
 /* Marks the call answered; the head moves past answered calls. */

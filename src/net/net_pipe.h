@@ -16,6 +16,7 @@
 
 struct event_base;
 struct event;
+struct sockaddr;
 struct bufferevent;
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -42,6 +43,9 @@ typedef void (*net_pipe_reply_fn)(void *ctx, const struct net_pipe_call *call, i
 /* The connection is up (err 0: calls made meanwhile are on their way), or went down (every
    waiting call has had its reply callback first). */
 typedef void (*net_pipe_state_fn)(void *ctx, int err);
+/* libevent wrote what was left in the output (a caller that writes it itself, see
+   net_pipe_track). */
+typedef void (*net_pipe_written_fn)(void *ctx);
 
 struct net_pipe_config {
     struct event_base *base;
@@ -52,6 +56,7 @@ struct net_pipe_config {
     uint32_t idle_ms;           /* no input this long while calls wait breaks it; 0: never */
     net_pipe_reply_fn on_reply;
     net_pipe_state_fn on_state; /* may be NULL */
+    net_pipe_written_fn on_written; /* may be NULL */
     void *ctx;
 };
 
@@ -82,7 +87,11 @@ int net_pipe_init(struct net_pipe *p, const struct net_pipe_config *cfg);
    once: they leave when it is up. 0 or NET_ERR_ADDRESS, NET_ERR_RESOLVE, NET_ERR_NOMEM,
    NET_ERR_STATE (not down). */
 int net_pipe_connect(struct net_pipe *p, const char *endpoint);
-/* Ends the connection: every waiting call gets err, then on_state(err). Nothing when down. */
+/* The same to an address resolved already; host is the name the certificate must have. */
+int net_pipe_connect_addr(struct net_pipe *p, const struct sockaddr *addr, int addr_len,
+                          const char *host);
+/* Ends the connection: every waiting call gets err, then on_state(err). Nothing when down
+   with no call waiting. */
 void net_pipe_close(struct net_pipe *p, int err);
 void net_pipe_free(struct net_pipe *p);
 
@@ -95,6 +104,14 @@ int net_pipe_end(struct net_pipe *p, uint32_t tag, void *ptr, int64_t deadline_m
 int net_pipe_send(struct net_pipe *p, const void *msg, size_t len, int32_t seqid, uint32_t tag,
                   void *ptr, int64_t deadline_ms);
 int32_t net_pipe_next_seqid(struct net_pipe *p);
+/* For a caller that writes its calls' bytes itself (framed, into the connection's output,
+   p->bev's, or a buffer of its own until the pipe is up): remembers call c for its reply.
+   Allowed while down too: the call then waits for the next connection (and fails with it).
+   0, or NET_ERR_NOMEM. */
+int net_pipe_track(struct net_pipe *p, const struct net_pipe_call *c);
+/* Runs fn on every waiting call, in send order (fn must not make or end calls). */
+void net_pipe_each(struct net_pipe *p, void (*fn)(void *arg, struct net_pipe_call *c),
+                   void *arg);
 /* Fails every call whose deadline is at or before now_ms with NET_ERR_TIMEOUT. */
 void net_pipe_expire(struct net_pipe *p, int64_t now_ms);
 static inline uint32_t net_pipe_waiting(const struct net_pipe *p) { return p->waiting; }

@@ -261,3 +261,33 @@ Test(net_sync, a_silent_server_times_out)
     net_sync_close(&s);
     close(lfd);
 }
+
+Test(net_pipe, calls_tracked_while_down_fail_with_the_connection_that_does_not_come)
+{
+    struct event_base *base = event_base_new();
+    char ep[64];
+    close(listen_any(ep, sizeof ep)); /* nobody listens there any more */
+    struct net_pipe_config cfg = {.base = base, .framed = true, .on_reply = on_reply,
+                                  .on_state = on_state, .ctx = &seen};
+    memset(&seen, 0, sizeof seen);
+    net_pipe_init(&pipe_, &cfg);
+    struct net_pipe_call c = {.seqid = 5, .tag = 1};
+    cr_assert_eq(net_pipe_track(&pipe_, &c), NET_OK);
+    c = (struct net_pipe_call){.seqid = 6, .tag = 2};
+    cr_assert_eq(net_pipe_track(&pipe_, &c), NET_OK);
+    cr_assert_eq(net_pipe_waiting(&pipe_), 2);
+    cr_assert_eq(net_pipe_connect(&pipe_, ep), NET_OK);
+    run_until(base, &seen.downs, 1);
+    cr_assert_eq(seen.failures, 2);
+    cr_assert_eq(seen.tags[0], 1);
+    cr_assert_eq(seen.errs[1], NET_ERR_CONNECT);
+    c = (struct net_pipe_call){.seqid = 7, .tag = 3};
+    cr_assert_eq(net_pipe_track(&pipe_, &c), NET_OK);
+    net_pipe_close(&pipe_, NET_ERR_CLOSED); /* down already: its waiting call fails too */
+    cr_assert_eq(seen.failures, 3);
+    cr_assert_eq(seen.errs[2], NET_ERR_CLOSED);
+    net_pipe_close(&pipe_, NET_ERR_CLOSED); /* nothing left: no callback */
+    cr_assert_eq(seen.downs, 2);
+    net_pipe_free(&pipe_);
+    event_base_free(base);
+}
