@@ -20,4 +20,19 @@ void cluster_serve_peer(struct cluster_node *n, const struct cluster_secret *sec
                         struct cluster_peer_conn *conn, uint32_t from, int method,
                         const void *args, void *result, cluster_done_fn done, void *ctx);
 
+/* What serving an encoded call came to: err 0 and the encoded REPLY (reply, len: the callee's
+ * to free), or err != 0 and no reply (what cluster_serve_peer refused, or NOMEM). */
+typedef void (*cluster_wire_done_fn)(void *ctx, int err, uint8_t *reply, size_t len);
+
+/*
+ * The wire round trip of the in-memory transports (cluster_bus, the driver simulator): call,
+ * a whole Thrift message, is decoded as a server would (header, then method's args), served
+ * on n from `from` with no connection state (cluster_serve_peer), and its result encoded as
+ * the reply to the call's seqid. Returns 0 when serving began: done then runs exactly once,
+ * maybe before this returns. Returns CLUSTER_ERR_INVALID when call does not decode as method,
+ * CLUSTER_ERR_NOMEM when out of memory; done does not run then.
+ */
+int cluster_serve_wire(struct cluster_node *n, uint32_t from, int method, const uint8_t *call,
+                       size_t len, cluster_wire_done_fn done, void *ctx);
+
 #endif

@@ -12,6 +12,7 @@
 
 struct bus_item {
     struct bus_item *next;
+    struct cluster_bus *bus; /* calls being served: where the reply goes */
     bool reply;
     int err;           /* replies: a transport failure instead of bytes */
     uint32_t from, to; /* of the call */
@@ -52,81 +53,35 @@ static void item_free(struct bus_item *it)
     free(it);
 }
 
-/* Turns a call into its reply item (reusing it): bytes, or an error. */
-static void bus_reply(struct cluster_bus *bus, struct bus_item *it, int err, const tp_buf *out)
+/* Turns a call into its reply item (reusing it): bytes (taken over), or an error. */
+static void bus_reply(struct cluster_bus *bus, struct bus_item *it, int err, uint8_t *data,
+                      size_t len)
 {
     free(it->data);
-    it->data = NULL;
-    it->len = 0;
+    it->data = data;
+    it->len = len;
     it->reply = true;
     it->err = err;
-    if (err == 0 && out) {
-        it->data = malloc(out->len);
-        if (!it->data)
-            it->err = CLUSTER_ERR_UNREACHABLE;
-        else
-            memcpy(it->data, out->data, out->len), it->len = out->len;
-    }
     bus_push(bus, it);
 }
 
-struct bus_serving {
-    struct cluster_bus *bus;
-    struct bus_item *it;
-    const tp_method *tm;
-    void *args, *result;
-};
-
-static void serving_done(void *arg, int err)
+static void served(void *arg, int err, uint8_t *reply, size_t len)
 {
-    struct bus_serving *s = arg;
-    tp_buf out;
-    tp_buf_init(&out);
-    if (err == 0 && (tp_write_reply(&out, s->tm, s->it->seqid, s->result) != 0 || out.failed))
-        err = CLUSTER_ERR_NOMEM;
-    bus_reply(s->bus, s->it, err ? CLUSTER_ERR_IGNORED : 0, &out);
-    tp_buf_free(&out);
-    s->tm->args_free(s->args);
-    s->tm->result_free(s->result);
-    free(s->args);
-    free(s->result);
-    free(s);
+    struct bus_item *it = arg;
+    bus_reply(it->bus, it, err ? CLUSTER_ERR_IGNORED : 0, reply, len);
 }
 
-/* Decodes the call as a server would and serves it on the target node. */
+/* Serves the call on the target node as a server would (cluster_serve_wire). */
 static void deliver_call(struct cluster_bus *bus, struct bus_item *it)
 {
     struct cluster_node *node = bus->nodes[it->to];
     if (!node || bus->ends[it->from].t.drop_to[it->to] || bus->ends[it->to].t.drop_from[it->from]) {
-        bus_reply(bus, it, node ? CLUSTER_ERR_TIMEOUT : CLUSTER_ERR_UNREACHABLE, NULL);
+        bus_reply(bus, it, node ? CLUSTER_ERR_TIMEOUT : CLUSTER_ERR_UNREACHABLE, NULL, 0);
         return;
     }
-    tp_reader r;
-    tp_reader_init(&r, it->data, it->len, NULL);
-    tp_message m;
-    const tp_method *tm = NULL;
-    struct bus_serving *s = calloc(1, sizeof *s);
-    if (s && tp_read_message_begin(&r, &m) == 0)
-        tm = TransactionalKV_method_find(m.name, m.name_len);
-    if (s && tm) {
-        s->args = calloc(1, tm->args_size);
-        s->result = calloc(1, tm->result_size);
-    }
-    if (!s || !tm || !s->args || !s->result) {
-        if (s)
-            free(s->args), free(s->result);
-        free(s);
-        bus_reply(bus, it, CLUSTER_ERR_INVALID, NULL);
-        return;
-    }
-    *s = (struct bus_serving){bus, it, tm, s->args, s->result};
-    tm->args_init(s->args);
-    tm->result_init(s->result);
-    if (tm->args_read(s->args, &r) != 0) {
-        serving_done(s, CLUSTER_ERR_INVALID);
-        return;
-    }
-    cluster_serve_peer(node, NULL, NULL, it->from, tm->id, s->args, s->result, serving_done, s);
+    it->bus = bus;
+    if (cluster_serve_wire(node, it->from, it->method, it->data, it->len, served, it) != 0)
+        bus_reply(bus, it, CLUSTER_ERR_INVALID, NULL, 0);
 }
 
 static void deliver_reply(struct cluster_bus *bus, struct bus_item *it)

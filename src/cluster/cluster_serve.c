@@ -99,3 +99,69 @@ void cluster_serve_peer(struct cluster_node *n, const struct cluster_secret *sec
         refuse(method, result, rc, done, ctx);
     }
 }
+
+/* An encoded call being served: its decoded args and the result its reply is written from. */
+struct wire_call {
+    const tp_method *tm;
+    int32_t seqid;
+    void *args, *result;
+    cluster_wire_done_fn done;
+    void *ctx;
+};
+
+static void wire_call_free(struct wire_call *c)
+{
+    c->tm->args_free(c->args);
+    c->tm->result_free(c->result);
+    free(c->args);
+    free(c->result);
+    free(c);
+}
+
+static void wire_done(void *arg, int err)
+{
+    struct wire_call *c = arg;
+    tp_buf out;
+    tp_buf_init(&out);
+    if (err == 0 && (tp_write_reply(&out, c->tm, c->seqid, c->result) != 0 || out.failed))
+        err = CLUSTER_ERR_NOMEM;
+    if (err == 0) {
+        c->done(c->ctx, 0, out.data, out.len); /* the bytes are taken over */
+    } else {
+        tp_buf_free(&out);
+        c->done(c->ctx, err, NULL, 0);
+    }
+    wire_call_free(c);
+}
+
+int cluster_serve_wire(struct cluster_node *n, uint32_t from, int method, const uint8_t *call,
+                       size_t len, cluster_wire_done_fn done, void *ctx)
+{
+    tp_reader r;
+    tp_reader_init(&r, call, len, NULL);
+    tp_message m;
+    const tp_method *tm = NULL;
+    if (tp_read_message_begin(&r, &m) == 0)
+        tm = TransactionalKV_method_find(m.name, m.name_len);
+    if (!tm || tm->id != method)
+        return CLUSTER_ERR_INVALID;
+    struct wire_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return CLUSTER_ERR_NOMEM;
+    *c = (struct wire_call){tm, m.seqid, calloc(1, tm->args_size), calloc(1, tm->result_size),
+                            done, ctx};
+    if (!c->args || !c->result) {
+        free(c->args);
+        free(c->result);
+        free(c);
+        return CLUSTER_ERR_NOMEM;
+    }
+    tm->args_init(c->args);
+    tm->result_init(c->result);
+    if (tm->args_read(c->args, &r) != 0) {
+        wire_call_free(c);
+        return CLUSTER_ERR_INVALID;
+    }
+    cluster_serve_peer(n, NULL, NULL, from, tm->id, c->args, c->result, wire_done, c);
+    return 0;
+}

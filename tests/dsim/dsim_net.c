@@ -12,6 +12,7 @@
 
 /* One call in flight: exactly one reply reaches the caller (a duplicate's is dropped). */
 struct dsim_call {
+    struct dsim_world *w;
     uint32_t refs; /* the messages and the timeout that still point at it */
     uint32_t from, to, from_life;
     int method;
@@ -106,7 +107,7 @@ static int tp_call(struct cluster_transport *t, uint32_t peer, int method, const
     struct dsim_msg *m = calloc(1, sizeof *m);
     if (!c || !m)
         abort();
-    *c = (struct dsim_call){.refs = 2, .from = t->self, .to = peer, .from_life = self->life,
+    *c = (struct dsim_call){.w = w, .refs = 2, .from = t->self, .to = peer, .from_life = self->life,
                             .method = method, .tag = tag, .seqid = ++w->seqid};
     tp_buf out;
     tp_buf_init(&out);
@@ -163,39 +164,21 @@ struct cluster_transport *dsim_net_transport(struct dsim_world *w, uint32_t id)
     return &tp->t;
 }
 
-/* The peer serving a call, as a server would: args decoded, the result encoded after. */
-struct serving {
-    struct dsim_world *w;
-    struct dsim_msg *m;
-    const tp_method *tm;
-    void *args, *result;
-};
-
-static void serving_done(void *arg, int err)
+/* A served call's end: its reply goes back, unless serving failed or the node died since. */
+static void served(void *arg, int err, uint8_t *data, size_t len)
 {
-    struct serving *s = arg;
-    struct dsim_msg *m = s->m;
-    tp_buf out;
-    tp_buf_init(&out);
+    struct dsim_msg *m = arg;
+    struct dsim_world *w = m->call->w;
     free(m->data);
-    m->data = NULL;
-    m->len = 0;
-    if (err == 0 && !s->w->nodes[m->call->to].dying &&
-        tp_write_reply(&out, s->tm, m->call->seqid, s->result) == 0 && !out.failed) {
-        m->data = out.data; /* taken over */
-        m->len = out.len;
-        send_msg(s->w, DSIM_EV_REPLY, m->call->to, m->call->from, m);
-    } else {
-        tp_buf_free(&out);
+    m->data = data; /* taken over */
+    m->len = len;
+    if (err == 0 && !w->nodes[m->call->to].dying)
+        send_msg(w, DSIM_EV_REPLY, m->call->to, m->call->from, m);
+    else
         msg_free(m); /* no reply: the caller times out */
-    }
-    s->tm->args_free(s->args);
-    s->tm->result_free(s->result);
-    free(s->args);
-    free(s->result);
-    free(s);
 }
 
+/* The peer serves the call as a server would (cluster_serve_wire). */
 static void deliver_call(struct dsim_world *w, struct dsim_msg *m)
 {
     struct dsim_node *to = &w->nodes[m->call->to];
@@ -203,33 +186,15 @@ static void deliver_call(struct dsim_world *w, struct dsim_msg *m)
         msg_free(m);
         return;
     }
-    tp_reader r;
-    tp_reader_init(&r, m->data, m->len, NULL);
-    tp_message tm_msg;
-    const tp_method *tm = NULL;
-    if (tp_read_message_begin(&r, &tm_msg) == 0)
-        tm = TransactionalKV_method_find(tm_msg.name, tm_msg.name_len);
-    struct serving *s = calloc(1, sizeof *s);
-    if (!s)
+    int rc = cluster_serve_wire(to->node, m->call->from, m->call->method, m->data, m->len,
+                                served, m);
+    if (rc == CLUSTER_ERR_NOMEM)
         abort();
-    if (!tm || tm->id != m->call->method) {
+    if (rc != 0) {
         dsim_world_fail(w, "a call to node %u did not decode as its method", to->id);
-        free(s);
         msg_free(m);
         return;
     }
-    *s = (struct serving){w, m, tm, calloc(1, tm->args_size), calloc(1, tm->result_size)};
-    if (!s->args || !s->result)
-        abort();
-    tm->args_init(s->args);
-    tm->result_init(s->result);
-    if (tm->args_read(s->args, &r) != 0) {
-        dsim_world_fail(w, "a call to node %u did not decode", to->id);
-        serving_done(s, CLUSTER_ERR_INVALID);
-        return;
-    }
-    cluster_serve_peer(to->node, NULL, NULL, m->call->from, tm->id, s->args, s->result,
-                       serving_done, s);
     dsim_check_turn(w, to->id);
 }
 
