@@ -187,7 +187,5 @@ int cluster_snap_receive(struct cluster_node *n, uint32_t from,
 int cluster_snap_persist(struct cluster_node *n, uint64_t index, uint64_t term);
 void cluster_snap_free_all(struct cluster_node *n);
 const char *cluster_snap_in_check(const struct cluster_node *n);
-/* A snapshot is being received: *held bytes of *total (not called yet). */
-bool cluster_snap_in_status(const struct cluster_node *n, uint64_t *held, uint64_t *total);
 
 #endif

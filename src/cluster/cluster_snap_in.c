@@ -253,15 +253,6 @@ void cluster_snap_free_all(struct cluster_node *n)
     n->snap_chunk = NULL;
 }
 
-bool cluster_snap_in_status(const struct cluster_node *n, uint64_t *held, uint64_t *total)
-{
-    if (!n->snap_in)
-        return false;
-    *held = n->snap_in->len;
-    *total = n->snap_in->total;
-    return true;
-}
-
 const char *cluster_snap_in_check(const struct cluster_node *n)
 {
     const struct cluster_snap_in *in = n->snap_in;
