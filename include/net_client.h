@@ -5,18 +5,13 @@
 #define NET_CLIENT_H
 
 #include "net.h"
-#include "net_tls.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct ssl_st SSL;
-
 struct net_client {
     int fd;
-    SSL *ssl;               /* TLS session, or NULL: plain TCP */
-    char tls_error[256];    /* why the last NET_ERR_TLS happened */
     bool framed;            /* send 4-byte length prefixes (else TBufferedTransport style) */
     uint32_t frame_max;     /* a longer reply is refused */
     int timeout_ms;         /* per send or receive */
@@ -27,10 +22,6 @@ struct net_client {
 
 /* Connects to HOST:PORT. 0 or a NET_ERR_* code; errno says more for NET_ERR_CONNECT. */
 int net_client_connect(struct net_client *c, const char *host_port, bool framed, int timeout_ms);
-/* The same over TLS with tls (net_tls_client_ctx; NULL: plain): the server's certificate must
-   chain to its CA and name the host. NET_ERR_TLS with the reason in c->tls_error. */
-int net_client_connect_tls(struct net_client *c, const char *host_port, bool framed,
-                           int timeout_ms, SSL_CTX *tls);
 /* Sends one whole message (no frame header: added when framed). */
 int net_client_send(struct net_client *c, const void *msg, size_t len);
 /* Receives one whole message; *msg points into the client until the next call. */

@@ -8,8 +8,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,52 +49,7 @@ fail:
     return -1;
 }
 
-/* Waits for what OpenSSL asked for (after a WANT_READ or WANT_WRITE), or fails. */
-static int tls_wait(struct net_client *c, int ret)
-{
-    int e = SSL_get_error(c->ssl, ret);
-    if (e == SSL_ERROR_WANT_READ)
-        return wait_fd(c->fd, POLLIN, c->timeout_ms);
-    if (e == SSL_ERROR_WANT_WRITE)
-        return wait_fd(c->fd, POLLOUT, c->timeout_ms);
-    if (e == SSL_ERROR_ZERO_RETURN)
-        return NET_ERR_CLOSED;
-    unsigned long code = ERR_get_error();
-    long v = SSL_get_verify_result(c->ssl);
-    if (v != X509_V_OK)
-        snprintf(c->tls_error, sizeof c->tls_error, "certificate: %s",
-                 X509_verify_cert_error_string(v));
-    else if (code)
-        ERR_error_string_n(code, c->tls_error, sizeof c->tls_error);
-    else
-        snprintf(c->tls_error, sizeof c->tls_error, "connection closed during TLS");
-    ERR_clear_error();
-    return e == SSL_ERROR_SYSCALL && !code ? NET_ERR_CLOSED : NET_ERR_TLS;
-}
-
-static int tls_handshake(struct net_client *c, SSL_CTX *tls, const char *host)
-{
-    if (!(c->ssl = net_tls_client_ssl(tls, host)) || SSL_set_fd(c->ssl, c->fd) != 1) {
-        snprintf(c->tls_error, sizeof c->tls_error, "cannot start TLS: out of memory");
-        return NET_ERR_TLS;
-    }
-    for (;;) {
-        int ret = SSL_connect(c->ssl);
-        if (ret == 1)
-            return NET_OK;
-        int rc = tls_wait(c, ret);
-        if (rc != NET_OK)
-            return rc == NET_ERR_CLOSED ? NET_ERR_TLS : rc;
-    }
-}
-
 int net_client_connect(struct net_client *c, const char *host_port, bool framed, int timeout_ms)
-{
-    return net_client_connect_tls(c, host_port, framed, timeout_ms, NULL);
-}
-
-int net_client_connect_tls(struct net_client *c, const char *host_port, bool framed,
-                           int timeout_ms, SSL_CTX *tls)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
@@ -115,24 +68,11 @@ int net_client_connect_tls(struct net_client *c, const char *host_port, bool fra
     for (struct addrinfo *ai = res; ai && c->fd < 0; ai = ai->ai_next)
         c->fd = connect_one(ai, timeout_ms);
     freeaddrinfo(res);
-    if (c->fd < 0)
-        return NET_ERR_CONNECT;
-    return tls ? tls_handshake(c, tls, host) : NET_OK;
+    return c->fd < 0 ? NET_ERR_CONNECT : NET_OK;
 }
 
 static int write_all(struct net_client *c, const uint8_t *p, size_t len)
 {
-    while (len > 0 && c->ssl) {
-        int n = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
-        if (n <= 0) {
-            int rc = tls_wait(c, n);
-            if (rc != NET_OK)
-                return rc;
-            continue;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
     while (len > 0) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -177,17 +117,6 @@ static int read_some(struct net_client *c)
             return NET_ERR_NOMEM;
         c->buf = b;
         c->cap = cap;
-    }
-    while (c->ssl) {
-        size_t room = c->cap - c->len;
-        int n = SSL_read(c->ssl, c->buf + c->len, room > INT32_MAX ? INT32_MAX : (int)room);
-        if (n > 0) {
-            c->len += (size_t)n;
-            return NET_OK;
-        }
-        int rc = tls_wait(c, n);
-        if (rc != NET_OK)
-            return rc;
     }
     for (;;) {
         ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
@@ -248,10 +177,6 @@ int net_client_recv(struct net_client *c, const uint8_t **msg, size_t *len)
 
 void net_client_close(struct net_client *c)
 {
-    if (c->ssl) {
-        SSL_shutdown(c->ssl); /* close_notify, not waited for */
-        SSL_free(c->ssl);
-    }
     if (c->fd >= 0)
         close(c->fd);
     free(c->buf);
