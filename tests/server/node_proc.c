@@ -201,6 +201,19 @@ void node_set(struct net_client *c, const char *key, const char *value, SetRespo
     SetRequest_free(&req);
 }
 
+void node_set_keys(struct net_client *c, const char *prefix, int from, int to)
+{
+    char key[64];
+    for (int i = from; i < to; i++) {
+        snprintf(key, sizeof key, "%s-%05d", prefix, i);
+        SetResponse s;
+        node_set(c, key, key, &s);
+        cr_assert(s.success, "set %s", key);
+        cr_assert_eq(s.version, i + 1);
+        SetResponse_free(&s);
+    }
+}
+
 bool node_get(struct net_client *c, const char *key, char *value, size_t size)
 {
     GetRequest req;

@@ -49,6 +49,9 @@ void node_connect(const struct node_proc *p, struct net_client *c, bool framed);
 
 /* Typed helpers over the generated send/recv; each asserts the transport worked. */
 void node_set(struct net_client *c, const char *key, const char *value, SetResponse *out);
+/* Sets keys PREFIX-00000 .. (from to to-1), each to its own name, and asserts key i is written
+   at version i + 1 (a fresh node's writes, in order). */
+void node_set_keys(struct net_client *c, const char *prefix, int from, int to);
 bool node_get(struct net_client *c, const char *key, char *value, size_t size);
 void node_info(struct net_client *c, NodeInfo *out);
 /* Replaces the node's fault file (debug.fault_injection; src/server/server_faults.c)

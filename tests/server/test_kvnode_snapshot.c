@@ -66,20 +66,6 @@ static void census(const struct node_proc *p, uint64_t below, struct dir_census 
     closedir(d);
 }
 
-/* Writes keys from .. to-1; key i is written at version i + 1. */
-static void write_keys(struct net_client *c, int from, int to)
-{
-    char key[32];
-    for (int i = from; i < to; i++) {
-        snprintf(key, sizeof key, "snap-%05d", i);
-        SetResponse s;
-        node_set(c, key, key, &s);
-        cr_assert(s.success, "set %s", key);
-        cr_assert_eq(s.version, i + 1);
-        SetResponse_free(&s);
-    }
-}
-
 static uint64_t snapshot_index(struct net_client *c)
 {
     NodeInfo info;
@@ -96,7 +82,7 @@ static uint64_t snapshot_index(struct net_client *c)
    which keeps the count within about two intervals of index. */
 static int write_until_snapshot(struct net_client *c, int min, uint64_t index)
 {
-    write_keys(c, 0, min);
+    node_set_keys(c, "snap", 0, min);
     int n = min;
     double deadline = node_now() + SNAP_WAIT_SECONDS;
     for (uint64_t snap; (snap = snapshot_index(c)) < index;) {
@@ -105,7 +91,7 @@ static int write_until_snapshot(struct net_client *c, int min, uint64_t index)
                      " after %d writes", index, SNAP_WAIT_SECONDS, snap, n);
         uint64_t due = snap + SNAP_EVERY > index ? snap + SNAP_EVERY : index;
         if ((uint64_t)n < due) {
-            write_keys(c, n, (int)due);
+            node_set_keys(c, "snap", n, (int)due);
             n = (int)due;
         } else {
             usleep(5000); /* a due snapshot is being written: polling with a deadline */
@@ -319,7 +305,7 @@ Test(kvnode_snapshot, a_standalone_data_dir_opens_as_a_1_node_cluster)
     struct net_client c;
     node_connect(&p, &c, true);
     const int N = write_until_snapshot(&c, 130, 100);
-    write_keys(&c, N, N + 7); /* in the log only */
+    node_set_keys(&c, "snap", N, N + 7); /* in the log only */
     net_client_close(&c);
     cr_assert_eq(node_stop(&p, SIGTERM), 0);
 

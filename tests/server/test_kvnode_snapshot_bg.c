@@ -55,19 +55,6 @@ static bool dead(pid_t pid)
     return state == 'Z' || state == 'X';
 }
 
-static void write_range(struct net_client *c, int from, int to)
-{
-    char key[32];
-    for (int i = from; i < to; i++) {
-        snprintf(key, sizeof key, "bg-%05d", i);
-        SetResponse s;
-        node_set(c, key, key, &s);
-        cr_assert(s.success, "set %s", key);
-        cr_assert_eq(s.version, i + 1);
-        SetResponse_free(&s);
-    }
-}
-
 static void check_range(struct net_client *c, int to)
 {
     char key[32], value[32];
@@ -132,10 +119,10 @@ Test(kvnode_snapshot_bg, writes_are_answered_while_the_child_writes, .timeout = 
     unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_MS");
     struct net_client c;
     node_connect(&p, &c, true);
-    write_range(&c, 0, 300);
+    node_set_keys(&c, "bg", 0, 300);
     pid_t child = wait_child(p.pid);
     double t0 = node_now();
-    write_range(&c, 300, 400);
+    node_set_keys(&c, "bg", 300, 400);
     double took = node_now() - t0;
     cr_assert_eq(child_of(p.pid), child, "the child still writes (it sleeps 3 s first)");
     cr_assert_eq(snapshot_index(&c), 0, "not adopted before the child ends");
@@ -162,9 +149,9 @@ Test(kvnode_snapshot_bg, kill_9_during_the_child_keeps_every_write_and_no_partia
     unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_MS");
     struct net_client c;
     node_connect(&p, &c, true);
-    write_range(&c, 0, 200);
+    node_set_keys(&c, "bg", 0, 200);
     pid_t child = wait_child(p.pid);
-    write_range(&c, 200, 250);
+    node_set_keys(&c, "bg", 200, 250);
     net_client_close(&c);
     cr_assert_eq(node_stop(&p, SIGKILL), 128 + SIGKILL);
     double deadline = node_now() + WAIT_SECONDS;
@@ -195,7 +182,7 @@ Test(kvnode_snapshot_bg, a_failed_child_is_logged_and_retried, .timeout = 60)
     unsetenv("KVNODE_TEST_SNAPSHOT_FAIL_FILE");
     struct net_client c;
     node_connect(&p, &c, true);
-    write_range(&c, 0, 60);
+    node_set_keys(&c, "bg", 0, 60);
     double deadline = node_now() + WAIT_SECONDS;
     while (!log_contains(&p, "snapshot at 50 failed: test hook")) {
         cr_assert_lt(node_now(), deadline, "the failure is not logged; see %s", p.log);
