@@ -196,10 +196,12 @@ void cluster_ready_turn(struct cluster_node *n)
            the owner) counts too; the core ignores what it knew. */
         if (cluster_bg_sync(n))
             consensus_persisted(n->core, n->io->ops->durable_index(n->io));
-        cluster_submit_deferred(n);
-        while (consensus_has_ready(n->core))
-            if (!handle_ready(n))
-                break;
+        /* What a batch's apply and reads let in (a read parked behind the writes just
+           answered, a proposal) reaches the core after its advance, in this turn: a 1-node
+           leader answers such a read at once, with the writes ahead of it. */
+        do
+            cluster_submit_deferred(n);
+        while (consensus_has_ready(n->core) && handle_ready(n));
         if (!n->failed)
             cluster_snap_maybe_take(n);
     }

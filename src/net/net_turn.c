@@ -84,10 +84,18 @@ static void run_turn(evutil_socket_t fd, short what, void *arg)
         }
     }
     t->running = false;
-    if (t->doomed)
+    if (t->doomed) {
         turn_free(t);
-    else if (t->wanted > 0)
-        activate(t);   /* work for an earlier step: after the next iteration's I/O */
+    } else if (t->wanted > 0) {
+        /* Work for an earlier step: after the next iteration's I/O. Not event_active: libevent
+           runs an event activated from a callback of its own priority in the same pass, with
+           no poll between, so the group commit would sync what the turn let in (a parked
+           write) apart from what the sockets hold. A due timer fires after the next poll. */
+        static const struct timeval now = {0, 0};
+        t->active = true;
+        if (event_add(t->ev, &now) != 0)
+            event_active(t->ev, EV_TIMEOUT, 0); /* out of memory: at once, still once a pass */
+    }
 }
 
 /* base's turn, made if it has none. */

@@ -254,7 +254,11 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     cc.applied_index = n->snapshot_index;
     cc.applied_term = term;
     cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
-    cc.sync_background = cfg->fsync == SERVER_FSYNC_ALWAYS;
+    /* A follower's acks and a leader's appends overlap the sync on its thread; a 1-node
+       cluster has no one to overlap with: it syncs in its ready turn, once a loop iteration, as
+       standalone's commit does, with no thread hand-off per group (bench/RESULTS.md, issue 15
+       item 2). */
+    cc.sync_background = cfg->fsync == SERVER_FSYNC_ALWAYS && cfg->replica_count > 1;
     struct cluster_callbacks cb = {
         .apply = rep_apply,
         .snap = {.begin = rep_snapshot_begin, .open = rep_snap_open, .read = rep_snap_read,

@@ -183,3 +183,29 @@ Test(consensus_read_index, stray_answers_are_dropped_and_pending_reads_are_bound
     cr_assert_eq(consensus_read_index(f, 2000), 0, "room again");
     sim_world_free(&w);
 }
+
+/* A single voter is its own majority: once it has committed in its term, it answers a read
+   index in its next batch, with no heartbeat round and no tick (etcd-io/raft does the same
+   for a 1-node cluster), so a 1-node cluster's reads cost no extra turn (issue 15, item 2). */
+Test(consensus_read_index, a_single_voter_leader_answers_in_its_next_batch)
+{
+    struct sim_world w;
+    fixture_world(&w, 1, 25);
+    fixture_elect(&w, 0);
+    fixture_propose(&w, 0, 2);
+    fixture_converge(&w, 50);
+    struct consensus_node *core = w.nodes[0].core;
+    uint64_t commit = consensus_commit_index(core);
+    cr_assert_eq(commit, 3, "the no-op and two writes");
+    cr_assert_eq(consensus_read_index(core, 77), 0);
+    cr_assert(consensus_has_ready(core));
+    struct consensus_ready rd;
+    consensus_ready(core, &rd);
+    cr_assert_eq(rd.read_count, 1);
+    cr_assert_eq(rd.reads[0].ctx, 77);
+    cr_assert_eq(rd.reads[0].err, 0);
+    cr_assert_eq(rd.reads[0].index, commit);
+    cr_assert_eq(rd.msg_count, 0, "no heartbeat round to nobody");
+    consensus_advance(core, &rd);
+    sim_world_free(&w);
+}
