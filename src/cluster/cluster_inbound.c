@@ -29,9 +29,11 @@ void cluster_inbound_answer(struct cluster_node *n, const struct consensus_msg *
             continue;
         if (method == TransactionalKV_METHOD_readIndex && ib->seq != m->seq)
             continue;
-        *p = ib->next;
-        int rc = cluster_wire_response_out(m, ib->response);
-        finish(ib, rc == 0 ? 0 : CLUSTER_ERR_NOMEM);
+        /* Sent by the flush at the end of the turn, not here inside the batch: sending a
+           reply lets in the connection's next buffered calls (net_conn_progress), and no
+           input may reach the core between ready and advance. */
+        ib->answered = true;
+        ib->err = cluster_wire_response_out(m, ib->response) == 0 ? 0 : CLUSTER_ERR_NOMEM;
         return;
     }
     log_debug("cluster: no call waits for %s to node %u", consensus_msg_type_name(m->type),
@@ -42,9 +44,9 @@ void cluster_inbound_flush(struct cluster_node *n, uint64_t gen)
 {
     for (struct cluster_inbound **p = &n->inbound; *p;) {
         struct cluster_inbound *ib = *p;
-        if (ib->gen <= gen && ib->method != TransactionalKV_METHOD_readIndex) {
+        if (ib->answered || (ib->gen <= gen && ib->method != TransactionalKV_METHOD_readIndex)) {
             *p = ib->next;
-            finish(ib, ib->answered ? 0 : CLUSTER_ERR_IGNORED);
+            finish(ib, ib->answered ? ib->err : CLUSTER_ERR_IGNORED);
         } else {
             p = &ib->next;
         }

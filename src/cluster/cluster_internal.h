@@ -39,7 +39,8 @@ struct cluster_inbound {
     void *response;
     cluster_done_fn done;
     void *ctx;
-    bool answered;      /* response already filled (snapshot chunks): flush sends it */
+    bool answered;      /* response filled (by the core, or a snapshot chunk): flush sends it */
+    int err;            /* answered: 0, or why the response could not be filled */
 };
 
 /* Counters for the debug-level summary the tick logs once a second (where a write's time goes). */
