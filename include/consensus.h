@@ -89,7 +89,8 @@
     X(CONSENSUS_ERR_BUSY, 3, "uncommitted bytes or pending reads over their bound (retryable)") \
     X(CONSENSUS_ERR_TOO_LARGE, 4, "entry larger than entry_bytes_max")                         \
     X(CONSENSUS_ERR_INVALID, 5, "invalid argument or malformed message")                       \
-    X(CONSENSUS_ERR_STALE, 6, "argument refers to state the core has already moved past")
+    X(CONSENSUS_ERR_STALE, 6, "argument refers to state the core has already moved past")    \
+    X(CONSENSUS_ERR_TRANSFERRING, 7, "leadership transfer in progress (retryable: new leader soon)")
 
 enum consensus_err {
 #define CONSENSUS_ERR_ENUM(name, value, text) name = value,
@@ -127,6 +128,7 @@ enum consensus_msg_type {
     CONSENSUS_MSG_SNAPSHOT_RESP,   /* InstallSnapshotResponse */
     CONSENSUS_MSG_READ_INDEX,      /* ReadIndexRequest (term 0: not term-scoped) */
     CONSENSUS_MSG_READ_INDEX_RESP, /* ReadIndexResponse (term 0) */
+    CONSENSUS_MSG_TIMEOUT_NOW,     /* TimeoutNowRequest: "start an election at once" */
     CONSENSUS_MSG_TYPE_COUNT,
 };
 
@@ -143,12 +145,14 @@ const char *consensus_msg_type_name(enum consensus_msg_type type);
  *                    seq (echo)
  *   COMMIT:          term=leader_term, commit=commit_index
  *   COMMIT_RESP:     term, success
- *   VOTE:            term, index=last_log_index, log_term=last_log_term, pre_vote
+ *   VOTE:            term, index=last_log_index, log_term=last_log_term, pre_vote,
+ *                    transfer (the leader asked for this election: TIMEOUT_NOW)
  *   VOTE_RESP:       term, success=vote_granted, pre_vote
  *   SNAPSHOT:        term=leader_term, index=last_included_index, log_term=last_included_term
  *   SNAPSHOT_RESP:   term, success, index (the receiver's commit index after it)
  *   READ_INDEX:      seq=the follower's ctx
  *   READ_INDEX_RESP: success, index=read_index, seq=ctx, err (NOT_LEADER or BUSY)
+ *   TIMEOUT_NOW:     term=leader_term (no response: the election it starts is the answer)
  */
 struct consensus_msg {
     enum consensus_msg_type type;
@@ -168,6 +172,7 @@ struct consensus_msg {
     int err;
     bool success;
     bool pre_vote;
+    bool transfer;
     bool send_before_persist; /* set by the core on output; ignored on input */
 };
 
@@ -253,6 +258,18 @@ int consensus_step(struct consensus_node *node, const struct consensus_msg *msg)
 /* Appends data on the leader; *index_out is its log index. NOT_LEADER, BUSY, TOO_LARGE. */
 int consensus_propose(struct consensus_node *node, const void *data, uint32_t len,
                       uint64_t *index_out);
+/* Leadership transfer (Raft thesis §3.10): the leader brings target up to date, waits until
+ * everything in its log is committed, then sends it TIMEOUT_NOW; the target campaigns at once,
+ * without pre-vote, and voters grant it despite their leader lease. Meanwhile proposals are
+ * refused with TRANSFERRING (the server retries them at the new leader: nothing new would
+ * let the target catch up, and nothing would be lost to a term change). A transfer that has
+ * not made the target leader within an election timeout is aborted, and proposals flow again.
+ * target CONSENSUS_NONE: the most up-to-date follower heard from lately. 0 when started (or
+ * already under way to that target); NOT_LEADER; INVALID (ourselves, an unknown id, or no
+ * follower to pick); BUSY (a transfer to another node is under way). */
+int consensus_transfer_leader(struct consensus_node *node, uint32_t target);
+/* The node a transfer from this leader goes to, CONSENSUS_NONE when none is under way. */
+uint32_t consensus_transfer_target(const struct consensus_node *node);
 /* A read state for ctx comes out later (exactly one). NO_LEADER, BUSY. */
 int consensus_read_index(struct consensus_node *node, uint64_t ctx);
 /* A durable snapshot exists at (index, term) with index <= applied: it is the one lagging

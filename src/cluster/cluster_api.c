@@ -11,6 +11,8 @@ static int propose_err(int consensus_err)
 {
     switch (consensus_err) {
     case CONSENSUS_ERR_NOT_LEADER: return CLUSTER_ERR_NOT_LEADER;
+    /* Leadership is moving: the server waits for the new leader and proposes there. */
+    case CONSENSUS_ERR_TRANSFERRING: return CLUSTER_ERR_NOT_LEADER;
     case CONSENSUS_ERR_NO_LEADER: return CLUSTER_ERR_NO_LEADER;
     case CONSENSUS_ERR_BUSY: return CLUSTER_ERR_BUSY;
     case CONSENSUS_ERR_TOO_LARGE: return CLUSTER_ERR_TOO_LARGE;

@@ -23,9 +23,9 @@ int consensus_describe_msg(const struct consensus_msg *m, char *buf, size_t cap)
                         (unsigned long long)m->hint_index, (unsigned long long)m->hint_term,
                         (unsigned long long)m->seq);
     case CONSENSUS_MSG_VOTE:
-        return snprintf(buf, cap, "%u->%u %s%s Term:%llu Last:%llu/%llu", m->from, m->to, pre,
+        return snprintf(buf, cap, "%u->%u %s%s Term:%llu Last:%llu/%llu%s", m->from, m->to, pre,
                         name, (unsigned long long)m->term, (unsigned long long)m->index,
-                        (unsigned long long)m->log_term);
+                        (unsigned long long)m->log_term, m->transfer ? " Transfer" : "");
     case CONSENSUS_MSG_VOTE_RESP:
         return snprintf(buf, cap, "%u->%u %s%s Term:%llu %s", m->from, m->to, pre, name,
                         (unsigned long long)m->term, m->success ? "Granted" : "Rejected");

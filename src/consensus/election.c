@@ -37,7 +37,8 @@ int cons_election_step_term(struct consensus_node *node, const struct consensus_
 {
     if (msg->term > node->term) {
         if (msg->type == CONSENSUS_MSG_VOTE) {
-            if (in_lease(node)) {
+            /* ...unless the leader itself asked for this election (thesis §3.10). */
+            if (in_lease(node) && !msg->transfer) {
                 reject_stale(node, msg);
                 return 1;
             }
@@ -48,7 +49,8 @@ int cons_election_step_term(struct consensus_node *node, const struct consensus_
             return 0; /* granted pre-votes carry the term the candidate will use */
         bool from_leader = msg->type == CONSENSUS_MSG_APPEND ||
                            msg->type == CONSENSUS_MSG_COMMIT ||
-                           msg->type == CONSENSUS_MSG_SNAPSHOT;
+                           msg->type == CONSENSUS_MSG_SNAPSHOT ||
+                           msg->type == CONSENSUS_MSG_TIMEOUT_NOW;
         cons_role_become_follower(node, msg->term, from_leader ? msg->from : CONSENSUS_NONE);
         return 0;
     }
@@ -106,8 +108,23 @@ void cons_election_handle_vote_resp(struct consensus_node *node, const struct co
     }
 }
 
+static void campaign(struct consensus_node *node, bool pre_vote, bool transfer);
+
 void cons_election_campaign(struct consensus_node *node, bool pre_vote)
 {
+    campaign(node, pre_vote, false);
+}
+
+/* The leader handed over (TIMEOUT_NOW): no pre-vote, and the votes it asks for say so, so
+ * voters in their leader's lease grant them (etcd-io/raft: campaignTransfer). */
+void cons_election_campaign_transfer(struct consensus_node *node)
+{
+    campaign(node, false, true);
+}
+
+static void campaign(struct consensus_node *node, bool pre_vote, bool transfer)
+{
+    assert(!(pre_vote && transfer));
     if (pre_vote)
         cons_role_become_pre_candidate(node);
     else
@@ -128,6 +145,7 @@ void cons_election_campaign(struct consensus_node *node, bool pre_vote)
         out->index = cons_clog_last_index(&node->log);
         out->log_term = cons_clog_last_term(&node->log);
         out->pre_vote = pre_vote;
+        out->transfer = transfer;
     }
 }
 

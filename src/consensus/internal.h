@@ -52,6 +52,9 @@ struct consensus_node {
     bool send_pending;   /* new entries or acks: try appends at the next ready */
     bool hb_pending;     /* a heartbeat round is due at the next ready */
     bool commit_changed; /* followers may need a commit notification */
+    uint32_t transfer_target;    /* leadership transfer under way to it (transfer.c) */
+    uint32_t transfer_elapsed;   /* ticks since it began: aborted at election_ticks */
+    bool timeout_now_sent;
     struct read_req *read_queue; /* ring of read_pending_max */
     uint32_t read_head;
     uint32_t read_count;
@@ -95,6 +98,7 @@ int cons_election_step_term(struct consensus_node *node, const struct consensus_
 void cons_election_handle_vote(struct consensus_node *node, const struct consensus_msg *msg);
 void cons_election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg);
 void cons_election_campaign(struct consensus_node *node, bool pre_vote);
+void cons_election_campaign_transfer(struct consensus_node *node);
 void cons_election_tick(struct consensus_node *node);
 void cons_election_tick_check_quorum(struct consensus_node *node);
 void cons_election_invariants(const struct consensus_node *node);
@@ -118,6 +122,15 @@ void cons_read_index_fail_all(struct consensus_node *node);
 void cons_read_index_fwd_fail_all(struct consensus_node *node);
 void cons_read_index_tick(struct consensus_node *node);
 void cons_read_index_invariants(const struct consensus_node *node);
+
+/* transfer.c */
+void cons_transfer_reset(struct consensus_node *node);
+bool cons_transfer_due(const struct consensus_node *node);
+void cons_transfer_flush(struct consensus_node *node);
+void cons_transfer_tick(struct consensus_node *node);
+void cons_transfer_handle_timeout_now(struct consensus_node *node,
+                                      const struct consensus_msg *msg);
+void cons_transfer_invariants(const struct consensus_node *node);
 
 /* snapshot.c */
 void cons_snapshot_send(struct consensus_node *node, uint32_t peer);

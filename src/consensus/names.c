@@ -42,6 +42,7 @@ const char *consensus_msg_type_name(enum consensus_msg_type type)
         [CONSENSUS_MSG_SNAPSHOT_RESP] = "MsgSnapResp",
         [CONSENSUS_MSG_READ_INDEX] = "MsgReadIndex",
         [CONSENSUS_MSG_READ_INDEX_RESP] = "MsgReadIndexResp",
+        [CONSENSUS_MSG_TIMEOUT_NOW] = "MsgTimeoutNow",
     };
     if ((unsigned)type >= CONSENSUS_MSG_TYPE_COUNT)
         return "MsgUnknown";

@@ -123,6 +123,7 @@ static void invariants(const struct consensus_node *node)
     cons_replication_invariants(node);
     cons_read_index_invariants(node);
     cons_snapshot_invariants(node);
+    cons_transfer_invariants(node);
     for (size_t i = 0; i < node->msg_count; i++) {
         assert(node->msgs[i].from == node->cfg.id);
         assert(node->msgs[i].to < node->cfg.node_count);
@@ -174,6 +175,8 @@ int consensus_propose(struct consensus_node *node, const void *data, uint32_t le
     assert(!node->ready_outstanding);
     if (node->role != CONSENSUS_LEADER)
         return CONSENSUS_ERR_NOT_LEADER;
+    if (node->transfer_target != CONSENSUS_NONE)
+        return CONSENSUS_ERR_TRANSFERRING; /* transfer.c says why */
     if (len == 0 || data == NULL)
         return CONSENSUS_ERR_INVALID;
     if (len > node->cfg.entry_bytes_max)

@@ -62,7 +62,8 @@ bool consensus_has_ready(struct consensus_node *node)
     assert(!node->ready_outstanding);
     const struct clog *log = &node->log;
     bool leader_due = node->role == CONSENSUS_LEADER &&
-                      (node->send_pending || node->hb_pending || node->commit_changed);
+                      (node->send_pending || node->hb_pending || node->commit_changed ||
+                       cons_transfer_due(node));
     return node->msg_count > 0 || node->read_out_count > 0 || node->snapshot_apply ||
            log->unstable <= cons_clog_last_index(log) || log->applied < apply_limit(log) ||
            hard_state_changed(node) || role_changed(node) || leader_due;
@@ -93,8 +94,10 @@ static bool sync_may_defer(const struct consensus_node *node)
 void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
 {
     assert(!node->ready_outstanding);
-    if (node->role == CONSENSUS_LEADER)
+    if (node->role == CONSENSUS_LEADER) {
         cons_replication_flush(node);
+        cons_transfer_flush(node);
+    }
     struct clog *log = &node->log;
     memset(rd, 0, sizeof *rd);
     rd->hard_state_changed = hard_state_changed(node);

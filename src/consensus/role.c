@@ -43,6 +43,7 @@ static void reset(struct consensus_node *node, uint64_t term)
     node->commit_changed = false;
     node->committed_in_term = false;
     node->uncommitted_bytes = 0;
+    cons_transfer_reset(node);
     cons_role_reset_election_timer(node);
 }
 
@@ -110,6 +111,9 @@ static int step_follower(struct consensus_node *node, const struct consensus_msg
     case CONSENSUS_MSG_VOTE:
         cons_election_handle_vote(node, msg);
         return 0;
+    case CONSENSUS_MSG_TIMEOUT_NOW:
+        cons_transfer_handle_timeout_now(node, msg);
+        return 0;
     default:
         return 0; /* responses to a role we no longer hold */
     }
@@ -164,5 +168,6 @@ static void tick_leader(struct consensus_node *node)
     cons_election_tick_check_quorum(node);
     if (node->role != CONSENSUS_LEADER)
         return;
+    cons_transfer_tick(node);
     cons_replication_tick(node);
 }

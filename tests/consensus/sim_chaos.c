@@ -53,7 +53,7 @@ static void fault(struct sim_world *w)
     uint32_t a = (uint32_t)sim_rng_below(&w->rng, n);
     uint32_t b = (uint32_t)sim_rng_below(&w->rng, n);
     uint32_t leader = sim_world_leader(w);
-    switch (sim_rng_below(&w->rng, 9)) {
+    switch (sim_rng_below(&w->rng, 10)) {
     case 0:
         sim_world_crash(w, a);
         break;
@@ -83,8 +83,17 @@ static void fault(struct sim_world *w)
         bus_isolate(&w->bus, leader == CONSENSUS_NONE ? a : leader, n);
         sim_trace_add(&w->trace, w->now, "ISOLATE leader %u", leader == CONSENSUS_NONE ? a : leader);
         break;
-    default:
+    case 8:
         sim_world_compact(w, a);
+        break;
+    default:
+        /* Leadership transfer to a random node (itself: the most up-to-date follower). */
+        if (leader != CONSENSUS_NONE && !w->nodes[leader].syncing) {
+            uint32_t to = a == leader ? CONSENSUS_NONE : a;
+            int err = consensus_transfer_leader(w->nodes[leader].core, to);
+            sim_trace_add(&w->trace, w->now, "TRANSFER %u -> %d: %s", leader,
+                          to == CONSENSUS_NONE ? -1 : (int)to, consensus_strerror(err));
+        }
         break;
     }
 }
