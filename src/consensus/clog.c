@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The array's smallest capacity, in entries. */
+#define CLOG_CAP_MIN 64u
+
 static void *xrealloc(void *p, size_t size)
 {
     void *q = realloc(p, size);
@@ -82,7 +85,7 @@ void cons_clog_append(struct clog *log, uint64_t term, const void *data, uint32_
 {
     assert(term >= cons_clog_last_term(log));
     if (log->count == log->cap) {
-        log->cap = log->cap == 0 ? 64 : log->cap * 2;
+        log->cap = log->cap == 0 ? CLOG_CAP_MIN : log->cap * 2;
         log->ents = xrealloc(log->ents, log->cap * sizeof *log->ents);
     }
     struct consensus_entry *e = &log->ents[log->count++];
@@ -111,6 +114,18 @@ void cons_clog_truncate(struct clog *log, uint64_t from)
         log->persisted = from - 1;
 }
 
+/* After a compaction the array keeps the pages the log's longest run touched (32 bytes an
+   entry: 32 MiB after a million writes between snapshots); give them back once it is mostly
+   empty, keeping room to double. */
+static void shrink(struct clog *log)
+{
+    if (log->cap <= CLOG_CAP_MIN || log->count > log->cap / 4)
+        return;
+    size_t cap = log->count * 2 > CLOG_CAP_MIN ? log->count * 2 : CLOG_CAP_MIN;
+    log->ents = xrealloc(log->ents, cap * sizeof *log->ents);
+    log->cap = cap;
+}
+
 void cons_clog_compact(struct clog *log, uint64_t index, uint64_t term)
 {
     assert(index > log->snap_index);
@@ -120,6 +135,7 @@ void cons_clog_compact(struct clog *log, uint64_t index, uint64_t term)
     free_range(log, 0, drop);
     memmove(log->ents, log->ents + drop, (log->count - drop) * sizeof *log->ents);
     log->count -= drop;
+    shrink(log);
     log->snap_index = index;
     log->snap_term = term;
     assert(log->persisted >= index); /* index <= applied <= persisted */
@@ -131,6 +147,7 @@ void cons_clog_reset(struct clog *log, uint64_t index, uint64_t term)
     assert(index > log->commit);
     free_range(log, 0, log->count);
     log->count = 0;
+    shrink(log);
     log->snap_index = index;
     log->snap_term = term;
     log->commit = index;

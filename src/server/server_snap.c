@@ -108,6 +108,12 @@ int server_snap_restore(struct server_node *n)
     }
     n->snapshot_index = newest;
     n->snap->snapshot_bytes = server_snap_file_bytes(n, newest);
+    /* A crash after a new snapshot was renamed into place and before the older one was
+       removed leaves both: the restored newest is whole, so the older goes now. */
+    uint64_t still_newest;
+    if (server_snap_scan(n, newest, false, &still_newest) != 0)
+        return -1;
+    assert(still_newest == newest);
     log_info("restored snapshot %s at version %llu (log term %llu)", path,
              (unsigned long long)newest, (unsigned long long)kv_sm_log_term(n->sm));
     return 0;

@@ -76,3 +76,24 @@ Test(consensus_log, truncate_and_compact_keep_the_bookkeeping)
     cons_clog_invariants(&log, 3);
     cons_clog_free(&log);
 }
+
+Test(consensus_log, a_compaction_gives_the_array_back_once_it_is_mostly_empty)
+{
+    struct clog log;
+    cons_clog_init(&log, 0, 0);
+    for (int i = 0; i < 100000; i++)
+        cons_clog_append(&log, 1, "x", 1);
+    size_t peak = log.cap;
+    cr_assert_geq(peak, 100000);
+    log.unstable = 100001;
+    log.persisted = log.commit = log.applied = 100000;
+    cons_clog_compact(&log, 99000, 1);
+    cr_assert_eq(log.count, 1000);
+    cr_assert_leq(log.cap, 2000, "capacity %zu for 1000 entries", log.cap);
+    cr_assert_eq(cons_clog_entry(&log, 99001)->index, 99001, "the kept entries moved along");
+    cr_assert_eq(cons_clog_entry(&log, 100000)->term, 1);
+    cons_clog_compact(&log, 99200, 1); /* 800 of 2000: a quarter full or more, kept */
+    cr_assert_eq(log.cap, 2000);
+    cons_clog_invariants(&log, 1);
+    cons_clog_free(&log);
+}
