@@ -276,6 +276,12 @@ int consensus_read_index(struct consensus_node *node, uint64_t ctx);
  * followers get from now on, and the log is dropped up to snapshot_catchup_entries below it
  * (consensus_first_index() says where it starts now). STALE when not newer than the last. */
 int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term);
+/* The caller's log storage can give back every entry from the core's first index up to index
+ * (<= applied): the core frees those payloads and keeps their index, term and length. An
+ * append it sends later may then hold entries without payload (data NULL, len > 0), always a
+ * prefix of its entries: the caller reads them back before it sends (cluster_ready.c). This
+ * bounds the core's memory by what the caller keeps unreleased, not by the snapshot spacing. */
+void consensus_release(struct consensus_node *node, uint64_t index);
 /* The leader heard that the snapshot transfer it ordered to peer at index moved (a chunk was
  * acknowledged): the follower stays in the snapshot state. Ignored for any other transfer. */
 void consensus_snapshot_progress(struct consensus_node *node, uint32_t peer, uint64_t index);

@@ -118,6 +118,22 @@ const char *cluster_invariants(const struct cluster_node *n, bool full);
 
 /* cluster_ready.c */
 void cluster_ready_turn(struct cluster_node *n);
+
+/* cluster_release.c: the core's payloads below its last snapshot_catchup_entries applied
+   entries are dropped (consensus_release) after each turn, and read back from the log when
+   an append needs them. */
+void cluster_release(struct cluster_node *n);
+struct cluster_reloaded {
+    struct consensus_msg msg;
+    struct consensus_entry *ents;
+    uint8_t *buf;
+};
+/* m itself when all its entries have payloads; else a copy in out with the released ones read
+   back from the log; NULL when that failed (the log could not be read: a storage failure).
+   cluster_reloaded_free(out) after the send, whichever it returned. */
+const struct consensus_msg *cluster_reload(struct cluster_node *n, const struct consensus_msg *m,
+                                           struct cluster_reloaded *out);
+void cluster_reloaded_free(struct cluster_reloaded *r);
 /* Logs the counters (debug level) once a second and starts them again. */
 void cluster_stats_maybe_log(struct cluster_node *n, int64_t now_ms);
 

@@ -34,8 +34,10 @@ struct cluster_io_ops {
     int (*term_at)(const struct cluster_io *io, uint64_t index, uint64_t *term);
     /* Where the log starts: the entry before its first (0, 0 for a new log). */
     void (*snapshot_point)(const struct cluster_io *io, uint64_t *index, uint64_t *term);
-    /* Recovery: every entry from `from` to the last, in order (payloads at most payload_max). */
-    int (*load)(struct cluster_io *io, uint64_t from, uint32_t payload_max,
+    /* Every entry from `from` to `to` (at most the last), in order (payloads at most
+       payload_max): recovery, and entries the core released (consensus_release) read back
+       for an append. */
+    int (*load)(struct cluster_io *io, uint64_t from, uint64_t to, uint32_t payload_max,
                 cluster_io_entry_fn each, void *ctx);
     /* Written, not synced; index is at most last + 1 (truncate_suffix first otherwise). */
     int (*append)(struct cluster_io *io, uint64_t index, uint64_t term, const void *data,

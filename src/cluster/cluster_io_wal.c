@@ -52,7 +52,7 @@ static void w_snapshot_point(const struct cluster_io *io, uint64_t *index, uint6
     wal_snapshot_point(wal_of(io), index, term);
 }
 
-static int w_load(struct cluster_io *io, uint64_t from, uint32_t payload_max,
+static int w_load(struct cluster_io *io, uint64_t from, uint64_t to, uint32_t payload_max,
                   cluster_io_entry_fn each, void *ctx)
 {
     struct wal *w = of(io)->wal;
@@ -60,9 +60,11 @@ static int w_load(struct cluster_io *io, uint64_t from, uint32_t payload_max,
     uint8_t *buf = malloc(buf_len);
     struct wal_entry *batch = malloc(LOAD_BATCH * sizeof *batch);
     int rc = buf && batch ? 0 : CLUSTER_ERR_NOMEM;
-    for (uint64_t next = from; rc == 0 && next <= wal_last_index(w);) {
-        size_t got = 0;
-        if (wal_read(w, next, batch, LOAD_BATCH, buf, buf_len, &got) != 0 || got == 0) {
+    if (to > wal_last_index(w))
+        to = wal_last_index(w);
+    for (uint64_t next = from; rc == 0 && next <= to;) {
+        size_t got = 0, want = to - next + 1 < LOAD_BATCH ? (size_t)(to - next + 1) : LOAD_BATCH;
+        if (wal_read(w, next, batch, want, buf, buf_len, &got) != 0 || got == 0) {
             log_error("cluster: reading the log at %llu: %s", (unsigned long long)next,
                       wal_last_error(w));
             rc = CLUSTER_ERR_IO;

@@ -42,27 +42,45 @@ void cluster_stats_maybe_log(struct cluster_node *n, int64_t now_ms)
     *st = (struct cluster_stats){.since_ms = now_ms};
 }
 
-static void send_msg(struct cluster_node *n, const struct consensus_msg *m)
+/* False when the log could not give back the entries an append needs (storage failed). */
+static bool send_msg(struct cluster_node *n, const struct consensus_msg *m)
 {
     count_msg(&n->stats, m);
     if (is_response(m->type)) {
         cluster_inbound_answer(n, m);
-        return;
+        return true;
     }
     if (m->type == CONSENSUS_MSG_SNAPSHOT) {
         cluster_snap_send_start(n, m);
-        return;
+        return true;
+    }
+    struct cluster_reloaded reloaded;
+    const struct consensus_msg *full = cluster_reload(n, m, &reloaded);
+    if (!full) {
+        cluster_reloaded_free(&reloaded);
+        return false;
     }
     union cluster_wire_request req;
     int method = -1;
-    int rc = cluster_wire_request_out(m, &method, &req);
+    int rc = cluster_wire_request_out(full, &method, &req);
     if (rc == 0)
         rc = cluster_transport_call(n->tp, m->to, method, &req,
                                     m->type == CONSENSUS_MSG_READ_INDEX ? m->seq : 0);
     cluster_wire_request_release(method, &req);
+    cluster_reloaded_free(&reloaded);
     if (rc != 0 && m->type == CONSENSUS_MSG_READ_INDEX)
         cluster_read_failed(n, m->seq, CLUSTER_ERR_NO_LEADER);
     /* Anything else lost is retried by the core (heartbeats, elections). */
+    return true;
+}
+
+/* Sends the batch's messages that go before (or after) it persists; false as send_msg. */
+static bool send_msgs(struct cluster_node *n, const struct consensus_ready *rd, bool before)
+{
+    for (size_t i = 0; i < rd->msg_count; i++)
+        if (rd->msgs[i].send_before_persist == before && !send_msg(n, &rd->msgs[i]))
+            return false;
+    return true;
 }
 
 /* Writes the batch's entries (the WAL drops a conflicting suffix first); no sync. */
@@ -151,18 +169,16 @@ static bool handle_ready(struct cluster_node *n)
     n->stats.turns++;
     n->stats.applied += rd.committed_count;
     n->in_ready = true;
-    for (size_t i = 0; i < rd.msg_count; i++)
-        if (rd.msgs[i].send_before_persist)
-            send_msg(n, &rd.msgs[i]);
     bool deferred = false;
-    if (persist_batch(n, &rd, &deferred) != 0) {
+    const char *failed = !send_msgs(n, &rd, true)                ? "reading the log back"
+                         : persist_batch(n, &rd, &deferred) != 0 ? "persisting to the log"
+                         : !send_msgs(n, &rd, false)             ? "reading the log back"
+                                                                 : NULL;
+    if (failed) {
         n->in_ready = false;
-        cluster_fail(n, "persisting to the log");
+        cluster_fail(n, failed);
         return false;
     }
-    for (size_t i = 0; i < rd.msg_count; i++)
-        if (!rd.msgs[i].send_before_persist)
-            send_msg(n, &rd.msgs[i]);
     if (apply_committed(n, &rd) != 0) {
         n->in_ready = false;
         cluster_fail(n, "applying a committed entry");
@@ -179,6 +195,7 @@ static bool handle_ready(struct cluster_node *n)
         consensus_advance_unsynced(n->core, &rd);
     else
         consensus_advance(n->core, &rd);
+    cluster_release(n);
     cluster_reads_applied(n);
     if (role_changed)
         cluster_proposals_stranded(n, role, term, leader);

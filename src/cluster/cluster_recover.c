@@ -84,7 +84,8 @@ int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
     if (reconcile(n, &snap_index, &snap_term) != 0)
         return CLUSTER_ERR_IO;
     struct recovered r = {0};
-    int rc = n->io->ops->load(n->io, snap_index + 1, n->cfg.entry_bytes_max, keep, &r);
+    int rc = n->io->ops->load(n->io, snap_index + 1, n->io->ops->last_index(n->io),
+                              n->cfg.entry_bytes_max, keep, &r);
     if (rc == 0) {
         struct consensus_restore rs = {
             .hard_state = hs,

@@ -142,6 +142,19 @@ void cons_clog_compact(struct clog *log, uint64_t index, uint64_t term)
     assert(log->unstable > index);
 }
 
+void cons_clog_release(struct clog *log, uint64_t index)
+{
+    assert(index <= log->applied);
+    uint64_t from = log->released > log->snap_index ? log->released : log->snap_index;
+    for (uint64_t i = from + 1; i <= index; i++) {
+        struct consensus_entry *e = &log->ents[i - log->snap_index - 1];
+        free(e->data);
+        e->data = NULL;
+    }
+    if (index > log->released)
+        log->released = index;
+}
+
 void cons_clog_reset(struct clog *log, uint64_t index, uint64_t term)
 {
     assert(index > log->commit);
@@ -154,6 +167,7 @@ void cons_clog_reset(struct clog *log, uint64_t index, uint64_t term)
     log->applied = index;
     log->unstable = index + 1;
     log->persisted = index;
+    log->released = index;
 }
 
 bool cons_clog_up_to_date(const struct clog *log, uint64_t last_index, uint64_t last_term)
@@ -202,6 +216,7 @@ void cons_clog_invariants(const struct clog *log, uint64_t current_term)
     assert(log->persisted < log->unstable);
     assert(log->applied <= log->persisted); /* nothing is applied before it is durable here */
     assert(log->count <= log->cap);
+    assert(log->released <= log->applied);
     assert(cons_clog_last_term(log) <= current_term);
     /* A bounded tail window keeps the per-step cost flat; entries only change at the tail. */
     size_t from = log->count > clog_check_window ? log->count - clog_check_window : 0;
@@ -209,7 +224,10 @@ void cons_clog_invariants(const struct clog *log, uint64_t current_term)
     for (size_t i = from; i < log->count; i++) {
         assert(log->ents[i].index == log->snap_index + 1 + i);
         assert(log->ents[i].term >= prev_term);
-        assert((log->ents[i].len == 0) == (log->ents[i].data == NULL));
+        if (log->ents[i].index > log->released)
+            assert((log->ents[i].len == 0) == (log->ents[i].data == NULL));
+        else
+            assert(log->ents[i].data == NULL);
         prev_term = log->ents[i].term;
     }
 }

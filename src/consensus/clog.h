@@ -8,7 +8,9 @@
  * Indexes: snap_index < first entry ... last entry. Entry i lives at ents[i - snap_index - 1].
  * applied <= commit <= last; snap_index <= applied. Entries below unstable were handed to
  * the caller for persistence; entries at or below persisted are durable (persisted may trail
- * unstable - 1 while the caller syncs in the background). applied <= persisted.
+ * unstable - 1 while the caller syncs in the background). applied <= persisted. Entries at or
+ * below released have no payload (the caller reads them back from its storage); released <=
+ * applied.
  */
 struct clog {
     uint64_t snap_index;
@@ -20,6 +22,7 @@ struct clog {
     uint64_t applied;
     uint64_t unstable;
     uint64_t persisted;
+    uint64_t released; /* entries at or below it (and above snap_index) have no payload */
 };
 
 void cons_clog_init(struct clog *log, uint64_t snap_index, uint64_t snap_term);
@@ -40,6 +43,9 @@ void cons_clog_append(struct clog *log, uint64_t term, const void *data, uint32_
 void cons_clog_truncate(struct clog *log, uint64_t from);
 /* Drops every entry at or below index (<= applied); the snapshot moves to (index, term). */
 void cons_clog_compact(struct clog *log, uint64_t index, uint64_t term);
+/* Frees the payloads of the entries up to index (<= applied); their index, term and length
+   stay. */
+void cons_clog_release(struct clog *log, uint64_t index);
 /* Drops everything: the log restarts after a received snapshot at (index, term). */
 void cons_clog_reset(struct clog *log, uint64_t index, uint64_t term);
 

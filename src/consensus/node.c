@@ -224,6 +224,14 @@ int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term
     return 0;
 }
 
+void consensus_release(struct consensus_node *node, uint64_t index)
+{
+    assert(!node->ready_outstanding);
+    assert(index <= node->log.applied);
+    cons_clog_release(&node->log, index);
+    invariants(node);
+}
+
 void consensus_snapshot_progress(struct consensus_node *node, uint32_t peer, uint64_t index)
 {
     assert(!node->ready_outstanding);

@@ -34,7 +34,9 @@ enum server_fsync { SERVER_FSYNC_ALWAYS, SERVER_FSYNC_NEVER, SERVER_FSYNC_INTERV
 #define SERVER_SNAPSHOT_LOG_MIN_BYTES_DEFAULT (64u * 1024 * 1024)
 /* storage.snapshot_catchup_entries: log entries kept below each snapshot (replicated mode), so
    a follower briefly behind catches up from the log rather than from a snapshot (etcd's
-   SnapshotCatchUpEntries, also 5,000). */
+   SnapshotCatchUpEntries, also 5,000). The consensus core keeps as many applied entries'
+   payloads in memory; older ones (the log since the last snapshot) are read back from the log
+   on disk when a follower needs them (src/cluster/cluster_release.c). */
 #define SERVER_SNAPSHOT_CATCHUP_ENTRIES_DEFAULT 5000u
 /* The cluster secret's length bounds (the HMAC key of peer authentication). */
 #define SERVER_SECRET_BYTES_MIN 16u

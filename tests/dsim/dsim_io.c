@@ -84,13 +84,13 @@ static void io_snapshot_point(const struct cluster_io *io, uint64_t *index, uint
     *term = node_of(io)->disk.start_term;
 }
 
-static int io_load(struct cluster_io *io, uint64_t from, uint32_t payload_max,
+static int io_load(struct cluster_io *io, uint64_t from, uint64_t to, uint32_t payload_max,
                    cluster_io_entry_fn each, void *ctx)
 {
     const struct dsim_disk *d = &node_of(io)->disk;
     if (from <= d->start_index)
         return CLUSTER_ERR_IO;
-    for (uint64_t i = from; i <= last_of(d); i++) {
+    for (uint64_t i = from; i <= to && i <= last_of(d); i++) {
         const struct dsim_entry *e = &d->ents[i - d->start_index - 1];
         if (e->len > payload_max)
             return CLUSTER_ERR_IO;
