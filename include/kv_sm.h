@@ -39,6 +39,8 @@ kv_sm *kv_sm_new(const struct kv_config *cfg);
 void kv_sm_free(kv_sm *sm);
 /* The store, for reads. Pointers into it stay valid until the next apply or restore. */
 const kv_store *kv_sm_store(const kv_sm *sm);
+/* kv_store_hold_reclaim on the state machine's store, while a forked child writes it. */
+void kv_sm_hold_reclaim(kv_sm *sm, bool hold);
 uint64_t kv_sm_applied_version(const kv_sm *sm);
 /* The consensus term of the entry at the applied version (kv_store_log_term). */
 uint64_t kv_sm_log_term(const kv_sm *sm);

@@ -51,6 +51,8 @@ void kv_sm_free(kv_sm *sm)
 
 const kv_store *kv_sm_store(const kv_sm *sm) { return sm->store; }
 
+void kv_sm_hold_reclaim(kv_sm *sm, bool hold) { kv_store_hold_reclaim(sm->store, hold); }
+
 void kv_sm_set_observer(kv_sm *sm, kv_sm_change_fn fn, void *ctx)
 {
     sm->observer = fn;

@@ -33,7 +33,8 @@ struct kv_store {
     uint64_t live_keys;
     uint64_t versions;
     uint64_t version_bytes;
-    uint64_t writes_pending; /* writes since the last advance: sizes the reclaim budget */
+    uint64_t writes_pending; /* writes not yet followed by reclaim: sizes its budget */
+    bool reclaim_held;       /* kv_store_hold_reclaim */
     struct kv_digest digest;
     struct kv_ring clock;    /* (version, timestamp) of applied versions >= floor */
     struct kv_ring reclaim;  /* (version, node): trim node once floor >= version; one entry

@@ -7,6 +7,9 @@
  * outpaces the writes that create garbage while no single apply does unbounded work. */
 #define KV_RECLAIM_BUDGET_MIN 16u
 #define KV_RECLAIM_PER_WRITE 2u
+/* The writes one advance pays reclaim for, at most: a backlog held during a snapshot goes
+ * over many advances, none doing more than ~8k trims. */
+#define KV_RECLAIM_CATCHUP_MAX 4096u
 
 /* The floor the applied stream implies; it never moves back. */
 static uint64_t next_floor(kv_store *s)
@@ -60,8 +63,12 @@ static bool trim(kv_store *s, struct kv_node *n)
 
 static void reclaim(kv_store *s)
 {
-    uint64_t budget = KV_RECLAIM_BUDGET_MIN + KV_RECLAIM_PER_WRITE * s->writes_pending;
-    s->writes_pending = 0;
+    if (s->reclaim_held)
+        return; /* writes_pending keeps counting: the backlog's budget */
+    uint64_t paid = s->writes_pending < KV_RECLAIM_CATCHUP_MAX ? s->writes_pending
+                                                               : KV_RECLAIM_CATCHUP_MAX;
+    uint64_t budget = KV_RECLAIM_BUDGET_MIN + KV_RECLAIM_PER_WRITE * paid;
+    s->writes_pending -= paid;
     for (; budget > 0; budget--) {
         const struct kv_ring_entry *e = kv_ring_front(&s->reclaim);
         if (e == NULL || e->version > s->floor_version)
@@ -97,4 +104,9 @@ void kv_store_advance(kv_store *s, uint64_t version, int64_t timestamp_us)
     while (s->clock.len > 1 && kv_ring_at(&s->clock, 1)->version <= s->floor_version)
         kv_ring_pop(&s->clock);
     reclaim(s);
+}
+
+void kv_store_hold_reclaim(kv_store *s, bool hold)
+{
+    s->reclaim_held = hold;
 }

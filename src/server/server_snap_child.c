@@ -171,6 +171,8 @@ int server_snap_begin(struct server_node *n, uint64_t index, uint64_t term)
     }
     s->pid = pid;
     s->started_ms = server_now_ms();
+    /* Until the child is gone, freeing old versions would only copy pages (kv_store.h). */
+    kv_sm_hold_reclaim(n->sm, true);
     log_info("snapshot at %llu: child %d writes %s", (unsigned long long)index, (int)pid, path);
     return 0;
 }

@@ -120,6 +120,7 @@ void server_snap_finished(struct server_node *n, bool ok, bool cancelled)
 {
     struct server_snap_state *s = n->snap;
     assert(s->pid == 0);
+    kv_sm_hold_reclaim(n->sm, false);
     if (ok) {
         metrics_count(METRIC_SNAPSHOTS, 1);
         metrics_observe_ns(METRIC_SNAPSHOT_DURATION,
