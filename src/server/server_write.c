@@ -114,10 +114,10 @@ void server_propose(struct server_node *n, const KvCommand *cmd, bool from_peer,
  * full disk instead cuts the log back to before them, durably: then they are in no log and
  * answer NO_SPACE, a definite answer. Returns the code the pending writes get.
  */
-static int sync_failed(struct server_node *n, int rc)
+static int sync_failed(struct server_node *n, const struct server_pending *turn, int rc)
 {
     if (rc == WAL_ERR_FULL) {
-        uint64_t from = n->pending_head ? n->pending_head->index : wal_last_index(n->wal) + 1;
+        uint64_t from = turn ? turn->index : wal_last_index(n->wal) + 1;
         if (wal_truncate_suffix(n->wal, from) == 0) {
             server_disk_full(n);
             return ErrorCode_NO_SPACE;
@@ -134,22 +134,26 @@ void server_sync_due(int fd, short what, void *arg)
     (void)what;
     int rc = n->failed ? 0 : wal_sync(n->wal);
     if (rc != 0)
-        sync_failed(n, rc);
+        sync_failed(n, n->pending_head, rc);
 }
 
 /* Runs after every other callback of the loop turn: one sync covers every write of the turn,
-   then each is applied in log order and answered. */
+   then each is applied in log order and answered. The turn's writes are taken off the queue
+   first: an answer lets the connection's next requests in (server_conn.c), and a write among
+   them is logged after this sync, so it waits for the next turn's, never answered unsynced. */
 void server_commit_turn(int fd, short what, void *arg)
 {
     struct server_node *n = arg;
     (void)fd;
     (void)what;
+    struct server_pending *turn = n->pending_head;
+    n->pending_head = n->pending_tail = NULL;
     bool interval = n->cfg->fsync == SERVER_FSYNC_INTERVAL;
     int rc = n->failed ? WAL_ERR_FAILED
              : interval ? wal_sync_due(n->wal, (uint64_t)server_now_ms())
                         : wal_sync(n->wal);
-    int failed_code = rc == 0 ? 0 : n->failed ? ErrorCode_TIMEOUT : sync_failed(n, rc);
-    if (rc == 0 && n->pending_head)
+    int failed_code = rc == 0 ? 0 : n->failed ? ErrorCode_TIMEOUT : sync_failed(n, turn, rc);
+    if (rc == 0 && turn)
         server_disk_wrote(n);
     /* fsync N ms acknowledges before syncing: the timer bounds how long that lasts even when
        no more writes come to trigger the next sync. */
@@ -159,11 +163,9 @@ void server_commit_turn(int fd, short what, void *arg)
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         evtimer_add(n->sync_ev, &tv);
     }
-    while (n->pending_head) {
-        struct server_pending *p = n->pending_head;
-        n->pending_head = p->next;
-        if (!n->pending_head)
-            n->pending_tail = NULL;
+    while (turn) {
+        struct server_pending *p = turn;
+        turn = p->next;
         struct server_apply_result res = {.code = failed_code};
         if (failed_code == 0 && !n->failed &&
             server_entry_apply(n->sm, p->index, p->data, p->len, &res) != 0) {
