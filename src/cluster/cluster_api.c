@@ -173,26 +173,15 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
     }
 }
 
-int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const void *request,
-                        void *response, cluster_done_fn done, void *ctx)
+/* Steps a checked peer call into the core; its answer (or IGNORED) leaves at a turn's end. */
+int cluster_inbound_step(struct cluster_node *n, uint32_t from, int method,
+                         struct consensus_msg *msg, void *response, cluster_done_fn done,
+                         void *ctx)
 {
     assert(!n->in_ready);
-    if (n->failed || n->closing)
-        return CLUSTER_ERR_IO;
-    if (from >= n->cfg.node_count || from == n->cfg.id)
-        return CLUSTER_ERR_INVALID;
-    if (method == TransactionalKV_METHOD_installSnapshot)
-        return cluster_snap_receive(n, from, request, response, done, ctx);
-    struct cluster_wire_in in;
-    int rc = cluster_wire_request_in(method, request, from, n->cfg.id, n->cfg.node_count,
-                                     n->cfg.entry_bytes_max, &in);
-    if (rc != 0)
-        return rc;
     struct cluster_inbound *ib = calloc(1, sizeof *ib);
-    if (!ib) {
-        cluster_wire_in_release(&in);
+    if (!ib)
         return CLUSTER_ERR_NOMEM;
-    }
     ib->from = from;
     ib->method = method;
     ib->response = response;
@@ -201,10 +190,8 @@ int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const
     ib->gen = ++n->step_gen;
     ib->deadline_ms = cluster_clock(n) + 2 * (int64_t)n->cfg.election_timeout_ms;
     if (method == TransactionalKV_METHOD_readIndex)
-        in.msg.seq = ib->seq = ++n->next_id;
-    rc = consensus_step(n->core, &in.msg);
-    cluster_wire_in_release(&in);
-    if (rc != 0) {
+        msg->seq = ib->seq = ++n->next_id;
+    if (consensus_step(n->core, msg) != 0) {
         free(ib);
         return CLUSTER_ERR_INVALID;
     }
@@ -212,4 +199,26 @@ int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const
     cluster_inbound_add(n, ib);
     cluster_schedule(n);
     return 0;
+}
+
+int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const void *request,
+                        void *response, cluster_done_fn done, void *ctx)
+{
+    if (n->failed || n->closing)
+        return CLUSTER_ERR_IO;
+    if (from >= n->cfg.node_count || from == n->cfg.id)
+        return CLUSTER_ERR_INVALID;
+    if (method == TransactionalKV_METHOD_installSnapshot)
+        return n->in_ready ? cluster_held_add(n, from, method, NULL, request, response, done, ctx)
+                           : cluster_snap_receive(n, from, request, response, done, ctx);
+    struct cluster_wire_in in;
+    int rc = cluster_wire_request_in(method, request, from, n->cfg.id, n->cfg.node_count,
+                                     n->cfg.entry_bytes_max, &in);
+    if (rc != 0)
+        return rc;
+    /* Let in by a reply the batch sent (cluster_held.c): after the batch's advance. */
+    rc = n->in_ready ? cluster_held_add(n, from, method, &in.msg, NULL, response, done, ctx)
+                     : cluster_inbound_step(n, from, method, &in.msg, response, done, ctx);
+    cluster_wire_in_release(&in);
+    return rc;
 }

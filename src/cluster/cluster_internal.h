@@ -82,6 +82,7 @@ struct cluster_node {
     struct cluster_waiter **deferred_tail;
     uint32_t waiter_count;
     struct cluster_inbound *inbound;
+    struct cluster_held *held;        /* peer calls that arrived inside a ready batch */
     uint64_t step_gen;
     uint64_t next_id;
     int64_t last_heard_ms[CONSENSUS_NODES_MAX];
@@ -94,6 +95,7 @@ struct cluster_node {
     struct cluster_snap_in *snap_in;
     struct cluster_stats stats;
     uint64_t bg_syncs_total;          /* background syncs reported to the core (tests) */
+    uint64_t held_total;              /* peer calls held past a ready batch (tests) */
 };
 
 /* CLOCK_MONOTONIC in ms (the production io's clock); the driver asks its io (cluster_clock). */
@@ -176,6 +178,22 @@ void cluster_inbound_answer(struct cluster_node *n, const struct consensus_msg *
 void cluster_inbound_flush(struct cluster_node *n, uint64_t gen);
 void cluster_inbound_expire(struct cluster_node *n, int64_t now_ms);
 void cluster_inbound_fail_all(struct cluster_node *n, int err);
+
+/* Steps a checked call (msg's entries borrowed for the call) into the core: 0, or an error
+   and done will not run. */
+int cluster_inbound_step(struct cluster_node *n, uint32_t from, int method,
+                         struct consensus_msg *msg, void *response, cluster_done_fn done,
+                         void *ctx);
+
+/* cluster_held.c: a peer call that arrives inside a ready batch (msg for a checked one, snap
+   for installSnapshot) is copied and held; run steps them after the batch's advance (done
+   gets any error then); fail_all answers them err. */
+struct cluster_held;
+int cluster_held_add(struct cluster_node *n, uint32_t from, int method,
+                     const struct consensus_msg *msg, const InstallSnapshotRequest *snap,
+                     void *response, cluster_done_fn done, void *ctx);
+void cluster_held_run(struct cluster_node *n);
+void cluster_held_fail_all(struct cluster_node *n, int err);
 
 /* cluster_recover.c */
 int cluster_recover(struct cluster_node *n, struct consensus_config *ccfg);

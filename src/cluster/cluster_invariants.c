@@ -73,6 +73,8 @@ const char *cluster_invariants(const struct cluster_node *n, bool full)
 {
     if (n->in_ready)
         return "a turn ended inside a ready batch";
+    if (n->held)
+        return "a peer call held past its ready turn";
     if (n->failed && (n->proposals || n->reads || n->deferred))
         return "a failed node holds waiters";
     const char *bad = log_check(n);

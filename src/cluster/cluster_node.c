@@ -233,6 +233,7 @@ void cluster_node_close(struct cluster_node *n)
         cluster_transport_bind(n->tp, NULL, NULL);
     cluster_waiters_fail_all(n, CLUSTER_ERR_TIMEOUT, CLUSTER_ERR_CLOSED);
     cluster_waiters_deliver(n);
+    cluster_held_fail_all(n, CLUSTER_ERR_CLOSED);
     cluster_inbound_fail_all(n, CLUSTER_ERR_CLOSED);
     cluster_snap_free_all(n);
     n->io->node = NULL; /* it calls nothing back from now on */

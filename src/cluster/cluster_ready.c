@@ -216,12 +216,14 @@ void cluster_ready_turn(struct cluster_node *n)
         /* What a batch's apply and reads let in (a read parked behind the writes just
            answered, a proposal) reaches the core after its advance, in this turn: a 1-node
            leader answers such a read at once, with the writes ahead of it. */
-        do
+        do {
             cluster_submit_deferred(n);
-        while (consensus_has_ready(n->core) && handle_ready(n));
+            cluster_held_run(n);
+        } while (consensus_has_ready(n->core) && handle_ready(n));
         if (!n->failed)
             cluster_snap_maybe_take(n);
     }
+    cluster_held_fail_all(n, CLUSTER_ERR_IO); /* storage failed in a batch: none was stepped */
     cluster_inbound_flush(n, n->failed ? UINT64_MAX : gen);
     cluster_waiters_deliver(n);
 #ifndef NDEBUG

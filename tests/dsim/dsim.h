@@ -122,6 +122,7 @@ struct dsim_node {
     bool dying;                 /* crashed inside a sync: nothing more leaves it */
     uint64_t installs;          /* snapshots installed */
     uint64_t down_since;
+    uint32_t busy;              /* calls into the node under way (checks wait for their end) */
 };
 
 /* ---------------------------------------------------------------- faults */
@@ -132,6 +133,16 @@ struct dsim_link {
     uint32_t loss_ppm, dup_ppm;
     uint32_t rate_kbps;            /* 0: no cap */
     uint64_t free_at;              /* the link is busy sending until then */
+};
+
+/* A peer connection: calls from one node served at another (dsim_conn.c). */
+struct dsim_conn {
+    uint32_t from_life, to_life; /* the processes at either end */
+    uint32_t gen;                /* this connection (0: none yet) */
+    uint32_t serving;            /* calls let in and not yet answered */
+    bool delivering;             /* inside its input loop */
+    void **buf;                  /* calls buffered while full, a ring from head */
+    size_t head, count, cap;
 };
 
 struct dsim_faults {
@@ -153,6 +164,10 @@ struct dsim_op {
     uint64_t payload_hash; /* proposals */
     uint64_t floor;        /* reads: the highest index acknowledged before it began */
     uint64_t started_at;
+    bool forwarded;        /* a write forwarded from node `via` (dsim_script.c) */
+    bool forward_answered; /* its reply went back on via's connection */
+    uint32_t via;
+    uint32_t conn_gen;
 };
 
 /* ---------------------------------------------------------------- checker */
@@ -181,11 +196,15 @@ struct dsim_config {
     uint32_t chaos_ms;       /* faults and load */
     uint32_t heal_ms_max;    /* after healing, every node catches up within this */
     bool background_sync;    /* cluster_config.sync_background */
+    uint32_t pipeline_max;   /* calls a node serves at once per peer connection (0: any) */
     bool verbose;
 };
 
 struct dsim_stats {
     uint64_t events, turns, calls, lost, dups, crashes, io_errors, installs, snapshots;
+    uint64_t let_in;         /* buffered calls a freed slot let in */
+    uint64_t let_in_batch;   /* ... of them inside the node's ready batch */
+    uint64_t forwards;       /* writes forwarded to a leader */
     uint64_t proposals, acked, reads, reads_ok;
     uint64_t heal_ms;        /* from heal to every node caught up */
 };
@@ -199,6 +218,8 @@ struct dsim_world {
     struct dsim_queue q;
     struct dsim_node nodes[CONSENSUS_NODES_MAX];
     struct dsim_link links[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
+    struct dsim_conn conns[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
+    uint32_t conn_gen;
     struct dsim_faults faults;
     struct dsim_check check;
     struct dsim_stats stats;
@@ -222,7 +243,8 @@ void dsim_world_schedule(struct dsim_world *w, uint64_t at, enum dsim_ev_kind ki
 void dsim_node_start(struct dsim_world *w, uint32_t i);
 /* Drops the node with no clean close: the unsynced tail is lost (or torn), queued work void. */
 void dsim_node_crash(struct dsim_world *w, uint32_t i);
-void dsim_propose(struct dsim_world *w, uint32_t i, uint32_t key);
+/* The client's op (NULL when node i is down). */
+struct dsim_op *dsim_propose(struct dsim_world *w, uint32_t i, uint32_t key);
 void dsim_read(struct dsim_world *w, uint32_t i);
 uint32_t dsim_leader(const struct dsim_world *w); /* the live leader of the highest term */
 
@@ -239,6 +261,18 @@ struct cluster_transport *dsim_net_transport(struct dsim_world *w, uint32_t id);
 void dsim_net_deliver(struct dsim_world *w, struct dsim_event *ev);
 void dsim_net_free_event(struct dsim_event *ev);
 void dsim_net_heal(struct dsim_world *w);
+/* A call let in on its connection is served (its reply frees the connection's slot gen). */
+void dsim_net_serve(struct dsim_world *w, void *msg, uint32_t conn_gen);
+void dsim_net_drop(void *msg);
+
+/* dsim_conn.c: a call arrives on its connection (from, in from's life `from_life`, to to):
+   served now, or buffered until a reply frees a slot; its reply frees it. */
+void dsim_conn_arrive(struct dsim_world *w, uint32_t from, uint32_t from_life, uint32_t to,
+                      void *msg);
+void dsim_conn_answered(struct dsim_world *w, uint32_t from, uint32_t to, uint32_t gen);
+void dsim_conn_free_all(struct dsim_world *w);
+/* A call let in now whatever the limit (a forwarded write): its slot's connection. */
+uint32_t dsim_conn_take(struct dsim_world *w, uint32_t from, uint32_t from_life, uint32_t to);
 
 /* dsim_server.c: the server's callbacks */
 void dsim_server_callbacks(struct dsim_node *n, struct cluster_callbacks *cb);
@@ -246,6 +280,14 @@ void dsim_server_snap_done(struct dsim_node *n, uint64_t index);
 void dsim_server_restore(struct dsim_node *n);
 void dsim_blob_unref(struct dsim_blob *b);
 uint64_t dsim_hash(const uint8_t *data, size_t len);
+
+/* dsim_script.c: controls for the named scenarios (test_dsim_scripted.c). */
+/* A client's write at `via`, forwarded to `leader` on via's connection, where it holds a slot
+   until the leader answers it: from apply, inside the ready batch, as the server answers a
+   forwarded write (or, not applied, when the proposal fails). NULL when a node is down. */
+struct dsim_op *dsim_forward(struct dsim_world *w, uint32_t via, uint32_t leader, uint32_t key);
+/* The forwarded write's reply (at most once): its slot lets the next buffered call in. */
+void dsim_forward_answer(struct dsim_op *op);
 
 /* dsim_check.c */
 void dsim_check_free(struct dsim_check *c);

@@ -85,8 +85,8 @@ void dsim_check_role(struct dsim_world *w, uint32_t node, enum consensus_role ro
 void dsim_check_turn(struct dsim_world *w, uint32_t node)
 {
     struct dsim_node *n = &w->nodes[node];
-    if (!n->node)
-        return;
+    if (!n->node || n->busy)
+        return; /* inside a call into the node (a call a reply let in): checked at its end */
     if (n->dying) {
         dsim_node_crash(w, node);
         return;

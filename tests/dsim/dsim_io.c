@@ -274,7 +274,9 @@ void dsim_io_sync_done(struct dsim_node *n, uint32_t gen)
         n->sync_flight = false;
         n->sync_gen++;
     }
+    n->busy++;
     cluster_io_synced(n->node, ok);
+    n->busy--;
     dsim_check_turn(n->w, n->id);
 }
 
@@ -304,7 +306,9 @@ void dsim_io_tick(struct dsim_node *n, uint32_t gen)
     if (!n->ticking || gen != n->tick_gen)
         return;
     dsim_world_schedule(n->w, n->w->now + n->tick_ms, DSIM_EV_TICK, n->id, gen, NULL);
+    n->busy++;
     cluster_io_tick(n->node);
+    n->busy--;
 }
 
 static void io_schedule(struct cluster_io *io)

@@ -65,6 +65,9 @@ int main(int argc, char **argv)
         sum.reads_ok += st.reads_ok;
         sum.lost += st.lost;
         sum.dups += st.dups;
+        sum.forwards += st.forwards;
+        sum.let_in += st.let_in;
+        sum.let_in_batch += st.let_in_batch;
         if (st.heal_ms > sum.heal_ms)
             sum.heal_ms = st.heal_ms;
     }
@@ -82,5 +85,8 @@ int main(int argc, char **argv)
            (unsigned long long)sum.io_errors, (unsigned long long)sum.snapshots,
            (unsigned long long)sum.installs, (unsigned long long)sum.acked,
            (unsigned long long)sum.reads_ok, (unsigned long long)sum.heal_ms);
+    printf("dsim: %llu writes forwarded, %llu calls let in by a reply (%llu inside a batch)\n",
+           (unsigned long long)sum.forwards, (unsigned long long)sum.let_in,
+           (unsigned long long)sum.let_in_batch);
     return failed == 0 ? 0 : 1;
 }

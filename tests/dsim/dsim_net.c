@@ -23,6 +23,7 @@ struct dsim_call {
 
 struct dsim_msg {
     struct dsim_call *call;
+    uint32_t conn_gen; /* calls being served: the connection whose slot the reply frees */
     int err;       /* replies: a transport error instead of bytes */
     uint8_t *data;
     size_t len;
@@ -164,21 +165,29 @@ struct cluster_transport *dsim_net_transport(struct dsim_world *w, uint32_t id)
     return &tp->t;
 }
 
-/* A served call's end: its reply goes back, unless serving failed or the node died since. */
+void dsim_net_drop(void *msg)
+{
+    msg_free(msg);
+}
+
+/* A served call's end: its reply goes back, unless serving failed or the node died since;
+   either way its slot on the connection is free, which may let the next call in at once. */
 static void served(void *arg, int err, uint8_t *data, size_t len)
 {
     struct dsim_msg *m = arg;
     struct dsim_world *w = m->call->w;
+    uint32_t from = m->call->from, to = m->call->to, gen = m->conn_gen;
     free(m->data);
     m->data = data; /* taken over */
     m->len = len;
-    if (err == 0 && !w->nodes[m->call->to].dying)
-        send_msg(w, DSIM_EV_REPLY, m->call->to, m->call->from, m);
+    if (err == 0 && !w->nodes[to].dying)
+        send_msg(w, DSIM_EV_REPLY, to, from, m);
     else
         msg_free(m); /* no reply: the caller times out */
+    dsim_conn_answered(w, from, to, gen);
 }
 
-/* The peer serves the call as a server would (cluster_serve_wire). */
+/* The call arrives on its connection, which lets it in now or once a slot is free. */
 static void deliver_call(struct dsim_world *w, struct dsim_msg *m)
 {
     struct dsim_node *to = &w->nodes[m->call->to];
@@ -186,13 +195,27 @@ static void deliver_call(struct dsim_world *w, struct dsim_msg *m)
         msg_free(m);
         return;
     }
+    dsim_conn_arrive(w, m->call->from, m->call->from_life, m->call->to, m);
+}
+
+/* The peer serves the call as a server would (cluster_serve_wire). */
+void dsim_net_serve(struct dsim_world *w, void *msg, uint32_t conn_gen)
+{
+    struct dsim_msg *m = msg;
+    struct dsim_node *to = &w->nodes[m->call->to];
+    m->conn_gen = conn_gen;
+    w->stats.let_in_batch += to->node->in_ready;
+    to->busy++;
     int rc = cluster_serve_wire(to->node, m->call->from, m->call->method, m->data, m->len,
                                 served, m);
+    to->busy--;
     if (rc == CLUSTER_ERR_NOMEM)
         abort();
     if (rc != 0) {
+        uint32_t from = m->call->from;
         dsim_world_fail(w, "a call to node %u did not decode as its method", to->id);
         msg_free(m);
+        dsim_conn_answered(w, from, to->id, conn_gen);
         return;
     }
     dsim_check_turn(w, to->id);
@@ -204,7 +227,9 @@ static void reply(struct dsim_world *w, struct dsim_call *c, int err, const void
     c->replied = true;
     if (!n->up || n->life != c->from_life || !n->tp->on_reply)
         return;
+    n->busy++;
     n->tp->on_reply(n->tp->reply_ctx, c->to, c->method, c->tag, err, response);
+    n->busy--;
     dsim_check_turn(w, c->from);
 }
 

@@ -44,6 +44,8 @@ static int apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, 
     n->sm.applied = index;
     n->sm.applied_term = term;
     dsim_check_applied(n->w, n->id, index, term, data, len);
+    if (op)
+        dsim_forward_answer((struct dsim_op *)op); /* the server answers a forward here */
     return 0;
 }
 
@@ -133,7 +135,9 @@ void dsim_server_snap_done(struct dsim_node *n, uint64_t index)
     } else {
         dsim_blob_unref(b);
     }
+    n->busy++;
     cluster_snapshot_done(n->node, index, ok);
+    n->busy--;
     dsim_check_turn(n->w, n->id);
 }
 

@@ -192,6 +192,7 @@ static void on_proposed(void *ctx, int err, uint64_t index, uint32_t leader)
     struct dsim_op *op = ctx;
     op_finish(op, err, index);
     op->w->stats.acked += op->err == 0;
+    dsim_forward_answer(op); /* not applied here: answered now */
 }
 
 static void on_read(void *ctx, int err, uint64_t index)
@@ -201,11 +202,11 @@ static void on_read(void *ctx, int err, uint64_t index)
     op->w->stats.reads_ok += op->err == 0;
 }
 
-void dsim_propose(struct dsim_world *w, uint32_t i, uint32_t key)
+struct dsim_op *dsim_propose(struct dsim_world *w, uint32_t i, uint32_t key)
 {
     struct dsim_node *n = &w->nodes[i];
     if (!n->up)
-        return;
+        return NULL;
     uint8_t payload[64];
     uint32_t len = 9 + (uint32_t)dsim_below(&w->rng, sizeof payload - 8);
     uint64_t id = ++w->payload_next;
@@ -217,6 +218,7 @@ void dsim_propose(struct dsim_world *w, uint32_t i, uint32_t key)
     op->payload_hash = dsim_hash(payload, len);
     w->stats.proposals++;
     cluster_propose(n->node, payload, len, on_proposed, op);
+    return op;
 }
 
 void dsim_read(struct dsim_world *w, uint32_t i)
@@ -286,6 +288,7 @@ void dsim_world_free(struct dsim_world *w)
         dsim_disk_free(&n->disk);
     }
     dsim_queue_free(&w->q, dsim_net_free_event);
+    dsim_conn_free_all(w);
     for (size_t i = 0; i < w->op_count; i++)
         free(w->ops[i]);
     free(w->ops);
@@ -310,7 +313,9 @@ static void handle(struct dsim_world *w, struct dsim_event *ev)
     case DSIM_EV_TURN:
         n->turn_pending = false;
         w->stats.turns++;
+        n->busy++;
         cluster_io_turn(n->node);
+        n->busy--;
         dsim_check_turn(w, n->id);
         break;
     case DSIM_EV_SYNC_DONE:
