@@ -123,6 +123,10 @@ struct dsim_node {
     uint64_t installs;          /* snapshots installed */
     uint64_t down_since;
     uint32_t busy;              /* calls into the node under way (checks wait for their end) */
+    /* dsim_script.c: a background sync's or snapshot's end held until released */
+    bool hold_sync, sync_parked, hold_snap, snap_parked;
+    uint32_t parked_sync_gen;
+    uint64_t parked_snap_index;
 };
 
 /* ---------------------------------------------------------------- faults */
@@ -143,6 +147,28 @@ struct dsim_conn {
     bool delivering;             /* inside its input loop */
     void **buf;                  /* calls buffered while full, a ring from head */
     size_t head, count, cap;
+};
+
+/* A named scenario's rule (dsim_script.c): peer messages it catches are dropped or held. */
+enum dsim_act { DSIM_DROP, DSIM_HOLD };
+#define DSIM_RULES_MAX 8u
+#define DSIM_ANY_METHOD (-1)
+
+struct dsim_rule {
+    bool on;
+    uint32_t from, to;
+    int method;        /* a TransactionalKV_METHOD_* or DSIM_ANY_METHOD */
+    bool reply;        /* replies (from `from` back to `to`), not calls */
+    enum dsim_act act;
+    uint32_t left;     /* messages it still catches (UINT32_MAX: any number) */
+    uint32_t caught;
+};
+
+struct dsim_held {
+    uint32_t rule;
+    enum dsim_ev_kind kind;
+    uint32_t to;
+    void *msg;
 };
 
 struct dsim_faults {
@@ -218,6 +244,9 @@ struct dsim_world {
     struct dsim_queue q;
     struct dsim_node nodes[CONSENSUS_NODES_MAX];
     struct dsim_link links[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
+    struct dsim_rule rules[DSIM_RULES_MAX];
+    struct dsim_held *held;
+    size_t held_count, held_cap;
     struct dsim_conn conns[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
     uint32_t conn_gen;
     struct dsim_faults faults;
@@ -288,6 +317,22 @@ uint64_t dsim_hash(const uint8_t *data, size_t len);
 struct dsim_op *dsim_forward(struct dsim_world *w, uint32_t via, uint32_t leader, uint32_t key);
 /* The forwarded write's reply (at most once): its slot lets the next buffered call in. */
 void dsim_forward_answer(struct dsim_op *op);
+/* From now on the next `count` (UINT32_MAX: every) calls of `method` (DSIM_ANY_METHOD: any)
+   from `from` to `to`, or their replies (reply: sent by `from` back to `to`), are dropped or
+   held; a rule ends when it has caught `count`, or by dsim_rule_end. Returns its id. */
+uint32_t dsim_rule_add(struct dsim_world *w, uint32_t from, uint32_t to, int method, bool reply,
+                       enum dsim_act act, uint32_t count);
+void dsim_rule_end(struct dsim_world *w, uint32_t rule);
+/* The rule's held messages leave now, in the order caught (they arrive 1 ms later); how many. */
+size_t dsim_rule_release(struct dsim_world *w, uint32_t rule);
+/* dsim_net.c's hook for every message it sends: true when a rule took it. */
+bool dsim_rule_catch(struct dsim_world *w, enum dsim_ev_kind kind, uint32_t from, uint32_t to,
+                     int method, void *msg);
+void dsim_rules_free(struct dsim_world *w);
+/* Node i's background syncs (or snapshots taken) end only when released; a sync a batch
+   waits for (sync_wait) still ends there, as the thread's fsync would. */
+void dsim_hold_syncs(struct dsim_world *w, uint32_t i, bool hold);
+void dsim_hold_snapshots(struct dsim_world *w, uint32_t i, bool hold);
 
 /* dsim_check.c */
 void dsim_check_free(struct dsim_check *c);

@@ -267,6 +267,11 @@ void dsim_io_sync_done(struct dsim_node *n, uint32_t gen)
 {
     if (!n->sync_flight || gen != n->sync_gen)
         return; /* ended by sync_wait already */
+    if (n->hold_sync) { /* a named scenario releases it (dsim_script.c) */
+        n->sync_parked = true;
+        n->parked_sync_gen = gen;
+        return;
+    }
     bool ok = !fails(n);
     if (ok) {
         sync_end(n);

@@ -74,6 +74,8 @@ static uint64_t arrival(struct dsim_world *w, uint32_t from, uint32_t to, size_t
 static void send_msg(struct dsim_world *w, enum dsim_ev_kind kind, uint32_t from, uint32_t to,
                      struct dsim_msg *m)
 {
+    if (dsim_rule_catch(w, kind, from, to, m->call->method, m))
+        return;
     uint64_t at = arrival(w, from, to, m->len);
     if (at && dsim_chance(&w->rng, w->links[from][to].dup_ppm)) {
         struct dsim_msg *dup = calloc(1, sizeof *dup);

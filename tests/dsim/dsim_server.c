@@ -124,6 +124,11 @@ void dsim_server_snap_done(struct dsim_node *n, uint64_t index)
     struct dsim_blob *b = n->taking;
     if (!b || b->index != index)
         return;
+    if (n->hold_snap) { /* a named scenario releases it (dsim_script.c) */
+        n->snap_parked = true;
+        n->parked_snap_index = index;
+        return;
+    }
     n->taking = NULL;
     bool ok = !dsim_chance(&n->w->rng, n->w->faults.io_error_ppm);
     if (ok && n->snap && n->snap->index >= b->index) {

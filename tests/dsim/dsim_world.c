@@ -289,6 +289,7 @@ void dsim_world_free(struct dsim_world *w)
     }
     dsim_queue_free(&w->q, dsim_net_free_event);
     dsim_conn_free_all(w);
+    dsim_rules_free(w);
     for (size_t i = 0; i < w->op_count; i++)
         free(w->ops[i]);
     free(w->ops);

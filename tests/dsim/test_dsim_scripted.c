@@ -202,3 +202,74 @@ Test(dsim_scripted, a_held_call_keeps_its_own_copy_of_the_request)
     AppendEntryResponse_free(&resp);
     dsim_world_free(&w); /* not run on: those entries are not the leader's */
 }
+
+static void cut_off(uint32_t node, bool cut)
+{
+    for (uint32_t b = 0; b < w.cfg.nodes; b++)
+        if (b != node)
+            w.links[node][b].cut = w.links[b][node].cut = cut;
+}
+
+/*
+ * §10.2.1: a leader writes its log in parallel with replicating it, but counts itself toward a
+ * majority only for what is durable here: with background syncs, what the sync's end reports
+ * (cluster_io_synced). One follower cut off, the other's durable acknowledgement and the
+ * leader's unsynced write are no majority; the held sync's end commits and applies it.
+ */
+Test(dsim_scripted, a_follower_ack_and_the_leaders_unsynced_write_are_no_majority)
+{
+    world(3, 31, true, 0);
+    uint32_t l = elect(), f = (l + 1) % 3;
+    dsim_world_run(&w, w.now + 50);
+    cut_off((l + 2) % 3, true);
+    dsim_hold_syncs(&w, l, true);
+    struct dsim_op *op = dsim_propose(&w, l, 3);
+    const struct consensus_node *core = w.nodes[l].node->core;
+    uint64_t index = consensus_last_index(core);
+    dsim_world_run(&w, w.now + 100);
+    ok();
+    cr_assert_eq(consensus_role(core), CONSENSUS_LEADER);
+    cr_assert_eq(consensus_match_index(core, f), index, "the follower acknowledged it");
+    cr_assert_lt(consensus_match_index(core, l), index, "counted its own unsynced write");
+    cr_assert_lt(consensus_commit_index(core), index, "committed on one durable copy");
+    cr_assert(!op->done, "answered before a majority had it durably");
+    cr_assert(w.nodes[l].sync_parked, "no background sync waits");
+    dsim_hold_syncs(&w, l, false);
+    dsim_world_run(&w, w.now + 5);
+    ok();
+    cr_assert_eq(consensus_commit_index(core), index);
+    cr_assert(op->done && op->err == 0 && op->index == index);
+    cr_assert_eq(w.nodes[l].sm.applied, index);
+    cut_off((l + 2) % 3, false);
+    dsim_world_free(&w);
+}
+
+/* A leader cut off keeps its uncommitted proposals until check-quorum deposes it (within two
+   election timeouts), then answers them all at once (cluster_proposals_stranded): their
+   outcome is unknown, so never OK. */
+Test(dsim_scripted, a_cut_off_leader_answers_its_proposals_when_it_steps_down)
+{
+    world(3, 41, false, 0);
+    uint32_t l = elect();
+    dsim_world_run(&w, w.now + 50);
+    cut_off(l, true);
+    struct dsim_op *ops[3];
+    for (int i = 0; i < 3; i++)
+        ops[i] = dsim_propose(&w, l, (uint32_t)i);
+    const struct consensus_node *core = w.nodes[l].node->core;
+    uint64_t from = w.now;
+    while (consensus_role(core) == CONSENSUS_LEADER && w.now - from <= 2 * 200 + 20) {
+        for (int i = 0; i < 3; i++)
+            cr_assert(!ops[i]->done, "answered while still leading (%s)",
+                      cluster_strerror(ops[i]->err));
+        dsim_world_run(&w, w.now + 1);
+        ok();
+    }
+    cr_assert_neq(consensus_role(core), CONSENSUS_LEADER, "not deposed in two election timeouts");
+    for (int i = 0; i < 3; i++) {
+        cr_assert(ops[i]->done, "stepped down and still holds proposal %d", i);
+        cr_assert_neq(ops[i]->err, 0, "answered OK without a majority");
+    }
+    cut_off(l, false);
+    dsim_world_free(&w);
+}
