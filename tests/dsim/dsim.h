@@ -160,6 +160,7 @@ struct dsim_rule {
     int method;        /* a TransactionalKV_METHOD_* or DSIM_ANY_METHOD */
     bool reply;        /* replies (from `from` back to `to`), not calls */
     enum dsim_act act;
+    uint32_t skip;     /* matching messages it lets through first */
     uint32_t left;     /* messages it still catches (UINT32_MAX: any number) */
     uint32_t caught;
 };
@@ -231,6 +232,7 @@ struct dsim_stats {
     uint64_t let_in;         /* buffered calls a freed slot let in */
     uint64_t let_in_batch;   /* ... of them inside the node's ready batch */
     uint64_t forwards;       /* writes forwarded to a leader */
+    uint64_t calls_of[TransactionalKV_METHOD_COUNT]; /* calls sent, by method */
     uint64_t proposals, acked, reads, reads_ok;
     uint64_t heal_ms;        /* from heal to every node caught up */
 };
@@ -249,6 +251,7 @@ struct dsim_world {
     size_t held_count, held_cap;
     struct dsim_conn conns[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
     uint32_t conn_gen;
+    uint32_t snap_pad;       /* named scenarios: each snapshot's padding in bytes (0: random) */
     struct dsim_faults faults;
     struct dsim_check check;
     struct dsim_stats stats;
@@ -317,14 +320,16 @@ uint64_t dsim_hash(const uint8_t *data, size_t len);
 struct dsim_op *dsim_forward(struct dsim_world *w, uint32_t via, uint32_t leader, uint32_t key);
 /* The forwarded write's reply (at most once): its slot lets the next buffered call in. */
 void dsim_forward_answer(struct dsim_op *op);
-/* From now on the next `count` (UINT32_MAX: every) calls of `method` (DSIM_ANY_METHOD: any)
-   from `from` to `to`, or their replies (reply: sent by `from` back to `to`), are dropped or
-   held; a rule ends when it has caught `count`, or by dsim_rule_end. Returns its id. */
+/* From now on, after letting `skip` of them through, the next `count` (UINT32_MAX: every)
+   calls of `method` (DSIM_ANY_METHOD: any) from `from` to `to`, or their replies (reply: sent
+   by `from` back to `to`), are dropped or held; a rule ends when it has caught `count`, or by
+   dsim_rule_end. Returns its id. */
 uint32_t dsim_rule_add(struct dsim_world *w, uint32_t from, uint32_t to, int method, bool reply,
-                       enum dsim_act act, uint32_t count);
+                       enum dsim_act act, uint32_t skip, uint32_t count);
 void dsim_rule_end(struct dsim_world *w, uint32_t rule);
-/* The rule's held messages leave now, in the order caught (they arrive 1 ms later); how many. */
-size_t dsim_rule_release(struct dsim_world *w, uint32_t rule);
+/* The rule's held messages leave now, in the order caught (they arrive 1 ms later), or are
+   lost (deliver false: the stream broke); how many. */
+size_t dsim_rule_release(struct dsim_world *w, uint32_t rule, bool deliver);
 /* dsim_net.c's hook for every message it sends: true when a rule took it. */
 bool dsim_rule_catch(struct dsim_world *w, enum dsim_ev_kind kind, uint32_t from, uint32_t to,
                      int method, void *msg);

@@ -122,6 +122,7 @@ static int tp_call(struct cluster_transport *t, uint32_t peer, int method, const
         return rc;
     }
     w->stats.calls++;
+    w->stats.calls_of[method]++;
     m->call = c;
     m->data = out.data;
     m->len = out.len;

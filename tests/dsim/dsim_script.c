@@ -27,14 +27,14 @@ void dsim_forward_answer(struct dsim_op *op)
 /* ------------------------------------------------------------------ rules */
 
 uint32_t dsim_rule_add(struct dsim_world *w, uint32_t from, uint32_t to, int method, bool reply,
-                       enum dsim_act act, uint32_t count)
+                       enum dsim_act act, uint32_t skip, uint32_t count)
 {
     for (uint32_t i = 0; i < DSIM_RULES_MAX; i++) {
         struct dsim_rule *r = &w->rules[i];
         if (r->on || r->caught > 0)
             continue; /* ended rules keep their count (and held messages) for the test */
         *r = (struct dsim_rule){.on = true, .from = from, .to = to, .method = method,
-                                .reply = reply, .act = act, .left = count};
+                                .reply = reply, .act = act, .skip = skip, .left = count};
         return i;
     }
     abort(); /* a scenario with more rules than DSIM_RULES_MAX */
@@ -53,6 +53,10 @@ bool dsim_rule_catch(struct dsim_world *w, enum dsim_ev_kind kind, uint32_t from
         if (!r->on || r->from != from || r->to != to || r->reply != (kind == DSIM_EV_REPLY) ||
             (r->method != DSIM_ANY_METHOD && r->method != method))
             continue;
+        if (r->skip > 0) {
+            r->skip--;
+            return false;
+        }
         r->caught++;
         if (r->left != UINT32_MAX && --r->left == 0)
             r->on = false;
@@ -72,7 +76,7 @@ bool dsim_rule_catch(struct dsim_world *w, enum dsim_ev_kind kind, uint32_t from
     return false;
 }
 
-size_t dsim_rule_release(struct dsim_world *w, uint32_t rule)
+size_t dsim_rule_release(struct dsim_world *w, uint32_t rule, bool deliver)
 {
     size_t released = 0, kept = 0;
     for (size_t i = 0; i < w->held_count; i++) {
@@ -81,7 +85,10 @@ size_t dsim_rule_release(struct dsim_world *w, uint32_t rule)
             w->held[kept++] = *h;
             continue;
         }
-        dsim_world_schedule(w, w->now + 1, h->kind, h->to, 0, h->msg);
+        if (deliver)
+            dsim_world_schedule(w, w->now + 1, h->kind, h->to, 0, h->msg);
+        else
+            dsim_net_drop(h->msg);
         released++;
     }
     w->held_count = kept;

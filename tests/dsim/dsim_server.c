@@ -68,7 +68,9 @@ static struct dsim_blob *blob_of_state(struct dsim_world *w, const struct dsim_s
 {
     struct dsim_blob *b = calloc(1, sizeof *b);
     /* A quarter of them span up to four chunks; the rest fit in one. */
-    size_t pad = (size_t)dsim_below(&w->rng, dsim_chance(&w->rng, 250000) ? BLOB_PAD_MAX : 4096);
+    size_t pad = w->snap_pad ? w->snap_pad
+                             : (size_t)dsim_below(&w->rng, dsim_chance(&w->rng, 250000) ? BLOB_PAD_MAX
+                                                                                       : 4096);
     size_t len = 8 + sizeof *sm + pad;
     if (!b || !(b->data = malloc(len)))
         abort();

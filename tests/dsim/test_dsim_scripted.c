@@ -273,3 +273,88 @@ Test(dsim_scripted, a_cut_off_leader_answers_its_proposals_when_it_steps_down)
     cut_off(l, false);
     dsim_world_free(&w);
 }
+
+/* The leader compacts past follower f while it is down (each snapshot four chunks), then f
+   comes back: it must be sent the snapshot. Returns f. */
+static uint32_t leave_behind(uint64_t seed, uint32_t *leader)
+{
+    world(3, seed, false, 0);
+    w.snap_pad = 3 * CLUSTER_SNAPSHOT_CHUNK_BYTES;
+    uint32_t l = elect(), f = (l + 1) % 3;
+    dsim_node_crash(&w, f);
+    uint64_t behind = w.nodes[f].disk.start_index + w.nodes[f].disk.count;
+    for (uint32_t k = 0; k < 200 && consensus_first_index(w.nodes[l].node->core) <= behind + 1;
+         k++) {
+        dsim_propose(&w, l, k % DSIM_KEYS);
+        dsim_world_run(&w, w.now + 2);
+    }
+    dsim_world_run(&w, w.now + 50);
+    ok();
+    cr_assert_gt(consensus_first_index(w.nodes[l].node->core), behind + 1, "no compaction");
+    *leader = l;
+    return f;
+}
+
+static void run_until_installed(uint32_t f, uint64_t installs)
+{
+    for (uint32_t t = 0; t < 500 && w.nodes[f].installs == installs && !w.failed; t++)
+        dsim_world_run(&w, w.now + 10);
+    ok();
+    cr_assert_eq(w.nodes[f].installs, installs + 1, "no snapshot installed in 5 s");
+}
+
+/*
+ * A chunk lost on the way: the follower refuses the chunks after the gap, saying how far it
+ * holds, and the leader sends again from there (cluster_snap_out.c resend_from), not from the
+ * start: 4 chunks, then the 3 after the first, 7 calls in all.
+ */
+Test(dsim_scripted, a_lost_chunk_is_sent_again_from_what_the_follower_holds)
+{
+    uint32_t l, f = leave_behind(51, &l);
+    w.links[l][f].delay_max = w.links[f][l].delay_max = 1; /* in order, as on one connection */
+    uint64_t term = consensus_term(w.nodes[l].node->core);
+    uint64_t calls = w.stats.calls_of[TransactionalKV_METHOD_installSnapshot];
+    uint32_t r = dsim_rule_add(&w, l, f, TransactionalKV_METHOD_installSnapshot, false, DSIM_DROP,
+                               1, 1);
+    dsim_node_start(&w, f);
+    run_until_installed(f, 0);
+    cr_assert_eq(w.rules[r].caught, 1, "the second chunk was not dropped");
+    cr_assert_eq(w.stats.calls_of[TransactionalKV_METHOD_installSnapshot] - calls, 7,
+                 "%llu chunks sent for 4 and a gap after the first",
+                 (unsigned long long)(w.stats.calls_of[TransactionalKV_METHOD_installSnapshot] -
+                                      calls));
+    cr_assert_eq(consensus_term(w.nodes[l].node->core), term, "an election meanwhile");
+    dsim_world_run(&w, w.now + 100);
+    ok();
+    dsim_world_free(&w);
+}
+
+/*
+ * Every chunk held for a second (five election timeouts: a stalled stream), then the stream
+ * breaks and they are lost (first run) or arrive late (second run): the leader's calls time
+ * out and it sends again from what was acknowledged, so the follower installs the snapshot,
+ * once, with no election meanwhile (the leader's heartbeats still reach it).
+ */
+Test(dsim_scripted, a_stalled_transfer_resumes_and_installs_once)
+{
+    for (int late = 0; late < 2; late++) {
+        uint32_t l, f = leave_behind(52 + (uint64_t)late, &l);
+        uint64_t term = consensus_term(w.nodes[l].node->core);
+        uint32_t r = dsim_rule_add(&w, l, f, TransactionalKV_METHOD_installSnapshot, false,
+                                   DSIM_HOLD, 0, UINT32_MAX);
+        dsim_node_start(&w, f);
+        dsim_world_run(&w, w.now + 1000);
+        ok();
+        cr_assert_eq(w.nodes[f].installs, 0);
+        cr_assert_geq(w.rules[r].caught, 4, "%u chunks held", w.rules[r].caught);
+        dsim_rule_end(&w, r);
+        cr_assert_eq(dsim_rule_release(&w, r, late), w.rules[r].caught);
+        run_until_installed(f, 0);
+        dsim_world_run(&w, w.now + 1000);
+        ok();
+        cr_assert_eq(w.nodes[f].installs, 1, "installed again");
+        cr_assert_eq(consensus_term(w.nodes[l].node->core), term, "an election meanwhile");
+        cr_assert_eq(w.nodes[f].sm.digest, w.nodes[l].sm.digest);
+        dsim_world_free(&w);
+    }
+}
