@@ -53,6 +53,18 @@ static void check_keys(struct rep *r, int node, int count)
     NodeInfo_free(&info);
 }
 
+static bool log_says(struct rep *r, int node, const char *text)
+{
+    FILE *f = fopen(r->nodes[node].log, "r");
+    cr_assert(f, "%s", r->nodes[node].log);
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
 static bool storage_failed(struct rep *r, int node, char *why, size_t size)
 {
     NodeInfo info;
@@ -93,12 +105,16 @@ Test(rep_release, a_log_that_cannot_be_read_back_stops_the_node, .timeout = 120)
     rep_kill(&r, f);
     write_keys(&r, leader, 0, KEYS);
     rep_faults(&r, leader, "disk_fail=read:1:EIO\n");
-    usleep(200000); /* the node reads its fault file every half heartbeat (25 ms) */
+    double deadline = node_now() + REP_WAIT_S;
+    while (!log_says(&r, leader, "fault injection: read calls"))
+        cr_assert_lt(node_now(), deadline, "the leader did not take its fault file");
     rep_restart(&r, f);
     char why[600] = "";
-    double deadline = node_now() + REP_WAIT_S;
+    deadline = node_now() + REP_WAIT_S;
     while (!storage_failed(&r, leader, why, sizeof why))
-        cr_assert_lt(node_now(), deadline, "the leader did not stop on the failed read");
+        cr_assert_lt(node_now(), deadline,
+                     "the leader (node %d) did not stop on the failed read; node %d names "
+                     "node %d as leader now", leader, other, rep_leader_seen_by(&r, other));
     cr_assert(strstr(why, "reading the log back"), "%s", why);
     write_keys(&r, other, KEYS, KEYS + 10);
     rep_kill(&r, leader);
