@@ -78,7 +78,10 @@
  * do, the server fills the response's seq from the request it matched by RPC seqid.
  */
 
-#define CONSENSUS_NODES_MAX 7u
+#define CONSENSUS_VOTERS_MAX 7u   /* voters in one membership: any size 1..7, odd or even */
+#define CONSENSUS_MEMBERS_MAX 16u  /* voters and learners */
+/* The driver's fixed peer tables: bootstrap ids 0..node_count-1 (until it keys peers by id). */
+#define CONSENSUS_NODES_MAX CONSENSUS_VOTERS_MAX
 #define CONSENSUS_NONE UINT32_MAX
 
 /* Error codes: 0 or one of these. Retryable ones say so. */
@@ -90,7 +93,15 @@
     X(CONSENSUS_ERR_TOO_LARGE, 4, "entry larger than entry_bytes_max")                         \
     X(CONSENSUS_ERR_INVALID, 5, "invalid argument or malformed message")                       \
     X(CONSENSUS_ERR_STALE, 6, "argument refers to state the core has already moved past")    \
-    X(CONSENSUS_ERR_TRANSFERRING, 7, "leadership transfer in progress (retryable: new leader soon)")
+    X(CONSENSUS_ERR_TRANSFERRING, 7, "leadership transfer in progress (retryable: new leader soon)") \
+    X(CONSENSUS_ERR_CHANGE_PENDING, 8,                                                         \
+      "a membership change is in flight, or the leader has not committed in its term yet "     \
+      "(retryable)")                                                                           \
+    X(CONSENSUS_ERR_NOT_MEMBER, 9, "no such member (or not a learner, for a promotion)")        \
+    X(CONSENSUS_ERR_LAST_VOTER, 10, "the last voter cannot be removed")                         \
+    X(CONSENSUS_ERR_LEARNER_BEHIND, 11,                                                        \
+      "the learner is far behind the leader (retryable once it caught up)")                    \
+    X(CONSENSUS_ERR_FULL, 12, "voters or members at their maximum")
 
 enum consensus_err {
 #define CONSENSUS_ERR_ENUM(name, value, text) name = value,
@@ -114,6 +125,74 @@ struct consensus_entry {
     uint64_t term;
     uint32_t len; /* 0: a leader's no-op */
     uint8_t *data;
+};
+
+/*
+ * Membership (Raft dissertation §4.1, single-server changes): the voters and learners, each
+ * with a member id the cluster allocated (next_id, never reused: a member removed, or whose
+ * data was wiped, comes back only as a new member) and an address the core only carries.
+ * A change is a log entry (consensus_propose_change) holding the whole new membership; every
+ * node uses the newest one in its log from the moment it is appended, committed or not, and
+ * goes back to the one before if that entry is cut. The leader takes one change at a time,
+ * only after the last one committed and after it committed an entry of its own term (the
+ * 2015 raft-dev fix). Learners are replicated to but never counted in a quorum or an
+ * election, and never campaign; a node that is not a voter in its membership never
+ * campaigns. A leader that removes itself leads (without counting itself) until the change
+ * commits, then steps down.
+ *
+ * Config entries are told apart by their payload: CONSENSUS_MEMBERSHIP_MAGIC first (its first
+ * byte 0xff, which no server entry starts with: those start with a big-endian clock), and
+ * consensus_propose() refuses payloads that start so. The state machine applies them as
+ * no-ops; whoever applies entries tracks the membership they carry
+ * (consensus_membership_decode) to store it with each snapshot, and gives it back in
+ * consensus_restore.membership and in the received CONSENSUS_MSG_SNAPSHOT.
+ */
+#define CONSENSUS_ADDR_MAX 64u /* a member's address, NUL included */
+#define CONSENSUS_MEMBERSHIP_MAGIC "\xffKVMEMB\x01"
+#define CONSENSUS_MEMBERSHIP_MAGIC_LEN 8u
+#define CONSENSUS_MEMBERSHIP_BYTES_MAX                                                         \
+    (CONSENSUS_MEMBERSHIP_MAGIC_LEN + 5u + CONSENSUS_MEMBERS_MAX * (6u + CONSENSUS_ADDR_MAX))
+
+enum consensus_member_role { CONSENSUS_MEMBER_VOTER = 0, CONSENSUS_MEMBER_LEARNER = 1 };
+
+struct consensus_member {
+    uint32_t id; /* < next_id, never CONSENSUS_NONE */
+    enum consensus_member_role role;
+    char addr[CONSENSUS_ADDR_MAX]; /* NUL-terminated; may be empty */
+};
+
+struct consensus_membership {
+    uint32_t count;   /* 0: none known yet (a node waiting to be added) */
+    uint32_t next_id; /* the id the next added member gets */
+    struct consensus_member members[CONSENSUS_MEMBERS_MAX];
+};
+
+/* Voters 0..voters-1 with empty addresses, next id `voters`: a new cluster's bootstrap. */
+void consensus_membership_bootstrap(struct consensus_membership *m, uint32_t voters);
+/* The member with id, or NULL. */
+const struct consensus_member *consensus_membership_find(const struct consensus_membership *m,
+                                                         uint32_t id);
+uint32_t consensus_membership_voters(const struct consensus_membership *m);
+/* 0, or CONSENSUS_ERR_INVALID: ids unique, below next_id; 1..VOTERS_MAX voters unless empty. */
+int consensus_membership_check(const struct consensus_membership *m);
+/* Writes m as a config entry's payload; returns its length (<= MEMBERSHIP_BYTES_MAX). */
+uint32_t consensus_membership_encode(const struct consensus_membership *m, uint8_t *buf);
+/* True if the payload starts with the magic (a config entry, well formed or not). */
+bool consensus_membership_is_config(const void *data, uint32_t len);
+/* 0, or CONSENSUS_ERR_INVALID for a payload that is not a well formed, valid membership. */
+int consensus_membership_decode(const void *data, uint32_t len, struct consensus_membership *out);
+
+enum consensus_change_type {
+    CONSENSUS_CHANGE_ADD_VOTER = 0,
+    CONSENSUS_CHANGE_ADD_LEARNER,
+    CONSENSUS_CHANGE_PROMOTE, /* a learner that caught up becomes a voter */
+    CONSENSUS_CHANGE_REMOVE,
+};
+
+struct consensus_change {
+    enum consensus_change_type type;
+    uint32_t id;      /* PROMOTE, REMOVE: the member; ADD_*: set to the id allocated */
+    const char *addr; /* ADD_*: the new member's address (shorter than CONSENSUS_ADDR_MAX) */
 };
 
 /* Message types and their IDL counterparts. from/to are node ids; term is the sender's. */
@@ -169,6 +248,9 @@ struct consensus_msg {
     uint64_t seq;
     const struct consensus_entry *entries;
     uint32_t entry_count;
+    /* SNAPSHOT stepped into a receiver: the membership the snapshot holds (NULL: keep ours,
+       only for a cluster whose membership never changed). */
+    const struct consensus_membership *membership;
     int err;
     bool success;
     bool pre_vote;
@@ -180,8 +262,9 @@ struct consensus_msg {
 int consensus_describe_msg(const struct consensus_msg *msg, char *buf, size_t cap);
 
 struct consensus_config {
-    uint32_t id;
-    uint32_t node_count;        /* odd, 1..CONSENSUS_NODES_MAX */
+    uint32_t id;                /* this node's member id (not CONSENSUS_NONE) */
+    uint32_t node_count;        /* consensus_restore.membership NULL: bootstrap voters
+                                   0..node_count-1, 1..CONSENSUS_VOTERS_MAX */
     uint32_t election_ticks;    /* a follower's timeout is random in [e, 2e) */
     uint32_t heartbeat_ticks;   /* < election_ticks */
     uint32_t inflight_max;      /* append batches in flight per follower */
@@ -191,6 +274,7 @@ struct consensus_config {
     uint64_t uncommitted_bytes_max;
     uint32_t read_pending_max;  /* reads waiting for their heartbeat round on the leader */
     uint64_t snapshot_catchup_entries; /* log kept below a snapshot at consensus_compact() */
+    uint64_t promote_lag_max;   /* a learner further behind the commit cannot be promoted */
     uint64_t (*rand_u64)(void *ctx); /* the caller's seeded generator */
     void *rand_ctx;
 };
@@ -216,6 +300,9 @@ struct consensus_restore {
     size_t entry_count;
     uint64_t applied_index;
     uint64_t applied_term;
+    /* The membership as of max(snapshot_index, applied_index): the one the restored snapshot
+       holds (config entries after it are read from entries). NULL: bootstrap (node_count). */
+    const struct consensus_membership *membership;
 };
 
 struct consensus_read_state {
@@ -242,6 +329,8 @@ struct consensus_ready {
     enum consensus_role role;
     uint64_t term;
     uint32_t leader;
+    bool membership_changed; /* the membership in effect changed: */
+    const struct consensus_membership *membership; /* always set: the one in effect now */
     bool sync_may_defer; /* consensus_advance_unsynced() is allowed (see the top) */
 };
 
@@ -270,6 +359,11 @@ int consensus_propose(struct consensus_node *node, const void *data, uint32_t le
 int consensus_transfer_leader(struct consensus_node *node, uint32_t target);
 /* The node a transfer from this leader goes to, CONSENSUS_NONE when none is under way. */
 uint32_t consensus_transfer_target(const struct consensus_node *node);
+/* Appends a membership change on the leader (see Membership above): NOT_LEADER, TRANSFERRING,
+ * CHANGE_PENDING, NOT_MEMBER, LAST_VOTER, LEARNER_BEHIND (match more than promote_lag_max below
+ * the commit, or not streaming entries), FULL, INVALID (bad address), BUSY. */
+int consensus_propose_change(struct consensus_node *node, struct consensus_change *change,
+                             uint64_t *index_out);
 /* A read state for ctx comes out later (exactly one). NO_LEADER, BUSY. */
 int consensus_read_index(struct consensus_node *node, uint64_t ctx);
 /* A durable snapshot exists at (index, term) with index <= applied: it is the one lagging
@@ -298,6 +392,10 @@ void consensus_advance_unsynced(struct consensus_node *node, const struct consen
 void consensus_persisted(struct consensus_node *node, uint64_t index);
 
 uint32_t consensus_id(const struct consensus_node *node);
+/* The membership in effect (the newest in the log) and the index of its entry (or, once the
+   log no longer holds that entry, the snapshot or compaction point it holds as of). */
+const struct consensus_membership *consensus_membership(const struct consensus_node *node);
+uint64_t consensus_membership_index(const struct consensus_node *node);
 enum consensus_role consensus_role(const struct consensus_node *node);
 uint64_t consensus_term(const struct consensus_node *node);
 uint32_t consensus_leader(const struct consensus_node *node);

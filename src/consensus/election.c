@@ -88,6 +88,17 @@ void cons_election_handle_vote(struct consensus_node *node, const struct consens
     }
 }
 
+/* The outcome over the voters of our membership: learners and strangers never count. */
+static enum quorum_result vote_result(const struct consensus_node *node)
+{
+    uint8_t votes[CONSENSUS_VOTERS_MAX];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < node->conf.count; i++)
+        if (node->conf.members[i].role == CONSENSUS_MEMBER_VOTER)
+            votes[n++] = node->votes[i];
+    return cons_quorum_vote_result(votes, n);
+}
+
 void cons_election_handle_vote_resp(struct consensus_node *node, const struct consensus_msg *msg)
 {
     bool pre = node->role == CONSENSUS_PRE_CANDIDATE;
@@ -96,8 +107,11 @@ void cons_election_handle_vote_resp(struct consensus_node *node, const struct co
         return;
     if (pre && msg->success && msg->term != node->term + 1)
         return;
-    node->votes[msg->from] = msg->success ? QUORUM_VOTE_YES : QUORUM_VOTE_NO;
-    enum quorum_result res = cons_quorum_vote_result(node->votes, node->cfg.node_count);
+    if (!cons_conf_is_voter(&node->conf, msg->from))
+        return; /* a learner's or a removed node's answer */
+    node->votes[cons_conf_slot(&node->conf, msg->from)] =
+        msg->success ? QUORUM_VOTE_YES : QUORUM_VOTE_NO;
+    enum quorum_result res = vote_result(node);
     if (res == QUORUM_WON) {
         if (pre)
             cons_election_campaign(node, false);
@@ -129,18 +143,21 @@ static void campaign(struct consensus_node *node, bool pre_vote, bool transfer)
         cons_role_become_pre_candidate(node);
     else
         cons_role_become_candidate(node);
-    node->votes[node->cfg.id] = QUORUM_VOTE_YES;
-    if (cons_quorum_vote_result(node->votes, node->cfg.node_count) == QUORUM_WON) {
+    assert(cons_conf_may_campaign(node));
+    if (cons_conf_is_voter(&node->conf, node->cfg.id))
+        node->votes[cons_conf_slot(&node->conf, node->cfg.id)] = QUORUM_VOTE_YES;
+    if (vote_result(node) == QUORUM_WON) {
         if (pre_vote)
             cons_election_campaign(node, false);
         else
             cons_role_become_leader(node);
         return;
     }
-    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
-        if (node_is_self(node, i))
+    for (uint32_t i = 0; i < node->conf.count; i++) {
+        const struct consensus_member *m = &node->conf.members[i];
+        if (node_is_self(node, m->id) || m->role != CONSENSUS_MEMBER_VOTER)
             continue;
-        struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_VOTE, i);
+        struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_VOTE, m->id);
         out->term = pre_vote ? node->term + 1 : node->term;
         out->index = cons_clog_last_index(&node->log);
         out->log_term = cons_clog_last_term(&node->log);
@@ -154,8 +171,14 @@ void cons_election_tick(struct consensus_node *node)
 {
     assert(node->role != CONSENSUS_LEADER);
     node->election_elapsed++;
-    if (node->election_elapsed >= node->randomized_timeout)
+    if (node->election_elapsed < node->randomized_timeout)
+        return;
+    /* A learner, a node removed or not yet added never campaigns: it forgets a leader it
+       has not heard from (its waiting reads fail) and waits to hear from one. */
+    if (cons_conf_may_campaign(node))
         cons_election_campaign(node, true);
+    else
+        cons_role_become_follower(node, node->term, CONSENSUS_NONE);
 }
 
 /* A leader that has not heard from a majority for an election timeout steps down. */
@@ -167,18 +190,18 @@ void cons_election_tick_check_quorum(struct consensus_node *node)
         return;
     node->election_elapsed = 0;
     uint32_t active = 0;
-    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
-        active += node_is_self(node, i) || node->prs[i].recent_active;
+    for (uint32_t i = 0; i < node->conf.count; i++) {
+        const struct consensus_member *m = &node->conf.members[i];
+        if (m->role == CONSENSUS_MEMBER_VOTER)
+            active += node_is_self(node, m->id) || node->prs[i].recent_active;
         node->prs[i].recent_active = false;
     }
-    if (active < cons_quorum_majority(node->cfg.node_count))
+    if (active < cons_quorum_majority(consensus_membership_voters(&node->conf)))
         cons_role_become_follower(node, node->term, CONSENSUS_NONE);
 }
 
 void cons_election_invariants(const struct consensus_node *node)
 {
-    assert(node->vote == CONSENSUS_NONE || node->vote < node->cfg.node_count);
-    assert(node->leader == CONSENSUS_NONE || node->leader < node->cfg.node_count);
     assert(node->randomized_timeout >= node->cfg.election_ticks);
     assert(node->randomized_timeout < 2 * node->cfg.election_ticks);
     switch (node->role) {
@@ -189,11 +212,13 @@ void cons_election_invariants(const struct consensus_node *node)
     case CONSENSUS_CANDIDATE:
         assert(node->vote == node->cfg.id);
         assert(node->leader == CONSENSUS_NONE);
-        assert(node->votes[node->cfg.id] == QUORUM_VOTE_YES);
+        assert(!cons_conf_is_voter(&node->conf, node->cfg.id) ||
+               node->votes[cons_conf_slot(&node->conf, node->cfg.id)] == QUORUM_VOTE_YES);
         break;
     case CONSENSUS_PRE_CANDIDATE:
         assert(node->leader == CONSENSUS_NONE);
-        assert(node->votes[node->cfg.id] == QUORUM_VOTE_YES);
+        assert(!cons_conf_is_voter(&node->conf, node->cfg.id) ||
+               node->votes[cons_conf_slot(&node->conf, node->cfg.id)] == QUORUM_VOTE_YES);
         break;
     case CONSENSUS_FOLLOWER:
         assert(node->leader != node->cfg.id);

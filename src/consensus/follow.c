@@ -19,7 +19,7 @@ int cons_follow_validate_append(const struct consensus_node *node, const struct 
         const struct consensus_entry *e = &msg->entries[i];
         if (e->index != msg->prev_index + 1 + i || e->term < prev_term || e->term > msg->term)
             return CONSENSUS_ERR_INVALID;
-        if (e->len > node->cfg.entry_bytes_max || (e->len > 0 && e->data == NULL))
+        if (!cons_entry_ok(node->cfg.entry_bytes_max, e->data, e->len))
             return CONSENSUS_ERR_INVALID;
         prev_term = e->term;
     }
@@ -84,11 +84,15 @@ int cons_follow_handle_append(struct consensus_node *node, const struct consensu
     uint32_t i = first_new(node, msg, skip);
     if (i < msg->entry_count && msg->entries[i].index <= node->log.commit)
         return CONSENSUS_ERR_INVALID; /* would rewrite a committed entry: a broken leader */
-    if (i < msg->entry_count)
+    if (i < msg->entry_count) {
         cons_clog_truncate(&node->log, msg->entries[i].index);
+        cons_conf_truncated(node, msg->entries[i].index);
+    }
+    uint64_t appended_after = cons_clog_last_index(&node->log);
     for (; i < msg->entry_count; i++)
         cons_clog_append(&node->log, msg->entries[i].term, msg->entries[i].data,
                          msg->entries[i].len);
+    cons_conf_appended(node, appended_after);
     uint64_t last_new = msg->prev_index + msg->entry_count;
     if (last_new < prev)
         last_new = prev;

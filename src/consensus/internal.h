@@ -43,9 +43,17 @@ struct consensus_node {
     uint32_t election_elapsed;
     uint32_t heartbeat_elapsed;
     uint32_t randomized_timeout;
-    uint8_t votes[CONSENSUS_NODES_MAX];
+    /* Membership (membership.c): conf is in effect, from the entry at conf_index (0: from
+       conf_base); conf_base holds as of conf_base_index, at or below the commit. */
+    struct consensus_membership conf;
+    uint64_t conf_index;
+    struct consensus_membership conf_base;
+    uint64_t conf_base_index;
+    uint64_t conf_gen;      /* bumped at every change of conf */
+    uint64_t conf_gen_sent;
+    uint8_t votes[CONSENSUS_MEMBERS_MAX]; /* by slot in conf */
     /* Leader only. */
-    struct progress prs[CONSENSUS_NODES_MAX];
+    struct progress prs[CONSENSUS_MEMBERS_MAX]; /* by slot in conf */
     uint64_t uncommitted_bytes;
     bool committed_in_term;
     uint64_t hb_seq;
@@ -132,8 +140,31 @@ void cons_transfer_handle_timeout_now(struct consensus_node *node,
                                       const struct consensus_msg *msg);
 void cons_transfer_invariants(const struct consensus_node *node);
 
+/* node.c: a payload the core takes in an entry: within entry_bytes_max, or a config entry. */
+bool cons_entry_ok(uint32_t entry_bytes_max, const uint8_t *data, uint32_t len);
+
+/* membership.c */
+int cons_conf_slot(const struct consensus_membership *m, uint32_t id); /* -1: not a member */
+bool cons_conf_is_voter(const struct consensus_membership *m, uint32_t id);
+bool cons_conf_may_campaign(const struct consensus_node *node);
+void cons_conf_init(struct consensus_node *node, const struct consensus_membership *base,
+                    uint64_t base_index);
+/* Entries (from, last] were appended: the newest config among them takes effect. */
+void cons_conf_appended(struct consensus_node *node, uint64_t from);
+/* Entries from `from` on were cut: the newest config left takes effect. */
+void cons_conf_truncated(struct consensus_node *node, uint64_t from);
+/* The log is about to drop (or release the payloads of) entries up to `to` (<= commit):
+   conf_base moves up to it. */
+void cons_conf_compacting(struct consensus_node *node, uint64_t to);
+/* A snapshot replaced the log: its membership (NULL: ours) holds as of index. */
+void cons_conf_snapshot(struct consensus_node *node, const struct consensus_membership *m,
+                        uint64_t index);
+/* A leader whose removal committed steps down (called after each input). */
+void cons_conf_maybe_step_down(struct consensus_node *node);
+void cons_conf_invariants(const struct consensus_node *node);
+
 /* snapshot.c */
-void cons_snapshot_send(struct consensus_node *node, uint32_t peer);
+void cons_snapshot_send(struct consensus_node *node, uint32_t slot);
 void cons_snapshot_handle(struct consensus_node *node, const struct consensus_msg *msg);
 void cons_snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg);
 void cons_snapshot_invariants(const struct consensus_node *node);

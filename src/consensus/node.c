@@ -5,7 +5,7 @@
 
 #include "internal.h"
 
-_Static_assert(CONSENSUS_NODES_MAX <= 7, "vote and match arrays are sized for 7 nodes");
+_Static_assert(CONSENSUS_VOTERS_MAX <= 7, "quorum arithmetic is sized for 7 voters");
 
 void consensus_config_default(struct consensus_config *cfg)
 {
@@ -19,12 +19,13 @@ void consensus_config_default(struct consensus_config *cfg)
     cfg->entry_bytes_max = 1024 * 1024;
     cfg->uncommitted_bytes_max = 8 * 1024 * 1024;
     cfg->read_pending_max = 1024;
+    cfg->promote_lag_max = 1024;
 }
 
 static bool config_valid(const struct consensus_config *c)
 {
-    return c->node_count >= 1 && c->node_count <= CONSENSUS_NODES_MAX &&
-           c->node_count % 2 == 1 && c->id < c->node_count && c->election_ticks >= 2 &&
+    return c->node_count <= CONSENSUS_VOTERS_MAX && c->id != CONSENSUS_NONE &&
+           c->election_ticks >= 2 &&
            c->heartbeat_ticks >= 1 && c->heartbeat_ticks < c->election_ticks &&
            c->inflight_max >= 1 && c->inflight_max <= CONSENSUS_INFLIGHT_MAX &&
            c->batch_entries_max >= 1 && c->batch_bytes_max >= 1 && c->entry_bytes_max >= 1 &&
@@ -43,9 +44,22 @@ static bool applied_valid(const struct consensus_restore *r)
     return r->entries[r->applied_index - r->snapshot_index - 1].term == r->applied_term;
 }
 
+/* A payload the core takes in a log entry: within entry_bytes_max, or a config entry. */
+bool cons_entry_ok(uint32_t entry_bytes_max, const uint8_t *data, uint32_t len)
+{
+    if (len > 0 && data == NULL)
+        return false;
+    if (consensus_membership_is_config(data, len)) {
+        struct consensus_membership m;
+        return consensus_membership_decode(data, len, &m) == 0;
+    }
+    return len <= entry_bytes_max;
+}
+
 static bool restore_valid(const struct consensus_config *c, const struct consensus_restore *r)
 {
-    if (r->hard_state.vote != CONSENSUS_NONE && r->hard_state.vote >= c->node_count)
+    if (r->membership == NULL ? c->node_count == 0
+                              : consensus_membership_check(r->membership) != 0)
         return false;
     if (r->snapshot_term > r->hard_state.term)
         return false;
@@ -53,8 +67,7 @@ static bool restore_valid(const struct consensus_config *c, const struct consens
     for (size_t i = 0; i < r->entry_count; i++) {
         const struct consensus_entry *e = &r->entries[i];
         if (e->index != r->snapshot_index + 1 + i || e->term < prev_term ||
-            e->term > r->hard_state.term || e->len > c->entry_bytes_max ||
-            (e->len > 0 && e->data == NULL))
+            e->term > r->hard_state.term || !cons_entry_ok(c->entry_bytes_max, e->data, e->len))
             return false;
         prev_term = e->term;
     }
@@ -89,6 +102,13 @@ int consensus_new(const struct consensus_config *cfg, const struct consensus_res
         node->snapshot_term = restore->applied_term;
         node->log.commit = node->log.applied = restore->applied_index;
     }
+    struct consensus_membership boot;
+    if (restore->membership == NULL)
+        consensus_membership_bootstrap(&boot, cfg->node_count);
+    uint64_t base = restore->applied_index > restore->snapshot_index ? restore->applied_index
+                                                                     : restore->snapshot_index;
+    cons_conf_init(node, restore->membership ? restore->membership : &boot, base);
+    node->conf_gen_sent = node->conf_gen;
     node->read_queue = calloc(cfg->read_pending_max, sizeof *node->read_queue);
     node->fwd_queue = calloc(cfg->read_pending_max, sizeof *node->fwd_queue);
     assert(node->read_queue != NULL);
@@ -115,10 +135,13 @@ void consensus_free(struct consensus_node *node)
     free(node);
 }
 
-static void invariants(const struct consensus_node *node)
+/* The end of every input: a leader whose removal committed steps down, then every check. */
+static void invariants(struct consensus_node *node)
 {
-    assert(node->cfg.id < node->cfg.node_count);
+    cons_conf_maybe_step_down(node);
+    assert(node->cfg.id != CONSENSUS_NONE);
     cons_clog_invariants(&node->log, node->term);
+    cons_conf_invariants(node);
     cons_election_invariants(node);
     cons_replication_invariants(node);
     cons_read_index_invariants(node);
@@ -126,7 +149,7 @@ static void invariants(const struct consensus_node *node)
     cons_transfer_invariants(node);
     for (size_t i = 0; i < node->msg_count; i++) {
         assert(node->msgs[i].from == node->cfg.id);
-        assert(node->msgs[i].to < node->cfg.node_count);
+        assert(node->msgs[i].to != CONSENSUS_NONE);
         assert(node->msgs[i].to != node->cfg.id);
     }
 }
@@ -143,7 +166,11 @@ static int validate(const struct consensus_node *node, const struct consensus_ms
 {
     if ((unsigned)msg->type >= CONSENSUS_MSG_TYPE_COUNT)
         return CONSENSUS_ERR_INVALID;
-    if (msg->from >= node->cfg.node_count || node_is_self(node, msg->from))
+    /* Any id but ours: a node learns of members from its log, so a new node hears from a
+       leader it does not know yet; each role ignores what non-members cannot ask. */
+    if (msg->from == CONSENSUS_NONE || node_is_self(node, msg->from))
+        return CONSENSUS_ERR_INVALID;
+    if (msg->membership != NULL && consensus_membership_check(msg->membership) != 0)
         return CONSENSUS_ERR_INVALID;
     if (msg->to != node->cfg.id)
         return CONSENSUS_ERR_INVALID;
@@ -177,8 +204,8 @@ int consensus_propose(struct consensus_node *node, const void *data, uint32_t le
         return CONSENSUS_ERR_NOT_LEADER;
     if (node->transfer_target != CONSENSUS_NONE)
         return CONSENSUS_ERR_TRANSFERRING; /* transfer.c says why */
-    if (len == 0 || data == NULL)
-        return CONSENSUS_ERR_INVALID;
+    if (len == 0 || data == NULL || consensus_membership_is_config(data, len))
+        return CONSENSUS_ERR_INVALID; /* config entries come from consensus_propose_change */
     if (len > node->cfg.entry_bytes_max)
         return CONSENSUS_ERR_TOO_LARGE;
     if (node->uncommitted_bytes + len > node->cfg.uncommitted_bytes_max)
@@ -215,6 +242,7 @@ int consensus_compact(struct consensus_node *node, uint64_t index, uint64_t term
     uint64_t keep = node->cfg.snapshot_catchup_entries;
     uint64_t to = index > keep ? index - keep : 0;
     if (to > node->log.snap_index) {
+        cons_conf_compacting(node, to);
         bool ok = cons_clog_term(&node->log, to, &have);
         assert(ok);
         (void)ok;
@@ -228,6 +256,7 @@ void consensus_release(struct consensus_node *node, uint64_t index)
 {
     assert(!node->ready_outstanding);
     assert(index <= node->log.applied);
+    cons_conf_compacting(node, index); /* a config entry's payload is about to go */
     cons_clog_release(&node->log, index);
     invariants(node);
 }
@@ -235,9 +264,10 @@ void consensus_release(struct consensus_node *node, uint64_t index)
 void consensus_snapshot_progress(struct consensus_node *node, uint32_t peer, uint64_t index)
 {
     assert(!node->ready_outstanding);
-    if (node->role != CONSENSUS_LEADER || peer >= node->cfg.node_count || node_is_self(node, peer))
+    int slot = cons_conf_slot(&node->conf, peer);
+    if (node->role != CONSENSUS_LEADER || slot < 0 || node_is_self(node, peer))
         return;
-    struct progress *pr = &node->prs[peer];
+    struct progress *pr = &node->prs[slot];
     if (pr->state != PROGRESS_SNAPSHOT || pr->pending_snapshot != index)
         return;
     /* The transfer moves: it is not stalled, and the follower is alive. */
@@ -291,11 +321,12 @@ uint64_t consensus_term_at(const struct consensus_node *node, uint64_t index)
 
 uint64_t consensus_match_index(const struct consensus_node *node, uint32_t peer)
 {
-    if (node->role != CONSENSUS_LEADER || peer >= node->cfg.node_count)
+    int slot = cons_conf_slot(&node->conf, peer);
+    if (node->role != CONSENSUS_LEADER || slot < 0)
         return 0;
     if (node_is_self(node, peer))
         return node->log.persisted;
-    return node->prs[peer].match;
+    return node->prs[slot].match;
 }
 
 uint64_t consensus_snapshot_index(const struct consensus_node *node)
@@ -311,9 +342,10 @@ _Static_assert((int)CONSENSUS_PROGRESS_PROBE == (int)PROGRESS_PROBE &&
 bool consensus_peer_progress(const struct consensus_node *node, uint32_t peer,
                              struct consensus_peer_progress *out)
 {
-    if (node->role != CONSENSUS_LEADER || peer >= node->cfg.node_count || node_is_self(node, peer))
+    int slot = cons_conf_slot(&node->conf, peer);
+    if (node->role != CONSENSUS_LEADER || slot < 0 || node_is_self(node, peer))
         return false;
-    const struct progress *pr = &node->prs[peer];
+    const struct progress *pr = &node->prs[slot];
     *out = (struct consensus_peer_progress){.state = (enum consensus_progress_state)pr->state,
                                             .match = pr->match, .next = pr->next,
                                             .snapshot = pr->pending_snapshot};

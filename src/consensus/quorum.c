@@ -14,8 +14,8 @@ uint32_t cons_quorum_majority(uint32_t node_count)
 uint64_t cons_quorum_commit_index(const uint64_t *match, uint32_t node_count)
 {
     assert(node_count >= 1);
-    assert(node_count <= CONSENSUS_NODES_MAX);
-    uint64_t sorted[CONSENSUS_NODES_MAX];
+    assert(node_count <= CONSENSUS_VOTERS_MAX);
+    uint64_t sorted[CONSENSUS_VOTERS_MAX];
     /* Insertion sort, descending: n is at most 7. */
     for (uint32_t i = 0; i < node_count; i++) {
         uint32_t j = i;

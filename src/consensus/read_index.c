@@ -147,9 +147,12 @@ static bool confirmed(const struct consensus_node *node, uint64_t seq)
     return true;
 #endif
     uint32_t acks = 0;
-    for (uint32_t i = 0; i < node->cfg.node_count; i++)
-        acks += node_is_self(node, i) || node->prs[i].acked_seq >= seq;
-    return acks >= cons_quorum_majority(node->cfg.node_count);
+    for (uint32_t i = 0; i < node->conf.count; i++) {
+        const struct consensus_member *m = &node->conf.members[i];
+        if (m->role == CONSENSUS_MEMBER_VOTER)
+            acks += node_is_self(node, m->id) || node->prs[i].acked_seq >= seq;
+    }
+    return acks >= cons_quorum_majority(consensus_membership_voters(&node->conf));
 }
 
 void cons_read_index_release(struct consensus_node *node)
@@ -210,7 +213,7 @@ void cons_read_index_invariants(const struct consensus_node *node)
                                                      node->cfg.read_pending_max];
         assert(r->seq >= prev);
         assert(r->seq <= node->hb_seq + 1);
-        assert(r->from < node->cfg.node_count);
+        assert(r->from != CONSENSUS_NONE);
         prev = r->seq;
     }
 }

@@ -19,7 +19,7 @@ struct consensus_msg *cons_outbox_push(struct consensus_node *node, enum consens
                                        uint32_t to)
 {
     assert(!node->ready_outstanding);
-    assert(to < node->cfg.node_count);
+    assert(to != CONSENSUS_NONE);
     assert(!node_is_self(node, to));
     if (node->msg_count == node->msg_cap)
         node->msgs = grow(node->msgs, &node->msg_cap, sizeof *node->msgs);
@@ -57,6 +57,11 @@ static bool role_changed(const struct consensus_node *node)
            node->leader != node->leader_sent;
 }
 
+static bool membership_changed(const struct consensus_node *node)
+{
+    return node->conf_gen != node->conf_gen_sent;
+}
+
 bool consensus_has_ready(struct consensus_node *node)
 {
     assert(!node->ready_outstanding);
@@ -66,7 +71,8 @@ bool consensus_has_ready(struct consensus_node *node)
                        cons_transfer_due(node));
     return node->msg_count > 0 || node->read_out_count > 0 || node->snapshot_apply ||
            log->unstable <= cons_clog_last_index(log) || log->applied < apply_limit(log) ||
-           hard_state_changed(node) || role_changed(node) || leader_due;
+           hard_state_changed(node) || role_changed(node) || membership_changed(node) ||
+           leader_due;
 }
 
 /* Messages that state nothing about our own log or vote, so they may leave while our disk
@@ -129,6 +135,8 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
     rd->role = node->role;
     rd->term = node->term;
     rd->leader = node->leader;
+    rd->membership_changed = membership_changed(node);
+    rd->membership = &node->conf;
     node->ready_entries_last = last;
     node->ready_committed_last = apply_to;
     node->ready_may_defer = rd->sync_may_defer;
@@ -158,6 +166,8 @@ static void advance(struct consensus_node *node, const struct consensus_ready *r
     node->role_sent = rd->role;
     node->term_sent = rd->term;
     node->leader_sent = rd->leader;
+    if (rd->membership_changed)
+        node->conf_gen_sent = node->conf_gen;
     node->snapshot_apply = false;
     node->msg_count = 0;
     node->read_out_count = 0;
@@ -165,6 +175,7 @@ static void advance(struct consensus_node *node, const struct consensus_ready *r
     /* Our own log is durable now: it counts toward the commit (§10.2.1). */
     if (synced && node->role == CONSENSUS_LEADER)
         cons_replication_maybe_commit(node);
+    cons_conf_maybe_step_down(node);
 }
 
 void consensus_advance(struct consensus_node *node, const struct consensus_ready *rd)

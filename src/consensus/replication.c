@@ -19,9 +19,10 @@ static uint32_t batch_count(const struct consensus_node *node, uint64_t next)
     return n;
 }
 
-static void push_append(struct consensus_node *node, uint32_t peer, uint64_t prev, uint32_t n)
+static void push_append(struct consensus_node *node, uint32_t slot, uint64_t prev, uint32_t n)
 {
-    struct progress *pr = &node->prs[peer];
+    struct progress *pr = &node->prs[slot];
+    uint32_t peer = node->conf.members[slot].id;
     uint64_t prev_term = 0;
     bool known = cons_clog_term(&node->log, prev, &prev_term);
     assert(known);
@@ -42,10 +43,10 @@ static void push_append(struct consensus_node *node, uint32_t peer, uint64_t pre
         pr->commit_sent = learned;
 }
 
-/* Sends one append to peer if its state allows; true if one was sent. */
-static bool send_one(struct consensus_node *node, uint32_t peer)
+/* Sends one append to the member in slot if its state allows; true if one was sent. */
+static bool send_one(struct consensus_node *node, uint32_t slot)
 {
-    struct progress *pr = &node->prs[peer];
+    struct progress *pr = &node->prs[slot];
     if (pr->state == PROGRESS_SNAPSHOT)
         return false;
     if (pr->state == PROGRESS_PROBE && pr->probe_sent)
@@ -54,13 +55,13 @@ static bool send_one(struct consensus_node *node, uint32_t peer)
         return false;
     if (pr->next <= node->log.snap_index) {
         /* The entries it needs are compacted away: it needs the snapshot. */
-        cons_snapshot_send(node, peer);
+        cons_snapshot_send(node, slot);
         return false;
     }
     uint32_t n = batch_count(node, pr->next);
     if (n == 0 && pr->state == PROGRESS_REPLICATE)
         return false;
-    push_append(node, peer, pr->next - 1, n);
+    push_append(node, slot, pr->next - 1, n);
     if (pr->state == PROGRESS_PROBE) {
         pr->probe_sent = true;
     } else {
@@ -70,36 +71,37 @@ static bool send_one(struct consensus_node *node, uint32_t peer)
     return true;
 }
 
-static bool send_appends(struct consensus_node *node, uint32_t peer)
+static bool send_appends(struct consensus_node *node, uint32_t slot)
 {
     bool any = false;
-    while (send_one(node, peer)) {
+    while (send_one(node, slot)) {
         any = true;
-        if (node->prs[peer].state != PROGRESS_REPLICATE)
+        if (node->prs[slot].state != PROGRESS_REPLICATE)
             break;
     }
     return any;
 }
 
-static void send_heartbeat(struct consensus_node *node, uint32_t peer)
+static void send_heartbeat(struct consensus_node *node, uint32_t slot)
 {
-    struct progress *pr = &node->prs[peer];
+    struct progress *pr = &node->prs[slot];
     if (pr->state == PROGRESS_PROBE) {
         pr->probe_sent = false; /* the probe doubles as the heartbeat */
         return;
     }
     uint64_t prev = pr->match > node->log.snap_index ? pr->match : node->log.snap_index;
-    push_append(node, peer, prev, 0);
+    push_append(node, slot, prev, 0);
 }
 
-static void send_commit(struct consensus_node *node, uint32_t peer)
+static void send_commit(struct consensus_node *node, uint32_t slot)
 {
-    struct progress *pr = &node->prs[peer];
+    struct progress *pr = &node->prs[slot];
     /* Only up to match: the follower's entries beyond it may not be ours. */
     uint64_t commit = node->log.commit < pr->match ? node->log.commit : pr->match;
     if (commit <= pr->commit_sent)
         return;
-    struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_COMMIT, peer);
+    struct consensus_msg *out =
+        cons_outbox_push(node, CONSENSUS_MSG_COMMIT, node->conf.members[slot].id);
     out->commit = commit;
     pr->commit_sent = commit;
 }
@@ -111,8 +113,9 @@ void cons_replication_flush(struct consensus_node *node)
         return;
     if (node->hb_pending)
         node->hb_seq++;
-    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
-        if (node_is_self(node, i))
+    /* Learners too: they are replicated to, only never counted. */
+    for (uint32_t i = 0; i < node->conf.count; i++) {
+        if (node_is_self(node, node->conf.members[i].id))
             continue;
         if (node->hb_pending)
             send_heartbeat(node, i);
@@ -126,15 +129,35 @@ void cons_replication_flush(struct consensus_node *node)
     node->commit_changed = false;
 }
 
+/* The voters' matches (ours: what is durable here; a leader being removed is not one), by
+   match_high for the invariants, else by match. */
+static uint32_t voter_matches(const struct consensus_node *node, uint64_t *match, bool high)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < node->conf.count; i++) {
+        const struct consensus_member *m = &node->conf.members[i];
+        bool counted = m->role == CONSENSUS_MEMBER_VOTER;
+#if PLANTED_BUG_learner_counted /* planted bug (tools/mutants): a learner's ack counts */
+        counted = counted || n < CONSENSUS_VOTERS_MAX;
+#endif
+        if (!counted)
+            continue;
+        if (node_is_self(node, m->id))
+            match[n++] = node->log.persisted;
+        else
+            match[n++] = high ? node->prs[i].match_high : node->prs[i].match;
+    }
+    return n;
+}
+
 void cons_replication_maybe_commit(struct consensus_node *node)
 {
     assert(node->role == CONSENSUS_LEADER);
-    uint64_t match[CONSENSUS_NODES_MAX];
-    for (uint32_t i = 0; i < node->cfg.node_count; i++)
-        match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match;
-    uint64_t q = cons_quorum_commit_index(match, node->cfg.node_count);
+    uint64_t match[CONSENSUS_VOTERS_MAX];
+    uint32_t voters = voter_matches(node, match, false);
+    uint64_t q = cons_quorum_commit_index(match, voters);
 #if PLANTED_BUG_commit_first_ack /* planted bug (tools/mutants): the first ack commits */
-    for (uint32_t i = 0; i < node->cfg.node_count; i++) q = match[i] > q ? match[i] : q;
+    for (uint32_t i = 0; i < voters; i++) q = match[i] > q ? match[i] : q;
 #endif
     if (q <= node->log.commit)
         return;
@@ -185,7 +208,10 @@ static void handle_reject(struct consensus_node *node, struct progress *pr,
 void cons_replication_handle_append_resp(struct consensus_node *node,
                                          const struct consensus_msg *msg)
 {
-    struct progress *pr = &node->prs[msg->from];
+    int slot = cons_conf_slot(&node->conf, msg->from);
+    if (slot < 0)
+        return; /* from a node no longer (or not yet) a member */
+    struct progress *pr = &node->prs[slot];
     if (msg->seq > pr->acked_seq && msg->seq <= node->hb_seq) {
         pr->acked_seq = msg->seq;
         cons_read_index_release(node);
@@ -225,9 +251,9 @@ void cons_replication_tick(struct consensus_node *node)
         node->heartbeat_elapsed = 0;
         node->hb_pending = true;
     }
-    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+    for (uint32_t i = 0; i < node->conf.count; i++) {
         struct progress *pr = &node->prs[i];
-        if (node_is_self(node, i))
+        if (node_is_self(node, node->conf.members[i].id))
             continue;
         bool waiting = pr->state == PROGRESS_SNAPSHOT ||
                        (pr->state == PROGRESS_REPLICATE &&
@@ -252,19 +278,20 @@ void cons_replication_invariants(const struct consensus_node *node)
         return;
     }
     uint64_t last = cons_clog_last_index(&node->log);
-    uint64_t match[CONSENSUS_NODES_MAX];
-    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
-        match[i] = node_is_self(node, i) ? node->log.persisted : node->prs[i].match_high;
-        if (node_is_self(node, i))
+    for (uint32_t i = 0; i < node->conf.count; i++) {
+        if (node_is_self(node, node->conf.members[i].id))
             continue;
         cons_progress_invariants(&node->prs[i], last, node->cfg.inflight_max);
         assert(node->prs[i].acked_seq <= node->hb_seq);
     }
+    uint64_t match[CONSENSUS_VOTERS_MAX];
+    uint32_t voters = voter_matches(node, match, true);
     assert(node->uncommitted_bytes <= node->cfg.uncommitted_bytes_max);
     /* Quorum/commit: once the leader commits in its term, a majority acknowledged the commit
        (a follower that lost its disk since then may hold less: cons_progress_lost). */
     if (node->committed_in_term) {
-        assert(node->log.commit <= cons_quorum_commit_index(match, node->cfg.node_count));
+        assert(node->log.commit <= cons_quorum_commit_index(match, voters) ||
+               node->conf_index > node->log.commit);
         assert(consensus_term_at(node, node->log.commit) == node->term ||
                node->log.commit == node->log.snap_index);
     }

@@ -86,7 +86,7 @@ void cons_role_become_leader(struct consensus_node *node)
     node->step_role = step_leader;
     node->tick_role = tick_leader;
     uint64_t last = cons_clog_last_index(&node->log);
-    for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+    for (uint32_t i = 0; i < node->conf.count; i++) {
         cons_progress_reset(&node->prs[i], last + 1);
         node->prs[i].recent_active = true;
     }
@@ -141,8 +141,9 @@ static int step_candidate(struct consensus_node *node, const struct consensus_ms
 
 static int step_leader(struct consensus_node *node, const struct consensus_msg *msg)
 {
-    if (msg->type != CONSENSUS_MSG_VOTE_RESP && msg->type != CONSENSUS_MSG_VOTE)
-        node->prs[msg->from].recent_active = true;
+    int slot = cons_conf_slot(&node->conf, msg->from);
+    if (slot >= 0 && msg->type != CONSENSUS_MSG_VOTE_RESP && msg->type != CONSENSUS_MSG_VOTE)
+        node->prs[slot].recent_active = true;
     switch (msg->type) {
     case CONSENSUS_MSG_APPEND_RESP:
         cons_replication_handle_append_resp(node, msg);

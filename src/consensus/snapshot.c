@@ -9,10 +9,11 @@
  * server streams its data and steps the same message into the receiver when it is whole.
  */
 
-void cons_snapshot_send(struct consensus_node *node, uint32_t peer)
+void cons_snapshot_send(struct consensus_node *node, uint32_t slot)
 {
     assert(node->role == CONSENSUS_LEADER);
-    struct progress *pr = &node->prs[peer];
+    struct progress *pr = &node->prs[slot];
+    uint32_t peer = node->conf.members[slot].id;
     assert(pr->state != PROGRESS_SNAPSHOT);
     /* The newest snapshot: at or after the log's start, so the entries after it follow. */
     assert(node->snapshot_index >= node->log.snap_index);
@@ -51,6 +52,7 @@ void cons_snapshot_handle(struct consensus_node *node, const struct consensus_ms
         return;
     }
     cons_clog_reset(&node->log, msg->index, msg->log_term);
+    cons_conf_snapshot(node, msg->membership, msg->index);
     node->snapshot_index = msg->index;
     node->snapshot_term = msg->log_term;
     node->snapshot_apply = true;
@@ -60,7 +62,10 @@ void cons_snapshot_handle(struct consensus_node *node, const struct consensus_ms
 void cons_snapshot_handle_resp(struct consensus_node *node, const struct consensus_msg *msg)
 {
     assert(node->role == CONSENSUS_LEADER);
-    struct progress *pr = &node->prs[msg->from];
+    int slot = cons_conf_slot(&node->conf, msg->from);
+    if (slot < 0)
+        return;
+    struct progress *pr = &node->prs[slot];
     if (!msg->success || msg->index > cons_clog_last_index(&node->log))
         return;
     if (cons_progress_update(pr, msg->index)) {
@@ -82,8 +87,8 @@ void cons_snapshot_invariants(const struct consensus_node *node)
     if (node->snapshot_apply)
         assert(node->log.applied == node->log.snap_index);
     if (node->role == CONSENSUS_LEADER) {
-        for (uint32_t i = 0; i < node->cfg.node_count; i++) {
-            if (node_is_self(node, i))
+        for (uint32_t i = 0; i < node->conf.count; i++) {
+            if (node_is_self(node, node->conf.members[i].id))
                 continue;
             const struct progress *pr = &node->prs[i];
             assert(pr->state != PROGRESS_SNAPSHOT || pr->pending_snapshot <= node->snapshot_index);

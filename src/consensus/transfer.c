@@ -24,19 +24,22 @@ void cons_transfer_reset(struct consensus_node *node)
     node->timeout_now_sent = false;
 }
 
-/* The most up-to-date follower, preferring those heard from in this check-quorum period. */
+/* The most up-to-date voter, preferring those heard from in this check-quorum period (a
+   learner cannot win an election). */
 static uint32_t pick_target(const struct consensus_node *node)
 {
-    uint32_t best = CONSENSUS_NONE;
-    for (int pass = 0; pass < 2 && best == CONSENSUS_NONE; pass++)
-        for (uint32_t i = 0; i < node->cfg.node_count; i++) {
+    int best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++)
+        for (uint32_t i = 0; i < node->conf.count; i++) {
+            const struct consensus_member *m = &node->conf.members[i];
             const struct progress *pr = &node->prs[i];
-            if (node_is_self(node, i) || (pass == 0 && !pr->recent_active))
+            if (node_is_self(node, m->id) || m->role != CONSENSUS_MEMBER_VOTER ||
+                (pass == 0 && !pr->recent_active))
                 continue;
-            if (best == CONSENSUS_NONE || pr->match > node->prs[best].match)
-                best = i;
+            if (best < 0 || pr->match > node->prs[best].match)
+                best = (int)i;
         }
-    return best;
+    return best < 0 ? CONSENSUS_NONE : node->conf.members[best].id;
 }
 
 int consensus_transfer_leader(struct consensus_node *node, uint32_t target)
@@ -46,7 +49,8 @@ int consensus_transfer_leader(struct consensus_node *node, uint32_t target)
         return CONSENSUS_ERR_NOT_LEADER;
     if (target == CONSENSUS_NONE)
         target = pick_target(node);
-    if (target == CONSENSUS_NONE || target >= node->cfg.node_count || node_is_self(node, target))
+    if (target == CONSENSUS_NONE || !cons_conf_is_voter(&node->conf, target) ||
+        node_is_self(node, target))
         return CONSENSUS_ERR_INVALID;
     if (node->transfer_target == target)
         return 0;
@@ -73,8 +77,10 @@ bool cons_transfer_due(const struct consensus_node *node)
     if (node->role != CONSENSUS_LEADER || node->transfer_target == CONSENSUS_NONE ||
         node->timeout_now_sent)
         return false;
+    int slot = cons_conf_slot(&node->conf, node->transfer_target);
     uint64_t last = cons_clog_last_index(&node->log);
-    return node->prs[node->transfer_target].match == last && node->log.commit == last;
+    /* A target removed meanwhile gets nothing: the transfer times out. */
+    return slot >= 0 && node->prs[slot].match == last && node->log.commit == last;
 }
 
 void cons_transfer_flush(struct consensus_node *node)
@@ -101,8 +107,8 @@ void cons_transfer_handle_timeout_now(struct consensus_node *node,
 {
     assert(msg->type == CONSENSUS_MSG_TIMEOUT_NOW);
     assert(msg->term == node->term);
-    if (node->role != CONSENSUS_FOLLOWER)
-        return;
+    if (node->role != CONSENSUS_FOLLOWER || !cons_conf_may_campaign(node))
+        return; /* a learner, or a node removed meanwhile, never campaigns */
     cons_election_campaign_transfer(node);
 }
 
@@ -114,7 +120,6 @@ void cons_transfer_invariants(const struct consensus_node *node)
         return;
     }
     assert(node->role == CONSENSUS_LEADER);
-    assert(node->transfer_target < node->cfg.node_count);
     assert(!node_is_self(node, node->transfer_target));
     assert(node->transfer_elapsed < node->cfg.election_ticks);
 }

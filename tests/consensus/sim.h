@@ -9,6 +9,10 @@
 
 #include "consensus.h"
 
+/* Nodes in one world: bootstrap voters (up to CONSENSUS_VOTERS_MAX) and spare nodes that
+   membership changes may add (their ids are their slots: a member id is never reused). */
+#define SIM_NODES_MAX 9u
+
 /* ---------------------------------------------------------------- randomness */
 
 struct sim_rng {
@@ -22,10 +26,12 @@ uint64_t sim_rng_u64(void *rng); /* adapter for consensus_config.rand_u64 */
 
 /* ------------------------------------------------------------ state machine */
 
-/* A KV-ish state machine reduced to what checking needs: a digest of applied payloads. */
+/* A KV-ish state machine reduced to what checking needs: a digest of applied payloads, and
+   the membership the config entries it applied carry (what a snapshot holds). */
 struct sim_sm {
     uint64_t applied;
     uint64_t digest;
+    struct consensus_membership conf;
 };
 
 void sim_sm_apply(struct sim_sm *sm, const struct consensus_entry *e);
@@ -134,7 +140,7 @@ struct bus {
     size_t cap;
     uint64_t order_next;
     struct bus_faults faults;
-    bool cut[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
+    bool cut[SIM_NODES_MAX][SIM_NODES_MAX];
     uint64_t sent;
     uint64_t dropped;
 };
@@ -190,6 +196,8 @@ struct sim_checker {
     uint64_t terms_cap;
     uint64_t top_term; /* the highest term that had a leader */
     uint64_t acked;
+    struct consensus_membership conf; /* as of the history's end */
+    uint64_t configs; /* config entries in the history */
 };
 
 /* -------------------------------------------------------------------- world */
@@ -235,7 +243,8 @@ struct sim_node {
     struct consensus_ready rd;
     uint32_t pending_ticks;
     struct sim_sm recv_snap; /* the last snapshot that arrived whole */
-    struct sim_xfer xfer[CONSENSUS_NODES_MAX];
+    uint64_t commit_checked; /* the commit index sim_check_step last saw */
+    struct sim_xfer xfer[SIM_NODES_MAX];
     struct sim_recv recv;
 };
 
@@ -302,9 +311,11 @@ struct sim_forward {
 struct sim_world {
     uint64_t seed;
     struct sim_rng rng;
-    uint32_t node_count;
+    uint32_t node_count; /* nodes 0..node_count-1: bootstrap voters, then spares */
+    uint32_t voters;     /* bootstrap voters: 0..voters-1 */
+    uint64_t changes;    /* membership changes committed */
     struct consensus_config cfg;
-    struct sim_node nodes[CONSENSUS_NODES_MAX];
+    struct sim_node nodes[SIM_NODES_MAX];
     struct bus bus;
     struct sim_checker check;
     struct sim_trace trace;
@@ -314,7 +325,7 @@ struct sim_world {
     uint32_t torn_ppm; /* chance a crash tears the unsynced writes instead of dropping them */
     uint32_t defer_ppm; /* chance a deferrable batch is synced in the background */
     uint32_t bg_delay_max; /* a background sync takes 1..bg_delay_max time units */
-    bool bg_hold[CONSENSUS_NODES_MAX]; /* named tests: this node's background syncs wait */
+    bool bg_hold[SIM_NODES_MAX]; /* named tests: this node's background syncs wait */
     struct sim_proposal *props;
     size_t prop_count;
     size_t prop_cap;
@@ -334,11 +345,11 @@ struct sim_world {
     uint64_t bg_syncs; /* background syncs reported to a core */
     uint64_t payload_next;
     uint64_t core_inputs;
-    bool no_tick[CONSENSUS_NODES_MAX];           /* named tests: this node's clock stops */
+    bool no_tick[SIM_NODES_MAX];           /* named tests: this node's clock stops */
     struct sim_snap_config snap;
     struct sim_snap_stats snap_stats;
     uint64_t delivered[CONSENSUS_MSG_TYPE_COUNT]; /* by message type */
-    uint64_t rejects[CONSENSUS_NODES_MAX];        /* APPEND_RESP rejections, by sender */
+    uint64_t rejects[SIM_NODES_MAX];        /* APPEND_RESP rejections, by sender */
     struct consensus_read_state answered[64];     /* the latest read states, any node */
     uint32_t answered_count;
     bool failed;
@@ -348,6 +359,15 @@ struct sim_world {
 /* Builds a world of n nodes with cfg's bounds (id, node_count and rand are set per node). */
 void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
                     const struct consensus_config *cfg);
+/* The same with only the first `voters` nodes in the bootstrap membership; the others wait
+   to be added (sim_world_change). */
+void sim_world_init_members(struct sim_world *w, uint64_t seed, uint32_t n, uint32_t voters,
+                            const struct consensus_config *cfg);
+/* Proposes a membership change at node; returns the core's result. */
+int sim_world_change(struct sim_world *w, uint32_t node, enum consensus_change_type type,
+                     uint32_t id, uint64_t *index_out);
+/* True if node is in the membership of the world's leader (or there is no leader). */
+bool sim_world_is_member(const struct sim_world *w, uint32_t node);
 void sim_world_free(struct sim_world *w);
 /* One time unit: deliveries, ticks, syncs, batches, then every check. */
 void sim_world_step(struct sim_world *w);
@@ -403,6 +423,8 @@ void sim_client_check(struct sim_world *w);
 
 struct sim_chaos_config {
     uint32_t nodes;
+    uint32_t spares;  /* nodes beyond the bootstrap voters that changes may add */
+    uint32_t change_ppm; /* chance per time unit of a random membership change */
     uint32_t chaos_ticks;
     uint32_t heal_ticks_max;
     uint32_t failover_ticks_max;
@@ -423,9 +445,12 @@ struct sim_chaos_result {
     uint32_t failover_ticks; /* from the leader's crash to a new leader */
     uint64_t forwards;       /* forwarded writes answered */
     uint32_t answer_ticks_max; /* the slowest answer to a request after its leader changed */
+    uint64_t changes;          /* membership changes committed */
 };
 
 void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes);
+/* The same with spare nodes and random membership changes (sim_chaos.c member_change). */
+void sim_chaos_config_members(struct sim_chaos_config *cfg, uint32_t nodes);
 /* Runs one seed; on failure reports (seed, failure, trace) on stderr and returns false. */
 bool sim_chaos_run(uint64_t seed, const struct sim_chaos_config *cfg, struct sim_chaos_result *out);
 

@@ -6,6 +6,17 @@
 
 #define SIM_CHAOS_ELECTION_TICKS 10u
 
+void sim_chaos_config_members(struct sim_chaos_config *cfg, uint32_t nodes)
+{
+    sim_chaos_config_default(cfg, nodes);
+    cfg->spares = SIM_NODES_MAX - nodes < 3 ? SIM_NODES_MAX - nodes : 3;
+    cfg->change_ppm = 10000;
+    /* A node added empty to a long log that no snapshot covers yet catches up entry by entry,
+       in this world's batches of 1 - 8 entries over a reordering, duplicating link: up to
+       up to 705 ticks over 9,000 seeds). */
+    cfg->heal_ticks_max = 1000;
+}
+
 void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -30,6 +41,9 @@ static void world_config(struct consensus_config *cfg, struct sim_rng *rng)
     cfg->entry_bytes_max = 64;
     cfg->uncommitted_bytes_max = 64 * (2 + sim_rng_below(rng, 30));
     cfg->read_pending_max = 8;
+    /* A learner is promoted only within a few entries of the commit: a far-behind one would
+       leave the voters without a working majority until it caught up, slowly in this world. */
+    cfg->promote_lag_max = 8;
     /* Half the runs keep a tail of the log below each snapshot. */
     cfg->snapshot_catchup_entries = sim_rng_chance(rng, 500000) ? 0 : sim_rng_below(rng, 30);
 }
@@ -101,7 +115,7 @@ static void fault(struct sim_world *w)
 /* A node that believes it leads, picked at random (a deposed one too); else any node. */
 static uint32_t some_leader(struct sim_world *w)
 {
-    uint32_t leaders[CONSENSUS_NODES_MAX], count = 0;
+    uint32_t leaders[SIM_NODES_MAX], count = 0;
     for (uint32_t i = 0; i < w->node_count; i++)
         if (w->nodes[i].core && consensus_role(w->nodes[i].core) == CONSENSUS_LEADER)
             leaders[count++] = i;
@@ -131,6 +145,33 @@ static void client_load(struct sim_world *w)
         sim_world_read(w, some_leader(w));
 }
 
+/* One random membership change at the leader: add a spare node (learner or voter), promote a
+   learner, remove any member (the leader too). What the core refuses (a change in flight, a
+   learner behind, the last voter) is simply not done. */
+static void member_change(struct sim_world *w)
+{
+    uint32_t l = sim_world_leader(w);
+    if (l == CONSENSUS_NONE)
+        return;
+    const struct consensus_membership *m = consensus_membership(w->nodes[l].core);
+    const struct consensus_member *pick = &m->members[sim_rng_below(&w->rng, m->count)];
+    switch (sim_rng_below(&w->rng, 5)) {
+    case 0:
+    case 1:
+        sim_world_change(w, l, CONSENSUS_CHANGE_ADD_LEARNER, 0, NULL);
+        break;
+    case 2:
+        sim_world_change(w, l, CONSENSUS_CHANGE_ADD_VOTER, 0, NULL);
+        break;
+    case 3:
+        sim_world_change(w, l, CONSENSUS_CHANGE_PROMOTE, pick->id, NULL);
+        break;
+    default:
+        sim_world_change(w, l, CONSENSUS_CHANGE_REMOVE, pick->id, NULL);
+        break;
+    }
+}
+
 static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
 {
     w->bus.faults = (struct bus_faults){
@@ -148,6 +189,8 @@ static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
         client_load(w);
         if (sim_rng_chance(&w->rng, fault_ppm))
             fault(w);
+        if (cfg->change_ppm > 0 && sim_rng_chance(&w->rng, cfg->change_ppm))
+            member_change(w);
         sim_world_step(w);
     }
 }
@@ -176,7 +219,8 @@ static uint32_t heal(struct sim_world *w, const struct sim_chaos_config *cfg)
 static uint32_t failover(struct sim_world *w, const struct sim_chaos_config *cfg)
 {
     uint32_t old = sim_world_leader(w);
-    if (old == CONSENSUS_NONE || w->node_count < 3)
+    if (old == CONSENSUS_NONE ||
+        consensus_membership_voters(consensus_membership(w->nodes[old].core)) < 3)
         return 0;
     sim_world_crash(w, old);
     uint64_t start = w->now;
@@ -201,7 +245,7 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     struct sim_rng cfg_rng = {seed ^ 0xA5A5A5A5u};
     struct consensus_config ccfg;
     world_config(&ccfg, &cfg_rng);
-    sim_world_init(&w, seed, cfg->nodes, &ccfg);
+    sim_world_init_members(&w, seed, cfg->nodes + cfg->spares, cfg->nodes, &ccfg);
     /* Leaders sync in the background always, never, or batch by batch at random. */
     static const uint32_t defer_ppm[] = {1000000, 1000000, 500000, 0};
     w.defer_ppm = defer_ppm[sim_rng_below(&cfg_rng, 4)];
@@ -229,6 +273,7 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     out->forwards = w.forwards_answered;
     out->answer_ticks_max = (uint32_t)(w.answer_after_change_max / w.tick_units);
     out->snap = w.snap_stats;
+    out->changes = w.check.configs;
     if (w.failed && messages)
         sim_world_report(&w);
     sim_world_free(&w);

@@ -29,27 +29,52 @@ static void history_push(struct sim_checker *c, const struct consensus_entry *e)
         c->hist = realloc(c->hist, c->cap * sizeof *c->hist);
         assert(c->hist != NULL);
     }
-    struct sim_sm sm = {.applied = c->len, .digest = history_digest(c, c->len)};
+    struct sim_sm sm = {.applied = c->len, .digest = history_digest(c, c->len), .conf = c->conf};
     sim_sm_apply(&sm, e);
+    c->configs += consensus_membership_is_config(e->data, e->len);
+    c->conf = sm.conf;
     c->hist[c->len++] = (struct sim_history_entry){
         .term = e->term, .payload_hash = sim_payload_hash(e->data, e->len), .digest = sm.digest};
 }
 
-/* Committed means durable on a majority: their synced disks hold it (§5.4, Figure 2). */
-static void check_durable(struct sim_world *w, uint32_t node, const struct consensus_entry *e)
+/* True if a majority of m's voters hold (index, term) on their synced disks. */
+static bool durable_in(const struct sim_world *w, const struct consensus_membership *m,
+                       uint64_t index, uint64_t term)
 {
     uint32_t holders = 0;
-    for (uint32_t i = 0; i < w->node_count; i++)
-        holders += sim_disk_holds(&w->nodes[i].disk, e->index, e->term);
-    if (holders < w->node_count / 2 + 1)
-        sim_world_fail(w, "node %u: entry %llu/%llu committed but durable on only %u disks",
-                       node, (unsigned long long)e->index, (unsigned long long)e->term, holders);
+    uint32_t voters = 0;
+    for (uint32_t k = 0; k < m->count; k++) {
+        uint32_t id = m->members[k].id;
+        if (m->members[k].role != CONSENSUS_MEMBER_VOTER || id >= w->node_count)
+            continue;
+        voters++;
+        holders += sim_disk_holds(&w->nodes[id].disk, index, term);
+    }
+    return holders >= voters / 2 + 1;
+}
+
+/* Committed means durable on a majority: their synced disks hold it (§5.4, Figure 2). The
+   majority is of the voters of the membership the leader counted with, the newest in its log
+   (a change takes effect when appended), so it is checked on the leader as its commit moves. */
+static void check_durable(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    uint64_t commit = consensus_commit_index(n->core);
+    if (consensus_role(n->core) == CONSENSUS_LEADER) {
+        const struct consensus_membership *m = consensus_membership(n->core);
+        for (uint64_t k = n->commit_checked + 1; k <= commit; k++) {
+            uint64_t term = consensus_term_at(n->core, k);
+            if (term != 0 && !durable_in(w, m, k, term))
+                sim_world_fail(w, "node %u: entry %llu/%llu committed but durable on a minority",
+                               i, (unsigned long long)k, (unsigned long long)term);
+        }
+    }
+    n->commit_checked = commit;
 }
 
 void sim_check_committed(struct sim_world *w, uint32_t node, const struct consensus_entry *e)
 {
     struct sim_checker *c = &w->check;
-    check_durable(w, node, e);
     if (e->index > c->len + 1) {
         sim_world_fail(w, "node %u: committed %llu leaves a gap after history %llu", node,
                        (unsigned long long)e->index, (unsigned long long)c->len);
@@ -159,6 +184,7 @@ void sim_check_step(struct sim_world *w)
         const struct sim_node *n = &w->nodes[i];
         if (n->core == NULL)
             continue;
+        check_durable(w, i);
         /* The entry at each node's commit index is the history's, if the history has it. */
         uint64_t commit = consensus_commit_index(n->core);
         uint64_t term = consensus_term_at(n->core, commit);

@@ -190,8 +190,10 @@ void sim_disk_compact(struct sim_disk *d, uint64_t index, uint64_t term, const s
 
 void sim_disk_load(struct sim_disk *d, uint64_t term, const uint64_t *terms, size_t n)
 {
+    struct consensus_membership conf = d->snap_sm.conf; /* the node stays a member */
     sim_disk_free(d);
     sim_disk_init(d);
+    d->snap_sm.conf = conf;
     d->hs.term = term;
     for (size_t i = 0; i < n; i++) {
         uint8_t payload[16] = {(uint8_t)(i + 1), (uint8_t)terms[i], 0xF7};

@@ -6,8 +6,10 @@
 
 #include "sim.h"
 
-/* election 10 ticks, heartbeat 2, one time unit per hop, disks sync at once. */
-static inline void fixture_world(struct sim_world *w, uint32_t n, uint64_t seed)
+/* election 10 ticks, heartbeat 2, one time unit per hop, disks sync at once; the first
+   `voters` nodes are the bootstrap membership, the others wait to be added. */
+static inline void fixture_world_members(struct sim_world *w, uint32_t n, uint32_t voters,
+                                         uint64_t seed)
 {
     struct consensus_config cfg;
     consensus_config_default(&cfg);
@@ -18,9 +20,15 @@ static inline void fixture_world(struct sim_world *w, uint32_t n, uint64_t seed)
     cfg.entry_bytes_max = 64;
     cfg.uncommitted_bytes_max = 64 * 64;
     cfg.read_pending_max = 16;
-    sim_world_init(w, seed, n, &cfg);
+    cfg.promote_lag_max = 4;
+    sim_world_init_members(w, seed, n, voters, &cfg);
     w->bus.faults = (struct bus_faults){.delay_min = 1, .delay_max = 1};
     w->sync_delay_max = 0;
+}
+
+static inline void fixture_world(struct sim_world *w, uint32_t n, uint64_t seed)
+{
+    fixture_world_members(w, n, n, seed);
 }
 
 /* Lets only `node` time out, runs until it leads, and gives everyone else their clock back. */

@@ -9,8 +9,10 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: consensus_sim [--seeds N] [--start S] [--seed S] [--nodes 3|5|7]\n"
-                    "                     [--chaos-ticks T] [--verbose] [--stop]\n"
+    fprintf(stderr, "usage: consensus_sim [--seeds N] [--start S] [--seed S] [--nodes 1..7]\n"
+                    "                     [--chaos-ticks T] [--members] [--verbose] [--stop]\n"
+                    "  --members  random membership changes, with spare nodes to add\n"
+                    "             (1..5 voters at bootstrap unless --nodes is given)\n"
                     "  --seeds N  run seeds start..start+N-1 (default 200), 3 and 5 nodes\n"
                     "             alternating unless --nodes is given\n"
                     "  --seed S   replay one seed (add --verbose for the whole trace)\n"
@@ -38,10 +40,14 @@ int main(int argc, char **argv)
 {
     uint64_t start = 1, seeds = 200;
     uint32_t nodes = 0, chaos_ticks = 0;
-    bool verbose = false, stop = false;
+    bool verbose = false, stop = false, members = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--members") == 0) {
+            members = true;
+            continue;
+        }
         if (strcmp(a, "--verbose") == 0 || strcmp(a, "--stop") == 0) {
             verbose = verbose || strcmp(a, "--verbose") == 0;
             stop = stop || strcmp(a, "--stop") == 0;
@@ -63,19 +69,23 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (nodes != 0 && (nodes % 2 == 0 || nodes > CONSENSUS_NODES_MAX))
+    if (nodes > CONSENSUS_VOTERS_MAX)
         usage();
     uint32_t *failover = calloc(seeds, sizeof *failover);
     uint32_t *healt = calloc(seeds, sizeof *healt);
     uint32_t *answer = calloc(seeds, sizeof *answer);
     uint64_t forwards = 0;
     size_t nf = 0, nh = 0;
+    uint64_t changes = 0;
     uint64_t steps = 0, inputs = 0, committed = 0, acked = 0, reads = 0, bg = 0, failed = 0;
     struct sim_snap_stats snap = {0};
     clock_t c0 = clock();
     for (uint64_t s = start; s < start + seeds; s++) {
         struct sim_chaos_config cfg;
-        sim_chaos_config_default(&cfg, nodes != 0 ? nodes : (s % 2 ? 3 : 5));
+        if (members)
+            sim_chaos_config_members(&cfg, nodes != 0 ? nodes : (uint32_t)(1 + s % 5));
+        else
+            sim_chaos_config_default(&cfg, nodes != 0 ? nodes : (s % 2 ? 3 : 5));
         if (chaos_ticks != 0)
             cfg.chaos_ticks = chaos_ticks;
         cfg.verbose = verbose;
@@ -94,6 +104,7 @@ int main(int argc, char **argv)
         acked += r.acked;
         reads += r.reads;
         bg += r.bg_syncs;
+        changes += r.changes;
         forwards += r.forwards;
         answer[nh] = r.answer_ticks_max;
         snap.started += r.snap.started;
@@ -112,6 +123,7 @@ int main(int argc, char **argv)
     printf("committed %llu entries, %llu acknowledged proposals, %llu reads, %llu background "
            "syncs\n", (unsigned long long)committed, (unsigned long long)acked,
            (unsigned long long)reads, (unsigned long long)bg);
+    printf("membership changes committed: %llu\n", (unsigned long long)changes);
     printf("snapshot transfers: %llu started, %llu resumed, %llu done, %llu chunks sent, %llu "
            "resends from the last ack, %llu whole snapshots released unused\n",
            (unsigned long long)snap.started, (unsigned long long)snap.resumed,

@@ -113,7 +113,8 @@ static void complete(struct sim_world *w, struct sim_node *n)
 {
     struct sim_recv *r = &n->recv;
     struct consensus_msg m = {.type = CONSENSUS_MSG_SNAPSHOT, .from = r->from, .to = n->id,
-                              .term = r->term, .index = r->index, .log_term = r->log_term};
+                              .term = r->term, .index = r->index, .log_term = r->log_term,
+                              .membership = &r->snap.conf};
     r->active = false;
     n->recv_snap = r->snap;
     int err = consensus_step(n->core, &m);

@@ -13,7 +13,7 @@ static void start(struct sim_world *w, uint32_t i)
     assert(sim_disk_pending_records(&n->disk) == 0);
     struct consensus_config cfg = w->cfg;
     cfg.id = i;
-    cfg.node_count = w->node_count;
+    cfg.node_count = w->voters; /* unused: the membership comes from the disk's snapshot */
     cfg.rand_u64 = sim_rng_u64;
     cfg.rand_ctx = &n->rng;
     struct consensus_restore r = {
@@ -24,11 +24,13 @@ static void start(struct sim_world *w, uint32_t i)
         .entry_count = n->disk.count,
         .applied_index = n->disk.snap_index,
         .applied_term = n->disk.snap_term,
+        .membership = &n->disk.snap_sm.conf,
     };
     int err = consensus_new(&cfg, &r, &n->core);
     assert(err == 0);
     (void)err;
     n->sm = n->disk.snap_sm;
+    n->commit_checked = consensus_commit_index(n->core);
     n->syncing = false;
     n->bg_syncing = false;
     n->pending_ticks = 0;
@@ -39,11 +41,19 @@ static void start(struct sim_world *w, uint32_t i)
 void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
                     const struct consensus_config *cfg)
 {
-    assert(n >= 1 && n <= CONSENSUS_NODES_MAX);
+    sim_world_init_members(w, seed, n, n, cfg);
+}
+
+void sim_world_init_members(struct sim_world *w, uint64_t seed, uint32_t n, uint32_t voters,
+                            const struct consensus_config *cfg)
+{
+    assert(n >= 1 && n <= SIM_NODES_MAX);
+    assert(voters >= 1 && voters <= n && voters <= CONSENSUS_VOTERS_MAX);
     memset(w, 0, sizeof *w);
     w->seed = seed;
     w->rng.state = seed;
     w->node_count = n;
+    w->voters = voters;
     w->cfg = *cfg;
     w->tick_units = 10;
     w->sync_delay_max = 2;
@@ -53,11 +63,13 @@ void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
                                        .resend_units = 20};
     bus_init(&w->bus);
     sim_check_init(&w->check);
+    consensus_membership_bootstrap(&w->check.conf, voters);
     for (uint32_t i = 0; i < n; i++) {
         struct sim_node *node = &w->nodes[i];
         node->id = i;
         node->rng.state = seed * 0x2545F4914F6CDD1Dull + i + 1;
         sim_disk_init(&node->disk);
+        consensus_membership_bootstrap(&node->disk.snap_sm.conf, voters);
         start(w, i);
     }
 }
@@ -301,6 +313,40 @@ uint32_t sim_world_leader(const struct sim_world *w)
     return leader;
 }
 
+bool sim_world_is_member(const struct sim_world *w, uint32_t node)
+{
+    uint32_t l = sim_world_leader(w);
+    if (l == CONSENSUS_NONE)
+        return true;
+    return consensus_membership_find(consensus_membership(w->nodes[l].core), node) != NULL;
+}
+
+int sim_world_change(struct sim_world *w, uint32_t i, enum consensus_change_type type,
+                     uint32_t id, uint64_t *index_out)
+{
+    struct sim_node *n = &w->nodes[i];
+    if (n->core == NULL || n->syncing)
+        return CONSENSUS_ERR_NOT_LEADER;
+    char addr[32];
+    snprintf(addr, sizeof addr, "sim:%u", consensus_membership(n->core)->next_id);
+    struct consensus_change ch = {.type = type, .id = id, .addr = addr};
+    bool add = type == CONSENSUS_CHANGE_ADD_VOTER || type == CONSENSUS_CHANGE_ADD_LEARNER;
+    /* Ids are slots here: an add needs a spare node to host the id it allocates. */
+    if (add && consensus_membership(n->core)->next_id >= w->node_count)
+        return CONSENSUS_ERR_FULL;
+    uint64_t index = 0;
+    int err = consensus_propose_change(n->core, &ch, &index);
+    w->core_inputs++;
+    if (err != 0)
+        return err;
+    static const char *names[] = {"add voter", "add learner", "promote", "remove"};
+    sim_trace_add(&w->trace, w->now, "node %u CHANGE %s %u at %llu", i, names[type], ch.id,
+                  (unsigned long long)index);
+    if (index_out != NULL)
+        *index_out = index;
+    return 0;
+}
+
 bool sim_world_converged(const struct sim_world *w)
 {
     uint32_t l = sim_world_leader(w);
@@ -312,6 +358,8 @@ bool sim_world_converged(const struct sim_world *w)
         return false;
     for (uint32_t i = 0; i < w->node_count; i++) {
         const struct sim_node *n = &w->nodes[i];
+        if (!sim_world_is_member(w, i))
+            continue; /* removed, or never added: nothing is sent to it */
         if (n->core == NULL || n->syncing || n->sm.applied != last ||
             consensus_last_index(n->core) != last || consensus_term(n->core) != consensus_term(lc))
             return false;
