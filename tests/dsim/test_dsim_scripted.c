@@ -274,12 +274,12 @@ Test(dsim_scripted, a_cut_off_leader_answers_its_proposals_when_it_steps_down)
     dsim_world_free(&w);
 }
 
-/* The leader compacts past follower f while it is down (each snapshot four chunks), then f
+/* The leader compacts past follower f while it is down (each snapshot `chunks` chunks), then f
    comes back: it must be sent the snapshot. Returns f. */
-static uint32_t leave_behind(uint64_t seed, uint32_t *leader)
+static uint32_t leave_behind(uint64_t seed, uint32_t chunks, uint32_t *leader)
 {
     world(3, seed, false, 0);
-    w.snap_pad = 3 * CLUSTER_SNAPSHOT_CHUNK_BYTES;
+    w.snap_pad = (chunks - 1) * CLUSTER_SNAPSHOT_CHUNK_BYTES;
     uint32_t l = elect(), f = (l + 1) % 3;
     dsim_node_crash(&w, f);
     uint64_t behind = w.nodes[f].disk.start_index + w.nodes[f].disk.count;
@@ -295,12 +295,12 @@ static uint32_t leave_behind(uint64_t seed, uint32_t *leader)
     return f;
 }
 
-static void run_until_installed(uint32_t f, uint64_t installs)
+static void run_until_installed(uint32_t f, uint64_t installs, uint32_t max_ms)
 {
-    for (uint32_t t = 0; t < 500 && w.nodes[f].installs == installs && !w.failed; t++)
+    for (uint32_t t = 0; t < max_ms / 10 && w.nodes[f].installs == installs && !w.failed; t++)
         dsim_world_run(&w, w.now + 10);
     ok();
-    cr_assert_eq(w.nodes[f].installs, installs + 1, "no snapshot installed in 5 s");
+    cr_assert_eq(w.nodes[f].installs, installs + 1, "no snapshot installed in %u ms", max_ms);
 }
 
 /*
@@ -310,14 +310,14 @@ static void run_until_installed(uint32_t f, uint64_t installs)
  */
 Test(dsim_scripted, a_lost_chunk_is_sent_again_from_what_the_follower_holds)
 {
-    uint32_t l, f = leave_behind(51, &l);
+    uint32_t l, f = leave_behind(51, 4, &l);
     w.links[l][f].delay_max = w.links[f][l].delay_max = 1; /* in order, as on one connection */
     uint64_t term = consensus_term(w.nodes[l].node->core);
     uint64_t calls = w.stats.calls_of[TransactionalKV_METHOD_installSnapshot];
     uint32_t r = dsim_rule_add(&w, l, f, TransactionalKV_METHOD_installSnapshot, false, DSIM_DROP,
                                1, 1);
     dsim_node_start(&w, f);
-    run_until_installed(f, 0);
+    run_until_installed(f, 0, 5000);
     cr_assert_eq(w.rules[r].caught, 1, "the second chunk was not dropped");
     cr_assert_eq(w.stats.calls_of[TransactionalKV_METHOD_installSnapshot] - calls, 7,
                  "%llu chunks sent for 4 and a gap after the first",
@@ -338,7 +338,7 @@ Test(dsim_scripted, a_lost_chunk_is_sent_again_from_what_the_follower_holds)
 Test(dsim_scripted, a_stalled_transfer_resumes_and_installs_once)
 {
     for (int late = 0; late < 2; late++) {
-        uint32_t l, f = leave_behind(52 + (uint64_t)late, &l);
+        uint32_t l, f = leave_behind(52 + (uint64_t)late, 4, &l);
         uint64_t term = consensus_term(w.nodes[l].node->core);
         uint32_t r = dsim_rule_add(&w, l, f, TransactionalKV_METHOD_installSnapshot, false,
                                    DSIM_HOLD, 0, UINT32_MAX);
@@ -349,7 +349,7 @@ Test(dsim_scripted, a_stalled_transfer_resumes_and_installs_once)
         cr_assert_geq(w.rules[r].caught, 4, "%u chunks held", w.rules[r].caught);
         dsim_rule_end(&w, r);
         cr_assert_eq(dsim_rule_release(&w, r, late), w.rules[r].caught);
-        run_until_installed(f, 0);
+        run_until_installed(f, 0, 5000);
         dsim_world_run(&w, w.now + 1000);
         ok();
         cr_assert_eq(w.nodes[f].installs, 1, "installed again");
@@ -357,4 +357,39 @@ Test(dsim_scripted, a_stalled_transfer_resumes_and_installs_once)
         cr_assert_eq(w.nodes[f].sm.digest, w.nodes[l].sm.digest);
         dsim_world_free(&w);
     }
+}
+
+/* The leader dies mid-transfer: the next leader (its own term, its own snapshot or its log's
+   tail) catches the follower up, which drops the partial snapshot for it; one install at most,
+   and the states agree. */
+Test(dsim_scripted, a_new_leader_mid_transfer_catches_the_follower_up)
+{
+    uint32_t l, f = leave_behind(62, 8, &l);
+    w.links[l][f] = (struct dsim_link){.delay_min = 1, .delay_max = 1, .rate_kbps = 20000};
+    uint64_t calls = w.stats.calls_of[TransactionalKV_METHOD_installSnapshot];
+    dsim_node_start(&w, f);
+    while (w.stats.calls_of[TransactionalKV_METHOD_installSnapshot] - calls < 3 && !w.failed)
+        dsim_world_run(&w, w.now + 1);
+    dsim_world_run(&w, w.now + 150); /* a chunk or two in */
+    ok();
+    cr_assert_eq(w.nodes[f].installs, 0, "the transfer was not under way");
+    dsim_node_crash(&w, l);
+    uint32_t nl = CONSENSUS_NONE;
+    for (uint32_t t = 0; t < 300 && (nl = dsim_leader(&w)) == CONSENSUS_NONE && !w.failed; t++)
+        dsim_world_run(&w, w.now + 10);
+    ok();
+    cr_assert_eq(nl, (l + 2) % 3, "node %d leads, not the one holding the whole log", (int)nl);
+    const struct cluster_node *ln = w.nodes[nl].node;
+    for (uint32_t t = 0; t < 500 && w.nodes[f].sm.applied < consensus_commit_index(ln->core) &&
+                         !w.failed; t++)
+        dsim_world_run(&w, w.now + 10);
+    ok();
+    cr_assert_eq(w.nodes[f].sm.applied, consensus_commit_index(ln->core), "not caught up in 5 s");
+    cr_assert_leq(w.nodes[f].installs, 1, "%llu installs", (unsigned long long)w.nodes[f].installs);
+    cr_assert_eq(w.nodes[f].sm.digest, w.nodes[nl].sm.digest);
+    dsim_node_start(&w, l);
+    dsim_world_run(&w, w.now + 1000);
+    ok();
+    cr_assert_eq(w.nodes[l].sm.digest, w.nodes[nl].sm.digest);
+    dsim_world_free(&w);
 }
