@@ -86,6 +86,10 @@ struct cluster_snapshot_ops {
     int (*recv_sync)(void *ctx, void *recv);
     /* Drops what was received (takes recv). */
     void (*recv_abort)(void *ctx, void *recv);
+    /* Optional: the membership a whole received snapshot holds (what `membership` reported
+     * up to its index); 0, or non-zero to refuse the snapshot. Unset: the node keeps its own,
+     * which only a cluster whose membership never changed may do. */
+    int (*recv_membership)(void *ctx, void *recv, struct consensus_membership *out);
     /* Ready step 1: replaces the state with the received snapshot, durably, so that a restart
      * comes back with it (takes recv, whatever the outcome). Non-zero: the node fails. */
     int (*install)(void *ctx, void *recv, uint64_t index, uint64_t term);
@@ -102,6 +106,10 @@ struct cluster_callbacks {
      * (the node then stops). */
     int (*apply)(void *ctx, uint64_t index, uint64_t term, const uint8_t *data, uint32_t len,
                  void *proposal);
+    /* Optional: a committed membership change at index, called just before apply(index),
+     * which then sees an empty entry (a no-op) with no proposal. The server keeps the newest
+     * with its state, in every snapshot (recv_membership, cluster_config.membership). */
+    void (*membership)(void *ctx, uint64_t index, const struct consensus_membership *m);
     struct cluster_snapshot_ops snap;
     /* Optional: role, term or leader changed (for logs and routing). */
     void (*role_changed)(void *ctx, enum consensus_role role, uint64_t term, uint32_t leader);
@@ -110,7 +118,13 @@ struct cluster_callbacks {
 
 struct cluster_config {
     uint32_t id;
-    uint32_t node_count;            /* odd, 1..CONSENSUS_NODES_MAX */
+    uint32_t node_count;            /* the peers this node can reach: ids 0..node_count-1,
+                                       1..CONSENSUS_NODES_MAX */
+    uint32_t voters;                /* a new cluster's voters: 0..voters-1 (0: node_count);
+                                       the others wait to be added (cluster_member_change) */
+    /* The membership the server's restored state holds (its newest snapshot's, the last
+       `membership` callback before it), NULL when it holds none: the bootstrap one. */
+    const struct consensus_membership *membership;
     uint32_t election_timeout_ms;   /* consensus.election_timeout_ms */
     uint32_t heartbeat_interval_ms; /* consensus.heartbeat_interval_ms, < election timeout */
     uint64_t seed;                  /* the core's randomness; print it when a test fails */
@@ -168,6 +182,15 @@ void cluster_propose(struct cluster_node *n, const void *data, uint32_t len,
 /* Linearizable read: err 0 once applied >= a read index confirmed by the leader (index is
  * that read index), or NOT_LEADER/NO_LEADER/BUSY/TIMEOUT/CLOSED. Runs once, never inline. */
 typedef void (*cluster_read_fn)(void *ctx, int err, uint64_t index);
+
+/* A membership change (consensus.h, Membership) on the leader: returns 0, with change->id set
+ * for an add, and later runs done as for a proposal (err 0 once the change is applied here);
+ * or the core's refusal, a CONSENSUS_ERR_* (NOT_LEADER, CHANGE_PENDING, NOT_MEMBER,
+ * LAST_VOTER, LEARNER_BEHIND, FULL, INVALID, BUSY), and done never runs. BUSY also while a
+ * turn runs or the node is closing or failed, and FULL for an add while the id it would get
+ * is not one of this node's peers (0..node_count-1: peers are not added at run time yet). */
+int cluster_member_change(struct cluster_node *n, struct consensus_change *change,
+                          cluster_propose_fn done, void *ctx);
 void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx);
 
 struct cluster_peer_status {

@@ -32,6 +32,11 @@ static void propose_to_core(struct cluster_node *n, struct cluster_waiter *w, co
         cluster_waiter_finish(n, w, propose_err(rc));
         return;
     }
+    cluster_proposal_file(n, w, index);
+}
+
+void cluster_proposal_file(struct cluster_node *n, struct cluster_waiter *w, uint64_t index)
+{
     w->index = index;
     w->term = consensus_term(n->core);
     /* Indexes grow with each proposal, so it almost always goes last; after a leader change

@@ -150,6 +150,13 @@ static inline int cluster_sync_wait(struct cluster_node *n) /* 0 or CLUSTER_ERR_
     return n->io->ops->sync_wait(n->io);
 }
 
+/* cluster_member.c: a committed config entry goes to the server's membership callback (true:
+   e is one; the server applies it as a no-op); the membership in effect changed: log it. */
+bool cluster_member_applying(struct cluster_node *n, const struct consensus_entry *e);
+void cluster_member_log(const struct cluster_node *n, const struct consensus_membership *m);
+/* cluster_api.c: files a proposal's waiter by index (the core took it). */
+void cluster_proposal_file(struct cluster_node *n, struct cluster_waiter *w, uint64_t index);
+
 /* cluster_waiters.c */
 void cluster_waiter_finish(struct cluster_node *n, struct cluster_waiter *w, int err);
 void cluster_waiters_deliver(struct cluster_node *n);

@@ -94,8 +94,8 @@ static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err
 
 static bool config_ok(const struct cluster_config *c)
 {
-    return c->node_count >= 1 && c->node_count <= CONSENSUS_NODES_MAX && c->node_count % 2 == 1 &&
-           c->id < c->node_count && c->heartbeat_interval_ms >= 2 &&
+    return c->node_count >= 1 && c->node_count <= CONSENSUS_NODES_MAX &&
+           c->voters <= c->node_count && c->id < c->node_count && c->heartbeat_interval_ms >= 2 &&
            c->election_timeout_ms > c->heartbeat_interval_ms && c->entry_bytes_max >= 1;
 }
 
@@ -104,7 +104,7 @@ static void core_config(struct cluster_node *n, struct consensus_config *cc)
 {
     consensus_config_default(cc);
     cc->id = n->cfg.id;
-    cc->node_count = n->cfg.node_count;
+    cc->node_count = n->cfg.voters ? n->cfg.voters : n->cfg.node_count;
     n->tick_ms = n->cfg.heartbeat_interval_ms / 2;
     cc->heartbeat_ticks = 2;
     cc->election_ticks = n->cfg.election_timeout_ms / n->tick_ms;

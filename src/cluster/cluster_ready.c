@@ -153,6 +153,12 @@ static int apply_committed(struct cluster_node *n, const struct consensus_ready 
         cluster_proposals_applied(n, rd->snapshot_index, 0); /* covered ones are lost */
     for (size_t i = 0; i < rd->committed_count; i++) {
         const struct consensus_entry *e = &rd->committed[i];
+        if (cluster_member_applying(n, e)) {
+            if (n->cb.apply(n->cb.ctx, e->index, e->term, NULL, 0, NULL) != 0)
+                return CLUSTER_ERR_IO;
+            cluster_proposals_applied(n, e->index, e->term);
+            continue;
+        }
         void *proposal = cluster_proposal_of(n, e->index, e->term);
         if (n->cb.apply(n->cb.ctx, e->index, e->term, e->data, e->len, proposal) != 0)
             return CLUSTER_ERR_IO;
@@ -187,6 +193,8 @@ static bool handle_ready(struct cluster_node *n)
     for (size_t i = 0; i < rd.read_count; i++)
         cluster_reads_state(n, &rd.reads[i]);
     n->in_ready = false;
+    if (rd.membership_changed)
+        cluster_member_log(n, rd.membership);
     bool role_changed = rd.role_changed;
     enum consensus_role role = rd.role;
     uint64_t term = rd.term;

@@ -84,8 +84,11 @@ int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
     if (reconcile(n, &snap_index, &snap_term) != 0)
         return CLUSTER_ERR_IO;
     struct recovered r = {0};
-    int rc = n->io->ops->load(n->io, snap_index + 1, n->io->ops->last_index(n->io),
-                              n->cfg.entry_bytes_max, keep, &r);
+    /* A config entry may pass entry_bytes_max (consensus.h, Membership). */
+    uint32_t len_max = n->cfg.entry_bytes_max > CONSENSUS_MEMBERSHIP_BYTES_MAX
+                           ? n->cfg.entry_bytes_max : CONSENSUS_MEMBERSHIP_BYTES_MAX;
+    int rc = n->io->ops->load(n->io, snap_index + 1, n->io->ops->last_index(n->io), len_max,
+                              keep, &r);
     if (rc == 0) {
         struct consensus_restore rs = {
             .hard_state = hs,
@@ -95,6 +98,7 @@ int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
             .entry_count = r.count,
             .applied_index = n->cfg.applied_index > snap_index ? n->cfg.applied_index : 0,
             .applied_term = n->cfg.applied_term,
+            .membership = n->cfg.membership,
         };
         if ((hs.vote != CONSENSUS_NONE && hs.vote >= n->cfg.node_count) ||
             consensus_new(cc, &rs, &n->core) != 0) {

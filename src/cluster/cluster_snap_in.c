@@ -164,8 +164,18 @@ static int complete(struct cluster_node *n, uint32_t from, const InstallSnapshot
     *ib = (struct cluster_inbound){.from = from, .method = TransactionalKV_METHOD_installSnapshot,
                                    .gen = ++n->step_gen, .response = resp, .done = done,
                                    .ctx = ctx};
+    struct consensus_membership conf;
+    bool has_conf = n->cb.snap.recv_membership != NULL;
+    if (has_conf && n->cb.snap.recv_membership(n->cb.ctx, in->recv, &conf) != 0) {
+        log_warn("cluster: snapshot %llu from node %u holds no membership; dropped",
+                 (unsigned long long)in->index, from);
+        free(ib);
+        snap_in_free(n);
+        return answer_now(n, from, resp, false, 0, done, ctx);
+    }
     struct consensus_msg m = {.type = CONSENSUS_MSG_SNAPSHOT, .from = from, .to = n->cfg.id,
-                              .term = in->term, .index = in->index, .log_term = in->log_term};
+                              .term = in->term, .index = in->index, .log_term = in->log_term,
+                              .membership = has_conf ? &conf : NULL};
     if (consensus_step(n->core, &m) != 0) {
         free(ib);
         snap_in_free(n);

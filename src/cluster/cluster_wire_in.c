@@ -37,7 +37,12 @@ static int check_entry(const ConsensusLogEntry *w, uint64_t want_index, uint64_t
 {
     if (w->index < 0 || (uint64_t)w->index != want_index || w->term < 1 ||
         (uint64_t)w->term < *prev_term || (uint64_t)w->term > leader_term ||
-        w->data.len > entry_bytes_max || (w->data.len > 0 && !w->data.data))
+        (w->data.len > 0 && !w->data.data))
+        return CLUSTER_ERR_INVALID;
+    /* A config entry may pass the bound: the core decodes it (consensus.h, Membership). */
+    if (w->data.len > entry_bytes_max &&
+        (w->data.len > CONSENSUS_MEMBERSHIP_BYTES_MAX ||
+         !consensus_membership_is_config(w->data.data, w->data.len)))
         return CLUSTER_ERR_INVALID;
     *prev_term = (uint64_t)w->term;
     out->index = want_index;

@@ -383,9 +383,8 @@ static int check_replicated(struct loader *ld)
     struct server_config *cfg = ld->cfg;
     if (!cfg->instance_id)
         return fail(ld, "deployment.instance_id", "is required in replicated mode");
-    if (cfg->replica_count == 0 || cfg->replica_count % 2 == 0)
-        return fail(ld, "deployment.replica_endpoints",
-                    "must list an odd number of endpoints in replicated mode");
+    if (cfg->replica_count == 0)
+        return fail(ld, "deployment.replica_endpoints", "must list the endpoints in replicated mode");
     if (parse_member_id(cfg->instance_id, cfg->replica_count - 1, &cfg->instance_index) != 0)
         return fail(ld, "deployment.instance_id",
                     "must be this node's index in deployment.replica_endpoints (0..%u)",

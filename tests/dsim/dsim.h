@@ -85,6 +85,7 @@ struct dsim_sm {
     uint64_t applied_term;
     uint64_t digest;
     uint64_t reg[DSIM_KEYS];
+    struct consensus_membership conf; /* the newest committed membership (dsim_member.c) */
 };
 
 /* A snapshot's bytes (the model plus padding, so it streams in several chunks), shared. */
@@ -223,6 +224,8 @@ struct dsim_config {
     uint32_t chaos_ms;       /* faults and load */
     uint32_t heal_ms_max;    /* after healing, every node catches up within this */
     bool background_sync;    /* cluster_config.sync_background */
+    uint32_t spares;         /* nodes beyond the bootstrap voters, for changes to add */
+    uint32_t change_ppm;     /* chance per 10 ms of chaos of a membership change */
     uint32_t pipeline_max;   /* calls a node serves at once per peer connection (0: any) */
     bool verbose;
 };
@@ -235,6 +238,8 @@ struct dsim_stats {
     uint64_t calls_of[TransactionalKV_METHOD_COUNT]; /* calls sent, by method */
     uint64_t proposals, acked, reads, reads_ok;
     uint64_t heal_ms;        /* from heal to every node caught up */
+    uint64_t changes, changes_done, changes_applied; /* membership changes proposed, answered,
+                                                       applied */
 };
 
 struct dsim_world {
@@ -352,8 +357,20 @@ void dsim_check_op_done(struct dsim_op *op);
 #define DSIM_ANSWER_MS 2000u
 void dsim_check_answers(struct dsim_world *w);
 
+/* dsim_member.c: membership changes and the server's side of them */
+void dsim_member_applied(struct dsim_node *n, uint64_t index, const struct consensus_membership *m);
+void dsim_member_bootstrap(const struct dsim_world *w, struct dsim_sm *sm);
+/* True if node i is in the membership of the leader (or no leader is known). */
+bool dsim_member_is(const struct dsim_world *w, uint32_t i);
+void dsim_member_step(struct dsim_world *w);
+/* v, or the next member after it, other than the leader l, whose stop leaves a majority of
+   the voters up (a learner, or a voter of 3 or more); CONSENSUS_NONE if none. */
+uint32_t dsim_member_may_stop(const struct dsim_world *w, uint32_t l, uint32_t v);
+
 /* dsim_run.c: one seed: chaos, then heal and catch up (a snapshot for one node) */
 bool dsim_run(uint64_t seed, const struct dsim_config *cfg, struct dsim_stats *out);
 void dsim_config_default(struct dsim_config *cfg, uint64_t seed);
+/* The same with random membership changes: 5 or 7 nodes, 2 or 3 of them spares. */
+void dsim_config_members(struct dsim_config *cfg, uint64_t seed);
 
 #endif

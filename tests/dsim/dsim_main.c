@@ -8,7 +8,9 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: dsim [--seeds N] [--start S] [--seed S] [--stop] [--verbose]\n"
+    fprintf(stderr, "usage: dsim [--seeds N] [--start S] [--seed S] [--stop] [--verbose] "
+                    "[--members]\n"
+                    "  --members  random membership changes (5 or 7 nodes, 2 or 3 spares)\n"
                     "  --seeds N  run seeds start..start+N-1 (default 200)\n"
                     "  --seed S   replay one seed\n"
                     "  --stop     stop at the first seed that fails\n"
@@ -19,8 +21,12 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     uint64_t start = 1, seeds = 200;
-    bool stop = false, verbose = false;
+    bool stop = false, verbose = false, members = false;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--members") == 0) {
+            members = true;
+            continue;
+        }
         if (strcmp(argv[i], "--stop") == 0 || strcmp(argv[i], "--verbose") == 0) {
             stop |= strcmp(argv[i], "--stop") == 0;
             verbose |= strcmp(argv[i], "--verbose") == 0;
@@ -44,7 +50,10 @@ int main(int argc, char **argv)
     struct dsim_stats sum = {0};
     for (uint64_t s = start; s < start + seeds; s++, ran++) {
         struct dsim_config cfg;
-        dsim_config_default(&cfg, s);
+        if (members)
+            dsim_config_members(&cfg, s);
+        else
+            dsim_config_default(&cfg, s);
         cfg.verbose = verbose;
         struct dsim_stats st;
         if (!dsim_run(s, &cfg, &st)) {
@@ -65,6 +74,7 @@ int main(int argc, char **argv)
         sum.reads_ok += st.reads_ok;
         sum.lost += st.lost;
         sum.dups += st.dups;
+        sum.changes_applied += st.changes_applied;
         sum.forwards += st.forwards;
         sum.let_in += st.let_in;
         sum.let_in_batch += st.let_in_batch;
@@ -85,6 +95,9 @@ int main(int argc, char **argv)
            (unsigned long long)sum.io_errors, (unsigned long long)sum.snapshots,
            (unsigned long long)sum.installs, (unsigned long long)sum.acked,
            (unsigned long long)sum.reads_ok, (unsigned long long)sum.heal_ms);
+    if (members)
+        printf("dsim: %llu membership changes applied\n",
+               (unsigned long long)sum.changes_applied);
     printf("dsim: %llu writes forwarded, %llu calls let in by a reply (%llu inside a batch)\n",
            (unsigned long long)sum.forwards, (unsigned long long)sum.let_in,
            (unsigned long long)sum.let_in_batch);

@@ -19,6 +19,14 @@ void dsim_config_default(struct dsim_config *cfg, uint64_t seed)
     };
 }
 
+void dsim_config_members(struct dsim_config *cfg, uint64_t seed)
+{
+    dsim_config_default(cfg, seed);
+    cfg->nodes = seed % 2 ? 5 : 7;
+    cfg->spares = seed % 2 ? 2 : 3;
+    cfg->change_ppm = 20000;
+}
+
 /* The seed's weather: how lossy, slow and faulty its links and disks are. */
 static void weather(struct dsim_world *w)
 {
@@ -87,6 +95,8 @@ static void chaos_step(struct dsim_world *w)
         dsim_node_crash(w, v);
     else if (!node->up && w->now - node->down_since > 100 && dsim_chance(&w->rng, 50000))
         dsim_node_start(w, v);
+    if (w->cfg.change_ppm > 0 && dsim_chance(&w->rng, w->cfg.change_ppm))
+        dsim_member_step(w);
 }
 
 /* Every node up, one leader, each applied all of the leader's log, the same state. */
@@ -101,6 +111,8 @@ static bool caught_up(const struct dsim_world *w)
         return false;
     for (uint32_t i = 0; i < w->cfg.nodes; i++) {
         const struct dsim_node *n = &w->nodes[i];
+        if (!dsim_member_is(w, i))
+            continue; /* removed, or never added: nothing is sent to it */
         if (!n->up || n->node->failed || n->sm.applied != last ||
             consensus_leader(n->node->core) != l || n->sm.digest != w->nodes[l].sm.digest)
             return false;
@@ -142,6 +154,9 @@ static void snapshot_catch_up(struct dsim_world *w)
 {
     uint32_t l = dsim_leader(w);
     uint32_t v = (l + 1 + (uint32_t)dsim_below(&w->rng, w->cfg.nodes - 1)) % w->cfg.nodes;
+    v = dsim_member_may_stop(w, l, v);
+    if (v == CONSENSUS_NONE)
+        return; /* no member but the leader can stop and leave a majority of voters up */
     uint64_t installs = w->nodes[v].installs;
     dsim_node_crash(w, v);
     uint64_t behind = w->nodes[v].disk.start_index + w->nodes[v].disk.count;

@@ -116,6 +116,7 @@ void dsim_node_start(struct dsim_world *w, uint32_t i)
     cfg.seed = w->seed * 31 + i + 1000 * n->life;
     cfg.applied_index = n->snap ? n->snap->index : 0;
     cfg.applied_term = n->snap ? n->snap->term : 0;
+    cfg.membership = n->snap ? &n->sm.conf : NULL;
     struct cluster_callbacks cb;
     dsim_server_callbacks(n, &cb);
     uint32_t io_error_ppm = w->faults.io_error_ppm;
@@ -255,6 +256,7 @@ void dsim_world_init(struct dsim_world *w, uint64_t seed, const struct dsim_conf
     w->cfg = *cfg;
     cluster_config_default(&w->ccfg);
     w->ccfg.node_count = cfg->nodes;
+    w->ccfg.voters = cfg->nodes - cfg->spares;
     w->ccfg.election_timeout_ms = 200;
     w->ccfg.heartbeat_interval_ms = 20;
     w->ccfg.snapshot_every = 16 + dsim_below(&w->rng, 32);

@@ -146,11 +146,24 @@ Test(server_config, replicated_mode_checks_id_endpoints_and_secret)
                  "key 'deployment.instance_id': must be this node's index");
     expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"cluster_secret\": "
                  "\"0123456789abcdef\", \"deployment\": {\"mode\": \"replicated\", "
-                 "\"instance_id\": \"0\", \"replica_endpoints\": [\"127.0.0.1:1\", "
-                 "\"127.0.0.1:2\"]}}",
-                 "key 'deployment.replica_endpoints': must list an odd number");
+                 "\"instance_id\": \"0\", \"replica_endpoints\": []}}",
+                 "key 'deployment.replica_endpoints': must list 1 to");
     expect_error(REPLICATED("\"debug\": {\"fault_injection\": 1},"),
                  "key 'debug.fault_injection': must be true or false");
+}
+
+/* Any size from 1 to 7, even ones too (issue 17, item 5): 4 voters keep writing with 3. */
+Test(server_config, an_even_number_of_replicas_is_a_cluster_too)
+{
+    struct server_config cfg;
+    cr_assert_eq(parse(&cfg, "{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", "
+                             "\"cluster_secret\": \"0123456789abcdef\", \"deployment\": "
+                             "{\"mode\": \"replicated\", \"instance_id\": \"1\", "
+                             "\"replica_endpoints\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}}"),
+                 0, "%s", err);
+    cr_assert_eq(cfg.replica_count, 2);
+    cr_assert_eq(cfg.instance_index, 1);
+    server_config_free(&cfg);
 }
 
 Test(server_config, the_secret_may_come_from_a_file)
