@@ -26,6 +26,7 @@ enum { fuzz_entry_bytes_max = 4096 };
 static const int peer_methods[] = {
     TransactionalKV_METHOD_appendEntry, TransactionalKV_METHOD_commitNotification,
     TransactionalKV_METHOD_requestVote, TransactionalKV_METHOD_readIndex,
+    TransactionalKV_METHOD_timeoutNow,
 };
 #define PEER_METHODS (sizeof peer_methods / sizeof peer_methods[0])
 
@@ -89,6 +90,8 @@ union peer_struct {
     RequestVoteResponse vote_resp;
     ReadIndexRequest read_req;
     ReadIndexResponse read_resp;
+    TimeoutNowRequest timeout_req;
+    TimeoutNowResponse timeout_resp;
 };
 
 #define DECODE(type, field)                                                                  \
@@ -114,6 +117,10 @@ static int decode(int method, bool reply, tp_reader *r, union peer_struct *u,
         DECODE(RequestVoteRequest, vote_req);
     else if (method == TransactionalKV_METHOD_requestVote)
         DECODE(RequestVoteResponse, vote_resp);
+    else if (method == TransactionalKV_METHOD_timeoutNow && !reply)
+        DECODE(TimeoutNowRequest, timeout_req);
+    else if (method == TransactionalKV_METHOD_timeoutNow)
+        DECODE(TimeoutNowResponse, timeout_resp);
     else if (!reply)
         DECODE(ReadIndexRequest, read_req);
     else

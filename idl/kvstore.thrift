@@ -406,6 +406,24 @@ union KvCommand {
   7: CloseSessionRequest close_session
 }
 
+// Leadership transfer (kvctl leader transfer): asked of the leader, which brings the target up
+// to date and tells it to start an election at once; writes wait meanwhile (at most an
+// election timeout: then the transfer is aborted and the old leader goes on).
+struct TransferLeaderRequest {
+  1: optional string target_id      // a member id; unset: the most up-to-date follower
+}
+
+struct TransferLeaderResponse {
+  1: required bool success,         // another node leads now: leader_id
+  2: optional string error,
+  3: optional ErrorCode error_code, // NOT_LEADER (ask leader_hint), INVALID_ARGUMENT (the
+                                    // leader itself, an unknown id, no follower, a standalone
+                                    // node), BUSY (a transfer is under way), TIMEOUT (the
+                                    // target did not win in time: aborted), SHUTTING_DOWN
+  4: optional string leader_hint,   // NOT_LEADER: the leader's endpoint
+  5: optional string leader_id      // success: the new leader's member id
+}
+
 // ------------------------------------------------------------------ peer API
 
 struct ConsensusLogEntry {
@@ -453,7 +471,9 @@ struct RequestVoteRequest {
   2: required i64 term,
   3: required i64 last_log_index,
   4: required i64 last_log_term,
-  5: optional bool pre_vote = false
+  5: optional bool pre_vote = false,
+  6: optional bool leadership_transfer = false  // the leader asked for this election
+                                                // (timeoutNow): granted inside a leader lease
 }
 
 struct RequestVoteResponse {
@@ -491,6 +511,17 @@ struct ReadIndexResponse {
   2: required i64 read_index,
   3: optional ErrorCode error_code,
   4: optional string leader_hint
+}
+
+// The leader hands over: the receiver starts an election at once (Raft's TimeoutNow). Sent
+// once the receiver holds the leader's whole log, all of it committed.
+struct TimeoutNowRequest {
+  1: required string leader_id,
+  2: required i64 leader_term
+}
+
+struct TimeoutNowResponse {
+  1: required bool success          // taken; the election it starts is the real answer
 }
 
 struct PeerChallengeRequest {
@@ -534,6 +565,7 @@ service TransactionalKV {
   OpenSessionResponse openSession(1: OpenSessionRequest request),
   CloseSessionResponse closeSession(1: CloseSessionRequest request),
   WatchResponse watch(1: WatchRequest request),
+  TransferLeaderResponse transferLeader(1: TransferLeaderRequest request),
 
   // Peer methods: accepted only on an authenticated connection.
   PeerChallengeResponse peerChallenge(1: PeerChallengeRequest request),
@@ -542,5 +574,6 @@ service TransactionalKV {
   CommitNotificationResponse commitNotification(1: CommitNotificationRequest request) throws (1: PeerError error),
   RequestVoteResponse requestVote(1: RequestVoteRequest request) throws (1: PeerError error),
   InstallSnapshotResponse installSnapshot(1: InstallSnapshotRequest request) throws (1: PeerError error),
-  ReadIndexResponse readIndex(1: ReadIndexRequest request) throws (1: PeerError error)
+  ReadIndexResponse readIndex(1: ReadIndexRequest request) throws (1: PeerError error),
+  TimeoutNowResponse timeoutNow(1: TimeoutNowRequest request) throws (1: PeerError error)
 }

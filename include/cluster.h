@@ -193,6 +193,18 @@ int cluster_member_change(struct cluster_node *n, struct consensus_change *chang
                           cluster_propose_fn done, void *ctx);
 void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx);
 
+/* Leadership transfer (consensus_transfer_leader): target a member id, or CONSENSUS_NONE for
+ * the most up-to-date follower. Returns 0 when started: done runs once, later (never inline),
+ * with err 0 and the new leader once another node leads, or TIMEOUT when the core gave up
+ * (after an election timeout: this node leads on) or no other leader was heard of within
+ * two, IO or CLOSED.
+ * Or returns at once, without calling done: NOT_LEADER, INVALID (itself, an unknown id, no
+ * follower), BUSY (a transfer is under way), IO, CLOSED. While it runs, proposals here are
+ * refused NOT_LEADER (nothing new is logged: the server's routes wait for the new leader). */
+typedef void (*cluster_transfer_fn)(void *ctx, int err, uint32_t leader);
+int cluster_transfer_leader(struct cluster_node *n, uint32_t target, cluster_transfer_fn done,
+                            void *ctx);
+
 struct cluster_peer_status {
     uint64_t match_index;    /* the leader's view; 0 elsewhere */
     int64_t last_contact_ms; /* since the last reply or call from it; -1: never */
@@ -211,6 +223,7 @@ struct cluster_status {
     enum consensus_role role;
     uint64_t term;
     uint32_t leader; /* CONSENSUS_NONE when unknown */
+    uint32_t transfer_target; /* leading: a transfer to it is under way (else CONSENSUS_NONE) */
     uint64_t commit_index;
     uint64_t applied_index;
     uint64_t last_index;

@@ -25,10 +25,11 @@ union cluster_wire_request {
     RequestVoteRequest vote;
     ReadIndexRequest read;
     InstallSnapshotRequest snapshot;
+    TimeoutNowRequest timeout_now;
 };
 
 /* Initializes and fills the Request for a request message (APPEND, COMMIT, VOTE,
- * READ_INDEX). APPEND entries borrow the message's payloads: always release with
+ * READ_INDEX, TIMEOUT_NOW). APPEND entries borrow the message's payloads: always release with
  * cluster_wire_request_release (also after an error), never the Request's _free. */
 int cluster_wire_request_out(const struct consensus_msg *m, int *method,
                              union cluster_wire_request *out);

@@ -151,6 +151,7 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
     out->role = consensus_role(n->core);
     out->term = consensus_term(n->core);
     out->leader = consensus_leader(n->core);
+    out->transfer_target = consensus_transfer_target(n->core);
     out->commit_index = consensus_commit_index(n->core);
     out->applied_index = consensus_applied_index(n->core);
     out->last_index = consensus_last_index(n->core);
@@ -201,6 +202,11 @@ int cluster_inbound_step(struct cluster_node *n, uint32_t from, int method,
         return CLUSTER_ERR_INVALID;
     }
     n->last_heard_ms[from] = cluster_clock(n);
+    if (method == TransactionalKV_METHOD_timeoutNow) {
+        /* The core answers it with an election, not a message: taken is all we say. */
+        ((TimeoutNowResponse *)response)->success = true;
+        ib->answered = true;
+    }
     cluster_inbound_add(n, ib);
     cluster_schedule(n);
     return 0;

@@ -12,7 +12,8 @@
     X(commitNotification, CommitNotificationRequest, true) \
     X(requestVote, RequestVoteRequest, true)          \
     X(installSnapshot, InstallSnapshotRequest, true)  \
-    X(readIndex, ReadIndexRequest, true)
+    X(readIndex, ReadIndexRequest, true)              \
+    X(timeoutNow, TimeoutNowRequest, true)
 
 struct codec_method {
     bool peer;

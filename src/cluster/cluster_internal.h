@@ -57,6 +57,14 @@ struct cluster_stats {
     int64_t since_ms;
 };
 
+/* The caller of cluster_transfer_leader waiting for another node to lead (done: NULL: none). */
+struct cluster_transfer_wait {
+    cluster_transfer_fn done;
+    void *ctx;
+    uint32_t target;
+    int64_t deadline_ms;
+};
+
 struct cluster_snap_out; /* cluster_snap_out.c */
 struct cluster_snap_in;
 
@@ -93,6 +101,7 @@ struct cluster_node {
     uint8_t *snap_chunk;              /* the buffer a chunk is read into */
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
+    struct cluster_transfer_wait transfer;
     struct cluster_stats stats;
     uint64_t bg_syncs_total;          /* background syncs reported to the core (tests) */
     uint64_t held_total;              /* peer calls held past a ready batch (tests) */
@@ -201,6 +210,10 @@ int cluster_held_add(struct cluster_node *n, uint32_t from, int method,
                      void *response, cluster_done_fn done, void *ctx);
 void cluster_held_run(struct cluster_node *n);
 void cluster_held_fail_all(struct cluster_node *n, int err);
+
+/* cluster_transfer.c: finishes the waiting transfer once another node leads, or at its
+   deadline (or when the node failed or closes). */
+void cluster_transfer_check(struct cluster_node *n, int64_t now_ms);
 
 /* cluster_recover.c */
 int cluster_recover(struct cluster_node *n, struct consensus_config *ccfg);

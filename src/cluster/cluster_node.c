@@ -55,6 +55,7 @@ void cluster_io_tick(struct cluster_node *n)
     int64_t now = cluster_clock(n);
     cluster_waiters_expire(n, now);
     cluster_inbound_expire(n, now);
+    cluster_transfer_check(n, now);
     cluster_stats_maybe_log(n, now);
     cluster_schedule(n);
 }
@@ -71,6 +72,11 @@ static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err
             n->last_heard_ms[peer] = cluster_clock(n);
         cluster_snap_on_reply(n, peer, tag, err, response);
         cluster_schedule(n);
+        return;
+    }
+    if (method == TransactionalKV_METHOD_timeoutNow) {
+        if (err == 0) /* nothing to step: the election it started is the answer */
+            n->last_heard_ms[peer] = cluster_clock(n);
         return;
     }
     if (err != 0) {
@@ -235,6 +241,7 @@ void cluster_node_close(struct cluster_node *n)
     cluster_waiters_deliver(n);
     cluster_held_fail_all(n, CLUSTER_ERR_CLOSED);
     cluster_inbound_fail_all(n, CLUSTER_ERR_CLOSED);
+    cluster_transfer_check(n, INT64_MAX);
     cluster_snap_free_all(n);
     n->io->node = NULL; /* it calls nothing back from now on */
     if (n->io_owned)

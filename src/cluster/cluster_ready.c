@@ -234,6 +234,7 @@ void cluster_ready_turn(struct cluster_node *n)
     cluster_held_fail_all(n, CLUSTER_ERR_IO); /* storage failed in a batch: none was stepped */
     cluster_inbound_flush(n, n->failed ? UINT64_MAX : gen);
     cluster_waiters_deliver(n);
+    cluster_transfer_check(n, cluster_clock(n));
 #ifndef NDEBUG
     const char *broken = cluster_invariants(n, false);
     if (broken)

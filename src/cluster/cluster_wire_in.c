@@ -121,6 +121,15 @@ static int request_fields(int method, const void *request, uint32_t from, uint32
         m->index = (uint64_t)r->last_log_index;
         m->log_term = (uint64_t)r->last_log_term;
         m->pre_vote = r->has_pre_vote && r->pre_vote;
+        m->transfer = r->has_leadership_transfer && r->leadership_transfer;
+        return 0;
+    }
+    case TransactionalKV_METHOD_timeoutNow: {
+        const TimeoutNowRequest *r = request;
+        if (!sender_ok(&r->leader_id, from, node_count) || r->leader_term < 1)
+            return CLUSTER_ERR_INVALID;
+        m->type = CONSENSUS_MSG_TIMEOUT_NOW;
+        m->term = (uint64_t)r->leader_term;
         return 0;
     }
     case TransactionalKV_METHOD_readIndex: {

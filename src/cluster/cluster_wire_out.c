@@ -94,7 +94,16 @@ int cluster_wire_request_out(const struct consensus_msg *m, int *method,
         r->last_log_term = wire_u64(m->log_term);
         r->has_pre_vote = true;
         r->pre_vote = m->pre_vote;
+        r->has_leadership_transfer = m->transfer; /* unset otherwise: the bytes stay as before */
+        r->leadership_transfer = m->transfer;
         return cluster_id_set(&r->candidate_id, m->from);
+    }
+    case CONSENSUS_MSG_TIMEOUT_NOW: {
+        TimeoutNowRequest *r = &out->timeout_now;
+        *method = TransactionalKV_METHOD_timeoutNow;
+        TimeoutNowRequest_init(r);
+        r->leader_term = wire_u64(m->term);
+        return cluster_id_set(&r->leader_id, m->from);
     }
     case CONSENSUS_MSG_READ_INDEX: {
         ReadIndexRequest *r = &out->read;
@@ -131,6 +140,9 @@ void cluster_wire_request_release(int method, union cluster_wire_request *reques
         break;
     case TransactionalKV_METHOD_installSnapshot:
         InstallSnapshotRequest_free(&request->snapshot);
+        break;
+    case TransactionalKV_METHOD_timeoutNow:
+        TimeoutNowRequest_free(&request->timeout_now);
         break;
     default:
         break; /* nothing was initialized */

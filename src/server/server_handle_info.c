@@ -263,6 +263,7 @@ void server_handle_peer_refused(struct server_request *req)
         PEER_REFUSE(requestVote)
         PEER_REFUSE(installSnapshot)
         PEER_REFUSE(readIndex)
+        PEER_REFUSE(timeoutNow)
     default:
         break;
     }

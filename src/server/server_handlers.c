@@ -19,6 +19,7 @@ const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT] = {
     [TransactionalKV_METHOD_openSession] = server_handle_open_session,
     [TransactionalKV_METHOD_closeSession] = server_handle_close_session,
     [TransactionalKV_METHOD_watch] = server_handle_watch,
+    [TransactionalKV_METHOD_transferLeader] = server_handle_transfer_leader,
     /* Standalone: no peers. A challenge is harmless; everything else is refused. */
     [TransactionalKV_METHOD_peerChallenge] = server_handle_peer_challenge,
     [TransactionalKV_METHOD_peerAuthenticate] = server_handle_peer_refused,
@@ -27,4 +28,5 @@ const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT] = {
     [TransactionalKV_METHOD_requestVote] = server_handle_peer_refused,
     [TransactionalKV_METHOD_installSnapshot] = server_handle_peer_refused,
     [TransactionalKV_METHOD_readIndex] = server_handle_peer_refused,
+    [TransactionalKV_METHOD_timeoutNow] = server_handle_peer_refused,
 };

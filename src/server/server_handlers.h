@@ -20,6 +20,7 @@ void server_handle_open_session(struct server_request *req);
 void server_handle_close_session(struct server_request *req);
 void server_handle_peer_challenge(struct server_request *req);
 void server_handle_peer_refused(struct server_request *req);
+void server_handle_transfer_leader(struct server_request *req);
 
 /* The node's member id in decimal: node_id and leader_id in every answer (the IDL says so). */
 #define SERVER_MEMBER_ID_MAX 16

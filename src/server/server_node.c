@@ -330,7 +330,7 @@ static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
 
 void server_node_stop(struct server_node *n)
 {
-    if (n->stopping)
+    if (n->stopping || server_transfer_before_stop(n))
         return;
     n->stopping = true;
     server_vwait_stop(n);   /* a read waiting for a version is not worth delaying the stop */

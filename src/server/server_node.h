@@ -80,6 +80,7 @@ struct server_node {
     bool failed;                    /* storage failed: writes are refused (why: failure) */
     char failure[256];
     bool stopping;
+    bool stop_transferring;         /* a stopping leader hands over first (server_transfer.c) */
     int exit_code;
 };
 
@@ -88,6 +89,9 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
                      struct event_base *base);
 /* Stops taking requests, finishes those in flight, syncs the log, then ends the loop. */
 void server_node_stop(struct server_node *n);
+/* A leader of a replicated cluster asked to stop hands over first: true when a transfer
+   started (its end calls server_node_stop again, which then stops). server_transfer.c */
+bool server_transfer_before_stop(struct server_node *n);
 void server_node_close(struct server_node *n);
 
 /* The write path, the one door consensus will stand behind: checks, logs and (in standalone

@@ -240,6 +240,7 @@ struct dsim_stats {
     uint64_t heal_ms;        /* from heal to every node caught up */
     uint64_t changes, changes_done, changes_applied; /* membership changes proposed, answered,
                                                        applied */
+    uint64_t transfers, transferred; /* leadership transfers asked for; another node led */
 };
 
 struct dsim_world {

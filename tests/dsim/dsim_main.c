@@ -78,6 +78,8 @@ int main(int argc, char **argv)
         sum.forwards += st.forwards;
         sum.let_in += st.let_in;
         sum.let_in_batch += st.let_in_batch;
+        sum.transfers += st.transfers;
+        sum.transferred += st.transferred;
         if (st.heal_ms > sum.heal_ms)
             sum.heal_ms = st.heal_ms;
     }
@@ -88,13 +90,14 @@ int main(int argc, char **argv)
            (unsigned long long)failed, secs, secs > 0 ? (double)ran / secs : 0.0);
     printf("dsim: %llu events, %llu turns, %llu calls (%llu lost, %llu duplicated), %llu crashes, "
            "%llu I/O errors, %llu snapshots taken, %llu installed, %llu proposals acknowledged, "
-           "%llu reads; slowest heal %llu ms\n",
+           "%llu reads, %llu leadership transfers (%llu took); slowest heal %llu ms\n",
            (unsigned long long)sum.events, (unsigned long long)sum.turns,
            (unsigned long long)sum.calls, (unsigned long long)sum.lost,
            (unsigned long long)sum.dups, (unsigned long long)sum.crashes,
            (unsigned long long)sum.io_errors, (unsigned long long)sum.snapshots,
            (unsigned long long)sum.installs, (unsigned long long)sum.acked,
-           (unsigned long long)sum.reads_ok, (unsigned long long)sum.heal_ms);
+           (unsigned long long)sum.reads_ok, (unsigned long long)sum.transfers,
+           (unsigned long long)sum.transferred, (unsigned long long)sum.heal_ms);
     if (members)
         printf("dsim: %llu membership changes applied\n",
                (unsigned long long)sum.changes_applied);

@@ -66,6 +66,31 @@ static void partition(struct dsim_world *w)
             w->links[a][b].cut = a != b && dsim_chance(&w->rng, 200000);
 }
 
+static void on_transferred(void *ctx, int err, uint32_t leader)
+{
+    struct dsim_world *w = ctx;
+    if (err == 0 && leader >= w->cfg.nodes)
+        dsim_world_fail(w, "a leadership transfer ended with leader %u", leader);
+    w->stats.transferred += err == 0;
+}
+
+/* Now and then the leader is asked to hand over, to a random node or the most up-to-date
+   follower. Drawn from a stream of its own (seed and time), so that the seeds' other draws,
+   and the named seeds, stay as they were until the first transfer. */
+static void maybe_transfer(struct dsim_world *w)
+{
+    uint64_t s = w->seed * 0x9e3779b97f4a7c15ull ^ w->now;
+    uint32_t l = dsim_leader(w);
+    if (!dsim_chance(&s, 8000) || l == CONSENSUS_NONE || w->nodes[l].node->failed)
+        return;
+    uint32_t to = (uint32_t)dsim_below(&s, w->cfg.nodes + 1);
+    to = to == w->cfg.nodes ? CONSENSUS_NONE : to; /* itself: refused INVALID */
+    int rc = cluster_transfer_leader(w->nodes[l].node, to, on_transferred, w);
+    w->stats.transfers += rc == 0;
+    if (rc != 0 && rc != CLUSTER_ERR_INVALID && rc != CLUSTER_ERR_BUSY)
+        dsim_world_fail(w, "transfer from leader %u refused: %s", l, cluster_strerror(rc));
+}
+
 /* Every 10 ms of chaos: load, and now and then a fault or a repair. */
 static void chaos_step(struct dsim_world *w)
 {
@@ -89,6 +114,7 @@ static void chaos_step(struct dsim_world *w)
         partition(w);
     if (dsim_chance(&w->rng, 10000))
         dsim_net_heal(w);
+    maybe_transfer(w);
     uint32_t v = (uint32_t)dsim_below(&w->rng, n);
     struct dsim_node *node = &w->nodes[v];
     if (node->up && dsim_chance(&w->rng, node->node->failed ? 200000 : 6000))

@@ -13,9 +13,9 @@
 #define IM_METHODS(X)                                                                      \
     X(ping) X(get) X(setKey) X(deleteKey) X(getRange) X(getReadVersion) X(snapshotRead)    \
     X(snapshotGetRange) X(atomicCommit) X(getCommittedVersion) X(getClusterHealth)         \
-    X(getNodeInfo) X(openSession) X(closeSession) X(watch) X(peerChallenge)                \
-    X(peerAuthenticate) X(appendEntry) X(commitNotification) X(requestVote)                \
-    X(installSnapshot) X(readIndex)
+    X(getNodeInfo) X(openSession) X(closeSession) X(watch) X(transferLeader)               \
+    X(peerChallenge) X(peerAuthenticate) X(appendEntry) X(commitNotification)              \
+    X(requestVote) X(installSnapshot) X(readIndex) X(timeoutNow)
 
 /* One generated struct type behind void pointers. */
 typedef struct im_type {

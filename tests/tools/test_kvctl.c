@@ -65,6 +65,11 @@ Test(kvctl, commands_print_and_exit_as_documented)
     cr_assert_eq(kvctl(&p, NULL, "get"), 2);
     cr_assert_eq(kvctl(&p, NULL, "--hex get zz"), 2);
     cr_assert_eq(kvctl(&p, "launch rockets\\n", "txn"), 2);
+    cr_assert_eq(kvctl(&p, NULL, "leader transfer"), 3, "%s", out);
+    cr_assert(strstr(out, "standalone node has no one to hand over to"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "leader"), 2);
+    cr_assert_eq(kvctl(&p, NULL, "leader move 1"), 2);
+    cr_assert_eq(kvctl(&p, NULL, "leader transfer one"), 2);
     cr_assert_eq(kvctl(&p, NULL, "get --help"), 0);
     cr_assert(strstr(out, "usage: kvctl get KEY"), "%s", out);
     node_stop(&p, SIGTERM);

@@ -14,6 +14,7 @@ int kvctl_cmd_version(struct kvctl *k, int argc, char **argv);
 int kvctl_cmd_status(struct kvctl *k, int argc, char **argv);
 int kvctl_cmd_health(struct kvctl *k, int argc, char **argv);
 int kvctl_cmd_watch(struct kvctl *k, int argc, char **argv);
+int kvctl_cmd_leader(struct kvctl *k, int argc, char **argv);
 
 /* getNodeInfo from one endpoint on a connection of its own; 0 with out filled, or -1. */
 int kvctl_node_info(const struct kvctl *k, const char *ep, TransactionalKV_getNodeInfo_result *out);

@@ -32,6 +32,11 @@ static const struct command commands[] = {
     {"status", kvctl_cmd_status, "", "print the node's role, versions, keys, digest (a table with several endpoints)"},
     {"health", kvctl_cmd_health, "",
      "is every endpoint healthy and ready, as its HTTP /health and /ready say (exit 3 if not)"},
+    {"leader", kvctl_cmd_leader, "transfer [ID]",
+     "hand leadership to member ID (default: the most up-to-date follower): the leader brings "
+     "it up to date and tells it to start an election at once; writes wait meanwhile. Prints "
+     "the new leader; exit 3 when the transfer failed (TIMEOUT: the target did not win within "
+     "an election timeout, the old leader leads on)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
