@@ -205,6 +205,11 @@ typedef void (*cluster_transfer_fn)(void *ctx, int err, uint32_t leader);
 int cluster_transfer_leader(struct cluster_node *n, uint32_t target, cluster_transfer_fn done,
                             void *ctx);
 
+/* A connection from peer was reset or closed by it (not a timeout: its process is likely
+ * gone). A follower of it elects without waiting for the election timeout (pre-vote keeps
+ * that safe: consensus_leader_lost). Takes effect at the next turn. */
+void cluster_peer_lost(struct cluster_node *n, uint32_t peer);
+
 struct cluster_peer_status {
     uint64_t match_index;    /* the leader's view; 0 elsewhere */
     int64_t last_contact_ms; /* since the last reply or call from it; -1: never */

@@ -357,6 +357,9 @@ int consensus_propose(struct consensus_node *node, const void *data, uint32_t le
  * already under way to that target); NOT_LEADER; INVALID (ourselves, an unknown id, or no
  * follower to pick); BUSY (a transfer to another node is under way). */
 int consensus_transfer_leader(struct consensus_node *node, uint32_t target);
+/* The connection from peer was reset (its process died): a follower of it forgets it and
+ * starts a pre-vote now, or a few heartbeats later by its rank (leader_lost.c). Else no-op. */
+void consensus_leader_lost(struct consensus_node *node, uint32_t peer);
 /* The node a transfer from this leader goes to, CONSENSUS_NONE when none is under way. */
 uint32_t consensus_transfer_target(const struct consensus_node *node);
 /* Appends a membership change on the leader (see Membership above): NOT_LEADER, TRANSFERRING,

@@ -143,6 +143,27 @@ void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx)
         cluster_read_submit(n, w);
 }
 
+void cluster_peer_lost(struct cluster_node *n, uint32_t peer)
+{
+    if (n->failed || n->closing || peer >= n->cfg.node_count || peer == n->cfg.id)
+        return;
+    n->peers_lost |= 1u << peer;
+    cluster_schedule(n);
+}
+
+/* At the start of a turn, outside the batch: the core hears of the resets since the last. */
+void cluster_peers_lost_apply(struct cluster_node *n)
+{
+    for (uint32_t p = 0; n->peers_lost != 0 && p < n->cfg.node_count; p++)
+        if (n->peers_lost & (1u << p)) {
+            n->peers_lost &= ~(1u << p);
+            if (consensus_leader(n->core) == p)
+                log_info("cluster: the connection from leader %u was reset: electing without "
+                         "waiting for the election timeout", p);
+            consensus_leader_lost(n->core, p);
+        }
+}
+
 void cluster_status(const struct cluster_node *n, struct cluster_status *out)
 {
     memset(out, 0, sizeof *out);

@@ -102,6 +102,7 @@ struct cluster_node {
     struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
     struct cluster_transfer_wait transfer;
+    uint32_t peers_lost;              /* bit per peer: its connection was reset (cluster_peer_lost) */
     struct cluster_stats stats;
     uint64_t bg_syncs_total;          /* background syncs reported to the core (tests) */
     uint64_t held_total;              /* peer calls held past a ready batch (tests) */
@@ -185,6 +186,7 @@ void cluster_submit_deferred(struct cluster_node *n);
 /* cluster_api.c */
 void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w);
 void cluster_read_submit(struct cluster_node *n, struct cluster_waiter *w);
+void cluster_peers_lost_apply(struct cluster_node *n);
 
 /* cluster_inbound.c */
 void cluster_inbound_add(struct cluster_node *n, struct cluster_inbound *ib);

@@ -221,6 +221,7 @@ void cluster_ready_turn(struct cluster_node *n)
            the owner) counts too; the core ignores what it knew. */
         if (cluster_bg_sync(n))
             consensus_persisted(n->core, n->io->ops->durable_index(n->io));
+        cluster_peers_lost_apply(n);
         /* What a batch's apply and reads let in (a read parked behind the writes just
            answered, a proposal) reaches the core after its advance, in this turn: a 1-node
            leader answers such a read at once, with the writes ahead of it. */

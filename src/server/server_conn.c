@@ -33,6 +33,7 @@ static void conn_gone(void *p)
 {
     struct server_conn *c = p;
     c->closed = true;
+    server_peer_conn_gone(c);
     unref(c);
 }
 

@@ -23,6 +23,7 @@
 struct server_conn {
     struct cluster_peer_conn peer;  /* a peer's authentication (server_peer.c) */
     bool peer_used;                 /* a peer method was called on it */
+    struct server_node *node;       /* set with peer_used */
     bool closed;                    /* the connection is gone; parked requests still finish */
     bool draining;                  /* drain() is running (answers may come inside it) */
     uint32_t refs;                  /* the connection's, and one per request it holds */
@@ -35,6 +36,9 @@ struct server_conn {
 struct server_conn *server_conn_get(struct net_reply *reply);
 /* The state if the connection has one (no allocation). */
 struct server_conn *server_conn_find(const struct net_reply *reply);
+
+/* An authenticated peer's connection went (server_peer.c). */
+void server_peer_conn_gone(struct server_conn *sc);
 
 /* Runs the request's handler now, or later in its connection's order. */
 void server_conn_dispatch(struct server_request *req);

@@ -11,7 +11,7 @@
 
 
 /* The connection's auth state, made on its first peer call; NULL when closed or no memory. */
-static struct cluster_peer_conn *conn_state(struct net_reply *reply)
+static struct cluster_peer_conn *conn_state(struct net_reply *reply, struct server_node *n)
 {
     struct server_conn *sc = server_conn_get(reply);
     if (!sc)
@@ -19,6 +19,7 @@ static struct cluster_peer_conn *conn_state(struct net_reply *reply)
     if (!sc->peer_used) {
         cluster_peer_conn_init(&sc->peer);
         sc->peer_used = true;
+        sc->node = n;
     }
     return &sc->peer;
 }
@@ -55,11 +56,22 @@ static void peer_done(void *ctx, int err)
     server_request_done(req);
 }
 
+/* An authenticated peer's connection went (closed or reset by it, or by us): if this node
+   follows that peer, it need not wait out an election timeout (cluster_peer_lost). */
+void server_peer_conn_gone(struct server_conn *sc)
+{
+    struct server_node *n = sc->node;
+    if (!sc->peer_used || !sc->peer.authenticated || !n || n->stopping || !n->rep ||
+        !n->rep->cluster)
+        return;
+    cluster_peer_lost(n->rep->cluster, sc->peer.peer);
+}
+
 void server_rep_serve_peer(struct server_request *req)
 {
     struct server_node *n = req->node;
     /* Without a connection there is nobody to authenticate: refuse rather than trust. */
-    struct cluster_peer_conn *pc = req->reply ? conn_state(req->reply) : NULL;
+    struct cluster_peer_conn *pc = req->reply ? conn_state(req->reply, n) : NULL;
     if (!pc) {
         peer_done(req, CLUSTER_ERR_UNAUTHORIZED);
         return;

@@ -154,6 +154,10 @@ void dsim_node_crash(struct dsim_world *w, uint32_t i)
     n->dying = false;
     dsim_blob_unref(n->taking);
     n->taking = NULL;
+    /* Its sockets close with it: a peer that could hear from it sees the reset. */
+    for (uint32_t j = 0; j < w->cfg.nodes; j++)
+        if (j != i && w->nodes[j].up && !w->links[i][j].cut)
+            cluster_peer_lost(w->nodes[j].node, i);
 }
 
 /* ---------------------------------------------------------------- clients */
