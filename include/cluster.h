@@ -239,6 +239,10 @@ struct cluster_status {
 };
 
 void cluster_status(const struct cluster_node *n, struct cluster_status *out);
+/* What every routed write and read asks (cluster_status's leader, term and failed), without
+   the peers' part and its clock read: three of those were 5 % of a write's CPU. */
+uint32_t cluster_leader(const struct cluster_node *n, uint64_t *term);
+bool cluster_failed(const struct cluster_node *n);
 
 /* The background snapshot snapshot_begin started at index finished: ok, it is durable (the
  * driver compacts its log below it); otherwise it failed and the driver asks again later. */

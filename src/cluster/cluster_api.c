@@ -200,6 +200,15 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
     }
 }
 
+uint32_t cluster_leader(const struct cluster_node *n, uint64_t *term)
+{
+    if (term)
+        *term = consensus_term(n->core);
+    return consensus_leader(n->core);
+}
+
+bool cluster_failed(const struct cluster_node *n) { return n->failed; }
+
 /* Steps a checked peer call into the core; its answer (or IGNORED) leaves at a turn's end. */
 int cluster_inbound_step(struct cluster_node *n, uint32_t from, int method,
                          struct consensus_msg *msg, void *response, cluster_done_fn done,

@@ -23,14 +23,14 @@ bool server_node_failed(const struct server_node *n, char *why, size_t why_len)
             snprintf(why, why_len, "%s", n->failure);
         return true;
     }
-    if (!n->rep || !n->rep->cluster)
+    if (!n->rep || !n->rep->cluster || !cluster_failed(n->rep->cluster))
         return false;
     struct cluster_status cs;
     cluster_status(n->rep->cluster, &cs);
-    if (cs.failed && why && why_len)
+    if (why && why_len)
         snprintf(why, why_len, "%s failed: %s", cs.failure ? cs.failure : "storage",
                  wal_last_error(n->wal));
-    return cs.failed;
+    return true;
 }
 
 bool server_node_no_space(const struct server_node *n) { return n->space_low || n->space_full; }

@@ -70,9 +70,7 @@ static void route_set_state(struct server_route *r, enum route_state to)
 
 static uint32_t leader_of(const struct server_node *n)
 {
-    struct cluster_status st;
-    cluster_status(n->rep->cluster, &st);
-    return st.leader;
+    return cluster_leader(n->rep->cluster, NULL);
 }
 
 /* A forwarded write can no longer complete through the leader it went to once this node's
@@ -169,9 +167,8 @@ static void attempt(struct server_route *r)
 {
     struct server_node *n = r->n;
     const struct server_config *cfg = n->cfg;
-    struct cluster_status st;
-    cluster_status(n->rep->cluster, &st);
-    uint32_t leader = st.leader;
+    uint64_t term;
+    uint32_t leader = cluster_leader(n->rep->cluster, &term);
     assert(!r->held && !r->answered && r->state == ROUTE_WAITING);
     if (n->stopping) {
         answer_code(r, ErrorCode_SHUTTING_DOWN); /* in no log: a stopping node adds none */
@@ -197,7 +194,7 @@ static void attempt(struct server_route *r)
     } else if (leader != CONSENSUS_NONE) {
         route_set_state(r, ROUTE_FORWARDED);
         r->fwd_leader = leader;
-        r->fwd_term = st.term;
+        r->fwd_term = term;
         uint32_t timeout_ms = cfg->request_timeout_ms + cfg->peer_call_timeout_ms;
         if (server_forward(n, leader, timeout_ms, r->entry, r->len, on_forwarded, r) != 0) {
             r->held = false; /* not sent: no callback comes */
