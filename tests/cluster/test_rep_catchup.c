@@ -29,17 +29,8 @@ static void write_keys(struct rep *r, int leader, int from, int to)
         snprintf(key, sizeof key, "cu-%06d", i);
         memset(value, 'a' + i % 26, VALUE_BYTES);
         value[VALUE_BYTES] = '\0';
-        for (int tries = 0;; tries++) {
-            SetResponse s;
-            int rc = rep_set(r, leader, key, value, &s);
-            bool ok = rc == 0 && s.success;
-            if (rc == 0)
-                SetResponse_free(&s);
-            if (ok)
-                break;
-            cr_assert_lt(tries, 20, "set %s keeps failing", key);
-            usleep(50000); /* a refusal (busy, an election): try again shortly */
-        }
+        int64_t version; /* retried through refusals and elections (rep_call_answered) */
+        cr_assert_eq(rep_session_set(r, leader, key, value, 0, 0, &version), 0, "set %s", key);
     }
 }
 
