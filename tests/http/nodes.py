@@ -24,10 +24,14 @@ def die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def free_port():
+def free_port(taken=()):
+    """A port free now and not in taken (the ones already picked for the same cluster: each
+    pick is released before the nodes bind, so two picks could otherwise agree)."""
     lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
     for _ in range(200):
         port = random.randrange(10000, max(10001, lo))
+        if port in taken:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -106,8 +110,10 @@ class Cluster:
 
     def __init__(self, kvnode, count, extra=None):
         self.workdir = tempfile.mkdtemp(prefix="kvnode-http-")
-        ports = [free_port() for _ in range(count)]
-        http_ports = [free_port() for _ in range(count)]
+        picked = []
+        for _ in range(2 * count):
+            picked.append(free_port(picked))
+        ports, http_ports = picked[:count], picked[count:]
         endpoints = [f"127.0.0.1:{p}" for p in ports]
         self.nodes = []
         for i in range(count):
