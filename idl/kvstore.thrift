@@ -39,6 +39,13 @@ enum ErrorCode {
                              // write's answer: nothing was applied now, and whether an earlier
                              // try of it was is unknown (it applied at most once). Open a new
                              // session for the next writes
+  MEMBER_CHANGE_PENDING = 18, // retryable: a membership change is in flight, or the leader has
+                             // not committed an entry of its term yet; retry once it commits
+  NOT_MEMBER = 19,           // no member has that id (or, to promote, it is not a learner)
+  LAST_VOTER = 20,           // the only voter cannot be removed
+  LEARNER_BEHIND = 21,       // retryable: the learner is far behind the leader (or not yet
+                             // streaming entries); promote it once it caught up
+  MEMBERS_FULL = 22          // 7 voters, or 16 members, already
 }
 
 enum Consistency {
@@ -424,6 +431,69 @@ struct TransferLeaderResponse {
   5: optional string leader_id      // success: the new leader's member id
 }
 
+// Membership (kvctl member): the voters and learners, each with the member id the cluster gave
+// it (bootstrap members 0..n-1 in the order of deployment.replica_endpoints, added ones the
+// next id, never reused). A change is asked of the leader, like a leader transfer: a follower
+// answers NOT_LEADER with leader_hint. One change at a time: each waits until the last one
+// committed.
+struct Member {
+  1: required string member_id,
+  2: required string endpoint,      // HOST:PORT: its clients' and its peers' address
+  3: required bool learner,         // replicated to, never counted in a quorum; promote it once
+                                    // it caught up
+  4: required bool leader,          // it leads, as the answering node knows
+  5: optional i64 match_index,      // how far its log matches the leader's, and
+  6: optional i64 lag_entries       //   the leader's last index minus that: set when the node
+                                    //   answering leads (and not for itself)
+}
+
+struct ListMembersRequest {
+}
+
+// Any node answers with the membership in its log (the newest, committed or not); the lags
+// come only from the leader (reported_by says who answered: ask the leader for them).
+struct ListMembersResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,   // INVALID_ARGUMENT: a standalone node has no members
+  4: optional string leader_hint,     // the leader's endpoint, when known
+  5: optional list<Member> members,
+  6: optional i64 config_index,       // the log index of the membership's entry (0: bootstrap)
+  7: optional string reported_by,     // the member id of the node that answered
+  8: optional string leader_id        // the leader's member id, when known
+}
+
+enum MemberChange {
+  ADD_VOTER = 0,                      // endpoint: a new member that votes at once (prefer
+                                      // ADD_LEARNER, then PROMOTE: no window with a voter that
+                                      // has nothing)
+  ADD_LEARNER = 1,                    // endpoint: a new member that only receives the log
+  PROMOTE = 2,                        // member_id: a learner that caught up becomes a voter
+  REMOVE = 3                          // member_id: a voter or a learner, the leader too (it
+                                      // steps down once the change commits)
+}
+
+struct ChangeMemberRequest {
+  1: required MemberChange change,
+  2: optional string endpoint,        // ADD_*: HOST:PORT, shorter than 64 bytes, no member's yet
+  3: optional string member_id        // PROMOTE, REMOVE
+}
+
+// Answered once the change is applied on the leader (committed), or refused before anything
+// was logged: NOT_LEADER (ask leader_hint), MEMBER_CHANGE_PENDING, NOT_MEMBER, LAST_VOTER,
+// LEARNER_BEHIND, MEMBERS_FULL, INVALID_ARGUMENT (a malformed or taken endpoint, a missing
+// field, a standalone node), BUSY, SHUTTING_DOWN; TIMEOUT: the outcome is unknown (list the
+// members to see).
+struct ChangeMemberResponse {
+  1: required bool success,
+  2: optional string error,
+  3: optional ErrorCode error_code,
+  4: optional string leader_hint,     // NOT_LEADER, TIMEOUT: the leader's endpoint, when known
+  5: optional string member_id,       // ADD_*: the id the new member got
+  6: optional list<Member> members,   // success: the membership after the change
+  7: optional i64 config_index        // success: the log index of its entry
+}
+
 // ------------------------------------------------------------------ peer API
 
 struct ConsensusLogEntry {
@@ -566,6 +636,8 @@ service TransactionalKV {
   CloseSessionResponse closeSession(1: CloseSessionRequest request),
   WatchResponse watch(1: WatchRequest request),
   TransferLeaderResponse transferLeader(1: TransferLeaderRequest request),
+  ListMembersResponse listMembers(1: ListMembersRequest request),
+  ChangeMemberResponse changeMember(1: ChangeMemberRequest request),
 
   // Peer methods: accepted only on an authenticated connection.
   PeerChallengeResponse peerChallenge(1: PeerChallengeRequest request),

@@ -42,7 +42,14 @@ struct cluster_transport;
     X(CLUSTER_ERR_NOMEM, 10, "out of memory")                                  \
     X(CLUSTER_ERR_IO, 11, "log or snapshot storage failed")                    \
     X(CLUSTER_ERR_UNAUTHORIZED, 12, "peer not authenticated")                  \
-    X(CLUSTER_ERR_IGNORED, 13, "the core had no answer for this message")
+    X(CLUSTER_ERR_IGNORED, 13, "the core had no answer for this message")                  \
+    X(CLUSTER_ERR_CHANGE_PENDING, 14, "a membership change is in flight, or the leader has "  \
+      "not committed an entry of its term yet: retry once it commits")                     \
+    X(CLUSTER_ERR_NOT_MEMBER, 15, "no such member (or, to promote, not a learner)")         \
+    X(CLUSTER_ERR_LAST_VOTER, 16, "the only voter cannot be removed")                       \
+    X(CLUSTER_ERR_LEARNER_BEHIND, 17, "the learner is far behind the leader (or not yet "    \
+      "streaming entries): promote it once it caught up")                                  \
+    X(CLUSTER_ERR_FULL, 18, "the membership is full (7 voters or 16 members)")
 
 enum cluster_err {
 #define CLUSTER_ERR_ENUM(name, value, text) name = value,
@@ -185,13 +192,16 @@ typedef void (*cluster_read_fn)(void *ctx, int err, uint64_t index);
 
 /* A membership change (consensus.h, Membership) on the leader: returns 0, with change->id set
  * for an add, and later runs done as for a proposal (err 0 once the change is applied here);
- * or the core's refusal, a CONSENSUS_ERR_* (NOT_LEADER, CHANGE_PENDING, NOT_MEMBER,
- * LAST_VOTER, LEARNER_BEHIND, FULL, INVALID, BUSY), and done never runs. BUSY also while a
- * turn runs or the node is closing or failed, and FULL for an add while the id it would get
- * is not one of this node's peers (0..node_count-1: peers are not added at run time yet). */
+ * or the core's refusal as a CLUSTER_ERR_* (NOT_LEADER, also while a leadership transfer
+ * runs; CHANGE_PENDING, NOT_MEMBER, LAST_VOTER, LEARNER_BEHIND, FULL, INVALID, BUSY), and
+ * done never runs. BUSY also while a turn runs or the node is closing or failed, and FULL for
+ * an add while the id it would get is not one of this node's peers (0..node_count-1: peers
+ * are not added at run time yet). */
 int cluster_member_change(struct cluster_node *n, struct consensus_change *change,
                           cluster_propose_fn done, void *ctx);
 void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx);
+/* The membership in effect: the newest in the log (consensus_membership). */
+const struct consensus_membership *cluster_membership(const struct cluster_node *n);
 
 /* Leadership transfer (consensus_transfer_leader): target a member id, or CONSENSUS_NONE for
  * the most up-to-date follower. Returns 0 when started: done runs once, later (never inline),
@@ -243,6 +253,9 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out);
    the peers' part and its clock read: three of those were 5 % of a write's CPU. */
 uint32_t cluster_leader(const struct cluster_node *n, uint64_t *term);
 bool cluster_failed(const struct cluster_node *n);
+/* The log index of cluster_membership's entry (consensus_membership_index: 0 for the
+   bootstrap one), for listMembers. */
+uint64_t cluster_membership_index(const struct cluster_node *n);
 
 /* The background snapshot snapshot_begin started at index finished: ok, it is durable (the
  * driver compacts its log below it); otherwise it failed and the driver asks again later. */

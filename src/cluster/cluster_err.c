@@ -29,6 +29,12 @@ int cluster_err_to_error_code(int err)
     case CLUSTER_ERR_UNAUTHORIZED: return ErrorCode_UNAUTHORIZED;
     case CLUSTER_ERR_CLOSED: return ErrorCode_SHUTTING_DOWN;
     case CLUSTER_ERR_NOMEM: return ErrorCode_INTERNAL;
+    /* Membership changes the core refused (nothing was logged). */
+    case CLUSTER_ERR_CHANGE_PENDING: return ErrorCode_MEMBER_CHANGE_PENDING;
+    case CLUSTER_ERR_NOT_MEMBER: return ErrorCode_NOT_MEMBER;
+    case CLUSTER_ERR_LAST_VOTER: return ErrorCode_LAST_VOTER;
+    case CLUSTER_ERR_LEARNER_BEHIND: return ErrorCode_LEARNER_BEHIND;
+    case CLUSTER_ERR_FULL: return ErrorCode_MEMBERS_FULL;
     case CLUSTER_ERR_NO_LEADER:
     case CLUSTER_ERR_UNREACHABLE:
     case CLUSTER_ERR_IGNORED:

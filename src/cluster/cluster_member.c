@@ -6,24 +6,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static int change_err(int consensus_err)
+{
+    switch (consensus_err) {
+    case CONSENSUS_ERR_NOT_LEADER: return CLUSTER_ERR_NOT_LEADER;
+    /* Leadership is moving: ask the new leader. */
+    case CONSENSUS_ERR_TRANSFERRING: return CLUSTER_ERR_NOT_LEADER;
+    case CONSENSUS_ERR_CHANGE_PENDING: return CLUSTER_ERR_CHANGE_PENDING;
+    case CONSENSUS_ERR_NOT_MEMBER: return CLUSTER_ERR_NOT_MEMBER;
+    case CONSENSUS_ERR_LAST_VOTER: return CLUSTER_ERR_LAST_VOTER;
+    case CONSENSUS_ERR_LEARNER_BEHIND: return CLUSTER_ERR_LEARNER_BEHIND;
+    case CONSENSUS_ERR_FULL: return CLUSTER_ERR_FULL;
+    case CONSENSUS_ERR_BUSY: return CLUSTER_ERR_BUSY;
+    default: return CLUSTER_ERR_INVALID;
+    }
+}
+
+uint64_t cluster_membership_index(const struct cluster_node *n)
+{
+    return consensus_membership_index(n->core);
+}
+
 int cluster_member_change(struct cluster_node *n, struct consensus_change *change,
                           cluster_propose_fn done, void *ctx)
 {
     if (n->in_ready || n->closing || n->failed || n->waiter_count >= CLUSTER_WAITERS_MAX)
-        return CONSENSUS_ERR_BUSY;
+        return CLUSTER_ERR_BUSY;
     bool add = change->type == CONSENSUS_CHANGE_ADD_VOTER ||
                change->type == CONSENSUS_CHANGE_ADD_LEARNER;
     if (add && consensus_role(n->core) == CONSENSUS_LEADER &&
         consensus_membership(n->core)->next_id >= n->cfg.node_count)
-        return CONSENSUS_ERR_FULL;
+        return CLUSTER_ERR_FULL;
     struct cluster_waiter *w = calloc(1, sizeof *w);
     if (!w)
-        return CONSENSUS_ERR_BUSY;
+        return CLUSTER_ERR_BUSY;
     uint64_t index = 0;
     int rc = consensus_propose_change(n->core, change, &index);
     if (rc != 0) {
         free(w);
-        return rc;
+        return change_err(rc);
     }
     n->waiter_count++;
     w->propose_done = done;
@@ -38,6 +59,11 @@ int cluster_member_change(struct cluster_node *n, struct consensus_change *chang
                                                             : "remove",
              change->id);
     return 0;
+}
+
+const struct consensus_membership *cluster_membership(const struct cluster_node *n)
+{
+    return consensus_membership(n->core);
 }
 
 bool cluster_member_applying(struct cluster_node *n, const struct consensus_entry *e)

@@ -20,6 +20,8 @@ const server_handler_fn server_handlers[TransactionalKV_METHOD_COUNT] = {
     [TransactionalKV_METHOD_closeSession] = server_handle_close_session,
     [TransactionalKV_METHOD_watch] = server_handle_watch,
     [TransactionalKV_METHOD_transferLeader] = server_handle_transfer_leader,
+    [TransactionalKV_METHOD_listMembers] = server_handle_list_members,
+    [TransactionalKV_METHOD_changeMember] = server_handle_change_member,
     /* Standalone: no peers. A challenge is harmless; everything else is refused. */
     [TransactionalKV_METHOD_peerChallenge] = server_handle_peer_challenge,
     [TransactionalKV_METHOD_peerAuthenticate] = server_handle_peer_refused,

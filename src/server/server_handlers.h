@@ -21,6 +21,8 @@ void server_handle_close_session(struct server_request *req);
 void server_handle_peer_challenge(struct server_request *req);
 void server_handle_peer_refused(struct server_request *req);
 void server_handle_transfer_leader(struct server_request *req);
+void server_handle_list_members(struct server_request *req);
+void server_handle_change_member(struct server_request *req);
 
 /* The node's member id in decimal: node_id and leader_id in every answer (the IDL says so). */
 #define SERVER_MEMBER_ID_MAX 16

@@ -25,7 +25,7 @@ static const struct code_at code_at[TransactionalKV_METHOD_COUNT] = {
     CODE_AT(snapshotGetRange), CODE_AT(atomicCommit), CODE_AT(getCommittedVersion),
     CODE_AT(getClusterHealth), CODE_AT(getNodeInfo), CODE_AT(readIndex),
     CODE_AT(openSession), CODE_AT(closeSession), CODE_AT(watch),
-    CODE_AT(transferLeader),
+    CODE_AT(transferLeader), CODE_AT(listMembers), CODE_AT(changeMember),
 };
 
 int server_stats_result_code(const struct server_request *req)

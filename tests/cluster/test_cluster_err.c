@@ -23,6 +23,11 @@ static const struct {
     {CLUSTER_ERR_IO, ErrorCode_UNAVAILABLE},
     {CLUSTER_ERR_UNAUTHORIZED, ErrorCode_UNAUTHORIZED},
     {CLUSTER_ERR_IGNORED, ErrorCode_UNAVAILABLE},
+    {CLUSTER_ERR_CHANGE_PENDING, ErrorCode_MEMBER_CHANGE_PENDING},
+    {CLUSTER_ERR_NOT_MEMBER, ErrorCode_NOT_MEMBER},
+    {CLUSTER_ERR_LAST_VOTER, ErrorCode_LAST_VOTER},
+    {CLUSTER_ERR_LEARNER_BEHIND, ErrorCode_LEARNER_BEHIND},
+    {CLUSTER_ERR_FULL, ErrorCode_MEMBERS_FULL},
 };
 
 Test(cluster_err, every_error_maps_to_its_code_and_has_a_name)

@@ -14,6 +14,7 @@
     X(ping) X(get) X(setKey) X(deleteKey) X(getRange) X(getReadVersion) X(snapshotRead)    \
     X(snapshotGetRange) X(atomicCommit) X(getCommittedVersion) X(getClusterHealth)         \
     X(getNodeInfo) X(openSession) X(closeSession) X(watch) X(transferLeader)               \
+    X(listMembers) X(changeMember)                                                         \
     X(peerChallenge) X(peerAuthenticate) X(appendEntry) X(commitNotification)              \
     X(requestVote) X(installSnapshot) X(readIndex) X(timeoutNow)
 

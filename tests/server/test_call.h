@@ -26,7 +26,8 @@ struct test_method {
 #define TEST_METHODS_CODED(X)                                                                \
     X(get) X(setKey) X(deleteKey) X(getRange) X(getReadVersion) X(snapshotRead)             \
     X(snapshotGetRange) X(atomicCommit) X(getCommittedVersion) X(getClusterHealth)           \
-    X(getNodeInfo) X(openSession) X(closeSession) X(watch) X(transferLeader)
+    X(getNodeInfo) X(openSession) X(closeSession) X(watch) X(transferLeader) X(listMembers)    \
+    X(changeMember)
 #define TEST_METHODS_PLAIN(X)                                                                \
     X(ping) X(peerChallenge) X(peerAuthenticate) X(appendEntry) X(commitNotification)        \
     X(requestVote) X(installSnapshot) X(readIndex)
