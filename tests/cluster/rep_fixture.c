@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define REP_CALL_TIMEOUT_MS 8000
@@ -315,4 +316,18 @@ int rep_session_set(struct rep *r, int node, const char *key, const char *value,
     TransactionalKV_setKey_result_free(&res);
     SetRequest_free(&q);
     return code;
+}
+
+int rep_kvctl(const char *args, char *out, size_t size)
+{
+    const char *bin = getenv("KVCTL");
+    cr_assert(bin, "KVCTL must name the built kvctl");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    FILE *f = popen(cmd, "r");
+    cr_assert(f);
+    size_t n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    int status = pclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -51,6 +51,9 @@ int rep_range(struct rep *r, int node, GetRangeResponse *out);
 struct net_client *rep_client(struct rep *r, int node);
 void rep_disconnect(struct rep *r, int node);
 
+/* Runs $KVCTL with args (stdout and stderr into out, NUL-terminated); its exit code. */
+int rep_kvctl(const char *args, char *out, size_t size);
+
 /* A write's answer is a definite refusal (nothing was applied): retry is safe. */
 bool rep_refused(bool success, bool has_code, int code);
 

@@ -254,3 +254,72 @@ Test(rep_member, removing_the_leader_hands_over_to_the_others)
     ListMembersResponse_free(&l);
     rep_cleanup(&r);
 }
+
+Test(rep_member, kvctl_lists_changes_and_explains_refusals)
+{
+    struct rep r;
+    rep_start(&r, "");
+    int leader = rep_wait_leader(&r);
+    int a = (leader + 1) % REP_NODES, b = (leader + 2) % REP_NODES;
+    char args[512], out[4096], want[256];
+    /* Asked of a follower, list goes on to the leader, which knows the lags. */
+    snprintf(args, sizeof args, "-e %s member list", r.nodes[a].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "ID     ENDPOINT"), "%s", out);
+    snprintf(want, sizeof want, "as member %d sees it (the leader)", leader);
+    cr_assert(strstr(out, want), "%s", out);
+    snprintf(args, sizeof args, "-e %s member list --json", r.nodes[b].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    snprintf(want, sizeof want, "{\"member_id\": \"%d\", \"endpoint\": \"%s\", \"role\": "
+             "\"voter\", \"leader\": false, \"match_index\": ", a, r.nodes[a].addr);
+    cr_assert(strstr(out, want), "%s", out);
+    cr_assert(strstr(out, "\"config_index\": 0, \"reported_by\": \""), "%s", out);
+    /* status shows the voters and learners, one node or a table. */
+    snprintf(args, sizeof args, "-e %s status", r.nodes[a].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "voters 0 1 2\nlearners -\n"), "%s", out);
+    /* A change through a follower follows its hint; the answer names what is left. */
+    snprintf(args, sizeof args, "-e %s member remove %d", r.nodes[a].addr, b);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    snprintf(want, sizeof want, "OK removed %d; voters %d %d; learners -\n", b,
+             leader < a ? leader : a, leader < a ? a : leader);
+    cr_assert_str_eq(out, want);
+    snprintf(args, sizeof args, "-e %s,%s,%s status --json", r.nodes[0].addr, r.nodes[1].addr,
+             r.nodes[2].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "\"member\": \"none\""), "%s", out);
+    snprintf(args, sizeof args, "-e %s,%s,%s status", r.nodes[0].addr, r.nodes[1].addr,
+             r.nodes[2].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "NOT-MEMBER"), "%s", out);
+    cr_assert(strstr(out, "; learners - (the leader's membership, config index "), "%s", out);
+    /* Refusals: one line, exit 3; bad arguments: usage, exit 2. */
+    snprintf(args, sizeof args, "-e %s member promote %d", r.nodes[leader].addr, a);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 3, "%s", out);
+    snprintf(want, sizeof want, "kvctl: member promote failed: NOT_MEMBER: member %d is a voter "
+             "already: only a learner is promoted\n", a);
+    cr_assert_str_eq(out, want);
+    snprintf(args, sizeof args, "-e %s member remove 9", r.nodes[leader].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 3, "%s", out);
+    cr_assert_str_eq(out, "kvctl: member remove failed: NOT_MEMBER: member 9: no such member\n");
+    snprintf(args, sizeof args, "-e %s member add %s", r.nodes[leader].addr, r.nodes[a].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 3, "%s", out);
+    cr_assert(strstr(out, "INVALID_ARGUMENT: endpoint: "), "%s", out);
+    snprintf(args, sizeof args, "-e %s member remove one", r.nodes[leader].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "'one' is not a member id"), "%s", out);
+    snprintf(args, sizeof args, "-e %s member add-learner nowhere", r.nodes[leader].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "'nowhere' is not HOST:PORT"), "%s", out);
+    snprintf(args, sizeof args, "-e %s member", r.nodes[leader].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 2, "%s", out);
+    snprintf(args, sizeof args, "-e %s member remove %d", r.nodes[leader].addr, a);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    snprintf(args, sizeof args, "-e %s member remove %d", r.nodes[leader].addr, leader);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 3, "%s", out);
+    snprintf(want, sizeof want, "kvctl: member remove failed: LAST_VOTER: member %d is the only "
+             "voter: add another first\n", leader);
+    cr_assert_str_eq(out, want);
+    serves(&r, leader, "after-kvctl");
+    rep_cleanup(&r);
+}

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CUT_WRITES 3
@@ -37,16 +36,9 @@ static bool get_value(struct rep *r, int node, const char *key, bool lin, char *
 /* Runs kvctl ARGS against one node; its output (stdout and stderr) goes into out. */
 static int kvctl_on(struct rep *r, int node, const char *args, char *out, size_t size)
 {
-    const char *bin = getenv("KVCTL");
-    cr_assert(bin, "KVCTL must name the built kvctl");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s -e %s %s 2>&1", bin, r->nodes[node].addr, args);
-    FILE *f = popen(cmd, "r");
-    cr_assert(f);
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    int status = pclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    char all[1024];
+    snprintf(all, sizeof all, "-e %s %s", r->nodes[node].addr, args);
+    return rep_kvctl(all, out, size);
 }
 
 Test(rep_partition, an_isolated_follower_commits_nothing_and_serves_stale_reads)

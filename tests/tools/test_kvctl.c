@@ -70,6 +70,15 @@ Test(kvctl, commands_print_and_exit_as_documented)
     cr_assert_eq(kvctl(&p, NULL, "leader"), 2);
     cr_assert_eq(kvctl(&p, NULL, "leader move 1"), 2);
     cr_assert_eq(kvctl(&p, NULL, "leader transfer one"), 2);
+    cr_assert_eq(kvctl(&p, NULL, "member list"), 3, "%s", out);
+    cr_assert_str_eq(out, "kvctl: member list failed: INVALID_ARGUMENT: a standalone node has "
+                          "no members\n");
+    cr_assert_eq(kvctl(&p, NULL, "member add-learner 127.0.0.1:1"), 3, "%s", out);
+    cr_assert(strstr(out, "standalone node has no members"), "%s", out);
+    cr_assert_eq(kvctl(&p, NULL, "member promote 1 2"), 2);
+    cr_assert_eq(kvctl(&p, NULL, "member rename 1"), 2);
+    cr_assert_eq(kvctl(&p, NULL, "member --help"), 0);
+    cr_assert(strstr(out, "\"lag_entries\"") && strstr(out, "MEMBER_CHANGE_PENDING"), "%s", out);
     cr_assert_eq(kvctl(&p, NULL, "get --help"), 0);
     cr_assert(strstr(out, "usage: kvctl get KEY"), "%s", out);
     node_stop(&p, SIGTERM);

@@ -42,6 +42,8 @@ struct kvctl {
 int kvctl_connect(struct kvctl *k);
 /* Sends the encoded call in k->out and points r at the reply; KVCTL_SERVER on failure. */
 int kvctl_roundtrip(struct kvctl *k, tp_reader *r);
+/* Drops the connection (the next call connects to the current endpoint again). */
+void kvctl_disconnect(struct kvctl *k);
 /* Drops the connection and makes the next endpoint current (the node asked is going away). */
 void kvctl_move_on(struct kvctl *k);
 /* Prints the one-line error for a failed call and returns KVCTL_SERVER. */

@@ -28,7 +28,7 @@ int kvctl_connect(struct kvctl *k)
     return KVCTL_SERVER;
 }
 
-static void disconnect(struct kvctl *k)
+void kvctl_disconnect(struct kvctl *k)
 {
     if (k->connected)
         net_sync_close(&k->client);
@@ -37,7 +37,7 @@ static void disconnect(struct kvctl *k)
 
 void kvctl_move_on(struct kvctl *k)
 {
-    disconnect(k);
+    kvctl_disconnect(k);
     kvctl_endpoints_next(&k->eps);
 }
 
@@ -63,13 +63,13 @@ int kvctl_roundtrip(struct kvctl *k, tp_reader *r)
     if (e == NET_ERR_TLS) { /* refused (a certificate, most often): trying again cannot help */
         fprintf(stderr, "kvctl: %s: TLS failed: %s\n", k->eps.items[k->eps.current],
                 net_sync_tls_error(&k->client));
-        disconnect(k);
+        kvctl_disconnect(k);
         return KVCTL_SERVER;
     }
     if (e != NET_OK) {
         fprintf(stderr, "kvctl: %s: %s\n", k->eps.items[k->eps.current], net_strerror(e));
         k->lost = true;
-        disconnect(k);
+        kvctl_disconnect(k);
         return KVCTL_SERVER;
     }
     tp_reader_init(r, msg, len, NULL);
@@ -104,7 +104,7 @@ bool kvctl_again(struct kvctl *k, struct kvctl_retry *r, int rc, int code, const
     if (a == KVCTL_ACT_NEXT)
         kvctl_endpoints_next(&k->eps);
     if (a != KVCTL_ACT_SAME)
-        disconnect(k);
+        kvctl_disconnect(k);
     sleep_ms(wait_ms);
     return true;
 }

@@ -4,16 +4,10 @@
 
 #include <string.h>
 
-static bool member_id_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= 10 && strspn(s, "0123456789") == n;
-}
-
 int kvctl_cmd_leader(struct kvctl *k, int argc, char **argv)
 {
     if (argc < 1 || argc > 2 || strcmp(argv[0], "transfer") != 0 ||
-        (argc == 2 && !member_id_ok(argv[1])))
+        (argc == 2 && !kvctl_member_id_ok(argv[1])))
         return KVCTL_USAGE;
     TransferLeaderRequest q;
     TransferLeaderRequest_init(&q);

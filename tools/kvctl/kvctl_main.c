@@ -37,6 +37,19 @@ static const struct command commands[] = {
      "it up to date and tells it to start an election at once; writes wait meanwhile. Prints "
      "the new leader; exit 3 when the transfer failed (TIMEOUT: the target did not win within "
      "an election timeout, the old leader leads on)"},
+    {"member", kvctl_cmd_member, "list | add HOST:PORT | add-learner HOST:PORT | promote ID | remove ID",
+     "the cluster's members. list: each member's id, endpoint, role (voter or learner), "
+     "whether it leads, and as the leader sees it its match index and lag in entries (asked "
+     "of the leader when the node asked names one). add-learner: a new member that receives "
+     "the log but does not vote; promote it to a voter once it caught up (add makes a voter "
+     "at once). remove: a voter or a learner, the leader too (it hands over once the change "
+     "commits). Changes go to the leader, one at a time; each prints the new member's id and "
+     "the voters and learners after it. --json: list prints {\"config_index\", "
+     "\"reported_by\", \"leader_id\", \"members\": [{\"member_id\", \"endpoint\", "
+     "\"role\", \"leader\", \"match_index\", \"lag_entries\"}]} (the last two only from "
+     "the leader), a change {\"member_id\", \"config_index\", \"members\"}. Exit 3 when "
+     "refused: MEMBER_CHANGE_PENDING (another change is in flight: retry), LEARNER_BEHIND "
+     "(promote once it caught up), LAST_VOTER, NOT_MEMBER, MEMBERS_FULL, INVALID_ARGUMENT"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

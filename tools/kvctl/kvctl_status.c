@@ -23,7 +23,34 @@ static const char *storage_state(const NodeInfo *n)
     return n->has_no_space && n->no_space ? "no space" : "ok";
 }
 
-/* One node: its own view, a line per field (as before clusters). */
+#define S(b) ((b).data ? (const char *)(b).data : "")
+
+/* The membership as node ep sees it (a replicated node), on the connection k has: its voters
+   and learners, "members" and "learners" lines (JSON: arrays of ids). */
+static void print_members(struct kvctl *k)
+{
+    ListMembersRequest q;
+    ListMembersRequest_init(&q);
+    TransactionalKV_listMembers_result res;
+    TransactionalKV_listMembers_result_init(&res);
+    int rc;
+    KVCTL_CALL(rc, k, listMembers, &q, &res);
+    const ListMembersResponse *l = &res.success;
+    if (rc == KVCTL_OK && res.has_success && l->success) {
+        char voters[256], learners[256];
+        kvctl_members_line(&l->members, false, voters, sizeof voters);
+        kvctl_members_line(&l->members, true, learners, sizeof learners);
+        if (k->json) {
+            printf(", \"members\": ");
+            kvctl_members_json(&l->members);
+        } else {
+            printf("voters %s\nlearners %s\n", voters, learners);
+        }
+    }
+    TransactionalKV_listMembers_result_free(&res);
+}
+
+/* One node: its own view, a line per field (as before clusters); a replicated node's members. */
 static int status_one(struct kvctl *k, int argc, char **argv)
 {
     (void)argv;
@@ -35,14 +62,13 @@ static int status_one(struct kvctl *k, int argc, char **argv)
     if (rc == KVCTL_OK)
         KVCTL_CALL(rc, k, getNodeInfo, &q, &res);
     const NodeInfo *n = &res.success;
-#define S(b) ((b).data ? (const char *)(b).data : "")
     if (rc == KVCTL_OK && !n->success)
         rc = kvctl_server_error("status", n->has_error, &n->error, n->has_error_code, n->error_code);
-    else if (rc == KVCTL_OK)
+    else if (rc == KVCTL_OK) {
         printf(k->json ? "{\"node_id\": \"%s\", \"version\": \"%s\", \"mode\": \"%s\", "
                          "\"role\": \"%s\", \"applied_index\": %lld, \"keys\": %lld, "
                          "\"memory_bytes\": %lld, \"uptime_ms\": %lld, \"digest\": \"%s\", "
-                         "\"storage\": \"%s\"}\n"
+                         "\"storage\": \"%s\""
                        : "node %s\nversion %s\nmode %s\nrole %s\napplied_index %lld\nkeys %lld\n"
                          "memory_bytes %lld\nuptime_ms %lld\ndigest %s\nstorage %s\n",
                S(n->node_id), S(n->version), S(n->mode),
@@ -50,7 +76,11 @@ static int status_one(struct kvctl *k, int argc, char **argv)
                (long long)n->status.applied_index, (long long)n->keys,
                (long long)n->memory_bytes, (long long)n->uptime_ms, S(n->status.state_digest),
                storage_state(n));
-#undef S
+        if (n->status.role != NodeRole_STANDALONE)
+            print_members(k);
+        if (k->json)
+            printf("}\n");
+    }
     TransactionalKV_getNodeInfo_result_free(&res);
     return rc;
 }
@@ -103,7 +133,29 @@ static int cluster_health(const struct kvctl *k, const char *ep,
     return ok ? 0 : -1;
 }
 
-#define S(b) ((b).data ? (const char *)(b).data : "")
+/* listMembers from ep (the leader when known: its log holds the newest). 0 or -1. */
+static int members_from(const struct kvctl *k, const char *ep,
+                        TransactionalKV_listMembers_result *out)
+{
+    ListMembersRequest q;
+    ListMembersRequest_init(&q);
+    bool ok;
+    STATUS_CALL(k, ep, listMembers, &q, out, ok);
+    ListMembersRequest_free(&q);
+    return ok ? 0 : -1;
+}
+
+/* What node_id is in the membership: "voter", "learner", or "none" (removed, or not yet
+   added); NULL when no membership is known. */
+static const char *member_role(const ListMembersResponse *l, const tp_bytes *node_id)
+{
+    if (!l)
+        return NULL;
+    for (uint32_t i = 0; node_id->data && i < l->members.count; i++)
+        if (strcmp(S(l->members.items[i].member_id), (const char *)node_id->data) == 0)
+            return l->members.items[i].learner ? "learner" : "voter";
+    return "none";
+}
 
 /* The leader's view of node_id (NULL when unknown: no leader answered, or it is the leader). */
 static const NodeStatus *replication_of(const ClusterHealth *h, const tp_bytes *node_id)
@@ -130,7 +182,8 @@ static void repl_text(const NodeStatus *r, char *buf, size_t size)
     }
 }
 
-static void print_json_row(const char *ep, const NodeInfo *n, const NodeStatus *r, bool first)
+static void print_json_row(const char *ep, const NodeInfo *n, const NodeStatus *r,
+                           const char *member, bool first)
 {
     const NodeStatus *st = &n->status;
     const char *role = NodeRole_name(st->role) ? NodeRole_name(st->role) : "?";
@@ -141,6 +194,8 @@ static void print_json_row(const char *ep, const NodeInfo *n, const NodeStatus *
            (long long)st->commit_index, (long long)st->applied_index,
            (long long)st->last_log_index, n->has_leader_id ? S(n->leader_id) : "",
            (long long)n->keys, S(st->state_digest), storage_state(n));
+    if (member)
+        printf(", \"member\": \"%s\"", member);
     if (r)
         printf(", \"replication\": \"%s\", \"lag_entries\": %lld", S(r->replication),
                (long long)r->lag_entries);
@@ -151,14 +206,19 @@ static void print_json_row(const char *ep, const NodeInfo *n, const NodeStatus *
 }
 
 static void print_row(const struct kvctl *k, const char *ep, const NodeInfo *n,
-                      const ClusterHealth *h, bool first)
+                      const ClusterHealth *h, const ListMembersResponse *l, bool first)
 {
     const NodeStatus *st = &n->status, *r = replication_of(h, &n->node_id);
+    const char *member = member_role(l, &n->node_id);
     if (k->json) {
-        print_json_row(ep, n, r, first);
+        print_json_row(ep, n, r, member, first);
         return;
     }
     const char *role = NodeRole_name(st->role) ? NodeRole_name(st->role) : "?";
+    if (member && strcmp(member, "learner") == 0)
+        role = "LEARNER";
+    else if (member && strcmp(member, "none") == 0)
+        role = "NOT-MEMBER";
     char repl[32], lag[24];
     repl_text(r, repl, sizeof repl);
     if (r && r->has_lag_entries)
@@ -191,6 +251,9 @@ static int status_table(struct kvctl *k)
     TransactionalKV_getClusterHealth_result health;
     TransactionalKV_getClusterHealth_result_init(&health);
     bool have_health = leader && cluster_health(k, leader, &health) == 0;
+    TransactionalKV_listMembers_result members;
+    TransactionalKV_listMembers_result_init(&members);
+    bool have_members = leader && members_from(k, leader, &members) == 0;
     if (k->json)
         printf("[");
     else
@@ -200,13 +263,22 @@ static int status_table(struct kvctl *k)
     for (uint32_t i = 0; i < count; i++) {
         const char *ep = k->eps.items[i];
         if (res[i].has_success && res[i].success.success)
-            print_row(k, ep, &res[i].success, have_health ? &health.success : NULL, up++ == 0);
+            print_row(k, ep, &res[i].success, have_health ? &health.success : NULL,
+                      have_members ? &members.success : NULL, up++ == 0);
         else if (!k->json)
             printf("%-5s %-21s %-10s\n", "?", ep, "DOWN");
         TransactionalKV_getNodeInfo_result_free(&res[i]);
     }
-    if (k->json)
+    if (k->json) {
         printf("]\n");
+    } else if (have_members) {
+        char voters[256], learners[256];
+        kvctl_members_line(&members.success.members, false, voters, sizeof voters);
+        kvctl_members_line(&members.success.members, true, learners, sizeof learners);
+        printf("voters %s; learners %s (the leader's membership, config index %lld)\n", voters,
+               learners, (long long)members.success.config_index);
+    }
+    TransactionalKV_listMembers_result_free(&members);
     TransactionalKV_getClusterHealth_result_free(&health);
     free(res);
     return up > 0 ? KVCTL_OK : KVCTL_SERVER;
