@@ -45,6 +45,9 @@ uint64_t kv_sm_applied_version(const kv_sm *sm);
 /* The consensus term of the entry at the applied version (kv_store_log_term). */
 uint64_t kv_sm_log_term(const kv_sm *sm);
 void kv_sm_set_log_term(kv_sm *sm, uint64_t term);
+/* The cluster's membership bytes as of the applied version (kv_store_set_membership). */
+int kv_sm_set_membership(kv_sm *sm, const uint8_t *data, uint32_t len);
+const uint8_t *kv_sm_membership(const kv_sm *sm, uint32_t *len);
 
 /* Told of each write an applied command made (for watches): one key (end NULL), or a range
  * [begin, end) cleared, at version. Commands that failed or were answered from a session

@@ -42,6 +42,17 @@ int kv_snapshot_save_file_io(const kv_store *s, const char *path, const struct s
 int kv_snapshot_load_file(const char *path, const struct kv_config *cfg, kv_store **out,
                           char *err, size_t err_len);
 
+/* The membership section (kv_store_set_membership's bytes), always the last before the
+ * trailer, so a whole received file gives it from its last bytes before it is loaded:
+ * tail is the file's last tail_len bytes (KV_MEMBERSHIP_TAIL_BYTES hold any). 0 with *data
+ * pointing into tail, or KV_ERR_NOT_FOUND (no section: a file from an older build). Only a
+ * hint until the file loads: the loaded store's bytes are the ones to trust. */
+#define KV_MEMBERSHIP_SECTION_TAG 0x424d454du /* the bytes "MEMB" on disk (little-endian) */
+#define KV_MEMBERSHIP_SECTION_FORMAT 1u
+#define KV_MEMBERSHIP_TAIL_BYTES (KV_MEMBERSHIP_BYTES_MAX + 16u + 4u + KV_SNAPSHOT_TRAILER_BYTES)
+int kv_snapshot_tail_membership(const uint8_t *tail, size_t tail_len, const uint8_t **data,
+                                uint32_t *len);
+
 /* The same bytes in memory (malloc'd *data, free() it), for shipping in chunks. */
 int kv_snapshot_save_mem(const kv_store *s, uint8_t **data, size_t *len);
 int kv_snapshot_load_mem(const uint8_t *data, size_t len, const char *name,

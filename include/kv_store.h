@@ -23,6 +23,13 @@ uint64_t kv_store_applied_version(const kv_store *s);
 uint64_t kv_store_log_term(const kv_store *s);
 void kv_store_set_log_term(kv_store *s, uint64_t term);
 int64_t kv_store_applied_timestamp_us(const kv_store *s);
+/* The cluster's membership as of the applied version: opaque bytes (the consensus core's
+   encoding) the replicated server sets as it applies, and every snapshot carries in a section
+   of its own. len 0: none (standalone, or a snapshot written before snapshots held it).
+   0, KV_ERR_INVALID_ARGUMENT (longer than KV_MEMBERSHIP_BYTES_MAX) or KV_ERR_NOMEM. */
+#define KV_MEMBERSHIP_BYTES_MAX 16384u
+int kv_store_set_membership(kv_store *s, const uint8_t *data, uint32_t len);
+const uint8_t *kv_store_membership(const kv_store *s, uint32_t *len);
 /* The oldest readable version: reads need floor <= version <= applied. */
 uint64_t kv_store_floor_version(const kv_store *s);
 /* 0, KV_ERR_TRANSACTION_TOO_OLD or KV_ERR_FUTURE_VERSION. */

@@ -201,6 +201,7 @@ int cluster_node_open_io(const struct cluster_config *cfg, struct cluster_io *io
     struct consensus_config cc;
     core_config(n, &cc);
     int rc = cluster_recover(n, &cc);
+    n->cfg.membership = NULL; /* the caller's: only for opening */
     if (rc == 0)
         rc = node_start(n);
     if (rc != 0) {

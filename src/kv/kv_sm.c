@@ -81,6 +81,16 @@ uint64_t kv_sm_applied_version(const kv_sm *sm) { return kv_store_applied_versio
 uint64_t kv_sm_log_term(const kv_sm *sm) { return kv_store_log_term(sm->store); }
 void kv_sm_set_log_term(kv_sm *sm, uint64_t term) { kv_store_set_log_term(sm->store, term); }
 
+int kv_sm_set_membership(kv_sm *sm, const uint8_t *data, uint32_t len)
+{
+    return kv_store_set_membership(sm->store, data, len);
+}
+
+const uint8_t *kv_sm_membership(const kv_sm *sm, uint32_t *len)
+{
+    return kv_store_membership(sm->store, len);
+}
+
 void kv_sm_digest_hex(const kv_sm *sm, char out[KV_DIGEST_HEX_LEN + 1])
 {
     struct kv_digest d = kv_store_digest(sm->store);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kv_snap_codec.h"
+#include "kv_member_snap.h"
 #include "kv_session_impl.h"
 #include "kv_snapshot.h"
 #include "kv_store_impl.h"
@@ -205,6 +206,8 @@ static int read_section(struct decoder *d)
         return err;
     if (len > body_left(d))
         return fail(d, "section longer than the file");
+    if (tag == KV_MEMBERSHIP_SECTION_TAG && format == KV_MEMBERSHIP_SECTION_FORMAT)
+        return kv_member_section_decode(d->s, d->in, len);
     if (tag != KV_SESSIONS_SECTION_TAG || format != KV_SESSIONS_SECTION_FORMAT)
         return fail(d, "unknown section (written by a newer kvstore?)");
     return kv_sessions_decode(d->s->sessions, d->in, len);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kv_member_snap.h"
 #include "kv_snap_codec.h"
 #include "kv_session_impl.h"
 #include "kv_snapshot.h"
@@ -87,6 +88,7 @@ int kv_snapshot_encode(const kv_store *s, struct kv_snap_out *o)
         kv_snap_out_u64(o, kv_sessions_encoded_bytes(t));
         kv_sessions_encode(t, o);
     }
+    kv_member_section_encode(s, o); /* the last section: a received file gives it from its tail */
     kv_snap_out_u32(o, o->crc);
     kv_snap_out_bytes(o, kv_snapshot_end_magic, sizeof kv_snapshot_end_magic);
     return kv_snap_out_finish(o);

@@ -57,6 +57,7 @@ void kv_store_free(kv_store *s)
     kv_ring_free(&s->clock);
     kv_ring_free(&s->reclaim);
     kv_sessions_free(s->sessions);
+    free(s->membership);
     free(s);
 }
 

@@ -41,6 +41,8 @@ struct kv_store {
                               * per node at most (node->queued), so removal never dangles */
     struct kv_sessions *sessions; /* the state machine's client sessions (kv_session.h): kept
                               * here so snapshots carry them with the data */
+    uint8_t *membership;     /* kv_store_set_membership's bytes (kv_member_snap.c) */
+    uint32_t membership_len;
 };
 
 /* The newest version of n at or below version, or NULL. */

@@ -76,7 +76,8 @@ static json_t *unreachable_json(const struct server_node *n, uint32_t peer, cons
     char id[16];
     snprintf(id, sizeof id, "%u", peer);
     json_object_set_new(o, "node_id", json_string(id));
-    json_object_set_new(o, "endpoint", json_string(n->cfg->replica_endpoints[peer]));
+    const char *endpoint = server_peer_endpoint(n, peer);
+    json_object_set_new(o, "endpoint", endpoint ? json_string(endpoint) : json_null());
     json_object_set_new(o, "reachable", json_false());
     json_object_set_new(o, "error", json_string(why));
     return o;

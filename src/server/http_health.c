@@ -28,9 +28,7 @@ json_t *http_node_json(const struct server_node *n)
     char id[SERVER_MEMBER_ID_MAX];   /* the member id, as node_id everywhere */
     server_member_id(n, id);
     json_object_set_new(o, "node_id", json_string(id));
-    json_object_set_new(o, "endpoint", json_string(n->rep ? n->cfg->replica_endpoints[
-                                                                n->cfg->instance_index]
-                                                          : n->cfg->listen));
+    json_object_set_new(o, "endpoint", json_string(server_self_endpoint(n)));
     json_object_set_new(o, "reachable", json_true());
     json_object_set_new(o, "role", json_string(role_name(n)));
     json_object_set_new(o, "term", json_integer((json_int_t)h.term));

@@ -57,8 +57,7 @@ int server_fill_status(const struct server_node *n, NodeStatus *st, const char *
     server_member_id(n, id);
     st->has_reported_by = true;
     if (tp_bytes_set_str(&st->node_id, id) != 0 || tp_bytes_set_str(&st->reported_by, reported_by) ||
-        tp_bytes_set_str(&st->endpoint, n->rep ? n->cfg->replica_endpoints[n->cfg->instance_index]
-                                               : n->cfg->listen) != 0 ||
+        tp_bytes_set_str(&st->endpoint, server_self_endpoint(n)) != 0 ||
         tp_bytes_set_str(&st->state_digest, digest) != 0)
         return ErrorCode_INTERNAL;
     return 0;
@@ -95,7 +94,8 @@ static int fill_peer(const struct server_node *n, const struct cluster_status *c
         st->snapshot_bytes = (int64_t)p->snapshot_bytes;
     }
     if (tp_bytes_set_str(&st->node_id, id) != 0 || tp_bytes_set_str(&st->reported_by, self) ||
-        tp_bytes_set_str(&st->endpoint, n->cfg->replica_endpoints[i]) != 0)
+        tp_bytes_set_str(&st->endpoint, server_peer_endpoint(n, i) ? server_peer_endpoint(n, i)
+                                                                   : "") != 0)
         return ErrorCode_INTERNAL;
     return 0;
 }

@@ -104,8 +104,9 @@ static void rep_recv_abort(void *ctx, void *recv)
 
 static int rep_install(void *ctx, void *recv, uint64_t index, uint64_t term)
 {
-    (void)ctx, (void)index, (void)term; /* the receive knows both */
-    return server_snap_install(recv);
+    (void)index, (void)term; /* the receive knows both */
+    int rc = server_snap_install(recv);
+    return rc != 0 ? rc : server_member_installed_check(ctx);
 }
 
 static void rep_installed(void *ctx, uint64_t index, uint64_t term)
@@ -120,9 +121,11 @@ static void rep_role_changed(void *ctx, enum consensus_role role, uint64_t term,
     if (leader == CONSENSUS_NONE)
         log_info("now %s in term %llu, no leader known", consensus_role_name(role),
                  (unsigned long long)term);
-    else
+    else {
+        const char *at = server_peer_endpoint(n, leader);
         log_info("now %s in term %llu, leader %u (%s)", consensus_role_name(role),
-                 (unsigned long long)term, leader, n->cfg->replica_endpoints[leader]);
+                 (unsigned long long)term, leader, at ? at : "address unknown");
+    }
     struct server_rep *rep = n->rep;
     if (leader != CONSENSUS_NONE && (leader != rep->leader_seen || term != rep->leader_term_seen)) {
         rep->leader_seen = leader; /* a leader this node had not seen lead this term */
@@ -253,6 +256,10 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     cc.snapshot_catchup_entries = cfg->snapshot_catchup_entries;
     cc.applied_index = n->snapshot_index;
     cc.applied_term = term;
+    struct consensus_membership conf;
+    if (server_member_restored(n, &conf) != 0)
+        return -1;
+    cc.membership = &conf;
     cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
     /* A follower's acks and a leader's appends overlap the sync on its thread; a 1-node
        cluster has no one to overlap with: it syncs in its ready turn, once a loop iteration, as
@@ -261,10 +268,12 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     cc.sync_background = cfg->fsync == SERVER_FSYNC_ALWAYS && cfg->replica_count > 1;
     struct cluster_callbacks cb = {
         .apply = rep_apply,
+        .membership = server_member_applied,
         .snap = {.begin = rep_snapshot_begin, .open = rep_snap_open, .read = rep_snap_read,
                  .close = rep_snap_close, .recv_begin = rep_recv_begin,
                  .recv_write = rep_recv_write, .recv_sync = rep_recv_sync,
-                 .recv_abort = rep_recv_abort, .install = rep_install,
+                 .recv_abort = rep_recv_abort, .recv_membership = server_member_recv,
+                 .install = rep_install,
                  .installed = rep_installed},
         .role_changed = rep_role_changed,
         .ctx = n,

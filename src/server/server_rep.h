@@ -5,6 +5,7 @@
 #include "cluster.h"
 #include "cluster_auth.h"
 #include "cluster_transport.h"
+#include "server_member.h"
 #include "server_node.h"
 
 #include <limits.h>
@@ -51,6 +52,8 @@ struct server_rep {
     enum consensus_role role_seen;  /* as of the last role change, and its term */
     uint64_t term_seen;
     bool quorum_lost;               /* deposed by check-quorum, no leader known since */
+    uint8_t recv_conf[CONSENSUS_MEMBERSHIP_BYTES_MAX]; /* the received snapshot's membership */
+    uint32_t recv_conf_len;         /* as read from its end (server_member.c); 0: none */
 };
 
 /* Routes alive at once; past it new requests get BUSY before anything is proposed. */

@@ -87,7 +87,7 @@ static bool forward_stranded(const struct server_route *r, const struct cluster_
 const char *server_rep_leader_hint(const struct server_node *n)
 {
     uint32_t leader = n->rep ? leader_of(n) : CONSENSUS_NONE;
-    return leader < n->cfg->replica_count ? n->cfg->replica_endpoints[leader] : NULL;
+    return leader != CONSENSUS_NONE ? server_peer_endpoint(n, leader) : NULL;
 }
 
 static void route_free_if_done(struct server_route *r)

@@ -58,6 +58,9 @@ void *server_snap_recv_begin(struct server_node *n, uint64_t index, uint64_t ter
 int server_snap_recv_write(void *recv, uint64_t offset, const uint8_t *data, size_t len);
 int server_snap_recv_sync(void *recv);
 void server_snap_recv_abort(void *recv);
+/* The last min(cap, size) bytes of a whole received file (server_member.c reads the
+   membership there); 0 with *len, or -1 (logged). */
+int server_snap_recv_tail(void *recv, uint8_t *buf, size_t cap, size_t *len);
 int server_snap_install(void *recv);
 void server_snap_installed(struct server_node *n, uint64_t index);
 

@@ -163,6 +163,19 @@ int server_snap_recv_sync(void *recv)
     return 0;
 }
 
+int server_snap_recv_tail(void *recv, uint8_t *buf, size_t cap, size_t *len)
+{
+    struct server_snap_recv *r = recv;
+    *len = r->size < cap ? (size_t)r->size : cap;
+    int fd = sio_openat(r->io, AT_FDCWD, r->path, O_RDONLY | O_CLOEXEC, 0); /* r->fd writes */
+    int rc = fd >= 0 ? sio_pread_all(r->io, fd, buf, *len, (off_t)(r->size - *len)) : -1;
+    if (rc != 0)
+        log_error("reading the end of %s: %s", r->path, strerror(errno));
+    if (fd >= 0)
+        sio_close(r->io, fd);
+    return rc;
+}
+
 void server_snap_recv_abort(void *recv)
 {
     struct server_snap_recv *r = recv;

@@ -1,0 +1,142 @@
+/* server_member.c: the cluster's membership on the server: kept with the state machine (every
+   snapshot carries it), given back at a start and for a received snapshot, and the members'
+   endpoints. */
+#include "server_member.h"
+
+#include "kv_snapshot.h"
+#include "log.h"
+#include "server_rep.h"
+#include "server_snap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct consensus_membership *server_membership(const struct server_node *n)
+{
+    return n->rep && n->rep->cluster ? cluster_membership(n->rep->cluster) : NULL;
+}
+
+const char *server_peer_endpoint(const struct server_node *n, uint32_t member_id)
+{
+    const struct consensus_membership *m = server_membership(n);
+    const struct consensus_member *mb = m ? consensus_membership_find(m, member_id) : NULL;
+    if (mb && mb->addr[0])
+        return mb->addr;
+    /* The bootstrap ids keep replica_endpoints' addresses (never given to anyone else). */
+    return member_id < n->cfg->replica_count ? n->cfg->replica_endpoints[member_id] : NULL;
+}
+
+const char *server_self_endpoint(const struct server_node *n)
+{
+    const char *own = n->rep ? server_peer_endpoint(n, n->cfg->instance_index) : NULL;
+    return own ? own : n->cfg->listen;
+}
+
+/* Sets the state machine's membership bytes; -1 (logged) when it cannot. */
+static int keep(struct server_node *n, const struct consensus_membership *m)
+{
+    uint8_t buf[CONSENSUS_MEMBERSHIP_BYTES_MAX];
+    uint32_t len = consensus_membership_encode(m, buf);
+    int rc = kv_sm_set_membership(n->sm, buf, len);
+    if (rc != 0)
+        log_error("cannot keep the membership (%u bytes): %s", len, kv_strerror(rc));
+    return rc == 0 ? 0 : -1;
+}
+
+void server_member_applied(void *ctx, uint64_t index, const struct consensus_membership *m)
+{
+    struct server_node *n = ctx;
+    (void)index;
+    if (keep(n, m) != 0)
+        abort(); /* out of memory for 1 KiB: snapshots would carry a stale membership */
+}
+
+/* The bootstrap membership: voters 0..replica_count-1 at replica_endpoints' addresses. */
+static void bootstrap(const struct server_node *n, struct consensus_membership *out)
+{
+    consensus_membership_bootstrap(out, n->cfg->replica_count);
+    for (uint32_t i = 0; i < out->count; i++) {
+        size_t len = strlen(n->cfg->replica_endpoints[i]);
+        if (len < CONSENSUS_ADDR_MAX)
+            memcpy(out->members[i].addr, n->cfg->replica_endpoints[i], len + 1);
+    }
+}
+
+/* Decodes the state machine's (or a file's) bytes; a membership that is not one is refused. */
+static int decode(const uint8_t *data, uint32_t len, struct consensus_membership *out,
+                  const char *where)
+{
+    if (consensus_membership_decode(data, len, out) == 0)
+        return 0;
+    log_error("%s holds a membership that does not decode (%u bytes)", where, len);
+    return -1;
+}
+
+int server_member_restored(struct server_node *n, struct consensus_membership *out)
+{
+    uint32_t len;
+    const uint8_t *data = kv_sm_membership(n->sm, &len);
+    if (len > 0)
+        return decode(data, len, out, "the restored snapshot");
+    bootstrap(n, out);
+    /* Every snapshot from now on holds it, even before the first change. */
+    return keep(n, out);
+}
+
+/* The membership from a received file's last bytes (kv_snapshot_tail_membership). */
+static int recv_decode(struct server_node *n, const uint8_t *tail, size_t len,
+                       struct consensus_membership *out)
+{
+    struct server_rep *rep = n->rep;
+    const uint8_t *data;
+    uint32_t data_len;
+    if (kv_snapshot_tail_membership(tail, len, &data, &data_len) != 0) {
+        /* A snapshot from a build before snapshots held it: the bootstrap membership. */
+        if (n->cfg->replica_count == 0) {
+            log_error("a received snapshot holds no membership, and this node has no "
+                      "bootstrap one (deployment.join): refused");
+            return -1;
+        }
+        bootstrap(n, out);
+        rep->recv_conf_len = 0;
+        return 0;
+    }
+    if (data_len > sizeof rep->recv_conf || decode(data, data_len, out, "a received snapshot"))
+        return -1;
+    memcpy(rep->recv_conf, data, data_len);
+    rep->recv_conf_len = data_len;
+    return 0;
+}
+
+int server_member_recv(void *ctx, void *recv, struct consensus_membership *out)
+{
+    struct server_node *n = ctx;
+    uint8_t *tail = malloc(KV_MEMBERSHIP_TAIL_BYTES);
+    size_t len;
+    if (!tail || server_snap_recv_tail(recv, tail, KV_MEMBERSHIP_TAIL_BYTES, &len) != 0) {
+        free(tail);
+        return -1;
+    }
+    int rc = recv_decode(n, tail, len, out);
+    free(tail);
+    return rc;
+}
+
+int server_member_installed_check(struct server_node *n)
+{
+    struct server_rep *rep = n->rep;
+    uint32_t len;
+    const uint8_t *data = kv_sm_membership(n->sm, &len);
+    if (len == rep->recv_conf_len && (len == 0 || memcmp(data, rep->recv_conf, len) == 0)) {
+        if (len == 0) { /* an older build's: from now on ours carry the bootstrap one */
+            struct consensus_membership boot;
+            bootstrap(n, &boot);
+            return keep(n, &boot);
+        }
+        return 0;
+    }
+    log_error("the installed snapshot's membership differs from the one read from its end "
+              "(a file from an older build whose data looks like one?): stopping; a restart "
+              "takes the snapshot's own");
+    return -1;
+}
