@@ -148,22 +148,43 @@ struct consensus_entry {
  * consensus_restore.membership and in the received CONSENSUS_MSG_SNAPSHOT.
  */
 #define CONSENSUS_ADDR_MAX 64u /* a member's address, NUL included */
+/* Format 1: no identity; format 2 adds the cluster id and each member's incarnation. Both
+   decode; a membership without identity (cluster id 0, incarnations 0) is written as 1, so
+   a cluster that never bound one writes the bytes it always did. */
 #define CONSENSUS_MEMBERSHIP_MAGIC "\xffKVMEMB\x01"
+#define CONSENSUS_MEMBERSHIP_MAGIC_V2 "\xffKVMEMB\x02"
 #define CONSENSUS_MEMBERSHIP_MAGIC_LEN 8u
 #define CONSENSUS_MEMBERSHIP_BYTES_MAX                                                         \
-    (CONSENSUS_MEMBERSHIP_MAGIC_LEN + 5u + CONSENSUS_MEMBERS_MAX * (6u + CONSENSUS_ADDR_MAX))
+    (CONSENSUS_MEMBERSHIP_MAGIC_LEN + 13u + CONSENSUS_MEMBERS_MAX * (14u + CONSENSUS_ADDR_MAX))
 
 enum consensus_member_role { CONSENSUS_MEMBER_VOTER = 0, CONSENSUS_MEMBER_LEARNER = 1 };
 
+/*
+ * Member identity: each data dir has an incarnation, a random non-zero 64-bit value made when
+ * a node first opens it empty (consensus_config.incarnation); a wiped dir gets a new one.
+ * Every message carries its sender's incarnation, the cluster id it knows, and the
+ * incarnation it has bound for the receiver. A leader binds, through the log (a membership
+ * entry, one change at a time like any other), a random cluster id when there is none and
+ * each member it hears from to that member's incarnation; a bound value never changes. Then:
+ * a message from a member whose incarnation differs from its bound one is dropped (never
+ * counted towards a vote, a commit, a read round or check-quorum) and reported
+ * (consensus_ready.stale_members); a leader whose committed cluster id differs from ours is
+ * refused; a node told that its id is bound to another incarnation stops: it neither
+ * campaigns nor votes nor takes entries again (consensus_self_refused). It must be removed
+ * and added again as a new member.
+ * HACKING.md ("Member identity") names the window this leaves.
+ */
 struct consensus_member {
     uint32_t id; /* < next_id, never CONSENSUS_NONE */
     enum consensus_member_role role;
+    uint64_t incarnation; /* 0: not bound yet */
     char addr[CONSENSUS_ADDR_MAX]; /* NUL-terminated; may be empty */
 };
 
 struct consensus_membership {
     uint32_t count;   /* 0: none known yet (a node waiting to be added) */
     uint32_t next_id; /* the id the next added member gets */
+    uint64_t cluster_id; /* 0: not bound yet */
     struct consensus_member members[CONSENSUS_MEMBERS_MAX];
 };
 
@@ -251,6 +272,12 @@ struct consensus_msg {
     /* SNAPSHOT stepped into a receiver: the membership the snapshot holds (NULL: keep ours,
        only for a cluster whose membership never changed). */
     const struct consensus_membership *membership;
+    /* Identity, set by the core on every message it sends (see Member identity above): the
+       sender's incarnation, the cluster id it knows, and the incarnation it has bound for the
+       receiver (0: none). A driver carries them; 0 where the wire has none. */
+    uint64_t incarnation;
+    uint64_t cluster_id;
+    uint64_t to_incarnation;
     int err;
     bool success;
     bool pre_vote;
@@ -275,6 +302,8 @@ struct consensus_config {
     uint32_t read_pending_max;  /* reads waiting for their heartbeat round on the leader */
     uint64_t snapshot_catchup_entries; /* log kept below a snapshot at consensus_compact() */
     uint64_t promote_lag_max;   /* a learner further behind the commit cannot be promoted */
+    uint64_t incarnation;       /* this data dir's (see Member identity); 0: identity off:
+                                   this node binds nothing and refuses nobody */
     uint64_t (*rand_u64)(void *ctx); /* the caller's seeded generator */
     void *rand_ctx;
 };
@@ -311,6 +340,16 @@ struct consensus_read_state {
     int err; /* 0, or why the read failed (retryable) */
 };
 
+/* A member heard with an incarnation other than its bound one, or from another cluster: it
+   came back with a new data dir (or is another node using its id) and must be removed and
+   added again as a new member. Reported once per (id, incarnation). */
+struct consensus_stale_member {
+    uint32_t id;
+    uint64_t incarnation; /* what it sent */
+    uint64_t bound;       /* what the membership binds it to */
+    uint64_t cluster_id;  /* the cluster id it sent */
+};
+
 struct consensus_ready {
     bool hard_state_changed;
     struct consensus_hard_state hard_state;
@@ -332,6 +371,9 @@ struct consensus_ready {
     bool membership_changed; /* the membership in effect changed: */
     const struct consensus_membership *membership; /* always set: the one in effect now */
     bool sync_may_defer; /* consensus_advance_unsynced() is allowed (see the top) */
+    const struct consensus_stale_member *stale_members; /* to report (log) */
+    size_t stale_member_count;
+    bool self_refused; /* this batch: the node learned its id is bound to another incarnation */
 };
 
 struct consensus_node;
@@ -410,6 +452,11 @@ uint64_t consensus_first_index(const struct consensus_node *node);
 uint64_t consensus_term_at(const struct consensus_node *node, uint64_t index);
 /* The leader's view of a follower, for getClusterHealth; 0 when not the leader. */
 uint64_t consensus_match_index(const struct consensus_node *node, uint32_t peer);
+/* True once this node learned that its member id is bound to another incarnation (its data
+ * dir was wiped, or another node has its id): it no longer campaigns, votes or takes entries.
+ * *bound (may be NULL) gets that incarnation. */
+bool consensus_self_refused(const struct consensus_node *node, uint64_t *bound);
+
 /* The newest snapshot the core knows (consensus_compact, a received one, the restored one). */
 uint64_t consensus_snapshot_index(const struct consensus_node *node);
 

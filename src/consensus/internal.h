@@ -71,6 +71,14 @@ struct consensus_node {
     uint32_t fwd_head;
     uint32_t fwd_count;
     uint64_t ticks;              /* consensus_tick calls: the core's clock */
+    /* Identity (identity.c). */
+    bool self_refused;           /* our id is bound to another incarnation: we stop */
+    uint64_t self_bound;         /* that incarnation */
+    bool self_refused_sent;      /* handed out in a ready */
+    struct consensus_stale_member stale_seen[CONSENSUS_MEMBERS_MAX]; /* reported, a ring */
+    uint32_t stale_seen_next;
+    struct consensus_stale_member stale_out[CONSENSUS_MEMBERS_MAX]; /* to report */
+    uint32_t stale_out_count;
     /* Output, until the next consensus_advance(). */
     struct consensus_msg *msgs;
     size_t msg_count;
@@ -162,6 +170,21 @@ void cons_conf_snapshot(struct consensus_node *node, const struct consensus_memb
 /* A leader whose removal committed steps down (called after each input). */
 void cons_conf_maybe_step_down(struct consensus_node *node);
 void cons_conf_invariants(const struct consensus_node *node);
+
+/* A leader may append a change now: no transfer, the last change and its own no-op committed. */
+bool cons_conf_may_change(const struct consensus_node *node);
+/* Appends next as a config entry (the caller checked cons_conf_may_change): 0 or BUSY. */
+int cons_conf_append(struct consensus_node *node, const struct consensus_membership *next);
+
+/* identity.c */
+void cons_ident_stamp(const struct consensus_node *node, struct consensus_msg *m);
+/* True if msg must be dropped: from a member with another incarnation than its bound one, a
+   leader of another cluster, or any message once we are refused ourselves (it reports a
+   stale member once). */
+bool cons_ident_drop(struct consensus_node *node, const struct consensus_msg *msg);
+/* After each input: a leader binds what it can; a node whose id is bound elsewhere stops. */
+void cons_ident_after_input(struct consensus_node *node);
+void cons_ident_invariants(const struct consensus_node *node);
 
 /* snapshot.c */
 void cons_snapshot_send(struct consensus_node *node, uint32_t slot);

@@ -72,25 +72,50 @@ static uint8_t *put_u32(uint8_t *p, uint32_t v)
     return p + 4;
 }
 
+static uint8_t *put_u64(uint8_t *p, uint64_t v)
+{
+    return put_u32(put_u32(p, (uint32_t)(v >> 32)), (uint32_t)v);
+}
+
 static uint32_t get_u32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Layout: magic, next_id (u32 BE), count (u8), then per member: id (u32 BE), role (u8),
-   address length (u8), the address without its NUL. */
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
+static bool has_identity(const struct consensus_membership *m)
+{
+    bool any = m->cluster_id != 0;
+    for (uint32_t i = 0; i < m->count; i++)
+        any = any || m->members[i].incarnation != 0;
+    return any;
+}
+
+/* Layout: magic (its last byte the format), next_id (u32 BE), [2: cluster_id (u64 BE)],
+   count (u8), then per member: id (u32 BE), role (u8), [2: incarnation (u64 BE)], address
+   length (u8), the address without its NUL. Format 1 when nothing is bound (has_identity). */
 uint32_t consensus_membership_encode(const struct consensus_membership *m, uint8_t *buf)
 {
     assert(consensus_membership_check(m) == 0);
+    bool v2 = has_identity(m);
     uint8_t *p = buf;
-    memcpy(p, CONSENSUS_MEMBERSHIP_MAGIC, CONSENSUS_MEMBERSHIP_MAGIC_LEN);
+    memcpy(p, v2 ? CONSENSUS_MEMBERSHIP_MAGIC_V2 : CONSENSUS_MEMBERSHIP_MAGIC,
+           CONSENSUS_MEMBERSHIP_MAGIC_LEN);
     p = put_u32(p + CONSENSUS_MEMBERSHIP_MAGIC_LEN, m->next_id);
+    if (v2)
+        p = put_u64(p, m->cluster_id);
     *p++ = (uint8_t)m->count;
     for (uint32_t i = 0; i < m->count; i++) {
         const struct consensus_member *a = &m->members[i];
         size_t alen = strlen(a->addr);
         p = put_u32(p, a->id);
         *p++ = (uint8_t)a->role;
+        if (v2)
+            p = put_u64(p, a->incarnation);
         *p++ = (uint8_t)alen;
         memcpy(p, a->addr, alen);
         p += alen;
@@ -100,41 +125,56 @@ uint32_t consensus_membership_encode(const struct consensus_membership *m, uint8
     return len;
 }
 
+/* Any format: the magic without its last byte. */
 bool consensus_membership_is_config(const void *data, uint32_t len)
 {
     return len >= CONSENSUS_MEMBERSHIP_MAGIC_LEN && data != NULL &&
-           memcmp(data, CONSENSUS_MEMBERSHIP_MAGIC, CONSENSUS_MEMBERSHIP_MAGIC_LEN) == 0;
+           memcmp(data, CONSENSUS_MEMBERSHIP_MAGIC, CONSENSUS_MEMBERSHIP_MAGIC_LEN - 1) == 0;
+}
+
+/* One member at p (format 2 when v2); NULL if it does not fit before end or is malformed. */
+static const uint8_t *decode_member(const uint8_t *p, const uint8_t *end, bool v2,
+                                    struct consensus_member *a)
+{
+    uint32_t fixed = v2 ? 14 : 6;
+    if ((size_t)(end - p) < fixed)
+        return NULL;
+    a->id = get_u32(p);
+    if (p[4] > CONSENSUS_MEMBER_LEARNER)
+        return NULL;
+    a->role = (enum consensus_member_role)p[4];
+    a->incarnation = v2 ? get_u64(p + 5) : 0;
+    uint32_t alen = p[fixed - 1];
+    p += fixed;
+    if (alen >= CONSENSUS_ADDR_MAX || (uint32_t)(end - p) < alen || memchr(p, 0, alen))
+        return NULL;
+    memcpy(a->addr, p, alen);
+    return p + alen;
 }
 
 int consensus_membership_decode(const void *data, uint32_t len, struct consensus_membership *out)
 {
-    if (!consensus_membership_is_config(data, len) || len > CONSENSUS_MEMBERSHIP_BYTES_MAX ||
-        len < CONSENSUS_MEMBERSHIP_MAGIC_LEN + 5)
+    if (!consensus_membership_is_config(data, len) || len > CONSENSUS_MEMBERSHIP_BYTES_MAX)
+        return CONSENSUS_ERR_INVALID;
+    uint8_t version = ((const uint8_t *)data)[CONSENSUS_MEMBERSHIP_MAGIC_LEN - 1];
+    bool v2 = version == 2;
+    if (version != 1 && !v2)
+        return CONSENSUS_ERR_INVALID;
+    uint32_t head = v2 ? 13 : 5;
+    if (len < CONSENSUS_MEMBERSHIP_MAGIC_LEN + head)
         return CONSENSUS_ERR_INVALID;
     const uint8_t *p = (const uint8_t *)data + CONSENSUS_MEMBERSHIP_MAGIC_LEN;
     const uint8_t *end = (const uint8_t *)data + len;
     struct consensus_membership m;
     memset(&m, 0, sizeof m);
     m.next_id = get_u32(p);
-    m.count = p[4];
-    p += 5;
+    m.cluster_id = v2 ? get_u64(p + 4) : 0;
+    m.count = p[head - 1];
+    p += head;
     if (m.count == 0 || m.count > CONSENSUS_MEMBERS_MAX)
         return CONSENSUS_ERR_INVALID;
-    for (uint32_t i = 0; i < m.count; i++) {
-        if (end - p < 6)
-            return CONSENSUS_ERR_INVALID;
-        struct consensus_member *a = &m.members[i];
-        a->id = get_u32(p);
-        if (p[4] > CONSENSUS_MEMBER_LEARNER)
-            return CONSENSUS_ERR_INVALID;
-        a->role = (enum consensus_member_role)p[4];
-        uint32_t alen = p[5];
-        p += 6;
-        if (alen >= CONSENSUS_ADDR_MAX || (uint32_t)(end - p) < alen || memchr(p, 0, alen))
-            return CONSENSUS_ERR_INVALID;
-        memcpy(a->addr, p, alen);
-        p += alen;
-    }
+    for (uint32_t i = 0; i < m.count && p != NULL; i++)
+        p = decode_member(p, end, v2, &m.members[i]);
     if (p != end || consensus_membership_check(&m) != 0)
         return CONSENSUS_ERR_INVALID;
     *out = m;
@@ -168,6 +208,8 @@ static bool newest_config(const struct consensus_node *node, uint64_t above, uin
  */
 bool cons_conf_may_campaign(const struct consensus_node *node)
 {
+    if (node->self_refused)
+        return false; /* our id is bound to another data dir: never again (identity.c) */
     if (cons_conf_is_voter(&node->conf, node->cfg.id))
         return true;
     if (node->conf_index <= node->log.commit)
@@ -365,19 +407,33 @@ int consensus_propose_change(struct consensus_node *node, struct consensus_chang
     struct consensus_membership next = node->conf;
     struct consensus_change ch = *change;
     int err = change_apply(node, &next, &ch);
+    if (err == 0)
+        err = cons_conf_append(node, &next);
     if (err != 0)
         return err;
+    *change = ch;
+    *index_out = node->conf_index;
+    return 0;
+}
+
+bool cons_conf_may_change(const struct consensus_node *node)
+{
+    return node->role == CONSENSUS_LEADER && node->transfer_target == CONSENSUS_NONE &&
+           node->conf_index <= node->log.commit && node->committed_in_term;
+}
+
+int cons_conf_append(struct consensus_node *node, const struct consensus_membership *next)
+{
+    assert(cons_conf_may_change(node));
     uint8_t buf[CONSENSUS_MEMBERSHIP_BYTES_MAX];
-    uint32_t len = consensus_membership_encode(&next, buf);
+    uint32_t len = consensus_membership_encode(next, buf);
     if (node->uncommitted_bytes + len > node->cfg.uncommitted_bytes_max)
         return CONSENSUS_ERR_BUSY;
     cons_clog_append(&node->log, node->term, buf, len);
     node->uncommitted_bytes += len;
     node->send_pending = true;
-    remap_progress(node, &next);
-    set_conf(node, &next, cons_clog_last_index(&node->log));
-    *change = ch;
-    *index_out = node->conf_index;
+    remap_progress(node, next);
+    set_conf(node, next, cons_clog_last_index(&node->log));
     return 0;
 }
 
@@ -403,6 +459,13 @@ void cons_conf_invariants(const struct consensus_node *node)
     if (node->conf_index > node->conf_base_index) {
         const struct consensus_entry *e = cons_clog_entry(&node->log, node->conf_index);
         assert(consensus_membership_is_config(e->data, e->len));
+    }
+    /* A bound identity never changes: the newest membership keeps the base's bindings. */
+    assert(node->conf_base.cluster_id == 0 || node->conf.cluster_id == node->conf_base.cluster_id);
+    for (uint32_t i = 0; i < node->conf_base.count; i++) {
+        const struct consensus_member *b = &node->conf_base.members[i];
+        const struct consensus_member *m = consensus_membership_find(&node->conf, b->id);
+        assert(m == NULL || b->incarnation == 0 || m->incarnation == b->incarnation);
     }
     /* A leader counts itself only while it is a voter. */
     if (node->role == CONSENSUS_LEADER && !cons_conf_is_voter(&node->conf, node->cfg.id))

@@ -119,6 +119,7 @@ int consensus_new(const struct consensus_config *cfg, const struct consensus_res
     node->role_sent = node->role;
     node->term_sent = node->term;
     node->leader_sent = node->leader;
+    cons_ident_after_input(node); /* a restored membership may bind our id elsewhere */
     *out = node;
     return 0;
 }
@@ -139,6 +140,7 @@ void consensus_free(struct consensus_node *node)
 static void invariants(struct consensus_node *node)
 {
     cons_conf_maybe_step_down(node);
+    cons_ident_after_input(node);
     assert(node->cfg.id != CONSENSUS_NONE);
     cons_clog_invariants(&node->log, node->term);
     cons_conf_invariants(node);
@@ -147,6 +149,7 @@ static void invariants(struct consensus_node *node)
     cons_read_index_invariants(node);
     cons_snapshot_invariants(node);
     cons_transfer_invariants(node);
+    cons_ident_invariants(node);
     for (size_t i = 0; i < node->msg_count; i++) {
         assert(node->msgs[i].from == node->cfg.id);
         assert(node->msgs[i].to != CONSENSUS_NONE);
@@ -187,7 +190,9 @@ int consensus_step(struct consensus_node *node, const struct consensus_msg *msg)
     int err = validate(node, msg);
     if (err != 0)
         return err;
-    if (msg->type == CONSENSUS_MSG_READ_INDEX || msg->type == CONSENSUS_MSG_READ_INDEX_RESP) {
+    if (cons_ident_drop(node, msg)) {
+        /* identity.c: a stale member's, another cluster's, or we are the stale one */
+    } else if (msg->type == CONSENSUS_MSG_READ_INDEX || msg->type == CONSENSUS_MSG_READ_INDEX_RESP) {
         cons_read_index_handle(node, msg);
     } else if (cons_election_step_term(node, msg) == 0) {
         err = node->step_role(node, msg);

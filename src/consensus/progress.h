@@ -26,6 +26,8 @@ struct progress {
     uint32_t stall_ticks; /* ticks without progress while waiting on the follower */
     uint64_t acked_seq;   /* highest heartbeat round the follower answered */
     uint64_t commit_sent; /* highest commit index the follower was told */
+    uint64_t incarnation; /* the follower's, as last heard in this term (0: not yet) */
+    bool stale;           /* it sent another incarnation than its bound one: never counted */
     uint64_t inflight[CONSENSUS_INFLIGHT_MAX]; /* last index of each batch, ascending */
     uint32_t inflight_start;
     uint32_t inflight_count;

@@ -29,6 +29,7 @@ struct consensus_msg *cons_outbox_push(struct consensus_node *node, enum consens
     m->from = node->cfg.id;
     m->to = to;
     m->term = node->term;
+    cons_ident_stamp(node, m);
     return m;
 }
 
@@ -72,6 +73,7 @@ bool consensus_has_ready(struct consensus_node *node)
     return node->msg_count > 0 || node->read_out_count > 0 || node->snapshot_apply ||
            log->unstable <= cons_clog_last_index(log) || log->applied < apply_limit(log) ||
            hard_state_changed(node) || role_changed(node) || membership_changed(node) ||
+           node->stale_out_count > 0 || node->self_refused != node->self_refused_sent ||
            leader_due;
 }
 
@@ -137,6 +139,9 @@ void consensus_ready(struct consensus_node *node, struct consensus_ready *rd)
     rd->leader = node->leader;
     rd->membership_changed = membership_changed(node);
     rd->membership = &node->conf;
+    rd->stale_members = node->stale_out;
+    rd->stale_member_count = node->stale_out_count;
+    rd->self_refused = node->self_refused && !node->self_refused_sent;
     node->ready_entries_last = last;
     node->ready_committed_last = apply_to;
     node->ready_may_defer = rd->sync_may_defer;
@@ -169,6 +174,8 @@ static void advance(struct consensus_node *node, const struct consensus_ready *r
     if (rd->membership_changed)
         node->conf_gen_sent = node->conf_gen;
     node->snapshot_apply = false;
+    node->stale_out_count = 0;
+    node->self_refused_sent = node->self_refused_sent || rd->self_refused;
     node->msg_count = 0;
     node->read_out_count = 0;
     node->ready_outstanding = false;

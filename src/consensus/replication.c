@@ -144,6 +144,8 @@ static uint32_t voter_matches(const struct consensus_node *node, uint64_t *match
             continue;
         if (node_is_self(node, m->id))
             match[n++] = node->log.persisted;
+        else if (node->prs[i].stale && !high)
+            match[n++] = 0; /* a wiped member's data dir holds nothing it acknowledged */
         else
             match[n++] = high ? node->prs[i].match_high : node->prs[i].match;
     }

@@ -197,7 +197,8 @@ struct sim_checker {
     uint64_t top_term; /* the highest term that had a leader */
     uint64_t acked;
     struct consensus_membership conf; /* as of the history's end */
-    uint64_t configs; /* config entries in the history */
+    uint64_t configs; /* config entries in the history that changed voters or learners */
+    uint64_t bindings; /* those that bound an identity (the cluster id, an incarnation) */
 };
 
 /* -------------------------------------------------------------------- world */
@@ -231,6 +232,8 @@ struct sim_recv {
 
 struct sim_node {
     uint32_t id;
+    uint64_t incarnation; /* its data dir's (kept across restarts, new at a wipe) */
+    uint32_t wipes;       /* times its data dir was wiped */
     struct consensus_node *core; /* NULL while crashed */
     struct sim_rng rng;
     struct sim_disk disk;
@@ -314,6 +317,10 @@ struct sim_world {
     uint32_t node_count; /* nodes 0..node_count-1: bootstrap voters, then spares */
     uint32_t voters;     /* bootstrap voters: 0..voters-1 */
     uint64_t changes;    /* membership changes committed */
+    bool identity;       /* cores get their incarnation (else 0: identity off) */
+    uint64_t wipes;      /* data dirs wiped */
+    uint64_t stale_reports; /* consensus_ready.stale_members seen */
+    uint64_t self_refusals; /* consensus_ready.self_refused seen */
     struct consensus_config cfg;
     struct sim_node nodes[SIM_NODES_MAX];
     struct bus bus;
@@ -363,6 +370,8 @@ void sim_world_init(struct sim_world *w, uint64_t seed, uint32_t n,
    to be added (sim_world_change). */
 void sim_world_init_members(struct sim_world *w, uint64_t seed, uint32_t n, uint32_t voters,
                             const struct consensus_config *cfg);
+/* At time 0 only: member identity on; every core starts again with its incarnation. */
+void sim_world_identity(struct sim_world *w);
 /* Proposes a membership change at node; returns the core's result. */
 int sim_world_change(struct sim_world *w, uint32_t node, enum consensus_change_type type,
                      uint32_t id, uint64_t *index_out);
@@ -373,6 +382,13 @@ void sim_world_free(struct sim_world *w);
 void sim_world_step(struct sim_world *w);
 void sim_world_run_ticks(struct sim_world *w, uint32_t ticks);
 void sim_world_crash(struct sim_world *w, uint32_t node);
+/* The node restarts with an empty data dir (a new incarnation) under the same id and its
+   old (bootstrap) config. */
+void sim_world_wipe(struct sim_world *w, uint32_t node);
+/* True if wiping node now is outside the window identity cannot close (HACKING.md, Member
+   identity): the committed membership binds it, every other voter's disk holds that binding
+   and the cluster id, and enough voters stay unwiped to remove it. */
+bool sim_world_may_wipe(const struct sim_world *w, uint32_t node);
 void sim_world_restart(struct sim_world *w, uint32_t node);
 /* Proposes a fresh payload at node; returns the core's result. */
 int sim_world_propose(struct sim_world *w, uint32_t node, uint64_t *index_out);
@@ -429,6 +445,8 @@ struct sim_chaos_config {
     uint32_t heal_ticks_max;
     uint32_t failover_ticks_max;
     uint32_t answer_bound_ticks; /* sim_world.answer_bound_ticks */
+    bool identity;       /* incarnations and cluster id (sim_world.identity) */
+    uint32_t wipe_ppm;   /* chance per time unit of wiping a node's data dir */
     bool verbose;
 };
 
@@ -446,6 +464,7 @@ struct sim_chaos_result {
     uint64_t forwards;       /* forwarded writes answered */
     uint32_t answer_ticks_max; /* the slowest answer to a request after its leader changed */
     uint64_t changes;          /* membership changes committed */
+    uint64_t wipes;            /* data dirs wiped (their members refused, then removed) */
 };
 
 void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes);

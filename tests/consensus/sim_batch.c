@@ -31,6 +31,21 @@ static void trace_role(struct sim_world *w, uint32_t i, const struct consensus_r
                   (unsigned long long)consensus_commit_index(w->nodes[i].core));
 }
 
+/* What a driver logs: a member back with a new data dir, or this node refused. */
+static void trace_identity(struct sim_world *w, uint32_t i, const struct consensus_ready *rd)
+{
+    for (size_t k = 0; k < rd->stale_member_count; k++) {
+        const struct consensus_stale_member *s = &rd->stale_members[k];
+        sim_trace_add(&w->trace, w->now, "node %u: member %u came back with incarnation %016llx "
+                      "(bound %016llx): refused", i, s->id, (unsigned long long)s->incarnation,
+                      (unsigned long long)s->bound);
+    }
+    w->stale_reports += rd->stale_member_count;
+    if (rd->self_refused)
+        sim_trace_add(&w->trace, w->now, "node %u REFUSED: its id is bound to another data dir", i);
+    w->self_refusals += rd->self_refused;
+}
+
 static void acknowledge(struct sim_world *w, uint32_t i, const struct consensus_entry *e)
 {
     for (size_t p = w->props_done; p < w->prop_count; p++) {
@@ -99,6 +114,7 @@ void sim_batch_begin(struct sim_world *w, uint32_t i)
     assert(n->core != NULL && !n->syncing);
     consensus_ready(n->core, &n->rd);
     trace_role(w, i, &n->rd);
+    trace_identity(w, i, &n->rd);
     for (size_t k = 0; k < n->rd.msg_count; k++)
         if (n->rd.msgs[k].send_before_persist)
             send(w, i, &n->rd.msgs[k]);

@@ -28,6 +28,10 @@ void sim_chaos_config_default(struct sim_chaos_config *cfg, uint32_t nodes)
        what it holds; a follower that still followed it times out within two more. (2,000
        seeds: the worst is 7 ticks, as the majority rarely elects before the old leader quit.) */
     cfg->answer_bound_ticks = 4 * SIM_CHAOS_ELECTION_TICKS;
+    /* Member identity on, and now and then a node's data dir wiped (sim_world_may_wipe says
+       when: the window HACKING.md names is left out); heal removes the refused members. */
+    cfg->identity = true;
+    cfg->wipe_ppm = 1000;
 }
 
 static void world_config(struct consensus_config *cfg, struct sim_rng *rng)
@@ -145,13 +149,31 @@ static void client_load(struct sim_world *w)
         sim_world_read(w, some_leader(w));
 }
 
+/* The operator's part: a member whose data dir was wiped is refused; remove it (before any
+   other change: true while one is left). */
+static bool remove_wiped(struct sim_world *w)
+{
+    uint32_t l = sim_world_leader(w);
+    if (l == CONSENSUS_NONE)
+        return false;
+    const struct consensus_membership *m = consensus_membership(w->nodes[l].core);
+    for (uint32_t k = 0; k < m->count; k++) {
+        uint32_t id = m->members[k].id;
+        if (id < w->node_count && w->nodes[id].wipes > 0) {
+            sim_world_change(w, l, CONSENSUS_CHANGE_REMOVE, id, NULL);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* One random membership change at the leader: add a spare node (learner or voter), promote a
    learner, remove any member (the leader too). What the core refuses (a change in flight, a
    learner behind, the last voter) is simply not done. */
 static void member_change(struct sim_world *w)
 {
     uint32_t l = sim_world_leader(w);
-    if (l == CONSENSUS_NONE)
+    if (l == CONSENSUS_NONE || remove_wiped(w))
         return;
     const struct consensus_membership *m = consensus_membership(w->nodes[l].core);
     const struct consensus_member *pick = &m->members[sim_rng_below(&w->rng, m->count)];
@@ -170,6 +192,14 @@ static void member_change(struct sim_world *w)
         sim_world_change(w, l, CONSENSUS_CHANGE_REMOVE, pick->id, NULL);
         break;
     }
+}
+
+/* Wipes a random node's data dir when that is outside identity's window (sim.h). */
+static void wipe(struct sim_world *w)
+{
+    uint32_t a = (uint32_t)sim_rng_below(&w->rng, w->node_count);
+    if (sim_world_may_wipe(w, a))
+        sim_world_wipe(w, a);
 }
 
 static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
@@ -191,6 +221,8 @@ static void chaos(struct sim_world *w, const struct sim_chaos_config *cfg)
             fault(w);
         if (cfg->change_ppm > 0 && sim_rng_chance(&w->rng, cfg->change_ppm))
             member_change(w);
+        if (cfg->wipe_ppm > 0 && sim_rng_chance(&w->rng, cfg->wipe_ppm))
+            wipe(w);
         sim_world_step(w);
     }
 }
@@ -210,6 +242,7 @@ static uint32_t heal(struct sim_world *w, const struct sim_chaos_config *cfg)
             sim_world_fail(w, "no convergence %u ticks after healing", cfg->heal_ticks_max);
             break;
         }
+        remove_wiped(w);
         sim_world_step(w);
     }
     return (uint32_t)((w->now - start) / w->tick_units);
@@ -246,6 +279,8 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     struct consensus_config ccfg;
     world_config(&ccfg, &cfg_rng);
     sim_world_init_members(&w, seed, cfg->nodes + cfg->spares, cfg->nodes, &ccfg);
+    if (cfg->identity)
+        sim_world_identity(&w);
     /* Leaders sync in the background always, never, or batch by batch at random. */
     static const uint32_t defer_ppm[] = {1000000, 1000000, 500000, 0};
     w.defer_ppm = defer_ppm[sim_rng_below(&cfg_rng, 4)];
@@ -274,6 +309,7 @@ static bool run_once(uint64_t seed, const struct sim_chaos_config *cfg,
     out->answer_ticks_max = (uint32_t)(w.answer_after_change_max / w.tick_units);
     out->snap = w.snap_stats;
     out->changes = w.check.configs;
+    out->wipes = w.wipes;
     if (w.failed && messages)
         sim_world_report(&w);
     sim_world_free(&w);

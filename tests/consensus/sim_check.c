@@ -22,6 +22,20 @@ static uint64_t history_digest(const struct sim_checker *c, uint64_t index)
     return index == 0 ? 0 : c->hist[index - 1].digest;
 }
 
+/* Whether b changed a's members or roles, and whether it bound an identity. */
+static void count_config(struct sim_checker *c, const struct consensus_membership *a,
+                         const struct consensus_membership *b)
+{
+    bool members = a->count != b->count, bound = a->cluster_id != b->cluster_id;
+    for (uint32_t i = 0; i < b->count && !members; i++) {
+        const struct consensus_member *x = consensus_membership_find(a, b->members[i].id);
+        members = x == NULL || x->role != b->members[i].role;
+        bound = bound || (x != NULL && x->incarnation != b->members[i].incarnation);
+    }
+    c->configs += members;
+    c->bindings += bound;
+}
+
 static void history_push(struct sim_checker *c, const struct consensus_entry *e)
 {
     if (c->len == c->cap) {
@@ -31,7 +45,8 @@ static void history_push(struct sim_checker *c, const struct consensus_entry *e)
     }
     struct sim_sm sm = {.applied = c->len, .digest = history_digest(c, c->len), .conf = c->conf};
     sim_sm_apply(&sm, e);
-    c->configs += consensus_membership_is_config(e->data, e->len);
+    if (consensus_membership_is_config(e->data, e->len))
+        count_config(c, &c->conf, &sm.conf);
     c->conf = sm.conf;
     c->hist[c->len++] = (struct sim_history_entry){
         .term = e->term, .payload_hash = sim_payload_hash(e->data, e->len), .digest = sm.digest};
@@ -48,7 +63,10 @@ static bool durable_in(const struct sim_world *w, const struct consensus_members
         if (m->members[k].role != CONSENSUS_MEMBER_VOTER || id >= w->node_count)
             continue;
         voters++;
-        holders += sim_disk_holds(&w->nodes[id].disk, index, term);
+        /* A voter whose data dir was wiped is refused (sim_world_may_wipe: every other
+           voter holds its binding): no election or commit counts it, so what it held
+           before counts as held, as in the quorum overlap argument. */
+        holders += w->nodes[id].wipes > 0 || sim_disk_holds(&w->nodes[id].disk, index, term);
     }
     return holders >= voters / 2 + 1;
 }

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     uint32_t *answer = calloc(seeds, sizeof *answer);
     uint64_t forwards = 0;
     size_t nf = 0, nh = 0;
-    uint64_t changes = 0;
+    uint64_t changes = 0, wipes = 0;
     uint64_t steps = 0, inputs = 0, committed = 0, acked = 0, reads = 0, bg = 0, failed = 0;
     struct sim_snap_stats snap = {0};
     clock_t c0 = clock();
@@ -105,6 +105,7 @@ int main(int argc, char **argv)
         reads += r.reads;
         bg += r.bg_syncs;
         changes += r.changes;
+        wipes += r.wipes;
         forwards += r.forwards;
         answer[nh] = r.answer_ticks_max;
         snap.started += r.snap.started;
@@ -123,7 +124,8 @@ int main(int argc, char **argv)
     printf("committed %llu entries, %llu acknowledged proposals, %llu reads, %llu background "
            "syncs\n", (unsigned long long)committed, (unsigned long long)acked,
            (unsigned long long)reads, (unsigned long long)bg);
-    printf("membership changes committed: %llu\n", (unsigned long long)changes);
+    printf("membership changes committed: %llu; data dirs wiped: %llu\n",
+           (unsigned long long)changes, (unsigned long long)wipes);
     printf("snapshot transfers: %llu started, %llu resumed, %llu done, %llu chunks sent, %llu "
            "resends from the last ack, %llu whole snapshots released unused\n",
            (unsigned long long)snap.started, (unsigned long long)snap.resumed,

@@ -6,6 +6,14 @@
 
 #include "sim.h"
 
+/* A data dir's incarnation: non-zero, a function of the seed, the node and its wipes. */
+static uint64_t incarnation(const struct sim_world *w, uint32_t i, uint32_t wipes)
+{
+    struct sim_rng r = {w->seed ^ ((uint64_t)(i + 1) << 40) ^ ((uint64_t)wipes << 20)};
+    uint64_t v = sim_rng_next(&r);
+    return v != 0 ? v : 1;
+}
+
 static void start(struct sim_world *w, uint32_t i)
 {
     struct sim_node *n = &w->nodes[i];
@@ -16,6 +24,7 @@ static void start(struct sim_world *w, uint32_t i)
     cfg.node_count = w->voters; /* unused: the membership comes from the disk's snapshot */
     cfg.rand_u64 = sim_rng_u64;
     cfg.rand_ctx = &n->rng;
+    cfg.incarnation = w->identity ? n->incarnation : 0;
     struct consensus_restore r = {
         .hard_state = n->disk.hs,
         .snapshot_index = n->disk.base_index,
@@ -68,8 +77,20 @@ void sim_world_init_members(struct sim_world *w, uint64_t seed, uint32_t n, uint
         struct sim_node *node = &w->nodes[i];
         node->id = i;
         node->rng.state = seed * 0x2545F4914F6CDD1Dull + i + 1;
+        node->incarnation = incarnation(w, i, 0);
         sim_disk_init(&node->disk);
         consensus_membership_bootstrap(&node->disk.snap_sm.conf, voters);
+        start(w, i);
+    }
+}
+
+void sim_world_identity(struct sim_world *w)
+{
+    assert(w->now == 0);
+    w->identity = true;
+    for (uint32_t i = 0; i < w->node_count; i++) {
+        consensus_free(w->nodes[i].core);
+        w->nodes[i].core = NULL;
         start(w, i);
     }
 }
@@ -107,6 +128,21 @@ void sim_world_report(const struct sim_world *w)
     fprintf(stderr, "  replay: consensus_sim --seed %llu --nodes %u --verbose\n",
             (unsigned long long)w->seed, w->node_count);
     sim_trace_dump(&w->trace, SIM_TRACE_MAX);
+    for (uint32_t i = 0; i < w->node_count; i++) {
+        const struct consensus_node *c = w->nodes[i].core;
+        if (c == NULL)
+            continue;
+        const struct consensus_membership *m = consensus_membership(c);
+        const struct consensus_member *self = consensus_membership_find(m, i);
+        fprintf(stderr, "  node %u: %s term %llu commit %llu last %llu, cluster %016llx, "
+                "incarnation %016llx (bound %016llx)%s%s\n", i,
+                consensus_role_name(consensus_role(c)), (unsigned long long)consensus_term(c),
+                (unsigned long long)consensus_commit_index(c),
+                (unsigned long long)consensus_last_index(c), (unsigned long long)m->cluster_id,
+                (unsigned long long)w->nodes[i].incarnation,
+                (unsigned long long)(self ? self->incarnation : 0),
+                self ? "" : ", not a member", consensus_self_refused(c, NULL) ? ", REFUSED" : "");
+    }
 }
 
 void sim_world_crash(struct sim_world *w, uint32_t i)
@@ -127,6 +163,78 @@ void sim_world_crash(struct sim_world *w, uint32_t i)
     n->bg_syncing = false;
     sim_snap_reset(n);
     sim_client_crash(w, i);
+}
+
+void sim_world_wipe(struct sim_world *w, uint32_t i)
+{
+    struct sim_node *n = &w->nodes[i];
+    sim_world_crash(w, i);
+    sim_disk_free(&n->disk);
+    sim_disk_init(&n->disk);
+    /* Its old config: the bootstrap membership; but a sole bootstrap voter so configured
+       starts a cluster of its own (the driver refuses that: its config names the cluster
+       to join), so it then waits to be added (no membership). */
+    if (w->voters > 1)
+        consensus_membership_bootstrap(&n->disk.snap_sm.conf, w->voters);
+    n->incarnation = incarnation(w, i, ++n->wipes);
+    w->wipes++;
+    sim_trace_add(&w->trace, w->now, "node %u WIPE: new incarnation %016llx", i,
+                  (unsigned long long)n->incarnation);
+    start(w, i);
+}
+
+/* The membership a node's synced disk holds: its newest config entry, else its snapshot's. */
+static void disk_conf(const struct sim_disk *d, struct consensus_membership *out)
+{
+    *out = d->snap_sm.conf;
+    for (size_t k = d->count; k > 0; k--) {
+        const struct consensus_entry *e = &d->ents[k - 1];
+        if (consensus_membership_is_config(e->data, e->len) &&
+            consensus_membership_decode(e->data, e->len, out) == 0)
+            return;
+    }
+}
+
+/* Every voter in m is bound, and a majority of them other than node were never wiped. */
+static bool bound_with_majority(const struct sim_world *w, const struct consensus_membership *m,
+                                uint32_t node)
+{
+    uint32_t voters = 0, sound = 0;
+    for (uint32_t k = 0; k < m->count; k++) {
+        const struct consensus_member *v = &m->members[k];
+        if (v->role != CONSENSUS_MEMBER_VOTER)
+            continue;
+        if (v->incarnation == 0 || m->cluster_id == 0)
+            return false;
+        voters++;
+        sound += v->id != node && v->id < w->node_count && w->nodes[v->id].wipes == 0;
+    }
+    return sound >= voters / 2 + 1;
+}
+
+bool sim_world_may_wipe(const struct sim_world *w, uint32_t i)
+{
+    const struct consensus_membership *c = &w->check.conf;
+    const struct consensus_member *self = consensus_membership_find(c, i);
+    if (!w->identity || self == NULL || self->incarnation == 0 || !bound_with_majority(w, c, i))
+        return false;
+    /* Every node's newest membership (what it would count votes with) binds every voter,
+       i among them, and leaves a majority that can elect without i. */
+    for (uint32_t k = 0; k < w->node_count; k++) {
+        if (k != i && w->nodes[k].wipes > 0)
+            continue; /* i's own counts: what it appended may still be on its way */
+        struct consensus_membership held;
+        disk_conf(&w->nodes[k].disk, &held);
+        const struct consensus_membership *m = &held;
+        if (w->nodes[k].core != NULL)
+            m = consensus_membership(w->nodes[k].core);
+        if (consensus_membership_find(m, k) == NULL &&
+            consensus_membership_find(&held, k) == NULL && consensus_membership_find(c, k) == NULL)
+            continue; /* never a member: it counts no votes */
+        if (!bound_with_majority(w, m, i) || !bound_with_majority(w, &held, i))
+            return false;
+    }
+    return true;
 }
 
 void sim_world_restart(struct sim_world *w, uint32_t i)
