@@ -23,8 +23,9 @@ struct cluster_transport;
  * that sync tells the core (consensus_persisted), and entries written meanwhile get the next
  * sync at once.
  *
- * Node ids are 0..node_count-1 in the core and on the wire ("0".."6": the decimal id, the
- * same number as deployment.instance_id). Entries are the server's bytes (its 8-byte clock
+ * Node ids are member ids in the core and on the wire (the decimal id, the same number as
+ * deployment.instance_id): 0..n-1 bootstrap a new cluster, later members get ids that only
+ * grow; the node's peers follow the newest membership in its log (cluster_peers.c). Entries are the server's bytes (its 8-byte clock
  * header and an encoded KvCommand); an empty entry is a new leader's no-op.
  */
 
@@ -125,8 +126,9 @@ struct cluster_callbacks {
 
 struct cluster_config {
     uint32_t id;
-    uint32_t node_count;            /* the peers this node can reach: ids 0..node_count-1,
-                                       1..CONSENSUS_NODES_MAX */
+    uint32_t node_count;            /* bootstrap members, ids 0..node_count-1 (the transport
+                                       starts with their links); 0 with membership set (a
+                                       node waiting to be added) */
     uint32_t voters;                /* a new cluster's voters: 0..voters-1 (0: node_count);
                                        the others wait to be added (cluster_member_change) */
     /* The membership the server's restored state holds (its newest snapshot's, the last
@@ -194,9 +196,8 @@ typedef void (*cluster_read_fn)(void *ctx, int err, uint64_t index);
  * for an add, and later runs done as for a proposal (err 0 once the change is applied here);
  * or the core's refusal as a CLUSTER_ERR_* (NOT_LEADER, also while a leadership transfer
  * runs; CHANGE_PENDING, NOT_MEMBER, LAST_VOTER, LEARNER_BEHIND, FULL, INVALID, BUSY), and
- * done never runs. BUSY also while a turn runs or the node is closing or failed, and FULL for
- * an add while the id it would get is not one of this node's peers (0..node_count-1: peers
- * are not added at run time yet). */
+ * done never runs. BUSY also while a turn runs or the node is closing or failed. An added
+ * member's link is made from change->addr as soon as the change is in the log. */
 int cluster_member_change(struct cluster_node *n, struct consensus_change *change,
                           cluster_propose_fn done, void *ctx);
 void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx);
@@ -221,6 +222,8 @@ int cluster_transfer_leader(struct cluster_node *n, uint32_t target, cluster_tra
 void cluster_peer_lost(struct cluster_node *n, uint32_t peer);
 
 struct cluster_peer_status {
+    uint32_t id;             /* the member's id */
+    bool learner;            /* a learner, not a voter */
     uint64_t match_index;    /* the leader's view; 0 elsewhere */
     int64_t last_contact_ms; /* since the last reply or call from it; -1: never */
     bool reachable;          /* heard from within the election timeout */
@@ -234,7 +237,8 @@ struct cluster_peer_status {
 
 struct cluster_status {
     uint32_t id;
-    uint32_t node_count;
+    uint32_t peer_count;     /* peers[]: every member of the newest membership, this node too
+                                when it is one, in the membership's order */
     enum consensus_role role;
     uint64_t term;
     uint32_t leader; /* CONSENSUS_NONE when unknown */
@@ -245,8 +249,11 @@ struct cluster_status {
     uint64_t snapshot_index;
     bool failed; /* storage failed: the node refuses everything */
     const char *failure; /* what failed ("persisting to the log", ...), NULL when not failed */
-    struct cluster_peer_status peers[CONSENSUS_NODES_MAX];
+    struct cluster_peer_status peers[CONSENSUS_MEMBERS_MAX];
 };
+/* The entry of member id in st->peers, or NULL. */
+const struct cluster_peer_status *cluster_status_peer(const struct cluster_status *st,
+                                                      uint32_t id);
 
 void cluster_status(const struct cluster_node *n, struct cluster_status *out);
 /* What every routed write and read asks (cluster_status's leader, term and failed), without

@@ -23,9 +23,10 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define CLUSTER_NET_QUEUED_CALLS_MAX 1024u
 
 struct cluster_net_config {
-    uint32_t self;
-    uint32_t node_count;
-    const char *endpoints[CONSENSUS_NODES_MAX]; /* "HOST:PORT" per node id (self's unused) */
+    uint32_t self;              /* this node's member id */
+    uint32_t node_count;        /* peers to start with: ids 0..node_count-1 (not self) at */
+    const char *endpoints[CONSENSUS_MEMBERS_MAX]; /* "HOST:PORT" (self's unused); more come
+                                   and go with cluster_transport_peer_add / _remove */
     const struct cluster_secret *secret;
     uint32_t call_timeout_ms;   /* a reply later than this is a TIMEOUT */
     uint32_t backoff_min_ms;

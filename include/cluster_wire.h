@@ -11,7 +11,7 @@
 #define CLUSTER_WIRE_ENTRIES_MAX 4096u
 
 /* Node ids on the wire are the decimal id: "0".."6". */
-#define CLUSTER_ID_TEXT_MAX 4u
+#define CLUSTER_ID_TEXT_MAX 11u /* a member id in decimal, NUL included */
 void cluster_id_format(uint32_t id, char out[CLUSTER_ID_TEXT_MAX]);
 int cluster_id_set(tp_bytes *b, uint32_t id);
 /* 0 with *out, or CLUSTER_ERR_INVALID unless s is a canonical decimal id below node_count. */

@@ -80,8 +80,6 @@
 
 #define CONSENSUS_VOTERS_MAX 7u   /* voters in one membership: any size 1..7, odd or even */
 #define CONSENSUS_MEMBERS_MAX 16u  /* voters and learners */
-/* The driver's fixed peer tables: bootstrap ids 0..node_count-1 (until it keys peers by id). */
-#define CONSENSUS_NODES_MAX CONSENSUS_VOTERS_MAX
 #define CONSENSUS_NONE UINT32_MAX
 
 /* Error codes: 0 or one of these. Retryable ones say so. */

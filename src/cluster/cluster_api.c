@@ -145,18 +145,20 @@ void cluster_read_index(struct cluster_node *n, cluster_read_fn done, void *ctx)
 
 void cluster_peer_lost(struct cluster_node *n, uint32_t peer)
 {
-    if (n->failed || n->closing || peer >= n->cfg.node_count || peer == n->cfg.id)
+    struct cluster_peer *p = cluster_peer_of(n, peer);
+    if (n->failed || n->closing || !p)
         return;
-    n->peers_lost |= 1u << peer;
+    p->lost = true;
     cluster_schedule(n);
 }
 
 /* At the start of a turn, outside the batch: the core hears of the resets since the last. */
 void cluster_peers_lost_apply(struct cluster_node *n)
 {
-    for (uint32_t p = 0; n->peers_lost != 0 && p < n->cfg.node_count; p++)
-        if (n->peers_lost & (1u << p)) {
-            n->peers_lost &= ~(1u << p);
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++)
+        if (n->peers[i].lost) {
+            uint32_t p = n->peers[i].id;
+            n->peers[i].lost = false;
             if (consensus_leader(n->core) == p)
                 log_info("cluster: the connection from leader %u was reset: electing without "
                          "waiting for the election timeout", p);
@@ -164,11 +166,19 @@ void cluster_peers_lost_apply(struct cluster_node *n)
         }
 }
 
+const struct cluster_peer_status *cluster_status_peer(const struct cluster_status *st,
+                                                      uint32_t id)
+{
+    for (uint32_t i = 0; i < st->peer_count; i++)
+        if (st->peers[i].id == id)
+            return &st->peers[i];
+    return NULL;
+}
+
 void cluster_status(const struct cluster_node *n, struct cluster_status *out)
 {
     memset(out, 0, sizeof *out);
     out->id = n->cfg.id;
-    out->node_count = n->cfg.node_count;
     out->role = consensus_role(n->core);
     out->term = consensus_term(n->core);
     out->leader = consensus_leader(n->core);
@@ -180,15 +190,21 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
     out->failed = n->failed;
     out->failure = n->failure;
     int64_t now = cluster_clock(n);
-    for (uint32_t i = 0; i < n->cfg.node_count; i++) {
-        struct cluster_peer_status *p = &out->peers[i];
+    const struct consensus_membership *m = consensus_membership(n->core);
+    for (uint32_t k = 0; k < m->count; k++) {
+        uint32_t i = m->members[k].id;
+        struct cluster_peer_status *p = &out->peers[out->peer_count++];
+        p->id = i;
+        p->learner = m->members[k].role == CONSENSUS_MEMBER_LEARNER;
         p->match_index = consensus_match_index(n->core, i);
         if (i == n->cfg.id) {
             p->last_contact_ms = 0;
             p->reachable = true;
             continue;
         }
-        p->last_contact_ms = n->last_heard_ms[i] < 0 ? -1 : now - n->last_heard_ms[i];
+        const struct cluster_peer *pe = cluster_peer_of(n, i);
+        int64_t heard = pe ? pe->last_heard_ms : -1;
+        p->last_contact_ms = heard < 0 ? -1 : now - heard;
         p->reachable = p->last_contact_ms >= 0 &&
                        p->last_contact_ms <= (int64_t)n->cfg.election_timeout_ms;
         p->has_progress = consensus_peer_progress(n->core, i, &p->progress);
@@ -231,7 +247,7 @@ int cluster_inbound_step(struct cluster_node *n, uint32_t from, int method,
         free(ib);
         return CLUSTER_ERR_INVALID;
     }
-    n->last_heard_ms[from] = cluster_clock(n);
+    cluster_heard(n, from);
     if (method == TransactionalKV_METHOD_timeoutNow) {
         /* The core answers it with an election, not a message: taken is all we say. */
         ((TimeoutNowResponse *)response)->success = true;
@@ -247,13 +263,13 @@ int cluster_node_handle(struct cluster_node *n, uint32_t from, int method, const
 {
     if (n->failed || n->closing)
         return CLUSTER_ERR_IO;
-    if (from >= n->cfg.node_count || from == n->cfg.id)
+    if (from == CONSENSUS_NONE || from == n->cfg.id)
         return CLUSTER_ERR_INVALID;
     if (method == TransactionalKV_METHOD_installSnapshot)
         return n->in_ready ? cluster_held_add(n, from, method, NULL, request, response, done, ctx)
                            : cluster_snap_receive(n, from, request, response, done, ctx);
     struct cluster_wire_in in;
-    int rc = cluster_wire_request_in(method, request, from, n->cfg.id, n->cfg.node_count,
+    int rc = cluster_wire_request_in(method, request, from, n->cfg.id, CONSENSUS_NONE,
                                      n->cfg.entry_bytes_max, &in);
     if (rc != 0)
         return rc;

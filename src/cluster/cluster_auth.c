@@ -29,7 +29,7 @@ int cluster_auth_mac(const struct cluster_secret *s, const uint8_t *nonce, size_
 {
     char id[CLUSTER_ID_TEXT_MAX];
     if (s->len < CLUSTER_SECRET_BYTES_MIN || nonce_len != CLUSTER_NONCE_BYTES ||
-        node_id >= CONSENSUS_NODES_MAX)
+        node_id == CONSENSUS_NONE)
         return CLUSTER_ERR_INVALID;
     cluster_id_format(node_id, id);
     uint8_t msg[CLUSTER_NONCE_BYTES + CLUSTER_ID_TEXT_MAX];

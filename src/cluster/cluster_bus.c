@@ -34,8 +34,8 @@ struct cluster_bus {
     struct event *deliver_ev;
     uint32_t node_count;
     struct bus_item *head, **tail;
-    struct bus_end ends[CONSENSUS_NODES_MAX];
-    struct cluster_node *nodes[CONSENSUS_NODES_MAX];
+    struct bus_end ends[CONSENSUS_MEMBERS_MAX]; /* by node id (a test's ids are small) */
+    struct cluster_node *nodes[CONSENSUS_MEMBERS_MAX];
     int32_t seqid;
 };
 
@@ -75,7 +75,9 @@ static void served(void *arg, int err, uint8_t *reply, size_t len)
 static void deliver_call(struct cluster_bus *bus, struct bus_item *it)
 {
     struct cluster_node *node = bus->nodes[it->to];
-    if (!node || bus->ends[it->from].t.drop_to[it->to] || bus->ends[it->to].t.drop_from[it->from]) {
+    if (!node || cluster_transport_dropped_to(&bus->ends[it->from].t, it->to) ||
+        cluster_transport_dropped_from(&bus->ends[it->to].t, it->from) ||
+        cluster_transport_slot(&bus->ends[it->from].t, it->to) < 0) {
         bus_reply(bus, it, node ? CLUSTER_ERR_TIMEOUT : CLUSTER_ERR_UNREACHABLE, NULL, 0);
         return;
     }
@@ -90,7 +92,8 @@ static void deliver_reply(struct cluster_bus *bus, struct bus_item *it)
     if (!bus->ends[it->from].open || !t->on_reply)
         return;
     int err = it->err;
-    if (err == 0 && (t->drop_from[it->to] || bus->ends[it->to].t.drop_to[it->from]))
+    if (err == 0 && (cluster_transport_dropped_from(t, it->to) ||
+                     cluster_transport_dropped_to(&bus->ends[it->to].t, it->from)))
         err = CLUSTER_ERR_TIMEOUT;
     if (err != 0) {
         t->on_reply(t->reply_ctx, it->to, it->method, it->tag, err, NULL);
@@ -130,7 +133,8 @@ static int bus_call(struct cluster_transport *t, uint32_t peer, int method, cons
 {
     struct bus_end *end = (struct bus_end *)t;
     struct cluster_bus *bus = end->bus;
-    assert(peer < bus->node_count);
+    if (peer >= bus->node_count)
+        return CLUSTER_ERR_UNREACHABLE; /* no such node on this bus */
     struct bus_item *it = calloc(1, sizeof *it);
     if (!it)
         return CLUSTER_ERR_NOMEM;
@@ -153,7 +157,8 @@ static int bus_call(struct cluster_transport *t, uint32_t peer, int method, cons
 static bool bus_connected(const struct cluster_transport *t, uint32_t peer)
 {
     const struct bus_end *end = (const struct bus_end *)t;
-    return peer < end->bus->node_count && end->bus->nodes[peer] != NULL;
+    return peer < end->bus->node_count && end->bus->nodes[peer] != NULL &&
+           cluster_transport_slot(t, peer) >= 0;
 }
 
 static void bus_end_free(struct cluster_transport *t)
@@ -171,7 +176,7 @@ static const struct cluster_transport_ops bus_ops = {
 
 struct cluster_bus *cluster_bus_new(struct event_base *base, uint32_t node_count)
 {
-    assert(node_count >= 1 && node_count <= CONSENSUS_NODES_MAX);
+    assert(node_count >= 1 && node_count <= CONSENSUS_MEMBERS_MAX);
     struct cluster_bus *bus = calloc(1, sizeof *bus);
     if (!bus)
         return NULL;
@@ -204,9 +209,10 @@ struct cluster_transport *cluster_bus_transport(struct cluster_bus *bus, uint32_
     assert(id < bus->node_count);
     struct bus_end *end = &bus->ends[id];
     memset(end, 0, sizeof *end);
-    end->t.ops = &bus_ops;
-    end->t.self = id;
-    end->t.node_count = bus->node_count;
+    cluster_transport_init(&end->t, &bus_ops, id);
+    for (uint32_t i = 0; i < bus->node_count; i++)
+        if (i != id)
+            cluster_transport_peer_add(&end->t, i, "");
     end->bus = bus;
     end->open = true;
     return &end->t;

@@ -10,6 +10,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct cluster_snap_out; /* cluster_snap_out.c */
+
+/* A saved vote that is no member id (cluster_io_wal.c): recovery refuses the log. */
+#define CLUSTER_VOTE_BAD (CONSENSUS_NONE - 1u)
+
+/* A member this node talks to (not itself); id CONSENSUS_NONE: a free entry. */
+struct cluster_peer {
+    uint32_t id;
+    int64_t last_heard_ms;              /* the last reply or call from it; -1: never */
+    struct cluster_snap_out *snap_out;  /* a snapshot transfer to it (cluster_snap_out.c) */
+    bool lost;                          /* its connection was reset (cluster_peer_lost) */
+};
+
 /* A proposal or a local read waiting for its outcome. */
 struct cluster_waiter {
     struct cluster_waiter *next;
@@ -65,7 +78,6 @@ struct cluster_transfer_wait {
     int64_t deadline_ms;
 };
 
-struct cluster_snap_out; /* cluster_snap_out.c */
 struct cluster_snap_in;
 
 struct cluster_node {
@@ -93,16 +105,14 @@ struct cluster_node {
     struct cluster_held *held;        /* peer calls that arrived inside a ready batch */
     uint64_t step_gen;
     uint64_t next_id;
-    int64_t last_heard_ms[CONSENSUS_NODES_MAX];
+    struct cluster_peer peers[CONSENSUS_MEMBERS_MAX]; /* by lookup (cluster_peer_of) */
     uint64_t snapshot_index;          /* the newest durable snapshot */
     uint64_t snapshot_term;
     bool snap_taking;                 /* one is being written, at: */
     uint64_t snap_taking_index, snap_taking_term;
     uint8_t *snap_chunk;              /* the buffer a chunk is read into */
-    struct cluster_snap_out *snap_out[CONSENSUS_NODES_MAX];
     struct cluster_snap_in *snap_in;
     struct cluster_transfer_wait transfer;
-    uint32_t peers_lost;              /* bit per peer: its connection was reset (cluster_peer_lost) */
     struct cluster_stats stats;
     uint64_t bg_syncs_total;          /* background syncs reported to the core (tests) */
     uint64_t held_total;              /* peer calls held past a ready batch (tests) */
@@ -187,6 +197,16 @@ void cluster_submit_deferred(struct cluster_node *n);
 void cluster_propose_submit(struct cluster_node *n, struct cluster_waiter *w);
 void cluster_read_submit(struct cluster_node *n, struct cluster_waiter *w);
 void cluster_peers_lost_apply(struct cluster_node *n);
+/* cluster_peers.c: the peers are the members of the newest membership in the log (the core
+   uses it from the moment it is appended): after each change the node has a peer, and the
+   transport a link, for each of them but itself, and none for anyone else. */
+struct cluster_peer *cluster_peer_of(const struct cluster_node *n, uint32_t id);
+void cluster_peers_sync(struct cluster_node *n, const struct consensus_membership *m);
+/* A reply or a call from id arrived now (nothing when id is no peer). */
+void cluster_heard(struct cluster_node *n, uint32_t id);
+/* A peer that authenticated as id may talk to this node: a member of its newest membership,
+   or anyone while it knows none (a node waiting to be added hears first from the leader). */
+bool cluster_member_may_connect(const struct cluster_node *n, uint32_t id);
 
 /* cluster_inbound.c */
 void cluster_inbound_add(struct cluster_node *n, struct cluster_inbound *ib);
@@ -230,6 +250,7 @@ void cluster_snap_pump(struct cluster_node *n);
 void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, int err,
                            const InstallSnapshotResponse *resp);
 void cluster_snap_out_free_all(struct cluster_node *n);
+void cluster_snap_out_drop(struct cluster_node *n, struct cluster_peer *p);
 /* NULL, or which of the transfers' invariants is broken (cluster_invariants). */
 const char *cluster_snap_out_check(const struct cluster_node *n);
 /* A transfer to peer is under way: *sent bytes acknowledged of *total. */

@@ -108,8 +108,8 @@ static void w_hard_state_load(const struct cluster_io *io, struct consensus_hard
     wal_hard_state_get(wal_of(io), &hs);
     out->term = hs.term;
     out->vote = hs.voted_for < 0                            ? CONSENSUS_NONE
-                : hs.voted_for >= (int64_t)CONSENSUS_NODES_MAX ? CONSENSUS_NODES_MAX
-                                                             : (uint32_t)hs.voted_for;
+                : hs.voted_for >= (int64_t)CLUSTER_VOTE_BAD ? CLUSTER_VOTE_BAD
+                                                          : (uint32_t)hs.voted_for;
 }
 
 static int w_hard_state_save(struct cluster_io *io, const struct consensus_hard_state *hs)

@@ -32,11 +32,6 @@ int cluster_member_change(struct cluster_node *n, struct consensus_change *chang
 {
     if (n->in_ready || n->closing || n->failed || n->waiter_count >= CLUSTER_WAITERS_MAX)
         return CLUSTER_ERR_BUSY;
-    bool add = change->type == CONSENSUS_CHANGE_ADD_VOTER ||
-               change->type == CONSENSUS_CHANGE_ADD_LEARNER;
-    if (add && consensus_role(n->core) == CONSENSUS_LEADER &&
-        consensus_membership(n->core)->next_id >= n->cfg.node_count)
-        return CLUSTER_ERR_FULL;
     struct cluster_waiter *w = calloc(1, sizeof *w);
     if (!w)
         return CLUSTER_ERR_BUSY;

@@ -60,8 +60,8 @@ static void sweep(int fd, short what, void *arg)
     struct cluster_net *net = arg;
     (void)fd, (void)what;
     int64_t now = cluster_now_ms();
-    for (uint32_t i = 0; i < net->cfg.node_count; i++)
-        if (i != net->cfg.self)
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++)
+        if (net->t.peer_ids[i] != CONSENSUS_NONE)
             net_link_expire(&net->links[i], now);
 }
 
@@ -69,31 +69,32 @@ static int net_call(struct cluster_transport *t, uint32_t peer, int method, cons
                     uint64_t tag)
 {
     struct cluster_net *net = (struct cluster_net *)t;
-    assert(peer < net->cfg.node_count && peer != net->cfg.self);
     struct net_call *c = calloc(1, sizeof *c);
     if (!c)
         return CLUSTER_ERR_NOMEM;
     c->peer = peer;
     c->method = method;
     c->tag = tag;
-    if (t->drop_to[peer]) {
+    int slot = cluster_transport_slot(t, peer);
+    if (slot < 0 || cluster_transport_dropped_to(t, peer)) {
         net_call_fail(net, c, CLUSTER_ERR_UNREACHABLE);
         return 0;
     }
-    return net_link_call(&net->links[peer], c, request);
+    return net_link_call(&net->links[slot], c, request);
 }
 
 static bool net_connected(const struct cluster_transport *t, uint32_t peer)
 {
     const struct cluster_net *net = (const struct cluster_net *)t;
-    return peer < net->cfg.node_count && net->links[peer].state == LINK_READY;
+    int slot = cluster_transport_slot(t, peer);
+    return slot >= 0 && net->links[slot].state == LINK_READY;
 }
 
 static void net_free(struct cluster_transport *t)
 {
     struct cluster_net *net = (struct cluster_net *)t;
-    for (uint32_t i = 0; i < net->cfg.node_count; i++)
-        if (i != net->cfg.self)
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++)
+        if (net->t.peer_ids[i] != CONSENSUS_NONE)
             net_link_free(&net->links[i]);
     while (net->failed) {
         struct net_call *c = net->failed;
@@ -110,17 +111,38 @@ static void net_free(struct cluster_transport *t)
     free(net);
 }
 
+static int net_peer_add(struct cluster_transport *t, uint32_t slot, uint32_t peer,
+                        const char *addr)
+{
+    struct cluster_net *net = (struct cluster_net *)t;
+    int rc = net_link_init(&net->links[slot], net, peer, addr);
+    if (rc != 0) {
+        log_error("cluster: cannot make a link to node %u at '%s' (not HOST:PORT, or no "
+                  "memory)", peer, addr);
+        net_link_free(&net->links[slot]);
+    }
+    return rc;
+}
+
+static void net_peer_remove(struct cluster_transport *t, uint32_t slot)
+{
+    struct cluster_net *net = (struct cluster_net *)t;
+    net_link_remove(&net->links[slot]);
+}
+
 static const struct cluster_transport_ops net_ops = {
     .call = net_call,
     .connected = net_connected,
     .free = net_free,
+    .peer_add = net_peer_add,
+    .peer_remove = net_peer_remove,
 };
 
 int cluster_net_forward(struct cluster_transport *t, uint32_t peer, uint32_t timeout_ms,
                         cluster_forward_encode_fn enc, void *enc_ctx,
                         cluster_forward_done_fn done, void *done_ctx)
 {
-    if (t->ops != &net_ops || peer >= t->node_count || peer == t->self)
+    if (t->ops != &net_ops || peer == t->self)
         return CLUSTER_ERR_INVALID;
     struct cluster_net *net = (struct cluster_net *)t;
     struct net_call *c = calloc(1, sizeof *c);
@@ -131,24 +153,23 @@ int cluster_net_forward(struct cluster_transport *t, uint32_t peer, uint32_t tim
     c->fwd_done = done;
     c->fwd_ctx = done_ctx;
     c->deadline_ms = cluster_now_ms() + timeout_ms;
-    if (t->drop_to[peer]) {
+    int slot = cluster_transport_slot(t, peer);
+    if (slot < 0 || cluster_transport_dropped_to(t, peer)) {
         net_call_fail(net, c, CLUSTER_ERR_UNREACHABLE);
         return 0;
     }
-    return net_link_forward(&net->links[peer], c, enc, enc_ctx);
+    return net_link_forward(&net->links[slot], c, enc, enc_ctx);
 }
 
 struct cluster_transport *cluster_net_new(struct event_base *base,
                                           const struct cluster_net_config *cfg)
 {
-    assert(cfg->node_count >= 1 && cfg->node_count <= CONSENSUS_NODES_MAX);
-    assert(cfg->self < cfg->node_count && cfg->secret);
+    assert(cfg->node_count <= CONSENSUS_MEMBERS_MAX);
+    assert(cfg->self != CONSENSUS_NONE && cfg->secret);
     struct cluster_net *net = calloc(1, sizeof *net);
     if (!net)
         return NULL;
-    net->t.ops = &net_ops;
-    net->t.self = cfg->self;
-    net->t.node_count = cfg->node_count;
+    cluster_transport_init(&net->t, &net_ops, cfg->self);
     net->cfg = *cfg;
     net->base = base;
     net->rng = cfg->seed ^ 0x5deece66dull;
@@ -162,7 +183,7 @@ struct cluster_transport *cluster_net_new(struct event_base *base,
               net->sweep_ev && event_add(net->sweep_ev, &tv) == 0;
     for (uint32_t i = 0; ok && i < cfg->node_count; i++)
         if (i != cfg->self)
-            ok = net_link_init(&net->links[i], net, i, cfg->endpoints[i]) == 0;
+            ok = cluster_transport_peer_add(&net->t, i, cfg->endpoints[i]) == 0;
     if (!ok) {
         log_error("cluster: cannot set up the peer transport (bad endpoint or no memory)");
         net_free(&net->t);

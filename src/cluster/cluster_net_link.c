@@ -91,9 +91,9 @@ static void write_now(struct net_link *l)
 void net_link_flush(void *arg)
 {
     struct cluster_net *net = arg;
-    for (uint32_t i = 0; i < net->cfg.node_count; i++) {
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++) {
         struct net_link *l = &net->links[i];
-        if (i == net->cfg.self || !l->flush_queued)
+        if (net->t.peer_ids[i] == CONSENSUS_NONE || !l->flush_queued)
             continue;
         l->flush_queued = false;
         if (l->pipe.bev && (l->state == LINK_HANDSHAKE || l->state == LINK_READY) && !l->writing)
@@ -298,7 +298,7 @@ static void on_reply(void *arg, const struct net_pipe_call *pc, int err, const u
         return;
     }
     if (c->fwd_done) {
-        if (l->net->t.drop_from[l->peer]) { /* fault injection: the reply is lost */
+        if (cluster_transport_dropped_from(&l->net->t, l->peer)) { /* fault injection: the reply is lost */
             net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT);
             return;
         }
@@ -315,7 +315,7 @@ static void on_reply(void *arg, const struct net_pipe_call *pc, int err, const u
     struct cluster_transport *t = &l->net->t;
     if (c->internal)
         handshake_reply(l, c, &rep);
-    else if (t->drop_from[l->peer])
+    else if (cluster_transport_dropped_from(t, l->peer))
         net_call_fail(l->net, c, CLUSTER_ERR_TIMEOUT), c = NULL; /* fault injection */
     else if (t->on_reply) {
         if (c->queued_ns && rep.err == 0)
@@ -473,9 +473,28 @@ static void call_closed(void *arg, struct net_pipe_call *pc)
 {
     struct net_call *c = pc->ptr;
     (void)arg;
+    if (!c) /* handed on by net_link_remove */
+        return;
     if (c->fwd_done)
         c->fwd_done(c->fwd_ctx, CLUSTER_ERR_CLOSED, c->seqid, NULL, 0);
     free(c);
+}
+
+/* Its calls go on the transport's failed list: each gets its reply (UNREACHABLE). */
+static void call_unreachable(void *arg, struct net_pipe_call *pc)
+{
+    struct net_link *l = arg;
+    struct net_call *c = pc->ptr;
+    pc->ptr = NULL;
+    if (c)
+        net_call_fail(l->net, c, CLUSTER_ERR_UNREACHABLE);
+}
+
+void net_link_remove(struct net_link *l)
+{
+    log_info("cluster: link to node %u closed: no longer a member", l->peer);
+    net_pipe_each(&l->pipe, call_unreachable, l);
+    net_link_free(l);
 }
 
 void net_link_free(struct net_link *l)

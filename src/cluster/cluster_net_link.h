@@ -80,7 +80,7 @@ struct cluster_net {
     struct net_call *failed, **failed_tail;
     int32_t seqid;
     uint64_t rng;
-    struct net_link links[CONSENSUS_NODES_MAX];
+    struct net_link links[CONSENSUS_MEMBERS_MAX]; /* by the transport's slot */
 };
 
 void net_call_fail(struct cluster_net *net, struct net_call *c, int err);
@@ -88,6 +88,8 @@ void net_call_fail(struct cluster_net *net, struct net_call *c, int err);
 int net_link_init(struct net_link *l, struct cluster_net *net, uint32_t peer,
                   const char *endpoint);
 void net_link_free(struct net_link *l);
+/* A peer that left the membership: its calls fail UNREACHABLE at the end of the turn. */
+void net_link_remove(struct net_link *l);
 /* Takes c; 0, or an error (c freed, no reply) when the request cannot be encoded. */
 int net_link_call(struct net_link *l, struct net_call *c, const void *request);
 /* The same for a forwarded client call, framed by enc (cluster_net_forward). */

@@ -30,8 +30,8 @@ static int64_t now_us(void)
 
 bool net_shape_on(const struct net_link *l)
 {
-    const struct cluster_transport *t = &l->net->t;
-    return t->delay_ms[l->peer] > 0 || t->rate_kbps[l->peer] > 0;
+    const struct cluster_transport_fault *f = cluster_transport_fault(&l->net->t, l->peer);
+    return f && (f->delay_ms > 0 || f->rate_kbps > 0);
 }
 
 static void arm(struct net_link *l)
@@ -88,14 +88,14 @@ int net_shape_push(struct net_link *l, size_t len)
         s->cap = cap;
         s->head = 0;
     }
-    const struct cluster_transport *t = &l->net->t;
+    const struct cluster_transport_fault *f = cluster_transport_fault(&l->net->t, l->peer);
     int64_t now = now_us();
     int64_t start = s->busy_until_us > now ? s->busy_until_us : now;
-    uint32_t kbps = t->rate_kbps[l->peer];
+    uint32_t kbps = f ? f->rate_kbps : 0, delay_ms = f ? f->delay_ms : 0;
     /* len bytes at kbps kilobits a second take len * 8000 / kbps microseconds. */
     s->busy_until_us = start + (kbps ? (int64_t)(len * 8000 / kbps) : 0);
     s->q[(s->head + s->count++) % s->cap] =
-        (struct shaped_frame){len, s->busy_until_us + (int64_t)t->delay_ms[l->peer] * 1000};
+        (struct shaped_frame){len, s->busy_until_us + (int64_t)delay_ms * 1000};
     if (s->count == 1)
         arm(l);
     return 0;

@@ -65,18 +65,18 @@ static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err
 {
     struct cluster_node *n = ctx;
     assert(!n->in_ready);
-    if (n->failed || peer >= n->cfg.node_count)
+    if (n->failed)
         return;
     if (method == TransactionalKV_METHOD_installSnapshot) {
         if (err == 0)
-            n->last_heard_ms[peer] = cluster_clock(n);
+            cluster_heard(n, peer);
         cluster_snap_on_reply(n, peer, tag, err, response);
         cluster_schedule(n);
         return;
     }
     if (method == TransactionalKV_METHOD_timeoutNow) {
         if (err == 0) /* nothing to step: the election it started is the answer */
-            n->last_heard_ms[peer] = cluster_clock(n);
+            cluster_heard(n, peer);
         return;
     }
     if (err != 0) {
@@ -85,13 +85,13 @@ static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err
         return;
     }
     struct consensus_msg m;
-    if (cluster_wire_response_in(method, response, peer, n->cfg.id, n->cfg.node_count, tag, &m) !=
+    if (cluster_wire_response_in(method, response, peer, n->cfg.id, CONSENSUS_NONE, tag, &m) !=
         0) {
         log_warn("cluster: dropping a malformed %s reply from node %u",
                  TransactionalKV_methods[method].name, peer);
         return;
     }
-    n->last_heard_ms[peer] = cluster_clock(n);
+    cluster_heard(n, peer);
     if (consensus_step(n->core, &m) != 0)
         log_warn("cluster: the core refused a %s reply from node %u",
                  TransactionalKV_methods[method].name, peer);
@@ -100,8 +100,10 @@ static void on_reply(void *ctx, uint32_t peer, int method, uint64_t tag, int err
 
 static bool config_ok(const struct cluster_config *c)
 {
-    return c->node_count >= 1 && c->node_count <= CONSENSUS_NODES_MAX &&
-           c->voters <= c->node_count && c->id < c->node_count && c->heartbeat_interval_ms >= 2 &&
+    return c->node_count <= CONSENSUS_MEMBERS_MAX && c->voters <= c->node_count &&
+           (c->voters ? c->voters : c->node_count) <= CONSENSUS_VOTERS_MAX &&
+           (c->membership || (c->node_count >= 1 && c->id < c->node_count)) &&
+           c->id != CONSENSUS_NONE && c->heartbeat_interval_ms >= 2 &&
            c->election_timeout_ms > c->heartbeat_interval_ms && c->entry_bytes_max >= 1;
 }
 
@@ -185,7 +187,7 @@ int cluster_node_open_io(const struct cluster_config *cfg, struct cluster_io *io
     const struct cluster_snapshot_ops *s = &cb->snap;
     assert(!s->begin || (s->open && s->read && s->close && s->recv_begin && s->recv_write &&
                          s->recv_sync && s->recv_abort && s->install));
-    if (!config_ok(cfg) || transport->self != cfg->id || transport->node_count != cfg->node_count)
+    if (!config_ok(cfg) || transport->self != cfg->id)
         return CLUSTER_ERR_INVALID;
     struct cluster_node *n = calloc(1, sizeof *n);
     if (!n)
@@ -196,20 +198,23 @@ int cluster_node_open_io(const struct cluster_config *cfg, struct cluster_io *io
     io->node = n;
     n->tp = transport;
     n->deferred_tail = &n->deferred;
-    for (uint32_t i = 0; i < CONSENSUS_NODES_MAX; i++)
-        n->last_heard_ms[i] = -1;
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++)
+        n->peers[i] = (struct cluster_peer){.id = CONSENSUS_NONE, .last_heard_ms = -1};
     struct consensus_config cc;
     core_config(n, &cc);
     int rc = cluster_recover(n, &cc);
     n->cfg.membership = NULL; /* the caller's: only for opening */
+    if (rc == 0)
+        cluster_peers_sync(n, consensus_membership(n->core));
     if (rc == 0)
         rc = node_start(n);
     if (rc != 0) {
         cluster_node_close(n);
         return rc;
     }
-    log_info("cluster: node %u of %u open, term %llu, last index %llu, tick %u ms, log synced %s",
-             cfg->id, cfg->node_count, (unsigned long long)consensus_term(n->core),
+    log_info("cluster: member %u open (%u members), term %llu, last index %llu, tick %u ms, log "
+             "synced %s", cfg->id, consensus_membership(n->core)->count,
+             (unsigned long long)consensus_term(n->core),
              (unsigned long long)consensus_last_index(n->core), n->tick_ms,
              cluster_bg_sync(n) ? "in the background" : "in each batch");
     *out = n;

@@ -174,6 +174,8 @@ static bool handle_ready(struct cluster_node *n)
     consensus_ready(n->core, &rd);
     n->stats.turns++;
     n->stats.applied += rd.committed_count;
+    if (rd.membership_changed) /* links to every member before the batch's messages go */
+        cluster_peers_sync(n, rd.membership);
     n->in_ready = true;
     bool deferred = false;
     const char *failed = !send_msgs(n, &rd, true)                ? "reading the log back"

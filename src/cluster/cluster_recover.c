@@ -100,8 +100,7 @@ int cluster_recover(struct cluster_node *n, struct consensus_config *cc)
             .applied_term = n->cfg.applied_term,
             .membership = n->cfg.membership,
         };
-        if ((hs.vote != CONSENSUS_NONE && hs.vote >= n->cfg.node_count) ||
-            consensus_new(cc, &rs, &n->core) != 0) {
+        if (hs.vote == CLUSTER_VOTE_BAD || consensus_new(cc, &rs, &n->core) != 0) {
             log_error("cluster: the log's state is inconsistent (term %llu, snapshot %llu)",
                       (unsigned long long)hs.term, (unsigned long long)snap_index);
             rc = CLUSTER_ERR_IO;

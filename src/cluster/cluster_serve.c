@@ -45,7 +45,13 @@ static void handshake(const struct cluster_node *n, const struct cluster_secret 
         done(ctx, rc);
         return;
     }
-    int rc = cluster_auth_verify(conn, secret, n->cfg.node_count, n->cfg.id, request);
+    int rc = cluster_auth_verify(conn, secret, CONSENSUS_NONE, n->cfg.id, request);
+    if (rc == 0 && !cluster_member_may_connect(n, conn->peer)) {
+        log_client(LOG_CLIENT_AUTH, LOG_WARN, "cluster: node %u is not a member: refused",
+                   conn->peer);
+        conn->authenticated = false;
+        rc = CLUSTER_ERR_UNAUTHORIZED;
+    }
     if (rc != 0) {
         log_client(LOG_CLIENT_AUTH, LOG_WARN, "cluster: a peer failed to authenticate");
         refuse(method, result, rc, done, ctx);
@@ -81,7 +87,7 @@ void cluster_serve_peer(struct cluster_node *n, const struct cluster_secret *sec
             return;
         }
         from = conn->peer;
-        if (n->tp->drop_from[from]) { /* fault injection: as if the call never arrived */
+        if (cluster_transport_dropped_from(n->tp, from)) { /* fault injection: as if the call never arrived */
             refuse(method, result, CLUSTER_ERR_IGNORED, done, ctx);
             return;
         }

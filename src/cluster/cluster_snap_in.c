@@ -189,7 +189,7 @@ static int complete(struct cluster_node *n, uint32_t from, const InstallSnapshot
                  (unsigned long long)consensus_commit_index(n->core));
         snap_in_free(n);
     }
-    n->last_heard_ms[from] = cluster_clock(n);
+    cluster_heard(n, from);
     cluster_inbound_add(n, ib);
     cluster_schedule(n);
     return 0;
@@ -199,13 +199,13 @@ int cluster_snap_receive(struct cluster_node *n, uint32_t from, const InstallSna
                          InstallSnapshotResponse *resp, cluster_done_fn done, void *ctx)
 {
     uint32_t claimed;
-    if (cluster_id_parse(&req->leader_id, n->cfg.node_count, &claimed) != 0 || claimed != from ||
+    if (cluster_id_parse(&req->leader_id, CONSENSUS_NONE, &claimed) != 0 || claimed != from ||
         !request_ok(req) || !n->cb.snap.begin)
         return CLUSTER_ERR_INVALID;
     uint64_t total = (uint64_t)req->total_size;
     if ((uint64_t)req->leader_term < consensus_term(n->core))
         return answer_now(n, from, resp, false, 0, done, ctx); /* stale: our term tells */
-    n->last_heard_ms[from] = cluster_clock(n);
+    cluster_heard(n, from);
     if (consensus_commit_index(n->core) >= (uint64_t)req->last_included_index)
         return answer_now(n, from, resp, true, total, done, ctx); /* held already */
     struct cluster_snap_in *in = n->snap_in;
@@ -268,7 +268,7 @@ const char *cluster_snap_in_check(const struct cluster_node *n)
     const struct cluster_snap_in *in = n->snap_in;
     if (!in)
         return NULL;
-    if (in->from >= n->cfg.node_count || in->from == n->cfg.id)
+    if (in->from == CONSENSUS_NONE || in->from == n->cfg.id)
         return "a snapshot received from no peer";
     if (in->len > in->total || (in->complete && in->len != in->total))
         return "a received snapshot holds more than its size, or is complete short of it";

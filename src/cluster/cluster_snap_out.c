@@ -87,12 +87,19 @@ static void out_close(struct cluster_node *n, struct cluster_snap_out *o)
 
 static void out_free(struct cluster_node *n, uint32_t peer)
 {
-    struct cluster_snap_out *o = n->snap_out[peer];
+    struct cluster_peer *p = cluster_peer_of(n, peer);
+    if (p)
+        cluster_snap_out_drop(n, p);
+}
+
+void cluster_snap_out_drop(struct cluster_node *n, struct cluster_peer *p)
+{
+    struct cluster_snap_out *o = p->snap_out;
     if (!o)
         return;
     out_close(n, o);
     free(o);
-    n->snap_out[peer] = NULL;
+    p->snap_out = NULL;
 }
 
 /* Opens the snapshot the core ordered and starts from byte 0. */
@@ -132,10 +139,11 @@ static void out_start(struct cluster_node *n, uint32_t peer, struct cluster_snap
 /* Ordered by the core (inside a ready turn): acted on by the pump after the turn. */
 void cluster_snap_send_start(struct cluster_node *n, const struct consensus_msg *m)
 {
-    if (!n->cb.snap.begin || m->to >= n->cfg.node_count)
+    struct cluster_peer *p = cluster_peer_of(n, m->to);
+    if (!n->cb.snap.begin || !p)
         return;
-    struct cluster_snap_out *o = n->snap_out[m->to];
-    if (!o && !(o = n->snap_out[m->to] = calloc(1, sizeof *o)))
+    struct cluster_snap_out *o = p->snap_out;
+    if (!o && !(o = p->snap_out = calloc(1, sizeof *o)))
         return; /* the core orders it again after the stall */
     o->order_index = m->index;
     o->order_term = m->log_term;
@@ -259,8 +267,9 @@ void cluster_snap_pump(struct cluster_node *n)
 {
     int64_t now = cluster_clock(n);
     bool leader = consensus_role(n->core) == CONSENSUS_LEADER;
-    for (uint32_t i = 0; i < n->cfg.node_count; i++) {
-        struct cluster_snap_out *o = n->snap_out[i];
+    for (uint32_t k = 0; k < CONSENSUS_MEMBERS_MAX; k++) {
+        struct cluster_snap_out *o = n->peers[k].snap_out;
+        uint32_t i = n->peers[k].id;
         if (!o)
             continue;
         struct consensus_peer_progress p;
@@ -344,7 +353,8 @@ static void finish(struct cluster_node *n, uint32_t peer, struct cluster_snap_ou
 void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, int err,
                            const InstallSnapshotResponse *resp)
 {
-    struct cluster_snap_out *o = n->snap_out[peer];
+    struct cluster_peer *pe = cluster_peer_of(n, peer);
+    struct cluster_snap_out *o = pe ? pe->snap_out : NULL;
     if (!o || !o->src)
         return;
     uint64_t end = tag & ((1ull << TAG_END_BITS) - 1);
@@ -383,14 +393,15 @@ void cluster_snap_on_reply(struct cluster_node *n, uint32_t peer, uint64_t tag, 
 
 void cluster_snap_out_free_all(struct cluster_node *n)
 {
-    for (uint32_t i = 0; i < CONSENSUS_NODES_MAX; i++)
-        out_free(n, i);
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++)
+        cluster_snap_out_drop(n, &n->peers[i]);
 }
 
 bool cluster_snap_out_status(const struct cluster_node *n, uint32_t peer, uint64_t *sent,
                              uint64_t *total)
 {
-    const struct cluster_snap_out *o = peer < CONSENSUS_NODES_MAX ? n->snap_out[peer] : NULL;
+    const struct cluster_peer *p = cluster_peer_of(n, peer);
+    const struct cluster_snap_out *o = p ? p->snap_out : NULL;
     if (!o || !o->src)
         return false;
     *sent = o->acked;
@@ -400,11 +411,11 @@ bool cluster_snap_out_status(const struct cluster_node *n, uint32_t peer, uint64
 
 const char *cluster_snap_out_check(const struct cluster_node *n)
 {
-    for (uint32_t i = 0; i < CONSENSUS_NODES_MAX; i++) {
-        const struct cluster_snap_out *o = n->snap_out[i];
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++) {
+        const struct cluster_snap_out *o = n->peers[i].snap_out;
         if (!o)
             continue;
-        if (i == n->cfg.id || i >= n->cfg.node_count)
+        if (n->peers[i].id == CONSENSUS_NONE || n->peers[i].id == n->cfg.id)
             return "a snapshot transfer to no peer";
         if (!o->src)
             continue;

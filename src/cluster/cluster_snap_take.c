@@ -67,8 +67,8 @@ void cluster_snap_maybe_take(struct cluster_node *n)
     uint64_t applied = consensus_applied_index(n->core);
     bool due = n->cfg.snapshot_every && applied >= n->snapshot_index + n->cfg.snapshot_every;
     bool wanted = false;
-    for (uint32_t i = 0; i < n->cfg.node_count; i++)
-        wanted |= n->snap_out[i] && n->snapshot_index == 0;
+    for (uint32_t i = 0; i < CONSENSUS_MEMBERS_MAX; i++)
+        wanted |= n->peers[i].snap_out && n->snapshot_index == 0;
     if ((due || wanted) && !n->snap_taking && applied > n->snapshot_index)
         snapshot_now(n, wanted);
     cluster_snap_pump(n);

@@ -8,17 +8,17 @@
 
 int cluster_id_parse(const tp_bytes *s, uint32_t node_count, uint32_t *out)
 {
-    if (s->len == 0 || s->len > 2 || !s->data)
+    if (s->len == 0 || s->len > CLUSTER_ID_TEXT_MAX - 1 || !s->data)
         return CLUSTER_ERR_INVALID;
-    uint32_t v = 0;
+    uint64_t v = 0;
     for (uint32_t i = 0; i < s->len; i++) {
         if (s->data[i] < '0' || s->data[i] > '9')
             return CLUSTER_ERR_INVALID;
         v = v * 10 + (uint32_t)(s->data[i] - '0');
     }
-    if ((s->len == 2 && s->data[0] == '0') || v >= node_count)
+    if ((s->len > 1 && s->data[0] == '0') || v >= node_count)
         return CLUSTER_ERR_INVALID;
-    *out = v;
+    *out = (uint32_t)v;
     return 0;
 }
 

@@ -10,7 +10,7 @@
 
 void cluster_id_format(uint32_t id, char out[CLUSTER_ID_TEXT_MAX])
 {
-    assert(id < CONSENSUS_NODES_MAX);
+    assert(id != CONSENSUS_NONE);
     snprintf(out, CLUSTER_ID_TEXT_MAX, "%u", id);
 }
 

@@ -4,6 +4,7 @@
 #include "http_internal.h"
 
 #include "cluster_net.h"
+#include "cluster_wire.h"
 #include "dashboard_assets.h"
 #include "server_rep.h"
 
@@ -54,15 +55,27 @@ struct cluster_query {
     struct evhttp_request *req;
     struct server_http *http;
     struct server_node *node;
-    json_t *nodes;       /* one object per node id */
+    json_t *nodes;       /* one object per member, in the membership's order: */
+    uint32_t ids[CONSENSUS_MEMBERS_MAX + 1]; /* their ids (and this node's, when no member) */
+    uint32_t count;
     uint32_t waiting;
-    struct leader_view view[SERVER_REPLICAS_MAX]; /* from the leader when this node is not */
+    struct leader_view view[CONSENSUS_MEMBERS_MAX + 1]; /* the leader's, when this node is not */
 };
 
 struct peer_answer {
     struct cluster_query *q;
     uint32_t peer;
+    uint32_t pos; /* in q->nodes */
 };
+
+/* The position of member id in q->nodes, or -1. */
+static int pos_of(const struct cluster_query *q, uint32_t id)
+{
+    for (uint32_t i = 0; i < q->count; i++)
+        if (q->ids[i] == id)
+            return (int)i;
+    return -1;
+}
 
 static const char *node_role_name(int role)
 {
@@ -168,8 +181,11 @@ static void query_finish(struct cluster_query *q)
     if (n->rep && n->rep->cluster) { /* the leader's view of its followers' logs: ours */
         struct cluster_status cs;
         cluster_status(n->rep->cluster, &cs);
-        for (uint32_t i = 0; cs.role == CONSENSUS_LEADER && i < cs.node_count; i++)
-            q->view[i] = view_of_peer(&cs.peers[i]);
+        for (uint32_t i = 0; cs.role == CONSENSUS_LEADER && i < cs.peer_count; i++) {
+            int pos = pos_of(q, cs.peers[i].id);
+            if (pos >= 0)
+                q->view[pos] = view_of_peer(&cs.peers[i]);
+        }
     }
     for (size_t i = 0; i < json_array_size(q->nodes); i++) {
         json_t *e = json_array_get(q->nodes, i);
@@ -206,7 +222,7 @@ static void on_peer_info(void *ctx, int err, int32_t seqid, const uint8_t *msg, 
         TransactionalKV_getNodeInfo_result_free(&res);
         tp_app_exception_free(&ax);
     }
-    json_array_set_new(q->nodes, a->peer,
+    json_array_set_new(q->nodes, a->pos,
                        e ? e : unreachable_json(q->node, a->peer,
                                                 err ? cluster_strerror(err) : "bad answer"));
     free(a);
@@ -235,10 +251,13 @@ static void on_leader_health(void *ctx, int err, int32_t seqid, const uint8_t *m
     tp_app_exception_init(&ax);
     if (err == 0 && TransactionalKV_getClusterHealth_recv(&r, seqid, &res, &ax) == 0 &&
         res.has_success)
-        for (uint32_t i = 0; i < res.success.nodes.count && i < SERVER_REPLICAS_MAX; i++) {
+        for (uint32_t i = 0; i < res.success.nodes.count; i++) {
             const NodeStatus *st = &res.success.nodes.items[i];
-            if (st->has_match_index && i != a->peer)
-                q->view[i] = view_of_status(st);
+            uint32_t id;
+            int pos = cluster_id_parse(&st->node_id, CONSENSUS_NONE, &id) == 0 ? pos_of(q, id)
+                                                                                : -1;
+            if (st->has_match_index && pos >= 0 && id != a->peer)
+                q->view[pos] = view_of_status(st);
         }
     TransactionalKV_getClusterHealth_result_free(&res);
     tp_app_exception_free(&ax);
@@ -249,12 +268,12 @@ static void on_leader_health(void *ctx, int err, int32_t seqid, const uint8_t *m
 
 /* Calls peer (getNodeInfo, or the leader's getClusterHealth); false when the call could not
    even be queued. */
-static bool ask_peer(struct cluster_query *q, uint32_t peer, bool leader_view)
+static bool ask_peer(struct cluster_query *q, uint32_t peer, uint32_t pos, bool leader_view)
 {
     struct peer_answer *a = malloc(sizeof *a);
     if (!a)
         return false;
-    *a = (struct peer_answer){q, peer};
+    *a = (struct peer_answer){q, peer, pos};
     if (cluster_net_forward(q->node->rep->tp, peer, HTTP_PEER_TIMEOUT_MS,
                             leader_view ? encode_cluster_health : encode_node_info, NULL,
                             leader_view ? on_leader_health : on_peer_info, a) == 0)
@@ -288,23 +307,29 @@ void http_on_cluster(struct evhttp_request *req, void *arg)
     q->http = h;
     q->node = n;
     h->cluster_queries++;
-    uint32_t count = n->rep ? n->cfg->replica_count : 1;
+    const struct consensus_membership *m = server_membership(n);
     uint32_t self = n->rep ? n->cfg->instance_index : 0;
+    for (uint32_t i = 0; m && i < m->count; i++)
+        q->ids[q->count++] = m->members[i].id;
+    if (pos_of(q, self) < 0) /* standalone, or not a member (yet) */
+        q->ids[q->count++] = self;
     q->waiting = 1; /* held until every call is queued */
-    for (uint32_t i = 0; i < count; i++) {
-        if (i == self) {
+    for (uint32_t i = 0; i < q->count; i++) {
+        if (q->ids[i] == self) {
             json_array_append_new(q->nodes, http_node_json(n));
             continue;
         }
-        json_array_append_new(q->nodes, unreachable_json(n, i, "not asked"));
+        json_array_append_new(q->nodes, unreachable_json(n, q->ids[i], "not asked"));
         q->waiting++;
-        if (!ask_peer(q, i, false)) {
-            json_array_set_new(q->nodes, i, unreachable_json(n, i, "cannot ask it"));
+        if (!ask_peer(q, q->ids[i], i, false)) {
+            json_array_set_new(q->nodes, i, unreachable_json(n, q->ids[i], "cannot ask it"));
             q->waiting--;
         }
     }
     uint32_t leader = n->rep && n->rep->cluster ? leader_of(n) : CONSENSUS_NONE;
-    if (leader != CONSENSUS_NONE && leader != self && ask_peer(q, leader, true))
+    int leader_pos = pos_of(q, leader);
+    if (leader != CONSENSUS_NONE && leader != self && leader_pos >= 0 &&
+        ask_peer(q, leader, (uint32_t)leader_pos, true))
         q->waiting++; /* a follower shows the leader's view of replication too */
     if (--q->waiting == 0)
         query_finish(q);

@@ -115,8 +115,9 @@ static void write_peers(const struct cluster_status *cs, struct evbuffer *o)
     bool leader = cs->role == CONSENSUS_LEADER;
     for (size_t k = 0; k < sizeof h / sizeof h[0]; k++) {
         head(o, h[k].name, h[k].type, h[k].help);
-        for (uint32_t i = 0; i < cs->node_count; i++) {
-            const struct cluster_peer_status *p = &cs->peers[i];
+        for (uint32_t j = 0; j < cs->peer_count; j++) {
+            const struct cluster_peer_status *p = &cs->peers[j];
+            uint32_t i = p->id;
             if (i == cs->id)
                 continue;
             uint64_t lag = leader && cs->last_index > p->match_index
@@ -140,8 +141,9 @@ static void write_peer_states(const struct cluster_status *cs, struct evbuffer *
     head(o, P "consensus_peer_replication_state", "gauge",
          "Leader only: 1 for how it replicates to the peer (probe: finding where the logs match, "
          "replicate: streaming entries, snapshot: sending a snapshot), 0 for the others");
-    for (uint32_t i = 0; i < cs->node_count; i++) {
-        const struct cluster_peer_status *p = &cs->peers[i];
+    for (uint32_t j = 0; j < cs->peer_count; j++) {
+        const struct cluster_peer_status *p = &cs->peers[j];
+        uint32_t i = p->id;
         for (int st = CONSENSUS_PROGRESS_PROBE; i != cs->id && st <= CONSENSUS_PROGRESS_SNAPSHOT;
              st++) {
             const char *name = consensus_progress_state_name((enum consensus_progress_state)st);
@@ -156,7 +158,7 @@ static void write_consensus(const struct server_node *n, struct evbuffer *o)
 {
     struct server_health hl;
     server_health_get(n, &hl);
-    struct cluster_status cs = {.node_count = 1, .role = CONSENSUS_LEADER, .term = 1,
+    struct cluster_status cs = {.peer_count = 1, .role = CONSENSUS_LEADER, .term = 1,
                                 .commit_index = hl.commit_index,
                                 .applied_index = hl.applied_index,
                                 .last_index = wal_last_index(n->wal),

@@ -1,6 +1,7 @@
 /* server_config.c: loads the node's JSON config over defaults; every mistake names its key. */
 #include "server_config.h"
 
+#include "consensus.h"
 #include "kv_config.h"
 #include "log.h"
 #include "net.h"
@@ -38,6 +39,9 @@ static const struct field fields[] = {
     {"deployment.mode", F_MODE, AT(mode), 0, 0},
     {"deployment.instance_id", F_STRING, AT(instance_id), 0, 0},
     {"deployment.replica_endpoints", F_ENDPOINTS, 0, 0, 0},
+    {"deployment.join", F_SECTION, AT(join), 0, 0},
+    {"deployment.join.member_id", F_U32, AT(join_member_id), 0, UINT32_MAX - 1},
+    {"deployment.join.endpoint", F_STRING, AT(join_endpoint), 0, 0},
     {"consensus", F_SECTION, 0, 0, 0},
     {"consensus.election_timeout_ms", F_U32, AT(election_timeout_ms), 10, 600000},
     {"consensus.heartbeat_interval_ms", F_U32, AT(heartbeat_interval_ms), 1, 60000},
@@ -104,6 +108,7 @@ void server_config_default(struct server_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->log_level = LOG_INFO;
     cfg->mode = SERVER_MODE_STANDALONE;
+    cfg->join_member_id = UINT32_MAX; /* not given */
     cfg->election_timeout_ms = 1000;
     cfg->heartbeat_interval_ms = 100;
     cfg->request_timeout_ms = 2000;
@@ -147,6 +152,7 @@ void server_config_free(struct server_config *cfg)
     free(cfg->listen);
     free(cfg->data_dir);
     free(cfg->instance_id);
+    free(cfg->join_endpoint);
     free(cfg->cluster_secret);
     free(cfg->cluster_secret_file);
     free(cfg->http_listen);
@@ -288,6 +294,8 @@ static int set_field(struct loader *ld, const struct field *f, json_t *v)
     case F_SECTION:
         if (!json_is_object(v))
             break;
+        if (f->offset) /* a section whose presence means something */
+            *(bool *)((char *)ld->cfg + f->offset) = true;
         return walk(ld, v, f->key);
     case F_STRING:
         if (!json_is_string(v))
@@ -378,14 +386,52 @@ static int parse_member_id(const char *text, uint32_t max, uint32_t *out)
     return 0;
 }
 
+/* deployment.join: a node added to a running cluster, which it learns from the leader. */
+static int check_join(struct loader *ld)
+{
+    struct server_config *cfg = ld->cfg;
+    char host[256];
+    uint16_t port;
+    uint32_t id;
+    if (cfg->replica_count > 0)
+        return fail(ld, "deployment.join", "a node joining a running cluster takes no "
+                    "deployment.replica_endpoints (they only bootstrap a new cluster)");
+    if (cfg->join_member_id == UINT32_MAX)
+        return fail(ld, "deployment.join.member_id", "is required: the id the cluster gave "
+                    "this node when it was added (kvctl member add-learner)");
+    if (!cfg->join_endpoint)
+        return fail(ld, "deployment.join.endpoint", "is required: this node's HOST:PORT for "
+                    "its peers, as given when it was added");
+    if (net_split_host_port(cfg->join_endpoint, host, sizeof host, &port) != NET_OK ||
+        strlen(cfg->join_endpoint) >= CONSENSUS_ADDR_MAX)
+        return fail(ld, "deployment.join.endpoint", "'%s' is not HOST:PORT (under %u bytes)",
+                    cfg->join_endpoint, CONSENSUS_ADDR_MAX);
+    if (cfg->instance_id && (parse_member_id(cfg->instance_id, UINT32_MAX - 1, &id) != 0 ||
+                             id != cfg->join_member_id))
+        return fail(ld, "deployment.instance_id", "must be deployment.join.member_id (%u) "
+                    "when given", cfg->join_member_id);
+    cfg->instance_index = cfg->join_member_id;
+    if (!cfg->instance_id) {
+        char text[16];
+        snprintf(text, sizeof text, "%u", cfg->join_member_id);
+        if (!(cfg->instance_id = strdup(text)))
+            return fail(ld, NULL, "out of memory");
+    }
+    return 0;
+}
+
 static int check_replicated(struct loader *ld)
 {
     struct server_config *cfg = ld->cfg;
-    if (!cfg->instance_id)
+    if (cfg->join) {
+        if (check_join(ld) != 0)
+            return -1;
+    } else if (!cfg->instance_id)
         return fail(ld, "deployment.instance_id", "is required in replicated mode");
-    if (cfg->replica_count == 0)
-        return fail(ld, "deployment.replica_endpoints", "must list the endpoints in replicated mode");
-    if (parse_member_id(cfg->instance_id, cfg->replica_count - 1, &cfg->instance_index) != 0)
+    else if (cfg->replica_count == 0)
+        return fail(ld, "deployment.replica_endpoints", "must list the endpoints in replicated "
+                    "mode (a new cluster), or deployment.join name this node (joining one)");
+    else if (parse_member_id(cfg->instance_id, cfg->replica_count - 1, &cfg->instance_index) != 0)
         return fail(ld, "deployment.instance_id",
                     "must be this node's index in deployment.replica_endpoints (0..%u)",
                     cfg->replica_count - 1);
@@ -453,6 +499,8 @@ static int check_whole(struct loader *ld)
                     SERVER_REPLY_ENVELOPE_BYTES);
     if (cfg->mode == SERVER_MODE_REPLICATED && check_replicated(ld) != 0)
         return -1;
+    if (cfg->mode == SERVER_MODE_STANDALONE && cfg->join)
+        return fail(ld, "deployment.join", "is for replicated mode (deployment.mode)");
     if (check_tls(ld) != 0)
         return -1;
     if (cfg->mode == SERVER_MODE_STANDALONE && cfg->instance_id &&

@@ -76,7 +76,10 @@ struct server_config {
     char *instance_id;           /* the member id as given; defaults to the listen address
                                     (a standalone node's log label) */
     char *replica_endpoints[SERVER_REPLICAS_MAX];
-    uint32_t replica_count;
+    uint32_t replica_count;      /* 0 for a node that joins (deployment.join) */
+    bool join;                   /* deployment.join: added to a running cluster as */
+    uint32_t join_member_id;     /* this member id, */
+    char *join_endpoint;         /* reached by its peers at this HOST:PORT */
     uint32_t instance_index;     /* the member id (node_id in answers): instance_id as a
                                     number, < replica_count when replicated; 0 by default */
     char *cluster_secret;        /* replicated: from cluster_secret or cluster_secret_file */

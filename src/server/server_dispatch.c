@@ -105,7 +105,8 @@ static bool peer_cut(const struct server_node *n, const struct net_reply *reply,
     if (!sc || !sc->peer_used || !sc->peer.authenticated)
         return false;
     const struct cluster_transport *t = n->rep->tp;
-    return inbound ? t->drop_from[sc->peer.peer] : t->drop_to[sc->peer.peer];
+    return inbound ? cluster_transport_dropped_from(t, sc->peer.peer)
+                   : cluster_transport_dropped_to(t, sc->peer.peer);
 }
 
 static void finish_to_net(struct server_request *req)

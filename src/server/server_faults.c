@@ -53,11 +53,14 @@ struct disk_rule {
 /* A delay or a rate above this is a typo, not a link. */
 #define FAULT_NUMBER_MAX 10000000ul
 
+/* The fault file names member ids below this (a test seam: tests add a few members). */
+#define FAULT_IDS_MAX 64u
+
 struct fault_set {
-    bool to[CONSENSUS_NODES_MAX];
-    bool from[CONSENSUS_NODES_MAX];
-    uint32_t delay_ms[CONSENSUS_NODES_MAX];
-    uint32_t rate_kbps[CONSENSUS_NODES_MAX];
+    bool to[FAULT_IDS_MAX];
+    bool from[FAULT_IDS_MAX];
+    uint32_t delay_ms[FAULT_IDS_MAX];
+    uint32_t rate_kbps[FAULT_IDS_MAX];
     struct disk_rule disk[SIO_CALL_KINDS];
     int64_t clock_offset_ms;
 };
@@ -243,7 +246,7 @@ static void apply_drops(struct server_node *n, const struct fault_set *fs)
 {
     uint32_t self = n->cfg->instance_index;
     char to[64] = "", from[64] = "", delay[160] = "", rate[160] = "";
-    for (uint32_t i = 0; i < n->cfg->replica_count; i++) {
+    for (uint32_t i = 0; i < FAULT_IDS_MAX; i++) {
         bool t = fs->to[i] && i != self, f = fs->from[i] && i != self;
         if (i != self) {
             cluster_transport_drop(n->rep->tp, i, t, f);
@@ -255,8 +258,8 @@ static void apply_drops(struct server_node *n, const struct fault_set *fs)
             snprintf(from + strlen(from), sizeof from - strlen(from), "%s%u", from[0] ? "," : "",
                      i);
     }
-    describe_pairs(fs->delay_ms, n->cfg->replica_count, self, delay, sizeof delay);
-    describe_pairs(fs->rate_kbps, n->cfg->replica_count, self, rate, sizeof rate);
+    describe_pairs(fs->delay_ms, FAULT_IDS_MAX, self, delay, sizeof delay);
+    describe_pairs(fs->rate_kbps, FAULT_IDS_MAX, self, rate, sizeof rate);
     log_warn("fault injection: dropping to [%s], from [%s]; delay_ms [%s], rate_kbps [%s]", to,
              from, delay, rate);
 }
@@ -275,7 +278,7 @@ static void poll_faults(int fd, short what, void *arg)
     struct fault_set fs;
     char scratch[sizeof text]; /* parse_faults cuts its text into lines */
     snprintf(scratch, sizeof scratch, "%s", text);
-    if (!ok || !parse_faults(scratch, n->cfg->replica_count, &fs)) {
+    if (!ok || !parse_faults(scratch, FAULT_IDS_MAX, &fs)) {
         snprintf(f->text, sizeof f->text, "%s", text);
         log_warn("fault injection: %s does not parse; faults unchanged", f->path);
         return;

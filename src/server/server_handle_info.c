@@ -67,10 +67,10 @@ int server_fill_status(const struct server_node *n, NodeStatus *st, const char *
    log matches its own (match_index) and when it last heard from it; a follower knows only
    the leader's contact. Indexes this node cannot know are the match index (0 when unknown);
    the state digest is left unset: ask that node's getNodeInfo for it. */
-static int fill_peer(const struct server_node *n, const struct cluster_status *cs, uint32_t i,
-                     NodeStatus *st, const char *self)
+static int fill_peer(const struct server_node *n, const struct cluster_status *cs,
+                     const struct cluster_peer_status *p, NodeStatus *st, const char *self)
 {
-    const struct cluster_peer_status *p = &cs->peers[i];
+    uint32_t i = p->id;
     char id[16];
     snprintf(id, sizeof id, "%u", i);
     st->role = i == cs->leader ? NodeRole_LEADER : NodeRole_FOLLOWER;
@@ -171,12 +171,16 @@ static bool healthy(const struct cluster_status *cs)
 {
     if (cs->leader == CONSENSUS_NONE || cs->failed)
         return false;
-    if (cs->leader != cs->id)
-        return cs->peers[cs->leader].reachable;
-    uint32_t reachable = 0;
-    for (uint32_t i = 0; i < cs->node_count; i++)
-        reachable += cs->peers[i].reachable;
-    return reachable * 2 > cs->node_count;
+    if (cs->leader != cs->id) {
+        const struct cluster_peer_status *l = cluster_status_peer(cs, cs->leader);
+        return l && l->reachable;
+    }
+    uint32_t reachable = 0, voters = 0; /* learners are not counted */
+    for (uint32_t i = 0; i < cs->peer_count; i++) {
+        voters += !cs->peers[i].learner;
+        reachable += !cs->peers[i].learner && cs->peers[i].reachable;
+    }
+    return reachable * 2 > voters;
 }
 
 static int fill_health(const struct server_node *n, ClusterHealth *out, const char *self)
@@ -184,16 +188,17 @@ static int fill_health(const struct server_node *n, ClusterHealth *out, const ch
     struct cluster_status cs;
     cluster_status(n->rep->cluster, &cs);
     out->term = (int64_t)cs.term;
-    out->nodes.items = calloc(cs.node_count, sizeof *out->nodes.items);
+    out->nodes.items = calloc(cs.peer_count ? cs.peer_count : 1, sizeof *out->nodes.items);
     if (!out->nodes.items)
         return ErrorCode_INTERNAL;
     int rc = 0;
-    for (uint32_t i = 0; i < cs.node_count; i++) {
+    for (uint32_t i = 0; i < cs.peer_count; i++) {
         NodeStatus *st = &out->nodes.items[i];
         NodeStatus_init(st);
         out->nodes.count++;
         if (rc == 0)
-            rc = i == cs.id ? server_fill_status(n, st, self) : fill_peer(n, &cs, i, st, self);
+            rc = cs.peers[i].id == cs.id ? server_fill_status(n, st, self)
+                                         : fill_peer(n, &cs, &cs.peers[i], st, self);
     }
     char id[16];
     snprintf(id, sizeof id, "%u", cs.leader);

@@ -21,13 +21,11 @@ static const struct consensus_membership *members_now(const struct server_node *
     return cluster_membership(n->rep->cluster);
 }
 
-/* A member's HOST:PORT: the address its change carried, or for a bootstrap member (added
-   with none) its deployment.replica_endpoints entry; "" when neither is known. */
+/* A member's HOST:PORT (server_peer_endpoint), "" when unknown. */
 static const char *member_endpoint(const struct server_node *n, const struct consensus_member *m)
 {
-    if (m->addr[0] != '\0')
-        return m->addr;
-    return m->id < n->cfg->replica_count ? n->cfg->replica_endpoints[m->id] : "";
+    const char *e = server_peer_endpoint(n, m->id);
+    return e ? e : "";
 }
 
 static int fill_member(const struct server_node *n, const struct consensus_member *m,
@@ -37,8 +35,8 @@ static int fill_member(const struct server_node *n, const struct consensus_membe
     snprintf(id, sizeof id, "%u", m->id);
     out->learner = m->role == CONSENSUS_MEMBER_LEARNER;
     out->leader = m->id == cs->leader;
-    if (cs->role == CONSENSUS_LEADER && m->id != cs->id && m->id < cs->node_count) {
-        const struct cluster_peer_status *p = &cs->peers[m->id];
+    const struct cluster_peer_status *p = cluster_status_peer(cs, m->id);
+    if (cs->role == CONSENSUS_LEADER && m->id != cs->id && p) {
         out->has_match_index = true;
         out->match_index = (int64_t)p->match_index;
         out->has_lag_entries = p->has_progress;
@@ -217,8 +215,6 @@ static const char *refusal_text(const struct server_node *n, int err,
 {
     const struct consensus_membership *m = members_now(n, NULL);
     const struct consensus_member *it = consensus_membership_find(m, change->id);
-    bool add = change->type == CONSENSUS_CHANGE_ADD_VOTER ||
-               change->type == CONSENSUS_CHANGE_ADD_LEARNER;
     if (err == CLUSTER_ERR_NOT_MEMBER && !it)
         snprintf(why, why_size, "member %u: no such member", change->id);
     else if (err == CLUSTER_ERR_NOT_MEMBER)
@@ -229,11 +225,6 @@ static const char *refusal_text(const struct server_node *n, int err,
     else if (err == CLUSTER_ERR_LEARNER_BEHIND)
         snprintf(why, why_size, "member %u is far behind the leader (or not yet streaming "
                  "entries): promote it once it caught up", change->id);
-    else if (err == CLUSTER_ERR_FULL && add && m->next_id >= n->cfg->replica_count &&
-             consensus_membership_voters(m) < CONSENSUS_VOTERS_MAX &&
-             m->count < CONSENSUS_MEMBERS_MAX)
-        snprintf(why, why_size, "this node has no peer link for a new member (id %u): only "
-                 "the configured replica_endpoints are reachable", m->next_id);
     else
         snprintf(why, why_size, "%s", cluster_strerror(err));
     return why;

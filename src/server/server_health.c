@@ -29,7 +29,8 @@ static void health_of_cluster(const struct server_node *n, struct server_health 
                  "applied index %llu is %llu entries behind commit index %llu (bound %u)",
                  (unsigned long long)cs.applied_index, (unsigned long long)lag,
                  (unsigned long long)cs.commit_index, n->cfg->http_health_max_apply_lag);
-    else if (cs.leader != cs.id && !cs.peers[cs.leader].reachable)
+    else if (cs.leader != cs.id && !(cluster_status_peer(&cs, cs.leader) &&
+                                     cluster_status_peer(&cs, cs.leader)->reachable))
         snprintf(h->ready_reason, sizeof h->ready_reason,
                  "leader %u not heard from within the election timeout", cs.leader);
 }

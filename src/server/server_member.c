@@ -7,6 +7,7 @@
 #include "log.h"
 #include "server_rep.h"
 #include "server_snap.h"
+#include "kvstore.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@ const char *server_peer_endpoint(const struct server_node *n, uint32_t member_id
     if (mb && mb->addr[0])
         return mb->addr;
     /* The bootstrap ids keep replica_endpoints' addresses (never given to anyone else). */
-    return member_id < n->cfg->replica_count ? n->cfg->replica_endpoints[member_id] : NULL;
+    if (member_id < n->cfg->replica_count)
+        return n->cfg->replica_endpoints[member_id];
+    return n->cfg->join && member_id == n->cfg->instance_index ? n->cfg->join_endpoint : NULL;
 }
 
 const char *server_self_endpoint(const struct server_node *n)
@@ -43,12 +46,39 @@ static int keep(struct server_node *n, const struct consensus_membership *m)
     return rc == 0 ? 0 : -1;
 }
 
+/* A committed membership without this node: it was removed. Said once, loudly. */
+static void check_removed(struct server_node *n, const struct consensus_membership *m,
+                          uint64_t index)
+{
+    uint32_t self = n->cfg->instance_index;
+    if (n->rep->removed || m->count == 0 || consensus_membership_find(m, self))
+        return;
+    n->rep->removed = true;
+    log_warn("this node (member %u) was removed from the cluster (membership at index %llu): "
+             "it no longer campaigns and refuses writes and linearizable reads (NOT_MEMBER). "
+             "To bring this machine back, stop it, empty its data dir and add it again as a "
+             "new member (kvctl member add-learner), then start it with deployment.join",
+             self, (unsigned long long)index);
+}
+
 void server_member_applied(void *ctx, uint64_t index, const struct consensus_membership *m)
 {
     struct server_node *n = ctx;
-    (void)index;
     if (keep(n, m) != 0)
         abort(); /* out of memory for 1 KiB: snapshots would carry a stale membership */
+    check_removed(n, m, index);
+}
+
+bool server_member_serving(const struct server_node *n, int *code)
+{
+    const struct consensus_membership *m = server_membership(n);
+    if (n->rep->removed)
+        *code = ErrorCode_NOT_MEMBER;
+    else if (m && m->count == 0)
+        *code = ErrorCode_UNAVAILABLE; /* waiting to be added: no leader known yet */
+    else
+        return true;
+    return false;
 }
 
 /* The bootstrap membership: voters 0..replica_count-1 at replica_endpoints' addresses. */
@@ -76,8 +106,18 @@ int server_member_restored(struct server_node *n, struct consensus_membership *o
 {
     uint32_t len;
     const uint8_t *data = kv_sm_membership(n->sm, &len);
-    if (len > 0)
-        return decode(data, len, out, "the restored snapshot");
+    if (len > 0) {
+        if (decode(data, len, out, "the restored snapshot") != 0)
+            return -1;
+        check_removed(n, out, n->snapshot_index);
+        return 0;
+    }
+    if (n->cfg->join) { /* knows none until the leader reaches it (the log tells it) */
+        memset(out, 0, sizeof *out);
+        log_info("joining as member %u at %s: waiting for the cluster's leader to reach this "
+                 "node", n->cfg->instance_index, n->cfg->join_endpoint);
+        return 0;
+    }
     bootstrap(n, out);
     /* Every snapshot from now on holds it, even before the first change. */
     return keep(n, out);

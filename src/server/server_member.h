@@ -4,6 +4,7 @@
 
 #include "consensus.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct server_node;
@@ -19,6 +20,10 @@ const char *server_peer_endpoint(const struct server_node *n, uint32_t member_id
 /* The endpoint clients and peers reach this node at: its member endpoint when replicated,
    else listen. */
 const char *server_self_endpoint(const struct server_node *n);
+
+/* Whether this node takes writes and linearizable reads: not when it was removed from the
+   membership (*code NOT_MEMBER) or waits to be added (UNAVAILABLE: no leader known yet). */
+bool server_member_serving(const struct server_node *n, int *code);
 
 /* The cluster's callbacks (server_rep.c sets them). */
 /* A committed change: kept with the state, so every snapshot carries it. */

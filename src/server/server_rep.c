@@ -301,8 +301,8 @@ int server_rep_open(struct server_node *n)
     n->rep->tp = open_transport(n, seed);
     if (!n->rep->tp || open_cluster(n, term, seed) != 0 || server_route_start(n) != 0)
         return -1;
-    log_info("replicated: node %u of %u, seed %llu, snapshot %llu (term %llu)",
-             cfg->instance_index, cfg->replica_count, (unsigned long long)seed,
+    log_info("replicated: member %u (%u members), seed %llu, snapshot %llu (term %llu)",
+             cfg->instance_index, server_membership(n)->count, (unsigned long long)seed,
              (unsigned long long)n->snapshot_index, (unsigned long long)term);
     return 0;
 }

@@ -52,6 +52,7 @@ struct server_rep {
     enum consensus_role role_seen;  /* as of the last role change, and its term */
     uint64_t term_seen;
     bool quorum_lost;               /* deposed by check-quorum, no leader known since */
+    bool removed;                   /* a committed membership left this node out */
     uint8_t recv_conf[CONSENSUS_MEMBERSHIP_BYTES_MAX]; /* the received snapshot's membership */
     uint32_t recv_conf_len;         /* as read from its end (server_member.c); 0: none */
 };

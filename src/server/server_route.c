@@ -316,6 +316,12 @@ static struct server_route *route_new(struct server_node *n, enum route_kind kin
 void server_rep_propose(struct server_node *n, const uint8_t *entry, size_t len,
                         bool from_peer, server_commit_cb cb, void *ctx)
 {
+    int code;
+    if (!server_member_serving(n, &code)) {
+        struct server_apply_result res = {.code = code};
+        cb(ctx, &res);
+        return;
+    }
     struct server_route *r = route_new(n, ROUTE_WRITE, ctx);
     uint8_t *copy = !r ? NULL : len <= sizeof r->inline_entry ? r->inline_entry : malloc(len);
     if (!copy) {
@@ -339,6 +345,11 @@ void server_rep_propose(struct server_node *n, const uint8_t *entry, size_t len,
 
 void server_rep_read(struct server_node *n, server_read_cb cb, void *ctx)
 {
+    int code;
+    if (!server_member_serving(n, &code)) {
+        cb(ctx, code, NULL);
+        return;
+    }
     struct server_route *r = route_new(n, ROUTE_READ, ctx);
     if (!r) {
         cb(ctx, n->stopping ? ErrorCode_SHUTTING_DOWN : ErrorCode_BUSY, NULL);

@@ -57,7 +57,7 @@ void server_handle_transfer_leader(struct server_request *req)
         return;
     }
     uint32_t target = CONSENSUS_NONE;
-    if (in->has_target_id && cluster_id_parse(&in->target_id, n->cfg->replica_count, &target)) {
+    if (in->has_target_id && cluster_id_parse(&in->target_id, CONSENSUS_NONE, &target)) {
         answer(req, ErrorCode_INVALID_ARGUMENT, "target_id: no such member");
         return;
     }
@@ -96,8 +96,9 @@ bool server_transfer_before_stop(struct server_node *n)
     struct cluster_status st;
     cluster_status(n->rep->cluster, &st);
     bool reachable = false;
-    for (uint32_t i = 0; i < st.node_count; i++)
-        reachable = reachable || (i != st.id && st.peers[i].reachable);
+    for (uint32_t i = 0; i < st.peer_count; i++)
+        reachable = reachable || (st.peers[i].id != st.id && !st.peers[i].learner &&
+                                  st.peers[i].reachable);
     if (st.role != CONSENSUS_LEADER || !reachable)
         return false;
     int rc = cluster_transfer_leader(n->rep->cluster, CONSENSUS_NONE, on_stop_transferred, n);

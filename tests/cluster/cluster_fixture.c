@@ -66,6 +66,14 @@ static int sm_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *dat
     return 0;
 }
 
+static void sm_membership(void *ctx, uint64_t index, const struct consensus_membership *m)
+{
+    struct fx_node *fn = ctx;
+    cr_assert_gt(index, fn->member_index, "node %u: membership changes out of order", fn->id);
+    fn->member_index = index;
+    fn->members = *m;
+}
+
 void fx_init(struct fixture *fx, enum fx_mode mode, uint32_t n, const char *test_name)
 {
     memset(fx, 0, sizeof *fx);
@@ -109,12 +117,28 @@ void fx_open(struct fixture *fx, uint32_t id)
        replays the log after it. */
     fn->applied = fn->snap_data ? fn->snap_index : 0;
     fn->applied_term = fn->snap_data ? fn->snap_term : 0;
+    fn->member_index = 0; /* replayed from the log, as the state machine is */
     fn->tp = fx->mode == FX_BUS ? cluster_bus_transport(fx->bus, id) : fx_net_transport(fx, id);
     cr_assert(fn->tp);
     struct cluster_config cfg;
     cluster_config_default(&cfg);
     cfg.id = id;
     cfg.node_count = fx->n;
+    cfg.voters = fx->voters;
+    struct consensus_membership none = {0}, boot;
+    if (fx->voters && fx->mode == FX_TCP && !fx->joining[id]) {
+        /* As the server does: the bootstrap members at their addresses, which a node that
+           joins learns from the log (this holds with no snapshots: theirs hold none). */
+        consensus_membership_bootstrap(&boot, fx->voters);
+        for (uint32_t i = 0; i < boot.count; i++)
+            snprintf(boot.members[i].addr, sizeof boot.members[i].addr, "%s", fx->endpoints[i]);
+        cfg.membership = &boot;
+    }
+    if (fx->joining[id]) { /* no bootstrap: the log it gets tells it the membership */
+        cfg.node_count = 0;
+        cfg.voters = 0;
+        cfg.membership = &none;
+    }
     cfg.election_timeout_ms = 300;
     cfg.heartbeat_interval_ms = 50;
     cfg.seed = fx->seed * 31 + id;
@@ -123,7 +147,7 @@ void fx_open(struct fixture *fx, uint32_t id)
     cfg.applied_index = fn->applied;
     cfg.applied_term = fn->applied_term;
     cfg.sync_background = !fx->sync_in_batch && fx->fsync_interval_ms == 0;
-    struct cluster_callbacks cb = {.apply = sm_apply, .ctx = fn};
+    struct cluster_callbacks cb = {.apply = sm_apply, .membership = sm_membership, .ctx = fn};
     fx_snap_ops(&cb.snap);
     cr_assert_eq(cluster_node_open(&cfg, fx->base, fn->wal, fn->tp, &cb, &fn->node), 0);
     if (fx->mode == FX_BUS)

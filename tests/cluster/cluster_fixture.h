@@ -12,6 +12,9 @@
 
 struct fixture;
 
+/* Nodes in one fixture (ids 0..n-1). */
+#define FX_NODES_MAX 7u
+
 struct fx_node {
     struct fixture *fx;
     uint32_t id;
@@ -35,6 +38,8 @@ struct fx_node {
     uint64_t snap_opens;   /* transfers of it started */
     uint64_t recv_begun;   /* received snapshots begun */
     uint64_t recv_aborted; /* ... and dropped (not installed) */
+    uint64_t member_index; /* the last committed membership change applied here, at */
+    struct consensus_membership members;
 };
 
 enum fx_mode { FX_BUS, FX_TCP };
@@ -52,10 +57,12 @@ struct fixture {
     size_t snapshot_bytes; /* the size of every snapshot (at least its 24-byte header) */
     bool sync_in_batch; /* the leader syncs in its batch, not in the background */
     uint32_t fsync_interval_ms; /* 0: storage.fsync always; else storage.fsync N ms */
+    uint32_t voters; /* a new cluster's voters 0..voters-1 (0: all n) */
+    bool joining[FX_NODES_MAX]; /* opens knowing no membership: waits to be added */
     char root[200];
     struct cluster_secret secret;
-    char endpoints[CONSENSUS_NODES_MAX][64];
-    struct fx_node nodes[CONSENSUS_NODES_MAX];
+    char endpoints[FX_NODES_MAX][64];
+    struct fx_node nodes[FX_NODES_MAX];
     struct fx_proposal *props; /* fx_propose_n's proposals while it waits for them */
     uint32_t prop_count;
 };

@@ -26,7 +26,7 @@ struct fx_listener {
     uint32_t refused; /* peer calls answered UNAUTHORIZED */
 };
 
-static struct fx_listener listeners[CONSENSUS_NODES_MAX];
+static struct fx_listener listeners[FX_NODES_MAX];
 
 static struct cluster_peer_conn *conn_state(struct fx_listener *fl, uint64_t conn_id)
 {

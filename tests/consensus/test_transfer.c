@@ -124,7 +124,7 @@ Test(consensus_transfer, to_self_or_an_unknown_id_or_from_a_follower_is_refused)
     struct consensus_node *l = w.nodes[1].core;
     cr_assert_eq(consensus_transfer_leader(l, 1), CONSENSUS_ERR_INVALID, "to itself");
     cr_assert_eq(consensus_transfer_leader(l, 3), CONSENSUS_ERR_INVALID, "to an unknown id");
-    cr_assert_eq(consensus_transfer_leader(l, CONSENSUS_NODES_MAX), CONSENSUS_ERR_INVALID);
+    cr_assert_eq(consensus_transfer_leader(l, CONSENSUS_VOTERS_MAX), CONSENSUS_ERR_INVALID);
     cr_assert_eq(consensus_transfer_leader(w.nodes[0].core, 2), CONSENSUS_ERR_NOT_LEADER);
     cr_assert_eq(consensus_transfer_target(l), CONSENSUS_NONE);
     uint64_t index = 0;

@@ -77,6 +77,8 @@ struct dsim_disk {
 
 /* ------------------------------------------------------------ the model */
 
+/* Nodes in one world (ids 0..nodes-1): bootstrap voters and spares to add. */
+#define DSIM_NODES_MAX 7u
 #define DSIM_KEYS 8u
 
 /* The server's state machine: a few registers, a digest of every entry applied. */
@@ -250,12 +252,12 @@ struct dsim_world {
     struct dsim_config cfg;
     struct cluster_config ccfg;
     struct dsim_queue q;
-    struct dsim_node nodes[CONSENSUS_NODES_MAX];
-    struct dsim_link links[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
+    struct dsim_node nodes[DSIM_NODES_MAX];
+    struct dsim_link links[DSIM_NODES_MAX][DSIM_NODES_MAX];
     struct dsim_rule rules[DSIM_RULES_MAX];
     struct dsim_held *held;
     size_t held_count, held_cap;
-    struct dsim_conn conns[CONSENSUS_NODES_MAX][CONSENSUS_NODES_MAX];
+    struct dsim_conn conns[DSIM_NODES_MAX][DSIM_NODES_MAX];
     uint32_t conn_gen;
     uint32_t snap_pad;       /* named scenarios: each snapshot's padding in bytes (0: random) */
     struct dsim_faults faults;

@@ -97,8 +97,8 @@ void dsim_conn_answered(struct dsim_world *w, uint32_t from, uint32_t to, uint32
 
 void dsim_conn_free_all(struct dsim_world *w)
 {
-    for (uint32_t a = 0; a < CONSENSUS_NODES_MAX; a++)
-        for (uint32_t b = 0; b < CONSENSUS_NODES_MAX; b++) {
+    for (uint32_t a = 0; a < DSIM_NODES_MAX; a++)
+        for (uint32_t b = 0; b < DSIM_NODES_MAX; b++) {
             struct dsim_conn *c = conn_of(w, a, b);
             for (size_t i = 0; i < c->count; i++)
                 dsim_net_drop(c->buf[(c->head + i) % c->cap]);

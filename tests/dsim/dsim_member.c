@@ -74,6 +74,9 @@ void dsim_member_step(struct dsim_world *w)
         ch.type = CONSENSUS_CHANGE_REMOVE;
         break;
     }
+    bool add = ch.type == CONSENSUS_CHANGE_ADD_LEARNER || ch.type == CONSENSUS_CHANGE_ADD_VOTER;
+    if (add && m->next_id >= w->cfg.nodes)
+        return; /* no spare node has that id: the world's nodes are all it has */
     if (cluster_member_change(ln, &ch, change_done, w) == 0)
         w->stats.changes++;
 }

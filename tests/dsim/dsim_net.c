@@ -127,7 +127,8 @@ static int tp_call(struct cluster_transport *t, uint32_t peer, int method, const
     m->data = out.data;
     m->len = out.len;
     dsim_world_schedule(w, w->now + DSIM_CALL_TIMEOUT_MS, DSIM_EV_CALL_TIMEOUT, t->self, 0, c);
-    if (!w->nodes[peer].up) { /* a refused connection: told at once */
+    if (!w->nodes[peer].up || cluster_transport_slot(t, peer) < 0) { /* a refused connection
+                                                                         (or none): told at once */
         m->err = CLUSTER_ERR_UNREACHABLE;
         free(m->data);
         m->data = NULL;
@@ -161,9 +162,10 @@ struct cluster_transport *dsim_net_transport(struct dsim_world *w, uint32_t id)
     struct dsim_tp *tp = calloc(1, sizeof *tp);
     if (!tp)
         abort();
-    tp->t.ops = &dsim_tp_ops;
-    tp->t.self = id;
-    tp->t.node_count = w->cfg.nodes;
+    cluster_transport_init(&tp->t, &dsim_tp_ops, id);
+    for (uint32_t i = 0; i < w->cfg.nodes; i++)
+        if (i != id) /* the node keeps the members' and drops the others' (cluster_peers.c) */
+            cluster_transport_peer_add(&tp->t, i, "");
     tp->w = w;
     return &tp->t;
 }

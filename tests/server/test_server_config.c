@@ -152,6 +152,60 @@ Test(server_config, replicated_mode_checks_id_endpoints_and_secret)
                  "key 'debug.fault_injection': must be true or false");
 }
 
+#define JOIN(join, extra)                                                                  \
+    "{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"cluster_secret\": "                \
+    "\"0123456789abcdef\", \"deployment\": {\"mode\": \"replicated\", " extra                 \
+    "\"join\": " join "}}"
+
+/* deployment.join: a node added to a running cluster names its member id and endpoint, and
+   no replica_endpoints (those only bootstrap a new cluster). */
+Test(server_config, a_joining_node_names_its_id_and_endpoint)
+{
+    struct server_config cfg;
+    cr_assert_eq(parse(&cfg, JOIN("{\"member_id\": 5, \"endpoint\": \"127.0.0.1:9\"}", "")), 0,
+                 "%s", err);
+    cr_assert(cfg.join);
+    cr_assert_eq(cfg.replica_count, 0);
+    cr_assert_eq(cfg.instance_index, 5);
+    cr_assert_str_eq(cfg.instance_id, "5");
+    cr_assert_str_eq(cfg.join_endpoint, "127.0.0.1:9");
+    server_config_free(&cfg);
+    cr_assert_eq(parse(&cfg, JOIN("{\"member_id\": 12, \"endpoint\": \"h:9\"}",
+                                  "\"instance_id\": \"12\", ")), 0, "%s", err);
+    cr_assert_eq(cfg.instance_index, 12);
+    server_config_free(&cfg);
+}
+
+Test(server_config, join_is_checked_strictly)
+{
+    expect_error(JOIN("{\"member_id\": 5, \"endpoint\": \"127.0.0.1:9\"}",
+                      "\"instance_id\": \"0\", \"replica_endpoints\": [\"127.0.0.1:1\"], "),
+                 "key 'deployment.join': a node joining a running cluster takes no "
+                 "deployment.replica_endpoints");
+    expect_error(JOIN("{\"endpoint\": \"127.0.0.1:9\"}", ""),
+                 "key 'deployment.join.member_id': is required");
+    expect_error(JOIN("{\"member_id\": 5}", ""), "key 'deployment.join.endpoint': is required");
+    expect_error(JOIN("{\"member_id\": 5, \"endpoint\": \"nowhere\"}", ""),
+                 "key 'deployment.join.endpoint': 'nowhere' is not HOST:PORT");
+    expect_error(JOIN("{\"member_id\": 5, \"endpoint\": \"127.0.0.1:9\"}",
+                      "\"instance_id\": \"4\", "),
+                 "key 'deployment.instance_id': must be deployment.join.member_id (5)");
+    expect_error(JOIN("{\"member_id\": -1, \"endpoint\": \"127.0.0.1:9\"}", ""),
+                 "key 'deployment.join.member_id': -1 is out of range");
+    expect_error(JOIN("{\"member_id\": 5, \"endpoint\": \"127.0.0.1:9\", \"cluster\": 1}",
+                      ""),
+                 "key 'deployment.join.cluster': unknown key");
+    expect_error(JOIN("5", ""), "key 'deployment.join': must be an object");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"deployment\": "
+                 "{\"join\": {\"member_id\": 5, \"endpoint\": \"127.0.0.1:9\"}}}",
+                 "key 'deployment.join': is for replicated mode");
+    expect_error("{\"listen\": \"127.0.0.1:1\", \"data_dir\": \"d\", \"cluster_secret\": "
+                 "\"0123456789abcdef\", \"deployment\": {\"mode\": \"replicated\", "
+                 "\"instance_id\": \"0\"}}",
+                 "key 'deployment.replica_endpoints': must list the endpoints in replicated "
+                 "mode (a new cluster), or deployment.join");
+}
+
 /* Any size from 1 to 7, even ones too (issue 17, item 5): 4 voters keep writing with 3. */
 Test(server_config, an_even_number_of_replicas_is_a_cluster_too)
 {

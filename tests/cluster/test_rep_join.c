@@ -1,0 +1,300 @@
+/* test_rep_join.c: a node joins a running 3-node cluster at a new address under a write load
+   (deployment.join, an empty data dir), catches up by the leader's snapshot, is promoted;
+   an old voter, then the leader, are removed; every node is killed and started again. No
+   acknowledged write is lost and the membership is the one committed. */
+#include "rep_fixture.h"
+#include "rep_member.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEYS_MAX 100000
+#define JOINER 3 /* its member id: the first the cluster gives */
+
+struct load {
+    char addr[REP_NODES + 1][64];
+    volatile int nodes;
+    volatile bool stop;
+    char (*keys)[16];
+    volatile int count; /* acknowledged */
+    pthread_mutex_t lock;
+};
+
+/* One write through c: 1 acknowledged, 0 refused or unknown, -1 the connection failed. */
+static int write_one(struct load *w, struct net_client *c, int32_t seq, int i)
+{
+    SetRequest q;
+    SetRequest_init(&q);
+    char key[16];
+    snprintf(key, sizeof key, "j%06d", i);
+    tp_bytes_set_str(&q.key, key);
+    tp_bytes_set_str(&q.value, key);
+    TransactionalKV_setKey_result res;
+    int rc = test_call(c, TEST_METHOD(setKey), seq, &q, &res, NULL);
+    SetRequest_free(&q);
+    int out = rc != 0 ? -1 : res.success.success ? 1 : 0;
+    if (out == 1) {
+        pthread_mutex_lock(&w->lock);
+        memcpy(w->keys[w->count], key, sizeof key);
+        w->count++;
+        pthread_mutex_unlock(&w->lock);
+    }
+    TransactionalKV_setKey_result_free(&res);
+    return out;
+}
+
+/* Writes one at a time, moving to the next node when one goes away or refuses. */
+static void *writer(void *arg)
+{
+    struct load *w = arg;
+    struct net_client c;
+    bool up = false;
+    int node = 0;
+    int32_t seq = 0;
+    for (int i = 0; !w->stop && w->count < KEYS_MAX; i++) {
+        if (!up && net_client_connect(&c, w->addr[node], true, 3000) != NET_OK) {
+            net_client_close(&c);
+            node = (node + 1) % w->nodes;
+            usleep(2000); /* the next node after a refused connect */
+            continue;
+        }
+        up = true;
+        if (write_one(w, &c, ++seq, i) != 1) {
+            net_client_close(&c);
+            up = false;
+            node = (node + 1) % w->nodes;
+        }
+    }
+    if (up)
+        net_client_close(&c);
+    return NULL;
+}
+
+static void wait_count(struct load *w, int want)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    while (w->count < want) {
+        cr_assert_lt(node_now(), deadline, "writes stalled at %d acknowledged", w->count);
+        usleep(20000);
+    }
+}
+
+/* A membership call's answer on the joiner's own client. */
+static int joiner_members(struct node_proc *p, struct net_client *c, bool *connected,
+                          ListMembersResponse *out)
+{
+    if (!*connected) {
+        if (net_client_connect(c, p->addr, true, 3000) != NET_OK) {
+            net_client_close(c);
+            return -1;
+        }
+        *connected = true;
+    }
+    ListMembersRequest q;
+    ListMembersRequest_init(&q);
+    TransactionalKV_listMembers_result res;
+    static int32_t seq;
+    int rc = test_call(c, TEST_METHOD(listMembers), ++seq, &q, &res, NULL) == 0 &&
+                     res.has_success
+                 ? 0
+                 : -1;
+    if (rc == 0)
+        *out = res.success;
+    else {
+        net_client_close(c);
+        *connected = false;
+    }
+    return rc;
+}
+
+/* changeMember through whichever node leads (asked of each live one in turn), retried while
+   refused as not now; the answer's members as text. */
+static void change(struct rep *r, MemberChange what, const char *arg, char *members, size_t n)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        for (int i = 0; i < REP_NODES; i++) {
+            if (r->nodes[i].pid <= 0)
+                continue;
+            ChangeMemberResponse out;
+            if (rep_change(r, i, what, arg, &out) != 0)
+                continue;
+            bool ok = out.success;
+            if (ok)
+                rep_members_text(&out.members, members, n);
+            int code = out.has_error_code ? (int)out.error_code : 0;
+            ChangeMemberResponse_free(&out);
+            if (ok)
+                return;
+            cr_assert(code == ErrorCode_NOT_LEADER || code == ErrorCode_MEMBER_CHANGE_PENDING ||
+                          code == ErrorCode_LEARNER_BEHIND || code == ErrorCode_UNAVAILABLE ||
+                          code == ErrorCode_TIMEOUT,
+                      "change %d (%s) refused: code %d", what, arg ? arg : "", code);
+        }
+        cr_assert_lt(node_now(), deadline, "change %d (%s) never took", what, arg ? arg : "");
+        usleep(50000); /* a leader, or the previous change's commit */
+    }
+}
+
+/* Waits until node (or the joiner: -1) lists exactly want. */
+static void wait_members(struct rep *r, int node, struct node_proc *jp, struct net_client *jc,
+                         bool *jconn, const char *want)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    char got[256] = "";
+    for (;;) {
+        ListMembersResponse out;
+        int rc = node >= 0 ? rep_members(r, node, &out) : joiner_members(jp, jc, jconn, &out);
+        if (rc == 0) {
+            rep_members_text(&out.members, got, sizeof got);
+            ListMembersResponse_free(&out);
+            if (strcmp(got, want) == 0)
+                return;
+        }
+        cr_assert_lt(node_now(), deadline, "node %d lists '%s', not '%s'", node, got, want);
+        usleep(50000);
+    }
+}
+
+static int64_t snapshot_of(struct rep *r, int node)
+{
+    NodeInfo info;
+    if (rep_info(r, node, &info) != 0)
+        return -1;
+    int64_t index = info.snapshot_index;
+    NodeInfo_free(&info);
+    return index;
+}
+
+Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_is_lost,
+     .timeout = 300)
+{
+    struct rep r;
+    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 100, "
+                  "\"snapshot_log_growth_percent\": 0, \"snapshot_log_min_bytes\": 0, "
+                  "\"snapshot_catchup_entries\": 0}");
+    int leader = rep_wait_leader(&r);
+    struct load *w = calloc(1, sizeof *w);
+    cr_assert(w);
+    w->keys = calloc(KEYS_MAX, sizeof *w->keys);
+    cr_assert(w->keys);
+    pthread_mutex_init(&w->lock, NULL);
+    for (int i = 0; i < REP_NODES; i++)
+        snprintf(w->addr[i], sizeof w->addr[i], "%s", r.nodes[i].addr);
+    w->nodes = REP_NODES;
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, writer, w), 0);
+    wait_count(w, 400);
+    double deadline = node_now() + REP_WAIT_S;
+    while (snapshot_of(&r, leader) < 300) {
+        cr_assert_lt(node_now(), deadline, "the leader took no snapshot");
+        usleep(20000);
+    }
+    /* The new node: a new address, an empty data dir, deployment.join. */
+    struct node_proc jp;
+    memset(&jp, 0, sizeof jp);
+    uint16_t port = node_free_port();
+    char cfg[1024], endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", port);
+    snprintf(cfg, sizeof cfg,
+             "\"cluster_secret\": \"test-cluster-secret-0123\", \"deployment\": {\"mode\": "
+             "\"replicated\", \"join\": {\"member_id\": %d, \"endpoint\": \"%s\"}}, "
+             "\"consensus\": {\"election_timeout_ms\": 400, \"heartbeat_interval_ms\": 50, "
+             "\"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500}, \"storage\": "
+             "{\"snapshot_every_entries\": 100, \"snapshot_log_growth_percent\": 0, "
+             "\"snapshot_log_min_bytes\": 0, \"snapshot_catchup_entries\": 0}",
+             JOINER, endpoint);
+    node_start_at(&jp, port, cfg);
+    struct net_client jc;
+    bool jconn = false;
+    char members[256];
+    change(&r, MemberChange_ADD_LEARNER, endpoint, members, sizeof members);
+    cr_assert_str_eq(members, "0 1 2 3(learner)");
+    /* It catches up by the leader's snapshot (the log below it is gone), then knows them. */
+    wait_members(&r, -1, &jp, &jc, &jconn, "0 1 2 3(learner)");
+    NodeInfo ji;
+    node_info(&jc, &ji);
+    cr_assert_geq(ji.snapshot_index, 300, "the joiner caught up by the leader's snapshot");
+    int64_t joined_at = ji.snapshot_index;
+    NodeInfo_free(&ji);
+    change(&r, MemberChange_PROMOTE, "3", members, sizeof members);
+    cr_assert_str_eq(members, "0 1 2 3");
+    snprintf(w->addr[REP_NODES], sizeof w->addr[REP_NODES], "%s", jp.addr);
+    w->nodes = REP_NODES + 1;
+    wait_count(w, w->count + 100);
+    /* An old voter that does not lead goes; then the leader itself. */
+    leader = rep_wait_leader(&r);
+    int old = (leader + 1) % REP_NODES;
+    char id[8];
+    snprintf(id, sizeof id, "%d", old);
+    change(&r, MemberChange_REMOVE, id, members, sizeof members);
+    rep_kill(&r, old);
+    wait_count(w, w->count + 100);
+    leader = rep_wait_leader(&r);
+    snprintf(id, sizeof id, "%d", leader);
+    change(&r, MemberChange_REMOVE, id, members, sizeof members);
+    /* It applied its own removal (it answered the change): it refuses writes, clearly. */
+    SetResponse sr;
+    cr_assert_eq(rep_set(&r, leader, "after-removal", "x", &sr), 0);
+    cr_assert(!sr.success && sr.has_error_code && sr.error_code == ErrorCode_NOT_MEMBER,
+              "a removed node took a write (code %d)", (int)sr.error_code);
+    SetResponse_free(&sr);
+    rep_kill(&r, leader);
+    wait_count(w, w->count + 100);
+    w->stop = true;
+    pthread_join(t, NULL);
+    int survivor = 3 - old - leader; /* the one bootstrap node left */
+    char want[64];
+    snprintf(want, sizeof want, "%d 3", survivor);
+    /* Every member killed and started again: the membership and every acknowledged write. */
+    rep_kill(&r, survivor);
+    if (jconn)
+        net_client_close(&jc);
+    jconn = false;
+    node_stop(&jp, SIGKILL);
+    rep_restart(&r, survivor);
+    node_restart(&jp);
+    wait_members(&r, survivor, NULL, NULL, NULL, want);
+    wait_members(&r, -1, &jp, &jc, &jconn, want);
+    /* A linearizable read of the last acknowledged write, then every key the survivor holds:
+       each acknowledged one must be there. */
+    cr_assert_gt(w->count, 0);
+    double until = node_now() + REP_WAIT_S;
+    for (;;) {
+        GetResponse g;
+        bool done = rep_get(&r, survivor, w->keys[w->count - 1], true, &g) == 0 && g.success;
+        if (done)
+            cr_assert(g.found, "the last acknowledged write %s is lost", w->keys[w->count - 1]);
+        if (done || rep_get(&r, survivor, w->keys[0], true, &g) == 0)
+            GetResponse_free(&g);
+        if (done)
+            break;
+        cr_assert_lt(node_now(), until, "no linearizable read after the restart");
+        usleep(50000);
+    }
+    GetRangeResponse all;
+    cr_assert_eq(rep_range(&r, survivor, &all), 0);
+    uint32_t k = 0;
+    for (int i = 0; i < w->count; i++) {
+        while (k < all.key_values.count && strcmp((const char *)all.key_values.items[k].key.data,
+                                             w->keys[i]) < 0)
+            k++;
+        cr_assert(k < all.key_values.count &&
+                      strcmp((const char *)all.key_values.items[k].key.data, w->keys[i]) == 0,
+                  "acknowledged %s is lost (%d acknowledged)", w->keys[i], w->count);
+    }
+    fprintf(stderr, "rep_join: %d writes acknowledged, none lost; the joiner installed snapshot "
+            "%lld; members after: %s\n", w->count, (long long)joined_at, want);
+    GetRangeResponse_free(&all);
+    if (jconn)
+        net_client_close(&jc);
+    node_cleanup(&jp);
+    rep_cleanup(&r);
+    free(w->keys);
+    free(w);
+}
