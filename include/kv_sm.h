@@ -39,8 +39,6 @@ kv_sm *kv_sm_new(const struct kv_config *cfg);
 void kv_sm_free(kv_sm *sm);
 /* The store, for reads. Pointers into it stay valid until the next apply or restore. */
 const kv_store *kv_sm_store(const kv_sm *sm);
-/* kv_store_hold_reclaim on the state machine's store, while a forked child writes it. */
-void kv_sm_hold_reclaim(kv_sm *sm, bool hold);
 uint64_t kv_sm_applied_version(const kv_sm *sm);
 /* The consensus term of the entry at the applied version (kv_store_log_term). */
 uint64_t kv_sm_log_term(const kv_sm *sm);
@@ -78,6 +76,10 @@ int kv_sm_save_file(const kv_sm *sm, const char *path, char *err, size_t err_len
 struct sio;
 int kv_sm_save_file_io(const kv_sm *sm, const char *path, const struct sio *io, char *err,
                        size_t err_len);
+/* kv_snapshot_job_begin on the machine's store: a snapshot written in steps (kv_snapshot.h).
+ * A restore (file or memory) while the job runs is a bug: free the job first. */
+int kv_sm_snapshot_job_begin(kv_sm *sm, const char *path, const struct sio *io,
+                             struct kv_snap_job **out, char *err, size_t err_len);
 int kv_sm_restore_file(kv_sm *sm, const char *path, char *err, size_t err_len);
 int kv_sm_save_mem(const kv_sm *sm, uint8_t **data, size_t *len);
 int kv_sm_restore_mem(kv_sm *sm, const uint8_t *data, size_t len, char *err, size_t err_len);

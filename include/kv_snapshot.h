@@ -37,6 +37,26 @@ int kv_snapshot_save_file(const kv_store *s, const char *path, char *err, size_t
 struct sio;
 int kv_snapshot_save_file_io(const kv_store *s, const char *path, const struct sio *io,
                              char *err, size_t err_len);
+/* The same file written a bounded step at a time while the store goes on changing, so a server
+ * can write it from its loop without a fork (no page of the store is copied). Begin pins the
+ * applied version: it copies the header's fields, the window's clock and the sections, and
+ * holds reclaim (kv_store_hold_reclaim) so every version visible at the pin stays while later
+ * writes come. Each step visits up to `keys` keys and stops once `bytes` more were written:
+ * 1 while more remains, 0 when every byte is in path.tmp (the pin is released), or an error
+ * (then only free). Finish syncs the temp file, renames it over path and syncs the directory;
+ * it touches no store, so it may run on another thread. The bytes are those
+ * kv_snapshot_save_file would have written at begin. The store must outlive the steps and not
+ * be replaced; one job per store at a time. Free removes the temp file unless it was renamed,
+ * and releases the pin. Errors as above; kv_snapshot_job_error names the file. */
+#define KV_SNAPSHOT_JOB_ERR_MAX 512u
+struct kv_snap_job;
+int kv_snapshot_job_begin(kv_store *s, const char *path, const struct sio *io,
+                          struct kv_snap_job **out, char *err, size_t err_len);
+int kv_snapshot_job_step(struct kv_snap_job *j, size_t keys, size_t bytes);
+int kv_snapshot_job_finish(struct kv_snap_job *j);
+const char *kv_snapshot_job_error(const struct kv_snap_job *j);
+void kv_snapshot_job_free(struct kv_snap_job *j);
+
 /* A new store holding the snapshot, configured by cfg (NULL: defaults); the snapshot's window
  * must equal cfg's, or replicas would reclaim differently. On error *out is untouched. */
 int kv_snapshot_load_file(const char *path, const struct kv_config *cfg, kv_store **out,

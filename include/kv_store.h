@@ -34,12 +34,12 @@ const uint8_t *kv_store_membership(const kv_store *s, uint32_t *len);
 uint64_t kv_store_floor_version(const kv_store *s);
 /* 0, KV_ERR_TRANSACTION_TOO_OLD or KV_ERR_FUTURE_VERSION. */
 int kv_store_check_read_version(const kv_store *s, uint64_t version);
-/* While held, versions that left the MVCC window are not freed (reads below the floor are
- * refused all the same): a forked snapshot child shares the heap's pages, and each page the
- * parent writes while it runs is copied, a free writing into the page it frees to and a reuse
- * of that chunk into another. Released, the backlog goes at up to KV_RECLAIM_CATCHUP_MAX
+/* While held, versions that left the MVCC window are not freed and no key leaves the index
+ * (reads below the floor are refused all the same): a snapshot written in steps
+ * (kv_snapshot_job_*) reads the versions of its pinned version while writes go on. Released, the backlog goes at up to KV_RECLAIM_CATCHUP_MAX
  * nodes per advance beside the usual budget. */
 void kv_store_hold_reclaim(kv_store *s, bool hold);
+bool kv_store_reclaim_held(const kv_store *s);
 
 /* ------------------------------------------------------------------ reads */
 

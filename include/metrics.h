@@ -59,7 +59,7 @@ enum metric_counter {
     X(METRIC_WAL_FSYNC, "wal_fsync_duration_seconds",                                       \
       "fdatasync of the WAL (group commit), on whichever thread ran it")                    \
     X(METRIC_SNAPSHOT_DURATION, "snapshot_duration_seconds",                                \
-      "Time to write a snapshot (fork to durable file)")
+      "Time to write a snapshot (pin to durable file)")
 
 enum metric_histogram {
 #define METRIC_HISTOGRAM_ENUM(id, name, help) id,

@@ -51,7 +51,6 @@ void kv_sm_free(kv_sm *sm)
 
 const kv_store *kv_sm_store(const kv_sm *sm) { return sm->store; }
 
-void kv_sm_hold_reclaim(kv_sm *sm, bool hold) { kv_store_hold_reclaim(sm->store, hold); }
 
 void kv_sm_set_observer(kv_sm *sm, kv_sm_change_fn fn, void *ctx)
 {
@@ -318,6 +317,12 @@ int kv_sm_save_file_io(const kv_sm *sm, const char *path, const struct sio *io, 
                        size_t err_len)
 {
     return kv_snapshot_save_file_io(sm->store, path, io, err, err_len);
+}
+
+int kv_sm_snapshot_job_begin(kv_sm *sm, const char *path, const struct sio *io,
+                             struct kv_snap_job **out, char *err, size_t err_len)
+{
+    return kv_snapshot_job_begin(sm->store, path, io, out, err, err_len);
 }
 
 int kv_sm_restore_file(kv_sm *sm, const char *path, char *err, size_t err_len)

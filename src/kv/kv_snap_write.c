@@ -1,4 +1,5 @@
-/* kv_snap_write.c: encodes the store as a snapshot, to a file (atomically) or to memory. */
+/* kv_snap_write.c: encodes the store as a snapshot, in bounded steps at a pinned version, to a
+ * file (kv_snap_file.c) or to memory. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,12 +12,18 @@
 const char kv_snapshot_magic[8] = {'K', 'V', 'S', 'N', 'A', 'P', '\r', '\n'};
 const char kv_snapshot_end_magic[8] = {'K', 'V', 'S', 'N', 'A', 'P', 'N', 'D'};
 
-/* Versions a read or a conflict check can still see: all above the floor, and the newest at
- * or below it unless that is a tombstone. */
-static uint32_t observable_versions(const struct kv_node *n, uint64_t floor)
+enum { ENC_COUNT, ENC_KEYS, ENC_DONE };
+
+/* The versions of n a read or conflict check at version `at` can see with the floor at
+ * `floor`: all in (floor, at], and the newest at or below floor unless it is a tombstone.
+ * *first gets the newest of them. Versions above `at` are writes after the pin. */
+static uint32_t pinned_versions(const struct kv_node *n, uint64_t at, uint64_t floor,
+                                const struct kv_ver **first)
 {
+    const struct kv_ver *v = kv_node_at(n, at);
     uint32_t count = 0;
-    for (const struct kv_ver *v = n->newest; v != NULL; v = v->older) {
+    *first = v;
+    for (; v != NULL; v = v->older) {
         if (v->version <= floor) {
             count += !kv_ver_is_tombstone(v);
             break;
@@ -26,61 +33,10 @@ static uint32_t observable_versions(const struct kv_node *n, uint64_t floor)
     return count;
 }
 
-static void encode_header(const kv_store *s, struct kv_snap_out *o)
+/* The sections after the keys, as they are at the pin: the client session table, then the
+ * cluster's membership (which a config entry applied after the pin may change). */
+static int encode_sections(const kv_store *s, struct kv_snap_out *o)
 {
-    uint64_t keys = 0, versions = 0;
-    for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
-        const struct kv_node *n = c.node;
-        uint32_t observable = observable_versions(n, s->floor_version);
-        keys += observable > 0;
-        versions += observable;
-    }
-    kv_snap_out_bytes(o, kv_snapshot_magic, sizeof kv_snapshot_magic);
-    kv_snap_out_u32(o, KV_SNAPSHOT_FORMAT);
-    kv_snap_out_u64(o, s->applied_version);
-    kv_snap_out_u64(o, (uint64_t)s->applied_ts_us);
-    kv_snap_out_u64(o, s->floor_version);
-    kv_snap_out_u64(o, s->cfg.window_versions);
-    kv_snap_out_u64(o, (uint64_t)s->cfg.window_us);
-    kv_snap_out_u64(o, keys);
-    kv_snap_out_u64(o, versions);
-    kv_snap_out_u64(o, s->clock.len);
-    kv_snap_out_u64(o, s->digest.lane[0]);
-    kv_snap_out_u64(o, s->digest.lane[1]);
-    kv_snap_out_u64(o, s->log_term);
-    kv_snap_out_u32(o, o->crc);
-}
-
-static void encode_key(const struct kv_node *n, uint32_t count, struct kv_snap_out *o)
-{
-    kv_snap_out_u32(o, n->klen);
-    kv_snap_out_u32(o, count);
-    kv_snap_out_bytes(o, kv_node_key(n), n->klen);
-    const struct kv_ver *v = n->newest;
-    for (uint32_t i = 0; i < count; i++, v = v->older) {
-        kv_snap_out_u64(o, v->version);
-        kv_snap_out_u32(o, v->meta);
-        kv_snap_out_bytes(o, v->value, kv_ver_len(v));
-    }
-}
-
-int kv_snapshot_encode(const kv_store *s, struct kv_snap_out *o)
-{
-    o->crc = 0;
-    o->offset = 0;
-    o->err = 0;
-    o->used = 0;
-    encode_header(s, o);
-    for (size_t i = 0; i < s->clock.len; i++) {
-        kv_snap_out_u64(o, kv_ring_at(&s->clock, i)->version);
-        kv_snap_out_u64(o, (uint64_t)kv_ring_at(&s->clock, i)->ts_us);
-    }
-    for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
-        const struct kv_node *n = c.node;
-        uint32_t count = observable_versions(n, s->floor_version);
-        if (count > 0)
-            encode_key(n, count, o);
-    }
     const struct kv_sessions *t = s->sessions;
     if (kv_sessions_count(t) > 0) {
         kv_snap_out_u32(o, KV_SESSIONS_SECTION_TAG);
@@ -89,8 +45,6 @@ int kv_snapshot_encode(const kv_store *s, struct kv_snap_out *o)
         kv_sessions_encode(t, o);
     }
     kv_member_section_encode(s, o); /* the last section: a received file gives it from its tail */
-    kv_snap_out_u32(o, o->crc);
-    kv_snap_out_bytes(o, kv_snapshot_end_magic, sizeof kv_snapshot_end_magic);
     return kv_snap_out_finish(o);
 }
 
@@ -115,6 +69,152 @@ static int mem_flush(void *ctx, const uint8_t *data, size_t len)
     memcpy(m->data + m->len, data, len);
     m->len += len;
     return 0;
+}
+
+int kv_snap_enc_begin(struct kv_snap_enc *e, const kv_store *s)
+{
+    memset(e, 0, sizeof *e);
+    e->s = s;
+    e->at = s->applied_version;
+    e->floor = s->floor_version;
+    e->ts_us = s->applied_ts_us;
+    e->log_term = s->log_term;
+    e->digest = s->digest;
+    e->clock_len = s->clock.len;
+    e->clock = calloc(e->clock_len ? e->clock_len : 1, sizeof *e->clock);
+    e->next = malloc((size_t)s->cfg.key_max + 1);
+    struct kv_snap_out *o = malloc(sizeof *o);
+    struct mem_sink m = {NULL, 0, 0};
+    int err = e->clock && e->next && o ? 0 : KV_ERR_NOMEM;
+    if (err == 0) {
+        for (size_t i = 0; i < e->clock_len; i++)
+            e->clock[i] = *kv_ring_at(&s->clock, i);
+        *o = (struct kv_snap_out){.flush = mem_flush, .ctx = &m};
+        err = encode_sections(s, o);
+    }
+    free(o);
+    e->tail = m.data;
+    e->tail_len = m.len;
+    if (err != 0)
+        kv_snap_enc_free(e);
+    return err;
+}
+
+void kv_snap_enc_free(struct kv_snap_enc *e)
+{
+    free(e->clock);
+    free(e->next);
+    free(e->tail);
+    e->clock = NULL;
+    e->next = NULL;
+    e->tail = NULL;
+}
+
+static void encode_header(const struct kv_snap_enc *e, struct kv_snap_out *o)
+{
+    const struct kv_config *cfg = &e->s->cfg;
+    kv_snap_out_bytes(o, kv_snapshot_magic, sizeof kv_snapshot_magic);
+    kv_snap_out_u32(o, KV_SNAPSHOT_FORMAT);
+    kv_snap_out_u64(o, e->at);
+    kv_snap_out_u64(o, (uint64_t)e->ts_us);
+    kv_snap_out_u64(o, e->floor);
+    kv_snap_out_u64(o, cfg->window_versions);
+    kv_snap_out_u64(o, (uint64_t)cfg->window_us);
+    kv_snap_out_u64(o, e->keys);
+    kv_snap_out_u64(o, e->versions);
+    kv_snap_out_u64(o, e->clock_len);
+    kv_snap_out_u64(o, e->digest.lane[0]);
+    kv_snap_out_u64(o, e->digest.lane[1]);
+    kv_snap_out_u64(o, e->log_term);
+    kv_snap_out_u32(o, o->crc);
+    for (size_t i = 0; i < e->clock_len; i++) {
+        kv_snap_out_u64(o, e->clock[i].version);
+        kv_snap_out_u64(o, (uint64_t)e->clock[i].ts_us);
+    }
+}
+
+static void encode_key(const struct kv_node *n, const struct kv_ver *v, uint32_t count,
+                       struct kv_snap_out *o)
+{
+    kv_snap_out_u32(o, n->klen);
+    kv_snap_out_u32(o, count);
+    kv_snap_out_bytes(o, kv_node_key(n), n->klen);
+    for (uint32_t i = 0; i < count; i++, v = v->older) {
+        kv_snap_out_u64(o, v->version);
+        kv_snap_out_u32(o, v->meta);
+        kv_snap_out_bytes(o, v->value, kv_ver_len(v));
+    }
+}
+
+/* One pass over the keys from e->next (the first key not yet visited), counting (ENC_COUNT) or
+ * encoding (ENC_KEYS) until the budget is spent. Keys inserted after the pin have no version at
+ * it and count for nothing; none is removed while the pin holds reclaim. True when the pass
+ * reached the end. */
+static bool walk(struct kv_snap_enc *e, struct kv_snap_out *o, size_t *keys, size_t *bytes)
+{
+    const struct kv_index *x = e->s->index;
+    struct kv_cursor c = e->resume ? kv_index_ge(x, e->next, e->next_len) : kv_index_first(x);
+    uint64_t start = o->offset;
+    for (; c.node != NULL; kv_index_next(&c)) {
+        const struct kv_node *n = c.node;
+        if (*keys == 0 || (size_t)(o->offset - start) >= *bytes) {
+            memcpy(e->next, kv_node_key(n), n->klen);
+            e->next_len = n->klen;
+            e->resume = true;
+            *bytes = 0;
+            return false;
+        }
+        (*keys)--;
+        const struct kv_ver *v;
+        uint32_t count = pinned_versions(n, e->at, e->floor, &v);
+        if (count == 0)
+            continue;
+        if (e->phase == ENC_COUNT) {
+            e->keys++;
+            e->versions += count;
+        } else {
+            encode_key(n, v, count, o);
+        }
+    }
+    uint64_t used = o->offset - start;
+    *bytes = used >= *bytes ? 0 : *bytes - (size_t)used;
+    e->resume = false;
+    return true;
+}
+
+int kv_snap_enc_step(struct kv_snap_enc *e, struct kv_snap_out *o, size_t keys, size_t bytes)
+{
+    if (e->phase == ENC_COUNT && walk(e, o, &keys, &bytes)) {
+        o->crc = 0;
+        o->offset = 0;
+        encode_header(e, o);
+        e->phase = ENC_KEYS;
+    }
+    if (e->phase == ENC_KEYS && walk(e, o, &keys, &bytes)) {
+        kv_snap_out_bytes(o, e->tail, e->tail_len);
+        kv_snap_out_u32(o, o->crc);
+        kv_snap_out_bytes(o, kv_snapshot_end_magic, sizeof kv_snapshot_end_magic);
+        e->phase = ENC_DONE;
+        return kv_snap_out_finish(o);
+    }
+    return o->err != 0 ? o->err : 1;
+}
+
+int kv_snapshot_encode(const kv_store *s, struct kv_snap_out *o)
+{
+    struct kv_snap_enc e;
+    o->crc = 0;
+    o->offset = 0;
+    o->err = 0;
+    o->used = 0;
+    int rc = kv_snap_enc_begin(&e, s);
+    if (rc != 0)
+        return rc;
+    do
+        rc = kv_snap_enc_step(&e, o, SIZE_MAX, SIZE_MAX);
+    while (rc == 1);
+    kv_snap_enc_free(&e);
+    return rc;
 }
 
 int kv_snapshot_save_mem(const kv_store *s, uint8_t **data, size_t *len)

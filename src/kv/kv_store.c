@@ -45,6 +45,7 @@ void kv_store_free(kv_store *s)
 {
     if (s == NULL)
         return;
+    assert(!s->reclaim_held); /* a snapshot job still reads it */
     for (struct kv_cursor c = kv_index_first(s->index); c.node != NULL; kv_index_next(&c)) {
         struct kv_node *n = c.node;
         while (n->newest != NULL) {

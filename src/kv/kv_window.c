@@ -110,3 +110,8 @@ void kv_store_hold_reclaim(kv_store *s, bool hold)
 {
     s->reclaim_held = hold;
 }
+
+bool kv_store_reclaim_held(const kv_store *s)
+{
+    return s->reclaim_held;
+}

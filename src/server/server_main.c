@@ -40,7 +40,7 @@ static void usage(FILE *out)
             "  auto-aof-rewrite-percentage), so a big store is not rewritten after a few\n"
             "  small writes. A start restores the newest snapshot, then replays the log after\n"
             "  it: up to about the larger of the two sizes (64 MiB: ~400,000 small writes,\n"
-            "  ~2 s). A forked child writes a snapshot to data_dir while the node keeps\n"
+            "  ~2 s). The node writes a snapshot to data_dir in small steps while it keeps\n"
             "  serving; then the log below it is removed. A failed snapshot is logged and\n"
             "  retried after 1 s.\n"
             "storage.min_free_bytes (default 67108864, 64 MiB): with less free space on\n"

@@ -43,7 +43,7 @@ static bool has_suffix(const char *name, const char *suffix)
 }
 
 /* Finds the newest snapshot (0 when none) and deletes the snapshots older than remove_below,
-   temp files a child left, and with partial the received ones a crash left. -1 when
+   temp files a snapshot left, and with partial the received ones a crash left. -1 when
    data_dir cannot be read. */
 int server_snap_scan(const struct server_node *n, uint64_t remove_below, bool partial,
                      uint64_t *newest)
@@ -80,7 +80,7 @@ int server_snap_restore(struct server_node *n)
     n->snap = calloc(1, sizeof *n->snap);
     if (!n->snap)
         return -1;
-    n->snap->fd = -1;
+    n->snap->fd = n->snap->wfd = -1;
     n->snap->checked_ms = -1;
     uint64_t newest;
     if (server_snap_scan(n, 0, true, &newest) != 0)

@@ -9,9 +9,9 @@
    snapshot-<index>.kvsnap.recv and renamed once installed (server_snap_ship.c). Only the
    newest stays: its header records the log term of its index, so a replicated node whose
    install was cut short restarts from it (the cluster restarts the log after it).
-   Snapshots are written by a forked child (server_snap_child.c) that sees the store as it was
-   at the fork (copy-on-write) while the loop goes on; the parent learns the outcome through a
-   pipe the child closes when it exits, then compacts the log below the snapshot. */
+   Snapshots are written by the loop itself in bounded steps at a pinned version (the store
+   keeps every version visible there until the last step) while it goes on serving, and
+   synced and renamed on a thread (server_snap_write.c); then the log is compacted below. */
 #define SERVER_SNAP_PREFIX "snapshot-"
 #define SERVER_SNAP_SUFFIX ".kvsnap"
 #define SERVER_SNAP_DIGITS 20u
@@ -34,16 +34,17 @@ void server_snap_maybe(struct server_node *n);
 /* The rest of the rule (its first part, snapshot_every_entries applied entries since the
    last snapshot, is the caller's): the log written since the last snapshot is at least
    storage.snapshot_log_min_bytes and at least storage.snapshot_log_growth_percent of that
-   snapshot's size, no child runs and no retry waits. */
+   snapshot's size, no snapshot is being written and no retry waits. */
 bool server_snap_due(struct server_node *n);
 
-/* Forks the child that writes the snapshot of the state at (index, term) (index is the
+/* Starts writing the snapshot of the state at (index, term) (index is the
    applied version). 0 when it runs, -1 (logged) when it could not start. */
 int server_snap_begin(struct server_node *n, uint64_t index, uint64_t term);
 bool server_snap_running(const struct server_node *n);
-/* Kills a running child, reaps it and removes its temp file (no retry is scheduled). */
+/* Stops a snapshot being written (waiting for its sync if one runs) and removes its temp
+   file (no retry is scheduled). */
 void server_snap_cancel(struct server_node *n);
-/* At close: cancels the child and frees the snapshot state. */
+/* At close: cancels a snapshot and frees the snapshot state. */
 void server_snap_close(struct server_node *n);
 
 /* Replicated mode's shipping (server_snap_ship.c), behind the cluster's snapshot ops. Out: the

@@ -4,7 +4,8 @@
 
 #include "server_snap.h"
 
-#include <sys/types.h>
+#include <pthread.h>
+#include <stdbool.h>
 
 /* Messages from kv_sm's snapshot calls name the file and the offset. */
 #define SERVER_SNAP_ERR_MAX 512u
@@ -16,23 +17,27 @@
 #define SERVER_TERM 1u
 
 struct server_snap_state {
-    pid_t pid;                /* the child writing a snapshot; 0: none */
-    int fd;                   /* read end of its report pipe (it closes when the child ends) */
-    struct event *ev;         /* fd readable: a report, or the child is gone */
+    struct kv_snap_job *job;  /* the snapshot being written; NULL: none */
+    struct event *step_ev;    /* the loop's next step of it */
+    bool syncing;             /* thread runs kv_snapshot_job_finish */
+    pthread_t thread;
+    int sync_rc;              /* its outcome, read once it is joined */
+    int fd, wfd;              /* the pipe the thread writes a byte to when it is done */
+    struct event *ev;         /* fd readable: the sync is done */
     struct event *retry_ev;   /* standalone: the next attempt after a failure */
-    uint64_t index, term;     /* what the child writes: the applied entry at fork time */
+    uint64_t index, term;     /* what is written: the applied entry at the pin */
     int64_t started_ms;
-    int64_t retry_at_ms;      /* no child before this (after a failure) */
+    int64_t retry_at_ms;      /* no snapshot before this (after a failure) */
     int64_t checked_ms;       /* when the log's size was last measured; -1: never */
     uint64_t snapshot_bytes;  /* size of the newest snapshot file; 0: none */
     uint64_t wal_base_bytes;  /* the log's size on disk after the last compaction */
-    char report[SERVER_SNAP_ERR_MAX]; /* what the child wrote to the pipe (why it failed) */
+    char report[SERVER_SNAP_ERR_MAX]; /* why it failed */
     size_t report_len;
 };
 
 /* data_dir/snapshot-<index>.kvsnap into out; -1 when it does not fit. */
 int server_snap_path(const struct server_node *n, uint64_t index, char *out, size_t size);
-/* Deletes snapshots older than remove_below, a child's temp files and (with partial, at start)
+/* Deletes snapshots older than remove_below, temp files and (with partial, at start)
    received ones; *newest gets the newest. */
 int server_snap_scan(const struct server_node *n, uint64_t remove_below, bool partial,
                      uint64_t *newest);
@@ -43,7 +48,7 @@ uint64_t server_snap_file_bytes(const struct server_node *n, uint64_t index);
 /* Bytes of log the WAL holds (records and headers, not the zeros written ahead). */
 uint64_t server_snap_wal_bytes(const struct server_node *n);
 
-/* server_snap_policy.c: the child's outcome (cancelled: stopped by us, no retry). */
+/* server_snap_policy.c: the snapshot's outcome (cancelled: stopped by us, no retry). */
 void server_snap_finished(struct server_node *n, bool ok, bool cancelled);
 
 #endif

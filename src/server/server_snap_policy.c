@@ -1,4 +1,4 @@
-/* server_snap_policy.c: when a snapshot is due, and what follows a child's outcome. */
+/* server_snap_policy.c: when a snapshot is due, and what follows a snapshot's outcome. */
 #include "server_snap_internal.h"
 
 #include "log.h"
@@ -14,7 +14,7 @@ bool server_snap_due(struct server_node *n)
 {
     struct server_snap_state *s = n->snap;
     int64_t now = server_now_ms();
-    if (s->pid != 0 || now < s->retry_at_ms)
+    if (s->job || now < s->retry_at_ms)
         return false;
     uint64_t percent = n->cfg->snapshot_log_growth_percent;
     uint64_t min_bytes = n->cfg->snapshot_log_min_bytes;
@@ -26,7 +26,7 @@ bool server_snap_due(struct server_node *n)
     s->checked_ms = now;
     uint64_t wal = server_snap_wal_bytes(n);
     uint64_t grown = wal > s->wal_base_bytes ? wal - s->wal_base_bytes : 0;
-    /* Replicas apply the same log, so equal thresholds make them all fork at the same index
+    /* Replicas apply the same log, so equal thresholds make them all snapshot at the same index
        and starve each other (and the leader's loop) of the cores together. Replica i of r
        waits for (r + i) / r times the log: their snapshots come a third of a period apart. */
     uint64_t num = 1, den = 1;
@@ -91,7 +91,7 @@ static void schedule_retry(struct server_node *n)
         log_warn("snapshot retry not scheduled: the next write tries again");
 }
 
-/* A finished child's file becomes the newest snapshot unless an installed one passed it. */
+/* A finished snapshot's file becomes the newest snapshot unless an installed one passed it. */
 static void adopt(struct server_node *n)
 {
     struct server_snap_state *s = n->snap;
@@ -119,14 +119,13 @@ static void adopt(struct server_node *n)
 void server_snap_finished(struct server_node *n, bool ok, bool cancelled)
 {
     struct server_snap_state *s = n->snap;
-    assert(s->pid == 0);
-    kv_sm_hold_reclaim(n->sm, false);
+    assert(!s->job);
     if (ok) {
         metrics_count(METRIC_SNAPSHOTS, 1);
         metrics_observe_ns(METRIC_SNAPSHOT_DURATION,
                            (uint64_t)(server_now_ms() - s->started_ms) * 1000000u);
         adopt(n);
-        /* Writes that came while the child ran may have made the next snapshot due, and
+        /* Writes that came while it was written may have made the next snapshot due, and
            with no write after them nothing else would ask (the cluster asks after its
            turns by itself). */
         server_snap_maybe(n);
@@ -135,7 +134,7 @@ void server_snap_finished(struct server_node *n, bool ok, bool cancelled)
     if (!cancelled) {
         metrics_count(METRIC_SNAPSHOT_FAILURES, 1);
         log_error("snapshot at %llu failed: %s; retrying in %u ms", (unsigned long long)s->index,
-                  s->report_len ? s->report : "the child could not start",
+                  s->report_len ? s->report : "no reason given",
                   SERVER_SNAP_RETRY_MS);
         schedule_retry(n);
     }

@@ -193,7 +193,7 @@ static int install(struct server_snap_recv *r)
 {
     struct server_node *n = r->n;
     char path[PATH_MAX], err[SERVER_SNAP_ERR_MAX] = "";
-    server_snap_cancel(n); /* a child's snapshot of the state we replace is moot */
+    server_snap_cancel(n); /* a snapshot of the state we replace is moot, and it reads it */
     int rc = kv_sm_restore_file(n->sm, r->path, err, sizeof err);
     if (rc != 0 || kv_sm_applied_version(n->sm) != r->index) {
         log_error("cannot install the leader's snapshot %llu (term %llu): %s",

@@ -242,6 +242,15 @@ void node_info(struct net_client *c, NodeInfo *out)
     *out = res.success;
 }
 
+int64_t node_snapshot_index(struct net_client *c)
+{
+    NodeInfo info;
+    node_info(c, &info);
+    int64_t index = info.snapshot_index;
+    NodeInfo_free(&info);
+    return index;
+}
+
 void node_write_faults(const struct node_proc *p, const char *text)
 {
     char path[400], tmp[410];

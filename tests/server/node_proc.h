@@ -54,6 +54,8 @@ void node_set(struct net_client *c, const char *key, const char *value, SetRespo
 void node_set_keys(struct net_client *c, const char *prefix, int from, int to);
 bool node_get(struct net_client *c, const char *key, char *value, size_t size);
 void node_info(struct net_client *c, NodeInfo *out);
+/* node_info's snapshot_index: the newest snapshot's index, 0 when none. */
+int64_t node_snapshot_index(struct net_client *c);
 /* Replaces the node's fault file (debug.fault_injection; src/server/server_faults.c)
    atomically. */
 void node_write_faults(const struct node_proc *p, const char *text);

@@ -1,6 +1,6 @@
-/* test_kvnode_snapshot_bg.c: snapshots written by a forked child: writes go on while it runs,
-   kill -9 during it loses nothing and loads no partial file, a failed child is retried, one
-   snapshot file stays at rest. */
+/* test_kvnode_snapshot_bg.c: snapshots written by the loop in steps at a pinned version, no
+   fork: writes go on while one is written, kill -9 during it loses nothing and loads no
+   partial file, a failed one is retried, one snapshot file stays at rest. */
 #include "node_proc.h"
 
 #include <criterion/criterion.h>
@@ -17,7 +17,7 @@
     "\"storage\": {\"snapshot_every_entries\": " #every ", \"snapshot_log_growth_percent\": 0, " \
     "\"snapshot_log_min_bytes\": 0}"
 
-/* The node's child process (the snapshot writer), or 0 when it has none. */
+/* The node's child process, or 0 when it has none (snapshots fork none any more). */
 static pid_t child_of(pid_t pid)
 {
     char path[64];
@@ -31,31 +31,6 @@ static pid_t child_of(pid_t pid)
     return child;
 }
 
-static pid_t wait_child(pid_t pid)
-{
-    double deadline = node_now() + WAIT_SECONDS;
-    pid_t child;
-    while ((child = child_of(pid)) == 0) {
-        cr_assert_lt(node_now(), deadline, "no snapshot child appeared");
-        usleep(2000); /* polling with a deadline */
-    }
-    return child;
-}
-
-/* A process that is gone or a zombie (reparented: its new parent may not reap it). */
-static bool dead(pid_t pid)
-{
-    char path[64], state = 'Z';
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return true;
-    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-        state = '?';
-    fclose(f);
-    return state == 'Z' || state == 'X';
-}
-
 static void check_range(struct net_client *c, int to)
 {
     char key[32], value[32];
@@ -66,20 +41,11 @@ static void check_range(struct net_client *c, int to)
     }
 }
 
-static int64_t snapshot_index(struct net_client *c)
-{
-    NodeInfo info;
-    node_info(c, &info);
-    int64_t index = info.snapshot_index;
-    NodeInfo_free(&info);
-    return index;
-}
-
 static int64_t wait_snapshot_index(struct net_client *c, int64_t at_least)
 {
     double deadline = node_now() + WAIT_SECONDS;
     int64_t index;
-    while ((index = snapshot_index(c)) < at_least && node_now() < deadline)
+    while ((index = node_snapshot_index(c)) < at_least && node_now() < deadline)
         usleep(5000); /* polling with a deadline */
     return index;
 }
@@ -112,7 +78,20 @@ static bool log_contains(const struct node_proc *p, const char *what)
     return strstr(text, what) != NULL;
 }
 
-Test(kvnode_snapshot_bg, writes_are_answered_while_the_child_writes, .timeout = 60)
+/* A snapshot is being written: its temp file is there (it is created at the pin). */
+static void wait_writing(const struct node_proc *p)
+{
+    double deadline = node_now() + WAIT_SECONDS;
+    while (count_files(p, "snapshot-", ".tmp") == 0) {
+        cr_assert_lt(node_now(), deadline, "no snapshot is being written; see %s", p->log);
+        usleep(2000); /* polling with a deadline */
+    }
+}
+
+/* The snapshot at 300 is pinned, then its first step waits 3 s (the test hook): writes
+   meanwhile are answered, the snapshot is adopted at 300 and the state after a restart
+   from it and the log is whole. */
+Test(kvnode_snapshot_bg, writes_are_answered_while_the_snapshot_is_written, .timeout = 60)
 {
     setenv("KVNODE_TEST_SNAPSHOT_DELAY_MS", "3000", 1);
     struct node_proc p;
@@ -121,27 +100,26 @@ Test(kvnode_snapshot_bg, writes_are_answered_while_the_child_writes, .timeout = 
     struct net_client c;
     node_connect(&p, &c, true);
     node_set_keys(&c, "bg", 0, 300);
-    pid_t child = wait_child(p.pid);
+    wait_writing(&p);
     double t0 = node_now();
     node_set_keys(&c, "bg", 300, 400);
     double took = node_now() - t0;
-    cr_assert_eq(child_of(p.pid), child, "the child still writes (it sleeps 3 s first)");
-    cr_assert_eq(snapshot_index(&c), 0, "not adopted before the child ends");
-    cr_assert_lt(took, 2.5, "100 writes took %.2f s beside the child", took);
-    cr_assert_eq(wait_snapshot_index(&c, 1), 300, "the snapshot holds the state at the fork");
-    cr_assert(dead(child));
+    cr_assert_eq(child_of(p.pid), 0, "no fork");
+    cr_assert_eq(node_snapshot_index(&c), 0, "not adopted before it is written (3 s first)");
+    cr_assert_lt(took, 2.5, "100 writes took %.2f s beside the snapshot", took);
+    cr_assert_eq(wait_snapshot_index(&c, 1), 300, "the snapshot holds the state at the pin");
     check_range(&c, 400);
     net_client_close(&c);
     cr_assert_eq(node_stop(&p, SIGTERM), 0);
     node_restart(&p);
     node_connect(&p, &c, true);
     check_range(&c, 400);
-    cr_assert_eq(snapshot_index(&c), 300);
+    cr_assert_eq(node_snapshot_index(&c), 300);
     net_client_close(&c);
     node_cleanup(&p);
 }
 
-Test(kvnode_snapshot_bg, kill_9_during_the_child_keeps_every_write_and_no_partial_file,
+Test(kvnode_snapshot_bg, kill_9_during_a_snapshot_keeps_every_write_and_no_partial_file,
      .timeout = 60)
 {
     setenv("KVNODE_TEST_SNAPSHOT_DELAY_MS", "5000", 1);
@@ -151,26 +129,22 @@ Test(kvnode_snapshot_bg, kill_9_during_the_child_keeps_every_write_and_no_partia
     struct net_client c;
     node_connect(&p, &c, true);
     node_set_keys(&c, "bg", 0, 200);
-    pid_t child = wait_child(p.pid);
+    wait_writing(&p);
     node_set_keys(&c, "bg", 200, 250);
     net_client_close(&c);
     cr_assert_eq(node_stop(&p, SIGKILL), 128 + SIGKILL);
-    double deadline = node_now() + WAIT_SECONDS;
-    while (!dead(child)) {
-        cr_assert_lt(node_now(), deadline, "the child outlived the node");
-        usleep(2000); /* polling with a deadline */
-    }
+    cr_assert_eq(count_files(&p, "snapshot-", ".tmp"), 1, "killed while it was written");
     cr_assert_eq(count_files(&p, "snapshot-", ".kvsnap"), 0, "no snapshot was finished");
     node_restart(&p);
     node_connect(&p, &c, true);
     check_range(&c, 250);
-    cr_assert_eq(snapshot_index(&c), 0, "nothing partial was loaded");
+    cr_assert_eq(node_snapshot_index(&c), 0, "nothing partial was loaded");
     cr_assert_eq(count_files(&p, "snapshot-", ".tmp"), 0, "temp files are removed at start");
     net_client_close(&c);
     node_cleanup(&p);
 }
 
-Test(kvnode_snapshot_bg, a_failed_child_is_logged_and_retried, .timeout = 60)
+Test(kvnode_snapshot_bg, a_failed_snapshot_is_logged_and_retried, .timeout = 60)
 {
     char fail[300];
     struct node_proc p;
@@ -189,7 +163,7 @@ Test(kvnode_snapshot_bg, a_failed_child_is_logged_and_retried, .timeout = 60)
         cr_assert_lt(node_now(), deadline, "the failure is not logged; see %s", p.log);
         usleep(5000); /* polling with a deadline */
     }
-    cr_assert_eq(snapshot_index(&c), 0);
+    cr_assert_eq(node_snapshot_index(&c), 0);
     cr_assert_eq(count_files(&p, "snapshot-", ""), 0);
     cr_assert_eq(unlink(fail), 0);
     /* No more writes: the retry timer alone takes the snapshot, at the applied version. */
@@ -246,7 +220,7 @@ Test(kvnode_snapshot_bg, one_snapshot_file_at_rest_even_after_a_crash_between_tw
     cr_assert_eq(count_files(&p, "snapshot-", ".kvsnap"), 2);
     node_restart(&p);
     node_connect(&p, &c, true);
-    cr_assert_eq(snapshot_index(&c), 200, "the newest snapshot is restored");
+    cr_assert_eq(node_snapshot_index(&c), 200, "the newest snapshot is restored");
     check_range(&c, 200);
     cr_assert_neq(access(first, F_OK), 0, "the start removes the older snapshot");
     cr_assert_eq(count_files(&p, "snapshot-", ".kvsnap"), 1);
