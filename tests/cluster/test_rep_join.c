@@ -171,13 +171,32 @@ static int64_t snapshot_of(struct rep *r, int node)
     return index;
 }
 
+/* Snapshots every 100 entries, the log below each dropped: a node far behind needs one. */
+#define SNAPSHOTS                                                                              \
+    "\"storage\": {\"snapshot_every_entries\": 100, \"snapshot_log_growth_percent\": 0, "      \
+    "\"snapshot_log_min_bytes\": 0, \"snapshot_catchup_entries\": 0}"
+
+/* Starts the node that joins as member JOINER at a new address (endpoint gets it). */
+static void start_joiner(struct node_proc *jp, char *endpoint, size_t size, const char *storage)
+{
+    memset(jp, 0, sizeof *jp);
+    uint16_t port = node_free_port();
+    char cfg[1024];
+    snprintf(endpoint, size, "127.0.0.1:%u", port);
+    snprintf(cfg, sizeof cfg,
+             "\"cluster_secret\": \"test-cluster-secret-0123\", \"deployment\": {\"mode\": "
+             "\"replicated\", \"join\": {\"member_id\": %d, \"endpoint\": \"%s\"}}, "
+             "\"consensus\": {\"election_timeout_ms\": 400, \"heartbeat_interval_ms\": 50, "
+             "\"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500}, %s",
+             JOINER, endpoint, storage);
+    node_start_at(jp, port, cfg);
+}
+
 Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_is_lost,
      .timeout = 300)
 {
     struct rep r;
-    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 100, "
-                  "\"snapshot_log_growth_percent\": 0, \"snapshot_log_min_bytes\": 0, "
-                  "\"snapshot_catchup_entries\": 0}");
+    rep_start(&r, SNAPSHOTS);
     int leader = rep_wait_leader(&r);
     struct load *w = calloc(1, sizeof *w);
     cr_assert(w);
@@ -197,19 +216,8 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
     }
     /* The new node: a new address, an empty data dir, deployment.join. */
     struct node_proc jp;
-    memset(&jp, 0, sizeof jp);
-    uint16_t port = node_free_port();
-    char cfg[1024], endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", port);
-    snprintf(cfg, sizeof cfg,
-             "\"cluster_secret\": \"test-cluster-secret-0123\", \"deployment\": {\"mode\": "
-             "\"replicated\", \"join\": {\"member_id\": %d, \"endpoint\": \"%s\"}}, "
-             "\"consensus\": {\"election_timeout_ms\": 400, \"heartbeat_interval_ms\": 50, "
-             "\"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500}, \"storage\": "
-             "{\"snapshot_every_entries\": 100, \"snapshot_log_growth_percent\": 0, "
-             "\"snapshot_log_min_bytes\": 0, \"snapshot_catchup_entries\": 0}",
-             JOINER, endpoint);
-    node_start_at(&jp, port, cfg);
+    char endpoint[64];
+    start_joiner(&jp, endpoint, sizeof endpoint, SNAPSHOTS);
     struct net_client jc;
     bool jconn = false;
     char members[256];
@@ -297,4 +305,53 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
     rep_cleanup(&r);
     free(w->keys);
     free(w);
+}
+
+/* No snapshot at all: the membership a restart comes back with is the config entries in the
+   log (the WAL), for the bootstrap nodes and the joiner alike. */
+Test(rep_join, the_membership_survives_a_restart_from_the_log_alone, .timeout = 180)
+{
+    struct rep r;
+    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 0}");
+    rep_wait_leader(&r);
+    struct node_proc jp;
+    char endpoint[64], members[256];
+    start_joiner(&jp, endpoint, sizeof endpoint, "\"storage\": {\"snapshot_every_entries\": 0}");
+    struct net_client jc;
+    bool jconn = false;
+    /* Not added yet: it knows no leader, and says so at once (retryable). */
+    node_connect(&jp, &jc, true);
+    SetResponse sr;
+    double asked = node_now();
+    node_set(&jc, "too-early", "x", &sr);
+    cr_assert(!sr.success && sr.has_error_code && sr.error_code == ErrorCode_UNAVAILABLE,
+              "a node waiting to be added answered a write with code %d", (int)sr.error_code);
+    cr_assert_lt(node_now() - asked, 1.0, "the refusal waited");
+    SetResponse_free(&sr);
+    net_client_close(&jc);
+    change(&r, MemberChange_ADD_LEARNER, endpoint, members, sizeof members);
+    cr_assert_str_eq(members, "0 1 2 3(learner)");
+    wait_members(&r, -1, &jp, &jc, &jconn, "0 1 2 3(learner)");
+    for (int i = 0; i < REP_NODES; i++)
+        rep_kill(&r, i);
+    if (jconn)
+        net_client_close(&jc);
+    jconn = false;
+    node_stop(&jp, SIGKILL);
+    for (int i = 0; i < REP_NODES; i++)
+        rep_restart(&r, i);
+    node_restart(&jp);
+    for (int i = 0; i < REP_NODES; i++)
+        wait_members(&r, i, NULL, NULL, NULL, "0 1 2 3(learner)");
+    wait_members(&r, -1, &jp, &jc, &jconn, "0 1 2 3(learner)");
+    for (int i = 0; i < REP_NODES; i++)
+        cr_assert_eq(snapshot_of(&r, i), 0, "node %d took a snapshot", i);
+    int leader = rep_wait_leader(&r);
+    cr_assert_eq(rep_set(&r, leader, "after-restart", "x", &sr), 0);
+    cr_assert(sr.success, "no write after the restart");
+    SetResponse_free(&sr);
+    if (jconn)
+        net_client_close(&jc);
+    node_cleanup(&jp);
+    rep_cleanup(&r);
 }
