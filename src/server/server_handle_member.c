@@ -2,6 +2,7 @@
    the leader adds how far each member's log matches), changeMember (the leader: add a voter
    or a learner, promote a learner, remove a member; answered once the change is applied). */
 #include "server_handlers.h"
+#include "server_member.h"
 #include "server_rep.h"
 
 #include "cluster.h"
@@ -11,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The membership in effect here (the newest in the log) and the index of its entry. The one
-   place that asks: it becomes server_membership(n) once the server keeps the membership. */
+/* The membership in effect here (the newest in the log: server_membership) and the index of
+   its entry. */
 static const struct consensus_membership *members_now(const struct server_node *n,
                                                       uint64_t *config_index)
 {
     if (config_index)
         *config_index = cluster_membership_index(n->rep->cluster);
-    return cluster_membership(n->rep->cluster);
+    return server_membership(n);
 }
 
 /* A member's HOST:PORT (server_peer_endpoint), "" when unknown. */
