@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_cluster_script.sh: tools/cluster on ports picked here (--base-port) with its own run
-# dir: up, a member removed (its process stopped), down with nothing left running.
+# dir: up, a member removed (its process stopped), a new one added (a learner at the next
+# free port, caught up, promoted), down with nothing left running.
 # Args: the tools/cluster script. Env: KVSTORE_BUILD (the build dir).
 set -euo pipefail
 cluster=$1
@@ -45,9 +46,16 @@ case $out in *"OK removed 2; voters 0 1; learners -"*) ;; *) fail "remove 2 said
 out=$("$kvctl" -e "$eps" member list 2>&1) || fail "member list: $out"
 case $out in *"127.0.0.1:$((base + 2))"*) fail "node 2 is still listed: $out" ;; esac
 "$kvctl" -e "$eps" set k v >/dev/null || fail "the two left do not commit"
+out=$("$cluster" add 2>&1) || fail "add: $out"
+case $out in *"OK promoted 3; voters 0 1 3; learners -"*) ;; *) fail "add said: $out" ;; esac
+grep -q '"join"' "$KVSTORE_RUN/node3.json" || fail "node 3's config has no deployment.join"
+eps=$eps,$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$KVSTORE_RUN/node3.json")
+out=$("$kvctl" -e "$eps" status 2>&1) || fail "status: $out"
+case $out in *"voters 0 1 3; learners -"*) ;; *) fail "status after add: $out" ;; esac
+"$kvctl" -e "$eps" set k2 v >/dev/null || fail "no commit after the add"
 out=$("$cluster" remove 7 2>&1) && fail "remove 7 worked: $out"
 case $out in *"no node '7'"*) ;; *) fail "remove 7 said: $out" ;; esac
 pids=$(cat "$KVSTORE_RUN"/node*.pid)
 "$cluster" down >/dev/null
 for p in $pids; do ! running "$p" || fail "pid $p still runs after down"; done
-echo "tools/cluster: up on $base, remove, down: ok"
+echo "tools/cluster: up on $base, remove, add, down: ok"
