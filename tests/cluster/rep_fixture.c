@@ -12,17 +12,25 @@
 #define REP_CALL_TIMEOUT_MS 8000
 #define REP_RANGE_MAX 100000
 
-static const char rep_config[] =
+#define REP_SECRET_FAULTS \
     "\"cluster_secret\": \"test-cluster-secret-0123\", \"debug\": {\"fault_injection\": true},"
-    " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"%d\","
+#define REP_CONSENSUS                                                                        \
+    " \"consensus\": {\"election_timeout_ms\": 400, \"heartbeat_interval_ms\": 50,"              \
+    " \"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500}"
+
+static const char rep_config[] =
+    REP_SECRET_FAULTS " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"%d\","
     " \"replica_endpoints\": [\"127.0.0.1:%u\", \"127.0.0.1:%u\", \"127.0.0.1:%u\"]},"
-    " \"consensus\": {\"election_timeout_ms\": 400, \"heartbeat_interval_ms\": 50,"
-    " \"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500}%s%s";
+    REP_CONSENSUS "%s%s";
+/* A node added to the running cluster: no replica_endpoints, which only bootstrap one. */
+static const char rep_join_config[] =
+    REP_SECRET_FAULTS " \"deployment\": {\"mode\": \"replicated\", \"join\": {\"member_id\": %d,"
+    " \"endpoint\": \"127.0.0.1:%u\"}}," REP_CONSENSUS;
 
 void rep_start(struct rep *r, const char *extra)
 {
     memset(r, 0, sizeof *r);
-    uint16_t ports[REP_NODES];
+    uint16_t *ports = r->ports;
     for (int i = 0; i < REP_NODES; i++) {
         ports[i] = node_free_port();
         for (int j = 0; j < i; j++)
@@ -37,6 +45,15 @@ void rep_start(struct rep *r, const char *extra)
     }
 }
 
+void rep_join(struct rep *r, int id, uint16_t port)
+{
+    cr_assert(id >= 0 && id < REP_NODES_MAX && r->nodes[id].pid <= 0 && !r->nodes[id].dir[0],
+              "slot %d is taken", id);
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, rep_join_config, id, port);
+    node_start_at(&r->nodes[id], port, cfg);
+}
+
 void rep_disconnect(struct rep *r, int node)
 {
     if (r->connected[node])
@@ -46,9 +63,10 @@ void rep_disconnect(struct rep *r, int node)
 
 void rep_cleanup(struct rep *r)
 {
-    for (int i = 0; i < REP_NODES; i++) {
+    for (int i = 0; i < REP_NODES_MAX; i++) {
         rep_disconnect(r, i);
-        node_cleanup(&r->nodes[i]);
+        if (r->nodes[i].dir[0])
+            node_cleanup(&r->nodes[i]);
     }
 }
 
@@ -173,7 +191,7 @@ int rep_wait_leader(struct rep *r)
     double deadline = node_now() + REP_WAIT_S;
     for (;;) {
         int agreed = -2;
-        for (int i = 0; i < REP_NODES && agreed != -1; i++) {
+        for (int i = 0; i < REP_NODES_MAX && agreed != -1; i++) {
             if (r->nodes[i].pid <= 0)
                 continue;
             int l = rep_leader_seen_by(r, i);
@@ -193,7 +211,7 @@ void rep_wait_converged(struct rep *r)
         bool same = true;
         int64_t applied = -1;
         char digest[64] = "";
-        for (int i = 0; i < REP_NODES && same; i++) {
+        for (int i = 0; i < REP_NODES_MAX && same; i++) {
             NodeInfo info;
             if (r->nodes[i].pid <= 0)
                 continue;

@@ -8,20 +8,26 @@
 #include <stdint.h>
 
 #define REP_NODES 3
+/* Slots for nodes added at run time (rep_join): slot i holds member id i. */
+#define REP_NODES_MAX 8
 /* Every wait in these tests polls a condition against a deadline this long at most. */
 #define REP_WAIT_S 20.0
 
 struct rep {
-    struct node_proc nodes[REP_NODES];
-    struct net_client cl[REP_NODES];
-    bool connected[REP_NODES];
+    struct node_proc nodes[REP_NODES_MAX]; /* pid 0: not running (or never started) */
+    struct net_client cl[REP_NODES_MAX];
+    bool connected[REP_NODES_MAX];
     int32_t seqid;
+    uint16_t ports[REP_NODES];             /* the bootstrap members' */
 };
 
 /* Picks three free ports, writes each node's config (extra: more JSON members, may be ""),
    starts all three. Fault injection is on: rep_faults writes a node's fault file. */
 void rep_start(struct rep *r, const char *extra);
 void rep_cleanup(struct rep *r);
+/* Starts a new node in slot id at port as member id of the running cluster (deployment.join):
+   add it first (changeMember ADD_LEARNER or ADD_VOTER with 127.0.0.1:port). */
+void rep_join(struct rep *r, int id, uint16_t port);
 void rep_kill(struct rep *r, int node);      /* SIGKILL, waited for */
 void rep_restart(struct rep *r, int node);
 /* Removes a stopped node's data dir: it restarts with an empty log and store. */
@@ -29,7 +35,8 @@ void rep_wipe(struct rep *r, int node);
 
 /* The leader node names (-1 when none known, or the node is down). */
 int rep_leader_seen_by(struct rep *r, int node);
-/* The node that says it leads and that every other live node names as leader; asserts. */
+/* The node that says it leads and that every other live node names as leader (of every
+   slot: stop the nodes a test removed); asserts. */
 int rep_wait_leader(struct rep *r);
 /* Waits until every live node applied the same index with the same digest; asserts. */
 void rep_wait_converged(struct rep *r);
