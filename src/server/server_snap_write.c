@@ -165,7 +165,13 @@ int server_snap_begin(struct server_node *n, uint64_t index, uint64_t term)
         rc = kv_sm_snapshot_job_begin(n->sm, path, n->io, &s->job, err, sizeof err);
     if (rc == 0) {
         s->step_ev = evtimer_new(n->base, on_step, n);
-        if (!s->step_ev || evtimer_add(s->step_ev, &wait) != 0) {
+        /* The lowest priority, beside the end of turn (net_turn.c): at a higher one the step,
+           active again at every iteration, kept libevent from ever running the lower queue,
+           and no write was synced or answered until the snapshot was written (310 - 410 ms
+           gaps at 1M keys). */
+        if (!s->step_ev ||
+            event_priority_set(s->step_ev, event_base_get_npriorities(n->base) - 1) != 0 ||
+            evtimer_add(s->step_ev, &wait) != 0) {
             rc = KV_ERR_NOMEM;
             snprintf(err, sizeof err, "no event for its steps");
         }
