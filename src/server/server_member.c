@@ -46,12 +46,15 @@ static int keep(struct server_node *n, const struct consensus_membership *m)
     return rc == 0 ? 0 : -1;
 }
 
-/* A committed membership without this node: it was removed. Said once, loudly. */
+/* A committed membership without this node, once its id was given out (below next_id): it
+   was removed. A node that joined replays the memberships from before it was added (its id
+   not given out yet): those say nothing about it. Said once, loudly. */
 static void check_removed(struct server_node *n, const struct consensus_membership *m,
                           uint64_t index)
 {
     uint32_t self = n->cfg->instance_index;
-    if (n->rep->removed || m->count == 0 || consensus_membership_find(m, self))
+    if (n->rep->removed || m->count == 0 || self >= m->next_id ||
+        consensus_membership_find(m, self))
         return;
     n->rep->removed = true;
     log_warn("this node (member %u) was removed from the cluster (membership at index %llu): "

@@ -268,6 +268,23 @@ Test(rep_grow, three_to_five_to_three_voters_under_load_loses_nothing)
     load_wait_more(w, 50, "after the first promotion");
     cr_assert_eq(grow_by_one(&r, w), 4);
     expect_voters(&r, "0 1 2 3 4");
+    /* Each new member takes writes itself: member 4 caught up through member 3's add, a
+       membership from before its own id was given out, which must not read as its removal
+       (it then refused every write NOT_MEMBER, and did so as a leader too). */
+    for (int node = 3; node <= 4; node++)
+        for (double deadline = node_now() + REP_WAIT_S;;) {
+            SetResponse s;
+            cr_assert_eq(rep_set(&r, node, "grown", "yes", &s), 0);
+            bool ok = s.success;
+            int code = s.has_error_code ? (int)s.error_code : -1;
+            cr_assert(ok || (code != ErrorCode_NOT_MEMBER && rep_retryable(code)),
+                      "node %d refused a write: %s", node, S(s.error));
+            SetResponse_free(&s);
+            if (ok)
+                break;
+            cr_assert_lt(node_now(), deadline, "node %d never took a write", node);
+            usleep(20000);
+        }
     load_wait_more(w, 50, "with five voters");
     int leader = leader_now(&r), other = (leader + 2) % 5;
     shrink_by(&r, w, other);
