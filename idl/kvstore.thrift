@@ -511,7 +511,10 @@ struct AppendEntryRequest {
   5: required i64 leader_term,
   6: optional list<ConsensusLogEntry> entries,  // a batch, after entry if both are set
   7: optional i64 leader_commit,
-  8: optional i64 heartbeat_seq                 // the leader's heartbeat round (read index)
+  8: optional i64 heartbeat_seq,                // the leader's heartbeat round (read index)
+  20: optional i64 incarnation,      // member identity (consensus.h): the sender's data dir,
+  21: optional i64 cluster_id,       // the cluster id it knows, and the incarnation it holds
+  22: optional i64 to_incarnation    // for the receiver; unset when 0 (identity off)
 }
 
 struct AppendEntryResponse {
@@ -522,18 +525,27 @@ struct AppendEntryResponse {
   5: optional i64 term,               // the follower's current term
   6: optional i64 reject_hint_index,  // largest index <= prev_log_index whose term <= prev_log_term
   7: optional i64 reject_hint_term,   // the term at reject_hint_index
-  8: optional i64 heartbeat_seq       // echoes the request's
+  8: optional i64 heartbeat_seq,      // echoes the request's
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 struct CommitNotificationRequest {
   1: required string leader_id,
   2: required i64 commit_index,
-  3: required i64 leader_term
+  3: required i64 leader_term,
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 struct CommitNotificationResponse {
   1: required bool success,
-  2: optional i64 term
+  2: optional i64 term,
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 struct RequestVoteRequest {
@@ -542,15 +554,21 @@ struct RequestVoteRequest {
   3: required i64 last_log_index,
   4: required i64 last_log_term,
   5: optional bool pre_vote = false,
-  6: optional bool leadership_transfer = false  // the leader asked for this election
+  6: optional bool leadership_transfer = false, // the leader asked for this election
                                                 // (timeoutNow): granted inside a leader lease
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 struct RequestVoteResponse {
   1: required string node_id,
   2: required i64 term,
   3: required bool vote_granted,
-  4: optional bool pre_vote = false
+  4: optional bool pre_vote = false,
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 struct InstallSnapshotRequest {
@@ -573,21 +591,30 @@ struct InstallSnapshotResponse {
 }
 
 struct ReadIndexRequest {
-  1: required string node_id
+  1: required string node_id,
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 struct ReadIndexResponse {
   1: required bool success,
   2: required i64 read_index,
   3: optional ErrorCode error_code,
-  4: optional string leader_hint
+  4: optional string leader_hint,
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 // The leader hands over: the receiver starts an election at once (Raft's TimeoutNow). Sent
 // once the receiver holds the leader's whole log, all of it committed.
 struct TimeoutNowRequest {
   1: required string leader_id,
-  2: required i64 leader_term
+  2: required i64 leader_term,
+  20: optional i64 incarnation,      // member identity, as in AppendEntryRequest
+  21: optional i64 cluster_id,
+  22: optional i64 to_incarnation
 }
 
 struct TimeoutNowResponse {

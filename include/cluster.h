@@ -147,6 +147,9 @@ struct cluster_config {
     /* storage.fsync "always": a batch that may (consensus.h, sync_may_defer: a leader's new
        entries) is written and synced on a thread of the node's while the loop goes on. */
     bool sync_background;
+    /* This data dir's incarnation (consensus.h, Member identity): the core binds and checks
+       identities; 0: off (this node binds nothing and refuses nobody). */
+    uint64_t incarnation;
 };
 
 /* Timeouts 1000/100 ms, no snapshots, 1 MiB entries, every batch synced on the loop; id,
@@ -249,6 +252,10 @@ struct cluster_status {
     uint64_t snapshot_index;
     bool failed; /* storage failed: the node refuses everything */
     const char *failure; /* what failed ("persisting to the log", ...), NULL when not failed */
+    uint64_t incarnation; /* this data dir's (0: identity off) */
+    uint64_t cluster_id;  /* the membership's (0: not bound yet) */
+    bool refused;         /* our member id is bound to another data dir: we stopped */
+    uint64_t refused_bound; /* that data dir's incarnation */
     struct cluster_peer_status peers[CONSENSUS_MEMBERS_MAX];
 };
 /* The entry of member id in st->peers, or NULL. */

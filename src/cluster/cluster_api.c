@@ -189,6 +189,9 @@ void cluster_status(const struct cluster_node *n, struct cluster_status *out)
     out->snapshot_index = n->snapshot_index;
     out->failed = n->failed;
     out->failure = n->failure;
+    out->incarnation = n->cfg.incarnation;
+    out->cluster_id = consensus_membership(n->core)->cluster_id;
+    out->refused = consensus_self_refused(n->core, &out->refused_bound);
     int64_t now = cluster_clock(n);
     const struct consensus_membership *m = consensus_membership(n->core);
     for (uint32_t k = 0; k < m->count; k++) {

@@ -81,6 +81,7 @@ struct cluster_transfer_wait {
 struct cluster_snap_in;
 
 struct cluster_node {
+    bool identity_bound_logged; /* "this data dir is bound as member N" was logged */
     struct cluster_config cfg;
     struct cluster_callbacks cb;
     struct cluster_io *io;

@@ -125,6 +125,7 @@ static void core_config(struct cluster_node *n, struct consensus_config *cc)
         cc->uncommitted_bytes_max = cc->entry_bytes_max;
     if (cc->batch_entries_max > CLUSTER_WIRE_ENTRIES_MAX)
         cc->batch_entries_max = CLUSTER_WIRE_ENTRIES_MAX;
+    cc->incarnation = n->cfg.incarnation;
     n->rng = n->cfg.seed;
     cc->rand_u64 = node_rand;
     cc->rand_ctx = &n->rng;

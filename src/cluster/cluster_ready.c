@@ -168,6 +168,33 @@ static int apply_committed(struct cluster_node *n, const struct consensus_ready 
 }
 
 /* One batch; false when storage failed (nothing after the failure leaves the node). */
+/* Member identity (consensus.h): what an operator must know, once each. */
+static void identity_log(struct cluster_node *n, const struct consensus_ready *rd)
+{
+    for (size_t i = 0; i < rd->stale_member_count; i++) {
+        const struct consensus_stale_member *s = &rd->stale_members[i];
+        log_warn("member %u came back with a new data dir (incarnation %016llx, bound "
+                 "%016llx, cluster %016llx): it is refused; remove member %u and add it again as "
+                 "a new member", s->id, (unsigned long long)s->incarnation,
+                 (unsigned long long)s->bound, (unsigned long long)s->cluster_id, s->id);
+    }
+    uint64_t bound = 0;
+    if (rd->self_refused && consensus_self_refused(n->core, &bound))
+        log_error("this node's member id %u is bound to another data dir (incarnation %016llx; "
+                  "this one is %016llx): its data dir was wiped or copied. It no longer votes, "
+                  "campaigns or takes entries: remove member %u and add this node again as a new "
+                  "member", n->cfg.id, (unsigned long long)bound,
+                  (unsigned long long)n->cfg.incarnation, n->cfg.id);
+    const struct consensus_member *self = consensus_membership_find(rd->membership, n->cfg.id);
+    if (!n->identity_bound_logged && self != NULL && n->cfg.incarnation != 0 &&
+        self->incarnation == n->cfg.incarnation) {
+        n->identity_bound_logged = true;
+        log_info("this data dir (incarnation %016llx) is bound as member %u of cluster %016llx",
+                 (unsigned long long)self->incarnation, n->cfg.id,
+                 (unsigned long long)rd->membership->cluster_id);
+    }
+}
+
 static bool handle_ready(struct cluster_node *n)
 {
     struct consensus_ready rd;
@@ -197,6 +224,7 @@ static bool handle_ready(struct cluster_node *n)
     n->in_ready = false;
     if (rd.membership_changed)
         cluster_member_log(n, rd.membership);
+    identity_log(n, &rd);
     bool role_changed = rd.role_changed;
     enum consensus_role role = rd.role;
     uint64_t term = rd.term;

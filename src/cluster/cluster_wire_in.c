@@ -31,6 +31,14 @@ static bool sender_ok(const tp_bytes *id, uint32_t from, uint32_t node_count)
 
 static bool nonneg(int64_t v) { return v >= 0; }
 
+/* Member identity (consensus.h): any 64-bit pattern; unset is 0 (a peer with identity off). */
+#define IDENT_IN(r, m)                                                                         \
+    do {                                                                                       \
+        (m)->incarnation = (r)->has_incarnation ? (uint64_t)(r)->incarnation : 0;              \
+        (m)->cluster_id = (r)->has_cluster_id ? (uint64_t)(r)->cluster_id : 0;                 \
+        (m)->to_incarnation = (r)->has_to_incarnation ? (uint64_t)(r)->to_incarnation : 0;     \
+    } while (0)
+
 static int check_entry(const ConsensusLogEntry *w, uint64_t want_index, uint64_t *prev_term,
                        uint64_t leader_term, uint32_t entry_bytes_max,
                        struct consensus_entry *out)
@@ -70,6 +78,7 @@ static int append_in(const AppendEntryRequest *r, uint32_t entry_bytes_max,
     m->prev_term = (uint64_t)r->prev_log_term;
     m->commit = r->has_leader_commit ? (uint64_t)r->leader_commit : 0;
     m->seq = r->has_heartbeat_seq ? (uint64_t)r->heartbeat_seq : 0;
+    IDENT_IN(r, m);
     if (count == 0)
         return 0;
     in->entries = calloc(count, sizeof *in->entries);
@@ -108,6 +117,7 @@ static int request_fields(int method, const void *request, uint32_t from, uint32
         m->type = CONSENSUS_MSG_COMMIT;
         m->term = (uint64_t)r->leader_term;
         m->commit = (uint64_t)r->commit_index;
+        IDENT_IN(r, m);
         return 0;
     }
     case TransactionalKV_METHOD_requestVote: {
@@ -122,6 +132,7 @@ static int request_fields(int method, const void *request, uint32_t from, uint32
         m->log_term = (uint64_t)r->last_log_term;
         m->pre_vote = r->has_pre_vote && r->pre_vote;
         m->transfer = r->has_leadership_transfer && r->leadership_transfer;
+        IDENT_IN(r, m);
         return 0;
     }
     case TransactionalKV_METHOD_timeoutNow: {
@@ -130,6 +141,7 @@ static int request_fields(int method, const void *request, uint32_t from, uint32
             return CLUSTER_ERR_INVALID;
         m->type = CONSENSUS_MSG_TIMEOUT_NOW;
         m->term = (uint64_t)r->leader_term;
+        IDENT_IN(r, m);
         return 0;
     }
     case TransactionalKV_METHOD_readIndex: {
@@ -137,6 +149,7 @@ static int request_fields(int method, const void *request, uint32_t from, uint32
         if (!sender_ok(&r->node_id, from, node_count))
             return CLUSTER_ERR_INVALID;
         m->type = CONSENSUS_MSG_READ_INDEX;
+        IDENT_IN(r, m);
         return 0;
     }
     default:
@@ -192,6 +205,7 @@ static int response_fields(int method, const void *response, uint32_t peer, uint
         m->hint_index = r->has_reject_hint_index ? (uint64_t)r->reject_hint_index : 0;
         m->hint_term = r->has_reject_hint_term ? (uint64_t)r->reject_hint_term : 0;
         m->seq = r->has_heartbeat_seq ? (uint64_t)r->heartbeat_seq : 0;
+        IDENT_IN(r, m);
         return 0;
     }
     case TransactionalKV_METHOD_commitNotification: {
@@ -201,6 +215,7 @@ static int response_fields(int method, const void *response, uint32_t peer, uint
         m->type = CONSENSUS_MSG_COMMIT_RESP;
         m->term = (uint64_t)r->term;
         m->success = r->success;
+        IDENT_IN(r, m);
         return 0;
     }
     case TransactionalKV_METHOD_requestVote: {
@@ -211,6 +226,7 @@ static int response_fields(int method, const void *response, uint32_t peer, uint
         m->term = (uint64_t)r->term;
         m->success = r->vote_granted;
         m->pre_vote = r->has_pre_vote && r->pre_vote;
+        IDENT_IN(r, m);
         return 0;
     }
     case TransactionalKV_METHOD_readIndex: {
@@ -221,6 +237,7 @@ static int response_fields(int method, const void *response, uint32_t peer, uint
         m->success = r->success;
         m->index = (uint64_t)r->read_index;
         m->err = r->success ? 0 : read_index_err(r);
+        IDENT_IN(r, m);
         return 0;
     }
     default:

@@ -28,6 +28,18 @@ static int64_t wire_u64(uint64_t v)
     return (int64_t)v;
 }
 
+/* Member identity (consensus.h): set only when non-zero, so a node with identity off sends
+   the bytes it always did. The values are bit patterns: i64 on the wire. */
+#define IDENT_OUT(r, m)                                                                        \
+    do {                                                                                       \
+        (r)->has_incarnation = (m)->incarnation != 0;                                          \
+        (r)->incarnation = (int64_t)(m)->incarnation;                                          \
+        (r)->has_cluster_id = (m)->cluster_id != 0;                                            \
+        (r)->cluster_id = (int64_t)(m)->cluster_id;                                            \
+        (r)->has_to_incarnation = (m)->to_incarnation != 0;                                    \
+        (r)->to_incarnation = (int64_t)(m)->to_incarnation;                                    \
+    } while (0)
+
 /* The server's entries start with its clock (8 bytes, big-endian microseconds). */
 static int64_t entry_timestamp(const struct consensus_entry *e)
 {
@@ -50,6 +62,7 @@ static int append_out(const struct consensus_msg *m, AppendEntryRequest *r)
     r->leader_commit = wire_u64(m->commit);
     r->has_heartbeat_seq = true;
     r->heartbeat_seq = wire_u64(m->seq);
+    IDENT_OUT(r, m);
     r->has_entries = true;
     if (m->entry_count == 0)
         return 0;
@@ -83,6 +96,7 @@ int cluster_wire_request_out(const struct consensus_msg *m, int *method,
         CommitNotificationRequest_init(r);
         r->commit_index = wire_u64(m->commit);
         r->leader_term = wire_u64(m->term);
+        IDENT_OUT(r, m);
         return cluster_id_set(&r->leader_id, m->from);
     }
     case CONSENSUS_MSG_VOTE: {
@@ -96,6 +110,7 @@ int cluster_wire_request_out(const struct consensus_msg *m, int *method,
         r->pre_vote = m->pre_vote;
         r->has_leadership_transfer = m->transfer; /* unset otherwise: the bytes stay as before */
         r->leadership_transfer = m->transfer;
+        IDENT_OUT(r, m);
         return cluster_id_set(&r->candidate_id, m->from);
     }
     case CONSENSUS_MSG_TIMEOUT_NOW: {
@@ -103,12 +118,14 @@ int cluster_wire_request_out(const struct consensus_msg *m, int *method,
         *method = TransactionalKV_METHOD_timeoutNow;
         TimeoutNowRequest_init(r);
         r->leader_term = wire_u64(m->term);
+        IDENT_OUT(r, m);
         return cluster_id_set(&r->leader_id, m->from);
     }
     case CONSENSUS_MSG_READ_INDEX: {
         ReadIndexRequest *r = &out->read;
         *method = TransactionalKV_METHOD_readIndex;
         ReadIndexRequest_init(r);
+        IDENT_OUT(r, m);
         return cluster_id_set(&r->node_id, m->from);
     }
     default:
@@ -184,6 +201,7 @@ int cluster_wire_response_out(const struct consensus_msg *m, void *response)
         r->reject_hint_term = wire_u64(m->hint_term);
         r->has_heartbeat_seq = true;
         r->heartbeat_seq = wire_u64(m->seq);
+        IDENT_OUT(r, m);
         return cluster_id_set(&r->node_id, m->from);
     }
     case CONSENSUS_MSG_COMMIT_RESP: {
@@ -191,6 +209,7 @@ int cluster_wire_response_out(const struct consensus_msg *m, void *response)
         r->success = m->success;
         r->has_term = true;
         r->term = wire_u64(m->term);
+        IDENT_OUT(r, m);
         return 0;
     }
     case CONSENSUS_MSG_VOTE_RESP: {
@@ -199,6 +218,7 @@ int cluster_wire_response_out(const struct consensus_msg *m, void *response)
         r->vote_granted = m->success;
         r->has_pre_vote = true;
         r->pre_vote = m->pre_vote;
+        IDENT_OUT(r, m);
         return cluster_id_set(&r->node_id, m->from);
     }
     case CONSENSUS_MSG_SNAPSHOT_RESP: {
@@ -216,6 +236,7 @@ int cluster_wire_response_out(const struct consensus_msg *m, void *response)
             r->has_error_code = true;
             r->error_code = read_error_code(m->err);
         }
+        IDENT_OUT(r, m);
         return 0;
     }
     default:

@@ -81,10 +81,22 @@ static bool drop_from_leader(const struct consensus_node *node, const struct con
     return cluster != 0 && msg->cluster_id != 0 && msg->cluster_id != cluster;
 }
 
+/* A refused node answers a leader's append with a reject that carries its own incarnation:
+   the leader drops it, and so learns (and reports) that this member came back. */
+static bool answer_refused(struct consensus_node *node, const struct consensus_msg *msg)
+{
+    if (msg->type == CONSENSUS_MSG_APPEND) {
+        struct consensus_msg *out = cons_outbox_push(node, CONSENSUS_MSG_APPEND_RESP, msg->from);
+        out->success = false;
+        out->seq = msg->seq;
+    }
+    return true;
+}
+
 bool cons_ident_drop(struct consensus_node *node, const struct consensus_msg *msg)
 {
     if (node->self_refused)
-        return true;
+        return answer_refused(node, msg);
     bool unchecked = false;
 #if PLANTED_BUG_wiped_vote_counted /* planted bug (tools/mutants): votes skip identity */
     unchecked = msg->type == CONSENSUS_MSG_VOTE || msg->type == CONSENSUS_MSG_VOTE_RESP;
@@ -92,7 +104,7 @@ bool cons_ident_drop(struct consensus_node *node, const struct consensus_msg *ms
     /* The sender holds our id bound to another data dir: we are the stale one. */
     if (!unchecked && msg->to_incarnation != 0 && msg->to_incarnation != node->cfg.incarnation) {
         refuse_self(node, msg->to_incarnation);
-        return true;
+        return answer_refused(node, msg);
     }
     int slot = cons_conf_slot(&node->conf, msg->from);
     uint64_t bound = slot >= 0 ? node->conf.members[slot].incarnation : 0;

@@ -42,6 +42,16 @@ json_t *http_node_json(const struct server_node *n)
     json_object_set_new(o, "ready", json_boolean(h.ready));
     json_object_set_new(o, "ready_reason", json_string(h.ready_reason));
     json_object_set_new(o, "failed", json_boolean(h.failed));
+    if (n->rep && n->rep->cluster) {
+        struct cluster_status cs;
+        cluster_status(n->rep->cluster, &cs);
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)cs.incarnation);
+        json_object_set_new(o, "incarnation", json_string(hex)); /* member identity */
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)cs.cluster_id);
+        json_object_set_new(o, "cluster_id", json_string(hex));
+        json_object_set_new(o, "refused", json_boolean(cs.refused));
+    }
     json_object_set_new(o, "reads_per_second", json_integer(s ? (json_int_t)s->reads : 0));
     json_object_set_new(o, "writes_per_second", json_integer(s ? (json_int_t)s->writes : 0));
     json_object_set_new(o, "latency_p99_us", json_integer(s ? (json_int_t)(s->p99_ns / 1000) : 0));

@@ -47,6 +47,7 @@ static const struct field fields[] = {
     {"consensus.heartbeat_interval_ms", F_U32, AT(heartbeat_interval_ms), 1, 60000},
     {"consensus.request_timeout_ms", F_U32, AT(request_timeout_ms), 10, 600000},
     {"consensus.peer_call_timeout_ms", F_U32, AT(peer_call_timeout_ms), 10, 600000},
+    {"consensus.member_identity", F_BOOL, AT(member_identity), 0, 0},
     {"debug", F_SECTION, 0, 0, 0},
     {"debug.fault_injection", F_BOOL, AT(fault_injection), 0, 0},
     {"storage", F_SECTION, 0, 0, 0},

@@ -21,7 +21,11 @@ static void health_of_cluster(const struct server_node *n, struct server_health 
     h->commit_index = cs.commit_index;
     h->applied_index = cs.applied_index;
     uint64_t lag = cs.commit_index > cs.applied_index ? cs.commit_index - cs.applied_index : 0;
-    if (cs.leader == CONSENSUS_NONE)
+    if (cs.refused)
+        snprintf(h->reason, sizeof h->reason,
+                 "refused: member %u is bound to another data dir (%016llx): remove it, add this "
+                 "node as new", cs.id, (unsigned long long)cs.refused_bound);
+    else if (cs.leader == CONSENSUS_NONE)
         snprintf(h->reason, sizeof h->reason, "no leader known in term %llu",
                  (unsigned long long)cs.term);
     else if (lag > n->cfg->http_health_max_apply_lag)

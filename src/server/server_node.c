@@ -4,6 +4,7 @@
 #include "log.h"
 #include "net_tls.h"
 #include "server_http.h"
+#include "server_identity.h"
 #include "server_rep.h"
 #include "server_snap.h"
 #include "server_stats.h"
@@ -279,6 +280,9 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
         log_error("cannot start fault injection");
         return -1;
     }
+    if (replicated && cfg->member_identity &&
+        server_identity_open(cfg->data_dir, &n->incarnation) != 0)
+        return -1;
     if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0)
         return -1;
     /* Events first: priorities must be set before any event exists. */

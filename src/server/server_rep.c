@@ -261,6 +261,7 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
         return -1;
     cc.membership = &conf;
     cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
+    cc.incarnation = n->incarnation;
     /* A follower's acks and a leader's appends overlap the sync on its thread; a 1-node
        cluster has no one to overlap with: it syncs in its ready turn, once a loop iteration, as
        standalone's commit does, with no thread hand-off per group (bench/RESULTS.md, issue 15

@@ -141,6 +141,7 @@ Test(consensus_identity, a_wiped_member_is_refused_reported_and_must_be_added_ag
     consensus_self_refused(w.nodes[2].core, &said);
     cr_assert_eq(said, bound);
     cr_assert_geq(w.self_refusals, 1);
+    cr_assert_geq(w.stale_reports, 1, "the leader reported it (the refused node's reject)");
     cr_assert_eq(consensus_membership_find(conf_of(&w, 0), 2)->incarnation, bound,
                  "a binding never changes");
     /* Its acknowledgements never count: with node 1 down, nothing commits. */

@@ -1,0 +1,15 @@
+/* server_identity.h: the data dir's incarnation (member identity, consensus.h). */
+#ifndef SERVER_IDENTITY_H
+#define SERVER_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads data_dir/identity, or, when there is none, makes a random non-zero incarnation and
+ * writes it there atomically. 0, or -1 (logged) when it is damaged or cannot be read or
+ * written: the node must not start. */
+int server_identity_open(const char *data_dir, uint64_t *incarnation);
+/* The file's one line; 0, or -1 when it is not exactly that (for the tests too). */
+int server_identity_parse(const char *text, size_t len, uint64_t *incarnation);
+
+#endif
