@@ -50,7 +50,8 @@ static int rep_apply(void *ctx, uint64_t index, uint64_t term, const uint8_t *da
 }
 
 /* The cluster asks after its turns once snapshot_every_entries entries were applied (or a
-   peer needs one): a child writes the file; cluster_snapshot_done follows its outcome. */
+   peer needs one): the loop writes the file in steps at a pinned version (server_snap_write.c);
+   cluster_snapshot_done follows its outcome. */
 static int rep_snapshot_begin(void *ctx, uint64_t index, uint64_t term, bool force)
 {
     struct server_node *n = ctx;
