@@ -82,7 +82,12 @@ static int propose_queue(struct server_node *n, const KvCommand *cmd, bool from_
            learn their fate from this turn's sync, which fails too. */
         free(p->data);
         free(p);
-        if (rc == WAL_ERR_FULL) {
+        /* A full disk met inside the append (a segment roll, or a flush of a full buffer)
+           leaves the log spilled: it takes nothing more until cut back. With writes queued
+           this turn, the turn's sync fails too and cuts them (sync_failed); with none, no
+           turn comes, so cut here, keeping every record the log has. */
+        if (rc == WAL_ERR_FULL &&
+            (n->pending_head || wal_truncate_suffix(n->wal, wal_last_index(n->wal) + 1) == 0)) {
             server_disk_full(n);
             return ErrorCode_NO_SPACE;
         }

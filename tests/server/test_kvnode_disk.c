@@ -202,8 +202,10 @@ Test(kvnode_disk, a_full_disk_refuses_writes_until_space_is_back, .timeout = 120
     NodeInfo_free(&info);
     node_write_faults(&p, "");
     double deadline = node_now() + WAIT_SECONDS;
-    while (ledger_set(&l, &c, "w") != 0) {
-        cr_assert_lt(node_now(), deadline, "writes never resumed once space was back");
+    for (int code; (code = ledger_set(&l, &c, "w")) != 0;) {
+        cr_assert_lt(node_now(), deadline,
+                     "writes never resumed once space was back (the last answer: %s)",
+                     ErrorCode_name(code));
         usleep(20000); /* polling with a deadline */
     }
     for (int i = 0; i < 10; i++)
@@ -216,6 +218,40 @@ Test(kvnode_disk, a_full_disk_refuses_writes_until_space_is_back, .timeout = 120
     node_restart(&p);
     node_connect(&p, &c, true);
     ledger_check(&l, &c, "w");
+    net_client_close(&c);
+    node_cleanup(&p);
+}
+
+/* Writes of ~5 KB fill a 16 KiB segment every third one, so among six rounds of "the disk is
+   full for one write, then space is back" some refused write is the one that rolls to a new
+   segment: the log meets the full disk inside the append, with no other write queued. Writes
+   must still resume each time (they stayed NO_SPACE for good: the log was left spilled). */
+Test(kvnode_disk, writes_resume_after_a_full_disk_met_at_a_segment_roll, .timeout = 120)
+{
+    struct node_proc p;
+    node_start(&p, FAULTS_ON);
+    struct net_client c;
+    node_connect(&p, &c, true);
+    static char big[5000];
+    memset(big, 'b', sizeof big - 1);
+    struct ledger l = {0};
+    for (int round = 0; round < 6; round++) {
+        cr_assert_eq(ledger_set(&l, &c, big), 0);
+        node_write_faults(&p, "disk_fail=write:1:ENOSPC\n");
+        cr_assert_eq(set_until_refused(&l, &c, big), ErrorCode_NO_SPACE);
+        node_write_faults(&p, "");
+        double deadline = node_now() + WAIT_SECONDS;
+        for (int code; (code = ledger_set(&l, &c, big)) != 0;) {
+            cr_assert_lt(node_now(), deadline, "round %d: writes never resumed (the last "
+                         "answer: %s)", round, ErrorCode_name(code));
+            usleep(20000); /* polling with a deadline */
+        }
+    }
+    net_client_close(&c);
+    node_stop(&p, SIGKILL);
+    node_restart(&p);
+    node_connect(&p, &c, true);
+    ledger_check(&l, &c, big);
     net_client_close(&c);
     node_cleanup(&p);
 }
