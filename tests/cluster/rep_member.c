@@ -1,8 +1,10 @@
 /* rep_member.c: the membership calls for the process tests. */
 #include "rep_member.h"
 
+#include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int rep_members(struct rep *r, int node, ListMembersResponse *out)
 {
@@ -45,6 +47,29 @@ int rep_change(struct rep *r, int node, MemberChange change, const char *arg,
         rep_disconnect(r, node);
     ChangeMemberRequest_free(&q);
     return rc;
+}
+
+ChangeMemberResponse rep_change_retry(struct rep *r, MemberChange change, const char *arg)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        for (int i = 0; i < REP_NODES_MAX; i++) {
+            ChangeMemberResponse out;
+            if (r->nodes[i].pid <= 0 || rep_change(r, i, change, arg, &out) != 0)
+                continue;
+            if (out.success)
+                return out;
+            int code = out.has_error_code ? (int)out.error_code : 0;
+            ChangeMemberResponse_free(&out);
+            cr_assert(code == ErrorCode_NOT_LEADER || code == ErrorCode_MEMBER_CHANGE_PENDING ||
+                          code == ErrorCode_LEARNER_BEHIND || code == ErrorCode_UNAVAILABLE ||
+                          code == ErrorCode_BUSY || code == ErrorCode_TIMEOUT,
+                      "change %d (%s) at node %d refused: code %d", change, arg ? arg : "", i,
+                      code);
+        }
+        cr_assert_lt(node_now(), deadline, "change %d (%s) never took", change, arg ? arg : "");
+        usleep(50000); /* a leader, or the previous change's commit */
+    }
 }
 
 const Member *rep_member_find(const ListMembersResponse *list, const char *id)

@@ -2,11 +2,10 @@
    (deployment.join, an empty data dir), catches up by the leader's snapshot, is promoted;
    an old voter, then the leader, are removed; every node is killed and started again. No
    acknowledged write is lost and the membership is the one committed. */
-#include "rep_fixture.h"
+#include "rep_load.h"
 #include "rep_member.h"
 
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,74 +14,6 @@
 
 #define KEYS_MAX 100000
 #define JOINER 3 /* its member id: the first the cluster gives */
-
-struct load {
-    char addr[REP_NODES + 1][64];
-    volatile int nodes;
-    volatile bool stop;
-    char (*keys)[16];
-    volatile int count; /* acknowledged */
-    pthread_mutex_t lock;
-};
-
-/* One write through c: 1 acknowledged, 0 refused or unknown, -1 the connection failed. */
-static int write_one(struct load *w, struct net_client *c, int32_t seq, int i)
-{
-    SetRequest q;
-    SetRequest_init(&q);
-    char key[16];
-    snprintf(key, sizeof key, "j%06d", i);
-    tp_bytes_set_str(&q.key, key);
-    tp_bytes_set_str(&q.value, key);
-    TransactionalKV_setKey_result res;
-    int rc = test_call(c, TEST_METHOD(setKey), seq, &q, &res, NULL);
-    SetRequest_free(&q);
-    int out = rc != 0 ? -1 : res.success.success ? 1 : 0;
-    if (out == 1) {
-        pthread_mutex_lock(&w->lock);
-        memcpy(w->keys[w->count], key, sizeof key);
-        w->count++;
-        pthread_mutex_unlock(&w->lock);
-    }
-    TransactionalKV_setKey_result_free(&res);
-    return out;
-}
-
-/* Writes one at a time, moving to the next node when one goes away or refuses. */
-static void *writer(void *arg)
-{
-    struct load *w = arg;
-    struct net_client c;
-    bool up = false;
-    int node = 0;
-    int32_t seq = 0;
-    for (int i = 0; !w->stop && w->count < KEYS_MAX; i++) {
-        if (!up && net_client_connect(&c, w->addr[node], true, 3000) != NET_OK) {
-            net_client_close(&c);
-            node = (node + 1) % w->nodes;
-            usleep(2000); /* the next node after a refused connect */
-            continue;
-        }
-        up = true;
-        if (write_one(w, &c, ++seq, i) != 1) {
-            net_client_close(&c);
-            up = false;
-            node = (node + 1) % w->nodes;
-        }
-    }
-    if (up)
-        net_client_close(&c);
-    return NULL;
-}
-
-static void wait_count(struct load *w, int want)
-{
-    double deadline = node_now() + REP_WAIT_S;
-    while (w->count < want) {
-        cr_assert_lt(node_now(), deadline, "writes stalled at %d acknowledged", w->count);
-        usleep(20000);
-    }
-}
 
 /* A membership call's answer on the joiner's own client. */
 static int joiner_members(struct node_proc *p, struct net_client *c, bool *connected,
@@ -112,33 +43,12 @@ static int joiner_members(struct node_proc *p, struct net_client *c, bool *conne
     return rc;
 }
 
-/* changeMember through whichever node leads (asked of each live one in turn), retried while
-   refused as not now; the answer's members as text. */
+/* changeMember through whichever node leads; the answer's members as text. */
 static void change(struct rep *r, MemberChange what, const char *arg, char *members, size_t n)
 {
-    double deadline = node_now() + REP_WAIT_S;
-    for (;;) {
-        for (int i = 0; i < REP_NODES; i++) {
-            if (r->nodes[i].pid <= 0)
-                continue;
-            ChangeMemberResponse out;
-            if (rep_change(r, i, what, arg, &out) != 0)
-                continue;
-            bool ok = out.success;
-            if (ok)
-                rep_members_text(&out.members, members, n);
-            int code = out.has_error_code ? (int)out.error_code : 0;
-            ChangeMemberResponse_free(&out);
-            if (ok)
-                return;
-            cr_assert(code == ErrorCode_NOT_LEADER || code == ErrorCode_MEMBER_CHANGE_PENDING ||
-                          code == ErrorCode_LEARNER_BEHIND || code == ErrorCode_UNAVAILABLE ||
-                          code == ErrorCode_TIMEOUT,
-                      "change %d (%s) refused: code %d", what, arg ? arg : "", code);
-        }
-        cr_assert_lt(node_now(), deadline, "change %d (%s) never took", what, arg ? arg : "");
-        usleep(50000); /* a leader, or the previous change's commit */
-    }
+    ChangeMemberResponse out = rep_change_retry(r, what, arg);
+    rep_members_text(&out.members, members, n);
+    ChangeMemberResponse_free(&out);
 }
 
 /* Waits until node (or the joiner: -1) lists exactly want. */
@@ -198,17 +108,8 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
     struct rep r;
     rep_start(&r, SNAPSHOTS);
     int leader = rep_wait_leader(&r);
-    struct load *w = calloc(1, sizeof *w);
-    cr_assert(w);
-    w->keys = calloc(KEYS_MAX, sizeof *w->keys);
-    cr_assert(w->keys);
-    pthread_mutex_init(&w->lock, NULL);
-    for (int i = 0; i < REP_NODES; i++)
-        snprintf(w->addr[i], sizeof w->addr[i], "%s", r.nodes[i].addr);
-    w->nodes = REP_NODES;
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, writer, w), 0);
-    wait_count(w, 400);
+    struct rep_load *w = rep_load_start(&r, 'j', KEYS_MAX);
+    rep_load_wait_more(w, 400, "at the start");
     double deadline = node_now() + REP_WAIT_S;
     while (snapshot_of(&r, leader) < 300) {
         cr_assert_lt(node_now(), deadline, "the leader took no snapshot");
@@ -232,9 +133,8 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
     NodeInfo_free(&ji);
     change(&r, MemberChange_PROMOTE, "3", members, sizeof members);
     cr_assert_str_eq(members, "0 1 2 3");
-    snprintf(w->addr[REP_NODES], sizeof w->addr[REP_NODES], "%s", jp.addr);
-    w->nodes = REP_NODES + 1;
-    wait_count(w, w->count + 100);
+    rep_load_allow(w, JOINER, jp.addr, true);
+    rep_load_wait_more(w, 100, "with the joiner promoted");
     /* An old voter that does not lead goes; then the leader itself. */
     leader = rep_wait_leader(&r);
     int old = (leader + 1) % REP_NODES;
@@ -242,7 +142,7 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
     snprintf(id, sizeof id, "%d", old);
     change(&r, MemberChange_REMOVE, id, members, sizeof members);
     rep_kill(&r, old);
-    wait_count(w, w->count + 100);
+    rep_load_wait_more(w, 100, "after an old voter was removed");
     leader = rep_wait_leader(&r);
     snprintf(id, sizeof id, "%d", leader);
     change(&r, MemberChange_REMOVE, id, members, sizeof members);
@@ -253,9 +153,8 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
               "a removed node took a write (code %d)", (int)sr.error_code);
     SetResponse_free(&sr);
     rep_kill(&r, leader);
-    wait_count(w, w->count + 100);
-    w->stop = true;
-    pthread_join(t, NULL);
+    rep_load_wait_more(w, 100, "after the leader was removed");
+    int count = rep_load_stop(w, "rep_join");
     int survivor = 3 - old - leader; /* the one bootstrap node left */
     char want[64];
     snprintf(want, sizeof want, "%d 3", survivor);
@@ -271,13 +170,13 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
     wait_members(&r, -1, &jp, &jc, &jconn, want);
     /* A linearizable read of the last acknowledged write, then every key the survivor holds:
        each acknowledged one must be there. */
-    cr_assert_gt(w->count, 0);
+    cr_assert_gt(count, 0);
     double until = node_now() + REP_WAIT_S;
     for (;;) {
         GetResponse g;
-        bool done = rep_get(&r, survivor, w->keys[w->count - 1], true, &g) == 0 && g.success;
+        bool done = rep_get(&r, survivor, w->keys[count - 1], true, &g) == 0 && g.success;
         if (done)
-            cr_assert(g.found, "the last acknowledged write %s is lost", w->keys[w->count - 1]);
+            cr_assert(g.found, "the last acknowledged write %s is lost", w->keys[count - 1]);
         if (done || rep_get(&r, survivor, w->keys[0], true, &g) == 0)
             GetResponse_free(&g);
         if (done)
@@ -288,23 +187,22 @@ Test(rep_join, a_joined_node_is_promoted_old_voters_go_and_nothing_acknowledged_
     GetRangeResponse all;
     cr_assert_eq(rep_range(&r, survivor, &all), 0);
     uint32_t k = 0;
-    for (int i = 0; i < w->count; i++) {
+    for (int i = 0; i < count; i++) {
         while (k < all.key_values.count && strcmp((const char *)all.key_values.items[k].key.data,
                                              w->keys[i]) < 0)
             k++;
         cr_assert(k < all.key_values.count &&
                       strcmp((const char *)all.key_values.items[k].key.data, w->keys[i]) == 0,
-                  "acknowledged %s is lost (%d acknowledged)", w->keys[i], w->count);
+                  "acknowledged %s is lost (%d acknowledged)", w->keys[i], count);
     }
     fprintf(stderr, "rep_join: %d writes acknowledged, none lost; the joiner installed snapshot "
-            "%lld; members after: %s\n", w->count, (long long)joined_at, want);
+            "%lld; members after: %s\n", count, (long long)joined_at, want);
     GetRangeResponse_free(&all);
     if (jconn)
         net_client_close(&jc);
     node_cleanup(&jp);
     rep_cleanup(&r);
-    free(w->keys);
-    free(w);
+    rep_load_free(w);
 }
 
 /* No snapshot at all: the membership a restart comes back with is the config entries in the
