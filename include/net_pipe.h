@@ -66,6 +66,7 @@ struct net_pipe {
     struct net_pipe_config cfg;
     enum net_pipe_state state;
     struct bufferevent *bev;
+    struct event *read_ev;      /* a plain socket once up: reads it (the bev's EV_READ off) */
     uint64_t gen;               /* bumped by every close: a callback may have closed it */
     char endpoint[256];
     struct net_pipe_call *calls; /* ring in send order: head .. head + count */

@@ -2,12 +2,14 @@
    answers on its output in request order, and stops reading a client that floods or stops
    reading. */
 #include "net_internal.h"
+#include "net_write.h"
 
 #include "log.h"
 #include "log_client.h"
 #include "metrics.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -52,10 +54,19 @@ static void conn_update_read(struct net_conn *c)
     if (want == c->reading)
         return;
     c->reading = want;
-    if (want)
+    if (c->read_ev) {
+        /* The idle timeout runs while reading, as a bufferevent's read timeout does. */
+        uint32_t ms = c->srv->limits.idle_timeout_ms;
+        struct timeval idle = {ms / 1000, (ms % 1000) * 1000};
+        if (want)
+            event_add(c->read_ev, ms ? &idle : NULL);
+        else
+            event_del(c->read_ev);
+    } else if (want) {
         bufferevent_enable(c->bev, EV_READ);
-    else
+    } else {
         bufferevent_disable(c->bev, EV_READ);
+    }
 }
 
 static void conn_free(struct net_conn *c)
@@ -76,6 +87,8 @@ static void conn_free(struct net_conn *c)
     }
     if (c->user_free)
         c->user_free(c->user);
+    if (c->read_ev)
+        event_free(c->read_ev);
     bufferevent_free(c->bev);
     net_server_forget(c->srv, c);
     free(c);
@@ -105,6 +118,8 @@ void net_conn_close_quiet(struct net_conn *c)
         return;
     conn_set_phase(c, NET_CONN_CLOSED);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->read_ev)
+        event_del(c->read_ev);
     c->reading = false;
     if (c->busy == 0)
         conn_free(c);
@@ -344,6 +359,40 @@ static void tls_failed(struct net_conn *c)
     }
 }
 
+/* The client is done sending; it may still wait for the answers it asked for. */
+static void conn_eof(struct net_conn *c)
+{
+    if (c->phase == NET_CONN_DETECT || c->phase == NET_CONN_OPEN) {
+        conn_set_phase(c, NET_CONN_DRAINING);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    }
+    conn_update_read(c);
+    if (c->phase != NET_CONN_CLOSED)
+        conn_check_done(c);
+}
+
+/* A socket's input, read by net_read_direct (one syscall per wake-up, not libevent's two). */
+static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_conn *c = arg;
+    (void)fd;
+    net_conn_enter(c);
+    if (c->phase == NET_CONN_CLOSED) {
+        /* nothing: its callbacks are done */
+    } else if (what & EV_TIMEOUT) {
+        net_conn_close(c, "idle timeout");
+    } else {
+        int n = net_read_direct(c->bev);
+        if (n > 0)
+            net_conn_progress(c);
+        else if (n == 0)
+            conn_eof(c);
+        else if (n == -2)
+            net_conn_close(c, errno == ENOMEM ? "out of memory reading" : "socket error");
+    }
+    net_conn_leave(c);
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct net_conn *c = arg;
@@ -357,16 +406,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         tls_failed(c);
     } else if (what & BEV_EVENT_ERROR)
         net_conn_close(c, "socket error");
-    else if (what & BEV_EVENT_EOF) {
-        /* The client is done sending; it may still wait for the answers it asked for. */
-        if (c->phase == NET_CONN_DETECT || c->phase == NET_CONN_OPEN) {
-            conn_set_phase(c, NET_CONN_DRAINING);
-            bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-        }
-        conn_update_read(c);
-        if (c->phase != NET_CONN_CLOSED)
-            conn_check_done(c);
-    }
+    else if (what & BEV_EVENT_EOF)
+        conn_eof(c);
     net_conn_leave(c);
 }
 
@@ -388,12 +429,21 @@ struct net_conn *net_conn_new(struct net_server *srv, struct bufferevent *bev)
     struct timeval idle = {srv->limits.idle_timeout_ms / 1000,
                            (srv->limits.idle_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(bev, &idle, &idle);
-    c->reading = true;
     /* A socket is written directly (net_out.c); EV_WRITE only while it is full (a new
-       bufferevent starts with EV_WRITE enabled). */
-    if (c->direct)
-        bufferevent_disable(bev, EV_WRITE);
-    bufferevent_enable(bev, c->direct ? EV_READ : EV_READ | EV_WRITE);
+       bufferevent starts with EV_WRITE enabled); it is read directly too, by its own event. */
+    if (c->direct) {
+        c->read_ev = event_new(srv->base, bufferevent_getfd(bev), EV_READ | EV_PERSIST,
+                               conn_sock_read_cb, c);
+        if (!c->read_ev) {
+            free(c);
+            return NULL;
+        }
+        bufferevent_disable(bev, EV_READ | EV_WRITE);
+    } else {
+        c->reading = true;
+        bufferevent_enable(bev, EV_READ | EV_WRITE);
+    }
+    conn_update_read(c);
     return c;
 }
 

@@ -41,10 +41,11 @@ struct net_conn {
     enum net_conn_phase phase;
     enum net_framing framing;
     struct net_scan scan;
+    struct event *read_ev;   /* direct: reads the socket (its bufferevent's EV_READ stays off) */
     struct net_reply *head, *tail;
     uint32_t pending;        /* slots not yet answered */
     uint32_t busy;           /* callbacks running on this connection */
-    bool reading;            /* EV_READ enabled */
+    bool reading;            /* EV_READ enabled (read_ev added, for a direct one) */
     bool direct;             /* a socket: net_out writes it; else libevent does (a pair) */
     bool writing;            /* direct, and EV_WRITE armed because the socket was full */
     bool flush_queued;       /* on the server's flush list */

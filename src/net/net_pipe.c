@@ -3,6 +3,7 @@
 
 #include "net.h"
 #include "net_tls.h"
+#include "net_write.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -122,10 +123,18 @@ int net_pipe_connect_addr(struct net_pipe *p, const struct sockaddr *addr, int a
     return NET_OK;
 }
 
+static void read_stop(struct net_pipe *p)
+{
+    if (p->read_ev)
+        event_free(p->read_ev);
+    p->read_ev = NULL;
+}
+
 void net_pipe_close(struct net_pipe *p, int err)
 {
     if (p->state == NET_PIPE_DOWN && p->count == 0)
         return;
+    read_stop(p);
     if (p->bev)
         bufferevent_free(p->bev);
     p->bev = NULL;
@@ -147,6 +156,7 @@ void net_pipe_close(struct net_pipe *p, int err)
 
 void net_pipe_free(struct net_pipe *p)
 {
+    read_stop(p);
     if (p->bev)
         bufferevent_free(p->bev);
     free(p->calls);
@@ -373,6 +383,40 @@ static void on_read(struct bufferevent *bev, void *arg)
     }
 }
 
+/* A plain socket's replies, read by net_read_direct (one syscall per wake-up, not libevent's
+   two); the idle timeout as a bufferevent's read timeout. */
+static void on_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_pipe *p = arg;
+    (void)fd;
+    if (what & EV_TIMEOUT) {
+        if (p->waiting > 0)
+            net_pipe_close(p, NET_ERR_TIMEOUT);
+        return;   /* idle, not stuck */
+    }
+    int n = net_read_direct(p->bev);
+    if (n > 0)
+        on_read(p->bev, p);
+    else if (n == 0)
+        net_pipe_close(p, NET_ERR_CLOSED);
+    else if (n == -2)
+        net_pipe_close(p, errno == ECONNRESET ? NET_ERR_CLOSED : NET_ERR_IO);
+}
+
+/* Connected over a plain socket: its input is read directly from now on. */
+static void read_start(struct net_pipe *p)
+{
+    if (p->cfg.tls)
+        return;
+    p->read_ev = event_new(p->cfg.base, bufferevent_getfd(p->bev), EV_READ | EV_PERSIST,
+                           on_sock_read, p);
+    if (!p->read_ev)
+        return;   /* the bufferevent reads it, as it did */
+    struct timeval tv = {p->cfg.idle_ms / 1000, (p->cfg.idle_ms % 1000) * 1000};
+    event_add(p->read_ev, p->cfg.idle_ms ? &tv : NULL);
+    bufferevent_disable(p->bev, EV_READ);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct net_pipe *p = arg;
@@ -380,6 +424,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         p->state = NET_PIPE_UP;
+        read_start(p);
         if (p->cfg.on_state)
             p->cfg.on_state(p->cfg.ctx, 0);
         return;

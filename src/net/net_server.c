@@ -157,6 +157,8 @@ static int adopt(struct net_server *srv, struct bufferevent *bev, struct net_add
     struct net_conn *c = net_conn_new(srv, bev);
     struct event *probation = NULL;
     if (c && reserved && !(probation = event_new(srv->base, -1, 0, probation_over_cb, c))) {
+        if (c->read_ev)
+            event_free(c->read_ev);
         free(c);
         c = NULL;
     }

@@ -1,12 +1,15 @@
-/* net_write.c: a bufferevent's output written with sendmsg from the caller's own turn. */
+/* net_write.c: a bufferevent's output written with sendmsg, and its input read with read(),
+   from the caller's own turn. */
 #include "net_write.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define NET_WRITE_IOVECS 64
 
@@ -41,4 +44,29 @@ int net_write_direct(struct bufferevent *bev)
             return 1;
     }
     return 0;
+}
+
+int net_read_direct(struct bufferevent *bev)
+{
+    /* Read on the stack, then copied: the input's chunk then fits what came (a request is
+       ~100 bytes), where room reserved ahead would be a page-sized allocation per read. */
+    uint8_t buf[NET_READ_BYTES];
+    ssize_t n;
+    do {
+        n = read(bufferevent_getfd(bev), buf, sizeof buf);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+    if (n == 0)
+        return 0;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    /* A bufferevent keeps its input's end frozen but for its own reads. */
+    evbuffer_unfreeze(in, 0);
+    int rc = evbuffer_add(in, buf, (size_t)n);
+    evbuffer_freeze(in, 0);
+    if (rc != 0) {
+        errno = ENOMEM;
+        return -2;
+    }
+    return (int)n;
 }
