@@ -410,3 +410,48 @@ Test(kvtorture, a_slow_link_the_nodes_never_confirmed_is_no_clean_run, .timeout 
     cr_assert(strstr(out, "kvtorture: SETUP FAILURE (seed 9): all 10 keys checked;"), "%s", out);
     cr_assert_null(strstr(out, "CLEAN"), "%s", out);
 }
+
+/* Issue 17: the membership nemesis (a node removed at the leader, wiped, added again as a
+   learner under a new member id at its address, promoted) and restart-wipe as an operator
+   does it (the wiped node started under its old id must be refused: member identity), under
+   the load; every node a voter again at the end and every key clean. */
+Test(kvtorture, membership_changes_and_wiped_nodes_readded_check_clean, .timeout = 120)
+{
+    int rc = kvtorture("--duration 14 --interval 2 --nemesis membership,restart-wipe "
+                       "--workers 4 --seed 27");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "promoted: a voter again"), "no member came back:\n%s", out);
+    cr_assert(strstr(out, " is refused"), "no wiped node was refused:\n%s", out);
+    cr_assert_null(strstr(out, "NOT restored"), "%s", out);
+    cr_assert(strstr(out, "CLEAN (seed 27)"), "%s", out);
+}
+
+/* Nodes whose member identity is turned off (a wrapper edits their configs): the wiped node
+   started under its old id is taken back, not refused; the run says so and is no clean one. */
+Test(kvtorture, a_wiped_node_that_is_not_refused_is_no_clean_run, .timeout = 120)
+{
+    char dir[64];
+    wrapper(dir, sizeof dir, "sed -i 's/\"member_identity\": *true/\"member_identity\": false/' \"$2\"");
+    int rc = kvtorture_wrapped(dir, "--duration 12 --interval 2 --nemesis restart-wipe --workers 2 "
+                                    "--keys 10 --seed 29");
+    wrapper_remove(dir);
+    cr_assert_eq(rc, 3, "%s", out);
+    cr_assert(strstr(out, "was NOT refused"), "%s", out);
+    cr_assert(strstr(out, "kvtorture: SETUP FAILURE (seed 29)"), "%s", out);
+    cr_assert_null(strstr(out, "CLEAN"), "%s", out);
+}
+
+/* A node added again that cannot start (the wrapper fails every join config): the cluster
+   stays a voter short, the heal cannot restore it, and the run says so and fails. */
+Test(kvtorture, a_membership_the_heal_cannot_restore_fails_the_run, .timeout = 120)
+{
+    char dir[64];
+    wrapper(dir, sizeof dir, "grep -q '\"join\"' \"$2\" && exit 1");
+    int rc = kvtorture_wrapped(dir, "--duration 12 --interval 2 --nemesis membership --workers 2 "
+                                    "--keys 10 --seed 31");
+    wrapper_remove(dir);
+    cr_assert_neq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "membership: NOT restored at the end"), "%s", out);
+    cr_assert(strstr(out, "the membership was not restored"), "%s", out);
+    cr_assert_null(strstr(out, "CLEAN"), "%s", out);
+}

@@ -98,6 +98,15 @@ enum kvt_outcome kvt_write_error(struct kvt_conn *k, bool has_code, int code,
         k->leader_hint = kvt_cluster_node_of(k->cluster, (const char *)hint->data, hint->len);
     if (!has_code)
         return KVT_INFO;
+    if (code == ErrorCode_NOT_MEMBER) {
+        /* A node removed from the cluster: it refuses at the door (server_rep_propose and
+           server_rep_read ask server_member_serving before anything is proposed, forwarded
+           or read), and a follower relays that refusal only from a leader that made it the
+           same way, so the write did not happen. Another node must take the next op: the
+           connection goes, and the worker picks one at random (worker.c: reroute). */
+        kvt_conn_drop(k);
+        return KVT_FAIL;
+    }
     switch (code) {
     case ErrorCode_NOT_LEADER:
     case ErrorCode_CONFLICT:

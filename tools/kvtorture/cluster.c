@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -67,6 +68,9 @@ static int read_config(struct kvt_cluster *c, unsigned i, const char *path, json
     c->replicated = c->replicated || json_object_get(dep, "replica_endpoints") != NULL;
     /* The member id node_id and leader_id name (a standalone node is 0 unless told). */
     snprintf(c->nodes[i].id, sizeof c->nodes[i].id, "%s", id ? id : "0");
+    char *end;
+    unsigned long member = strtoul(c->nodes[i].id, &end, 10);
+    atomic_init(&c->nodes[i].member, end != c->nodes[i].id && !*end ? (unsigned)member : i);
     *out = root;
     return 0;
 }
@@ -90,6 +94,16 @@ static int snapshot_by_entries(json_t *root)
     return json_object_set_new(storage, "snapshot_log_min_bytes", json_integer(0));
 }
 
+/* Member identity on, whatever the server's default: a wiped node restarted under its old id
+   is refused (restart-wipe checks it, nemesis_member.c). */
+static int member_identity(json_t *root)
+{
+    json_t *cons = json_object_get(root, "consensus");
+    if (!cons && json_object_set_new(root, "consensus", cons = json_object()) != 0)
+        return -1;
+    return json_object_set_new(cons, "member_identity", json_true());
+}
+
 static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char old[][64])
 {
     struct kvt_node *n = &c->nodes[i];
@@ -106,7 +120,7 @@ static int write_config(struct kvt_cluster *c, unsigned i, json_t *root, char ol
     const char *level = getenv("KVT_LOG_LEVEL");   /* e.g. info or debug to trace a failure */
     json_object_set_new(root, "log_level", json_string(level && level[0] ? level : "warn"));
     json_t *eps = json_object_get(json_object_get(root, "deployment"), "replica_endpoints");
-    if (eps && rewrite_endpoints(eps, old, c) != 0)
+    if (eps && (rewrite_endpoints(eps, old, c) != 0 || member_identity(root) != 0))
         return -1;
     if (enable_fault_file(root) != 0)
         return -1;
@@ -290,11 +304,48 @@ void kvt_cluster_down(struct kvt_cluster *c, bool keep)
     kvt_cluster_remove(c, keep || failed > 0);
 }
 
+int kvt_node_join_config(struct kvt_node *n, unsigned member_id)
+{
+    json_error_t je;
+    json_t *root = json_load_file(n->config, 0, &je);
+    json_t *dep = root ? json_object_get(root, "deployment") : NULL;
+    json_t *join = json_object();
+    char tmp[sizeof n->config + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", n->config);
+    int rc = dep && join ? 0 : -1;
+    /* replica_endpoints only bootstrap a cluster: a joining node names none (and the id is
+       the join's; either may be gone already, from an earlier join) */
+    json_object_del(dep, "replica_endpoints");
+    json_object_del(dep, "instance_id");
+    if (rc == 0)
+        rc = json_object_set_new(join, "member_id", json_integer(member_id)) |
+             json_object_set_new(join, "endpoint", json_string(n->addr)) |
+             json_object_set(dep, "join", join) | json_dump_file(root, tmp, JSON_INDENT(2));
+    if (rc == 0 && rename(tmp, n->config) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "kvtorture: cannot write a join config to %s: %s\n", n->config,
+                root ? strerror(errno) : je.text);
+    json_decref(join);
+    json_decref(root);
+    return rc;
+}
+
 int kvt_cluster_node_of(const struct kvt_cluster *c, const char *hint, size_t len)
 {
+    char text[32];
+    char *end = NULL;
+    unsigned long id = ULONG_MAX;
+    if (len > 0 && len < sizeof text) {
+        memcpy(text, hint, len);
+        text[len] = '\0';
+        id = strtoul(text, &end, 10);
+        if (end == text || *end)
+            id = ULONG_MAX;   /* not a member id: an address */
+    }
     for (unsigned i = 0; i < c->count; i++) {
         const struct kvt_node *n = &c->nodes[i];
-        if ((strlen(n->id) == len && memcmp(n->id, hint, len) == 0) ||
+        if (id == atomic_load(&n->member) ||
             (strlen(n->addr) == len && memcmp(n->addr, hint, len) == 0))
             return (int)i;
     }

@@ -54,7 +54,7 @@ enum kvt_key_dist { KVT_KEYS_UNIFORM, KVT_KEYS_ZIPF };
 enum kvt_fault { KVT_FAULT_KILL, KVT_FAULT_PAUSE, KVT_FAULT_WIPE, KVT_FAULT_PARTITION,
                  KVT_FAULT_POWER, KVT_FAULT_ISOLATE_LEADER, KVT_FAULT_DISK_ERROR,
                  KVT_FAULT_DISK_FULL, KVT_FAULT_CLOCK_JUMP, KVT_FAULT_SLOW_LINK,
-                 KVT_FAULTS };
+                 KVT_FAULT_MEMBERSHIP, KVT_FAULTS };
 
 struct kvt_options {
     double duration_s;
@@ -85,13 +85,18 @@ struct kvt_node {
     pid_t pid;                   /* 0 when not running */
     bool paused;
     char addr[64];               /* 127.0.0.1:PORT */
-    char id[32];                 /* deployment.instance_id (the decimal id in a cluster) */
+    char id[32];                 /* deployment.instance_id in the shipped config */
+    /* The member id the slot's process runs under now: the bootstrap id at first, the id the
+       leader gave it when the membership nemesis added it again (nemesis_member.c). Workers
+       read it (leader hints) while the nemesis sets it. */
+    atomic_uint member;
     char config[KVT_PATH_MAX + 64];
     char data_dir[KVT_PATH_MAX + 64];
     char log[KVT_PATH_MAX + 64];
     char undo_dir[KVT_PATH_MAX + 64];   /* the power-cut shim's undo logs (powercut.h) */
     /* watch.c */
     bool errors_expected;        /* a disk nemesis is on: its ERROR lines are no failure */
+    bool refusal_expected;       /* restart-wipe: its ERROR saying it is refused is none */
     long long log_scanned;       /* bytes of the log already scanned */
     char failure[200];           /* the first sign the node broke; "" while none */
     int64_t failure_ns;
@@ -123,6 +128,9 @@ void kvt_watch_exited(struct kvt_node *n, int status, bool killed_by_us);
 /* Reaps nodes that exited on their own and scans their logs' new lines for an assertion, a
    sanitizer report or an ERROR line; such a node is marked failed. */
 void kvt_watch_poll(struct kvt_cluster *c);
+/* The size of node n's log now (0 when none), and whether it holds text past byte from. */
+long long kvt_log_size(const struct kvt_node *n);
+bool kvt_log_has(const struct kvt_node *n, long long from, const char *text);
 /* Prints each failed node (why, when, its last log lines); returns how many failed. */
 unsigned kvt_watch_report(const struct kvt_cluster *c);
 int kvt_node_start(struct kvt_cluster *c, unsigned i);
@@ -154,7 +162,7 @@ int kvt_clock_jump_heal(struct kvt_cluster *c, unsigned i, int timeout_ms);
    links, or -1 (said). The heal empties the files. */
 int kvt_slow_link_apply(struct kvt_cluster *c, unsigned i, unsigned delay_ms, unsigned rate_kbps);
 void kvt_slow_link_heal(const struct kvt_cluster *c);
-/* The instance index the fault files name node i by (its deployment.instance_id). */
+/* The member id the fault files name node i by (its current one). */
 unsigned kvt_fault_id(const struct kvt_cluster *c, unsigned i);
 /* Removes every node's fault file: nothing is dropped any more. */
 void kvt_partition_heal(const struct kvt_cluster *c);
@@ -251,6 +259,15 @@ struct kvt_run {
     bool live_failed;            /* a node did not catch up after the last heal */
     unsigned nodes_failed;       /* nodes the watch saw fail (watch.c) */
     unsigned faults_missed;      /* faults the nemesis could not inject, confirm or heal */
+    struct kvt_member_stats {    /* membership changes asked of the leader (nemesis_member.c) */
+        unsigned attempted;      /* changes asked (each once, however often retried) */
+        unsigned committed;      /* answered success: applied on the leader */
+        unsigned refused;        /* a definite refusal (NOT_MEMBER, LAST_VOTER, ...) */
+        unsigned gave_up;        /* still retryable at their deadline */
+        unsigned wipes_refused;  /* wiped nodes restarted under their old id and refused */
+        unsigned wipes_unaware;  /* ... of those, refused by the leader but never told so */
+        bool short_at_end;       /* the heal could not bring back every slot as a voter */
+    } members;
     struct kvt_counter_totals counter;
 };
 
@@ -307,6 +324,20 @@ double kvt_since_start(const struct kvt_run *run);
    timeouts. Both heal before they return. */
 void kvt_nemesis_power_cut(struct kvt_run *run);
 void kvt_nemesis_isolate_leader(struct kvt_run *run);
+
+/* nemesis_member.c: the membership nemesis, and restart-wipe as an operator does it. Slot i's
+   member removed at the leader, the node stopped and wiped, added again as a learner under a
+   new id at its address (deployment.join), started and promoted. */
+void kvt_nemesis_membership(struct kvt_run *run, unsigned i);
+/* Slot i killed and wiped, restarted under its old member id (checked refused: member
+   identity), then removed and added again as a new member as above. */
+void kvt_nemesis_wipe(struct kvt_run *run, unsigned i);
+/* After the heal: every slot's member a voter and no other member; repairs what it can, else
+   says so and marks run->members.short_at_end. */
+void kvt_nemesis_members_check(struct kvt_run *run);
+/* cluster.c: slot i's config rewritten to join the cluster as member_id (deployment.join at its
+   own address). 0, or -1 (said). */
+int kvt_node_join_config(struct kvt_node *n, unsigned member_id);
 
 /* Waits until every node applied the same index, for a bound after the last heal. 0; or 1, a
    liveness failure: each node behind (or silent) is printed as one and marked in behind. */

@@ -1,4 +1,6 @@
-/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir, partition,
+/* nemesis.c: faults on a schedule (kill, pause, restart with a wiped data dir (in a cluster
+   then removed and added again as a new member: nemesis_member.c, as is the membership fault),
+   partition,
    nemesis_cluster.c's power cut and leader isolation, nemesis_disk.c's disk errors and full
    disk, nemesis_clock.c's wall clock stepped, nemesis_link.c's slow links),
    each healed before the next and before the run ends, rotating through the chosen kinds in
@@ -84,6 +86,10 @@ static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
         return NEMESIS_DOWN_NS;
     if (f == KVT_FAULT_POWER || f == KVT_FAULT_ISOLATE_LEADER)   /* restarts, an election */
         return 4LL * run->cluster->election_timeout_ms * 1000000 + 3000000000;
+    if ((f == KVT_FAULT_WIPE && run->cluster->replicated) || f == KVT_FAULT_MEMBERSHIP)
+        /* down, refused, removed, added, caught up, promoted: each a round or an election */
+        return NEMESIS_DOWN_NS + 4LL * run->cluster->election_timeout_ms * 1000000 +
+               2000000000;
     return NEMESIS_DOWN_NS;
 }
 
@@ -203,6 +209,10 @@ static void apply(struct nemesis *n, enum kvt_fault f)
         kvt_node_pause(node, true);
         hold(n->run, fault_length_ns(n->run, f));
         kvt_node_pause(node, false);
+    } else if (f == KVT_FAULT_MEMBERSHIP) {
+        kvt_nemesis_membership(n->run, i);
+    } else if (f == KVT_FAULT_WIPE && c->replicated) {
+        kvt_nemesis_wipe(n->run, i);
     } else if (f == KVT_FAULT_DISK_ERROR || f == KVT_FAULT_DISK_FULL) {
         if (kvt_disk_fault_apply(c, i, f) == 0)
             hold(n->run, fault_length_ns(n->run, f));
@@ -231,9 +241,9 @@ static unsigned usable_faults(const struct kvt_run *run, enum kvt_fault *out)
         if (!run->o->faults[f])
             continue;
         if ((f == KVT_FAULT_PARTITION || f == KVT_FAULT_ISOLATE_LEADER ||
-             f == KVT_FAULT_SLOW_LINK) &&
+             f == KVT_FAULT_SLOW_LINK || f == KVT_FAULT_MEMBERSHIP) &&
             !run->cluster->replicated)
-            printf("nemesis: %s skipped: a single node has no links to cut\n",
+            printf("nemesis: %s skipped: a single node has no links to cut, no members\n",
                    kvt_fault_name((enum kvt_fault)f));
         else if (f == KVT_FAULT_WIPE && run->cluster->count == 1)
             printf("nemesis: restart-wipe skipped: wiping the only node loses data by design\n");
@@ -288,4 +298,6 @@ void kvt_nemesis_heal(struct kvt_run *run)
         if (c->nodes[i].pid <= 0)
             kvt_nemesis_restart(run, i);
     }
+    if (run->o->faults[KVT_FAULT_MEMBERSHIP] || run->o->faults[KVT_FAULT_WIPE])
+        kvt_nemesis_members_check(run);
 }

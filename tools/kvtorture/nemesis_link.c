@@ -20,12 +20,6 @@
 /* What the node logs once it shapes a link (server_faults.c's apply_drops). */
 #define LINK_SHAPED "; delay_ms ["
 
-static long long log_size(const struct kvt_node *n)
-{
-    struct stat st;
-    return stat(n->log, &st) == 0 ? (long long)st.st_size : 0;
-}
-
 /* True when node n's log, from byte `from` on, has a line saying it shapes some link. */
 static bool log_says_shaped(const struct kvt_node *n, long long from)
 {
@@ -67,7 +61,7 @@ int kvt_slow_link_apply(struct kvt_cluster *c, unsigned i, unsigned delay_ms, un
         pairs(c, i, j, delay_ms, delay, sizeof delay);
         pairs(c, i, j, rate_kbps, rate, sizeof rate);
         snprintf(text, sizeof text, "delay_ms=%s\nrate_kbps=%s\n", delay, rate);
-        from[j] = log_size(&c->nodes[j]);
+        from[j] = kvt_log_size(&c->nodes[j]);
         if (kvt_fault_file_write(&c->nodes[j], text) != 0)
             return -1;
     }

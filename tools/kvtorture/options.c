@@ -26,8 +26,8 @@ static const char usage_text[] =
     "  (3 from DIR/node*.json, or one from DIR/single.json with --single) on K keys (5; up\n"
     "  to 100000), each op's key uniform or Zipf-skewed (weight 1/(k+1)^S, S default 1),\n"
     "  injects faults from LIST (kill, pause, restart-wipe, partition, power-cut,\n"
-    "  isolate-leader, disk-error, disk-full, clock-jump, slow-link, all, none; default\n"
-    "  none)\n"
+    "  isolate-leader, disk-error, disk-full, clock-jump, slow-link, membership, all, none;\n"
+    "  default none)\n"
     "  every ~S seconds (--interval, default 5), rotating through them, then checks every\n"
     "  key for linearizability and the final state. Ops stream to disk during the run, so\n"
     "  memory stays bounded however long it runs; --summary writes a one-page summary\n"
@@ -42,6 +42,12 @@ static const char usage_text[] =
     "  (a shim preloaded into the nodes keeps undo logs); they restart, the old leader last,\n"
     "  and every key is read before the load resumes. isolate-leader: the leader is paused\n"
     "  and cut off, the others elect, and it resumes still cut off, believing it leads.\n"
+    "  membership: a node (at random or the leader) is removed at the leader, runs on a\n"
+    "  moment removed, is stopped and wiped, added again under a new member id as a learner\n"
+    "  (deployment.join at its address), started and promoted. In a cluster restart-wipe\n"
+    "  restarts the wiped node under its old id, checks it is refused (member identity is\n"
+    "  on in every node's config), then removes it and adds it again the same way. After the\n"
+    "  heal every node must be a voter again, or the run fails.\n"
     "  Reads and read-only txns go to a random node each time; every answer that names a\n"
     "  version is checked against the version order.\n"
     "  --workload counter: every worker increments one counter by atomicCommit in a client\n"
@@ -64,7 +70,8 @@ const char *kvt_fault_name(enum kvt_fault f)
 {
     static const char *const names[KVT_FAULTS] = {"kill", "pause", "restart-wipe", "partition",
                                                   "power-cut", "isolate-leader", "disk-error",
-                                                  "disk-full", "clock-jump", "slow-link"};
+                                                  "disk-full", "clock-jump", "slow-link",
+                                                  "membership"};
     return (unsigned)f < KVT_FAULTS ? names[f] : "?";
 }
 

@@ -17,9 +17,7 @@ const char *kvt_partition_name(enum kvt_partition p)
 /* The instance index the fault file names node i by (its deployment.instance_id). */
 unsigned kvt_fault_id(const struct kvt_cluster *c, unsigned i)
 {
-    char *end;
-    unsigned long id = strtoul(c->nodes[i].id, &end, 10);
-    return end != c->nodes[i].id && *end == '\0' ? (unsigned)id : i;
+    return atomic_load(&c->nodes[i].member);
 }
 
 static void fault_path(const struct kvt_node *n, char *path, size_t size, const char *suffix)

@@ -14,7 +14,7 @@
 #define PATH_BYTES (KVT_PATH_MAX + 32)
 
 /* One letter per fault kind, in enum kvt_fault's order. */
-static const char fault_letter[] = "KPWNCLDFTS";
+static const char fault_letter[] = "KPWNCLDFTSM";
 _Static_assert(sizeof fault_letter - 1 == KVT_FAULTS, "a letter for every fault kind");
 static const char *const shape_name[KVT_PARTITIONS] = {"isolated", "mute", "deaf"};
 
@@ -101,6 +101,13 @@ static void write_faults_line(FILE *f, const struct kvt_run *run)
         fprintf(f, ": %s %zu, %s %zu, %s %zu", shape_name[0], shapes[0], shape_name[1], shapes[1],
                 shape_name[2], shapes[2]);
     fprintf(f, "%s\n", run->fault_count ? ")" : "");
+    const struct kvt_member_stats *m = &run->members;
+    if (m->attempted)
+        fprintf(f, "membership changes: %u attempted, %u committed, %u refused, %u not done by"
+                   " their deadline; %u wiped node(s) refused under their old id (%u not told"
+                   " so)%s\n",
+                m->attempted, m->committed, m->refused, m->gave_up, m->wipes_refused,
+                m->wipes_unaware, m->short_at_end ? "; NOT every node a voter at the end" : "");
 }
 
 static void write_header(FILE *f, const struct kvt_summary *s)
@@ -133,7 +140,7 @@ static void write_chart(FILE *f, const struct kvt_summary *s, size_t width)
                " median second's\n(%zu/s); avail: ok / all reads and writes (a cas may fail by"
                " design); down: seconds under\n%.0f%% of the median; faults started: K kill, P"
                " pause, W restart-wipe, N partition,\nC power-cut, L isolate-leader, D disk-error,"
-               " F disk-full, T clock-jump, S slow-link\n"
+               " F disk-full, T clock-jump, S slow-link,\nM membership\n"
                "  %6s %7s %7s %4s\n", width, median,
             DOWN_FRACTION * 100, "from s", "ok/s", "avail", "down");
     for (size_t from = 0; from < s->seconds; from += width) {

@@ -14,7 +14,8 @@ static int worst(int a, int b)
 
 int kvt_verdict_combine(const struct kvt_run *run, int safety)
 {
-    int rc = worst(safety, run->live_failed ? KVT_EXIT_LIVENESS : 0);
+    /* A cluster left short of a voter did not come back: liveness. */
+    int rc = worst(safety, run->live_failed || run->members.short_at_end ? KVT_EXIT_LIVENESS : 0);
     rc = worst(rc, run->nodes_failed ? KVT_EXIT_NODE_FAILED : 0);
     /* A run that did not inject what it was asked to is no proof of anything. */
     return worst(rc, run->faults_missed ? KVT_EXIT_SETUP : 0);
@@ -37,6 +38,8 @@ void kvt_verdict_also(const struct kvt_run *run, int rc, char *out, size_t size)
     out[0] = '\0';
     if (run->live_failed && rc != KVT_EXIT_LIVENESS)
         snprintf(out, size, "; also a liveness failure");
+    if (run->members.short_at_end)
+        snprintf(out + strlen(out), size - strlen(out), "; the membership was not restored");
     if (run->nodes_failed && rc != KVT_EXIT_NODE_FAILED)
         snprintf(out + strlen(out), size - strlen(out), "; also %u node(s) failed",
                  run->nodes_failed);

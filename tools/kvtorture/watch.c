@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +46,14 @@ void kvt_watch_exited(struct kvt_node *n, int status, bool killed_by_us)
     record(n, why, "", 0);
 }
 
+/* restart-wipe starts a wiped node under its old member id on purpose: the ERROR it logs on
+   hearing it is refused (server: cluster's refused state) is what the nemesis waits for. */
+static bool refusal(const struct kvt_node *n, const char *line, size_t len)
+{
+    static const char said[] = "is bound to another data dir";
+    return n->refusal_expected && memmem(line, len, said, sizeof said - 1);
+}
+
 /* Scans whole lines of buf[0, len) for a fatal mark; returns the bytes consumed (up to the
    last newline, or all of a full chunk without one). */
 static size_t scan(struct kvt_node *n, const char *buf, size_t len)
@@ -56,7 +65,8 @@ static size_t scan(struct kvt_node *n, const char *buf, size_t len)
            an assertion or a sanitizer report is still a bug. */
         for (size_t m = n->errors_expected ? 1 : 0; m < sizeof fatal_marks / sizeof *fatal_marks;
              m++)
-            if (memmem(buf + done, line_len, fatal_marks[m], strlen(fatal_marks[m]))) {
+            if (memmem(buf + done, line_len, fatal_marks[m], strlen(fatal_marks[m])) &&
+                !(m == 0 && refusal(n, buf + done, line_len))) {
                 record(n, "logged: ", buf + done, line_len);
                 break;
             }
@@ -139,4 +149,31 @@ unsigned kvt_watch_report(const struct kvt_cluster *c)
         print_tail(i, n);
     }
     return failed;
+}
+
+long long kvt_log_size(const struct kvt_node *n)
+{
+    struct stat st;
+    return stat(n->log, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+bool kvt_log_has(const struct kvt_node *n, long long from, const char *text)
+{
+    int fd = open(n->log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buf[8192];
+    size_t len = strlen(text);
+    bool found = false;
+    ssize_t got;
+    /* Windows overlap by the text's length, so a line split between reads is still seen. */
+    while (!found && (got = pread(fd, buf, sizeof buf - 1, from)) > 0) {
+        buf[got] = '\0';
+        found = strstr(buf, text) != NULL;
+        if ((size_t)got <= len)
+            break;
+        from += got - (ssize_t)len;
+    }
+    close(fd);
+    return found;
 }
