@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RETRY_NS (100LL * 1000 * 1000)
 /* A change refused for a moment (no leader, one in flight, not committed in its term yet) is
@@ -23,6 +24,15 @@
 #define MEMBER_ID_LIMIT 64u
 
 enum change_rc { CHANGE_DONE, CHANGE_REFUSED, CHANGE_GAVE_UP };
+
+/* A pause between tries that also serves the heal, which runs once kvt_stop is set (where
+   kvt_nemesis_hold returns at once): the watch still reads the logs. */
+static void nap(struct kvt_run *run)
+{
+    kvt_watch_poll(run->cluster);
+    struct timespec ts = {0, RETRY_NS};
+    nanosleep(&ts, NULL);
+}
 
 static const char *change_name(MemberChange type)
 {
@@ -153,8 +163,7 @@ static enum change_rc change(struct kvt_run *run, MemberChange type, const char 
     run->members.attempted++;
     bool maybe_done = false;   /* an earlier try's outcome is unknown */
     char last[160] = "no leader known";
-    for (int64_t deadline = kvt_now_ns() + CHANGE_WAIT_NS; kvt_now_ns() < deadline;
-         kvt_nemesis_hold(run, RETRY_NS)) {
+    for (int64_t deadline = kvt_now_ns() + CHANGE_WAIT_NS; kvt_now_ns() < deadline; nap(run)) {
         int leader = kvt_cluster_leader(run->cluster, run->o->timeout_ms);
         ChangeMemberResponse r;
         if (leader < 0)
@@ -407,7 +416,7 @@ void kvt_nemesis_members_check(struct kvt_run *run)
         int64_t deadline = kvt_now_ns() + CHANGE_WAIT_NS;
         while ((amiss = members_amiss(run, &slot, &learner, what, sizeof what)) < 0 &&
                kvt_now_ns() < deadline)
-            kvt_nemesis_hold(run, RETRY_NS);
+            nap(run);
         if (amiss <= 0 || slot < 0)
             break;
         say(run, "heal: %s: repairing", what);
