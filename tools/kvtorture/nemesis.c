@@ -86,10 +86,10 @@ static int64_t fault_length_ns(const struct kvt_run *run, enum kvt_fault f)
         return NEMESIS_DOWN_NS;
     if (f == KVT_FAULT_POWER || f == KVT_FAULT_ISOLATE_LEADER)   /* restarts, an election */
         return 4LL * run->cluster->election_timeout_ms * 1000000 + 3000000000;
-    if ((f == KVT_FAULT_WIPE && run->cluster->replicated) || f == KVT_FAULT_MEMBERSHIP)
-        /* down, refused, removed, added, caught up, promoted: each a round or an election */
-        return NEMESIS_DOWN_NS + 4LL * run->cluster->election_timeout_ms * 1000000 +
-               2000000000;
+    if (f == KVT_FAULT_MEMBERSHIP)   /* removed, runs on removed, added, caught up, promoted */
+        return 2LL * run->cluster->election_timeout_ms * 1000000 + NEMESIS_DOWN_NS;
+    if (f == KVT_FAULT_WIPE && run->cluster->replicated)   /* the same after down and refused */
+        return 2LL * run->cluster->election_timeout_ms * 1000000 + 2 * NEMESIS_DOWN_NS;
     return NEMESIS_DOWN_NS;
 }
 
