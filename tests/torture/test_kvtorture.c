@@ -428,7 +428,7 @@ Test(kvtorture, membership_changes_and_wiped_nodes_readded_check_clean, .timeout
 
 /* Nodes whose member identity is turned off (a wrapper edits their configs): the wiped node
    started under its old id is taken back, not refused; the run says so and is no clean one. */
-Test(kvtorture, a_wiped_node_that_is_not_refused_is_no_clean_run, .timeout = 120)
+Test(kvtorture, membership_a_wiped_node_not_refused_is_no_clean_run, .timeout = 120)
 {
     char dir[64];
     wrapper(dir, sizeof dir, "sed -i 's/\"member_identity\": *true/\"member_identity\": false/' \"$2\"");
@@ -443,7 +443,7 @@ Test(kvtorture, a_wiped_node_that_is_not_refused_is_no_clean_run, .timeout = 120
 
 /* A node added again that cannot start (the wrapper fails every join config): the cluster
    stays a voter short, the heal cannot restore it, and the run says so and fails. */
-Test(kvtorture, a_membership_the_heal_cannot_restore_fails_the_run, .timeout = 120)
+Test(kvtorture, membership_the_heal_cannot_restore_fails_the_run, .timeout = 120)
 {
     char dir[64];
     wrapper(dir, sizeof dir, "grep -q '\"join\"' \"$2\" && exit 1");
