@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct kv_ver;
+struct kv_slab;
 
 /* One key: allocated by the index, never moved while linked, so the store may keep pointers to
  * it (the reclaim queue does). */
@@ -38,8 +39,11 @@ const char *kv_index_kind(void);
 struct kv_index *kv_index_new(void);
 /* Frees the index and every node; the caller must have freed their payloads. */
 void kv_index_free(struct kv_index *x);
+/* The allocator of the index's nodes (kv_slab.h); the store keeps its versions there too, and
+ * frees them all before kv_index_free. */
+struct kv_slab *kv_index_slab(struct kv_index *x);
 uint64_t kv_index_count(const struct kv_index *x);
-/* kv_mem_charge() of everything the index holds, nodes included. */
+/* What everything the index holds costs (kv_mem_charge, kv_slab_charge for nodes). */
 uint64_t kv_index_bytes(const struct kv_index *x);
 
 struct kv_cursor kv_index_first(const struct kv_index *x);

@@ -99,23 +99,24 @@ struct kv_index *kv_index_new(void)
     }
     x->root = root;
     x->bytes = kv_mem_charge(sizeof *x) + kv_mem_charge(sizeof *root);
+    kv_slab_init(&x->slab);
     return x;
 }
 
-static void free_subtree(void *p, uint32_t levels)
+static void free_subtree(struct kv_index *x, void *p, uint32_t levels)
 {
     if (levels == 0) {
         struct kv_btree_leaf *l = p;
         for (uint32_t i = 0; i < l->count; i++) {
             assert(l->node[i]->newest == NULL);
-            free(l->node[i]);
+            kv_slab_free(&x->slab, l->node[i], kv_btree_node_size(l->node[i]->klen));
         }
         free(l);
         return;
     }
     struct kv_btree_inner *n = p;
     for (uint32_t i = 0; i < n->count; i++)
-        free_subtree(n->child[i], levels - 1);
+        free_subtree(x, n->child[i], levels - 1);
     for (uint32_t i = 0; i + 1 < n->count; i++)
         free(n->sep[i]);
     free(n);
@@ -125,10 +126,13 @@ void kv_index_free(struct kv_index *x)
 {
     if (x == NULL)
         return;
-    free_subtree(x->root, x->depth);
+    free_subtree(x, x->root, x->depth);
     kv_hash_free(&x->hash);
+    kv_slab_destroy(&x->slab);
     free(x);
 }
+
+struct kv_slab *kv_index_slab(struct kv_index *x) { return &x->slab; }
 
 uint64_t kv_index_count(const struct kv_index *x) { return x->count; }
 uint64_t kv_index_bytes(const struct kv_index *x) { return x->bytes + kv_hash_bytes(&x->hash); }

@@ -8,6 +8,7 @@
 #include "kv_bytes.h"
 #include "kv_hash.h"
 #include "kv_index.h"
+#include "kv_slab.h"
 
 /* Leaves: 64 x (8-byte prefix + 8-byte node pointer); the prefixes fill 8 cache lines, and a
  * binary search probes 6 of them, its last 3 steps within one line, before it dereferences
@@ -75,6 +76,7 @@ struct kv_index {
     uint64_t count;
     uint64_t bytes; /* the tree's; the hash table counts its own */
     struct kv_hash hash;
+    struct kv_slab slab; /* the nodes, and the store's versions */
 };
 
 /* The inner nodes and child slots a descent went through, root first. */

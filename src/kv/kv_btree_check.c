@@ -54,7 +54,7 @@ static void check_leaf(const struct kv_index *x, const struct kv_btree_leaf *l, 
         assert(w->prev_node == NULL ||
                kv_key_cmp(w->prev_node->key, w->prev_node->klen, n->key, n->klen) < 0);
         w->prev_node = n;
-        w->bytes += kv_mem_charge(kv_btree_node_size(n->klen));
+        w->bytes += kv_slab_charge(kv_btree_node_size(n->klen));
     }
     w->keys += l->count;
     w->bytes += kv_mem_charge(sizeof *l);

@@ -10,6 +10,7 @@
  * memory leaves it intact. */
 struct grow {
     struct kv_node *node;
+    size_t node_klen;
     struct kv_btree_leaf *leaf;
     struct kv_btree_sep *sep;
     struct kv_btree_inner *inner[KV_BTREE_DEPTH_MAX];
@@ -35,9 +36,10 @@ static uint32_t inners_needed(const struct kv_index *x, const struct kv_btree_pa
     return n + 1;
 }
 
-static void grow_free(struct grow *g)
+static void grow_free(struct kv_index *x, struct grow *g)
 {
-    free(g->node);
+    if (g->node != NULL)
+        kv_slab_free(&x->slab, g->node, kv_btree_node_size(g->node_klen));
     free(g->leaf);
     free(g->sep);
     for (uint32_t i = 0; i < g->inners; i++)
@@ -63,10 +65,11 @@ static const struct kv_node *split_first(const struct kv_btree_leaf *l, uint32_t
     return at < slot ? l->node[at] : l->node[at - 1];
 }
 
-static bool grow_alloc(const struct kv_index *x, const struct kv_btree_path *path,
+static bool grow_alloc(struct kv_index *x, const struct kv_btree_path *path,
                        const struct kv_btree_leaf *l, uint32_t slot, size_t klen, struct grow *g)
 {
-    *g = (struct grow){.node = malloc(kv_btree_node_size(klen))};
+    *g = (struct grow){.node = kv_slab_alloc(&x->slab, kv_btree_node_size(klen)),
+                       .node_klen = klen};
     if (g->node == NULL || l->count < KV_BTREE_LEAF_MAX)
         return g->node != NULL;
     g->node->klen = (uint32_t)klen; /* split_first may pick it */
@@ -82,7 +85,7 @@ static bool grow_alloc(const struct kv_index *x, const struct kv_btree_path *pat
     }
     if (ok)
         return true;
-    grow_free(g);
+    grow_free(x, g);
     return false;
 }
 
@@ -257,7 +260,7 @@ struct kv_node *kv_index_insert(struct kv_index *x, const uint8_t *key, size_t k
     if (klen > 0)
         memcpy(n->key, key, klen);
     x->count++;
-    x->bytes += kv_mem_charge(kv_btree_node_size(klen));
+    x->bytes += kv_slab_charge(kv_btree_node_size(klen));
     kv_hash_put(&x->hash, hash, n);
     *created = true;
     if (l->count < KV_BTREE_LEAF_MAX) {

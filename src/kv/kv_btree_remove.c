@@ -110,8 +110,8 @@ void kv_index_remove(struct kv_index *x, struct kv_node *node)
     leaf_del(l, slot);
     assert(x->count > 0);
     x->count--;
-    x->bytes -= kv_mem_charge(kv_btree_node_size(node->klen));
-    free(node);
+    x->bytes -= kv_slab_charge(kv_btree_node_size(node->klen));
+    kv_slab_free(&x->slab, node, kv_btree_node_size(node->klen));
     rebalance(x, &path);
     shrink_root(x);
 }

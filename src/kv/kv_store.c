@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kv_mem.h"
+#include "kv_slab.h"
 
 kv_store *kv_store_new(const struct kv_config *cfg)
 {
@@ -92,7 +93,7 @@ struct kv_ver *kv_ver_new(kv_store *s, const uint8_t *val, size_t vlen, bool tom
 {
     assert(vlen <= KV_VER_LEN_MASK);
     assert(!tombstone || vlen == 0);
-    struct kv_ver *v = malloc(ver_size(vlen));
+    struct kv_ver *v = kv_slab_alloc(kv_index_slab(s->index), ver_size(vlen));
     if (v == NULL)
         return NULL;
     v->older = NULL;
@@ -101,7 +102,7 @@ struct kv_ver *kv_ver_new(kv_store *s, const uint8_t *val, size_t vlen, bool tom
     if (vlen > 0 && val != NULL)
         memcpy(v->value, val, vlen);
     s->versions++;
-    s->version_bytes += kv_mem_charge(ver_size(vlen));
+    s->version_bytes += kv_slab_charge(ver_size(vlen));
     return v;
 }
 
@@ -109,8 +110,9 @@ void kv_ver_free(kv_store *s, struct kv_ver *v)
 {
     assert(s->versions > 0);
     s->versions--;
-    s->version_bytes -= kv_mem_charge(ver_size(kv_ver_len(v)));
-    free(v);
+    size_t size = ver_size(kv_ver_len(v));
+    s->version_bytes -= kv_slab_charge(size);
+    kv_slab_free(kv_index_slab(s->index), v, size);
 }
 
 static void note_write(kv_store *s, uint64_t version)

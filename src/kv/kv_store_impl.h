@@ -11,7 +11,8 @@
 #define KV_VER_LEN_MASK 0x7FFFFFFFu
 _Static_assert(KV_VALUE_MAX_CEILING <= KV_VER_LEN_MASK, "value length must fit beside the flag");
 
-/* One committed write of one key: header and value in a single allocation (20 + vlen bytes). */
+/* One committed write of one key: header and value in a single allocation (20 + vlen bytes,
+ * from the index's slab: kv_slab.h). */
 struct kv_ver {
     struct kv_ver *older;
     uint64_t version;

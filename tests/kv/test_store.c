@@ -392,3 +392,25 @@ Test(kv_store, held_reclaim_frees_nothing_and_catches_up_once_released)
                   (unsigned long long)st.versions);
     kv_store_free(s);
 }
+
+/* Versions and key nodes come from the index's slab (kv_slab.c): the store's count is what
+ * they take there, their size rounded to 8 bytes (malloc's chunks were 128 and 48). */
+Test(kv_store, a_version_costs_its_size_rounded_to_8_bytes)
+{
+    kv_store *s = store_with(1000, 0);
+    char val[101];
+    memset(val, 'v', 100);
+    val[100] = '\0';
+    set_at(s, "k0", 2, val, 1);
+    set_at(s, "k0", 2, val, 2); /* k0 is in the reclaim queue now: no push below */
+    struct kv_stats before, after;
+    kv_store_stats(s, &before);
+    cr_assert_eq(kv_store_set(s, K("k0"), (const uint8_t *)val, 100, 3), 0);
+    kv_store_stats(s, &after);
+    cr_assert_eq(after.versions, before.versions + 1);
+    cr_assert_eq(after.bytes - before.bytes, 120, "20-byte header + 100: %llu bytes",
+                 (unsigned long long)(after.bytes - before.bytes));
+    kv_store_advance(s, 3, 0);
+    expect_value(s, "k0", 2, 1, val);
+    kv_store_free(s);
+}
