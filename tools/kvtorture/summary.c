@@ -93,14 +93,17 @@ static void write_faults_line(FILE *f, const struct kvt_run *run)
             shapes[run->faults[i].shape]++;
     }
     fprintf(f, "faults injected: %zu", run->fault_count);
-    for (int k = 0, any = 0; k < KVT_FAULTS; k++)
-        if (run->o->faults[k])
-            fprintf(f, "%s%s %zu", any++ ? ", " : " (", kvt_fault_name((enum kvt_fault)k),
-                    kinds[k]);
-    if (kinds[KVT_FAULT_PARTITION])
-        fprintf(f, ": %s %zu, %s %zu, %s %zu", shape_name[0], shapes[0], shape_name[1], shapes[1],
-                shape_name[2], shapes[2]);
-    fprintf(f, "%s\n", run->fault_count ? ")" : "");
+    int any = 0;
+    for (int k = 0; k < KVT_FAULTS; k++) {
+        if (!run->o->faults[k])
+            continue;
+        fprintf(f, "%s%s %zu", any++ ? ", " : " (", kvt_fault_name((enum kvt_fault)k), kinds[k]);
+        /* the shapes by the partitions' count, not after whichever kind comes last */
+        if (k == KVT_FAULT_PARTITION && kinds[k])
+            fprintf(f, " [%s %zu, %s %zu, %s %zu]", shape_name[0], shapes[0], shape_name[1],
+                    shapes[1], shape_name[2], shapes[2]);
+    }
+    fprintf(f, "%s\n", any ? ")" : "");
     const struct kvt_member_stats *m = &run->members;
     if (m->attempted)
         fprintf(f, "membership changes: %u attempted, %u committed, %u refused, %u not done by"
