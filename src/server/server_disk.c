@@ -50,9 +50,11 @@ void server_node_damaged(const struct server_node *n, const char *what,
 {
     if (n->cfg->mode == SERVER_MODE_REPLICATED)
         log_error("this replica's %s is damaged and it will not start on it. The cluster keeps "
-                  "serving without it. To rebuild it: stop it, move %s aside (keep it to look "
-                  "at), and start it again with an empty data_dir: it catches up from the "
-                  "leader (see HACKING.md, \"A node reports corruption\")", what,
+                  "serving without it. To rebuild it: remove member %u (kvctl member remove "
+                  "%u), move %s aside (keep it to look at), add the machine again as a new "
+                  "member (kvctl member add-learner, deployment.join) and start it with an "
+                  "empty data_dir: it catches up from the leader (see HACKING.md, \"A node "
+                  "reports corruption\")", what, n->cfg->instance_index, n->cfg->instance_index,
                   n->cfg->data_dir);
     else
         log_error("the %s is damaged and this standalone node will not start on it: nothing "

@@ -16,7 +16,7 @@
     "\"cluster_secret\": \"test-cluster-secret-0123\", \"debug\": {\"fault_injection\": true},"
 #define REP_CONSENSUS                                                                        \
     " \"consensus\": {\"election_timeout_ms\": 400, \"heartbeat_interval_ms\": 50,"              \
-    " \"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500}"
+    " \"request_timeout_ms\": 2000, \"peer_call_timeout_ms\": 500%s%s}"
 
 static const char rep_config[] =
     REP_SECRET_FAULTS " \"deployment\": {\"mode\": \"replicated\", \"instance_id\": \"%d\","
@@ -25,11 +25,20 @@ static const char rep_config[] =
 /* A node added to the running cluster: no replica_endpoints, which only bootstrap one. */
 static const char rep_join_config[] =
     REP_SECRET_FAULTS " \"deployment\": {\"mode\": \"replicated\", \"join\": {\"member_id\": %d,"
-    " \"endpoint\": \"127.0.0.1:%u\"}}," REP_CONSENSUS;
+    " \"endpoint\": \"127.0.0.1:%u\"}}," REP_CONSENSUS "%s%s";
 
 void rep_start(struct rep *r, const char *extra)
 {
+    rep_start_consensus(r, extra, "");
+}
+
+void rep_start_consensus(struct rep *r, const char *extra, const char *consensus)
+{
     memset(r, 0, sizeof *r);
+    cr_assert_lt(strlen(extra), sizeof r->extra);
+    cr_assert_lt(strlen(consensus), sizeof r->consensus);
+    snprintf(r->extra, sizeof r->extra, "%s", extra);
+    snprintf(r->consensus, sizeof r->consensus, "%s", consensus);
     uint16_t *ports = r->ports;
     for (int i = 0; i < REP_NODES; i++) {
         ports[i] = node_free_port();
@@ -38,9 +47,9 @@ void rep_start(struct rep *r, const char *extra)
                 i--, j = i; /* the kernel handed out the same port twice: pick again */
     }
     for (int i = 0; i < REP_NODES; i++) {
-        char cfg[1024];
+        char cfg[2048];
         snprintf(cfg, sizeof cfg, rep_config, i, ports[0], ports[1], ports[2],
-                 extra[0] ? ", " : "", extra);
+                 consensus[0] ? ", " : "", consensus, extra[0] ? ", " : "", extra);
         node_start_at(&r->nodes[i], ports[i], cfg);
     }
 }
@@ -49,8 +58,9 @@ void rep_join(struct rep *r, int id, uint16_t port)
 {
     cr_assert(id >= 0 && id < REP_NODES_MAX && r->nodes[id].pid <= 0 && !r->nodes[id].dir[0],
               "slot %d is taken", id);
-    char cfg[1024];
-    snprintf(cfg, sizeof cfg, rep_join_config, id, port);
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg, rep_join_config, id, port, r->consensus[0] ? ", " : "",
+             r->consensus, r->extra[0] ? ", " : "", r->extra);
     node_start_at(&r->nodes[id], port, cfg);
 }
 

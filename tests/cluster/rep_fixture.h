@@ -19,14 +19,18 @@ struct rep {
     bool connected[REP_NODES_MAX];
     int32_t seqid;
     uint16_t ports[REP_NODES];             /* the bootstrap members' */
+    char extra[512], consensus[256];       /* rep_start_consensus's, for nodes that join */
 };
 
 /* Picks three free ports, writes each node's config (extra: more JSON members, may be ""),
    starts all three. Fault injection is on: rep_faults writes a node's fault file. */
 void rep_start(struct rep *r, const char *extra);
+/* The same with more members of "consensus" (consensus: JSON members, may be ""). */
+void rep_start_consensus(struct rep *r, const char *extra, const char *consensus);
 void rep_cleanup(struct rep *r);
-/* Starts a new node in slot id at port as member id of the running cluster (deployment.join):
-   add it first (changeMember ADD_LEARNER or ADD_VOTER with 127.0.0.1:port). */
+/* Starts a new node in slot id at port as member id of the running cluster (deployment.join;
+   rep_start_consensus's extras too): add it first (changeMember ADD_LEARNER or ADD_VOTER with
+   127.0.0.1:port). */
 void rep_join(struct rep *r, int id, uint16_t port);
 void rep_kill(struct rep *r, int node);      /* SIGKILL, waited for */
 void rep_restart(struct rep *r, int node);

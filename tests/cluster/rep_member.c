@@ -3,8 +3,11 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define S(b) ((b).data ? (const char *)(b).data : "")
 
 int rep_members(struct rep *r, int node, ListMembersResponse *out)
 {
@@ -92,4 +95,91 @@ void rep_members_text(const list_Member *list, char *buf, size_t size)
                                     ? (const char *)list->items[i].member_id.data
                                     : "?",
                                 list->items[i].learner ? "(learner)" : "");
+}
+
+int rep_leader_now(struct rep *r)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    for (;;) {
+        for (int i = 0; i < REP_NODES_MAX; i++) {
+            int l = r->nodes[i].pid > 0 ? rep_leader_seen_by(r, i) : -1;
+            if (l >= 0 && l < REP_NODES_MAX && r->nodes[l].pid > 0 &&
+                rep_leader_seen_by(r, l) == l)
+                return l;
+        }
+        cr_assert_lt(node_now(), deadline, "no leader");
+        usleep(20000);
+    }
+}
+
+int64_t rep_lag_of(struct rep *r, int id)
+{
+    ListMembersResponse l;
+    int64_t lag = -1;
+    char text[16];
+    snprintf(text, sizeof text, "%d", id);
+    if (rep_members(r, rep_leader_now(r), &l) != 0)
+        return -1;
+    const Member *m = l.success ? rep_member_find(&l, text) : NULL;
+    if (m && m->has_lag_entries)
+        lag = m->lag_entries;
+    ListMembersResponse_free(&l);
+    return lag;
+}
+
+int rep_add_member(struct rep *r, uint16_t port, bool learner)
+{
+    char ep[32];
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
+    ChangeMemberResponse c = rep_change_retry(
+        r, learner ? MemberChange_ADD_LEARNER : MemberChange_ADD_VOTER, ep);
+    cr_assert(c.has_member_id);
+    int id = atoi(S(c.member_id));
+    ChangeMemberResponse_free(&c);
+    return id;
+}
+
+int rep_add_learner(struct rep *r, uint16_t port)
+{
+    int slot = rep_add_member(r, port, true);
+    rep_join(r, slot, port);
+    return slot;
+}
+
+void rep_promote_caught_up(struct rep *r, int id)
+{
+    double deadline = node_now() + REP_WAIT_S;
+    int64_t lag;
+    while ((lag = rep_lag_of(r, id)) < 0 || lag > REP_CAUGHT_UP_LAG) {
+        cr_assert_lt(node_now(), deadline, "learner %d did not catch up (lag %lld)", id,
+                     (long long)lag);
+        usleep(20000);
+    }
+    char text[16];
+    snprintf(text, sizeof text, "%d", id);
+    ChangeMemberResponse c = rep_change_retry(r, MemberChange_PROMOTE, text);
+    ChangeMemberResponse_free(&c);
+}
+
+void rep_remove_member(struct rep *r, int node)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%d", node);
+    ChangeMemberResponse c = rep_change_retry(r, MemberChange_REMOVE, id);
+    ChangeMemberResponse_free(&c);
+    rep_disconnect(r, node);
+}
+
+int rep_replace_start(struct rep *r, int node)
+{
+    cr_assert_eq(r->nodes[node].pid, 0, "replace only a stopped node");
+    rep_remove_member(r, node);
+    return rep_add_learner(r, r->nodes[node].port);
+}
+
+int rep_replace(struct rep *r, int node)
+{
+    int slot = rep_replace_start(r, node);
+    rep_promote_caught_up(r, slot);
+    return slot;
 }

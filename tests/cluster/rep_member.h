@@ -20,4 +20,28 @@ const Member *rep_member_find(const ListMembersResponse *list, const char *id);
 /* "0 1 2(learner)": the list's ids in order, for messages and comparisons. */
 void rep_members_text(const list_Member *list, char *buf, size_t size);
 
+/* A learner within this many entries of the leader is promoted (tools/cluster add's rule). */
+#define REP_CAUGHT_UP_LAG 64
+/* A live node's leader, once that node says it leads (of every slot); asserts. */
+int rep_leader_now(struct rep *r);
+/* The leader's view of member id's lag, or -1 when unknown. */
+int64_t rep_lag_of(struct rep *r, int id);
+/* changeMember (rep_change_retry): a member at 127.0.0.1:port (a learner, or a voter at once);
+   its new member id (not started: rep_join). */
+int rep_add_member(struct rep *r, uint16_t port, bool learner);
+/* changeMember REMOVE of member id node (rep_change_retry) (the process is left as it is). */
+void rep_remove_member(struct rep *r, int node);
+/* As an operator adds a node: a learner at 127.0.0.1:port, started with deployment.join in
+   the slot of its new member id (returned), its data dir empty. */
+int rep_add_learner(struct rep *r, uint16_t port);
+/* Waits until the leader sees learner id caught up (REP_CAUGHT_UP_LAG), then promotes it. */
+void rep_promote_caught_up(struct rep *r, int id);
+/* HACKING.md "Replace a dead node" on a stopped node (its data dir lost, or never to be
+   trusted again): remove its member id, add a learner at its address (a new member id, an
+   empty data dir), start it; it catches up (by snapshot when the leader compacted past what
+   it could send from its log). Its new slot (= member id); the old one stays stopped. */
+int rep_replace_start(struct rep *r, int node);
+/* rep_replace_start, then rep_promote_caught_up: the new member is a voter. */
+int rep_replace(struct rep *r, int node);
+
 #endif

@@ -1,7 +1,7 @@
 /* test_rep_catchup.c: followers brought back by snapshots streamed in chunks: a wiped follower
-   while writes go on, kill -9 at each install step, the leader killed mid-transfer, a follower
+   (replaced by a new member, HACKING.md "Replace a dead node") while writes go on, kill -9 at each install step, the leader killed mid-transfer, a follower
    cut off while the leader compacts twice (twice over). */
-#include "rep_fixture.h"
+#include "rep_member.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -114,25 +114,28 @@ static void start_loaded(struct rep *r, int *leader, int *f)
     write_until_snapshot(r, *leader, &written, KEYS / 2);
 }
 
-/* A replaced disk: the follower comes back empty while writes go on; the leader's snapshot
-   (many chunks) and then its log bring it level. Only the newest snapshot stays on disk. */
+/* A replaced disk: the follower comes back empty, as a new member, while writes go on; the
+   leader's snapshot (many chunks) and then its log bring it level. Only the newest snapshot
+   stays on disk. */
 Test(rep_catchup, a_wiped_follower_catches_up_while_writes_go_on, .timeout = 180)
 {
     struct rep r;
     int leader, f;
     start_loaded(&r, &leader, &f);
     rep_kill(&r, f);
-    rep_wipe(&r, f);
-    rep_restart(&r, f);
+    f = rep_replace_start(&r, f);
     write_keys(&r, leader, KEYS, KEYS + 200);
     rep_wait_converged(&r);
+    rep_promote_caught_up(&r, f);
     cr_assert_geq(info_field(&r, f, true), KEYS / 2, "caught up without the snapshot");
     check_keys(&r, f, KEYS + 200);
     cr_assert(log_says(&r, leader, "sending snapshot"));
     cr_assert(log_says(&r, f, "installed snapshot"));
     /* A child's new snapshot is in place a moment before the node removes the one before. */
     double deadline = node_now() + REP_WAIT_S;
-    for (int i = 0; i < REP_NODES; i++) {
+    for (int i = 0; i < REP_NODES_MAX; i++) {
+        if (r.nodes[i].pid <= 0)
+            continue;
         while (count_files(&r, i, ".kvsnap") != 1) {
             cr_assert_lt(node_now(), deadline, "node %d keeps %d snapshots", i,
                          count_files(&r, i, ".kvsnap"));
@@ -143,7 +146,8 @@ Test(rep_catchup, a_wiped_follower_catches_up_while_writes_go_on, .timeout = 180
     rep_cleanup(&r);
 }
 
-/* The install, step by step: a kill -9 at each leaves a node that restarts and converges. */
+/* The install, step by step: a kill -9 at each leaves a node that restarts and converges
+   (each round a new member replacing the one before: five ids, 3..7). */
 Test(rep_catchup, kill_9_at_each_install_step_recovers, .timeout = 300)
 {
     static const char *steps[] = {"receiving", "written", "restored", "renamed", "reset"};
@@ -152,9 +156,8 @@ Test(rep_catchup, kill_9_at_each_install_step_recovers, .timeout = 300)
     start_loaded(&r, &leader, &f);
     for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
         rep_kill(&r, f);
-        rep_wipe(&r, f);
         setenv("KVNODE_TEST_INSTALL_CRASH_AT", steps[s], 1);
-        rep_restart(&r, f);
+        f = rep_replace_start(&r, f);
         unsetenv("KVNODE_TEST_INSTALL_CRASH_AT");
         cr_assert_eq(node_wait_exit(&r.nodes[f], REP_WAIT_S), 128 + SIGKILL,
                      "node %d did not die at step %s", f, steps[s]);
@@ -185,9 +188,15 @@ static bool replication_of(struct rep *r, int leader, int node, char *state, siz
     int rc = test_send(c, TEST_METHOD(getClusterHealth), seq, &q, NULL);
     if (rc == 0)
         rc = test_recv(c, TEST_METHOD(getClusterHealth), seq, &res, NULL);
-    bool ok = rc == 0 && res.has_success && (uint32_t)node < res.success.nodes.count;
+    const NodeStatus *st = NULL;
+    char id[16];
+    snprintf(id, sizeof id, "%d", node);
+    for (uint32_t i = 0; rc == 0 && res.has_success && i < res.success.nodes.count; i++)
+        if (res.success.nodes.items[i].node_id.data &&
+            strcmp((const char *)res.success.nodes.items[i].node_id.data, id) == 0)
+            st = &res.success.nodes.items[i];
+    bool ok = st != NULL;
     if (ok) {
-        const NodeStatus *st = &res.success.nodes.items[node];
         snprintf(state, size, "%s", st->has_replication ? (const char *)st->replication.data : "");
         *sent = st->has_snapshot_bytes_sent ? st->snapshot_bytes_sent : -1;
     }
@@ -214,18 +223,22 @@ static void wait_mid_transfer(struct rep *r, int leader, int node)
 
 /* The leader dies mid-transfer (slowed to 4 Mbit/s so there is a middle): the new leader
    sends its own snapshot and everyone converges, the old leader too once back. kvctl status
-   shows the transfer while it runs. */
+   shows the transfer while it runs. The follower's machine comes back wiped as a new member,
+   added as a voter at once (kvctl member add): with a learner the two voters left after the
+   leader's death could not elect. */
 Test(rep_catchup, the_leader_killed_mid_transfer, .timeout = 180)
 {
     struct rep r;
     int leader, f;
     start_loaded(&r, &leader, &f);
     rep_kill(&r, f);
-    rep_wipe(&r, f);
+    rep_remove_member(&r, f);
+    uint16_t port = r.nodes[f].port;
+    f = rep_add_member(&r, port, false);
     char faults[64];
     snprintf(faults, sizeof faults, "rate_kbps=%d:4000\n", f);
     rep_faults(&r, leader, faults);
-    rep_restart(&r, f);
+    rep_join(&r, f, port);
     wait_mid_transfer(&r, leader, f);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "'%s' --endpoints %s,%s,%s status", getenv("KVCTL"),

@@ -148,11 +148,14 @@ static void check_all_applied(struct rep *r, int node, const struct acked *a)
 
 /* A follower that lost its disk comes back under the same leader and term, whose progress
    still says it matches everything; no snapshot is due, so the leader's log must bring it
-   back (before the fix its rejections counted as stale and it never caught up). */
+   back (before the fix its rejections counted as stale and it never caught up). With member
+   identity on, such a node is refused (rep_identity); this is the escape hatch's path
+   (consensus.member_identity false), which the core must still handle. */
 Test(rep_failover, a_follower_restarted_with_a_wiped_disk_catches_up_from_the_log)
 {
     struct rep r;
-    rep_start(&r, "\"storage\": {\"snapshot_every_entries\": 1000000}");
+    rep_start_consensus(&r, "\"storage\": {\"snapshot_every_entries\": 1000000}",
+                        "\"member_identity\": false");
     int leader = rep_wait_leader(&r);
     int wiped = (leader + 1) % REP_NODES;
     struct acked *a = calloc(1, sizeof *a);

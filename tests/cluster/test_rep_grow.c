@@ -14,62 +14,14 @@
 #include <unistd.h>
 
 #define KEYS_MAX 40000
-/* A learner within this many entries of the leader is promoted (tools/cluster add's rule). */
-#define CAUGHT_UP_LAG 64
 #define S(b) ((b).data ? (const char *)(b).data : "")
-
-/* A live node's leader, once that node says it leads. */
-static int leader_now(struct rep *r)
-{
-    double deadline = node_now() + REP_WAIT_S;
-    for (;;) {
-        for (int i = 0; i < REP_NODES_MAX; i++) {
-            int l = r->nodes[i].pid > 0 ? rep_leader_seen_by(r, i) : -1;
-            if (l >= 0 && l < REP_NODES_MAX && r->nodes[l].pid > 0 &&
-                rep_leader_seen_by(r, l) == l)
-                return l;
-        }
-        cr_assert_lt(node_now(), deadline, "no leader");
-        usleep(20000);
-    }
-}
-
-/* The leader's view of member id: its lag, or -1 when unknown. */
-static int64_t lag_of(struct rep *r, const char *id)
-{
-    ListMembersResponse l;
-    int64_t lag = -1;
-    if (rep_members(r, leader_now(r), &l) != 0)
-        return -1;
-    const Member *m = l.success ? rep_member_find(&l, id) : NULL;
-    if (m && m->has_lag_entries)
-        lag = m->lag_entries;
-    ListMembersResponse_free(&l);
-    return lag;
-}
 
 /* As an operator does it: add a learner at a new port, start it (deployment.join), wait until
    the leader sees it caught up, promote it. Its member id. */
 static int grow_by_one(struct rep *r, struct rep_load *w)
 {
-    uint16_t port = node_free_port();
-    char ep[32], id[16];
-    snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
-    ChangeMemberResponse c = rep_change_retry(r, MemberChange_ADD_LEARNER, ep);
-    cr_assert(c.has_member_id);
-    snprintf(id, sizeof id, "%s", S(c.member_id));
-    ChangeMemberResponse_free(&c);
-    int slot = atoi(id);
-    rep_join(r, slot, port);
-    double deadline = node_now() + REP_WAIT_S;
-    int64_t lag;
-    while ((lag = lag_of(r, id)) < 0 || lag > CAUGHT_UP_LAG) {
-        cr_assert_lt(node_now(), deadline, "learner %s did not catch up (lag %lld)", id,
-                     (long long)lag);
-        usleep(20000);
-    }
-    c = rep_change_retry(r, MemberChange_PROMOTE, id);
-    ChangeMemberResponse_free(&c);
+    int slot = rep_add_learner(r, node_free_port());
+    rep_promote_caught_up(r, slot);
     rep_load_allow(w, slot, r->nodes[slot].addr, true);
     return slot;
 }
@@ -77,7 +29,7 @@ static int grow_by_one(struct rep *r, struct rep_load *w)
 static void expect_voters(struct rep *r, const char *want)
 {
     ListMembersResponse l;
-    cr_assert_eq(rep_members(r, leader_now(r), &l), 0);
+    cr_assert_eq(rep_members(r, rep_leader_now(r), &l), 0);
     char text[128];
     rep_members_text(&l.members, text, sizeof text);
     cr_assert_str_eq(text, want);
@@ -87,12 +39,8 @@ static void expect_voters(struct rep *r, const char *want)
 /* Removes member node (at the leader, which may be itself), then stops its process. */
 static void shrink_by(struct rep *r, struct rep_load *w, int node)
 {
-    char id[16];
-    snprintf(id, sizeof id, "%d", node);
-    ChangeMemberResponse c = rep_change_retry(r, MemberChange_REMOVE, id);
-    ChangeMemberResponse_free(&c);
+    rep_remove_member(r, node);
     rep_load_allow(w, node, NULL, false);
-    rep_disconnect(r, node);
     if (r->nodes[node].pid > 0) /* not when it was killed before */
         cr_assert_eq(node_stop(&r->nodes[node], SIGTERM), 0,
                      "removed node %d's exit was unclean", node);
@@ -127,11 +75,11 @@ Test(rep_grow, three_to_five_to_three_voters_under_load_loses_nothing)
             usleep(20000);
         }
     rep_load_wait_more(w, 50, "with five voters");
-    int leader = leader_now(&r), other = (leader + 2) % 5;
+    int leader = rep_leader_now(&r), other = (leader + 2) % 5;
     shrink_by(&r, w, other);
     rep_load_wait_more(w, 50, "after removing a follower");
     shrink_by(&r, w, leader);
-    int next = leader_now(&r);
+    int next = rep_leader_now(&r);
     cr_assert(next != leader && next != other);
     rep_load_wait_more(w, 50, "after removing the leader");
     char want[16];
@@ -162,7 +110,7 @@ Test(rep_grow, a_killed_node_is_replaced_by_a_fresh_one_at_a_new_address)
     expect_voters(&r, "0 1 3");
     rep_load_wait_more(w, 50, "with the new member");
     /* The new member holds everything, and counts: with node 0 stopped, 1 and 3 commit. */
-    int leader = leader_now(&r);
+    int leader = rep_leader_now(&r);
     int gone = leader == 0 ? 1 : 0;
     rep_load_allow(w, gone, NULL, false);
     rep_kill(&r, gone);

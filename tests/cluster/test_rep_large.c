@@ -1,6 +1,7 @@
-/* test_rep_large.c (suite slow): a store of 3,000,000 keys; a wiped follower catches up while
-   writes go on, then again over a link that holds the leader's calls back 20 ms. */
-#include "rep_fixture.h"
+/* test_rep_large.c (suite slow): a store of 3,000,000 keys; a wiped follower, replaced by a new
+   member, catches up while writes go on, then again over a link that holds the leader's calls
+   back 20 ms. */
+#include "rep_member.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -73,22 +74,33 @@ static uint64_t newest_snapshot_bytes(struct rep *r, int node)
     return best[0] && stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-/* Wipes f, restarts it, and waits until it applied what the leader had at that moment;
-   returns the seconds it took. */
-static double wipe_and_catch_up(struct rep *r, int leader, int f)
+/* Kills *f (its disk lost), replaces it by a new member at its address (HACKING.md "Replace a
+   dead node"; the leader's calls to it held back delay_ms when not 0), waits until it applied
+   what the leader had at that moment and promotes it; *f is the new member. Returns the
+   seconds from its start until it caught up. */
+static double replace_and_catch_up(struct rep *r, int leader, int *f, int delay_ms)
 {
-    rep_kill(r, f);
-    rep_wipe(r, f);
+    rep_kill(r, *f);
+    rep_remove_member(r, *f);
+    uint16_t port = r->nodes[*f].port;
+    *f = rep_add_member(r, port, true);
+    if (delay_ms > 0) {
+        char faults[64];
+        snprintf(faults, sizeof faults, "delay_ms=%d:%d\n", *f, delay_ms);
+        rep_faults(r, leader, faults);
+    }
     int64_t target = applied(r, leader);
     cr_assert_gt(target, 0);
     double t0 = node_now();
-    rep_restart(r, f);
-    while (applied(r, f) < target) {
+    rep_join(r, *f, port);
+    while (applied(r, *f) < target) {
         cr_assert_lt(node_now() - t0, LARGE_CATCHUP_S, "node %d did not catch up to %lld in %.0f s",
-                     f, (long long)target, LARGE_CATCHUP_S);
+                     *f, (long long)target, LARGE_CATCHUP_S);
         usleep(200000); /* polling with a deadline */
     }
-    return node_now() - t0;
+    double secs = node_now() - t0;
+    rep_promote_caught_up(r, *f);
+    return secs;
 }
 
 static void print_transfer_lines(struct rep *r, int node)
@@ -119,7 +131,7 @@ Test(rep_large, a_wiped_follower_of_3m_keys_catches_up_fast_and_over_a_slow_link
     /* Writes go on while the follower catches up. */
     snprintf(args, sizeof args, "-c 1 -d 8 -k %d --rate 2000 -t 3600", LARGE_KEYS);
     pid_t load = start_kvbench(r.nodes[leader].addr, args);
-    double secs = wipe_and_catch_up(&r, leader, f);
+    double secs = replace_and_catch_up(&r, leader, &f, 0);
     kill(load, SIGTERM);
     finish_kvbench(load);
     uint64_t snap = newest_snapshot_bytes(&r, f);
@@ -127,10 +139,7 @@ Test(rep_large, a_wiped_follower_of_3m_keys_catches_up_fast_and_over_a_slow_link
             (double)snap / 1e6);
     rep_wait_converged(&r);
     /* Again, each call of the leader's to the follower (chunks, appends) held back 20 ms. */
-    char faults[64];
-    snprintf(faults, sizeof faults, "delay_ms=%d:20\n", f);
-    rep_faults(&r, leader, faults);
-    secs = wipe_and_catch_up(&r, leader, f);
+    secs = replace_and_catch_up(&r, leader, &f, 20);
     snap = newest_snapshot_bytes(&r, f);
     fprintf(stderr, "rep_large: over a 20 ms link caught up in %.1f s from a %.0f MB snapshot\n",
             secs, (double)snap / 1e6);

@@ -8,7 +8,7 @@
    node stopped (SIGTERM) with writes in flight answers each truthfully: TIMEOUT for one it
    proposed, SHUTTING_DOWN (at once) for one that waited for a leader. Every answer is checked
    against the final state: acknowledged writes are there, definitely refused ones are not. */
-#include "rep_fixture.h"
+#include "rep_member.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -127,9 +127,10 @@ Test(rep_storage, a_corrupt_replica_refuses_to_start_and_the_cluster_keeps_servi
     cr_assert(strstr(err, "catches up from the leader"), "no way to rebuild is given:\n%s", err);
     /* The other two serve throughout. */
     write_acked(&r, leader, l, 20);
-    /* Rebuilt as the message says: an empty data dir, started again; it catches up. */
-    rep_wipe(&r, bad);
-    rep_restart(&r, bad);
+    /* Rebuilt as the message says: removed, added again as a new member with an empty data
+       dir; it catches up. */
+    cr_assert(strstr(err, "kvctl member remove"), "the rebuild names no removal:\n%s", err);
+    bad = rep_replace(&r, bad);
     rep_wait_converged(&r);
     ledger_check(&r, bad, l);
     free(l);
@@ -196,8 +197,7 @@ Test(rep_storage, a_replica_with_a_corrupt_snapshot_refuses_to_start_and_is_rebu
                   strstr(err, "catches up from the leader"),
               "no way to rebuild is given:\n%s", err);
     write_acked(&r, leader, l, 20);
-    rep_wipe(&r, bad);
-    rep_restart(&r, bad);
+    bad = rep_replace(&r, bad); /* as the message says: a new member, an empty data dir */
     rep_wait_converged(&r);
     ledger_check(&r, bad, l);
     free(l);

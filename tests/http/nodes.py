@@ -149,6 +149,32 @@ class Cluster:
             return [seen.pop()] if ok else None
         return wait_for("one leader named by every live node", agreed)[0]
 
+    def replace(self, i, kvctl):
+        """HACKING.md "Replace a dead node" for stopped node i: remove member i, add a learner
+        at its address (a new member id, an empty data dir, deployment.join, the same HTTP
+        port) and start it. The new member's id (its index in nodes: ids only grow)."""
+        old = self.nodes[i]
+        live = ",".join(n.addr for n in self.nodes if n is not old and n.proc
+                        and n.proc.poll() is None)
+        wait_for(f"member {i} removed", lambda: run(
+            kvctl, live, "member", "remove", str(i)).returncode == 0)
+        added = []
+
+        def add():
+            r = run(kvctl, live, "member", "add-learner", old.addr)
+            if r.returncode == 0:
+                added.append(int(r.stdout.split()[3]))  # "OK added learner N at ..."
+            return r.returncode == 0
+        wait_for(f"a learner added at {old.addr}", add)
+        new = added[0]
+        assert new == len(self.nodes), f"member id {new}, {len(self.nodes)} nodes"
+        cfg = copy.deepcopy(old.cfg)
+        cfg["deployment"] = {"mode": "replicated",
+                             "join": {"member_id": new, "endpoint": old.addr}}
+        self.nodes.append(Node(old.kvnode, cfg, self.workdir, f"node{new}"))
+        self.nodes[new].start()
+        return new
+
     def stop(self):
         for n in self.nodes:
             n.kill(signal.SIGTERM)
