@@ -460,7 +460,8 @@ struct ListMembersResponse {
   5: optional list<Member> members,
   6: optional i64 config_index,       // the log index of the membership's entry (0: bootstrap)
   7: optional string reported_by,     // the member id of the node that answered
-  8: optional string leader_id        // the leader's member id, when known
+  8: optional string leader_id,       // the leader's member id, when known
+  9: optional string cluster_id       // 16 hex digits (deployment.join.cluster_id), once bound
 }
 
 enum MemberChange {
@@ -491,7 +492,9 @@ struct ChangeMemberResponse {
   4: optional string leader_hint,     // NOT_LEADER, TIMEOUT: the leader's endpoint, when known
   5: optional string member_id,       // ADD_*: the id the new member got
   6: optional list<Member> members,   // success: the membership after the change
-  7: optional i64 config_index        // success: the log index of its entry
+  7: optional i64 config_index,       // success: the log index of its entry
+  8: optional string cluster_id       // success: the cluster's id (16 hex digits), once bound:
+                                      // the new member's deployment.join.cluster_id
 }
 
 // ------------------------------------------------------------------ peer API

@@ -150,6 +150,8 @@ struct cluster_config {
     /* This data dir's incarnation (consensus.h, Member identity): the core binds and checks
        identities; 0: off (this node binds nothing and refuses nobody). */
     uint64_t incarnation;
+    /* consensus_config.cluster_id: the only cluster this node takes part in; 0: any. */
+    uint64_t cluster_id;
 };
 
 /* Timeouts 1000/100 ms, no snapshots, 1 MiB entries, every batch synced on the loop; id,

@@ -302,6 +302,11 @@ struct consensus_config {
     uint64_t promote_lag_max;   /* a learner further behind the commit cannot be promoted */
     uint64_t incarnation;       /* this data dir's (see Member identity); 0: identity off:
                                    this node binds nothing and refuses nobody */
+    uint64_t cluster_id;        /* the only cluster this node takes part in (a joining node's
+                                   config names it); 0: any. Every message stating another
+                                   (or none, but the transport's snapshot messages), and a
+                                   snapshot whose membership holds another, is dropped and
+                                   reported: it neither votes nor takes entries from it */
     uint64_t (*rand_u64)(void *ctx); /* the caller's seeded generator */
     void *rand_ctx;
 };

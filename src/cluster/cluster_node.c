@@ -126,6 +126,7 @@ static void core_config(struct cluster_node *n, struct consensus_config *cc)
     if (cc->batch_entries_max > CLUSTER_WIRE_ENTRIES_MAX)
         cc->batch_entries_max = CLUSTER_WIRE_ENTRIES_MAX;
     cc->incarnation = n->cfg.incarnation;
+    cc->cluster_id = n->cfg.cluster_id;
     n->rng = n->cfg.seed;
     cc->rand_u64 = node_rand;
     cc->rand_ctx = &n->rng;

@@ -173,6 +173,15 @@ static void identity_log(struct cluster_node *n, const struct consensus_ready *r
 {
     for (size_t i = 0; i < rd->stale_member_count; i++) {
         const struct consensus_stale_member *s = &rd->stale_members[i];
+        if (n->cfg.cluster_id != 0 && s->cluster_id != n->cfg.cluster_id) {
+            log_error("member %u of cluster %016llx (0: none stated) reached this node, which "
+                      "joins cluster %016llx only (deployment.join.cluster_id): refused, this "
+                      "node neither votes nor takes entries from it. Check the config: the "
+                      "cluster id is the one kvctl status shows for the cluster to join",
+                      s->id, (unsigned long long)s->cluster_id,
+                      (unsigned long long)n->cfg.cluster_id);
+            continue;
+        }
         log_warn("member %u came back with a new data dir (incarnation %016llx, bound "
                  "%016llx, cluster %016llx): it is refused; remove member %u and add it again as "
                  "a new member", s->id, (unsigned long long)s->incarnation,

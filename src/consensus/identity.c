@@ -81,6 +81,19 @@ static bool drop_from_leader(const struct consensus_node *node, const struct con
     return cluster != 0 && msg->cluster_id != 0 && msg->cluster_id != cluster;
 }
 
+/* A message from outside the cluster this node was told to join (consensus_config.cluster_id):
+   one stating another cluster id, or none (but the transport's snapshot messages, which state
+   none: their snapshot's membership must name it). */
+static bool other_cluster(const struct consensus_node *node, const struct consensus_msg *msg)
+{
+    uint64_t want = node->cfg.cluster_id;
+    if (want == 0)
+        return false;
+    if (msg->type == CONSENSUS_MSG_SNAPSHOT && msg->cluster_id == 0)
+        return msg->membership == NULL || msg->membership->cluster_id != want;
+    return msg->cluster_id != want && !(msg->cluster_id == 0 && transport_made(msg));
+}
+
 /* A refused node answers a leader's append with a reject that carries its own incarnation:
    the leader drops it, and so learns (and reports) that this member came back. */
 static bool answer_refused(struct consensus_node *node, const struct consensus_msg *msg)
@@ -97,6 +110,13 @@ bool cons_ident_drop(struct consensus_node *node, const struct consensus_msg *ms
 {
     if (node->self_refused)
         return answer_refused(node, msg);
+    if (other_cluster(node, msg)) {
+        struct consensus_msg said = *msg; /* a snapshot states its cluster in its membership */
+        if (said.cluster_id == 0 && said.membership != NULL)
+            said.cluster_id = said.membership->cluster_id;
+        report(node, &said, 0);
+        return true; /* before anything else: its bindings are another cluster's */
+    }
     bool unchecked = false;
 #if PLANTED_BUG_wiped_vote_counted /* planted bug (tools/mutants): votes skip identity */
     unchecked = msg->type == CONSENSUS_MSG_VOTE || msg->type == CONSENSUS_MSG_VOTE_RESP;

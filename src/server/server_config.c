@@ -42,6 +42,7 @@ static const struct field fields[] = {
     {"deployment.join", F_SECTION, AT(join), 0, 0},
     {"deployment.join.member_id", F_U32, AT(join_member_id), 0, UINT32_MAX - 1},
     {"deployment.join.endpoint", F_STRING, AT(join_endpoint), 0, 0},
+    {"deployment.join.cluster_id", F_STRING, AT(join_cluster_text), 0, 0},
     {"consensus", F_SECTION, 0, 0, 0},
     {"consensus.election_timeout_ms", F_U32, AT(election_timeout_ms), 10, 600000},
     {"consensus.heartbeat_interval_ms", F_U32, AT(heartbeat_interval_ms), 1, 60000},
@@ -154,6 +155,7 @@ void server_config_free(struct server_config *cfg)
     free(cfg->data_dir);
     free(cfg->instance_id);
     free(cfg->join_endpoint);
+    free(cfg->join_cluster_text);
     free(cfg->cluster_secret);
     free(cfg->cluster_secret_file);
     free(cfg->http_listen);
@@ -387,6 +389,27 @@ static int parse_member_id(const char *text, uint32_t max, uint32_t *out)
     return 0;
 }
 
+/* A cluster id as kvctl shows it: 16 hex digits (lower or upper case), not all zero. */
+static int parse_cluster_id(const char *text, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t len = strlen(text);
+    if (len != 16)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return v != 0 ? 0 : -1;
+}
+
 /* deployment.join: a node added to a running cluster, which it learns from the leader. */
 static int check_join(struct loader *ld)
 {
@@ -411,6 +434,10 @@ static int check_join(struct loader *ld)
                              id != cfg->join_member_id))
         return fail(ld, "deployment.instance_id", "must be deployment.join.member_id (%u) "
                     "when given", cfg->join_member_id);
+    if (cfg->join_cluster_text && parse_cluster_id(cfg->join_cluster_text, &cfg->join_cluster_id))
+        return fail(ld, "deployment.join.cluster_id", "'%.40s' is not a cluster id (16 hex "
+                    "digits, not all zero, as kvctl member add-learner and kvctl status show it)",
+                    cfg->join_cluster_text);
     cfg->instance_index = cfg->join_member_id;
     if (!cfg->instance_id) {
         char text[16];

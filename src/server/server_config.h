@@ -79,7 +79,9 @@ struct server_config {
     uint32_t replica_count;      /* 0 for a node that joins (deployment.join) */
     bool join;                   /* deployment.join: added to a running cluster as */
     uint32_t join_member_id;     /* this member id, */
-    char *join_endpoint;         /* reached by its peers at this HOST:PORT */
+    char *join_endpoint;         /* reached by its peers at this HOST:PORT, */
+    char *join_cluster_text;     /* in the cluster with this id (16 hex digits; optional) */
+    uint64_t join_cluster_id;    /* join_cluster_text's value; 0: not given (any cluster) */
     uint32_t instance_index;     /* the member id (node_id in answers): instance_id as a
                                     number, < replica_count when replicated; 0 by default */
     char *cluster_secret;        /* replicated: from cluster_secret or cluster_secret_file */

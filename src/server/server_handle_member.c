@@ -49,6 +49,15 @@ static int fill_member(const struct server_node *n, const struct consensus_membe
                : 0;
 }
 
+/* The cluster's id as deployment.join.cluster_id takes it (16 hex digits), when bound. */
+static void fill_cluster_id(const struct server_node *n, tp_bytes *out, bool *has)
+{
+    uint64_t id = members_now(n, NULL)->cluster_id;
+    char text[17];
+    snprintf(text, sizeof text, "%016llx", (unsigned long long)id);
+    *has = id != 0 && tp_bytes_set_str(out, text) == 0;
+}
+
 /* The membership in effect as a list<Member> (items malloc'ed: the result owns them), and
    the index of its entry. 0 or an ErrorCode. */
 static int fill_members(const struct server_node *n, list_Member *list, int64_t *config_index)
@@ -81,6 +90,7 @@ void server_handle_list_members(struct server_request *req)
     if (rc == 0) {
         out->has_members = out->has_config_index = true;
         rc = fill_members(n, &out->members, &out->config_index);
+        fill_cluster_id(n, &out->cluster_id, &out->has_cluster_id);
     }
     char self[SERVER_MEMBER_ID_MAX], leader[16];
     server_member_id(n, self);
@@ -130,6 +140,7 @@ static void on_changed(void *ctx, int err, uint64_t index, uint32_t leader)
         return;
     }
     out->has_members = out->has_config_index = true;
+    fill_cluster_id(req->node, &out->cluster_id, &out->has_cluster_id);
     change_answer(req, fill_members(req->node, &out->members, &out->config_index), NULL);
 }
 

@@ -5,10 +5,12 @@
 
 #include "kv_snapshot.h"
 #include "log.h"
+#include "server_identity.h"
 #include "server_rep.h"
 #include "server_snap.h"
 #include "kvstore.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,12 +66,36 @@ static void check_removed(struct server_node *n, const struct consensus_membersh
              self, (unsigned long long)index);
 }
 
+int server_member_cluster_check(const struct server_node *n, uint64_t have)
+{
+    uint64_t want = n->cfg->join_cluster_id;
+    if (want == 0 || have == 0 || have == want)
+        return 0;
+    log_error("this data dir (%s) belongs to cluster %016llx, but deployment.join.cluster_id "
+              "names cluster %016llx: the node will not start, and leaves the data dir as it "
+              "is. Start it with its own cluster's id, or, to move the machine to the other "
+              "cluster, add it there as a new member and start it with an empty data_dir",
+              n->cfg->data_dir, (unsigned long long)have, (unsigned long long)want);
+    return -1;
+}
+
+/* A committed membership naming the cluster id: data_dir/identity names it too, once. */
+static void note_cluster(struct server_node *n, const struct consensus_membership *m)
+{
+    if (n->incarnation == 0 || m->cluster_id == 0 || n->identity_cluster == m->cluster_id)
+        return;
+    assert(n->identity_cluster == 0); /* a committed cluster id never changes */
+    if (server_identity_bind(n->cfg->data_dir, n->incarnation, m->cluster_id) == 0)
+        n->identity_cluster = m->cluster_id;
+}
+
 void server_member_applied(void *ctx, uint64_t index, const struct consensus_membership *m)
 {
     struct server_node *n = ctx;
     if (keep(n, m) != 0)
         abort(); /* out of memory for 1 KiB: snapshots would carry a stale membership */
     check_removed(n, m, index);
+    note_cluster(n, m);
 }
 
 bool server_member_serving(const struct server_node *n, int *code)
@@ -113,6 +139,7 @@ int server_member_restored(struct server_node *n, struct consensus_membership *o
         if (decode(data, len, out, "the restored snapshot") != 0)
             return -1;
         check_removed(n, out, n->snapshot_index);
+        note_cluster(n, out);
         return 0;
     }
     if (n->cfg->join) { /* knows none until the leader reaches it (the log tells it) */
@@ -171,6 +198,9 @@ int server_member_installed_check(struct server_node *n)
     uint32_t len;
     const uint8_t *data = kv_sm_membership(n->sm, &len);
     if (len == rep->recv_conf_len && (len == 0 || memcmp(data, rep->recv_conf, len) == 0)) {
+        struct consensus_membership m;
+        if (len > 0 && consensus_membership_decode(data, len, &m) == 0)
+            note_cluster(n, &m);
         if (len == 0) { /* an older build's: from now on ours carry the bootstrap one */
             struct consensus_membership boot;
             bootstrap(n, &boot);

@@ -35,5 +35,8 @@ int server_member_installed_check(struct server_node *n);
 /* At a start: the restored state's membership, or (none: a new cluster, or a snapshot older
    than snapshots with one) the bootstrap one with replica_endpoints' addresses. 0 or -1. */
 int server_member_restored(struct server_node *n, struct consensus_membership *out);
+/* A data dir bound to cluster have (0: not known) under a config that joins another
+   (deployment.join.cluster_id): -1, logged (the node must not start); else 0. */
+int server_member_cluster_check(const struct server_node *n, uint64_t have);
 
 #endif

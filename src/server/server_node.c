@@ -281,7 +281,8 @@ int server_node_open(struct server_node *n, const struct server_config *cfg,
         return -1;
     }
     if (replicated && cfg->member_identity &&
-        server_identity_open(cfg->data_dir, &n->incarnation) != 0)
+        (server_identity_open(cfg->data_dir, &n->incarnation, &n->identity_cluster) != 0 ||
+         server_member_cluster_check(n, n->identity_cluster) != 0))
         return -1;
     if (open_store(n) != 0 || server_snap_restore(n) != 0 || open_wal(n) != 0)
         return -1;

@@ -48,6 +48,7 @@ struct server_pending {
 struct server_node {
     const struct server_config *cfg;
     uint64_t incarnation;           /* data_dir/identity's (consensus.member_identity), else 0 */
+    uint64_t identity_cluster;      /* the cluster id data_dir/identity names, 0: none yet */
     struct event_base *base;
     struct net_server *net;
     kv_sm *sm;                      /* the KV state machine: every write goes through it */

@@ -263,6 +263,7 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     cc.membership = &conf;
     cc.entry_bytes_max = cfg->max_frame_bytes + SERVER_ENTRY_SLACK;
     cc.incarnation = n->incarnation;
+    cc.cluster_id = cfg->join_cluster_id;
     /* A follower's acks and a leader's appends overlap the sync on its thread; a 1-node
        cluster has no one to overlap with: it syncs in its ready turn, once a loop iteration, as
        standalone's commit does, with no thread hand-off per group (bench/RESULTS.md, issue 15
@@ -283,7 +284,10 @@ static int open_cluster(struct server_node *n, uint64_t term, uint64_t seed)
     int rc = cluster_node_open(&cc, n->base, n->wal, n->rep->tp, &cb, &n->rep->cluster);
     if (rc != 0)
         log_error("cannot start the cluster: %s", cluster_strerror(rc));
-    return rc == 0 ? 0 : -1;
+    /* The identity file names the cluster once bound (checked before anything opened); the
+       log holds it too, should that write not have been made. */
+    return rc == 0 ? server_member_cluster_check(n, cluster_membership(n->rep->cluster)->cluster_id)
+                   : -1;
 }
 
 int server_rep_open(struct server_node *n)

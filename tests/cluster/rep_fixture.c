@@ -25,7 +25,7 @@ static const char rep_config[] =
 /* A node added to the running cluster: no replica_endpoints, which only bootstrap one. */
 static const char rep_join_config[] =
     REP_SECRET_FAULTS " \"deployment\": {\"mode\": \"replicated\", \"join\": {\"member_id\": %d,"
-    " \"endpoint\": \"127.0.0.1:%u\"}}," REP_CONSENSUS "%s%s";
+    " \"endpoint\": \"127.0.0.1:%u\"%s%s%s}}," REP_CONSENSUS "%s%s";
 
 void rep_start(struct rep *r, const char *extra)
 {
@@ -56,10 +56,16 @@ void rep_start_consensus(struct rep *r, const char *extra, const char *consensus
 
 void rep_join(struct rep *r, int id, uint16_t port)
 {
+    rep_join_in(r, id, port, NULL);
+}
+
+void rep_join_in(struct rep *r, int id, uint16_t port, const char *cluster_id)
+{
     cr_assert(id >= 0 && id < REP_NODES_MAX && r->nodes[id].pid <= 0 && !r->nodes[id].dir[0],
               "slot %d is taken", id);
     char cfg[2048];
-    snprintf(cfg, sizeof cfg, rep_join_config, id, port, r->consensus[0] ? ", " : "",
+    snprintf(cfg, sizeof cfg, rep_join_config, id, port, cluster_id ? ", \"cluster_id\": \"" : "",
+             cluster_id ? cluster_id : "", cluster_id ? "\"" : "", r->consensus[0] ? ", " : "",
              r->consensus, r->extra[0] ? ", " : "", r->extra);
     node_start_at(&r->nodes[id], port, cfg);
 }

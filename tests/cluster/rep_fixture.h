@@ -32,6 +32,8 @@ void rep_cleanup(struct rep *r);
    rep_start_consensus's extras too): add it first (changeMember ADD_LEARNER or ADD_VOTER with
    127.0.0.1:port). */
 void rep_join(struct rep *r, int id, uint16_t port);
+/* The same with deployment.join.cluster_id (16 hex digits; NULL: none). */
+void rep_join_in(struct rep *r, int id, uint16_t port, const char *cluster_id);
 void rep_kill(struct rep *r, int node);      /* SIGKILL, waited for */
 void rep_restart(struct rep *r, int node);
 /* Removes a stopped node's data dir: it restarts with an empty log and store. */

@@ -164,3 +164,178 @@ Test(rep_identity, a_wiped_follower_is_refused_then_replaced_by_a_new_member, .t
     replace_the_refused_member(&r, wiped, other);
     rep_cleanup(&r);
 }
+
+/* The cluster id as listMembers gives it (16 hex digits), once every node is bound. */
+static void cluster_id_of(struct rep *r, char out[17])
+{
+    for (int i = 0; i < REP_NODES; i++)
+        cr_assert(wait_log(r, i, "is bound as member"), "node %d was never bound", i);
+    ListMembersResponse l;
+    cr_assert_eq(rep_members(r, rep_leader_now(r), &l), 0);
+    cr_assert(l.success && l.has_cluster_id && l.cluster_id.len == 16, "no cluster id listed");
+    memcpy(out, l.cluster_id.data, 16);
+    out[16] = '\0';
+    ListMembersResponse_free(&l);
+}
+
+/* The data dir's files, sizes and times, as one line each (to show it was left as it was). */
+static void dir_listing(const char *dir, char *out, size_t size)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cd '%s/data' && find . -type f -printf '%%p %%s %%T@\\n' | sort",
+             dir);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0);
+    cr_assert_gt(n, 0, "%s/data is empty", dir);
+}
+
+/* deployment.join.cluster_id: a node told to join another cluster than the one that reaches
+   it takes no part (no entry, no snapshot, no vote; it says why) while the cluster goes on;
+   started again naming the right one it catches up and is promoted; and its data dir, now the
+   cluster's, refuses to start under a config naming another cluster, and is left as it is. */
+Test(rep_identity, a_node_joining_names_its_cluster_and_refuses_any_other, .timeout = 170)
+{
+    setenv(NODE_LOG_LEVEL_ENV, "info", 1);
+    struct rep r;
+    start_identity(&r);
+    int leader = rep_wait_leader(&r);
+    write_acked(&r, leader, "before");
+    char cid[17], wrong[17];
+    cluster_id_of(&r, cid);
+    snprintf(wrong, sizeof wrong, "%016llx", (unsigned long long)(strtoull(cid, NULL, 16) ^ 1));
+    /* kvctl member add-learner prints the join config with the cluster id. */
+    uint16_t port = node_free_port();
+    char args[256], out[4096], want[256];
+    snprintf(args, sizeof args, "-e %s member add-learner 127.0.0.1:%u", r.nodes[leader].addr,
+             port);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    snprintf(want, sizeof want, "join: {\"member_id\": 3, \"endpoint\": \"127.0.0.1:%u\", "
+             "\"cluster_id\": \"%s\"}", port, cid);
+    cr_assert(strstr(out, want), "add-learner printed no join config:\n%s", out);
+    rep_join_in(&r, 3, port, wrong);
+    snprintf(want, sizeof want, "which joins cluster %s only", wrong);
+    cr_assert(wait_log(&r, 3, want), "the node joining another cluster never said so");
+    for (int i = 0; i < 50; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "w-%02d", i);
+        write_acked(&r, rep_leader_now(&r), key);
+    }
+    NodeInfo info;
+    cr_assert_eq(rep_info(&r, 3, &info), 0);
+    cr_assert_eq(info.status.applied_index, 0, "it applied the other cluster's entries");
+    cr_assert_eq(info.status.last_log_index, 0, "it took the other cluster's entries");
+    NodeInfo_free(&info);
+    cr_assert(!node_log_contains(&r.nodes[3], "installed snapshot"));
+    /* Named right, it catches up and is promoted. */
+    rep_disconnect(&r, 3);
+    node_stop(&r.nodes[3], SIGTERM);
+    node_cleanup(&r.nodes[3]);
+    memset(&r.nodes[3], 0, sizeof r.nodes[3]);
+    rep_join_in(&r, 3, port, cid);
+    rep_promote_caught_up(&r, 3);
+    write_acked(&r, rep_leader_now(&r), "after");
+    rep_wait_converged(&r);
+    /* Its data dir is the cluster's now: another cluster's id in its config stops the start. */
+    rep_disconnect(&r, 3);
+    cr_assert_eq(node_stop(&r.nodes[3], SIGTERM), 0);
+    char before[8192], after[8192], cfg[400], text[4096];
+    dir_listing(r.nodes[3].dir, before, sizeof before);
+    FILE *f = fopen(r.nodes[3].config, "r");
+    cr_assert(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    char *at = strstr(text, cid);
+    cr_assert(at, "the config names no cluster id:\n%s", text);
+    memcpy(at, wrong, 16);
+    snprintf(cfg, sizeof cfg, "%s/other.json", r.nodes[3].dir);
+    f = fopen(cfg, "w");
+    cr_assert(f);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+    const char *argv[] = {"--config", cfg, NULL};
+    static char err[16384];
+    cr_assert_neq(node_run_once(argv, err, sizeof err), 0, "it started in another cluster");
+    snprintf(want, sizeof want, "belongs to cluster %s, but deployment.join.cluster_id names "
+             "cluster %s", cid, wrong);
+    cr_assert(strstr(err, want), "the refusal does not say why:\n%s", err);
+    dir_listing(r.nodes[3].dir, after, sizeof after);
+    cr_assert_str_eq(after, before, "the refused start changed the data dir:\n%s\n---\n%s", before, after);
+    rep_restart(&r, 3);
+    write_acked(&r, rep_leader_now(&r), "restarted");
+    rep_wait_converged(&r);
+    rep_cleanup(&r);
+}
+
+/* Replaces from with to in node's config file. */
+static void config_replace(struct rep *r, int node, const char *from, const char *to)
+{
+    char text[4096], *at;
+    FILE *f = fopen(r->nodes[node].config, "r");
+    cr_assert(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    cr_assert((at = strstr(text, from)), "node %d's config has no %s", node, from);
+    char out[4096];
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    f = fopen(r->nodes[node].config, "w");
+    cr_assert(f);
+    fputs(out, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* A cluster from before member identity (no identity file, no cluster id, memberships of
+   format 1 in its log and snapshots) restarted with it on, as a rolling upgrade does: each
+   node makes its data dir's incarnation at its first start, the leader binds the cluster and
+   every member, nothing acknowledged is lost and writes go on; a wiped node is then refused. */
+Test(rep_identity, a_cluster_from_before_identity_adopts_one_at_its_first_start, .timeout = 170)
+{
+    setenv(NODE_LOG_LEVEL_ENV, "info", 1);
+    struct rep r;
+    rep_start_consensus(&r, SNAP_CONFIG, "\"member_identity\": false");
+    int leader = rep_wait_leader(&r);
+    static char keys[400][16];
+    int count = 0;
+    for (; count < 300; count++) { /* past a snapshot (every 200 entries) */
+        snprintf(keys[count], sizeof keys[0], "old-%03d", count);
+        write_acked(&r, leader, keys[count]);
+    }
+    rep_wait_converged(&r);
+    for (int i = 0; i < REP_NODES; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/data/identity", r.nodes[i].dir);
+        cr_assert_neq(access(path, F_OK), 0, "node %d made an identity with it off", i);
+    }
+    cr_assert_gt(snapshot_index(&r, leader), 0, "no snapshot from before identity");
+    for (int i = 0; i < REP_NODES; i++) { /* one at a time, as a rolling upgrade */
+        rep_disconnect(&r, i);
+        cr_assert_eq(node_stop(&r.nodes[i], SIGTERM), 0);
+        config_replace(&r, i, "\"member_identity\": false", "\"member_identity\": true");
+        rep_restart(&r, i);
+        cr_assert(wait_log(&r, i, "new incarnation"), "node %d made no incarnation", i);
+        leader = rep_leader_now(&r);
+        snprintf(keys[count], sizeof keys[0], "roll-%d", i);
+        write_acked(&r, leader, keys[count++]);
+    }
+    for (int i = 0; i < REP_NODES; i++)
+        cr_assert(wait_log(&r, i, "is bound as member"), "node %d was never bound", i);
+    char cid[17];
+    cluster_id_of(&r, cid);
+    rep_wait_converged(&r);
+    for (int i = 0; i < REP_NODES; i++)
+        holds_all(&r, i, keys, count);
+    /* Identity holds from now on: a wiped follower is refused under its old id. */
+    leader = rep_leader_now(&r);
+    int wiped = (leader + 1) % REP_NODES;
+    rep_kill(&r, wiped);
+    rep_wipe(&r, wiped);
+    rep_restart(&r, wiped);
+    cr_assert(wait_log(&r, wiped, "is bound to another data dir"),
+              "the wiped node was not refused after the upgrade");
+    write_acked(&r, leader, "after-upgrade");
+    rep_cleanup(&r);
+}

@@ -173,7 +173,33 @@ Test(server_config, a_joining_node_names_its_id_and_endpoint)
     cr_assert_eq(parse(&cfg, JOIN("{\"member_id\": 12, \"endpoint\": \"h:9\"}",
                                   "\"instance_id\": \"12\", ")), 0, "%s", err);
     cr_assert_eq(cfg.instance_index, 12);
+    cr_assert_eq(cfg.join_cluster_id, 0, "no cluster named: 0");
     server_config_free(&cfg);
+    cr_assert_eq(parse(&cfg, JOIN("{\"member_id\": 3, \"endpoint\": \"h:9\", \"cluster_id\": "
+                                  "\"00c0FFee12345678\"}", "")), 0, "%s", err);
+    cr_assert_eq(cfg.join_cluster_id, 0x00c0ffee12345678ull);
+    server_config_free(&cfg);
+}
+
+/* deployment.join.cluster_id is input: exactly 16 hex digits, not zero. */
+Test(server_config, a_join_cluster_id_is_16_hex_digits)
+{
+    static const char *bad[] = {"\"123\"", "\"00c0ffee123456789\"",
+                                "\"00c0ffee1234567g\"", "\"0000000000000000\"",
+                                "\"-0c0ffee12345678\"", "\" 0c0ffee12345678\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char join[160];
+        snprintf(join, sizeof join, "{\"member_id\": 3, \"endpoint\": \"h:9\", \"cluster_id\": %s}",
+                 bad[i]);
+        char text[512];
+        snprintf(text, sizeof text, JOIN("%s", ""), join);
+        expect_error(text, "key 'deployment.join.cluster_id': '");
+        expect_error(text, "is not a cluster id (16 hex digits");
+    }
+    expect_error(JOIN("{\"member_id\": 3, \"endpoint\": \"h:9\", \"cluster_id\": 5}", ""),
+                 "key 'deployment.join.cluster_id': must be a string");
+    expect_error(JOIN("{\"member_id\": 3, \"endpoint\": \"h:9\", \"cluster_id\": \"\"}", ""),
+                 "key 'deployment.join.cluster_id': must be a non-empty string");
 }
 
 Test(server_config, join_is_checked_strictly)

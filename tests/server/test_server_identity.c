@@ -38,19 +38,26 @@ Test(server_identity, made_once_then_read_back)
 {
     char dir[64];
     temp_dir(dir, sizeof dir);
-    uint64_t a = 0, b = 0;
-    cr_assert_eq(server_identity_open(dir, &a), 0);
+    uint64_t a = 0, b = 0, c = 1;
+    cr_assert_eq(server_identity_open(dir, &a, &c), 0);
     cr_assert_neq(a, 0);
-    cr_assert_eq(server_identity_open(dir, &b), 0);
+    cr_assert_eq(c, 0, "no cluster named yet");
+    cr_assert_eq(server_identity_open(dir, &b, &c), 0);
     cr_assert_eq(a, b, "the same data dir keeps its incarnation");
+    /* Bound: the file names the cluster too, and keeps the incarnation. */
+    cr_assert_eq(server_identity_bind(dir, a, 0x00c0ffee12345678ull), 0);
+    cr_assert_eq(server_identity_open(dir, &b, &c), 0);
+    cr_assert_eq(b, a);
+    cr_assert_eq(c, 0x00c0ffee12345678ull);
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s/identity.tmp", dir);
     cr_assert_neq(access(tmp, F_OK), 0, "no temp file left");
     cleanup(dir);
     /* A wiped dir (a new one) gets another. */
     temp_dir(dir, sizeof dir);
-    cr_assert_eq(server_identity_open(dir, &b), 0);
+    cr_assert_eq(server_identity_open(dir, &b, &c), 0);
     cr_assert_neq(a, b);
+    cr_assert_eq(c, 0);
     cleanup(dir);
 }
 
@@ -63,13 +70,18 @@ Test(server_identity, a_damaged_file_stops_the_start_and_stays)
         "kvstore-identity 2 incarnation 0123456789abcdef\n",
         "kvstore-identity 1 incarnation 0123456789ABCDEF\n",
         "kvstore-identity 1 incarnation 0123456789abcdef\nx",
+        "kvstore-identity 1 incarnation 0123456789abcdef\ncluster 0000000000000000\n",
+        "kvstore-identity 1 incarnation 0123456789abcdef\ncluster 00c0ffee1234567\n",
+        "kvstore-identity 1 incarnation 0123456789abcdef\ncluster 00c0ffee12345678",
+        "kvstore-identity 1 incarnation 0123456789abcdef\nclustr 00c0ffee12345678\n",
+        "kvstore-identity 1 incarnation 0123456789abcdef\ncluster 00c0ffee12345678\n\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char dir[64];
         temp_dir(dir, sizeof dir);
         put(dir, bad[i]);
-        uint64_t v = 0;
-        cr_assert_eq(server_identity_open(dir, &v), -1, "case %zu", i);
+        uint64_t v = 0, c = 0;
+        cr_assert_eq(server_identity_open(dir, &v, &c), -1, "case %zu", i);
         char path[512], text[128] = {0};
         snprintf(path, sizeof path, "%s/identity", dir);
         FILE *f = fopen(path, "r");
@@ -79,8 +91,12 @@ Test(server_identity, a_damaged_file_stops_the_start_and_stays)
         cr_assert_eq(got, strlen(bad[i]), "case %zu: the damaged file was replaced", i);
         cleanup(dir);
     }
-    uint64_t v = 0;
+    uint64_t v = 0, c = 1;
     const char *good = "kvstore-identity 1 incarnation 0123456789abcdef\n";
-    cr_assert_eq(server_identity_parse(good, strlen(good), &v), 0);
+    cr_assert_eq(server_identity_parse(good, strlen(good), &v, &c), 0);
     cr_assert_eq(v, 0x0123456789abcdefull);
+    cr_assert_eq(c, 0);
+    good = "kvstore-identity 1 incarnation 0123456789abcdef\ncluster 00c0ffee12345678\n";
+    cr_assert_eq(server_identity_parse(good, strlen(good), &v, &c), 0);
+    cr_assert_eq(c, 0x00c0ffee12345678ull);
 }

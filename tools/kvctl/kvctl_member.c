@@ -100,8 +100,9 @@ static int member_list(struct kvctl *k)
                                 l->error_code);
     } else if (rc == KVCTL_OK && k->json) {
         printf("{\"config_index\": %lld, \"reported_by\": \"%s\", \"leader_id\": \"%s\", "
-               "\"members\": ",
-               (long long)l->config_index, S(l->reported_by), S(l->leader_id));
+               "\"cluster_id\": \"%s\", \"members\": ",
+               (long long)l->config_index, S(l->reported_by), S(l->leader_id),
+               S(l->cluster_id));
         kvctl_members_json(&l->members);
         printf("}\n");
     } else if (rc == KVCTL_OK) {
@@ -111,6 +112,7 @@ static int member_list(struct kvctl *k)
                l->has_leader_id && !strcmp(S(l->leader_id), S(l->reported_by))
                    ? " (the leader)"
                    : " (not the leader: no lags)");
+        printf("cluster id %s\n", l->has_cluster_id ? S(l->cluster_id) : "- (not bound yet)");
     }
     TransactionalKV_listMembers_result_free(&res);
     return rc;
@@ -148,8 +150,10 @@ static int member_change(struct kvctl *k, size_t which, const char *arg)
     if (rc == KVCTL_OK && !c->success) {
         rc = kvctl_server_error(what, c->has_error, &c->error, c->has_error_code, c->error_code);
     } else if (rc == KVCTL_OK && k->json) {
-        printf("{\"member_id\": \"%s\", \"config_index\": %lld, \"members\": ",
-               c->has_member_id ? S(c->member_id) : arg, (long long)c->config_index);
+        printf("{\"member_id\": \"%s\", \"config_index\": %lld, \"cluster_id\": \"%s\", "
+               "\"members\": ",
+               c->has_member_id ? S(c->member_id) : arg, (long long)c->config_index,
+               S(c->cluster_id));
         kvctl_members_json(&c->members);
         printf("}\n");
     } else if (rc == KVCTL_OK) {
@@ -159,6 +163,9 @@ static int member_change(struct kvctl *k, size_t which, const char *arg)
         printf("OK %s %s%s%s; voters %s; learners %s\n", changes[which].done,
                c->has_member_id ? S(c->member_id) : arg, changes[which].endpoint ? " at " : "",
                changes[which].endpoint ? arg : "", voters, learners);
+        if (c->has_member_id && c->has_cluster_id) /* what its deployment.join names */
+            printf("join: {\"member_id\": %s, \"endpoint\": \"%s\", \"cluster_id\": \"%s\"}\n",
+                   S(c->member_id), arg, S(c->cluster_id));
     }
     TransactionalKV_changeMember_result_free(&res);
     ChangeMemberRequest_free(&q);
