@@ -111,6 +111,7 @@ void server_config_default(struct server_config *cfg)
     cfg->log_level = LOG_INFO;
     cfg->mode = SERVER_MODE_STANDALONE;
     cfg->join_member_id = UINT32_MAX; /* not given */
+    cfg->member_identity = true;
     cfg->election_timeout_ms = 1000;
     cfg->heartbeat_interval_ms = 100;
     cfg->request_timeout_ms = 2000;

@@ -91,8 +91,9 @@ struct server_config {
     uint32_t request_timeout_ms; /* how long a request may wait for a leader and its commit */
     uint32_t peer_call_timeout_ms; /* a peer's reply later than this is lost */
     bool fault_injection;        /* debug.fault_injection: obey data_dir/faults */
-    bool member_identity;        /* consensus.member_identity: the data dir's incarnation is
-                                    bound by the cluster; a wiped one is refused (HACKING.md) */
+    bool member_identity;        /* consensus.member_identity (default true): the data dir's
+                                    incarnation is bound by the cluster; a wiped one is
+                                    refused. false: the escape hatch (HACKING.md) */
     enum server_fsync fsync;
     uint32_t fsync_interval_ms;  /* SERVER_FSYNC_INTERVAL only */
     uint32_t snapshot_every_entries; /* applied entries between snapshots; 0: never */

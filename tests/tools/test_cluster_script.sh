@@ -49,6 +49,10 @@ case $out in *"127.0.0.1:$((base + 2))"*) fail "node 2 is still listed: $out" ;;
 out=$("$cluster" add 2>&1) || fail "add: $out"
 case $out in *"OK promoted 3; voters 0 1 3; learners -"*) ;; *) fail "add said: $out" ;; esac
 grep -q '"join"' "$KVSTORE_RUN/node3.json" || fail "node 3's config has no deployment.join"
+cid=$("$kvctl" -e "$eps" --json member list | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["cluster_id"])')
+[[ "$cid" =~ ^[0-9a-f]{16}$ ]] || fail "member list names no cluster id: '$cid'"
+/usr/bin/python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["deployment"]["join"]["cluster_id"] == sys.argv[2]' \
+  "$KVSTORE_RUN/node3.json" "$cid" || fail "node 3's deployment.join does not name cluster $cid"
 eps=$eps,$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$KVSTORE_RUN/node3.json")
 out=$("$kvctl" -e "$eps" status 2>&1) || fail "status: $out"
 case $out in *"voters 0 1 3; learners -"*) ;; *) fail "status after add: $out" ;; esac
