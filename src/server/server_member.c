@@ -10,7 +10,6 @@
 #include "server_snap.h"
 #include "kvstore.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +83,14 @@ static void note_cluster(struct server_node *n, const struct consensus_membershi
 {
     if (n->incarnation == 0 || m->cluster_id == 0 || n->identity_cluster == m->cluster_id)
         return;
-    assert(n->identity_cluster == 0); /* a committed cluster id never changes */
+    if (n->identity_cluster != 0) { /* a committed cluster id never changes: the file lies */
+        log_error("%s/identity names cluster %016llx, but this data dir's committed membership "
+                  "names cluster %016llx: the identity file is not this data dir's (copied?); "
+                  "it is left as it is", n->cfg->data_dir,
+                  (unsigned long long)n->identity_cluster, (unsigned long long)m->cluster_id);
+        n->identity_cluster = m->cluster_id; /* said once */
+        return;
+    }
     if (server_identity_bind(n->cfg->data_dir, n->incarnation, m->cluster_id) == 0)
         n->identity_cluster = m->cluster_id;
 }
