@@ -82,8 +82,11 @@ static bool drop_from_leader(const struct consensus_node *node, const struct con
 }
 
 /* A message from outside the cluster this node was told to join (consensus_config.cluster_id):
-   one stating another cluster id, or none (but the transport's snapshot messages, which state
-   none: their snapshot's membership must name it). */
+   one stating another cluster id; or a leader's stating none (the transport's snapshots state
+   none: their snapshot's membership must name it). Answers and vote requests stating none are
+   judged as any member's: a member added after this node states none until it holds the
+   membership, and refusing those would keep every later joiner from catching up from this
+   node once it leads. */
 static bool other_cluster(const struct consensus_node *node, const struct consensus_msg *msg)
 {
     uint64_t want = node->cfg.cluster_id;
@@ -91,7 +94,9 @@ static bool other_cluster(const struct consensus_node *node, const struct consen
         return false;
     if (msg->type == CONSENSUS_MSG_SNAPSHOT && msg->cluster_id == 0)
         return msg->membership == NULL || msg->membership->cluster_id != want;
-    return msg->cluster_id != want && !(msg->cluster_id == 0 && transport_made(msg));
+    if (msg->cluster_id != 0)
+        return msg->cluster_id != want;
+    return from_leader(msg) && !transport_made(msg);
 }
 
 /* A refused node answers a leader's append with a reject that carries its own incarnation:

@@ -267,6 +267,19 @@ Test(rep_identity, a_node_joining_names_its_cluster_and_refuses_any_other, .time
     rep_restart(&r, 3);
     write_acked(&r, rep_leader_now(&r), "restarted");
     rep_wait_converged(&r);
+    /* Leading, the node that was told its cluster takes the next joiner in: that one states no
+       cluster id in its answers until it holds the membership (they were refused as another
+       cluster's, and it never caught up). */
+    snprintf(args, sizeof args, "-e %s leader transfer 3", r.nodes[rep_leader_now(&r)].addr);
+    cr_assert_eq(rep_kvctl(args, out, sizeof out), 0, "%s", out);
+    for (double end = node_now() + REP_WAIT_S; rep_leader_seen_by(&r, 3) != 3; usleep(20000))
+        cr_assert_lt(node_now(), end, "member 3 does not lead after the transfer: %s", out);
+    uint16_t next = node_free_port();
+    int id = rep_add_member(&r, next, true);
+    rep_join_in(&r, id, next, cid);
+    rep_promote_caught_up(&r, id);
+    write_acked(&r, rep_leader_now(&r), "grown");
+    rep_wait_converged(&r);
     rep_cleanup(&r);
 }
 
