@@ -304,7 +304,7 @@ void kvt_cluster_down(struct kvt_cluster *c, bool keep)
     kvt_cluster_remove(c, keep || failed > 0);
 }
 
-int kvt_node_join_config(struct kvt_node *n, unsigned member_id)
+int kvt_node_join_config(struct kvt_node *n, unsigned member_id, const char *cluster_id)
 {
     json_error_t je;
     json_t *root = json_load_file(n->config, 0, &je);
@@ -320,6 +320,8 @@ int kvt_node_join_config(struct kvt_node *n, unsigned member_id)
     if (rc == 0)
         rc = json_object_set_new(join, "member_id", json_integer(member_id)) |
              json_object_set_new(join, "endpoint", json_string(n->addr)) |
+             (cluster_id[0] ? json_object_set_new(join, "cluster_id", json_string(cluster_id))
+                            : 0) |
              json_object_set(dep, "join", join) | json_dump_file(root, tmp, JSON_INDENT(2));
     if (rc == 0 && rename(tmp, n->config) != 0)
         rc = -1;

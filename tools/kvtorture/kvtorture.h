@@ -336,8 +336,9 @@ void kvt_nemesis_wipe(struct kvt_run *run, unsigned i);
    says so and marks run->members.short_at_end. */
 void kvt_nemesis_members_check(struct kvt_run *run);
 /* cluster.c: slot i's config rewritten to join the cluster as member_id (deployment.join at its
-   own address). 0, or -1 (said). */
-int kvt_node_join_config(struct kvt_node *n, unsigned member_id);
+   own address), naming cluster_id (16 hex digits) when it is not "" (not bound yet). 0, or -1
+   (said). */
+int kvt_node_join_config(struct kvt_node *n, unsigned member_id, const char *cluster_id);
 
 /* Waits until every node applied the same index, for a bound after the last heal. 0; or 1, a
    liveness failure: each node behind (or silent) is printed as one and marked in behind. */

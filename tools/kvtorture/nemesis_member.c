@@ -221,8 +221,19 @@ static int readd(struct kvt_run *run, unsigned i)
         return -1;
     }
     atomic_store(&n->member, (unsigned)member);
-    say(run, "node at %s added as learner %s", n->addr, id);
-    if (kvt_node_join_config(n, (unsigned)member) != 0 || kvt_node_start(run->cluster, i) != 0)
+    /* The join names the cluster, as tools/cluster add's does, once the leader has bound one. */
+    char cluster[24] = "";
+    ListMembersResponse l;
+    if (list_at_leader(run, &l) == 0) {
+        if (l.has_cluster_id && l.cluster_id.data && l.cluster_id.len < sizeof cluster)
+            snprintf(cluster, sizeof cluster, "%.*s", (int)l.cluster_id.len,
+                     (const char *)l.cluster_id.data);
+        ListMembersResponse_free(&l);
+    }
+    say(run, "node at %s added as learner %s (cluster %s)", n->addr, id,
+        cluster[0] ? cluster : "not bound yet");
+    if (kvt_node_join_config(n, (unsigned)member, cluster) != 0 ||
+        kvt_node_start(run->cluster, i) != 0)
         return -1;
     if (change(run, MemberChange_PROMOTE, id, NULL, 0) != CHANGE_DONE)
         return -1;
