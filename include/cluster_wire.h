@@ -10,7 +10,7 @@
 /* Entries in one AppendEntry call; the core's batch_entries_max must not exceed it. */
 #define CLUSTER_WIRE_ENTRIES_MAX 4096u
 
-/* Node ids on the wire are the decimal id: "0".."6". */
+/* Member ids on the wire are the id in decimal ("0", "17"): no sign, no leading zero. */
 #define CLUSTER_ID_TEXT_MAX 11u /* a member id in decimal, NUL included */
 void cluster_id_format(uint32_t id, char out[CLUSTER_ID_TEXT_MAX]);
 int cluster_id_set(tp_bytes *b, uint32_t id);

@@ -108,11 +108,10 @@ static json_t *info_json(const NodeInfo *in)
     json_object_set_new(o, "reachable", json_true());
     json_object_set_new(o, "role", json_string(node_role_name((int)in->status.role)));
     json_object_set_new(o, "term", json_integer(in->status.term));
-    /* The peer's leader id is "0".."6"; anything else is shown as unknown. */
-    const char *lid = in->has_leader_id && in->leader_id.data ? (const char *)in->leader_id.data
-                                                               : "";
-    bool lid_ok = lid[0] >= '0' && lid[0] <= '9' && lid[1] == '\0';
-    json_object_set_new(o, "leader", lid_ok ? json_integer(lid[0] - '0') : json_null());
+    /* The peer's leader: a member id in decimal (any, ids only grow); else unknown. */
+    uint32_t lid;
+    bool lid_ok = in->has_leader_id && cluster_id_parse(&in->leader_id, CONSENSUS_NONE, &lid) == 0;
+    json_object_set_new(o, "leader", lid_ok ? json_integer(lid) : json_null());
     json_object_set_new(o, "commit_index", json_integer(in->status.commit_index));
     json_object_set_new(o, "applied_index", json_integer(in->status.applied_index));
     json_object_set_new(o, "last_log_index", json_integer(in->status.last_log_index));
