@@ -173,7 +173,10 @@ static void identity_log(struct cluster_node *n, const struct consensus_ready *r
 {
     for (size_t i = 0; i < rd->stale_member_count; i++) {
         const struct consensus_stale_member *s = &rd->stale_members[i];
-        if (n->cfg.cluster_id != 0 && s->cluster_id != n->cfg.cluster_id) {
+        /* Another cluster: one it states, or none from a node not bound here (a member
+           bound to another incarnation that states none is a wiped one: the warning below). */
+        if (n->cfg.cluster_id != 0 && s->cluster_id != n->cfg.cluster_id &&
+            (s->cluster_id != 0 || s->bound == 0)) {
             log_error("member %u of cluster %016llx (0: none stated) reached this node, which "
                       "joins cluster %016llx only (deployment.join.cluster_id): refused, this "
                       "node neither votes nor takes entries from it. Check the config: the "
